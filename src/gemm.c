@@ -1,0 +1,490 @@
+/*
+** gemm.c — dense double-precision matrix multiply.
+**
+** gemm_own() follows the Goto/BLIS scheme.  The N dimension is cut into
+** column blocks of NC, K into slabs of KC, M into row blocks of MC.  For
+** each (column block, K slab) op(B) is packed once into NR-wide panels
+** (the packed block is sized for L2 and reused by every row block); each
+** row block of op(A) is packed into MR-tall panels.  The micro-kernel then
+** computes an MR x NR tile of C as kc rank-1 updates: per k it loads NR
+** consecutive packed B values as vectors and broadcasts MR packed A values,
+** so C's rows (contiguous in row-major) are what the vectors run along.
+** The A micro-panel (MR x kc) stays in L1 while the kernel sweeps the B
+** panels.  Packing absorbs transposition, leading dimensions and the ragged
+** edges (panels are zero-padded), so the kernel only ever sees one layout.
+**
+** The kernel is written with GCC vector types rather than intrinsics: the
+** same source becomes 512-bit code with AVX-512, 256-bit with AVX, and
+** 128-bit SSE2 otherwise, with the tile shape picked to fit each register
+** file (32 zmm, 16 ymm, 16 xmm).
+*/
+#include "gemm.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "status.h"
+
+#if defined(__FMA__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#ifdef HAVE_CBLAS
+#include <limits.h>
+#include <cblas.h>
+#endif
+
+
+/*
+** {======================================================
+** Vector type and tile shape
+** =======================================================
+*/
+
+/* VL doubles per vector register; MR rows x NV vectors of accumulators.
+** Register budget: MR*NV accumulators + NV B vectors + 1 broadcast must fit
+** the register file, and MR*NV must cover FMA latency x throughput. */
+#if defined(__AVX512F__)
+#define VL 8
+#define MR 8
+#define NV 3
+#elif defined(__AVX__)
+#define VL 4
+#define MR 6
+#define NV 2
+#else
+#define VL 2
+#define MR 4
+#define NV 2
+#endif
+
+#define NR (VL * NV)       /* columns of C per micro-tile */
+
+/* Cache blocking: KC x NR of B plus MR x KC of A per kernel call; the
+** packed B block (KC x NC) is the L2 resident, the A micro-panel the L1
+** one.  Measured on the target (Zen 4: 32 KiB L1d, 1 MiB L2). */
+#define KC 256
+#define MC 96
+#define NC 384
+
+/* vector_size is a GNU extension; __extension__ keeps -Wpedantic quiet.
+** vd is used for packed buffers (aligned by construction); vdu for C,
+** whose rows may start anywhere. */
+__extension__ typedef double vd __attribute__((vector_size(VL * 8)));
+__extension__ typedef double vdu
+  __attribute__((vector_size(VL * 8), aligned(8), may_alias));
+
+/* acc + x * y.  In ISO C mode (-std=c11) GCC defaults to
+** -ffp-contract=off and would emit a multiply and an add, halving the
+** kernel's peak, so the fused form is asked for explicitly when the
+** target has it.  The intrinsic types are GCC vector types of the same
+** size, so the casts are free. */
+#if defined(__AVX512F__)
+#define VFMA(acc, x, y) \
+  ((vd)_mm512_fmadd_pd((__m512d)(x), (__m512d)(y), (__m512d)(acc)))
+#elif defined(__FMA__) && defined(__AVX__)
+#define VFMA(acc, x, y) \
+  ((vd)_mm256_fmadd_pd((__m256d)(x), (__m256d)(y), (__m256d)(acc)))
+#elif defined(__FMA__)
+#define VFMA(acc, x, y) ((vd)_mm_fmadd_pd((__m128d)(x), (__m128d)(y), (__m128d)(acc)))
+#else
+#define VFMA(acc, x, y) ((acc) + (x) * (y))
+#endif
+
+/* x in every lane.  Not (vd){0} + x: that is an add, not a copy, to the
+** compiler (0 + -0 is +0), and costs an instruction per broadcast. */
+static inline vd splat(double x) {
+#if VL == 8
+  return (vd){x, x, x, x, x, x, x, x};
+#elif VL == 4
+  return (vd){x, x, x, x};
+#else
+  return (vd){x, x};
+#endif
+}
+
+/* Tiny products run a direct loop: packing overhead dominates below this
+** many multiply-adds (M*N*K), see bench/bench_gemm.c. */
+#define GEMM_SMALL 4096
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Reference and direct loops
+** =======================================================
+*/
+
+/* op(X)[i][j] for a row-major X with row stride ld */
+#define OPA(i, p)  (transA ? A[(p) * lda + (i)] : A[(i) * lda + (p)])
+#define OPB(p, j)  (transB ? B[(j) * ldb + (p)] : B[(p) * ldb + (j)])
+
+void gemm_ref(int transA, int transB, int64_t M, int64_t N, int64_t K,
+              double alpha, const double *A, int64_t lda,
+              const double *B, int64_t ldb,
+              double beta, double *C, int64_t ldc) {
+  int64_t i, j, p;
+  for (i = 0; i < M; i++) {
+    for (j = 0; j < N; j++) {
+      double s = 0.0;
+      for (p = 0; p < K; p++) s += OPA(i, p) * OPB(p, j);
+      /* beta == 0 must not read C: 0 * NaN would be NaN */
+      C[i * ldc + j] = (beta == 0.0) ? alpha * s
+                                     : alpha * s + beta * C[i * ldc + j];
+    }
+  }
+}
+
+/* C = beta * C, the whole update when alpha == 0 or K == 0 (BLAS does not
+** read A or B then, so neither do we). */
+static void scale_c(int64_t M, int64_t N, double beta, double *C, int64_t ldc) {
+  int64_t i, j;
+  if (beta == 1.0) return;
+  for (i = 0; i < M; i++)
+    for (j = 0; j < N; j++)
+      C[i * ldc + j] = (beta == 0.0) ? 0.0 : beta * C[i * ldc + j];
+}
+
+/* The direct loop for tiny products: same arithmetic as gemm_ref, but with
+** the common no-transpose case spelled out so the compiler can keep the
+** strides in registers. */
+static void gemm_small(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                       double alpha, const double *A, int64_t lda,
+                       const double *B, int64_t ldb,
+                       double beta, double *C, int64_t ldc) {
+  if (!transA && !transB) {
+    int64_t i, j, p;
+    for (i = 0; i < M; i++) {
+      const double *a = A + i * lda;
+      double *c = C + i * ldc;
+      for (j = 0; j < N; j++) {
+        double s = 0.0;
+        for (p = 0; p < K; p++) s += a[p] * B[p * ldb + j];
+        c[j] = (beta == 0.0) ? alpha * s : alpha * s + beta * c[j];
+      }
+    }
+  }
+  else
+    gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Packing
+** =======================================================
+*/
+
+/* Pack rows [i0, i0+mc) x columns [p0, p0+kc) of op(A) into MR-tall panels:
+** panel r holds, for each p, the MR values op(A)[i0+r*MR .. +MR][p].  Rows
+** past mc are zero so the kernel can always run a full tile. */
+static void pack_a(int transA, int64_t mc, int64_t kc,
+                   const double *A, int64_t lda, int64_t i0, int64_t p0,
+                   double *restrict buf) {
+  int64_t ir, i, p;
+  for (ir = 0; ir < mc; ir += MR) {
+    int64_t mr = (mc - ir < MR) ? mc - ir : MR;
+    if (!transA) {
+      const double *a = A + (i0 + ir) * lda + p0;
+      for (p = 0; p < kc; p++) {
+        for (i = 0; i < mr; i++) buf[p * MR + i] = a[i * lda + p];
+        for (; i < MR; i++) buf[p * MR + i] = 0.0;
+      }
+    }
+    else {
+      /* op(A) = A^T: the MR values for one p are contiguous in A */
+      const double *a = A + p0 * lda + (i0 + ir);
+      for (p = 0; p < kc; p++) {
+        for (i = 0; i < mr; i++) buf[p * MR + i] = a[p * lda + i];
+        for (; i < MR; i++) buf[p * MR + i] = 0.0;
+      }
+    }
+    buf += MR * kc;
+  }
+}
+
+/* Pack rows [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-wide panels,
+** zero-padded past nc. */
+static void pack_b(int transB, int64_t kc, int64_t nc,
+                   const double *B, int64_t ldb, int64_t p0, int64_t j0,
+                   double *restrict buf) {
+  int64_t jr, j, p;
+  for (jr = 0; jr < nc; jr += NR) {
+    int64_t nr = (nc - jr < NR) ? nc - jr : NR;
+    if (!transB) {
+      const double *b = B + p0 * ldb + (j0 + jr);
+      for (p = 0; p < kc; p++) {
+        for (j = 0; j < nr; j++) buf[p * NR + j] = b[p * ldb + j];
+        for (; j < NR; j++) buf[p * NR + j] = 0.0;
+      }
+    }
+    else {
+      /* op(B) = B^T: read B row by row (contiguous), scatter into columns */
+      const double *b = B + (j0 + jr) * ldb + p0;
+      for (j = 0; j < nr; j++)
+        for (p = 0; p < kc; p++) buf[p * NR + j] = b[j * ldb + p];
+      for (; j < NR; j++)
+        for (p = 0; p < kc; p++) buf[p * NR + j] = 0.0;
+    }
+    buf += NR * kc;
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Micro-kernel
+** =======================================================
+*/
+
+/* C[MR x NR] = alpha * a * b + beta * C, where a is a packed MR x kc panel
+** and b a packed kc x NR panel (64-byte aligned).  The accumulators are a
+** fixed-size array indexed by constants only, so GCC keeps them all in
+** registers after unrolling.  beta == 0 does not read C. */
+static void kernel(int64_t kc, const double *restrict a,
+                   const double *restrict b, double *restrict c, int64_t ldc,
+                   double alpha, double beta) {
+  vd acc[MR][NV];
+  int64_t p;
+  int i, j;
+#pragma GCC unroll 32
+  for (i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (j = 0; j < NV; j++) acc[i][j] = (vd){0};
+#pragma GCC unroll 2
+  for (p = 0; p < kc; p++) {
+    vd bv[NV];
+#pragma GCC unroll 8
+    for (j = 0; j < NV; j++) bv[j] = ((const vd *)b)[j];
+#pragma GCC unroll 32
+    for (i = 0; i < MR; i++) {
+      vd ai = splat(a[i]);
+#pragma GCC unroll 8
+      for (j = 0; j < NV; j++) acc[i][j] = VFMA(acc[i][j], bv[j], ai);
+    }
+    a += MR;
+    b += NR;
+  }
+  if (beta == 0.0) {
+#pragma GCC unroll 32
+    for (i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (j = 0; j < NV; j++)
+        *(vdu *)(c + i * ldc + j * VL) = acc[i][j] * alpha;
+  }
+  else if (beta == 1.0) {
+#pragma GCC unroll 32
+    for (i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (j = 0; j < NV; j++)
+        *(vdu *)(c + i * ldc + j * VL) += acc[i][j] * alpha;
+  }
+  else {
+#pragma GCC unroll 32
+    for (i = 0; i < MR; i++)
+#pragma GCC unroll 8
+      for (j = 0; j < NV; j++) {
+        vdu *cv = (vdu *)(c + i * ldc + j * VL);
+        *cv = *cv * beta + acc[i][j] * alpha;
+      }
+  }
+}
+
+/* A ragged tile (mr < MR or nr < NR): run the full kernel into a scratch
+** tile, then merge only the valid part, so the kernel stays branch-free. */
+static void kernel_edge(int64_t kc, const double *a, const double *b,
+                        double *c, int64_t ldc, int64_t mr, int64_t nr,
+                        double alpha, double beta) {
+  _Alignas(64) double t[MR * NR];
+  int64_t i, j;
+  kernel(kc, a, b, t, NR, alpha, 0.0);
+  for (i = 0; i < mr; i++)
+    for (j = 0; j < nr; j++)
+      c[i * ldc + j] = (beta == 0.0) ? t[i * NR + j]
+                                     : t[i * NR + j] + beta * c[i * ldc + j];
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Blocked driver
+** =======================================================
+*/
+
+static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+
+/* Round up to a multiple of m. */
+static int64_t roundup(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+/* The packing buffers, kept between calls: allocating and page-faulting
+** in up to a megabyte per call cost as much as a whole 128 x 128 product
+** (measured: 27 instead of 45 GFLOP/s).  The cache only grows, to at most
+** (MC + NC) * KC doubles, and stays reachable from here, so LeakSanitizer
+** does not count it.  Not thread-safe: nncalc calls gemm from one thread. */
+static double *packbuf = NULL;
+static int64_t packsize = 0;   /* in doubles */
+
+/* A 64-byte aligned (cache line and zmm width) buffer of n doubles, or NULL. */
+static double *pack_space(int64_t n) {
+  if (n > packsize) {
+    size_t bytes = (size_t)roundup(n * (int64_t)sizeof(double), 64);
+    double *p = aligned_alloc(64, bytes);
+    if (p == NULL) return NULL;   /* the old, smaller buffer stays valid */
+    free(packbuf);
+    packbuf = p;
+    packsize = n;
+  }
+  return packbuf;
+}
+
+/* One row block: every MR x NR tile of the mc x nc block of C at c. */
+static void macro_kernel(int64_t mc, int64_t nc, int64_t kc,
+                         const double *abuf, const double *bbuf,
+                         double *c, int64_t ldc, double alpha, double beta) {
+  int64_t ir, jr;
+  for (ir = 0; ir < mc; ir += MR) {
+    int64_t mr = min64(MR, mc - ir);
+    const double *a = abuf + ir * kc;
+    for (jr = 0; jr < nc; jr += NR) {
+      int64_t nr = min64(NR, nc - jr);
+      double *cij = c + ir * ldc + jr;
+      if (mr == MR && nr == NR)
+        kernel(kc, a, bbuf + jr * kc, cij, ldc, alpha, beta);
+      else
+        kernel_edge(kc, a, bbuf + jr * kc, cij, ldc, mr, nr, alpha, beta);
+    }
+  }
+}
+
+static int check_dims(const char *who, int64_t M, int64_t N, int64_t K) {
+  if (M < 0 || N < 0 || K < 0)
+    return nn_fail(NN_EARG, "%s: negative size %lldx%lldx%lld", who,
+                   (long long)M, (long long)N, (long long)K);
+  return NN_OK;
+}
+
+int gemm_own(int transA, int transB, int64_t M, int64_t N, int64_t K,
+             double alpha, const double *A, int64_t lda,
+             const double *B, int64_t ldb,
+             double beta, double *C, int64_t ldc) {
+  double *abuf, *bbuf;
+  int64_t jc, pc, ic, asize;
+  int st = check_dims("gemm", M, N, K);
+  if (st != NN_OK) return st;
+  if (M == 0 || N == 0) return NN_OK;
+  if (K == 0 || alpha == 0.0) {
+    scale_c(M, N, beta, C, ldc);
+    return NN_OK;
+  }
+  /* size the buffers to the problem so small calls allocate little; B's
+  ** part starts on a 64-byte boundary so its vector loads are aligned */
+  asize = roundup(roundup(min64(M, MC), MR) * min64(K, KC), 8);
+  abuf = pack_space(asize + roundup(min64(N, NC), NR) * min64(K, KC));
+  if (abuf == NULL)
+    return nn_fail(NN_ENOMEM, "gemm: cannot allocate packing buffers");
+  bbuf = abuf + asize;
+  for (jc = 0; jc < N; jc += NC) {
+    int64_t nc = min64(NC, N - jc);
+    for (pc = 0; pc < K; pc += KC) {
+      int64_t kc = min64(KC, K - pc);
+      /* only the first K slab applies beta; later ones accumulate */
+      double b = (pc == 0) ? beta : 1.0;
+      pack_b(transB, kc, nc, B, ldb, pc, jc, bbuf);
+      for (ic = 0; ic < M; ic += MC) {
+        int64_t mc = min64(MC, M - ic);
+        st = nn_check_interrupt();
+        if (st != NN_OK) return st;
+        pack_a(transA, mc, kc, A, lda, ic, pc, abuf);
+        macro_kernel(mc, nc, kc, abuf, bbuf, C + ic * ldc + jc, ldc, alpha, b);
+      }
+    }
+  }
+  return NN_OK;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Dispatch
+** =======================================================
+*/
+
+static int force_own = 0;
+
+#ifdef HAVE_CBLAS
+/* CBLAS rejects (and OpenBLAS reports on stderr) leading dimensions below
+** the stored row length or sizes past int; such calls go to gemm_own,
+** which has no such limits. */
+static int blas_ok(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                   int64_t lda, int64_t ldb, int64_t ldc) {
+  int64_t acols = transA ? M : K, bcols = transB ? K : N;
+  if (M > INT_MAX || N > INT_MAX || K > INT_MAX) return 0;
+  if (lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX) return 0;
+  return lda >= (acols > 1 ? acols : 1) && ldb >= (bcols > 1 ? bcols : 1) &&
+         ldc >= (N > 1 ? N : 1);
+}
+#endif
+
+int gemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
+         double alpha, const double *A, int64_t lda,
+         const double *B, int64_t ldb,
+         double beta, double *C, int64_t ldc) {
+  int st = check_dims("gemm", M, N, K);
+  if (st != NN_OK) return st;
+  if (M == 0 || N == 0) return NN_OK;
+  if (K == 0 || alpha == 0.0) {
+    scale_c(M, N, beta, C, ldc);
+    return NN_OK;
+  }
+  /* compare as doubles: M*N*K of huge sizes would overflow int64 */
+  if ((double)M * (double)N * (double)K < GEMM_SMALL) {
+    gemm_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return NN_OK;
+  }
+#ifdef HAVE_CBLAS
+  if (!force_own && blas_ok(transA, transB, M, N, K, lda, ldb, ldc)) {
+    /* the BLAS call cannot be interrupted; honour a pending Ctrl-C before */
+    st = nn_check_interrupt();
+    if (st != NN_OK) return st;
+    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+                alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+    return NN_OK;
+  }
+#endif
+  return gemm_own(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+int gemm_have_blas(void) {
+#ifdef HAVE_CBLAS
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+const char *gemm_backend(void) {
+#ifdef HAVE_CBLAS
+  if (!force_own) {
+#ifdef OPENBLAS_VERSION
+    return "openblas";
+#else
+    return "cblas";
+#endif
+  }
+#endif
+  return "own";
+}
+
+void gemm_force_own(int on) { force_own = (on != 0); }
+
+/* }====================================================== */

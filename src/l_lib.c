@@ -1,0 +1,19 @@
+/*
+** l_lib.c — assembles the nncalc Lua library: one table of functions and
+** one table of Tensor methods, filled by each binding file.
+*/
+#include "lua_api.h"
+
+int luaopen_nncalc(lua_State *L) {
+  int lib, methods;
+  lua_newtable(L);
+  lib = lua_gettop(L);
+  lua_newtable(L);
+  methods = lua_gettop(L);
+  lt_open_tensor(L, lib, methods);
+  lt_open_ops(L, lib, methods);
+  lua_pushvalue(L, methods);
+  lua_setfield(L, lib, "Tensor");   /* Lua code adds methods here (format ...) */
+  lua_settop(L, lib);
+  return 1;
+}

@@ -1,0 +1,253 @@
+/*
+** l_ops.c — Lua functions over tensor kernels: elementwise maths,
+** comparisons, reductions, softmax, products and linear algebra.  Each is
+** both a function (exp(x), sum(x, 1)) and a method (x:exp(), x:sum(1)).
+*/
+#include <math.h>
+#include <string.h>
+
+#include "lua_api.h"
+#include "ops.h"
+
+/* ======================================================================
+** Elementwise
+** ====================================================================== */
+
+/* A unary function: numbers in, number out (exp(1) is e); tensors in,
+** tensor out.  The op is the closure's upvalue. */
+static int t_unary(lua_State *L) {
+  UnaryOp op = (UnaryOp)lua_tointeger(L, lua_upvalueindex(1));
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_pushnumber(L, op_unary_apply(op, lua_tonumber(L, 1)));
+    return 1;
+  }
+  return lt_push(L, op_unary(op, lt_check(L, 1)), op_unary_name[op]);
+}
+
+/* A binary elementwise method; either side may be a number. */
+static int t_binary(lua_State *L) {
+  BinaryOp op = (BinaryOp)lua_tointeger(L, lua_upvalueindex(1));
+  Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
+  const char *name = op_binary_name[op];
+  if (a != NULL && b != NULL) return lt_push(L, op_binary(op, a, b), name);
+  if (a != NULL) return lt_push(L, op_binary_scalar(op, a, luaL_checknumber(L, 2), 0), name);
+  if (b != NULL) return lt_push(L, op_binary_scalar(op, b, luaL_checknumber(L, 1), 1), name);
+  lua_pushnumber(L, op_binary_apply(op, luaL_checknumber(L, 1), luaL_checknumber(L, 2)));
+  return 1;
+}
+
+/* ======================================================================
+** Reductions
+** ====================================================================== */
+
+/* Reads the reduction dim (0-based, -1 for all elements) and keepdim from
+** positional arguments (x, dim, keepdim) or a table (x, {dim=, keepdim=}). */
+static int reduce_args(lua_State *L, Tensor *t, int *keepdim) {
+  *keepdim = 0;
+  if (lua_istable(L, 2)) {
+    int dim = -1;
+    lua_getfield(L, 2, "keepdim");
+    *keepdim = lua_toboolean(L, -1);
+    if (lua_getfield(L, 2, "dim") != LUA_TNIL) {
+      lua_replace(L, 2);   /* so errors name argument 2 */
+      dim = lt_checkdim(L, 2, t, 0);
+    }
+    return dim;
+  }
+  if (lua_isnoneornil(L, 2)) return -1;
+  *keepdim = lua_toboolean(L, 3);
+  return lt_checkdim(L, 2, t, 0);
+}
+
+/* Pushes op over dim (a tensor) or over everything (a number). */
+static void push_reduce(lua_State *L, ReduceOp op, Tensor *t, int dim, int keepdim) {
+  const char *name = op_reduce_name[op];
+  int arg = op == OP_ARGMAX || op == OP_ARGMIN;
+  if (dim < 0) {
+    double v;
+    if (op_reduce_all(op, t, &v) != NN_OK) lt_error(L, name);
+    if (arg) lua_pushinteger(L, (lua_Integer)v + 1);   /* 1-based */
+    else lua_pushnumber(L, v);
+  } else {
+    Tensor **slot = lt_newslot(L);
+    lt_set(L, slot, op_reduce(op, t, dim, keepdim), name);
+    if (arg) {
+      Tensor *one = op_binary_scalar(OP_ADD, *slot, 1.0, 0);   /* 1-based */
+      if (one == NULL) lt_error(L, name);
+      tensor_release(*slot);
+      *slot = one;
+    }
+  }
+}
+
+static int reduce(lua_State *L, ReduceOp op) {
+  Tensor *t = lt_check(L, 1);
+  int keepdim, dim = reduce_args(L, t, &keepdim);
+  push_reduce(L, op, t, dim, keepdim);
+  return 1;
+}
+
+static int t_sum(lua_State *L) { return reduce(L, OP_SUM); }
+static int t_mean(lua_State *L) { return reduce(L, OP_MEAN); }
+static int t_prod(lua_State *L) { return reduce(L, OP_PROD); }
+static int t_argmax(lua_State *L) { return reduce(L, OP_ARGMAX); }
+static int t_argmin(lua_State *L) { return reduce(L, OP_ARGMIN); }
+
+/* max(x) is a number; max(x, d) gives the values along d and their 1-based
+** positions; max(a, b) of two tensors or two numbers is elementwise. */
+static int minmax(lua_State *L, ReduceOp op, ReduceOp argop, BinaryOp elem) {
+  Tensor *t;
+  int keepdim, dim;
+  if (lt_test(L, 2) != NULL || lua_type(L, 1) == LUA_TNUMBER) {
+    Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
+    const char *name = op_binary_name[elem];
+    if (a != NULL && b != NULL) return lt_push(L, op_binary(elem, a, b), name);
+    if (b != NULL) return lt_push(L, op_binary_scalar(elem, b, luaL_checknumber(L, 1), 1), name);
+    lua_pushnumber(L, op_binary_apply(elem, luaL_checknumber(L, 1), luaL_checknumber(L, 2)));
+    return 1;
+  }
+  t = lt_check(L, 1);
+  dim = reduce_args(L, t, &keepdim);
+  push_reduce(L, op, t, dim, keepdim);
+  if (dim < 0) return 1;
+  push_reduce(L, argop, t, dim, keepdim);
+  return 2;
+}
+
+static int t_max(lua_State *L) { return minmax(L, OP_MAX, OP_ARGMAX, OP_MAXIMUM); }
+static int t_min(lua_State *L) { return minmax(L, OP_MIN, OP_ARGMIN, OP_MINIMUM); }
+
+/* softmax(x [, dim]): dim defaults to the last one. */
+static int softmax_common(lua_State *L, int log_form) {
+  Tensor *t = lt_check(L, 1);
+  const char *name = log_form ? "log_softmax" : "softmax";
+  int dim;
+  if (t->ndim == 0)
+    return luaL_error(L, "%s: needs at least one dimension (got a scalar)", name);
+  dim = lua_isnoneornil(L, 2) ? t->ndim - 1 : lt_checkdim(L, 2, t, 0);
+  return lt_push(L, log_form ? op_log_softmax(t, dim) : op_softmax(t, dim), name);
+}
+
+static int t_softmax(lua_State *L) { return softmax_common(L, 0); }
+static int t_log_softmax(lua_State *L) { return softmax_common(L, 1); }
+
+/* ======================================================================
+** Products
+** ====================================================================== */
+
+static int t_dot(lua_State *L) {
+  double v;
+  if (op_dot(lt_check(L, 1), lt_check(L, 2), &v) != NN_OK) return lt_error(L, "dot");
+  lua_pushnumber(L, v);
+  return 1;
+}
+
+static int t_mv(lua_State *L) { return lt_push(L, op_mv(lt_check(L, 1), lt_check(L, 2)), "mv"); }
+static int t_mm(lua_State *L) { return lt_push(L, op_mm(lt_check(L, 1), lt_check(L, 2)), "mm"); }
+static int t_bmm(lua_State *L) { return lt_push(L, op_bmm(lt_check(L, 1), lt_check(L, 2)), "bmm"); }
+static int t_outer(lua_State *L) {
+  return lt_push(L, op_outer(lt_check(L, 1), lt_check(L, 2)), "outer");
+}
+
+static int t_matmul(lua_State *L) {
+  const char *kind;
+  Tensor **slot = lt_newslot(L);
+  *slot = op_matmul(lt_check(L, 1), lt_check(L, 2), &kind);
+  if (*slot == NULL) return lt_error(L, kind);
+  if ((*slot)->ndim == 0) lua_pushnumber(L, (*slot)->storage->data[0]);
+  return 1;
+}
+
+/* ======================================================================
+** Linear algebra
+** ====================================================================== */
+
+static int t_det(lua_State *L) {
+  double v;
+  if (op_det(lt_check(L, 1), &v) != NN_OK) return lt_error(L, "det");
+  lua_pushnumber(L, v);
+  return 1;
+}
+
+static int t_inv(lua_State *L) { return lt_push(L, op_inv(lt_check(L, 1)), "inv"); }
+static int t_solve(lua_State *L) {
+  return lt_push(L, op_solve(lt_check(L, 1), lt_check(L, 2)), "solve");
+}
+static int t_pinv(lua_State *L) {
+  return lt_push(L, op_pinv(lt_check(L, 1), luaL_optnumber(L, 2, 0.0)), "pinv");
+}
+
+static int t_rank(lua_State *L) {
+  int64_t r;
+  if (op_rank(lt_check(L, 1), luaL_optnumber(L, 2, 0.0), &r) != NN_OK)
+    return lt_error(L, "rank");
+  lua_pushinteger(L, (lua_Integer)r);
+  return 1;
+}
+
+/* ======================================================================
+** Comparing whole tensors
+** ====================================================================== */
+
+/* allclose(a, b [, rtol [, atol]]): same broadcast shape and
+** |a - b| <= atol + rtol*|b| everywhere (NumPy's rule; defaults 1e-5, 1e-8). */
+static int t_allclose(lua_State *L) {
+  double rtol = luaL_optnumber(L, 3, 1e-5), atol = luaL_optnumber(L, 4, 1e-8);
+  Tensor *a, *b, *ea, *eb;
+  int64_t size[TENSOR_MAXDIM], i, n;
+  int ndim, close = 1;
+  if (lua_type(L, 1) == LUA_TNUMBER && lt_test(L, 2) == NULL) lt_check(L, 2);
+  /* hold both in userdata slots, so a raised error frees them */
+  a = *lt_newslot(L) = lt_totensor(L, 1);
+  b = *lt_newslot(L) = lt_totensor(L, 2);
+  if (op_broadcast_shape(a, b, &ndim, size) != NN_OK) return lt_error(L, "allclose");
+  ea = *lt_newslot(L) = tensor_expand(a, ndim, size);
+  eb = *lt_newslot(L) = tensor_expand(b, ndim, size);
+  if (ea == NULL || eb == NULL) return lt_error(L, "allclose");
+  n = tensor_numel(ea);
+  for (i = 0; i < n && close; i++) {
+    double x = tensor_get_flat(ea, i), y = tensor_get_flat(eb, i);
+    if (isnan(x) || isnan(y)) close = 0;
+    else if (x != y) close = fabs(x - y) <= atol + rtol * fabs(y);
+  }
+  lua_pushboolean(L, close);
+  return 1;
+}
+
+/* ======================================================================
+** Registration
+** ====================================================================== */
+
+static const luaL_Reg shared[] = {
+  {"sum", t_sum}, {"mean", t_mean}, {"prod", t_prod}, {"max", t_max},
+  {"min", t_min}, {"argmax", t_argmax}, {"argmin", t_argmin},
+  {"softmax", t_softmax}, {"log_softmax", t_log_softmax},
+  {"dot", t_dot}, {"mv", t_mv}, {"mm", t_mm}, {"bmm", t_bmm},
+  {"outer", t_outer}, {"matmul", t_matmul},
+  {"det", t_det}, {"inv", t_inv}, {"solve", t_solve}, {"pinv", t_pinv},
+  {"rank", t_rank}, {"allclose", t_allclose},
+  {NULL, NULL}
+};
+
+static void set_closures(lua_State *L, int target, const char *const *names,
+                         int n, lua_CFunction f) {
+  int i;
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, i);
+    lua_pushcclosure(L, f, 1);
+    lua_setfield(L, target, names[i]);
+  }
+}
+
+void lt_open_ops(lua_State *L, int lib, int methods) {
+  int targets[2], k;
+  targets[0] = lib;
+  targets[1] = methods;
+  for (k = 0; k < 2; k++) {
+    lua_pushvalue(L, targets[k]);
+    luaL_setfuncs(L, shared, 0);
+    set_closures(L, lua_gettop(L), op_unary_name, OP_UNARY_COUNT, t_unary);
+    set_closures(L, lua_gettop(L), op_binary_name, OP_BINARY_COUNT, t_binary);
+    lua_pop(L, 1);
+  }
+}

@@ -1,0 +1,800 @@
+/*
+** l_tensor.c — the Tensor userdata: construction from Lua values, 1-based
+** indexing, shape methods and the arithmetic metamethods.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lua_api.h"
+#include "ops.h"
+
+/* ======================================================================
+** The userdata
+** ====================================================================== */
+
+Tensor *lt_test(lua_State *L, int arg) {
+  Tensor **p = luaL_testudata(L, arg, TENSOR_MT);
+  return p != NULL ? *p : NULL;
+}
+
+Tensor *lt_check(lua_State *L, int arg) {
+  Tensor **p = luaL_testudata(L, arg, TENSOR_MT);
+  if (p == NULL) luaL_typeerror(L, arg, "tensor");
+  if (*p == NULL) luaL_argerror(L, arg, "tensor has been closed");
+  return *p;
+}
+
+Tensor *lt_totensor(lua_State *L, int arg) {
+  Tensor *t = lt_test(L, arg);
+  if (t != NULL) return tensor_retain(t);
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    t = tensor_scalar(lua_tonumber(L, arg));
+    if (t == NULL) lt_error(L, "tensor");
+    return t;
+  }
+  luaL_typeerror(L, arg, "tensor or number");
+  return NULL;
+}
+
+Tensor **lt_newslot(lua_State *L) {
+  Tensor **p = lua_newuserdatauv(L, sizeof *p, 0);
+  *p = NULL;
+  luaL_setmetatable(L, TENSOR_MT);
+  return p;
+}
+
+int lt_error(lua_State *L, const char *fname) {
+  return luaL_error(L, "%s: %s", fname, nn_errmsg());
+}
+
+void lt_set(lua_State *L, Tensor **slot, Tensor *t, const char *fname) {
+  if (t == NULL) lt_error(L, fname);
+  *slot = t;
+}
+
+int lt_push(lua_State *L, Tensor *t, const char *fname) {
+  Tensor **slot;
+  if (t == NULL) return lt_error(L, fname);
+  /* if the userdata allocation fails, Lua raises and t would leak; the
+  ** window is one small allocation and only under memory exhaustion */
+  slot = lt_newslot(L);
+  *slot = t;
+  return 1;
+}
+
+static int t_gc(lua_State *L) {
+  Tensor **p = luaL_checkudata(L, 1, TENSOR_MT);
+  tensor_release(*p);
+  *p = NULL;
+  return 0;
+}
+
+/* ======================================================================
+** Argument helpers
+** ====================================================================== */
+
+int lt_checkdim(lua_State *L, int arg, const Tensor *t, int extra) {
+  lua_Integer d = luaL_checkinteger(L, arg);
+  int n = t->ndim + extra;
+  if (d < 0) d += n + 1;
+  if (d < 1 || d > n) {
+    char b[128];
+    return luaL_argerror(L, arg, lua_pushfstring(L,
+        "dimension %d out of range for a tensor of shape %s (dims 1..%d)",
+        (int)luaL_checkinteger(L, arg), tensor_shape_str(t, b, sizeof b), n));
+  }
+  return (int)d - 1;
+}
+
+/* One size from the integer at stack index idx (which is argument arg). */
+static int64_t checksize(lua_State *L, int idx, int arg) {
+  int isnum;
+  lua_Integer v = lua_tointegerx(L, idx, &isnum);
+  if (!isnum) {
+    if (lua_type(L, idx) == LUA_TNUMBER)
+      luaL_argerror(L, arg, lua_pushfstring(L, "size %s is not a whole number",
+                                            lua_tostring(L, idx)));
+    luaL_argerror(L, arg, lua_pushfstring(L, "size expected, got %s",
+                                          luaL_typename(L, idx)));
+  }
+  return (int64_t)v;
+}
+
+int lt_checkshape(lua_State *L, int arg, int64_t *size) {
+  int n, i;
+  if (lua_istable(L, arg) && !lt_test(L, arg)) {
+    n = (int)luaL_len(L, arg);
+    if (n > TENSOR_MAXDIM)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%d dimensions (at most %d)", n, TENSOR_MAXDIM));
+    for (i = 0; i < n; i++) {
+      lua_geti(L, arg, i + 1);
+      size[i] = checksize(L, -1, arg);
+      lua_pop(L, 1);
+    }
+    return n;
+  }
+  n = lua_gettop(L) - arg + 1;
+  if (n < 0) n = 0;
+  if (n > TENSOR_MAXDIM)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%d dimensions (at most %d)", n, TENSOR_MAXDIM));
+  for (i = 0; i < n; i++) size[i] = checksize(L, arg + i, arg + i);
+  return n;
+}
+
+static int shape_tostring(lua_State *L) {
+  luaL_Buffer b;
+  lua_Integer i, n = luaL_len(L, 1);
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "{");
+  for (i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    luaL_addvalue(&b);
+    if (i < n) luaL_addstring(&b, ", ");
+  }
+  luaL_addstring(&b, "}");
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int shape_eq(lua_State *L) {
+  lua_Integer i, n = luaL_len(L, 1);
+  int eq = n == luaL_len(L, 2);
+  for (i = 1; eq && i <= n; i++) {
+    lua_geti(L, 1, i);
+    lua_geti(L, 2, i);
+    eq = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+  }
+  lua_pushboolean(L, eq);
+  return 1;
+}
+
+void lt_pushshape(lua_State *L, int ndim, const int64_t *size) {
+  int i;
+  lua_createtable(L, ndim, 0);
+  for (i = 0; i < ndim; i++) {
+    lua_pushinteger(L, (lua_Integer)size[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  luaL_setmetatable(L, SHAPE_MT);
+}
+
+/* ======================================================================
+** Construction
+** ====================================================================== */
+
+/* Finds the shape of a nested table by following first elements. */
+static int nested_shape(lua_State *L, int idx, int64_t *size) {
+  int nd = 0;
+  lua_pushvalue(L, idx);
+  while (lua_istable(L, -1) && !lt_test(L, -1)) {
+    if (nd == TENSOR_MAXDIM) {
+      luaL_error(L, "tensor: table nested deeper than %d levels", TENSOR_MAXDIM);
+    }
+    size[nd++] = (int64_t)luaL_len(L, -1);
+    if (size[nd - 1] == 0) break;
+    lua_geti(L, -1, 1);
+    lua_remove(L, -2);
+  }
+  lua_pop(L, 1);
+  return nd;
+}
+
+/* Copies the nested table at idx into data, checking that every level has
+** the length the shape says (no ragged rows) and every leaf is a number. */
+static void nested_fill(lua_State *L, int idx, int nd, const int64_t *size,
+                        int depth, double **data, char *path, size_t plen) {
+  int64_t i, n = size[depth];
+  if (!lua_istable(L, idx) || lt_test(L, idx))
+    luaL_error(L, "tensor: element %s is a %s, expected a table of %lld values",
+               plen ? path : "(top)", luaL_typename(L, idx), (long long)n);
+  if (luaL_len(L, idx) != n)
+    luaL_error(L, "tensor: ragged table, row %s has %lld entries, expected %lld",
+               plen ? path : "(top)", (long long)luaL_len(L, idx), (long long)n);
+  for (i = 0; i < n; i++) {
+    size_t l = plen + (size_t)snprintf(path + plen, 256 - plen, "[%lld]", (long long)i + 1);
+    lua_geti(L, idx, i + 1);
+    if (depth + 1 < nd) {
+      nested_fill(L, lua_gettop(L), nd, size, depth + 1, data, path, l);
+    } else {
+      int isnum;
+      double v = lua_tonumberx(L, -1, &isnum);
+      if (!isnum || lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "tensor: element %s is a %s, expected a number",
+                   path, luaL_typename(L, -1));
+      *(*data)++ = v;
+    }
+    lua_pop(L, 1);
+  }
+}
+
+static int t_tensor(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  int nd;
+  char path[256] = "";
+  double *data;
+  Tensor **slot, *t;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    return lt_push(L, tensor_scalar(lua_tonumber(L, 1)), "tensor");
+  }
+  if ((t = lt_test(L, 1)) != NULL) return lt_push(L, tensor_clone(t), "tensor");
+  luaL_argexpected(L, lua_istable(L, 1), 1, "table of numbers");
+  nd = nested_shape(L, 1, size);
+  slot = lt_newslot(L);   /* owns the tensor if filling raises */
+  lt_set(L, slot, tensor_new(nd, size), "tensor");
+  data = (*slot)->storage->data;
+  nested_fill(L, 1, nd, size, 0, &data, path, 0);
+  return 1;
+}
+
+static int t_zeros(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  int nd = lt_checkshape(L, 1, size);
+  return lt_push(L, tensor_zeros(nd, size), "zeros");
+}
+
+static int t_ones(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  int nd = lt_checkshape(L, 1, size);
+  return lt_push(L, op_full(nd, size, 1.0), "ones");
+}
+
+static int t_full(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  int nd;
+  double v;
+  luaL_argexpected(L, lua_istable(L, 1), 1, "shape table");
+  v = luaL_checknumber(L, 2);
+  nd = lt_checkshape(L, 1, size);
+  return lt_push(L, op_full(nd, size, v), "full");
+}
+
+static int t_eye(lua_State *L) {
+  int64_t n = checksize(L, 1, 1);
+  int64_t m = lua_isnoneornil(L, 2) ? n : checksize(L, 2, 2);
+  return lt_push(L, op_eye(n, m), "eye");
+}
+
+static int t_arange(lua_State *L) {
+  double a = luaL_checknumber(L, 1);
+  double b, step;
+  if (lua_isnoneornil(L, 2)) { b = a; a = 1; }   /* arange(n) = 1..n */
+  else b = luaL_checknumber(L, 2);
+  step = luaL_optnumber(L, 3, 1.0);
+  return lt_push(L, op_arange(a, b, step), "arange");
+}
+
+static int t_linspace(lua_State *L) {
+  double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+  int64_t n = lua_isnoneornil(L, 3) ? 100 : checksize(L, 3, 3);
+  return lt_push(L, op_linspace(a, b, n), "linspace");
+}
+
+static int t_rand(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  int nd = lt_checkshape(L, 1, size);
+  return lt_push(L, op_rand(nd, size), "rand");
+}
+
+static int t_randn(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  int nd = lt_checkshape(L, 1, size);
+  return lt_push(L, op_randn(nd, size), "randn");
+}
+
+static int t_seed(lua_State *L) {
+  lua_Integer s = luaL_checkinteger(L, 1);
+  rng_seed((uint64_t)s);
+  return 0;
+}
+
+/* limits{max_elements=N} sets; limits() returns the current table. */
+static int t_limits(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+      if (strcmp(k, "max_elements") == 0) {
+        int isint;
+        lua_Integer n = lua_tointegerx(L, -1, &isint);
+        if (!isint || nn_set_max_elements((int64_t)n) != NN_OK)
+          luaL_error(L, "limits: max_elements must be a positive whole number");
+      } else {
+        luaL_error(L, "limits: unknown limit '%s' (known: max_elements)", k);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, (lua_Integer)nn_max_elements());
+  lua_setfield(L, -2, "max_elements");
+  return 1;
+}
+
+/* ======================================================================
+** Indexing: x[i], x[{i, j}], x[{i, {a, b}, {}}] and assignment
+** ====================================================================== */
+
+/* A 1-based index (negative from the end) along dim d, as 0-based. */
+static int64_t checkindex(lua_State *L, int idx, const Tensor *t, int d, const char *fname) {
+  int isint;
+  lua_Integer i = lua_tointegerx(L, idx, &isint);
+  char b[128];
+  if (!isint)
+    luaL_error(L, "%s: index must be a whole number, got %s", fname,
+               lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
+  if (i < 0) i += t->size[d] + 1;
+  if (i < 1 || i > t->size[d])
+    luaL_error(L, "%s: index %d out of range for dimension %d of size %d (shape %s)",
+               fname, (int)lua_tointeger(L, idx), d + 1, (int)t->size[d],
+               tensor_shape_str(t, b, sizeof b));
+  return (int64_t)i - 1;
+}
+
+/* Replaces the tensor in slot by w (or raises if w is NULL).  Keeping the
+** working view in a userdata slot means a Lua error anywhere leaks nothing. */
+static void replace(lua_State *L, Tensor **slot, Tensor *w, const char *fname) {
+  if (w == NULL) lt_error(L, fname);
+  tensor_release(*slot);
+  *slot = w;
+}
+
+/* Reads a {first, last} range (1-based, inclusive, negative from the end;
+** {} is everything, {i} is just i) for dimension d of t. */
+static void checkrange(lua_State *L, int idx, const Tensor *t, int d,
+                       const char *fname, int64_t *start, int64_t *len) {
+  lua_Integer n = luaL_len(L, idx), a = 1, b = t->size[d];
+  char sh[128];
+  if (n >= 1) { lua_geti(L, idx, 1); a = luaL_checkinteger(L, -1); lua_pop(L, 1); b = a; }
+  if (n >= 2) { lua_geti(L, idx, 2); b = luaL_checkinteger(L, -1); lua_pop(L, 1); }
+  if (a < 0) a += t->size[d] + 1;
+  if (b < 0) b += t->size[d] + 1;
+  if (n > 2 || a < 1 || b > t->size[d] || b < a - 1)
+    luaL_error(L, "%s: range {%d, %d} out of bounds for dimension %d of size %d (shape %s)",
+               fname, (int)a, (int)b, d + 1, (int)t->size[d],
+               tensor_shape_str(t, sh, sizeof sh));
+  *start = a - 1;
+  *len = b - a + 1;
+}
+
+/* Applies the index at idx (a number, or a table of numbers, {first, last}
+** ranges and {}) to t, and pushes the resulting view.  A number drops its
+** dim; a range keeps it. */
+static Tensor *push_indexed(lua_State *L, Tensor *t, int idx, const char *fname) {
+  Tensor **slot = lt_newslot(L);
+  int d = 0;
+  lua_Integer k, n;
+  char b[128];
+  *slot = tensor_retain(t);
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    if (t->ndim == 0) luaL_error(L, "%s: cannot index a scalar", fname);
+    replace(L, slot, tensor_select(t, 0, checkindex(L, idx, t, 0, fname)), fname);
+    return *slot;
+  }
+  if (!lua_istable(L, idx))
+    luaL_error(L, "%s: cannot index a tensor with a %s", fname, luaL_typename(L, idx));
+  n = luaL_len(L, idx);
+  if (n > t->ndim)
+    luaL_error(L, "%s: %d indices for a tensor of shape %s", fname, (int)n,
+               tensor_shape_str(t, b, sizeof b));
+  for (k = 1; k <= n; k++) {
+    int ty = lua_geti(L, idx, k);
+    int64_t start, len;
+    if (ty == LUA_TNUMBER) {
+      replace(L, slot, tensor_select(*slot, d, checkindex(L, -1, *slot, d, fname)), fname);
+    } else if (ty == LUA_TTABLE) {
+      checkrange(L, lua_gettop(L), *slot, d, fname, &start, &len);
+      replace(L, slot, tensor_narrow(*slot, d, start, len), fname);
+      d++;
+    } else {
+      luaL_error(L, "%s: index %d is a %s (numbers, {first, last} ranges or {} expected)",
+                 fname, (int)k, lua_typename(L, ty));
+    }
+    lua_pop(L, 1);
+  }
+  return *slot;
+}
+
+static int t_index(lua_State *L) {
+  Tensor *t = lt_check(L, 1), *v;
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));   /* the methods table */
+    return 1;
+  }
+  v = push_indexed(L, t, 2, "index");
+  /* a single element reads as a plain number, as on paper */
+  if (v->ndim == 0) lua_pushnumber(L, v->storage->data[v->offset]);
+  return 1;
+}
+
+static int t_newindex(lua_State *L) {
+  Tensor *t = lt_check(L, 1), *v, *src;
+  int rc;
+  if (lua_type(L, 2) == LUA_TSTRING)
+    return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
+  v = push_indexed(L, t, 2, "index assignment");
+  if (lua_type(L, 3) == LUA_TNUMBER) {
+    rc = tensor_fill(v, lua_tonumber(L, 3));
+  } else if ((src = lt_test(L, 3)) != NULL) {
+    rc = tensor_copy(v, src);
+  } else {
+    return luaL_error(L, "index assignment: cannot assign a %s to a tensor element "
+                      "(number or tensor expected)", luaL_typename(L, 3));
+  }
+  if (rc != NN_OK) return lt_error(L, "index assignment");
+  return 0;
+}
+
+/* ======================================================================
+** Shape and view methods
+** ====================================================================== */
+
+static int t_shape(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  lt_pushshape(L, t->ndim, t->size);
+  return 1;
+}
+
+static int t_size(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  if (lua_isnoneornil(L, 2)) return t_shape(L);
+  lua_pushinteger(L, (lua_Integer)t->size[lt_checkdim(L, 2, t, 0)]);
+  return 1;
+}
+
+static int t_stride(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lt_pushshape(L, t->ndim, t->stride);
+    return 1;
+  }
+  lua_pushinteger(L, (lua_Integer)t->stride[lt_checkdim(L, 2, t, 0)]);
+  return 1;
+}
+
+static int t_dim(lua_State *L) {
+  lua_pushinteger(L, lt_check(L, 1)->ndim);
+  return 1;
+}
+
+static int t_numel(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)tensor_numel(lt_check(L, 1)));
+  return 1;
+}
+
+static int t_len(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  lua_pushinteger(L, t->ndim > 0 ? (lua_Integer)t->size[0] : 0);
+  return 1;
+}
+
+static int t_is_contiguous(lua_State *L) {
+  lua_pushboolean(L, tensor_is_contiguous(lt_check(L, 1)));
+  return 1;
+}
+
+static int t_item(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  char b[128];
+  if (tensor_numel(t) != 1)
+    return luaL_error(L, "item: tensor of shape %s has %d elements, not 1",
+                      tensor_shape_str(t, b, sizeof b), (int)tensor_numel(t));
+  lua_pushnumber(L, tensor_get_flat(t, 0));
+  return 1;
+}
+
+/* Flat row-major read, 1-based: for the Lua-side printer. */
+static int t_flat(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  lua_Integer i = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, i >= 1 && i <= tensor_numel(t), 2, "flat index out of range");
+  lua_pushnumber(L, tensor_get_flat(t, (int64_t)i - 1));
+  return 1;
+}
+
+static int t_view(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  Tensor *t = lt_check(L, 1);
+  int nd = lt_checkshape(L, 2, size);
+  return lt_push(L, tensor_view(t, nd, size), "view");
+}
+
+static int t_reshape(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  Tensor *t = lt_check(L, 1);
+  int nd = lt_checkshape(L, 2, size);
+  return lt_push(L, tensor_reshape(t, nd, size), "reshape");
+}
+
+static int t_expand(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  Tensor *t = lt_check(L, 1);
+  int nd = lt_checkshape(L, 2, size);
+  return lt_push(L, tensor_expand(t, nd, size), "expand");
+}
+
+static int t_t(lua_State *L) {
+  return lt_push(L, tensor_t(lt_check(L, 1)), "t");
+}
+
+static int t_transpose(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  int d0, d1;
+  if (lua_isnoneornil(L, 2)) return t_t(L);
+  d0 = lt_checkdim(L, 2, t, 0);
+  d1 = lt_checkdim(L, 3, t, 0);
+  return lt_push(L, tensor_transpose(t, d0, d1), "transpose");
+}
+
+static int t_permute(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  int64_t p[TENSOR_MAXDIM];
+  int perm[TENSOR_MAXDIM], n = lt_checkshape(L, 2, p), d;
+  char b[128];
+  if (n != t->ndim)
+    return luaL_error(L, "permute: %d dims given for a tensor of shape %s", n,
+                      tensor_shape_str(t, b, sizeof b));
+  for (d = 0; d < n; d++) perm[d] = (int)(p[d] - 1);
+  return lt_push(L, tensor_permute(t, perm), "permute");
+}
+
+static int t_squeeze(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  int d = lua_isnoneornil(L, 2) ? -1 : lt_checkdim(L, 2, t, 0);
+  return lt_push(L, tensor_squeeze(t, d), "squeeze");
+}
+
+static int t_unsqueeze(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  return lt_push(L, tensor_unsqueeze(t, lt_checkdim(L, 2, t, 1)), "unsqueeze");
+}
+
+static int t_narrow(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  int d = lt_checkdim(L, 2, t, 0);
+  lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+  return lt_push(L, tensor_narrow(t, d, (int64_t)start - 1, (int64_t)len), "narrow");
+}
+
+static int t_select(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  int d = lt_checkdim(L, 2, t, 0);
+  return lt_push(L, tensor_select(t, d, checkindex(L, 3, t, d, "select")), "select");
+}
+
+static int t_contiguous(lua_State *L) {
+  return lt_push(L, tensor_contiguous(lt_check(L, 1)), "contiguous");
+}
+
+static int t_clone(lua_State *L) {
+  return lt_push(L, tensor_clone(lt_check(L, 1)), "clone");
+}
+
+static int t_copy(lua_State *L) {
+  Tensor *t = lt_check(L, 1), *src = lt_check(L, 2);
+  if (tensor_copy(t, src) != NN_OK) return lt_error(L, "copy");
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int t_fill(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  tensor_fill(t, luaL_checknumber(L, 2));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* Indices from a table or a 1-D tensor of 1-based positions. */
+static int t_index_select(lua_State *L) {
+  Tensor *t = lt_check(L, 1), *it;
+  int d = lt_checkdim(L, 2, t, 0);
+  int64_t n, i, *idx;
+  if ((it = lt_test(L, 3)) != NULL) {
+    luaL_argcheck(L, it->ndim == 1, 3, "1-D tensor of indices expected");
+    n = it->size[0];
+  } else {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    n = (int64_t)luaL_len(L, 3);
+  }
+  idx = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *idx, 0);
+  for (i = 0; i < n; i++) {
+    double v;
+    if (it != NULL) v = tensor_get_flat(it, i);
+    else {
+      lua_geti(L, 3, i + 1);
+      v = luaL_checknumber(L, -1);
+      lua_pop(L, 1);
+    }
+    if (v != floor(v) || fabs(v) > 1e15)
+      return luaL_error(L, "index_select: index %f at position %d is not a whole number",
+                        v, (int)i + 1);
+    idx[i] = (int64_t)v - 1;
+  }
+  return lt_push(L, tensor_index_select(t, d, idx, n), "index_select");
+}
+
+/* The tensors of a list table (or of the arguments) for cat and stack. */
+static int join(lua_State *L, int stack, const char *fname) {
+  Tensor *buf[64];
+  int n, i, dim_arg;
+  if (lua_istable(L, 1) && !lt_test(L, 1)) {
+    n = (int)luaL_len(L, 1);
+    dim_arg = 2;
+    luaL_argcheck(L, n >= 1 && n <= 64, 1, "a list of 1 to 64 tensors expected");
+    for (i = 0; i < n; i++) {
+      lua_geti(L, 1, i + 1);
+      if ((buf[i] = lt_test(L, -1)) == NULL)
+        return luaL_error(L, "%s: element %d of the list is a %s, not a tensor",
+                          fname, i + 1, luaL_typename(L, -1));
+      lua_pop(L, 1);   /* still referenced by the list table */
+    }
+  } else {
+    return luaL_argerror(L, 1, "list of tensors expected");
+  }
+  {
+    int d = lua_isnoneornil(L, dim_arg) ? 0 : lt_checkdim(L, dim_arg, buf[0], stack);
+    return lt_push(L, stack ? tensor_stack(buf, n, d) : tensor_cat(buf, n, d), fname);
+  }
+}
+
+static int t_cat(lua_State *L) { return join(L, 0, "cat"); }
+static int t_stack(lua_State *L) { return join(L, 1, "stack"); }
+
+/* A nested Lua table with the tensor's values (a number for 0-d). */
+static void push_table(lua_State *L, const Tensor *t, int d, int64_t off) {
+  int64_t i;
+  if (d == t->ndim) {
+    lua_pushnumber(L, t->storage->data[off]);
+    return;
+  }
+  lua_createtable(L, (int)t->size[d], 0);
+  for (i = 0; i < t->size[d]; i++) {
+    push_table(L, t, d + 1, off + i * t->stride[d]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+static int t_totable(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  push_table(L, t, 0, t->offset);
+  return 1;
+}
+
+/* ======================================================================
+** Arithmetic metamethods
+** ====================================================================== */
+
+/* a op b where either side may be a number. */
+static int arith(lua_State *L, BinaryOp op, const char *fname) {
+  Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
+  if (a != NULL && b != NULL) return lt_push(L, op_binary(op, a, b), fname);
+  if (a != NULL && lua_type(L, 2) == LUA_TNUMBER)
+    return lt_push(L, op_binary_scalar(op, a, lua_tonumber(L, 2), 0), fname);
+  if (b != NULL && lua_type(L, 1) == LUA_TNUMBER)
+    return lt_push(L, op_binary_scalar(op, b, lua_tonumber(L, 1), 1), fname);
+  return luaL_error(L, "%s: cannot combine a %s with a %s (tensors and numbers only)",
+                    fname, luaL_typename(L, 1), luaL_typename(L, 2));
+}
+
+static int t_add(lua_State *L) { return arith(L, OP_ADD, "add"); }
+static int t_sub(lua_State *L) { return arith(L, OP_SUB, "sub"); }
+static int t_div(lua_State *L) { return arith(L, OP_DIV, "div"); }
+static int t_pow(lua_State *L) { return arith(L, OP_POW, "pow"); }
+static int t_cmul(lua_State *L) { return arith(L, OP_MUL, "cmul"); }
+
+/* `*` is the product written on paper: numbers (and 0-d tensors) scale,
+** tensors multiply as matrices (dot / mv / mm / bmm by dims). */
+static int t_mul(lua_State *L) {
+  Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
+  const char *kind;
+  Tensor **slot;
+  if (a == NULL || b == NULL || a->ndim == 0 || b->ndim == 0)
+    return arith(L, OP_MUL, "mul");
+  slot = lt_newslot(L);
+  *slot = op_matmul(a, b, &kind);
+  if (*slot == NULL) return lt_error(L, kind);
+  /* dot of two vectors is a number, like any single value */
+  if ((*slot)->ndim == 0) lua_pushnumber(L, (*slot)->storage->data[0]);
+  return 1;
+}
+
+static int t_unm(lua_State *L) {
+  return lt_push(L, op_unary(OP_NEG, lt_check(L, 1)), "neg");
+}
+
+/* a == b: same shape and the same values (use a:eq(b) for elementwise). */
+static int t_eq(lua_State *L) {
+  Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
+  int64_t i, n;
+  int eq = a != NULL && b != NULL && tensor_same_shape(a, b);
+  n = eq ? tensor_numel(a) : 0;
+  for (i = 0; eq && i < n; i++) eq = tensor_get_flat(a, i) == tensor_get_flat(b, i);
+  lua_pushboolean(L, eq);
+  return 1;
+}
+
+static int t_compare(lua_State *L) {
+  return luaL_error(L, "cannot compare tensors with < or <=: use x:lt(y), x:le(y), "
+                    "x:gt(y) or x:ge(y) for elementwise 0/1 results");
+}
+
+static int t_tostring(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  char b[128];
+  lua_getfield(L, lua_upvalueindex(1), "format");
+  if (lua_isfunction(L, -1)) {
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
+  }
+  lua_pushfstring(L, "[tensor %s]", tensor_shape_str(t, b, sizeof b));
+  return 1;
+}
+
+/* ======================================================================
+** Registration
+** ====================================================================== */
+
+static const luaL_Reg creators[] = {
+  {"tensor", t_tensor}, {"zeros", t_zeros}, {"ones", t_ones}, {"full", t_full},
+  {"eye", t_eye}, {"arange", t_arange}, {"linspace", t_linspace},
+  {"rand", t_rand}, {"randn", t_randn}, {"seed", t_seed}, {"limits", t_limits},
+  {"cat", t_cat}, {"stack", t_stack},
+  {NULL, NULL}
+};
+
+/* Both methods (x:reshape(2, 3)) and functions (reshape(x, 2, 3)). */
+static const luaL_Reg shared[] = {
+  {"shape", t_shape}, {"size", t_size}, {"stride", t_stride}, {"dim", t_dim},
+  {"numel", t_numel}, {"is_contiguous", t_is_contiguous}, {"item", t_item},
+  {"view", t_view}, {"reshape", t_reshape}, {"expand", t_expand},
+  {"t", t_t}, {"transpose", t_transpose}, {"permute", t_permute},
+  {"squeeze", t_squeeze}, {"unsqueeze", t_unsqueeze}, {"narrow", t_narrow},
+  {"select", t_select}, {"contiguous", t_contiguous}, {"clone", t_clone},
+  {"copy", t_copy}, {"fill", t_fill}, {"index_select", t_index_select},
+  {"totable", t_totable}, {"cmul", t_cmul}, {"cdiv", t_div},
+  {NULL, NULL}
+};
+
+static const luaL_Reg metamethods[] = {
+  {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div},
+  {"__pow", t_pow}, {"__unm", t_unm}, {"__eq", t_eq}, {"__lt", t_compare},
+  {"__le", t_compare}, {"__len", t_len}, {"__gc", t_gc}, {"__close", t_gc},
+  {NULL, NULL}
+};
+
+void lt_open_tensor(lua_State *L, int lib, int methods) {
+  luaL_newmetatable(L, TENSOR_MT);
+  luaL_setfuncs(L, metamethods, 0);
+  lua_pushliteral(L, "tensor");
+  lua_setfield(L, -2, "__name");   /* "bad argument ... got tensor" */
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, t_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, t_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, t_tostring, 1);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, SHAPE_MT);
+  lua_pushcfunction(L, shape_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, shape_eq);
+  lua_setfield(L, -2, "__eq");
+  lua_pop(L, 1);
+
+  lua_pushvalue(L, lib);
+  luaL_setfuncs(L, creators, 0);
+  luaL_setfuncs(L, shared, 0);
+  lua_pop(L, 1);
+  lua_pushvalue(L, methods);
+  luaL_setfuncs(L, shared, 0);
+  lua_pushcfunction(L, t_flat);
+  lua_setfield(L, -2, "_flat");
+  lua_pop(L, 1);
+}

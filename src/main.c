@@ -1,0 +1,239 @@
+/*
+** main.c — the nncalc command line: options, the Lua state with the
+** nncalc library and its Lua half (lua/), then scripts, -e chunks or the
+** REPL.  Everything runs inside a protected pmain, as in lua.c.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "gemm.h"
+#include "lua_api.h"
+#include "repl.h"
+#include "run.h"
+
+#ifndef NNCALC_VERSION
+#define NNCALC_VERSION "0.1.0"
+#endif
+#ifndef NNCALC_DATADIR
+#define NNCALC_DATADIR "/usr/local/share/nncalc"
+#endif
+
+static const char usage_text[] =
+  "usage: %s [options] [script [args]]\n"
+  "An interactive calculator for neural networks (Lua 5.4 with tensors).\n"
+  "\n"
+  "  script [args]  run a Lua script; its arguments are in the table `arg`\n"
+  "  -              run standard input as a script\n"
+  "  -e code        run a chunk of code (may be repeated)\n"
+  "  -i             open the REPL after running script or -e\n"
+  "  -q, --quiet    no banner\n"
+  "  --debug        show a traceback with every error\n"
+  "  -v, --version  print the version\n"
+  "  -h, --help     print this help\n"
+  "\n"
+  "Without a script, nncalc opens the REPL at a terminal, and reads standard\n"
+  "input as REPL lines (with values printed, no prompts) otherwise.\n"
+  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR.\n";
+
+typedef struct Options {
+  int interactive, quiet, version, help, stdin_script;
+  int script;          /* index in argv of the script, or 0 */
+  int first_e;         /* there is at least one -e */
+  int bad;             /* index of an unknown or incomplete option */
+} Options;
+
+/* ======================================================================
+** Finding lua/: $NNCALC_LUA_DIR, next to the binary (build tree), or the
+** installed data directory.
+** ====================================================================== */
+
+static int is_dir_with_prelude(const char *dir) {
+  char path[4200];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/prelude.lua", dir);
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void find_lua_dir(char *out, size_t n) {
+  char exe[2048];
+  ssize_t len;
+  const char *env = getenv("NNCALC_LUA_DIR");
+  if (env != NULL && *env != '\0') {
+    snprintf(out, n, "%s", env);
+    return;
+  }
+  len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len > 0) {
+    char *slash;
+    exe[len] = '\0';
+    if ((slash = strrchr(exe, '/')) != NULL) *slash = '\0';
+    snprintf(out, n, "%s/lua", exe);
+    if (is_dir_with_prelude(out)) return;
+    snprintf(out, n, "%s/../share/nncalc/lua", exe);
+    if (is_dir_with_prelude(out)) return;
+  }
+  snprintf(out, n, "%s/lua", NNCALC_DATADIR);
+}
+
+/* nncalc.debug(on): tracebacks with errors, like --debug. */
+static int l_debug(lua_State *L) {
+  run_debug = lua_toboolean(L, 1);
+  return 0;
+}
+
+/* Puts lua/ first on package.path and records it as nncalc.luadir. */
+static void set_paths(lua_State *L, const char *dir) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 2);
+  lua_getglobal(L, "nncalc");
+  lua_pushstring(L, dir);
+  lua_setfield(L, -2, "luadir");
+  lua_pushliteral(L, NNCALC_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, gemm_backend());
+  lua_setfield(L, -2, "gemm");
+  lua_pushcfunction(L, l_debug);
+  lua_setfield(L, -2, "debug");
+  lua_pop(L, 1);
+}
+
+/* ======================================================================
+** Options
+** ====================================================================== */
+
+static void parse(int argc, char **argv, Options *o) {
+  int i;
+  memset(o, 0, sizeof *o);
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-") == 0) { o->stdin_script = 1; o->script = i; return; }
+    if (a[0] != '-') { o->script = i; return; }
+    if (strcmp(a, "--") == 0) { if (i + 1 < argc) o->script = i + 1; return; }
+    if (strcmp(a, "-e") == 0) {
+      if (++i >= argc) { o->bad = i - 1; return; }
+      o->first_e = 1;
+    } else if (strcmp(a, "-i") == 0) o->interactive = 1;
+    else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) o->quiet = 1;
+    else if (strcmp(a, "--debug") == 0) run_debug = 1;
+    else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) o->version = 1;
+    else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) o->help = 1;
+    else { o->bad = i; return; }
+  }
+}
+
+/* arg[0] is the script, arg[1..] its arguments, arg[-k] what came before. */
+static void create_arg_table(lua_State *L, int argc, char **argv, int script) {
+  int i;
+  if (script == 0) script = argc;
+  lua_createtable(L, argc - script, script + 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int run_e_chunks(lua_State *L, int argc, char **argv) {
+  int i;
+  for (i = 1; i < argc; i++) {
+    if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0 || strcmp(argv[i], "--") == 0) break;
+    if (strcmp(argv[i], "-e") == 0) {
+      if (run_string(L, argv[++i], "=(command line)") != LUA_OK) return 0;
+    }
+  }
+  return 1;
+}
+
+static int run_script(lua_State *L, int argc, char **argv, const Options *o) {
+  int status, n, i;
+  const char *fname = o->stdin_script ? NULL : argv[o->script];
+  status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    n = argc - o->script - 1;
+    luaL_checkstack(L, n + 1, "too many arguments to script");
+    for (i = 1; i <= n; i++) lua_pushstring(L, argv[o->script + i]);
+    status = run_call(L, n, 0);
+  }
+  return run_report(L, status) == LUA_OK;
+}
+
+static void banner(void) {
+  printf("nncalc %s  (Lua 5.4, float64 tensors, gemm: %s)\n"
+         "Type help() for topics, lesson() for lessons, Ctrl-D to leave.\n",
+         NNCALC_VERSION, gemm_backend());
+}
+
+/* ======================================================================
+** pmain: everything that can raise runs protected
+** ====================================================================== */
+
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  Options o;
+  char dir[4096];
+  int ok = 1, tty = isatty(0);
+
+  parse(argc, argv, &o);
+  if (o.bad) {
+    fprintf(stderr, "%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
+    fprintf(stderr, usage_text, run_progname);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (o.help) { printf(usage_text, run_progname); lua_pushboolean(L, 1); return 1; }
+  if (o.version) { printf("nncalc %s\n", NNCALC_VERSION); lua_pushboolean(L, 1); return 1; }
+
+  luaL_openlibs(L);
+  luaL_requiref(L, "nncalc", luaopen_nncalc, 1);
+  lua_pop(L, 1);
+  find_lua_dir(dir, sizeof dir);
+  set_paths(L, dir);
+  create_arg_table(L, argc, argv, o.script);
+  lua_pushfstring(L, "%s/prelude.lua", dir);
+  if (run_file(L, lua_tostring(L, -1)) != LUA_OK) {
+    fprintf(stderr, "%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
+            run_progname, dir);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pop(L, 1);
+
+  if (o.first_e) ok = run_e_chunks(L, argc, argv);
+  if (ok && o.script) ok = run_script(L, argc, argv, &o);
+  if (ok && (o.interactive || (!o.script && !o.first_e))) {
+    int use_tty = tty && !o.stdin_script;
+    if (use_tty && !o.quiet) banner();
+    /* replayed sessions (a pipe) report failure through the exit status */
+    if (repl_run(L, use_tty) > 0 && !use_tty) ok = 0;
+  }
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  lua_State *L = luaL_newstate();
+  int status, ok;
+  if (argv[0] && argv[0][0]) run_progname = "nncalc";
+  if (L == NULL) {
+    fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", run_progname);
+    return EXIT_FAILURE;
+  }
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  status = lua_pcall(L, 2, 1, 0);
+  ok = status == LUA_OK && lua_toboolean(L, -1);
+  run_report(L, status);
+  lua_close(L);
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,176 @@
+/*
+** ops_elem.c — elementwise maths: unary functions and broadcasting binary
+** operators.  Each formula sits in one small function; the loops walk any
+** strided view through TensorIter, so nothing is copied to broadcast.
+*/
+#include <assert.h>
+#include <math.h>
+
+#include "ops.h"
+
+/* ======================================================================
+** Formulas
+** ====================================================================== */
+
+static double f_neg(double x) { return -x; }
+static double f_abs(double x) { return fabs(x); }
+static double f_exp(double x) { return exp(x); }
+static double f_log(double x) { return log(x); }
+static double f_sqrt(double x) { return sqrt(x); }
+static double f_sign(double x) { return isnan(x) ? x : (x > 0) - (x < 0); }
+static double f_tanh(double x) { return tanh(x); }
+/* the two branches keep exp() from overflowing for large |x| */
+static double f_sigmoid(double x) {
+  if (x >= 0) return 1.0 / (1.0 + exp(-x));
+  else { double e = exp(x); return e / (1.0 + e); }
+}
+/* relu(NaN) stays NaN: a silent 0 would hide the bug upstream */
+static double f_relu(double x) { return x > 0 ? x : (isnan(x) ? x : 0.0); }
+/* log(1 + e^x) without overflow: max(x,0) + log1p(e^-|x|) */
+static double f_softplus(double x) { return fmax(x, 0.0) + log1p(exp(-fabs(x))); }
+
+static double (*const unary_fn[OP_UNARY_COUNT])(double) = {
+  f_neg, f_abs, f_exp, f_log, f_sqrt, f_sign, f_tanh, f_sigmoid, f_relu, f_softplus
+};
+
+const char *const op_unary_name[OP_UNARY_COUNT] = {
+  "neg", "abs", "exp", "log", "sqrt", "sign", "tanh", "sigmoid", "relu", "softplus"
+};
+
+static double b_add(double a, double b) { return a + b; }
+static double b_sub(double a, double b) { return a - b; }
+static double b_mul(double a, double b) { return a * b; }
+static double b_div(double a, double b) { return a / b; }
+static double b_pow(double a, double b) { return pow(a, b); }
+static double b_eq(double a, double b) { return a == b; }
+static double b_ne(double a, double b) { return a != b; }
+static double b_lt(double a, double b) { return a < b; }
+static double b_le(double a, double b) { return a <= b; }
+static double b_gt(double a, double b) { return a > b; }
+static double b_ge(double a, double b) { return a >= b; }
+/* NaN wins, as in NumPy's maximum: fmax would silently drop it */
+static double b_maximum(double a, double b) { return isnan(a) || a > b ? a : b; }
+static double b_minimum(double a, double b) { return isnan(a) || a < b ? a : b; }
+
+static double (*const binary_fn[OP_BINARY_COUNT])(double, double) = {
+  b_add, b_sub, b_mul, b_div, b_pow,
+  b_eq, b_ne, b_lt, b_le, b_gt, b_ge,
+  b_maximum, b_minimum
+};
+
+const char *const op_binary_name[OP_BINARY_COUNT] = {
+  "add", "sub", "mul", "div", "pow",
+  "eq", "ne", "lt", "le", "gt", "ge",
+  "maximum", "minimum"
+};
+
+double op_unary_apply(UnaryOp op, double x) {
+  assert(op >= 0 && op < OP_UNARY_COUNT);
+  return unary_fn[op](x);
+}
+
+double op_binary_apply(BinaryOp op, double a, double b) {
+  assert(op >= 0 && op < OP_BINARY_COUNT);
+  return binary_fn[op](a, b);
+}
+
+/* ======================================================================
+** Loops
+** ====================================================================== */
+
+Tensor *op_unary(UnaryOp op, const Tensor *a) {
+  Tensor *out = tensor_new(a->ndim, a->size), *ops[2];
+  double (*f)(double) = unary_fn[op];
+  TensorIter it;
+  int64_t i;
+  if (out == NULL) return NULL;
+  ops[0] = out;
+  ops[1] = (Tensor *)a;
+  tensor_iter_init(&it, 2, ops);
+  while (tensor_iter_next(&it)) {
+    double *o = it.ptr[0], *x = it.ptr[1];
+    int64_t sx = it.istride[1];
+    for (i = 0; i < it.inner; i++) o[i] = f(x[i * sx]);
+  }
+  return out;
+}
+
+int op_broadcast_shape(const Tensor *a, const Tensor *b, int *ndim, int64_t *size) {
+  int n = a->ndim > b->ndim ? a->ndim : b->ndim, d;
+  char b1[128], b2[128];
+  for (d = 0; d < n; d++) {
+    /* align at the right: dim d of the result is dim d-(n-ndim) of each */
+    int da = d - (n - a->ndim), db = d - (n - b->ndim);
+    int64_t sa = da >= 0 ? a->size[da] : 1, sb = db >= 0 ? b->size[db] : 1;
+    if (sa != sb && sa != 1 && sb != 1)
+      return nn_fail(NN_ESHAPE, "shapes %s and %s do not broadcast "
+                     "(dimension %d: %lld vs %lld)",
+                     tensor_shape_str(a, b1, sizeof b1),
+                     tensor_shape_str(b, b2, sizeof b2), d + 1,
+                     (long long)sa, (long long)sb);
+    size[d] = sa == 1 ? sb : sa;
+  }
+  *ndim = n;
+  return NN_OK;
+}
+
+/* The inner loops are specialised for the common operators, so the
+** compiler can vectorise them; the rest go through the function table. */
+#define BINARY_ROW(EXPR) \
+  for (i = 0; i < n; i++) { double x = pa[i * sa], y = pb[i * sb]; po[i] = (EXPR); }
+
+static void binary_row(BinaryOp op, int64_t n, double *po, const double *pa,
+                       int64_t sa, const double *pb, int64_t sb) {
+  int64_t i;
+  switch (op) {
+    case OP_ADD: BINARY_ROW(x + y); break;
+    case OP_SUB: BINARY_ROW(x - y); break;
+    case OP_MUL: BINARY_ROW(x * y); break;
+    case OP_DIV: BINARY_ROW(x / y); break;
+    default: {
+      double (*f)(double, double) = binary_fn[op];
+      BINARY_ROW(f(x, y));
+    }
+  }
+}
+
+Tensor *op_binary(BinaryOp op, const Tensor *a, const Tensor *b) {
+  int64_t size[TENSOR_MAXDIM];
+  int ndim;
+  Tensor *out, *ea, *eb, *ops[3];
+  TensorIter it;
+  if (op_broadcast_shape(a, b, &ndim, size) != NN_OK) return NULL;
+  if ((out = tensor_new(ndim, size)) == NULL) return NULL;
+  ea = tensor_expand(a, ndim, size);
+  eb = ea ? tensor_expand(b, ndim, size) : NULL;
+  if (eb == NULL) {
+    tensor_release(ea);
+    tensor_release(out);
+    return NULL;
+  }
+  ops[0] = out; ops[1] = ea; ops[2] = eb;
+  tensor_iter_init(&it, 3, ops);
+  while (tensor_iter_next(&it))
+    binary_row(op, it.inner, it.ptr[0], it.ptr[1], it.istride[1],
+               it.ptr[2], it.istride[2]);
+  tensor_release(ea);
+  tensor_release(eb);
+  return out;
+}
+
+Tensor *op_binary_scalar(BinaryOp op, const Tensor *a, double s, int scalar_first) {
+  /* a 0-d tensor on the stack: broadcasting then does the rest, with no
+  ** allocation for the scalar */
+  Storage st;
+  Tensor sc;
+  sc.storage = &st;
+  st.data = &s;
+  st.n = 1;
+  st.refcount = 1;
+  st.version = 0;
+  sc.offset = 0;
+  sc.ndim = 0;
+  sc.refcount = 1;
+  sc.ag = NULL;
+  return scalar_first ? op_binary(op, &sc, a) : op_binary(op, a, &sc);
+}

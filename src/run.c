@@ -1,0 +1,84 @@
+/*
+** run.c — protected calls, Ctrl-C and error reports (after lua.c).
+*/
+#include "run.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "status.h"
+
+const char *run_progname = "nncalc";
+int run_debug = 0;
+static lua_State *running = NULL;
+
+/* The hook set by the signal handler: raises inside Lua code at the next
+** instruction.  C kernels see nn_interrupted instead, since hooks do not
+** fire inside C. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  nn_interrupted = 0;
+  luaL_error(L, "interrupted");
+}
+
+static void on_sigint(int sig) {
+  int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  (void)sig;
+  nn_interrupted = 1;
+  if (running != NULL) lua_sethook(running, stop_hook, mask, 1);
+}
+
+/* Adds a traceback in debug mode; turns non-string errors into text. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  if (run_debug) luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int run_call(lua_State *L, int narg, int nres) {
+  int status, base = lua_gettop(L) - narg;
+  void (*old)(int);
+  lua_State *prev = running;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  running = L;
+  old = signal(SIGINT, on_sigint);
+  status = lua_pcall(L, narg, nres, base);
+  signal(SIGINT, old);
+  running = prev;
+  lua_sethook(L, NULL, 0, 0);
+  nn_interrupted = 0;   /* an interrupt that arrived after the work ended */
+  lua_remove(L, base);
+  return status;
+}
+
+int run_report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "%s\n", msg != NULL ? msg : "(error with no message)");
+    fflush(stderr);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+int run_string(lua_State *L, const char *code, const char *chunkname) {
+  int status = luaL_loadbuffer(L, code, strlen(code), chunkname);
+  if (status == LUA_OK) status = run_call(L, 0, 0);
+  return run_report(L, status);
+}
+
+int run_file(lua_State *L, const char *path) {
+  int status = luaL_loadfile(L, path);
+  if (status == LUA_OK) status = run_call(L, 0, 0);
+  return run_report(L, status);
+}

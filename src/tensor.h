@@ -1,0 +1,135 @@
+/*
+** tensor.h — the nncalc tensor: a view onto refcounted storage.
+**
+** Layout (as in Torch7 and NumPy).  A Tensor is
+**     storage  a refcounted buffer of doubles, shared by every view of it
+**     offset   where element (0,0,...) lives in the buffer
+**     size[d]  extent of dimension d; d = 0 is the outermost
+**     stride[d] distance in elements between neighbours along d
+** so element (i0, i1, ...) is storage->data[offset + i0*stride[0] + i1*stride[1] + ...].
+** Transpose, permute, narrow, select, expand (stride 0) and view only
+** rebuild these small arrays; no data moves.  Indices here are 0-based;
+** only the Lua binding speaks 1-based.
+**
+** Example: a 2x3 matrix M and its transpose share one buffer
+**     M:  offset 0, size {2,3}, stride {3,1}
+**     Mᵀ: offset 0, size {3,2}, stride {1,3}
+**
+** Ownership.  Every function returning Tensor* returns a NEW reference (or
+** NULL on failure, with nn_errmsg() set); tensor_release() drops one.  Views
+** hold a reference to the storage, so a view outlives its parent.  Input
+** tensors are borrowed, never consumed.
+**
+** Autograd hooks.  `ag` is owned by the autograd layer (NULL for plain
+** tensors); tensor.c only calls tensor_ag_free when the last reference goes.
+** storage->version counts in-place writes, so autograd can detect that a
+** tensor it saved for backward was modified since.
+*/
+#ifndef NNCALC_TENSOR_H
+#define NNCALC_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#define TENSOR_MAXDIM 8
+
+typedef struct Storage {
+  double *data;
+  int64_t n;          /* elements allocated */
+  int refcount;
+  unsigned version;   /* bumped by every in-place write */
+} Storage;
+
+typedef struct Tensor {
+  Storage *storage;
+  int64_t offset;
+  int ndim;
+  int refcount;
+  int64_t size[TENSOR_MAXDIM];
+  int64_t stride[TENSOR_MAXDIM];
+  void *ag;           /* autograd metadata, owned by autograd.c */
+} Tensor;
+
+/* Called on a tensor's `ag` when the tensor dies; set by the autograd layer. */
+extern void (*tensor_ag_free)(void *ag);
+
+/* ---- lifetime ---------------------------------------------------------- */
+Tensor *tensor_new(int ndim, const int64_t *size);        /* uninitialised */
+Tensor *tensor_zeros(int ndim, const int64_t *size);
+Tensor *tensor_scalar(double v);                          /* 0-d */
+Tensor *tensor_retain(Tensor *t);                         /* returns t */
+void tensor_release(Tensor *t);                           /* NULL is fine */
+
+/* Validates a shape (0..8 dims, sizes >= 0, product under the cap) and
+** returns its element count in *numel. */
+int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel);
+
+/* ---- queries ----------------------------------------------------------- */
+int64_t tensor_numel(const Tensor *t);
+int tensor_is_contiguous(const Tensor *t);
+int tensor_same_shape(const Tensor *a, const Tensor *b);
+/* "3x2" into buf (see nn_shape_str). */
+char *tensor_shape_str(const Tensor *t, char *buf, int bufsize);
+
+/* Pointer to the element at a 0-based multi-index (no bounds check). */
+double *tensor_ptr(const Tensor *t, const int64_t *idx);
+/* Element by flat row-major position 0..numel-1 (no bounds check). */
+double tensor_get_flat(const Tensor *t, int64_t i);
+void tensor_set_flat(Tensor *t, int64_t i, double v);
+
+/* Marks an in-place write to t's storage (for autograd's version check). */
+void tensor_bump_version(Tensor *t);
+
+/* ---- views (share storage) --------------------------------------------- */
+Tensor *tensor_view(const Tensor *t, int ndim, const int64_t *size);   /* -1 infers */
+Tensor *tensor_reshape(const Tensor *t, int ndim, const int64_t *size); /* view or copy */
+Tensor *tensor_transpose(const Tensor *t, int d0, int d1);
+Tensor *tensor_t(const Tensor *t);                    /* 2-D transpose; 1-D/0-D as is */
+Tensor *tensor_permute(const Tensor *t, const int *perm);
+Tensor *tensor_squeeze(const Tensor *t, int dim);      /* dim < 0: all size-1 dims */
+Tensor *tensor_unsqueeze(const Tensor *t, int dim);
+Tensor *tensor_narrow(const Tensor *t, int dim, int64_t start, int64_t length);
+Tensor *tensor_select(const Tensor *t, int dim, int64_t index);  /* drops dim */
+Tensor *tensor_expand(const Tensor *t, int ndim, const int64_t *size);  /* -1 keeps */
+
+/* ---- copies ------------------------------------------------------------ */
+Tensor *tensor_contiguous(const Tensor *t);   /* t itself (retained) if already */
+Tensor *tensor_clone(const Tensor *t);        /* always a fresh contiguous copy */
+/* dst[...] = src[...], src broadcast to dst's shape; overlapping memory safe. */
+int tensor_copy(Tensor *dst, const Tensor *src);
+int tensor_fill(Tensor *t, double v);
+/* Gathers entries along dim at 0-based indices idx[0..n-1]. */
+Tensor *tensor_index_select(const Tensor *t, int dim, const int64_t *idx, int64_t n);
+Tensor *tensor_cat(Tensor *const *ts, int n, int dim);
+Tensor *tensor_stack(Tensor *const *ts, int n, int dim);
+
+/* ---- iteration --------------------------------------------------------- */
+/* Walks the elements of up to three same-shaped strided tensors in
+** row-major order, one innermost row at a time.  Kernels use it so that any
+** view, transposed or broadcast, works without a copy. */
+typedef struct TensorIter {
+  int ndim;              /* dims above the innermost */
+  int64_t inner;         /* length of the innermost row */
+  int64_t count[TENSOR_MAXDIM];
+  int64_t size[TENSOR_MAXDIM];
+  int n;                 /* number of operands */
+  double *ptr[3];        /* start of the current row, per operand */
+  int64_t istride[3];    /* innermost stride, per operand */
+  int64_t stride[3][TENSOR_MAXDIM];
+  int64_t remaining;     /* rows not yet handed out */
+  int started;
+} TensorIter;
+
+/* All operands must have the shape of ts[0].  Adjacent dims that are
+** contiguous in every operand are merged, so a contiguous tensor is walked
+** as a single row. */
+void tensor_iter_init(TensorIter *it, int n, Tensor *const *ts);
+/* Moves to the next row (ptr[] and inner describe it); 0 when done.
+** Typical use:
+**     while (tensor_iter_next(&it))
+**       for (i = 0; i < it.inner; i++) it.ptr[0][i*it.istride[0]] = ...; */
+int tensor_iter_next(TensorIter *it);
+
+#endif
