@@ -85,8 +85,10 @@ unit: $(BIN) $(BUILD)/check_runner
 	sh tests/run_all.sh $(BUILD) $(BIN)
 
 test: $(BIN) $(BUILD)/check_runner
-	sh tests/run_all.sh $(BUILD) $(BIN)
-	$(MAKE) --no-print-directory sanitize
+	rm -f $(BUILD)/tally build/san/tally
+	-sh tests/run_all.sh $(BUILD) $(BIN)
+	-$(MAKE) --no-print-directory sanitize
+	@sh tests/total.sh $(BUILD) build/san
 
 SANFLAGS_ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 sanitize:
@@ -97,9 +99,12 @@ sanitize:
 	  sh tests/run_all.sh build/san build/san/nncalc
 
 # ---- benchmarks -------------------------------------------------------
-bench: $(BIN) $(BUILD)/bench_gemm
+bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup
 	$(BUILD)/bench_gemm
-	sh bench/bench_startup.sh ./$(BIN)
+	$(BUILD)/bench_startup ./$(BIN)
+
+$(BUILD)/bench_startup: bench/bench_startup.c | $(BUILD)
+	$(CC) -std=c11 $(WARN) -O2 -o $@ $<
 
 $(BUILD)/bench_gemm: bench/bench_gemm.c $(BUILD)/gemm.o $(BUILD)/status.o
 	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL)

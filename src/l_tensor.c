@@ -44,6 +44,10 @@ Tensor **lt_newslot(lua_State *L) {
   return p;
 }
 
+const char *lt_typename(lua_State *L, int arg) {
+  return lt_test(L, arg) != NULL ? "tensor" : luaL_typename(L, arg);
+}
+
 int lt_error(lua_State *L, const char *fname) {
   return luaL_error(L, "%s: %s", fname, nn_errmsg());
 }
@@ -93,8 +97,8 @@ static int64_t checksize(lua_State *L, int idx, int arg) {
   lua_Integer v = lua_tointegerx(L, idx, &isnum);
   if (!isnum) {
     if (lua_type(L, idx) == LUA_TNUMBER)
-      luaL_argerror(L, arg, lua_pushfstring(L, "size %s is not a whole number",
-                                            lua_tostring(L, idx)));
+      luaL_argerror(L, arg, lua_pushfstring(L, "size %f is not a whole number",
+                                            lua_tonumber(L, idx)));
     luaL_argerror(L, arg, lua_pushfstring(L, "size expected, got %s",
                                           luaL_typename(L, idx)));
   }
@@ -187,11 +191,12 @@ static void nested_fill(lua_State *L, int idx, int nd, const int64_t *size,
                         int depth, double **data, char *path, size_t plen) {
   int64_t i, n = size[depth];
   if (!lua_istable(L, idx) || lt_test(L, idx))
-    luaL_error(L, "tensor: element %s is a %s, expected a table of %lld values",
-               plen ? path : "(top)", luaL_typename(L, idx), (long long)n);
+    luaL_error(L, "tensor: element %s is a %s, expected a table of %I values "
+               "(rows must all have the same shape)",
+               plen ? path : "(top)", luaL_typename(L, idx), (lua_Integer)n);
   if (luaL_len(L, idx) != n)
-    luaL_error(L, "tensor: ragged table, row %s has %lld entries, expected %lld",
-               plen ? path : "(top)", (long long)luaL_len(L, idx), (long long)n);
+    luaL_error(L, "tensor: ragged table, row %s has %I entries, expected %I",
+               plen ? path : "(top)", (lua_Integer)luaL_len(L, idx), (lua_Integer)n);
   for (i = 0; i < n; i++) {
     size_t l = plen + (size_t)snprintf(path + plen, 256 - plen, "[%lld]", (long long)i + 1);
     lua_geti(L, idx, i + 1);
@@ -317,18 +322,20 @@ static int t_limits(lua_State *L) {
 ** Indexing: x[i], x[{i, j}], x[{i, {a, b}, {}}] and assignment
 ** ====================================================================== */
 
-/* A 1-based index (negative from the end) along dim d, as 0-based. */
-static int64_t checkindex(lua_State *L, int idx, const Tensor *t, int d, const char *fname) {
+/* A 1-based index (negative from the end) into a dim of size n, as
+** 0-based; messages speak of dimension d of the tensor t the user indexed. */
+static int64_t checkindex(lua_State *L, int idx, int64_t n, const Tensor *t, int d,
+                          const char *fname) {
   int isint;
   lua_Integer i = lua_tointegerx(L, idx, &isint);
   char b[128];
   if (!isint)
     luaL_error(L, "%s: index must be a whole number, got %s", fname,
                lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
-  if (i < 0) i += t->size[d] + 1;
-  if (i < 1 || i > t->size[d])
-    luaL_error(L, "%s: index %d out of range for dimension %d of size %d (shape %s)",
-               fname, (int)lua_tointeger(L, idx), d + 1, (int)t->size[d],
+  if (i < 0) i += n + 1;
+  if (i < 1 || i > n)
+    luaL_error(L, "%s: index %I out of range for dimension %d of size %I (shape %s)",
+               fname, lua_tointeger(L, idx), d + 1, (lua_Integer)n,
                tensor_shape_str(t, b, sizeof b));
   return (int64_t)i - 1;
 }
@@ -344,7 +351,8 @@ static void replace(lua_State *L, Tensor **slot, Tensor *w, const char *fname) {
 /* Reads a {first, last} range (1-based, inclusive, negative from the end;
 ** {} is everything, {i} is just i) for dimension d of t. */
 static void checkrange(lua_State *L, int idx, const Tensor *t, int d,
-                       const char *fname, int64_t *start, int64_t *len) {
+                       const Tensor *orig, int od, const char *fname,
+                       int64_t *start, int64_t *len) {
   lua_Integer n = luaL_len(L, idx), a = 1, b = t->size[d];
   char sh[128];
   if (n >= 1) { lua_geti(L, idx, 1); a = luaL_checkinteger(L, -1); lua_pop(L, 1); b = a; }
@@ -352,9 +360,9 @@ static void checkrange(lua_State *L, int idx, const Tensor *t, int d,
   if (a < 0) a += t->size[d] + 1;
   if (b < 0) b += t->size[d] + 1;
   if (n > 2 || a < 1 || b > t->size[d] || b < a - 1)
-    luaL_error(L, "%s: range {%d, %d} out of bounds for dimension %d of size %d (shape %s)",
-               fname, (int)a, (int)b, d + 1, (int)t->size[d],
-               tensor_shape_str(t, sh, sizeof sh));
+    luaL_error(L, "%s: range {%I, %I} out of bounds for dimension %d of size %I (shape %s)",
+               fname, a, b, od + 1, (lua_Integer)t->size[d],
+               tensor_shape_str(orig, sh, sizeof sh));
   *start = a - 1;
   *len = b - a + 1;
 }
@@ -370,7 +378,7 @@ static Tensor *push_indexed(lua_State *L, Tensor *t, int idx, const char *fname)
   *slot = tensor_retain(t);
   if (lua_type(L, idx) == LUA_TNUMBER) {
     if (t->ndim == 0) luaL_error(L, "%s: cannot index a scalar", fname);
-    replace(L, slot, tensor_select(t, 0, checkindex(L, idx, t, 0, fname)), fname);
+    replace(L, slot, tensor_select(t, 0, checkindex(L, idx, t->size[0], t, 0, fname)), fname);
     return *slot;
   }
   if (!lua_istable(L, idx))
@@ -382,10 +390,12 @@ static Tensor *push_indexed(lua_State *L, Tensor *t, int idx, const char *fname)
   for (k = 1; k <= n; k++) {
     int ty = lua_geti(L, idx, k);
     int64_t start, len;
+    /* d walks the dims of the shrinking view, k-1 those of t */
     if (ty == LUA_TNUMBER) {
-      replace(L, slot, tensor_select(*slot, d, checkindex(L, -1, *slot, d, fname)), fname);
+      int64_t i = checkindex(L, -1, (*slot)->size[d], t, (int)k - 1, fname);
+      replace(L, slot, tensor_select(*slot, d, i), fname);
     } else if (ty == LUA_TTABLE) {
-      checkrange(L, lua_gettop(L), *slot, d, fname, &start, &len);
+      checkrange(L, lua_gettop(L), *slot, d, t, (int)k - 1, fname, &start, &len);
       replace(L, slot, tensor_narrow(*slot, d, start, len), fname);
       d++;
     } else {
@@ -562,7 +572,7 @@ static int t_narrow(lua_State *L) {
 static int t_select(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lt_checkdim(L, 2, t, 0);
-  return lt_push(L, tensor_select(t, d, checkindex(L, 3, t, d, "select")), "select");
+  return lt_push(L, tensor_select(t, d, checkindex(L, 3, t->size[d], t, d, "select")), "select");
 }
 
 static int t_contiguous(lua_State *L) {
@@ -676,7 +686,7 @@ static int arith(lua_State *L, BinaryOp op, const char *fname) {
   if (b != NULL && lua_type(L, 1) == LUA_TNUMBER)
     return lt_push(L, op_binary_scalar(op, b, lua_tonumber(L, 1), 1), fname);
   return luaL_error(L, "%s: cannot combine a %s with a %s (tensors and numbers only)",
-                    fname, luaL_typename(L, 1), luaL_typename(L, 2));
+                    fname, lt_typename(L, 1), lt_typename(L, 2));
 }
 
 static int t_add(lua_State *L) { return arith(L, OP_ADD, "add"); }

@@ -37,6 +37,8 @@ void lt_set(lua_State *L, Tensor **slot, Tensor *t, const char *fname);
 ** "fname: <core message>" when t is NULL.  Returns 1. */
 int lt_push(lua_State *L, Tensor *t, const char *fname);
 
+/* "tensor" for tensors, else the Lua type name. */
+const char *lt_typename(lua_State *L, int arg);
 /* Raises "fname: <core message>". */
 int lt_error(lua_State *L, const char *fname);
 

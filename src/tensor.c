@@ -527,9 +527,8 @@ int tensor_copy(Tensor *dst, const Tensor *src) {
   TensorIter it;
   int64_t i;
   char b1[128], b2[128];
-  if (tensor_numel(src) != tensor_numel(dst) || src->ndim > dst->ndim) {
-    e = NULL;
-  } else {
+  e = NULL;
+  if (src->ndim <= dst->ndim) {
     e = tensor_expand(src, dst->ndim, dst->size);
   }
   if (e == NULL) {

@@ -1,0 +1,124 @@
+#!/bin/sh
+# cli_test.sh — the nncalc command line, tested through the real binary:
+#   sh tests/cli_test.sh path/to/nncalc
+# Prints one line per failure and a closing "cli: N passed, N failed".
+NN=${1:-./nncalc}
+pass=0; fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL cli: $1"; [ -n "${2:-}" ] && printf '  got: %s\n' "$2"; }
+
+# expect NAME WANT_STATUS WANT_SUBSTRING COMMAND...  (stdout+stderr searched)
+expect() {
+  name=$1; want_rc=$2; want=$3; shift 3
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" != "$want_rc" ]; then bad "$name: exit status $rc, expected $want_rc" "$out"; return; fi
+  case "$out" in *"$want"*) ok ;; *) bad "$name: output lacks '$want'" "$out" ;; esac
+}
+# same, with stdin from a string
+expect_in() {
+  name=$1; input=$2; want_rc=$3; want=$4; shift 4
+  out=$(printf '%s' "$input" | "$@" 2>&1); rc=$?
+  if [ "$rc" != "$want_rc" ]; then bad "$name: exit status $rc, expected $want_rc" "$out"; return; fi
+  case "$out" in *"$want"*) ok ;; *) bad "$name: output lacks '$want'" "$out" ;; esac
+}
+# exact whole output
+expect_exact() {
+  name=$1; input=$2; want=$3; shift 3
+  out=$(printf '%s' "$input" | "$@" 2>&1)
+  if [ "$out" = "$want" ]; then ok; else bad "$name: output differs" "$out"; fi
+}
+
+# ---- options ------------------------------------------------------------
+expect "--version" 0 "nncalc 0.1.0" "$NN" --version
+expect "--help" 0 "usage: nncalc" "$NN" --help
+expect "-h lists -e" 0 "-e code" "$NN" -h
+expect "unknown option" 1 "unrecognized option '--bogus'" "$NN" --bogus
+expect "-e without code" 1 "unrecognized option '-e'" "$NN" -e
+
+# ---- -e and scripts ----------------------------------------------------------
+expect "-e prints" 0 "1024" "$NN" -e "print(2^10)"
+expect "several -e run in order" 0 "5" "$NN" -e "x = 2" -e "print(x + 3)"
+expect "-e error has position" 1 "(command line):1: mm: size mismatch, 3x2 * 3x1 (inner dims 2 vs 3)" \
+  "$NN" -e "print(tensor{{1,2},{3,4},{5,6}} * tensor{{1},{2},{3}})"
+
+cat > "$tmp/args.lua" <<'LUA'
+print(#arg, arg[0]:match("[^/]*$"), arg[1], arg[2], select("#", ...), ...)
+LUA
+expect "script receives arg and ..." 0 "2	args.lua	a	b c	2	a	b c" "$NN" "$tmp/args.lua" a "b c"
+
+cat > "$tmp/bad.lua" <<'LUA'
+local x = tensor{1, 2}
+local y = x + tensor{1, 2, 3}
+LUA
+expect "script error is file:line: message" 1 "bad.lua:2: add: shapes 2 and 3 do not broadcast" "$NN" "$tmp/bad.lua"
+out=$("$NN" "$tmp/bad.lua" 2>&1)
+case "$out" in *traceback*) bad "no traceback without --debug" "$out" ;; *) ok ;; esac
+expect "--debug adds a traceback" 1 "stack traceback" "$NN" --debug "$tmp/bad.lua"
+expect "missing script" 1 "cannot open" "$NN" "$tmp/none.lua"
+printf 'x = = 1\n' > "$tmp/syntax.lua"
+expect "syntax error" 1 "syntax.lua:1:" "$NN" "$tmp/syntax.lua"
+expect_in "- runs stdin as a script" 'print(tensor{1,2}:sum())' 0 "3" "$NN" -
+
+# ---- stdin without a terminal: REPL lines, auto-print, no prompts -------------
+expect_exact "auto-print and _" 'x = 2
+x^10
+_ + 1
+' '1024
+1025' "$NN"
+expect_exact "trailing ; suppresses the print" 'y = 3
+y * 2;
+y
+' '3' "$NN"
+expect_exact "statements print nothing" 'a = 1
+b = a + 1
+' '' "$NN"
+expect_exact "multi-line function and table" 'function f(x)
+  return 2 * x
+end
+t = {
+  1, 2,
+}
+f(#t)
+' '4' "$NN"
+expect_exact "tensors print with footer" 'tensor{{1,0},{3,4}}
+' ' 1  0
+ 3  4
+[tensor 2x2]' "$NN"
+expect_exact "numbers print like a person writes them" '0.1 + 0.2
+7 / 2
+2^53
+' '0.3
+3.5
+9.007199254741e+15' "$NN"
+expect_exact "errors are one line and variables survive" 'x = tensor{1, 2}
+x * zeros(3)
+x:sum()
+' 'stdin:1: dot: size mismatch, 2 . 3 (inner dims 2 vs 3)
+3' "$NN"
+expect_in "a failed line gives exit status 1" 'error("boom")
+' 1 "boom" "$NN"
+expect_in "unterminated string at EOF" 'x = "abc
+' 1 "unfinished string" "$NN"
+expect_in "unclosed function at EOF" 'function g()
+' 1 "expected near <eof>" "$NN"
+expect_in "binary garbage is a syntax error, not a crash" "$(printf '\001\002\377\376garbage')
+print(42)
+" 1 "42" "$NN"
+long=$(head -c 1000000 /dev/zero | tr '\0' '1')
+expect_in "a 1 MB line" "x = #'$long'
+x
+" 0 "1000000" "$NN"
+expect_in "-i runs the script, then reads lines" 'z * 2
+' 0 "14" "$NN" -i -e "z = 7"
+
+# ---- environment ---------------------------------------------------------------
+expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
+  env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"
+expect "NNCALC_LUA_DIR that does not exist" 1 "cannot load the Lua library" \
+  env NNCALC_LUA_DIR="$tmp/nowhere" "$NN" -e "print(1)"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,40 @@
+#!/bin/sh
+# run_all.sh BUILD_DIR NNCALC — every test against one build: the Check
+# suites of the C core, the Lua tests and the CLI tests through the binary.
+# Ends with the total "N passed, N failed" and a non-zero status on failure.
+build=${1:-build}
+nn=${2:-./nncalc}
+top=$(cd "$(dirname "$0")/.." && pwd)
+export NNCALC_LUA_DIR="$top/lua"
+total_pass=0; total_fail=0; broken=0
+
+# adds the "X: N passed, N failed" line of a part's output to the totals
+tally() {
+  line=$(printf '%s\n' "$1" | grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "run_all: $2 printed no tally (crashed?)"; broken=1; return
+  fi
+  p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+  f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+}
+
+echo "== C unit tests (Check) =="
+out=$("$build/check_runner" 2>&1); rc=$?
+printf '%s\n' "$out" | grep -vE '^[0-9]+%: Checks' ; tally "$out" "check"
+[ $rc -eq 0 ] || broken=1
+
+echo "== Lua tests through $nn =="
+out=$("$nn" "$top/tests/lua/run.lua" "$top"/tests/lua/test_*.lua 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "lua"
+[ $rc -eq 0 ] || broken=1
+
+echo "== CLI tests =="
+out=$(sh "$top/tests/cli_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "cli"
+[ $rc -eq 0 ] || broken=1
+
+[ $broken -eq 0 ] || total_fail=$((total_fail + 1))   # a crashed part counts as a failure
+echo "$total_pass $total_fail" > "$build/tally"
+echo "$build: $total_pass passed, $total_fail failed"
+[ $total_fail -eq 0 ] && [ $broken -eq 0 ]
