@@ -18,7 +18,8 @@
 /* ---- creation (tensor_init.c) ------------------------------------------ */
 Tensor *op_full(int ndim, const int64_t *size, double v);
 Tensor *op_eye(int64_t n, int64_t m);
-/* start, start+step, ... up to and including stop (as Lua's numeric for). */
+/* start, start+step, ... up to and including stop, like Lua's numeric for
+** but forgiving rounding: arange(0, 0.3, 0.1) ends with exactly 0.3. */
 Tensor *op_arange(double start, double stop, double step);
 Tensor *op_linspace(double a, double b, int64_t n);
 Tensor *op_rand(int ndim, const int64_t *size);    /* uniform [0,1) */
@@ -82,7 +83,8 @@ Tensor *op_mm(const Tensor *a, const Tensor *b);                   /* 2-D . 2-D 
 Tensor *op_bmm(const Tensor *a, const Tensor *b);                  /* 3-D . 3-D */
 Tensor *op_outer(const Tensor *u, const Tensor *v);                /* 1-D x 1-D */
 /* The product a * b as written on paper, chosen by dims: dot (0-d result),
-** mv, vector-matrix, mm, bmm (batch dims broadcast).  *kind names it. */
+** mv, vector-matrix, mm, bmm (a matrix against a 3-D batch is shared by
+** every entry; batch sizes of 1 broadcast).  *kind names it. */
 Tensor *op_matmul(const Tensor *a, const Tensor *b, const char **kind);
 
 /* ---- linear algebra (ops_linalg.c, over linalg.c) ---------------------- */

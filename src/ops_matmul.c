@@ -190,11 +190,13 @@ Tensor *op_matmul(const Tensor *a, const Tensor *b, const char **kind) {
   }
   if (a->ndim == 2 && b->ndim == 2) { *kind = "mm"; return op_mm(a, b); }
   if (a->ndim == 3 && b->ndim == 3) { *kind = "bmm"; return op_bmm(a, b); }
-  if (a->ndim == 3 && b->ndim == 2) {
-    Tensor *eb = tensor_unsqueeze(b, 0), *r;
+  if ((a->ndim == 3 && b->ndim == 2) || (a->ndim == 2 && b->ndim == 3)) {
+    /* a matrix on one side is shared by every batch entry */
+    Tensor *ea = a->ndim == 2 ? tensor_unsqueeze(a, 0) : tensor_retain((Tensor *)a);
+    Tensor *eb = b->ndim == 2 ? tensor_unsqueeze(b, 0) : tensor_retain((Tensor *)b);
+    Tensor *r = ea && eb ? op_bmm(ea, eb) : NULL;
     *kind = "bmm";
-    if (eb == NULL) return NULL;
-    r = op_bmm(a, eb);
+    tensor_release(ea);
     tensor_release(eb);
     return r;
   }

@@ -106,7 +106,13 @@ Tensor *op_arange(double start, double stop, double step) {
                    (long long)nn_max_elements()), NULL;
   n = (int64_t)count;
   if ((t = tensor_new(1, &n)) == NULL) return NULL;
-  for (i = 0; i < n; i++) t->storage->data[i] = start + (double)i * step;
+  for (i = 0; i < n; i++) {
+    double v = start + (double)i * step;
+    /* the tolerance above may admit a last value a rounding error past
+    ** stop (0 + 3 * 0.1 = 0.30000000000000004): that value is stop */
+    if ((step > 0 && v > stop) || (step < 0 && v < stop)) v = stop;
+    t->storage->data[i] = v;
+  }
   return t;
 }
 
