@@ -46,7 +46,7 @@ LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
 # ---- sources ----------------------------------------------------------
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg
-LUA_C = l_tensor l_ops l_lib run repl
+LUA_C = l_tensor l_ops l_lib run repl complete history
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg

@@ -21,6 +21,7 @@ end
 Tensor = nncalc.Tensor
 
 require("format")
+require("help")
 
 -- debug_mode(true) shows a traceback with every error (like --debug).
 function debug_mode(on)

@@ -789,6 +789,8 @@ void lt_open_tensor(lua_State *L, int lib, int methods) {
   lua_pushvalue(L, methods);
   lua_pushcclosure(L, t_tostring, 1);
   lua_setfield(L, -2, "__tostring");
+  lua_pushvalue(L, methods);
+  lua_setfield(L, -2, "__methods");   /* for Tab completion (complete.c) */
   lua_pop(L, 1);
 
   luaL_newmetatable(L, SHAPE_MT);

@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "complete.h"
 #include "gemm.h"
 #include "lua_api.h"
 #include "repl.h"
@@ -87,6 +88,27 @@ static int l_debug(lua_State *L) {
   return 0;
 }
 
+/* nncalc.complete(word): what Tab would offer, as a sorted list. */
+static int l_complete(lua_State *L) {
+  char **m = complete_list(L, luaL_checkstring(L, 1));
+  int i, n = 0;
+  lua_newtable(L);
+  if (m == NULL) return 1;
+  for (i = 1; m[i] != NULL; i++) {
+    lua_pushstring(L, m[i]);
+    lua_rawseti(L, -2, ++n);
+    free(m[i]);
+  }
+  free(m[0]);
+  free(m);
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, -3);
+  lua_call(L, 1, 0);
+  lua_pop(L, 1);
+  return 1;
+}
+
 /* Puts lua/ first on package.path and records it as nncalc.luadir. */
 static void set_paths(lua_State *L, const char *dir) {
   lua_getglobal(L, "package");
@@ -103,6 +125,8 @@ static void set_paths(lua_State *L, const char *dir) {
   lua_setfield(L, -2, "gemm");
   lua_pushcfunction(L, l_debug);
   lua_setfield(L, -2, "debug");
+  lua_pushcfunction(L, l_complete);
+  lua_setfield(L, -2, "complete");
   lua_pop(L, 1);
 }
 

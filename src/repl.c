@@ -6,27 +6,89 @@
 */
 #include "repl.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 
 #include <lauxlib.h>
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "complete.h"
+#include "history.h"
 #include "run.h"
 
 #define PROMPT1 "> "
 #define PROMPT2 ">> "
 #define EOFMARK "<eof>"
+#define STATUS_ABANDONED (-1)   /* compile(): the user pressed Ctrl-C */
 
 /* ======================================================================
 ** Reading lines
+**
+** At a terminal, readline's callback interface under select(): a Ctrl-C
+** at the prompt makes select() return EINTR, and the half-typed line is
+** dropped cleanly (no longjmp out of readline).
 ** ====================================================================== */
 
-/* One line without its newline, malloc'd; NULL at end of input. */
+static volatile sig_atomic_t prompt_sigint = 0;
+static int line_interrupted = 0;   /* the last read_line ended by Ctrl-C */
+static char *cb_line;
+static int cb_done;
+
+static void on_prompt_sigint(int sig) {
+  (void)sig;
+  prompt_sigint = 1;
+}
+
+static void on_line(char *line) {
+  cb_line = line;
+  cb_done = 1;
+  rl_callback_handler_remove();
+}
+
+static char *tty_read_line(const char *prompt) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_prompt_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);   /* no SA_RESTART: select() must wake */
+  prompt_sigint = 0;
+  cb_done = 0;
+  cb_line = NULL;
+  fflush(stdout);
+  rl_callback_handler_install(prompt, on_line);
+  while (!cb_done) {
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(fileno(rl_instream ? rl_instream : stdin), &fds);
+    if (select(fileno(rl_instream ? rl_instream : stdin) + 1, &fds, NULL, NULL, NULL) < 0) {
+      if (errno != EINTR) break;
+      if (prompt_sigint) {
+        rl_free_line_state();
+        rl_callback_sigcleanup();
+        rl_callback_handler_remove();
+        rl_cleanup_after_signal();
+        fputs("^C\n", stdout);
+        line_interrupted = 1;
+        break;
+      }
+      continue;
+    }
+    rl_callback_read_char();
+  }
+  sigaction(SIGINT, &old, NULL);
+  return cb_line;
+}
+
+/* One line without its newline, malloc'd; NULL at end of input or when
+** Ctrl-C abandoned the line (then line_interrupted is set). */
 static char *read_line(int tty, const char *prompt) {
-  if (tty) return readline(prompt);
+  line_interrupted = 0;
+  if (tty) return tty_read_line(prompt);
   {
     char *line = NULL;
     size_t cap = 0;
@@ -83,7 +145,8 @@ static int try_expression(lua_State *L, const char *code) {
 
 /* Compiles a complete chunk from lines, reading continuation lines while
 ** the statement is incomplete.  Leaves the function on the stack and the
-** full text in *text (malloc'd); returns the load status, or -1 at EOF. */
+** full text in *text (malloc'd); returns the load status, or
+** STATUS_ABANDONED when Ctrl-C dropped the statement. */
 static int compile(lua_State *L, int tty, char *first, char **text) {
   luaL_Buffer b;
   int status;
@@ -95,6 +158,10 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
     if (status == LUA_OK || !incomplete(L, status)) break;
     {
       char *more = read_line(tty, PROMPT2);
+      if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
+        *text = code;
+        return STATUS_ABANDONED;
+      }
       if (more == NULL) {   /* EOF inside a statement: report it as is */
         status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
         *text = code;
@@ -142,15 +209,47 @@ static void show_results(lua_State *L, int n) {
 ** The loop
 ** ====================================================================== */
 
+/* `?name` asks for help on name; `?` alone lists the topics. */
+static char *help_shortcut(char *line) {
+  const char *p = line + 1;
+  char *out;
+  size_t n;
+  while (*p == ' ') p++;
+  n = strlen(p);
+  while (n > 0 && p[n - 1] == ' ') n--;
+  out = malloc(n + 16);
+  if (out == NULL) return line;
+  if (n == 0) strcpy(out, "help()");
+  else snprintf(out, n + 16, "help(%c%.*s%c)", '"', (int)n, p, '"');
+  free(line);
+  return out;
+}
+
 int repl_run(lua_State *L, int tty) {
   int errors = 0;
   char *line;
-  while ((line = read_line(tty, PROMPT1)) != NULL) {
+  if (tty) {
+    rl_catch_signals = 0;   /* SIGINT is ours (see tty_read_line) */
+    complete_init(L);
+    history_open();
+  }
+  for (;;) {
     char *text = NULL;
     int status, base = lua_gettop(L);
+    line = read_line(tty, PROMPT1);
+    if (line == NULL) {
+      if (line_interrupted) continue;   /* Ctrl-C at the prompt: new prompt */
+      break;
+    }
     if (line[0] == '\0') { free(line); continue; }
+    if (line[0] == '?') line = help_shortcut(line);
     status = compile(L, tty, line, &text);
-    if (tty && text != NULL && text[0] != '\0') add_history(text);
+    if (status == STATUS_ABANDONED) {
+      lua_settop(L, base);
+      free(text);
+      continue;
+    }
+    if (tty) history_add_entry(text);
     if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
     if (status == LUA_OK) {
       int n = lua_gettop(L) - base;
@@ -162,6 +261,9 @@ int repl_run(lua_State *L, int tty) {
     lua_settop(L, base);
     free(text);
   }
-  if (tty) putchar('\n');
+  if (tty) {
+    history_close();
+    putchar('\n');
+  }
   return errors;
 }

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -28,6 +29,8 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
 static void on_sigint(int sig) {
   int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
   (void)sig;
+  /* the terminal has echoed ^C: the message goes on its own line */
+  if (write(STDERR_FILENO, "\n", 1) < 0) { /* nothing to do */ }
   nn_interrupted = 1;
   if (running != NULL) lua_sethook(running, stop_hook, mask, 1);
 }

@@ -1,0 +1,94 @@
+-- help.lua — help(), ?name and apropos(), over the entries of help_text.lua.
+
+local H = require("help_text")
+local entries = H.entries
+
+-- The name under which a function is documented: found by identity among
+-- the globals, the nncalc table and the Tensor methods.
+local function name_of(fn)
+  for _, t in ipairs({ _G, nncalc, nncalc.Tensor }) do
+    for k, v in pairs(t) do
+      if v == fn and entries[k] then return k end
+    end
+  end
+end
+
+-- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum.
+local function normalize(name)
+  return name:match("[%.:]([%w_]+)$") or name
+end
+
+local function wrap(text, width, indent)
+  local lines, line = {}, indent
+  for word in text:gmatch("%S+") do
+    if #line + #word + 1 > width and #line > #indent then
+      lines[#lines + 1] = line
+      line = indent
+    end
+    line = line .. (#line > #indent and " " or "") .. word
+  end
+  lines[#lines + 1] = line
+  return table.concat(lines, "\n")
+end
+
+local function show_entry(name, e)
+  local out = { name .. "  —  " .. e.usage, wrap(e.text, 76, "  "), "  example:  " .. e.example }
+  io.write(table.concat(out, "\n"), "\n")
+end
+
+local function list_topics()
+  io.write("nncalc help.  help \"name\" (or ?name) explains one function; apropos \"word\" searches.\n\n")
+  for _, t in ipairs(H.topics) do
+    local names = {}
+    for k, e in pairs(entries) do
+      if e.topic == t[1] then names[#names + 1] = k end
+    end
+    table.sort(names)
+    io.write(("%-12s %s\n"):format(t[1], t[2]))
+    io.write(wrap(table.concat(names, " "), 76, "             "), "\n")
+  end
+  io.write("\n", H.conventions, "\n")
+end
+
+function help(what)
+  if what == nil then return list_topics() end
+  local name = type(what) == "function" and name_of(what) or nil
+  if type(what) == "string" then
+    name = normalize(what)
+    for _, t in ipairs(H.topics) do
+      if t[1] == what then   -- a topic: list its entries
+        local names = {}
+        for k, e in pairs(entries) do if e.topic == what then names[#names + 1] = k end end
+        table.sort(names)
+        for _, k in ipairs(names) do show_entry(k, entries[k]) end
+        return
+      end
+    end
+  end
+  local e = name and entries[name]
+  if not e then
+    error(("help: no help for %s (try help() for the topics, or apropos \"%s\")")
+      :format(type(what) == "string" and ("'" .. what .. "'") or tostring(what),
+        type(what) == "string" and what or "word"), 2)
+  end
+  show_entry(name, e)
+end
+
+function apropos(word)
+  if type(word) ~= "string" then error("apropos: a word to search for expected", 2) end
+  local found, w = {}, word:lower()
+  for k, e in pairs(entries) do
+    local hay = (k .. " " .. e.usage .. " " .. e.text):lower()
+    if hay:find(w, 1, true) then found[#found + 1] = k end
+  end
+  table.sort(found)
+  if #found == 0 then io.write("nothing mentions '", word, "'\n") return end
+  for _, k in ipairs(found) do io.write(("%-14s %s\n"):format(k, entries[k].usage)) end
+end
+
+-- exit([code]): closes the state properly (Lua's os.exit would not).
+function exit(code)
+  os.exit(code == nil and true or code, true)
+end
+
+return { entries = entries, name_of = name_of }

@@ -1,0 +1,139 @@
+-- help_text.lua — the help of every public name, in one place.  Each entry:
+-- topic, usage, text (what it does, conventions), example (runnable).
+-- tests/lua/test_help.lua fails when a public function has no entry here.
+
+local E = {}
+
+local function doc(names, topic, usage, text, example)
+  for name in names:gmatch("%S+") do
+    E[name] = { topic = topic, usage = usage, text = text, example = example }
+  end
+end
+
+-- ---- creating tensors ---------------------------------------------------
+doc("tensor", "create", "tensor{...} | tensor(number) | tensor(x)",
+  "A tensor from nested tables of numbers (rows must all have the same length), a 0-d tensor from a number, or a copy of tensor x.",
+  "W1 = tensor{{1,0},{3,4},{1,2}}")
+doc("zeros ones", "create", "zeros(n1, n2, ...) | zeros{n1, n2, ...}",
+  "A tensor of the given shape filled with 0 (zeros) or 1 (ones).",
+  "zeros(2, 3)")
+doc("full", "create", "full({n1, n2, ...}, value)", "A tensor of the given shape filled with value.", "full({2,2}, 7)")
+doc("eye", "create", "eye(n [, m])", "The n x n (or n x m) identity matrix.", "eye(3)")
+doc("arange", "create", "arange(a, b [, step]) | arange(n)",
+  "a, a+step, ... up to AND INCLUDING b, as Lua's for loop counts (a rounding error past b is forgiven: arange(0, 0.3, 0.1) ends at 0.3). arange(n) is 1..n.",
+  "arange(1, 10, 3)")
+doc("linspace", "create", "linspace(a, b [, n=100])", "n evenly spaced points from a to b, both included.", "linspace(0, 1, 5)")
+doc("rand randn", "create", "rand(n1, ...) | randn(n1, ...)",
+  "Uniform [0,1) (rand) or standard normal (randn) numbers from nncalc's seeded generator (xoshiro256**): the same seed gives the same numbers on every machine.",
+  "seed(42); rand(2, 2)")
+doc("seed", "create", "seed(n)", "Restarts the random generator from seed n (the start-up seed is 0).", "seed(1)")
+doc("cat", "create", "cat({a, b, ...} [, dim=1])", "Joins tensors along an existing dim; the other sizes must match.", "cat({eye(2), ones(1,2)})")
+doc("stack", "create", "stack({a, b, ...} [, dim=1])", "Stacks same-shaped tensors along a new dim.", "stack({tensor{1,2}, tensor{3,4}})")
+
+-- ---- inspecting ---------------------------------------------------------
+doc("shape", "inspect", "x:shape()", "The sizes as a table {n1, n2, ...}; shapes compare with ==.", "tensor{{1,2,3}}:shape()")
+doc("size", "inspect", "x:size([d])", "The size of dim d (negative counts from the end), or the whole shape.", "zeros(2,3):size(2)")
+doc("dim", "inspect", "x:dim()", "The number of dimensions.", "zeros(2,3):dim()")
+doc("numel", "inspect", "x:numel()", "The number of elements.", "zeros(2,3):numel()")
+doc("stride", "inspect", "x:stride([d])",
+  "Distance in memory between neighbours along each dim: a view (x:t(), x:narrow ...) changes strides, not data.",
+  "zeros(2,3):t():stride()")
+doc("is_contiguous", "inspect", "x:is_contiguous()", "True when the elements lie in row-major order without gaps.", "zeros(2,3):t():is_contiguous()")
+doc("item", "inspect", "x:item()", "The number inside a one-element tensor.", "tensor{5}:item()")
+doc("totable", "inspect", "x:totable()", "The values as nested Lua tables.", "eye(2):totable()")
+
+-- ---- views and copies -----------------------------------------------------
+doc("t", "views", "x:t()", "The transpose of a matrix, as a view (no copy).", "tensor{{1,2,3}}:t()")
+doc("transpose", "views", "x:transpose(d1, d2)", "Swaps two dims (a view).", "zeros(2,3,4):transpose(1,3):shape()")
+doc("permute", "views", "x:permute(d1, d2, ...)", "Reorders all dims (a view).", "zeros(2,3,4):permute(3,1,2):shape()")
+doc("view", "views", "x:view(n1, ...)",
+  "The same elements under another shape, without copying (-1 infers one size); fails on non-contiguous tensors: use reshape.",
+  "arange(6):view(2, -1)")
+doc("reshape", "views", "x:reshape(n1, ...)", "Like view, but copies when it must.", "arange(6):view(2,3):t():reshape(6)")
+doc("squeeze", "views", "x:squeeze([d])", "Drops dim d, or all dims, of size 1.", "zeros(1,3,1):squeeze():shape()")
+doc("unsqueeze", "views", "x:unsqueeze(d)", "Inserts a dim of size 1 at position d.", "tensor{1,2}:unsqueeze(2)")
+doc("narrow", "views", "x:narrow(d, start, length)", "Elements start..start+length-1 along dim d (a view).", "arange(5):narrow(1, 2, 3)")
+doc("select", "views", "x:select(d, i)", "Slice i along dim d, dropping that dim (a view).", "eye(3):select(2, 1)")
+doc("expand", "views", "x:expand(n1, ...)", "Repeats size-1 dims without copying (stride 0); -1 keeps a size.", "tensor{{1},{2}}:expand(2, 3)")
+doc("clone", "views", "x:clone()", "A fresh contiguous copy.", "eye(2):clone()")
+doc("contiguous", "views", "x:contiguous()", "x itself if contiguous, else a contiguous copy.", "eye(2):t():contiguous()")
+doc("copy", "views", "x:copy(src)", "Copies src into x (src broadcasts to x's shape); returns x.", "zeros(2,2):copy(tensor{1,2})")
+doc("fill", "views", "x:fill(v)", "Sets every element to v; returns x.", "zeros(2):fill(7)")
+doc("index_select", "views", "x:index_select(d, {i1, i2, ...})", "Gathers the given positions along dim d (a copy).", "arange(5):index_select(1, {5, 1})")
+
+-- ---- elementwise ------------------------------------------------------------
+doc("neg abs exp log sqrt sign tanh", "elementwise", "f(x)",
+  "Elementwise function; numbers in give a number out (exp(1) = e). sign(0) = 0.",
+  "exp(tensor{0, 1})")
+doc("sigmoid", "elementwise", "sigmoid(x)", "1 / (1 + e^-x), computed without overflow for large |x|.", "sigmoid(tensor{-1, 0, 1})")
+doc("relu", "elementwise", "relu(x)", "max(0, x); relu(0) = 0 and its derivative at 0 is taken as 0.", "relu(tensor{-2, 0, 3})")
+doc("softplus", "elementwise", "softplus(x)", "log(1 + e^x), without overflow.", "softplus(tensor{0, 100})")
+doc("add sub mul div pow", "elementwise", "add(a, b) | a + b, a - b, a / b, a ^ b",
+  "Elementwise with NumPy broadcasting; either side may be a number (1 - x, 2 / x). mul(a, b) is elementwise: the operator * is the matrix product.",
+  "tensor{{1},{2}} + tensor{10, 20}")
+doc("cmul cdiv", "elementwise", "a:cmul(b) | a:cdiv(b)", "Elementwise product / quotient, with broadcasting.", "tensor{1,2}:cmul(tensor{3,4})")
+doc("maximum minimum", "elementwise", "maximum(a, b)", "Elementwise larger / smaller value (NaN wins).", "maximum(tensor{1,5}, 3)")
+doc("eq ne lt le gt ge", "elementwise", "x:gt(y)",
+  "Elementwise comparison giving 1 where true and 0 elsewhere. (x == y compares whole tensors and gives true or false.)",
+  "tensor{1,2,3}:gt(1)")
+
+-- ---- reductions -------------------------------------------------------------
+doc("sum mean prod", "reductions", "x:sum() | x:sum(d [, keepdim]) | x:sum{dim=d, keepdim=true}",
+  "Over all elements a plain number; along dim d a tensor (keepdim keeps d with size 1).",
+  "tensor{{1,2},{3,4}}:sum(1)")
+doc("max min", "reductions", "x:max() | x:max(d) | max(a, b)",
+  "Largest element (a number); along dim d the values and their 1-based positions (two results); of two tensors, elementwise. NaN propagates.",
+  "tensor{{1,5},{7,2}}:max(2)")
+doc("argmax argmin", "reductions", "x:argmax([d])", "1-based position of the largest (smallest) element, overall (flat) or along d.", "tensor{3,9,4}:argmax()")
+doc("softmax log_softmax", "reductions", "softmax(x [, d])",
+  "e^x_i / sum_j e^x_j along dim d (default: the last), computed stably by subtracting the max first; log_softmax is its logarithm.",
+  "softmax(tensor{1, 2, 3})")
+
+-- ---- products and linear algebra ------------------------------------------
+doc("matmul", "products", "a * b | matmul(a, b)",
+  "The product as written on paper, chosen by dims: vector.vector = number (dot), matrix*vector, vector*matrix, matrix*matrix, batched (3-D). A number times a tensor scales it.",
+  "tensor{{1,2},{3,4}} * tensor{1, 1}")
+doc("dot", "products", "dot(u, v)", "Sum of u_i v_i for two vectors (a number).", "dot(tensor{1,2,3}, tensor{4,5,6})")
+doc("mv", "products", "mv(A, x)", "Matrix times vector.", "mv(eye(2), tensor{1,2})")
+doc("mm", "products", "mm(A, B)", "Matrix times matrix; inner sizes must agree.", "mm(eye(2), tensor{{1,2},{3,4}})")
+doc("bmm", "products", "bmm(A, B)", "Batched matrix product of 3-D tensors (b x n x k times b x k x m).", "bmm(ones(2,1,3), ones(2,3,1))")
+doc("outer", "products", "outer(u, v)", "The matrix u v^T.", "outer(tensor{1,2}, tensor{3,4,5})")
+doc("det", "linalg", "det(A)", "Determinant (LU with partial pivoting); 0 for a singular matrix.", "det(tensor{{1,2},{3,4}})")
+doc("inv", "linalg", "inv(A)", "Inverse of a square matrix; a singular (or numerically singular) matrix is an error that gives its rank.", "inv(tensor{{4,7},{2,6}})")
+doc("solve", "linalg", "solve(A, b)", "x with A x = b (b a vector or a matrix of right-hand sides).", "solve(tensor{{2,1},{1,3}}, tensor{3,5})")
+doc("pinv", "linalg", "pinv(A [, rcond])",
+  "Moore-Penrose pseudo-inverse (from an SVD). pinv(X) * t is the least-squares solution of X w = t with the smallest norm: for under-determined X it equals X^T (X X^T)^-1 t.",
+  "pinv(tensor{{1,2,3},{4,5,6}}) * tensor{1,2}")
+doc("rank", "linalg", "rank(A [, rcond])", "Numerical rank: singular values above rcond * the largest (default max(m,n) * eps).", "rank(tensor{{1,2},{2,4}})")
+doc("allclose", "linalg", "allclose(a, b [, rtol=1e-5 [, atol=1e-8]])",
+  "True when |a - b| <= atol + rtol |b| everywhere (NumPy's rule); NaN is never close.",
+  "allclose(tensor{1, 2}, tensor{1, 2 + 1e-9})")
+
+-- ---- settings, printing, the REPL -------------------------------------------
+doc("format", "printing", "format{precision=N, full=true, threshold=N, edgeitems=N} | x:format{...}",
+  "How tensors print: digits after the point (default 4), full=true for 17 significant digits and no eliding, threshold = element count above which edges are shown with '...'; format{} resets. x:format{...} returns the text for one tensor.",
+  "format{precision = 6}")
+doc("limits", "settings", "limits{max_elements=N} | limits()",
+  "The largest tensor that may be allocated, in elements (default 2^27, or NNCALC_MAX_ELEMENTS); an allocation over it is an error, not an out-of-memory crash.",
+  "limits().max_elements")
+doc("help", "repl", "help() | help(f) | help \"name\" | ?name", "Lists the topics, or explains one function or method.", "help \"softmax\"")
+doc("apropos", "repl", "apropos \"word\"", "Every name whose help mentions word.", "apropos \"transpose\"")
+doc("debug_mode", "repl", "debug_mode(true|false)", "Show a stack traceback with every error (like nncalc --debug).", "debug_mode(true)")
+doc("exit", "repl", "exit([code])", "Leaves nncalc (history is already saved). Ctrl-D does the same.", "exit()")
+doc("print", "repl", "print(...)", "Lua's print, except that numbers print as a person writes them (10, not 10.0).", "print(2.0, 1/3)")
+
+local topics = {
+  { "create", "making tensors" }, { "inspect", "shape and size" },
+  { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
+  { "reductions", "sum, max, softmax ..." }, { "products", "matrix products" },
+  { "linalg", "det, inv, solve, pinv" }, { "printing", "how values print" },
+  { "settings", "limits" }, { "repl", "help and the REPL" },
+}
+
+local conventions = [[
+Conventions: indices are 1-based (negative from the end); x[i] is row i (a
+view), x[{i,j}] an element, x[{{a,b}, j}] a range.  a * b is the matrix
+product as on paper; a:cmul(b) multiplies elementwise; + - / ^ broadcast.
+A single value (an element, x:sum(), a dot product) is a plain number.]]
+
+return { entries = E, topics = topics, conventions = conventions }

@@ -1,0 +1,45 @@
+-- Every public name has help, and every help example runs.
+
+local entries = require("help").entries
+local internal = { complete = true, display = true, debug = true, raw_print = true, Tensor = true }
+
+test("every public function and method has help", function()
+  local missing = {}
+  for k, v in pairs(nncalc) do
+    if type(v) == "function" and not internal[k] and not entries[k] then missing[#missing + 1] = k end
+  end
+  for k, v in pairs(Tensor) do
+    if type(v) == "function" and k:sub(1, 1) ~= "_" and not entries[k] then missing[#missing + 1] = "Tensor." .. k end
+  end
+  for _, k in ipairs({ "help", "apropos", "exit", "debug_mode", "format", "print" }) do
+    if not entries[k] then missing[#missing + 1] = k end
+  end
+  table.sort(missing)
+  eq(table.concat(missing, " "), "", "names without help")
+end)
+
+test("every help example runs", function()
+  local saved = format()
+  for name, e in pairs(entries) do
+    if name ~= "exit" and name ~= "debug_mode" then
+      local chunk, err = load("return " .. e.example, "=example of " .. name)
+      if not chunk then chunk, err = load(e.example, "=example of " .. name) end
+      if not chunk then error(err) end
+      local ok, msg = pcall(capture, chunk)
+      if not ok then error(("example of %s fails: %s"):format(name, msg)) end
+    end
+  end
+  format{}
+  format(saved)
+  seed(0)
+end)
+
+test("help finds names by function, method and string", function()
+  local s = capture(function() help(sum) end)
+  eq(s:find("x:sum() | x:sum(d", 1, true) ~= nil, true)
+  eq(capture(function() help("x:softmax") end):find("softmax", 1, true), 1)
+  eq(capture(function() help("Tensor.t") end):find("transpose of a matrix", 1, true) ~= nil, true)
+  eq(capture(function() help() end):find("reductions", 1, true) ~= nil, true)
+  eq(capture(function() apropos("pseudo") end), "pinv           pinv(A [, rcond])\n")
+  expect_error(function() help("nosuchthing") end, "help: no help for 'nosuchthing'")
+end)
