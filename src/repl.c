@@ -68,11 +68,15 @@ static char *tty_read_line(const char *prompt) {
     if (select(fileno(rl_instream ? rl_instream : stdin) + 1, &fds, NULL, NULL, NULL) < 0) {
       if (errno != EINTR) break;
       if (prompt_sigint) {
+        /* leave the abandoned line visible, marked ^C, as a shell does */
+        rl_point = rl_end;
+        rl_redisplay();
+        fputs("^C", rl_outstream ? rl_outstream : stdout);
         rl_free_line_state();
         rl_callback_sigcleanup();
         rl_callback_handler_remove();
         rl_cleanup_after_signal();
-        fputs("^C\n", stdout);
+        fputs("\n", rl_outstream ? rl_outstream : stdout);
         line_interrupted = 1;
         break;
       }

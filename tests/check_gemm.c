@@ -244,6 +244,10 @@ START_TEST(test_alpha_beta) {
       check_case(_i, t & 1, t >> 1, 37, 29, 41, ab[k][0], ab[k][1], 2, 0);
       check_case(_i, t & 1, t >> 1, 3, 2, 4, ab[k][0], ab[k][1], 1, 0);
       check_case(_i, t & 1, t >> 1, 130, 70, 300, ab[k][0], ab[k][1], 0, 0);
+      /* few rows of C, long rows of op(B): gemm's direct axpy form */
+      check_case(_i, t & 1, t >> 1, 1, 20, 1, ab[k][0], ab[k][1], 1, 0);
+      check_case(_i, t & 1, t >> 1, 3, 50, 7, ab[k][0], ab[k][1], 0, 0);
+      check_case(_i, t & 1, t >> 1, 60, 1, 50, ab[k][0], ab[k][1], 0, 0);
     }
 }
 END_TEST
@@ -290,6 +294,31 @@ START_TEST(test_empty) {
   for (i = 0; i < 6; i++) ck_assert_double_eq(C[i], i + 1);
   ck_assert_int_eq(impls[_i](0, 0, 2, 3, 0, 1.0, NULL, 0, NULL, 3, 3.0, C, 3), NN_OK);
   for (i = 0; i < 6; i++) ck_assert_double_eq(C[i], 3.0 * (i + 1));
+}
+END_TEST
+
+/* Read-only operands may use leading dimensions shorter than a row: A
+** with lda 1 is a Hankel matrix, B with ldb 0 repeats one row.  CBLAS
+** rejects these, so gemm() must route them to its own kernel. */
+START_TEST(test_short_ld) {
+  const int64_t M = 40, N = 50, K = 30;
+  double *A, *B, *C, *R = malloc((size_t)(M * N) * sizeof(double));
+  int t;
+  ck_assert_ptr_nonnull(R);
+  rng_seed(6);
+  A = rand_mat(M + K, 1);
+  B = rand_mat(1, N);
+  C = rand_mat(M, N);
+  for (t = 0; t < 2; t++) {   /* op(A) = A or A^T: the same Hankel matrix */
+    memcpy(R, C, (size_t)(M * N) * sizeof(double));
+    gemm_ref(t, 0, M, N, K, 1.5, A, 1, B, 0, 0.5, R, N);
+    ck_assert_int_eq(impls[_i](t, 0, M, N, K, 1.5, A, 1, B, 0, 0.5, C, N), NN_OK);
+    ck_assert(err_score(C, R, M, N, N, K) <= 1.0);
+  }
+  free(A);
+  free(B);
+  free(C);
+  free(R);
 }
 END_TEST
 
@@ -357,6 +386,7 @@ Suite *gemm_suite(void) {
   tcase_add_loop_test(tc, test_2x3_by_hand, 0, NIMPLS);
   tcase_add_loop_test(tc, test_alpha0_ignores_ab, 0, NIMPLS);
   tcase_add_loop_test(tc, test_empty, 0, NIMPLS);
+  tcase_add_loop_test(tc, test_short_ld, 0, NIMPLS);
   tcase_add_loop_test(tc, test_negative_size, 0, NIMPLS);
   suite_add_tcase(s, tc);
 

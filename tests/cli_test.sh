@@ -114,6 +114,15 @@ x
 expect_in "-i runs the script, then reads lines" 'z * 2
 ' 0 "14" "$NN" -i -e "z = 7"
 
+expect_in "?name asks for help" '?softmax
+' 0 "softmax(x [, d])" "$NN"
+expect_in "? alone lists the topics" '?
+' 0 "reductions" "$NN"
+expect_in "help(f) through a pipe" 'help(inv)
+' 0 "inv(A)" "$NN"
+out=$(printf 'x = tensor{1,2}\nx\nhelp()\n' | "$NN" 2>&1)
+case "$out" in *"$(printf '\033')"*) bad "no escape codes without a terminal" "$out" ;; *) ok ;; esac
+
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
   env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"

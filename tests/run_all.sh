@@ -1,6 +1,7 @@
 #!/bin/sh
 # run_all.sh BUILD_DIR NNCALC — every test against one build: the Check
-# suites of the C core, the Lua tests and the CLI tests through the binary.
+# suites of the C core, the Lua tests, the CLI tests and the terminal tests
+# of the REPL, all through the binary.
 # Ends with the total "N passed, N failed" and a non-zero status on failure.
 build=${1:-build}
 nn=${2:-./nncalc}
@@ -32,6 +33,11 @@ printf '%s\n' "$out"; tally "$out" "lua"
 echo "== CLI tests =="
 out=$(sh "$top/tests/cli_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "cli"
+[ $rc -eq 0 ] || broken=1
+
+echo "== REPL in a terminal (tmux) =="
+out=$(sh "$top/tests/repl_pty_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "pty"
 [ $rc -eq 0 ] || broken=1
 
 [ $broken -eq 0 ] || total_fail=$((total_fail + 1))   # a crashed part counts as a failure
