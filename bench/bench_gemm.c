@@ -5,8 +5,8 @@
 ** C = A * B at n = 64 .. 1024 through three doors: gemm() (what nncalc
 ** uses), gemm_own() (the project's kernel) and cblas_dgemm() (when built
 ** with HAVE_CBLAS), each also as a fraction of the peak.  It ends with the
-** two performance targets and PASS/MISS, and a small-size table that
-** justifies gemm()'s direct-loop threshold.
+** two performance targets and PASS/MISS, and a small-size table (quicker,
+** noisier) that shows where packing starts to pay.
 **
 ** Timing: each figure is the best of several measurements of ~0.2 s each
 ** (CLOCK_MONOTONIC); the three contenders are measured in alternation so
@@ -320,8 +320,8 @@ int main(void) {
       printf(" | %9s\n", "-");
   }
 
-  printf("\nsmall products (gemm() runs a direct loop below M*N*K = its "
-         "threshold)\n");
+  printf("\nsmall products, GFLOP/s (gemm() runs a direct loop for the "
+         "tiniest, see gemm.c)\n");
   printf("%6s |", "n");
   for (p = 0; p < NPATH; p++) printf(" %15s", path_name[p]);
   printf("\n");

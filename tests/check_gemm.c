@@ -58,8 +58,8 @@ static double rng_next(void) {
 
 /* A rows x ld array (at least one element) of random values. */
 static double *rand_mat(int64_t rows, int64_t ld) {
-  int64_t n = rows * ld, i;
-  double *x = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+  int64_t n = rows * ld > 0 ? rows * ld : 1, i;
+  double *x = malloc((size_t)n * sizeof(double));
   ck_assert_ptr_nonnull(x);
   for (i = 0; i < n; i++) x[i] = rng_next();
   return x;
