@@ -31,22 +31,27 @@ endif
 endif
 endif
 
+# OpenBLAS: only its headers at build time; nncalc dlopens the library on
+# the first large product (start-up stays fast), the benchmark links it.
 HAVE_BLAS := $(shell pkg-config --exists openblas 2>/dev/null && echo 1)
-PKGS = lua5.4 readline $(if $(HAVE_BLAS),openblas)
-DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BLAS_CFLAGS := $(if $(HAVE_BLAS),-DHAVE_CBLAS $(shell pkg-config --cflags openblas) \
+  -DNNCALC_BLAS_LIB='"$(shell pkg-config --variable=libdir openblas)/libopenblas.so.0"')
+BLAS_LIBS := $(if $(HAVE_BLAS),$(shell pkg-config --libs openblas))
+DEPCFLAGS := $(shell pkg-config --cflags lua5.4 readline 2>/dev/null)
+DEPLIBS := $(shell pkg-config --libs lua5.4 readline 2>/dev/null) -ldl
 CHECKFLAGS := $(shell pkg-config --cflags --libs check 2>/dev/null)
 
 WARN = -Wall -Wextra -Wpedantic
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) -g $(ARCH) \
   -DNNCALC_VERSION='"$(VERSION)"' -DNNCALC_DATADIR='"$(PREFIX)/share/nncalc"' \
-  $(if $(HAVE_BLAS),-DHAVE_CBLAS) $(DEPCFLAGS) $(SANFLAGS) $(CFLAGS)
+  $(BLAS_CFLAGS) $(DEPCFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
 
 # ---- sources ----------------------------------------------------------
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
-CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg
-LUA_C = l_tensor l_ops l_lib run repl complete history
+CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
+  autograd fn_elem fn_reduce fn_matmul fn_shape
+LUA_C = l_tensor l_ops l_autograd l_lib run repl complete history
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg
@@ -107,7 +112,7 @@ $(BUILD)/bench_startup: bench/bench_startup.c | $(BUILD)
 	$(CC) -std=c11 $(WARN) -O2 -o $@ $<
 
 $(BUILD)/bench_gemm: bench/bench_gemm.c $(BUILD)/gemm.o $(BUILD)/status.o
-	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)
 
 # ---- install ----------------------------------------------------------
 install: $(BIN)

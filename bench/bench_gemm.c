@@ -12,7 +12,9 @@
 ** (CLOCK_MONOTONIC); the three contenders are measured in alternation so
 ** that a frequency or neighbour-noise drift hits them alike.
 */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 199309L
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -122,18 +122,61 @@ doc("debug_mode", "repl", "debug_mode(true|false)", "Show a stack traceback with
 doc("exit", "repl", "exit([code])", "Leaves nncalc (history is already saved). Ctrl-D does the same.", "exit()")
 doc("print", "repl", "print(...)", "Lua's print, except that numbers print as a person writes them (10, not 10.0).", "print(2.0, 1/3)")
 
+-- ---- autograd ----------------------------------------------------------------
+doc("requires_grad", "autograd", "x:requires_grad([on=true])",
+  "Marks a leaf tensor (a weight, an input) so that backward computes dL/dx into x.grad. Returns x, so W = tensor{...}:requires_grad() reads naturally. Only leaves can be marked.",
+  "W = tensor{{1,2},{3,4}}:requires_grad()")
+doc("name", "autograd", "x:name(\"W1\") | x:name()",
+  "Labels a tensor for traces and graphs (returns x); without an argument gives the label. Unlabelled tensors held by global variables are shown with the variable's name, the rest by op: relu#3.",
+  "tensor{1,2}:name(\"x\")")
+doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, grad=g}",
+  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
+  "x = tensor{1,2}:requires_grad(); (x*x):backward(); x.grad")
+doc("grad", "autograd", "x.grad",
+  "The accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil. x.grad = nil drops it.",
+  "x = tensor{3}:requires_grad(); (x^2):sum():backward(); x.grad")
+doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
+doc("detach", "autograd", "x:detach()", "A new leaf sharing x's values, outside any graph.", "x = tensor{1}:requires_grad(); (2*x):detach()")
+doc("zero_grad", "autograd", "x:zero_grad()", "Sets x.grad to zeros (gradients accumulate across backward calls until you do).", "x = tensor{1}:requires_grad(); x:zero_grad()")
+doc("is_leaf", "autograd", "x:is_leaf()", "True for tensors made directly (not computed by a recorded op).", "tensor{1}:is_leaf()")
+doc("grad_fn", "autograd", "x:grad_fn()", "The op that computed x and its number (\"relu#3\"), or nil for a leaf.", "relu(tensor{1}:requires_grad()):grad_fn()")
+doc("no_grad", "autograd", "no_grad(function() ... end)", "Runs the function without recording a graph (for updates such as W = W - lr * W.grad); returns its results.", "no_grad(function() return 1 end)")
+doc("grad_enabled", "autograd", "grad_enabled()", "False inside no_grad.", "grad_enabled()")
+doc("detect_anomaly", "autograd", "detect_anomaly(true|false)",
+  "When on, the first op that produces a NaN or Inf, in forward or in backward, raises an error naming the op and where in the script it was created. Returns the previous setting.",
+  "detect_anomaly(false)")
+doc("warnings", "autograd", "warnings{accumulate=false}", "Turns off the warning printed when backward adds to a .grad that already held a gradient.", "warnings()")
+doc("graph", "autograd", "graph(L) | graph(L):dot(\"g.dot\") | graph(L):svg(\"g.svg\")",
+  "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT, :svg runs Graphviz's dot when installed.",
+  "x = tensor{1,2}:requires_grad(); graph(relu(x):sum())")
+doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
+  "Every intermediate value that led to L, in the order it was computed, with names and shapes; returns them as a list.",
+  "x = tensor{1,2}:requires_grad(); forward_trace(relu(x):sum())")
+doc("gradcheck", "autograd", "gradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3}])",
+  "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input; prints and returns ok, message, worst mismatch.",
+  "gradcheck(function(x) return (x^3):sum() end, {tensor{1,2}}, {quiet=true})")
+doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps])",
+  "The matrix of d f(x)_i / d x_j: jacobian by one backward pass per output, numjacobian by central differences.",
+  "jacobian(softmax, tensor{1,2,3})")
+doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes: a leak check for long loops.", "stats()")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
   { "reductions", "sum, max, softmax ..." }, { "products", "matrix products" },
   { "linalg", "det, inv, solve, pinv" }, { "printing", "how values print" },
-  { "settings", "limits" }, { "repl", "help and the REPL" },
+  { "settings", "limits" }, { "autograd", "gradients, traces, graphs, gradcheck" },
+  { "repl", "help and the REPL" },
 }
 
 local conventions = [[
 Conventions: indices are 1-based (negative from the end); x[i] is row i (a
 view), x[{i,j}] an element, x[{{a,b}, j}] a range.  a * b is the matrix
 product as on paper; a:cmul(b) multiplies elementwise; + - / ^ broadcast.
-A single value (an element, x:sum(), a dot product) is a plain number.]]
+A single value (an element, x:sum(), a dot product) is a plain number -
+except inside a gradient graph (when an input requires grad), where it is
+a 0-d tensor that keeps the gradient: it prints as a number, :item() gives
+the number, and arithmetic with numbers works, so -log_softmax(o)[2] can be
+backpropagated.]]
 
 return { entries = E, topics = topics, conventions = conventions }

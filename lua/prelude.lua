@@ -22,6 +22,7 @@ Tensor = nncalc.Tensor
 
 require("format")
 require("help")
+require("autograd")
 
 -- debug_mode(true) shows a traceback with every error (like --debug).
 function debug_mode(on)

@@ -452,6 +452,63 @@ static int direct_beats_own(int transB, int64_t M, int64_t N, int64_t K) {
 }
 
 #ifdef HAVE_CBLAS
+/* OpenBLAS is loaded on the first product that needs it, not at start-up:
+** linking it costs ~3 ms of every start (its constructor probes the CPU
+** and spawns threads), which is most of nncalc's start-up budget.  If it
+** cannot be loaded, the own kernel does the work. */
+#include <dlfcn.h>
+
+#ifndef NNCALC_BLAS_LIB
+#define NNCALC_BLAS_LIB "libopenblas.so.0"
+#endif
+
+typedef void (*DgemmFn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE,
+                        int, int, int, double, const double *, int, const double *, int,
+                        double, double *, int);
+static DgemmFn blas_dgemm = NULL;
+static int blas_state = 0;   /* 0 not tried, 1 loaded, -1 unavailable */
+
+static int blas_load(void) {
+  void *lib;
+  if (blas_state != 0) return blas_state > 0;
+  blas_state = -1;
+  lib = dlopen(NNCALC_BLAS_LIB, RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) return 0;
+  *(void **)&blas_dgemm = dlsym(lib, "cblas_dgemm");
+  if (blas_dgemm == NULL) return 0;
+  {
+    /* one thread: deterministic sums, and the machine stays responsive */
+    void (*set_threads)(int);
+    *(void **)&set_threads = dlsym(lib, "openblas_set_num_threads");
+    if (set_threads != NULL) set_threads(1);
+  }
+  blas_state = 1;
+  return 1;
+}
+
+/* Large products go to BLAS in bands of rows, so that Ctrl-C (which BLAS
+** does not know about) is honoured between bands, every few milliseconds. */
+static int blas_gemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
+                     double alpha, const double *A, int64_t lda,
+                     const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
+  /* ~2^28 multiply-adds a band: about 6 ms here, and few enough calls
+  ** that BLAS keeps its speed (n = 1024 is one call) */
+  int64_t band = (int64_t)(((double)(1 << 28)) / ((double)N * (double)K));
+  int64_t r;
+  if (band < 256) band = 256;
+  for (r = 0; r < M; r += band) {
+    int64_t rows = M - r < band ? M - r : band;
+    const double *Ar = transA ? A + r : A + r * lda;
+    int st = nn_check_interrupt();
+    if (st != NN_OK) return st;
+    blas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+               transB ? CblasTrans : CblasNoTrans, (int)rows, (int)N, (int)K,
+               alpha, Ar, (int)lda, B, (int)ldb, beta, C + r * ldc, (int)ldc);
+  }
+  return NN_OK;
+}
+
 static int direct_beats_blas(int64_t M, int64_t N, int64_t K) {
   return (double)M * (double)N * (double)K < 32;
 }
@@ -486,13 +543,8 @@ int gemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
       gemm_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
       return NN_OK;
     }
-    /* the BLAS call cannot be interrupted; honour a pending Ctrl-C before */
-    st = nn_check_interrupt();
-    if (st != NN_OK) return st;
-    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-                alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
-    return NN_OK;
+    if (blas_load())
+      return blas_gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
 #endif
   if (direct_beats_own(transB, M, N, K)) {
@@ -512,7 +564,7 @@ int gemm_have_blas(void) {
 
 const char *gemm_backend(void) {
 #ifdef HAVE_CBLAS
-  if (!force_own) {
+  if (!force_own && blas_state >= 0) {
 #ifdef OPENBLAS_VERSION
     return "openblas";
 #else

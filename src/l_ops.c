@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "lua_api.h"
-#include "ops.h"
+#include "functions.h"
 
 /* ======================================================================
 ** Elementwise
@@ -21,7 +21,7 @@ static int t_unary(lua_State *L) {
     lua_pushnumber(L, op_unary_apply(op, lua_tonumber(L, 1)));
     return 1;
   }
-  return lt_push(L, op_unary(op, lt_check(L, 1)), op_unary_name[op]);
+  return lt_push(L, fn_unary(op, lt_check(L, 1)), op_unary_name[op]);
 }
 
 /* A binary elementwise method; either side may be a number. */
@@ -29,9 +29,9 @@ static int t_binary(lua_State *L) {
   BinaryOp op = (BinaryOp)lua_tointeger(L, lua_upvalueindex(1));
   Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
   const char *name = op_binary_name[op];
-  if (a != NULL && b != NULL) return lt_push(L, op_binary(op, a, b), name);
-  if (a != NULL) return lt_push(L, op_binary_scalar(op, a, luaL_checknumber(L, 2), 0), name);
-  if (b != NULL) return lt_push(L, op_binary_scalar(op, b, luaL_checknumber(L, 1), 1), name);
+  if (a != NULL && b != NULL) return lt_push(L, fn_binary(op, a, b), name);
+  if (a != NULL) return lt_push(L, fn_binary_scalar(op, a, luaL_checknumber(L, 2), 0), name);
+  if (b != NULL) return lt_push(L, fn_binary_scalar(op, b, luaL_checknumber(L, 1), 1), name);
   lua_pushnumber(L, op_binary_apply(op, luaL_checknumber(L, 1), luaL_checknumber(L, 2)));
   return 1;
 }
@@ -59,18 +59,19 @@ static int reduce_args(lua_State *L, Tensor *t, int *keepdim) {
   return lt_checkdim(L, 2, t, 0);
 }
 
-/* Pushes op over dim (a tensor) or over everything (a number). */
+/* Pushes op over dim (a tensor) or over everything (a single value). */
 static void push_reduce(lua_State *L, ReduceOp op, Tensor *t, int dim, int keepdim) {
   const char *name = op_reduce_name[op];
   int arg = op == OP_ARGMAX || op == OP_ARGMIN;
-  if (dim < 0) {
+  if (dim < 0 && arg) {
     double v;
     if (op_reduce_all(op, t, &v) != NN_OK) lt_error(L, name);
-    if (arg) lua_pushinteger(L, (lua_Integer)v + 1);   /* 1-based */
-    else lua_pushnumber(L, v);
+    lua_pushinteger(L, (lua_Integer)v + 1);   /* 1-based */
+  } else if (dim < 0) {
+    lt_pushvalue(L, fn_reduce_all(op, t), name);
   } else {
     Tensor **slot = lt_newslot(L);
-    lt_set(L, slot, op_reduce(op, t, dim, keepdim), name);
+    lt_set(L, slot, fn_reduce(op, t, dim, keepdim), name);
     if (arg) {
       Tensor *one = op_binary_scalar(OP_ADD, *slot, 1.0, 0);   /* 1-based */
       if (one == NULL) lt_error(L, name);
@@ -101,8 +102,8 @@ static int minmax(lua_State *L, ReduceOp op, ReduceOp argop, BinaryOp elem) {
   if (lt_test(L, 2) != NULL || lua_type(L, 1) == LUA_TNUMBER) {
     Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
     const char *name = op_binary_name[elem];
-    if (a != NULL && b != NULL) return lt_push(L, op_binary(elem, a, b), name);
-    if (b != NULL) return lt_push(L, op_binary_scalar(elem, b, luaL_checknumber(L, 1), 1), name);
+    if (a != NULL && b != NULL) return lt_push(L, fn_binary(elem, a, b), name);
+    if (b != NULL) return lt_push(L, fn_binary_scalar(elem, b, luaL_checknumber(L, 1), 1), name);
     lua_pushnumber(L, op_binary_apply(elem, luaL_checknumber(L, 1), luaL_checknumber(L, 2)));
     return 1;
   }
@@ -125,7 +126,7 @@ static int softmax_common(lua_State *L, int log_form) {
   if (t->ndim == 0)
     return luaL_error(L, "%s: needs at least one dimension (got a scalar)", name);
   dim = lua_isnoneornil(L, 2) ? t->ndim - 1 : lt_checkdim(L, 2, t, 0);
-  return lt_push(L, log_form ? op_log_softmax(t, dim) : op_softmax(t, dim), name);
+  return lt_push(L, log_form ? fn_log_softmax(t, dim) : fn_softmax(t, dim), name);
 }
 
 static int t_softmax(lua_State *L) { return softmax_common(L, 0); }
@@ -136,25 +137,22 @@ static int t_log_softmax(lua_State *L) { return softmax_common(L, 1); }
 ** ====================================================================== */
 
 static int t_dot(lua_State *L) {
-  double v;
-  if (op_dot(lt_check(L, 1), lt_check(L, 2), &v) != NN_OK) return lt_error(L, "dot");
-  lua_pushnumber(L, v);
-  return 1;
+  return lt_pushvalue(L, fn_dot(lt_check(L, 1), lt_check(L, 2)), "dot");
 }
 
-static int t_mv(lua_State *L) { return lt_push(L, op_mv(lt_check(L, 1), lt_check(L, 2)), "mv"); }
-static int t_mm(lua_State *L) { return lt_push(L, op_mm(lt_check(L, 1), lt_check(L, 2)), "mm"); }
-static int t_bmm(lua_State *L) { return lt_push(L, op_bmm(lt_check(L, 1), lt_check(L, 2)), "bmm"); }
+static int t_mv(lua_State *L) { return lt_push(L, fn_mv(lt_check(L, 1), lt_check(L, 2)), "mv"); }
+static int t_mm(lua_State *L) { return lt_push(L, fn_mm(lt_check(L, 1), lt_check(L, 2)), "mm"); }
+static int t_bmm(lua_State *L) { return lt_push(L, fn_bmm(lt_check(L, 1), lt_check(L, 2)), "bmm"); }
 static int t_outer(lua_State *L) {
-  return lt_push(L, op_outer(lt_check(L, 1), lt_check(L, 2)), "outer");
+  return lt_push(L, fn_outer(lt_check(L, 1), lt_check(L, 2)), "outer");
 }
 
 static int t_matmul(lua_State *L) {
   const char *kind;
   Tensor **slot = lt_newslot(L);
-  *slot = op_matmul(lt_check(L, 1), lt_check(L, 2), &kind);
+  *slot = fn_matmul(lt_check(L, 1), lt_check(L, 2), &kind);
   if (*slot == NULL) return lt_error(L, kind);
-  if ((*slot)->ndim == 0) lua_pushnumber(L, (*slot)->storage->data[0]);
+  if ((*slot)->ndim == 0 && !(*slot)->requires_grad) lua_pushnumber(L, (*slot)->storage->data[0]);
   return 1;
 }
 
@@ -163,18 +161,19 @@ static int t_matmul(lua_State *L) {
 ** ====================================================================== */
 
 static int t_det(lua_State *L) {
-  double v;
-  if (op_det(lt_check(L, 1), &v) != NN_OK) return lt_error(L, "det");
-  lua_pushnumber(L, v);
-  return 1;
+  return lt_pushvalue(L, fn_det(lt_check(L, 1)), "det");
 }
 
-static int t_inv(lua_State *L) { return lt_push(L, op_inv(lt_check(L, 1)), "inv"); }
+static int t_inv(lua_State *L) { return lt_push(L, fn_inv(lt_check(L, 1)), "inv"); }
 static int t_solve(lua_State *L) {
-  return lt_push(L, op_solve(lt_check(L, 1), lt_check(L, 2)), "solve");
+  return lt_push(L, fn_solve(lt_check(L, 1), lt_check(L, 2)), "solve");
 }
 static int t_pinv(lua_State *L) {
-  return lt_push(L, op_pinv(lt_check(L, 1), luaL_optnumber(L, 2, 0.0)), "pinv");
+  Tensor *a = lt_check(L, 1);
+  if (a->requires_grad && ag_grad_enabled)
+    return luaL_error(L, "pinv: has no gradient; use solve or inv in a graph, or call "
+                      "pinv on x:detach()");
+  return lt_push(L, op_pinv(a, luaL_optnumber(L, 2, 0.0)), "pinv");
 }
 
 static int t_rank(lua_State *L) {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "lua_api.h"
-#include "ops.h"
+#include "functions.h"
 
 /* ======================================================================
 ** The userdata
@@ -64,6 +64,12 @@ int lt_push(lua_State *L, Tensor *t, const char *fname) {
   ** window is one small allocation and only under memory exhaustion */
   slot = lt_newslot(L);
   *slot = t;
+  /* detect_anomaly: remember where in the script each op was made */
+  if (ag_anomaly && t->node != NULL && t->node->site == NULL) {
+    luaL_where(L, 1);
+    ag_set_site(t->node, lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
   return 1;
 }
 
@@ -340,18 +346,9 @@ static int64_t checkindex(lua_State *L, int idx, int64_t n, const Tensor *t, int
   return (int64_t)i - 1;
 }
 
-/* Replaces the tensor in slot by w (or raises if w is NULL).  Keeping the
-** working view in a userdata slot means a Lua error anywhere leaks nothing. */
-static void replace(lua_State *L, Tensor **slot, Tensor *w, const char *fname) {
-  if (w == NULL) lt_error(L, fname);
-  tensor_release(*slot);
-  *slot = w;
-}
-
 /* Reads a {first, last} range (1-based, inclusive, negative from the end;
 ** {} is everything, {i} is just i) for dimension d of t. */
-static void checkrange(lua_State *L, int idx, const Tensor *t, int d,
-                       const Tensor *orig, int od, const char *fname,
+static void checkrange(lua_State *L, int idx, const Tensor *t, int d, const char *fname,
                        int64_t *start, int64_t *len) {
   lua_Integer n = luaL_len(L, idx), a = 1, b = t->size[d];
   char sh[128];
@@ -361,25 +358,24 @@ static void checkrange(lua_State *L, int idx, const Tensor *t, int d,
   if (b < 0) b += t->size[d] + 1;
   if (n > 2 || a < 1 || b > t->size[d] || b < a - 1)
     luaL_error(L, "%s: range {%I, %I} out of bounds for dimension %d of size %I (shape %s)",
-               fname, a, b, od + 1, (lua_Integer)t->size[d],
-               tensor_shape_str(orig, sh, sizeof sh));
+               fname, a, b, d + 1, (lua_Integer)t->size[d], tensor_shape_str(t, sh, sizeof sh));
   *start = a - 1;
   *len = b - a + 1;
 }
 
-/* Applies the index at idx (a number, or a table of numbers, {first, last}
-** ranges and {}) to t, and pushes the resulting view.  A number drops its
-** dim; a range keeps it. */
-static Tensor *push_indexed(lua_State *L, Tensor *t, int idx, const char *fname) {
-  Tensor **slot = lt_newslot(L);
-  int d = 0;
+/* Reads the index at idx (a number, or a table of numbers, {first, last}
+** ranges and {}): entry k applies to dim k of t.  A number drops its dim;
+** a range keeps it.  Everything is checked before any tensor is made. */
+static void checkspec(lua_State *L, Tensor *t, int idx, const char *fname, IndexSpec *spec) {
   lua_Integer k, n;
   char b[128];
-  *slot = tensor_retain(t);
+  spec->n = 0;
   if (lua_type(L, idx) == LUA_TNUMBER) {
     if (t->ndim == 0) luaL_error(L, "%s: cannot index a scalar", fname);
-    replace(L, slot, tensor_select(t, 0, checkindex(L, idx, t->size[0], t, 0, fname)), fname);
-    return *slot;
+    spec->n = 1;
+    spec->is_range[0] = 0;
+    spec->start[0] = checkindex(L, idx, t->size[0], t, 0, fname);
+    return;
   }
   if (!lua_istable(L, idx))
     luaL_error(L, "%s: cannot index a tensor with a %s", fname, luaL_typename(L, idx));
@@ -388,48 +384,80 @@ static Tensor *push_indexed(lua_State *L, Tensor *t, int idx, const char *fname)
     luaL_error(L, "%s: %d indices for a tensor of shape %s", fname, (int)n,
                tensor_shape_str(t, b, sizeof b));
   for (k = 1; k <= n; k++) {
-    int ty = lua_geti(L, idx, k);
-    int64_t start, len;
-    /* d walks the dims of the shrinking view, k-1 those of t */
-    if (ty == LUA_TNUMBER) {
-      int64_t i = checkindex(L, -1, (*slot)->size[d], t, (int)k - 1, fname);
-      replace(L, slot, tensor_select(*slot, d, i), fname);
-    } else if (ty == LUA_TTABLE) {
-      checkrange(L, lua_gettop(L), *slot, d, t, (int)k - 1, fname, &start, &len);
-      replace(L, slot, tensor_narrow(*slot, d, start, len), fname);
-      d++;
-    } else {
+    int ty = lua_geti(L, idx, k), d = (int)k - 1;
+    spec->is_range[d] = ty == LUA_TTABLE;
+    if (ty == LUA_TNUMBER)
+      spec->start[d] = checkindex(L, -1, t->size[d], t, d, fname);
+    else if (ty == LUA_TTABLE)
+      checkrange(L, lua_gettop(L), t, d, fname, &spec->start[d], &spec->len[d]);
+    else
       luaL_error(L, "%s: index %d is a %s (numbers, {first, last} ranges or {} expected)",
                  fname, (int)k, lua_typename(L, ty));
-    }
     lua_pop(L, 1);
   }
-  return *slot;
+  spec->n = (int)n;
+}
+
+/* Pushes a single value the way the rules say: a plain number, except
+** inside a gradient graph, where the 0-d tensor keeps the gradient. */
+int lt_pushvalue(lua_State *L, Tensor *t, const char *fname) {
+  if (t == NULL) return lt_error(L, fname);
+  if (t->requires_grad) return lt_push(L, t, fname);
+  lua_pushnumber(L, tensor_get_flat(t, 0));
+  tensor_release(t);
+  return 1;
 }
 
 static int t_index(lua_State *L) {
   Tensor *t = lt_check(L, 1), *v;
+  IndexSpec spec;
   if (lua_type(L, 2) == LUA_TSTRING) {
+    const char *k = lua_tostring(L, 2);
+    if (k[0] == 'g' && strcmp(k, "grad") == 0) {   /* x.grad */
+      if (t->grad == NULL) lua_pushnil(L);
+      else lt_push(L, tensor_retain(t->grad), "grad");
+      return 1;
+    }
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));   /* the methods table */
     return 1;
   }
-  v = push_indexed(L, t, 2, "index");
+  checkspec(L, t, 2, "index", &spec);
+  v = fn_index(t, &spec);
   /* a single element reads as a plain number, as on paper */
-  if (v->ndim == 0) lua_pushnumber(L, v->storage->data[v->offset]);
-  return 1;
+  if (v != NULL && v->ndim == 0) return lt_pushvalue(L, v, "index");
+  return lt_push(L, v, "index");
+}
+
+/* Writing into a tensor that a graph computed would change values the
+** backward pass needs: only leaves may be written. */
+static void check_writable(lua_State *L, const Tensor *t, const char *fname) {
+  if (t->node != NULL && ag_grad_enabled)
+    luaL_error(L, "%s: cannot write into a tensor computed in a gradient graph (by %s#%I); "
+               "write into a :detach()ed copy, or inside no_grad", fname,
+               t->node->op->name, (lua_Integer)t->node->id);
 }
 
 static int t_newindex(lua_State *L) {
-  Tensor *t = lt_check(L, 1), *v, *src;
+  Tensor *t = lt_check(L, 1), *src, **slot;
+  IndexSpec spec;
   int rc;
-  if (lua_type(L, 2) == LUA_TSTRING)
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    if (strcmp(lua_tostring(L, 2), "grad") == 0 && lua_isnil(L, 3)) {   /* x.grad = nil */
+      tensor_release(t->grad);
+      t->grad = NULL;
+      return 0;
+    }
     return luaL_error(L, "cannot set field '%s' of a tensor", lua_tostring(L, 2));
-  v = push_indexed(L, t, 2, "index assignment");
+  }
+  check_writable(L, t, "index assignment");
+  checkspec(L, t, 2, "index assignment", &spec);
+  slot = lt_newslot(L);
+  lt_set(L, slot, tensor_index(t, &spec), "index assignment");
   if (lua_type(L, 3) == LUA_TNUMBER) {
-    rc = tensor_fill(v, lua_tonumber(L, 3));
+    rc = tensor_fill(*slot, lua_tonumber(L, 3));
   } else if ((src = lt_test(L, 3)) != NULL) {
-    rc = tensor_copy(v, src);
+    rc = tensor_copy(*slot, src);
   } else {
     return luaL_error(L, "index assignment: cannot assign a %s to a tensor element "
                       "(number or tensor expected)", luaL_typename(L, 3));
@@ -509,25 +537,25 @@ static int t_view(lua_State *L) {
   int64_t size[TENSOR_MAXDIM];
   Tensor *t = lt_check(L, 1);
   int nd = lt_checkshape(L, 2, size);
-  return lt_push(L, tensor_view(t, nd, size), "view");
+  return lt_push(L, fn_view(t, nd, size), "view");
 }
 
 static int t_reshape(lua_State *L) {
   int64_t size[TENSOR_MAXDIM];
   Tensor *t = lt_check(L, 1);
   int nd = lt_checkshape(L, 2, size);
-  return lt_push(L, tensor_reshape(t, nd, size), "reshape");
+  return lt_push(L, fn_reshape(t, nd, size), "reshape");
 }
 
 static int t_expand(lua_State *L) {
   int64_t size[TENSOR_MAXDIM];
   Tensor *t = lt_check(L, 1);
   int nd = lt_checkshape(L, 2, size);
-  return lt_push(L, tensor_expand(t, nd, size), "expand");
+  return lt_push(L, fn_expand(t, nd, size), "expand");
 }
 
 static int t_t(lua_State *L) {
-  return lt_push(L, tensor_t(lt_check(L, 1)), "t");
+  return lt_push(L, fn_t(lt_check(L, 1)), "t");
 }
 
 static int t_transpose(lua_State *L) {
@@ -536,7 +564,7 @@ static int t_transpose(lua_State *L) {
   if (lua_isnoneornil(L, 2)) return t_t(L);
   d0 = lt_checkdim(L, 2, t, 0);
   d1 = lt_checkdim(L, 3, t, 0);
-  return lt_push(L, tensor_transpose(t, d0, d1), "transpose");
+  return lt_push(L, fn_transpose(t, d0, d1), "transpose");
 }
 
 static int t_permute(lua_State *L) {
@@ -548,43 +576,44 @@ static int t_permute(lua_State *L) {
     return luaL_error(L, "permute: %d dims given for a tensor of shape %s", n,
                       tensor_shape_str(t, b, sizeof b));
   for (d = 0; d < n; d++) perm[d] = (int)(p[d] - 1);
-  return lt_push(L, tensor_permute(t, perm), "permute");
+  return lt_push(L, fn_permute(t, perm), "permute");
 }
 
 static int t_squeeze(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lua_isnoneornil(L, 2) ? -1 : lt_checkdim(L, 2, t, 0);
-  return lt_push(L, tensor_squeeze(t, d), "squeeze");
+  return lt_push(L, fn_squeeze(t, d), "squeeze");
 }
 
 static int t_unsqueeze(lua_State *L) {
   Tensor *t = lt_check(L, 1);
-  return lt_push(L, tensor_unsqueeze(t, lt_checkdim(L, 2, t, 1)), "unsqueeze");
+  return lt_push(L, fn_unsqueeze(t, lt_checkdim(L, 2, t, 1)), "unsqueeze");
 }
 
 static int t_narrow(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lt_checkdim(L, 2, t, 0);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
-  return lt_push(L, tensor_narrow(t, d, (int64_t)start - 1, (int64_t)len), "narrow");
+  return lt_push(L, fn_narrow(t, d, (int64_t)start - 1, (int64_t)len), "narrow");
 }
 
 static int t_select(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lt_checkdim(L, 2, t, 0);
-  return lt_push(L, tensor_select(t, d, checkindex(L, 3, t->size[d], t, d, "select")), "select");
+  return lt_push(L, fn_select(t, d, checkindex(L, 3, t->size[d], t, d, "select")), "select");
 }
 
 static int t_contiguous(lua_State *L) {
-  return lt_push(L, tensor_contiguous(lt_check(L, 1)), "contiguous");
+  return lt_push(L, fn_contiguous(lt_check(L, 1)), "contiguous");
 }
 
 static int t_clone(lua_State *L) {
-  return lt_push(L, tensor_clone(lt_check(L, 1)), "clone");
+  return lt_push(L, fn_clone(lt_check(L, 1)), "clone");
 }
 
 static int t_copy(lua_State *L) {
   Tensor *t = lt_check(L, 1), *src = lt_check(L, 2);
+  check_writable(L, t, "copy");
   if (tensor_copy(t, src) != NN_OK) return lt_error(L, "copy");
   lua_settop(L, 1);
   return 1;
@@ -592,7 +621,9 @@ static int t_copy(lua_State *L) {
 
 static int t_fill(lua_State *L) {
   Tensor *t = lt_check(L, 1);
-  tensor_fill(t, luaL_checknumber(L, 2));
+  double v = luaL_checknumber(L, 2);
+  check_writable(L, t, "fill");
+  tensor_fill(t, v);
   lua_settop(L, 1);
   return 1;
 }
@@ -623,7 +654,7 @@ static int t_index_select(lua_State *L) {
                         v, (int)i + 1);
     idx[i] = (int64_t)v - 1;
   }
-  return lt_push(L, tensor_index_select(t, d, idx, n), "index_select");
+  return lt_push(L, fn_index_select(t, d, idx, n), "index_select");
 }
 
 /* The tensors of a list table (or of the arguments) for cat and stack. */
@@ -646,7 +677,7 @@ static int join(lua_State *L, int stack, const char *fname) {
   }
   {
     int d = lua_isnoneornil(L, dim_arg) ? 0 : lt_checkdim(L, dim_arg, buf[0], stack);
-    return lt_push(L, stack ? tensor_stack(buf, n, d) : tensor_cat(buf, n, d), fname);
+    return lt_push(L, stack ? fn_stack(buf, n, d) : fn_cat(buf, n, d), fname);
   }
 }
 
@@ -680,11 +711,11 @@ static int t_totable(lua_State *L) {
 /* a op b where either side may be a number. */
 static int arith(lua_State *L, BinaryOp op, const char *fname) {
   Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
-  if (a != NULL && b != NULL) return lt_push(L, op_binary(op, a, b), fname);
+  if (a != NULL && b != NULL) return lt_push(L, fn_binary(op, a, b), fname);
   if (a != NULL && lua_type(L, 2) == LUA_TNUMBER)
-    return lt_push(L, op_binary_scalar(op, a, lua_tonumber(L, 2), 0), fname);
+    return lt_push(L, fn_binary_scalar(op, a, lua_tonumber(L, 2), 0), fname);
   if (b != NULL && lua_type(L, 1) == LUA_TNUMBER)
-    return lt_push(L, op_binary_scalar(op, b, lua_tonumber(L, 1), 1), fname);
+    return lt_push(L, fn_binary_scalar(op, b, lua_tonumber(L, 1), 1), fname);
   return luaL_error(L, "%s: cannot combine a %s with a %s (tensors and numbers only)",
                     fname, lt_typename(L, 1), lt_typename(L, 2));
 }
@@ -704,15 +735,15 @@ static int t_mul(lua_State *L) {
   if (a == NULL || b == NULL || a->ndim == 0 || b->ndim == 0)
     return arith(L, OP_MUL, "mul");
   slot = lt_newslot(L);
-  *slot = op_matmul(a, b, &kind);
+  *slot = fn_matmul(a, b, &kind);
   if (*slot == NULL) return lt_error(L, kind);
   /* dot of two vectors is a number, like any single value */
-  if ((*slot)->ndim == 0) lua_pushnumber(L, (*slot)->storage->data[0]);
+  if ((*slot)->ndim == 0 && !(*slot)->requires_grad) lua_pushnumber(L, (*slot)->storage->data[0]);
   return 1;
 }
 
 static int t_unm(lua_State *L) {
-  return lt_push(L, op_unary(OP_NEG, lt_check(L, 1)), "neg");
+  return lt_push(L, fn_unary(OP_NEG, lt_check(L, 1)), "neg");
 }
 
 /* a == b: same shape and the same values (use a:eq(b) for elementwise). */
@@ -726,10 +757,25 @@ static int t_eq(lua_State *L) {
   return 1;
 }
 
-static int t_compare(lua_State *L) {
-  return luaL_error(L, "cannot compare tensors with < or <=: use x:lt(y), x:le(y), "
-                    "x:gt(y) or x:ge(y) for elementwise 0/1 results");
+/* A number, or the value of a single-value tensor (L < 1 for a loss). */
+static int single_value(lua_State *L, int i, double *v) {
+  Tensor *t = lt_test(L, i);
+  if (t != NULL && tensor_numel(t) == 1 && t->ndim == 0) { *v = tensor_get_flat(t, 0); return 1; }
+  if (t == NULL && lua_type(L, i) == LUA_TNUMBER) { *v = lua_tonumber(L, i); return 1; }
+  return 0;
 }
+
+static int compare(lua_State *L, int strict) {
+  double a, b;
+  if (!single_value(L, 1, &a) || !single_value(L, 2, &b))
+    return luaL_error(L, "cannot compare tensors with < or <=: use x:lt(y), x:le(y), "
+                      "x:gt(y) or x:ge(y) for elementwise 0/1 results");
+  lua_pushboolean(L, strict ? a < b : a <= b);
+  return 1;
+}
+
+static int t_lt(lua_State *L) { return compare(L, 1); }
+static int t_le(lua_State *L) { return compare(L, 0); }
 
 static int t_tostring(lua_State *L) {
   Tensor *t = lt_check(L, 1);
@@ -771,8 +817,8 @@ static const luaL_Reg shared[] = {
 
 static const luaL_Reg metamethods[] = {
   {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div},
-  {"__pow", t_pow}, {"__unm", t_unm}, {"__eq", t_eq}, {"__lt", t_compare},
-  {"__le", t_compare}, {"__len", t_len}, {"__gc", t_gc}, {"__close", t_gc},
+  {"__pow", t_pow}, {"__unm", t_unm}, {"__eq", t_eq}, {"__lt", t_lt},
+  {"__le", t_le}, {"__len", t_len}, {"__gc", t_gc}, {"__close", t_gc},
   {NULL, NULL}
 };
 

@@ -39,6 +39,9 @@ int lt_push(lua_State *L, Tensor *t, const char *fname);
 
 /* "tensor" for tensors, else the Lua type name. */
 const char *lt_typename(lua_State *L, int arg);
+/* Pushes a single-value tensor t (owned from now on) as a plain number, or
+** as the 0-d tensor itself when it is part of a gradient graph. */
+int lt_pushvalue(lua_State *L, Tensor *t, const char *fname);
 /* Raises "fname: <core message>". */
 int lt_error(lua_State *L, const char *fname);
 
@@ -53,6 +56,7 @@ void lt_pushshape(lua_State *L, int ndim, const int64_t *size);
 ** stack and its methods to the methods table (upvalue-free). */
 void lt_open_tensor(lua_State *L, int lib, int methods);
 void lt_open_ops(lua_State *L, int lib, int methods);
+void lt_open_autograd(lua_State *L, int lib, int methods);
 /* Registers the whole nncalc library as global `nncalc` and the Tensor
 ** methods as `nncalc.Tensor`. */
 int luaopen_nncalc(lua_State *L);

@@ -5,6 +5,7 @@
 */
 #include <assert.h>
 #include <math.h>
+#include <string.h>
 
 #include "ops.h"
 
@@ -163,14 +164,12 @@ Tensor *op_binary_scalar(BinaryOp op, const Tensor *a, double s, int scalar_firs
   ** allocation for the scalar */
   Storage st;
   Tensor sc;
+  memset(&sc, 0, sizeof sc);
   sc.storage = &st;
   st.data = &s;
   st.n = 1;
   st.refcount = 1;
   st.version = 0;
-  sc.offset = 0;
-  sc.ndim = 0;
   sc.refcount = 1;
-  sc.ag = NULL;
   return scalar_first ? op_binary(op, &sc, a) : op_binary(op, a, &sc);
 }

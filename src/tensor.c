@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void (*tensor_ag_free)(void *ag) = NULL;
+void (*tensor_ag_free)(Tensor *t) = NULL;
+static int64_t live_tensors = 0, live_storages = 0;
+
+int64_t tensor_live_count(void) { return live_tensors; }
+int64_t storage_live_count(void) { return live_storages; }
 
 /* ======================================================================
 ** Lifetime
@@ -45,22 +49,35 @@ int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
   return NN_OK;
 }
 
+/* Small storages live in one block with their header: most homework
+** tensors have a handful of elements, and one malloc instead of two keeps
+** per-op overhead down.  Large ones get their own buffer. */
+#define INLINE_ELEMENTS 32
+
 static Storage *storage_new(int64_t n) {
-  Storage *s = malloc(sizeof *s);
-  if (s == NULL) return NULL;
-  /* malloc(0) may return NULL; always ask for at least one element */
-  s->data = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-  if (s->data == NULL) { free(s); return NULL; }
+  Storage *s;
+  if (n <= INLINE_ELEMENTS) {
+    s = malloc(sizeof *s + (size_t)(n > 0 ? n : 1) * sizeof(double));
+    if (s == NULL) return NULL;
+    s->data = (double *)(s + 1);
+  } else {
+    s = malloc(sizeof *s);
+    if (s == NULL) return NULL;
+    s->data = malloc((size_t)n * sizeof(double));
+    if (s->data == NULL) { free(s); return NULL; }
+  }
   s->n = n;
   s->refcount = 1;
   s->version = 0;
+  live_storages++;
   return s;
 }
 
 static void storage_release(Storage *s) {
   if (s != NULL && --s->refcount == 0) {
-    free(s->data);
+    if (s->data != (double *)(s + 1)) free(s->data);
     free(s);
+    live_storages--;
   }
 }
 
@@ -69,6 +86,7 @@ static Tensor *header_new(void) {
   Tensor *t = calloc(1, sizeof *t);
   if (t == NULL) { nn_fail(NN_ENOMEM, "out of memory"); return NULL; }
   t->refcount = 1;
+  live_tensors++;
   return t;
 }
 
@@ -117,9 +135,11 @@ Tensor *tensor_retain(Tensor *t) {
 
 void tensor_release(Tensor *t) {
   if (t == NULL || --t->refcount > 0) return;
-  if (t->ag != NULL && tensor_ag_free != NULL) tensor_ag_free(t->ag);
+  if ((t->node != NULL || t->grad != NULL || t->name != NULL) && tensor_ag_free != NULL)
+    tensor_ag_free(t);
   storage_release(t->storage);
   free(t);
+  live_tensors--;
 }
 
 /* A new header sharing t's storage, with t's geometry; callers then edit
@@ -450,13 +470,32 @@ bad:
   return NULL;
 }
 
+Tensor *tensor_index(const Tensor *t, const IndexSpec *spec) {
+  Tensor *v = view_of(t), *w;
+  int k, d = 0;
+  if (spec->n > t->ndim) {
+    tensor_release(v);
+    nn_fail(NN_EINDEX, "%d indices for %d dimensions", spec->n, t->ndim);
+    return NULL;
+  }
+  for (k = 0; k < spec->n && v != NULL; k++) {
+    /* picks remove a dim, so the view's dim d trails the index entry k */
+    w = spec->is_range[k] ? tensor_narrow(v, d, spec->start[k], spec->len[k])
+                          : tensor_select(v, d, spec->start[k]);
+    if (spec->is_range[k]) d++;
+    tensor_release(v);
+    v = w;
+  }
+  return v;
+}
+
 /* ======================================================================
 ** Iteration
 ** ====================================================================== */
 
 void tensor_iter_init(TensorIter *it, int n, Tensor *const *ts) {
   const Tensor *t0 = ts[0];
-  int64_t size[TENSOR_MAXDIM], st[3][TENSOR_MAXDIM];
+  int64_t size[TENSOR_MAXDIM], st[TENSOR_ITER_MAX][TENSOR_MAXDIM];
   int d, k, nd = 0;
   /* drop size-1 dims, then merge neighbours that are contiguous in every
   ** operand: fewer, longer rows make the inner loops run faster */

@@ -20,10 +20,10 @@
 ** hold a reference to the storage, so a view outlives its parent.  Input
 ** tensors are borrowed, never consumed.
 **
-** Autograd hooks.  `ag` is owned by the autograd layer (NULL for plain
-** tensors); tensor.c only calls tensor_ag_free when the last reference goes.
-** storage->version counts in-place writes, so autograd can detect that a
-** tensor it saved for backward was modified since.
+** Autograd hooks.  node, grad and name belong to the autograd layer (all
+** NULL for plain tensors); tensor.c only calls tensor_ag_free when a tensor
+** that has any of them dies.  storage->version counts in-place writes, so
+** autograd can detect that a tensor it saved for backward was modified.
 */
 #ifndef NNCALC_TENSOR_H
 #define NNCALC_TENSOR_H
@@ -49,11 +49,20 @@ typedef struct Tensor {
   int refcount;
   int64_t size[TENSOR_MAXDIM];
   int64_t stride[TENSOR_MAXDIM];
-  void *ag;           /* autograd metadata, owned by autograd.c */
+  /* autograd (autograd.c) */
+  struct Node *node;      /* the op that computed this tensor; NULL for leaves */
+  struct Tensor *grad;    /* accumulated gradient (leaves, retain_grad) */
+  char *name;             /* label from :name("W1") */
+  unsigned char requires_grad, retain_grad;
+  int64_t ag_mark;        /* scratch for the backward pass */
 } Tensor;
 
-/* Called on a tensor's `ag` when the tensor dies; set by the autograd layer. */
-extern void (*tensor_ag_free)(void *ag);
+/* Releases node, grad and name of a dying tensor; set by autograd.c. */
+extern void (*tensor_ag_free)(Tensor *t);
+
+/* Live objects, for leak tests: tensors and storages not yet freed. */
+int64_t tensor_live_count(void);
+int64_t storage_live_count(void);
 
 /* ---- lifetime ---------------------------------------------------------- */
 Tensor *tensor_new(int ndim, const int64_t *size);        /* uninitialised */
@@ -94,6 +103,16 @@ Tensor *tensor_narrow(const Tensor *t, int dim, int64_t start, int64_t length);
 Tensor *tensor_select(const Tensor *t, int dim, int64_t index);  /* drops dim */
 Tensor *tensor_expand(const Tensor *t, int ndim, const int64_t *size);  /* -1 keeps */
 
+/* An index as Lua writes it, x[{i, {a, b}, ...}]: entry k applies to dim k;
+** a position picks one slice (the dim goes away), a range keeps
+** [start, start+len).  Bounds are the caller's to check. */
+typedef struct IndexSpec {
+  int n;
+  int is_range[TENSOR_MAXDIM];
+  int64_t start[TENSOR_MAXDIM], len[TENSOR_MAXDIM];
+} IndexSpec;
+Tensor *tensor_index(const Tensor *t, const IndexSpec *spec);
+
 /* ---- copies ------------------------------------------------------------ */
 Tensor *tensor_contiguous(const Tensor *t);   /* t itself (retained) if already */
 Tensor *tensor_clone(const Tensor *t);        /* always a fresh contiguous copy */
@@ -106,7 +125,9 @@ Tensor *tensor_cat(Tensor *const *ts, int n, int dim);
 Tensor *tensor_stack(Tensor *const *ts, int n, int dim);
 
 /* ---- iteration --------------------------------------------------------- */
-/* Walks the elements of up to three same-shaped strided tensors in
+#define TENSOR_ITER_MAX 4
+
+/* Walks the elements of up to four same-shaped strided tensors in
 ** row-major order, one innermost row at a time.  Kernels use it so that any
 ** view, transposed or broadcast, works without a copy. */
 typedef struct TensorIter {
@@ -114,10 +135,10 @@ typedef struct TensorIter {
   int64_t inner;         /* length of the innermost row */
   int64_t count[TENSOR_MAXDIM];
   int64_t size[TENSOR_MAXDIM];
-  int n;                 /* number of operands */
-  double *ptr[3];        /* start of the current row, per operand */
-  int64_t istride[3];    /* innermost stride, per operand */
-  int64_t stride[3][TENSOR_MAXDIM];
+  int n;                 /* number of operands, at most TENSOR_ITER_MAX */
+  double *ptr[TENSOR_ITER_MAX];     /* start of the current row, per operand */
+  int64_t istride[TENSOR_ITER_MAX]; /* innermost stride, per operand */
+  int64_t stride[TENSOR_ITER_MAX][TENSOR_MAXDIM];
   int64_t remaining;     /* rows not yet handed out */
   int started;
 } TensorIter;

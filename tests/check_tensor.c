@@ -77,7 +77,7 @@ START_TEST(new_has_contiguous_layout) {
   expect_strides(t, st);
   ck_assert_int_eq(t->offset, 0);
   ck_assert_int_eq(t->refcount, 1);
-  ck_assert_ptr_null(t->ag);
+  ck_assert_ptr_null(t->node);
   ck_assert_int_eq(t->storage->n, 24);
   ck_assert_int_eq(t->storage->refcount, 1);
   ck_assert_uint_eq(t->storage->version, 0);

@@ -6,12 +6,15 @@ local internal = { complete = true, display = true, debug = true, raw_print = tr
 test("every public function and method has help", function()
   local missing = {}
   for k, v in pairs(nncalc) do
-    if type(v) == "function" and not internal[k] and not entries[k] then missing[#missing + 1] = k end
+    if type(v) == "function" and not internal[k] and k:sub(1, 1) ~= "_" and not entries[k] then
+      missing[#missing + 1] = k
+    end
   end
   for k, v in pairs(Tensor) do
     if type(v) == "function" and k:sub(1, 1) ~= "_" and not entries[k] then missing[#missing + 1] = "Tensor." .. k end
   end
-  for _, k in ipairs({ "help", "apropos", "exit", "debug_mode", "format", "print" }) do
+  for _, k in ipairs({ "help", "apropos", "exit", "debug_mode", "format", "print", "graph",
+    "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings", "backward" }) do
     if not entries[k] then missing[#missing + 1] = k end
   end
   table.sort(missing)
@@ -22,8 +25,13 @@ test("every help example runs", function()
   local saved = format()
   for name, e in pairs(entries) do
     if name ~= "exit" and name ~= "debug_mode" then
+      -- as the REPL would: an expression, statements, or statements
+      -- ending in an expression
       local chunk, err = load("return " .. e.example, "=example of " .. name)
       if not chunk then chunk, err = load(e.example, "=example of " .. name) end
+      if not chunk then
+        chunk, err = load((e.example:gsub(";%s*([^;]+)$", "; return %1")), "=example of " .. name)
+      end
       if not chunk then error(err) end
       local ok, msg = pcall(capture, chunk)
       if not ok then error(("example of %s fails: %s"):format(name, msg)) end

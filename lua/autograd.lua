@@ -1,0 +1,399 @@
+-- autograd.lua — the Lua half of autograd: backward with its chain-rule
+-- trace, the accumulation warning, graph pictures, gradcheck and
+-- Jacobians.  The graph and the backward pass itself are C (autograd.c).
+
+local Tensor = nncalc.Tensor
+local settings = { accumulate = true }
+
+local function is_tensor(v)
+  return type(v) == "userdata" and getmetatable(v) == getmetatable(Tensor.__probe or zeros(0))
+end
+Tensor.__probe = nil
+local tensor_mt = getmetatable(zeros(0))
+is_tensor = function(v) return getmetatable(v) == tensor_mt end
+
+-- ---- names: x:name(), else the global holding it, else relu#3 --------------
+
+local function global_names()
+  local map = {}
+  for k, v in pairs(_G) do
+    if type(k) == "string" and is_tensor(v) and k ~= "_" then
+      local id = nncalc._id(v)
+      if map[id] == nil or #k < #map[id] then map[id] = k end
+    end
+  end
+  return map
+end
+
+local function namer()
+  local globals, leaves, nleaf = global_names(), {}, 0
+  return function(t)
+    if not t then return "?" end
+    local n = t:name()
+    if n then return n end
+    n = globals[nncalc._id(t)]
+    if n then return n end
+    n = t:grad_fn()
+    if n then return n end
+    local id = nncalc._id(t)
+    if not leaves[id] then nleaf = nleaf + 1; leaves[id] = "leaf#" .. nleaf end
+    return leaves[id]
+  end
+end
+
+-- ---- showing values ----------------------------------------------------
+
+local function num(v)
+  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
+  return ("%.6g"):format(v)
+end
+
+-- Small values inline, as on paper: 4, (16, 12, -4), [32 16; 24 12].
+local function inline(t)
+  t = t:detach()
+  local n = t:numel()
+  if n == 1 then return num(t:item()) end
+  if n > 8 or t:dim() > 2 then return nil end
+  local flat = t:reshape(n)
+  if t:dim() == 1 then
+    local v = {}
+    for i = 1, n do v[i] = num(flat[i]) end
+    return "(" .. table.concat(v, ", ") .. ")"
+  end
+  local rows, r, c = {}, t:size(1), t:size(2)
+  for i = 1, r do
+    local v = {}
+    for j = 1, c do v[j] = num(flat[(i - 1) * c + j]) end
+    rows[i] = table.concat(v, " ")
+  end
+  return "[" .. table.concat(rows, "; ") .. "]"
+end
+
+-- A value inline when small, else its shape (and the tensor itself on the
+-- lines below, collected in `blocks`).
+local function value(t, label, blocks)
+  if not t then return "?" end
+  local s = inline(t)
+  if s then return s end
+  blocks[#blocks + 1] = { label, t }
+  return "[" .. table.concat(t:shape(), "x") .. "]"
+end
+
+local function fill_rule(rule, step, name, root)
+  local ins = step.inputs
+  local s = rule:gsub("%%([o01c])", function(c)
+    if c == "o" then return name(step.out) end
+    if c == "c" then return num(step.scalar) end
+    return name(ins[tonumber(c) + 1])
+  end)
+  if root ~= "L" then s = s:gsub("dL/", "d" .. root .. "/") end
+  return s
+end
+
+local function print_step(k, step, name, root, out)
+  local ins = {}
+  for i, x in ipairs(step.inputs) do ins[i] = name(x) end
+  out(("step %d: %s = %s(%s)   [%s]"):format(k, name(step.out), step.op, table.concat(ins, ", "),
+    step.out and (step.out:dim() == 0 and "scalar" or table.concat(step.out:shape(), "x")) or "?"))
+  for i, g in ipairs(step.gin) do
+    if g then
+      local blocks = {}
+      local rule = step.rules[i] or step.rules[1] or ("dL/d%" .. (i - 1) .. " = ?")
+      local line = "  " .. fill_rule(rule, step, name, root)
+      local gout = value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)
+      local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks)
+      local res = value(g, "d" .. root .. "/d" .. name(step.inputs[i]), blocks)
+      -- the numbers in the order of the rule: dL/dz · f'(a), or Wᵀ · dL/dz
+      local gout_first = rule:match("= (.*)$"):sub(1, 4) == "dL/d"
+      if loc and gout_first then line = line .. " = " .. gout .. " · " .. loc .. " = " .. res
+      elseif loc then line = line .. " = " .. loc .. " · " .. gout .. " = " .. res
+      else line = line .. " = " .. res end
+      out(line)
+      for _, b in ipairs(blocks) do
+        out("    " .. b[1] .. " =")
+        for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
+      end
+      if step.accumulated[i] then
+        out(("  %s.grad += d%s/d%s   (it already held a gradient: accumulating)")
+          :format(name(step.inputs[i]), root, name(step.inputs[i])))
+      elseif step.inputs[i]:is_leaf() then
+        out(("  %s.grad = d%s/d%s"):format(name(step.inputs[i]), root, name(step.inputs[i])))
+      end
+    end
+  end
+end
+
+local function wait_enter()
+  io.write("  [Enter for the next step] ")
+  io.flush()
+  io.read("l")
+end
+
+-- L:backward() | L:backward(g) | L:backward{grad=g, trace=true, step=true,
+-- retain_graph=true, record=true}
+function Tensor.backward(self, arg)
+  local o = {}
+  if is_tensor(arg) then o.grad = arg
+  elseif type(arg) == "table" then o = arg
+  elseif arg ~= nil then error("backward: expected a gradient tensor or an options table", 2) end
+  for k in pairs(o) do
+    if not ({ grad = 1, trace = 1, step = 1, retain_graph = 1, record = 1 })[k] then
+      error(("backward: unknown option '%s' (grad, trace, step, retain_graph, record)"):format(tostring(k)), 2)
+    end
+  end
+  local record = o.trace or o.step or o.record
+  local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record)
+  local name = (o.trace or o.step or nacc > 0) and namer()
+  if nacc > 0 and settings.accumulate then
+    io.stderr:write(("warning: %s.grad already held a gradient%s; backward adds to it "
+      .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
+      :format(name(first), nacc > 1 and (" (and " .. (nacc - 1) .. " more)") or ""))
+  end
+  if o.trace or o.step then
+    local root = name(self)
+    local out = function(s) io.write(s, "\n") end
+    out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, num(self:numel() == 1 and self:item() or 0 / 0),
+      root, root, o.grad and "the given gradient" or "1"))
+    local interactive = o.step and nncalc.interactive and nncalc.interactive()
+    for k, st in ipairs(steps) do
+      print_step(k, st, name, root, out)
+      if interactive and k < #steps then wait_enter() end
+    end
+  end
+  if o.record then return steps end
+end
+
+-- warnings{accumulate=false} silences the gradient-accumulation warning.
+function warnings(o)
+  if o == nil then return { accumulate = settings.accumulate } end
+  if type(o) ~= "table" then error("warnings: options table expected, e.g. warnings{accumulate=false}", 2) end
+  for k, v in pairs(o) do
+    if k ~= "accumulate" then error(("warnings: unknown warning '%s' (accumulate)"):format(tostring(k)), 2) end
+    settings.accumulate = v and true or false
+  end
+  return { accumulate = settings.accumulate }
+end
+
+-- ---- the graph: a tree in text, Graphviz DOT, SVG ---------------------------
+
+local Graph = {}
+Graph.__index = Graph
+
+local function shape_of(t)
+  if not t then return "?" end
+  return t:dim() == 0 and "scalar" or table.concat(t:shape(), "x")
+end
+local function short(t) return t and (inline(t) or "") or "" end
+
+-- graph(L): the computation graph that produced L.
+function graph(t)
+  if not is_tensor(t) then error("graph: a tensor expected", 2) end
+  return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer() }, Graph)
+end
+
+function Graph.__tostring(g)
+  local name, lines, seen = g.name, {}, {}
+  local by_out = {}
+  for _, n in ipairs(g.nodes) do if n.out then by_out[nncalc._id(n.out)] = n end end
+  local function walk(t, depth)
+    local n = by_out[nncalc._id(t)]
+    local pad = ("  "):rep(depth)
+    local grad = t.grad and ("  grad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad))) or ""
+    if n == nil then
+      lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
+      return
+    end
+    local id = nncalc._id(t)
+    lines[#lines + 1] = ("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
+      seen[id] and "  (shown above)" or "")
+    if seen[id] then return end
+    seen[id] = true
+    for _, x in ipairs(n.inputs) do walk(x, depth + 1) end
+  end
+  walk(g.root, 0)
+  return table.concat(lines, "\n")
+end
+
+-- Graphviz DOT: ops as ellipses, tensors as boxes with value and gradient.
+function Graph.dot(g, path)
+  local name, out, ids, next_id = g.name, {}, {}, 0
+  local function id_of(t)
+    local k = nncalc._id(t)
+    if not ids[k] then next_id = next_id + 1; ids[k] = "t" .. next_id end
+    return ids[k]
+  end
+  local function esc(s) return (s:gsub('"', '\\"')) end
+  out[#out + 1] = "digraph nncalc {\n  rankdir=LR;\n  node [fontname=\"monospace\"];"
+  local seen = {}
+  local function tensor_node(t)
+    local id = id_of(t)
+    if seen[id] then return id end
+    seen[id] = true
+    local label = name(t) .. " [" .. shape_of(t) .. "]"
+    local v = short(t)
+    if v ~= "" then label = label .. "\\nvalue " .. v end
+    if t.grad then label = label .. "\\ngrad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad)) end
+    out[#out + 1] = ('  %s [shape=box, label="%s"];'):format(id, esc(label))
+    return id
+  end
+  for _, n in ipairs(g.nodes) do
+    local op = "op" .. n.id
+    out[#out + 1] = ('  %s [shape=ellipse, label="%s#%d"];'):format(op, n.op, n.id)
+    for _, x in ipairs(n.inputs) do out[#out + 1] = ("  %s -> %s;"):format(tensor_node(x), op) end
+    if n.out then out[#out + 1] = ("  %s -> %s;"):format(op, tensor_node(n.out)) end
+  end
+  tensor_node(g.root)
+  out[#out + 1] = "}"
+  local text = table.concat(out, "\n") .. "\n"
+  if path then
+    local f, err = io.open(path, "w")
+    if not f then error("graph:dot: " .. err, 2) end
+    f:write(text)
+    f:close()
+  end
+  return text
+end
+
+-- SVG through Graphviz's dot program, when it is installed.
+function Graph.svg(g, path)
+  if type(path) ~= "string" then error("graph:svg: a file name expected", 2) end
+  local ok = os.execute("command -v dot >/dev/null 2>&1")
+  if not ok then error("graph:svg: Graphviz 'dot' is not installed (apt-get install graphviz); graph(L):dot(path) writes the DOT text", 2) end
+  local tmp = os.tmpname()
+  g:dot(tmp)
+  local done = os.execute(("dot -Tsvg %q -o %q"):format(tmp, path))
+  os.remove(tmp)
+  if not done then error("graph:svg: dot failed", 2) end
+  return path
+end
+
+-- forward_trace(L): every intermediate value in the order it was computed.
+function forward_trace(t, opts)
+  if not is_tensor(t) then error("forward_trace: a tensor expected", 2) end
+  local name = namer()
+  local list = {}
+  for _, n in ipairs(nncalc._graph(t)) do
+    if n.out then
+      local ins = {}
+      for i, x in ipairs(n.inputs) do ins[i] = name(x) end
+      list[#list + 1] = { name = name(n.out), op = n.op, inputs = ins, value = n.out,
+        shape = shape_of(n.out) }
+    end
+  end
+  if not (opts and opts.quiet) then
+    for k, e in ipairs(list) do
+      local v = inline(e.value) or ""
+      io.write(("%2d. %s = %s(%s)   [%s]  %s\n"):format(k, e.name, e.op, table.concat(e.inputs, ", "), e.shape, v))
+      if v == "" then
+        for l in tostring(e.value):gmatch("[^\n]+") do io.write("      ", l, "\n") end
+      end
+    end
+  end
+  return list
+end
+
+-- ---- checking derivatives --------------------------------------------------
+
+local function scalar_of(v, who)
+  if type(v) == "number" then return v end
+  if is_tensor(v) and v:numel() == 1 then return v:item() end
+  error(who .. ": f must return a single value (a number or a one-element tensor)", 3)
+end
+
+-- gradcheck(f, {x, W, ...}, {eps=1e-6, atol=1e-5, rtol=1e-3}): compares
+-- the backward gradient of f(x, W, ...) with central differences for every
+-- element of every input; returns ok, report.
+function gradcheck(f, inputs, o)
+  if type(f) ~= "function" then error("gradcheck: a function expected", 2) end
+  if is_tensor(inputs) then inputs = { inputs } end
+  if type(inputs) ~= "table" or #inputs == 0 then error("gradcheck: a list of input tensors expected", 2) end
+  o = o or {}
+  local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
+  local leaves = {}
+  for i, x in ipairs(inputs) do
+    if not is_tensor(x) then error(("gradcheck: input %d is not a tensor"):format(i), 2) end
+    leaves[i] = x:detach():clone():requires_grad()
+  end
+  local out = f(table.unpack(leaves))
+  scalar_of(out, "gradcheck")
+  if not is_tensor(out) or not out:grad_fn() and not out:is_leaf() then
+    error("gradcheck: f's result does not depend on the inputs through the graph", 2)
+  end
+  out:backward()
+  local worst = { err = 0 }
+  local report = {}
+  for i, x in ipairs(leaves) do
+    local n = x:numel()
+    local flat = x:view(n)
+    local g = x.grad and x.grad:reshape(n) or zeros(n)
+    for k = 1, n do
+      local old = flat[k]
+      local fp, fm
+      no_grad(function()
+        flat[{ k }] = old + eps; fp = scalar_of(f(table.unpack(leaves)), "gradcheck")
+        flat[{ k }] = old - eps; fm = scalar_of(f(table.unpack(leaves)), "gradcheck")
+        flat[{ k }] = old
+      end)
+      local num_g, ana = (fp - fm) / (2 * eps), g[k]
+      local err = math.abs(num_g - ana)
+      local bad = err > atol + rtol * math.abs(num_g)
+      if err > worst.err or (bad and not worst.bad) then
+        worst = { err = err, input = i, element = k, analytic = ana, numeric = num_g, bad = bad }
+      end
+      if bad then report[#report + 1] = worst end
+    end
+  end
+  local ok = #report == 0
+  local msg
+  if worst.input then
+    msg = ("gradcheck: %s, worst |analytic - numeric| = %.3g at input %d element %d (analytic %.10g, numeric %.10g)")
+      :format(ok and "ok" or "FAILED", worst.err, worst.input, worst.element, worst.analytic, worst.numeric)
+  else
+    msg = "gradcheck: ok (no elements)"
+  end
+  if not (o.quiet) then io.write(msg, "\n") end
+  return ok, msg, worst
+end
+
+-- jacobian(f, x): d f(x) / dx as a matrix (outputs x inputs), one backward
+-- pass per output element.
+function jacobian(f, x)
+  if not is_tensor(x) then error("jacobian: x must be a tensor", 2) end
+  local leaf = x:detach():clone():requires_grad()
+  local y = f(leaf)
+  if type(y) == "number" or not is_tensor(y) then error("jacobian: f must return a tensor", 2) end
+  local m, n = y:numel(), x:numel()
+  local J = zeros(m, n)
+  for i = 1, m do
+    local e = zeros(m)
+    e[{ i }] = 1
+    leaf.grad = nil
+    y:backward{ grad = e:view(y:shape()), retain_graph = true }
+    if leaf.grad then J[i] = leaf.grad:reshape(n) end
+  end
+  return J
+end
+
+-- numjacobian(f, x [, eps]): the same by central differences.
+function numjacobian(f, x, eps)
+  if not is_tensor(x) then error("numjacobian: x must be a tensor", 2) end
+  eps = eps or 1e-6
+  local base = x:detach():clone()
+  local n = base:numel()
+  local flat = base:view(n)
+  local J
+  no_grad(function()
+    for k = 1, n do
+      local old = flat[k]
+      flat[{ k }] = old + eps; local yp = f(base):clone()
+      flat[{ k }] = old - eps; local ym = f(base):clone()
+      flat[{ k }] = old
+      local col = (yp - ym) / (2 * eps)
+      J = J or zeros(col:numel(), n)
+      J[{ {}, k }] = col:reshape(col:numel())
+    end
+  end)
+  return J
+end
+
+return { graph = graph }

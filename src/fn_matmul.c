@@ -1,0 +1,311 @@
+/*
+** fn_matmul.c — differentiable products and linear algebra.
+**     z = A x   ->  dL/dA = dL/dz · xᵀ,   dL/dx = Aᵀ · dL/dz
+**     Z = A B   ->  dL/dA = dL/dZ · Bᵀ,   dL/dB = Aᵀ · dL/dZ
+** and the same shapes of formula for the other products.
+*/
+#include "functions.h"
+
+static Tensor *tr(const Tensor *t) {   /* a contiguous transpose of a matrix */
+  Tensor *v = tensor_t(t), *c;
+  if (v == NULL) return NULL;
+  c = tensor_clone(v);
+  tensor_release(v);
+  return c;
+}
+
+/* Batched transpose of the last two dims. */
+static Tensor *btr(const Tensor *t) {
+  Tensor *v = tensor_transpose(t, t->ndim - 2, t->ndim - 1), *c;
+  if (v == NULL) return NULL;
+  c = tensor_clone(v);
+  tensor_release(v);
+  return c;
+}
+
+static int done(Tensor **gin, int i, Tensor *r) {
+  gin[i] = r;
+  return r ? NN_OK : nn_errcode();
+}
+
+/* ---- dot: z = a·b ---------------------------------------------------------- */
+
+static int dot_backward(Node *n, const Tensor *g, Tensor **gin) {
+  double gv = tensor_get_flat(g, 0);
+  if (n->in[0]->requires_grad &&
+      done(gin, 0, op_binary_scalar(OP_MUL, n->in[1], gv, 0)) != NN_OK) return nn_errcode();
+  if (n->in[1]->requires_grad &&
+      done(gin, 1, op_binary_scalar(OP_MUL, n->in[0], gv, 0)) != NN_OK) return nn_errcode();
+  return NN_OK;
+}
+
+static Tensor *other_local(Node *n, int i) { return tensor_clone(n->in[1 - i]); }
+
+static const OpDesc dot_desc = {
+  "dot", dot_backward, { "dL/d%0 = dL/d%o · %1", "dL/d%1 = dL/d%o · %0" }, other_local
+};
+
+Tensor *fn_dot(Tensor *a, Tensor *b) {
+  double v;
+  Tensor *in[2];
+  if (op_dot(a, b, &v) != NN_OK) return NULL;
+  in[0] = a;
+  in[1] = b;
+  return fn_link(tensor_scalar(v), &dot_desc, 2, in, NULL);
+}
+
+/* ---- matrix-vector and vector-matrix --------------------------------------- */
+
+static int mv_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *at;
+  if (n->in[0]->requires_grad && done(gin, 0, op_outer(g, n->in[1])) != NN_OK)
+    return nn_errcode();
+  if (n->in[1]->requires_grad) {
+    if ((at = tensor_t(n->in[0])) == NULL) return nn_errcode();
+    gin[1] = op_mv(at, g);
+    tensor_release(at);
+    if (gin[1] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
+/* what multiplies dL/dz: xᵀ for A (shown as the row x), Aᵀ for x */
+static Tensor *mv_local(Node *n, int i) {
+  return i == 0 ? tensor_clone(n->in[1]) : tr(n->in[0]);
+}
+
+static const OpDesc mv_desc = {
+  "mv", mv_backward, { "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o" }, mv_local
+};
+
+Tensor *fn_mv(Tensor *a, Tensor *x) {
+  Tensor *in[2];
+  in[0] = a;
+  in[1] = x;
+  return fn_link(op_mv(a, x), &mv_desc, 2, in, NULL);
+}
+
+/* z = xᵀ A for a vector x and a matrix A. */
+static int vm_backward(Node *n, const Tensor *g, Tensor **gin) {
+  if (n->in[0]->requires_grad && done(gin, 0, op_mv(n->in[1], g)) != NN_OK)
+    return nn_errcode();
+  if (n->in[1]->requires_grad && done(gin, 1, op_outer(n->in[0], g)) != NN_OK)
+    return nn_errcode();
+  return NN_OK;
+}
+
+static Tensor *vm_local(Node *n, int i) {
+  return tensor_clone(n->in[1 - i]);
+}
+
+static const OpDesc vm_desc = {
+  "vm", vm_backward, { "dL/d%0 = %1 · dL/d%o", "dL/d%1 = %0 · (dL/d%o)ᵀ" }, vm_local
+};
+
+static Tensor *vm(Tensor *x, Tensor *a) {
+  Tensor *in[2], *xt, *r;
+  char b1[64], b2[64];
+  if (x->size[0] != a->size[0]) {
+    nn_fail(NN_ESHAPE, "size mismatch, %s * %s (inner dims %lld vs %lld)",
+            tensor_shape_str(x, b1, sizeof b1), tensor_shape_str(a, b2, sizeof b2),
+            (long long)x->size[0], (long long)a->size[0]);
+    return NULL;
+  }
+  if ((xt = tensor_t(a)) == NULL) return NULL;
+  r = op_mv(xt, x);   /* xᵀA = Aᵀx */
+  tensor_release(xt);
+  in[0] = x;
+  in[1] = a;
+  return fn_link(r, &vm_desc, 2, in, NULL);
+}
+
+/* ---- matrix-matrix and batched ---------------------------------------------- */
+
+static int mm_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *t;
+  if (n->in[0]->requires_grad) {
+    if ((t = tensor_t(n->in[1])) == NULL) return nn_errcode();
+    gin[0] = op_mm(g, t);
+    tensor_release(t);
+    if (gin[0] == NULL) return nn_errcode();
+  }
+  if (n->in[1]->requires_grad) {
+    if ((t = tensor_t(n->in[0])) == NULL) return nn_errcode();
+    gin[1] = op_mm(t, g);
+    tensor_release(t);
+    if (gin[1] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
+static Tensor *mm_local(Node *n, int i) { return tr(n->in[1 - i]); }
+
+static const OpDesc mm_desc = {
+  "mm", mm_backward, { "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o" }, mm_local
+};
+
+Tensor *fn_mm(Tensor *a, Tensor *b) {
+  Tensor *in[2];
+  in[0] = a;
+  in[1] = b;
+  return fn_link(op_mm(a, b), &mm_desc, 2, in, NULL);
+}
+
+static int bmm_backward(Node *n, const Tensor *g, Tensor **gin) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    Tensor *t, *full;
+    if (!n->in[i]->requires_grad) continue;
+    if ((t = btr(n->in[1 - i])) == NULL) return nn_errcode();
+    full = i == 0 ? op_bmm(g, t) : op_bmm(t, g);
+    tensor_release(t);
+    if (full == NULL) return nn_errcode();
+    /* an input with batch size 1 was shared by every entry: sum back */
+    gin[i] = fn_sum_to(full, n->in[i]);
+    tensor_release(full);
+    if (gin[i] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
+static Tensor *bmm_local(Node *n, int i) { return btr(n->in[1 - i]); }
+
+static const OpDesc bmm_desc = {
+  "bmm", bmm_backward, { "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o" }, bmm_local
+};
+
+Tensor *fn_bmm(Tensor *a, Tensor *b) {
+  Tensor *in[2];
+  in[0] = a;
+  in[1] = b;
+  return fn_link(op_bmm(a, b), &bmm_desc, 2, in, NULL);
+}
+
+/* ---- outer product: Z = u vᵀ --------------------------------------------------- */
+
+static int outer_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *gt;
+  if (n->in[0]->requires_grad && done(gin, 0, op_mv(g, n->in[1])) != NN_OK)
+    return nn_errcode();
+  if (n->in[1]->requires_grad) {
+    if ((gt = tensor_t(g)) == NULL) return nn_errcode();
+    gin[1] = op_mv(gt, n->in[0]);
+    tensor_release(gt);
+    if (gin[1] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
+static const OpDesc outer_desc = {
+  "outer", outer_backward, { "dL/d%0 = dL/d%o · %1", "dL/d%1 = (dL/d%o)ᵀ · %0" }, other_local
+};
+
+Tensor *fn_outer(Tensor *u, Tensor *v) {
+  Tensor *in[2];
+  in[0] = u;
+  in[1] = v;
+  return fn_link(op_outer(u, v), &outer_desc, 2, in, NULL);
+}
+
+/* ---- the product as on paper ------------------------------------------------------ */
+
+Tensor *fn_matmul(Tensor *a, Tensor *b, const char **kind) {
+  if (!ag_needs_graph(1, &a) && !ag_needs_graph(1, &b)) return op_matmul(a, b, kind);
+  if (a->ndim == 1 && b->ndim == 1) { *kind = "dot"; return fn_dot(a, b); }
+  if (a->ndim == 2 && b->ndim == 1) { *kind = "mv"; return fn_mv(a, b); }
+  if (a->ndim == 1 && b->ndim == 2) { *kind = "vm"; return vm(a, b); }
+  if (a->ndim == 2 && b->ndim == 2) { *kind = "mm"; return fn_mm(a, b); }
+  if (a->ndim == 3 && b->ndim == 3) { *kind = "bmm"; return fn_bmm(a, b); }
+  if ((a->ndim == 3 && b->ndim == 2) || (a->ndim == 2 && b->ndim == 3)) {
+    Tensor *ea = a->ndim == 2 ? fn_unsqueeze(a, 0) : tensor_retain(a);
+    Tensor *eb = b->ndim == 2 ? fn_unsqueeze(b, 0) : tensor_retain(b);
+    Tensor *r = ea && eb ? fn_bmm(ea, eb) : NULL;
+    *kind = "bmm";
+    tensor_release(ea);
+    tensor_release(eb);
+    return r;
+  }
+  return op_matmul(a, b, kind);   /* reports the unsupported dims */
+}
+
+/* ---- inverse, determinant, solve ----------------------------------------------------- */
+
+/* Y = A⁻¹:  dL/dA = -Yᵀ · dL/dY · Yᵀ */
+static int inv_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *yt = tr(n->out), *t1 = NULL, *t2 = NULL;
+  if (yt != NULL) t1 = op_mm(yt, g);
+  if (t1 != NULL) t2 = op_mm(t1, yt);
+  if (t2 != NULL) gin[0] = op_unary(OP_NEG, t2);
+  tensor_release(yt);
+  tensor_release(t1);
+  tensor_release(t2);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static const OpDesc inv_desc = {
+  "inv", inv_backward, { "dL/d%0 = -%oᵀ · dL/d%o · %oᵀ", NULL }, NULL
+};
+
+Tensor *fn_inv(Tensor *a) {
+  return fn_link(op_inv(a), &inv_desc, 1, &a, NULL);
+}
+
+/* d = det A:  dL/dA = dL/dd · d · A⁻ᵀ (A must be invertible here) */
+static int det_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *ai = op_inv(n->in[0]), *ait;
+  double scale = tensor_get_flat(g, 0) * tensor_get_flat(n->out, 0);
+  if (ai == NULL) return nn_fail(NN_ESINGULAR, "det: no gradient at a singular matrix "
+                                 "(its inverse is needed)");
+  ait = tr(ai);
+  tensor_release(ai);
+  if (ait == NULL) return nn_errcode();
+  gin[0] = op_binary_scalar(OP_MUL, ait, scale, 0);
+  tensor_release(ait);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static const OpDesc det_desc = {
+  "det", det_backward, { "dL/d%0 = dL/d%o · %o · %0⁻ᵀ", NULL }, NULL
+};
+
+Tensor *fn_det(Tensor *a) {
+  double v;
+  if (op_det(a, &v) != NN_OK) return NULL;
+  return fn_link(tensor_scalar(v), &det_desc, 1, &a, NULL);
+}
+
+/* X = A⁻¹ B:  dL/dB = A⁻ᵀ dL/dX,  dL/dA = -(dL/dB) Xᵀ */
+static int solve_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *at = tr(n->in[0]), *gb, *x = n->out;
+  if (at == NULL) return nn_errcode();
+  gb = op_solve(at, g);
+  tensor_release(at);
+  if (gb == NULL) return nn_errcode();
+  if (n->in[0]->requires_grad) {
+    Tensor *p;
+    if (x->ndim == 1) p = op_outer(gb, x);
+    else {
+      Tensor *xt = tr(x);
+      p = xt ? op_mm(gb, xt) : NULL;
+      tensor_release(xt);
+    }
+    gin[0] = p ? op_unary(OP_NEG, p) : NULL;
+    tensor_release(p);
+    if (gin[0] == NULL) { tensor_release(gb); return nn_errcode(); }
+  }
+  if (n->in[1]->requires_grad) gin[1] = gb;
+  else tensor_release(gb);
+  return NN_OK;
+}
+
+static const OpDesc solve_desc = {
+  "solve", solve_backward,
+  { "dL/d%0 = -(%0⁻ᵀ · dL/d%o) · %oᵀ", "dL/d%1 = %0⁻ᵀ · dL/d%o" }, NULL
+};
+
+Tensor *fn_solve(Tensor *a, Tensor *b) {
+  Tensor *in[2];
+  in[0] = a;
+  in[1] = b;
+  return fn_link(op_solve(a, b), &solve_desc, 2, in, NULL);
+}

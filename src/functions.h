@@ -1,0 +1,68 @@
+/*
+** functions.h — the differentiable ops: each calls its kernel in ops*.c
+** and, when an input requires grad (and recording is on), attaches a graph
+** node whose backward sits next to it in fn_*.c (micrograd's layout: the
+** derivative beside the forward formula).
+**
+** Same conventions as ops.h: new references or NULL with nn_errmsg set;
+** 0-based dims.  With no input requiring grad they cost one flag test more
+** than the kernel.
+*/
+#ifndef NNCALC_FUNCTIONS_H
+#define NNCALC_FUNCTIONS_H
+
+#include "autograd.h"
+#include "ops.h"
+
+/* ---- fn_elem.c ----------------------------------------------------------- */
+Tensor *fn_unary(UnaryOp op, Tensor *a);
+Tensor *fn_binary(BinaryOp op, Tensor *a, Tensor *b);
+Tensor *fn_binary_scalar(BinaryOp op, Tensor *a, double s, int scalar_first);
+
+/* ---- fn_reduce.c --------------------------------------------------------- */
+Tensor *fn_reduce(ReduceOp op, Tensor *a, int dim, int keepdim);
+Tensor *fn_reduce_all(ReduceOp op, Tensor *a);    /* a 0-d tensor */
+Tensor *fn_softmax(Tensor *a, int dim);
+Tensor *fn_log_softmax(Tensor *a, int dim);
+
+/* ---- fn_matmul.c --------------------------------------------------------- */
+Tensor *fn_dot(Tensor *a, Tensor *b);              /* a 0-d tensor */
+Tensor *fn_mv(Tensor *a, Tensor *x);
+Tensor *fn_mm(Tensor *a, Tensor *b);
+Tensor *fn_bmm(Tensor *a, Tensor *b);
+Tensor *fn_outer(Tensor *u, Tensor *v);
+Tensor *fn_matmul(Tensor *a, Tensor *b, const char **kind);
+Tensor *fn_inv(Tensor *a);
+Tensor *fn_det(Tensor *a);                         /* a 0-d tensor */
+Tensor *fn_solve(Tensor *a, Tensor *b);
+
+/* ---- fn_shape.c ---------------------------------------------------------- */
+Tensor *fn_view(Tensor *t, int ndim, const int64_t *size);
+Tensor *fn_reshape(Tensor *t, int ndim, const int64_t *size);
+Tensor *fn_transpose(Tensor *t, int d0, int d1);
+Tensor *fn_t(Tensor *t);
+Tensor *fn_permute(Tensor *t, const int *perm);
+Tensor *fn_squeeze(Tensor *t, int dim);
+Tensor *fn_unsqueeze(Tensor *t, int dim);
+Tensor *fn_narrow(Tensor *t, int dim, int64_t start, int64_t length);
+Tensor *fn_select(Tensor *t, int dim, int64_t index);
+Tensor *fn_expand(Tensor *t, int ndim, const int64_t *size);
+Tensor *fn_clone(Tensor *t);
+Tensor *fn_contiguous(Tensor *t);
+Tensor *fn_index_select(Tensor *t, int dim, const int64_t *idx, int64_t n);
+Tensor *fn_cat(Tensor *const *ts, int n, int dim);
+Tensor *fn_stack(Tensor *const *ts, int n, int dim);
+
+/* x[spec]: one graph node ("index"), however many dims it picks. */
+Tensor *fn_index(Tensor *t, const IndexSpec *spec);
+
+/* ---- shared by the fn_*.c files ------------------------------------------ */
+/* Attaches a node for op to out when the inputs need one; on failure out
+** is released and NULL returned.  *node (if given) gets the node or NULL. */
+Tensor *fn_link(Tensor *out, const OpDesc *op, int n, Tensor *const *in, Node **node);
+/* g summed down to the shape of t (undoing broadcasting). */
+Tensor *fn_sum_to(const Tensor *g, const Tensor *t);
+/* A view of t without graph fields: the saved values backward reads. */
+Tensor *fn_plain(const Tensor *t);
+
+#endif
