@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "ops.h"
+#include "pool.h"
 
 int ag_grad_enabled = 1;
 int ag_anomaly = 0;
 static int64_t node_counter = 0;
 static int64_t live_nodes = 0;
+static Pool node_pool = {NULL, 0, 4096};
 
 int64_t ag_live_nodes(void) { return live_nodes; }
 
@@ -37,7 +39,7 @@ static void node_free(Node *n) {
   tensor_release(n->saved);
   tensor_release(n->gout);
   free(n->site);
-  free(n);
+  pool_put(&node_pool, n);
   live_nodes--;
 }
 
@@ -87,9 +89,10 @@ int ag_needs_graph(int n, Tensor *const *in) {
 }
 
 Node *ag_record(Tensor *out, const OpDesc *op, int n, Tensor *const *in) {
-  Node *node = calloc(1, sizeof *node);
+  Node *node = pool_get(&node_pool, sizeof *node);
   int i;
   if (node == NULL) return nn_fail(NN_ENOMEM, "out of memory"), NULL;
+  memset(node, 0, sizeof *node);
   if (n <= NODE_INLINE_IN) {
     node->in = node->inl;
     node->version = node->inl_version;
@@ -99,7 +102,7 @@ Node *ag_record(Tensor *out, const OpDesc *op, int n, Tensor *const *in) {
     if (node->in == NULL || node->version == NULL) {
       free(node->in);
       free(node->version);
-      free(node);
+      pool_put(&node_pool, node);
       return nn_fail(NN_ENOMEM, "out of memory"), NULL;
     }
   }
@@ -219,6 +222,12 @@ static int accumulate(Tensor **dst, Tensor *g) {
   TensorIter it;
   int64_t i;
   if (*dst == NULL) {
+    /* a gradient nobody else holds is adopted rather than copied */
+    if (g->refcount == 1 && g->storage->refcount == 1 && g->node == NULL &&
+        tensor_is_contiguous(g)) {
+      *dst = tensor_retain(g);
+      return NN_OK;
+    }
     *dst = tensor_clone(g);
     return *dst ? NN_OK : nn_errcode();
   }
@@ -393,7 +402,10 @@ int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
     return nn_fail(NN_ESHAPE, "the tensor has shape %s; backward needs a single value, "
                    "or the upstream gradient as an argument: L:backward(g)",
                    tensor_shape_str(root, b1, sizeof b1));
-  if (grad != NULL && tensor_numel(grad) != tensor_numel(root))
+  /* shaped like root (a 2x3 gradient for a 3x2 root would otherwise be
+  ** silently reinterpreted); a single value may come in any single shape */
+  if (grad != NULL && !tensor_same_shape(grad, root) &&
+      !(tensor_numel(grad) == 1 && tensor_numel(root) == 1))
     return nn_fail(NN_ESHAPE, "the gradient has shape %s but the tensor has shape %s",
                    tensor_shape_str(grad, b1, sizeof b1),
                    tensor_shape_str(root, b2, sizeof b2));

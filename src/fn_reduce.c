@@ -15,8 +15,13 @@ static Tensor *to_rows(const Tensor *t, int dim) {
   int perm[TENSOR_MAXDIM], d, k = 0;
   Tensor *p, *c;
   if (dim < 0) {
+    /* a fresh copy: callers read storage->data from 0, so a view with an
+    ** offset (x[2]) or strides must not be handed back as it is */
     int64_t n = tensor_numel(t);
-    return tensor_reshape(t, 1, &n);
+    if ((c = tensor_clone(t)) == NULL) return NULL;
+    p = tensor_reshape(c, 1, &n);
+    tensor_release(c);
+    return p;
   }
   for (d = 0; d < t->ndim; d++)
     if (d != dim) perm[k++] = d;

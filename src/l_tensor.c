@@ -13,13 +13,28 @@
 ** The userdata
 ** ====================================================================== */
 
+/* The metatable is also kept under this address in the registry: every
+** op checks its arguments, and a light-userdata key avoids the string
+** lookup luaL_testudata makes on each call. */
+static const char mt_key = 0;
+
+static Tensor **test_slot(lua_State *L, int arg) {
+  Tensor **p = lua_touserdata(L, arg);
+  int same;
+  if (p == NULL || lua_type(L, arg) != LUA_TUSERDATA || !lua_getmetatable(L, arg)) return NULL;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
+  same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
+}
+
 Tensor *lt_test(lua_State *L, int arg) {
-  Tensor **p = luaL_testudata(L, arg, TENSOR_MT);
+  Tensor **p = test_slot(L, arg);
   return p != NULL ? *p : NULL;
 }
 
 Tensor *lt_check(lua_State *L, int arg) {
-  Tensor **p = luaL_testudata(L, arg, TENSOR_MT);
+  Tensor **p = test_slot(L, arg);
   if (p == NULL) luaL_typeerror(L, arg, "tensor");
   if (*p == NULL) luaL_argerror(L, arg, "tensor has been closed");
   return *p;
@@ -40,7 +55,8 @@ Tensor *lt_totensor(lua_State *L, int arg) {
 Tensor **lt_newslot(lua_State *L) {
   Tensor **p = lua_newuserdatauv(L, sizeof *p, 0);
   *p = NULL;
-  luaL_setmetatable(L, TENSOR_MT);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
+  lua_setmetatable(L, -2);
   return p;
 }
 
@@ -49,6 +65,9 @@ const char *lt_typename(lua_State *L, int arg) {
 }
 
 int lt_error(lua_State *L, const char *fname) {
+  /* a kernel that honoured Ctrl-C has reported it: the hook the signal
+  ** handler set must not raise a second time */
+  if (nn_errcode() == NN_EINTR) lua_sethook(L, NULL, 0, 0);
   return luaL_error(L, "%s: %s", fname, nn_errmsg());
 }
 
@@ -824,6 +843,8 @@ static const luaL_Reg metamethods[] = {
 
 void lt_open_tensor(lua_State *L, int lib, int methods) {
   luaL_newmetatable(L, TENSOR_MT);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &mt_key);
   luaL_setfuncs(L, metamethods, 0);
   lua_pushliteral(L, "tensor");
   lua_setfield(L, -2, "__name");   /* "bad argument ... got tensor" */

@@ -14,6 +14,7 @@
 
 #include "complete.h"
 #include "gemm.h"
+#include "lalloc.h"
 #include "lua_api.h"
 #include "repl.h"
 #include "run.h"
@@ -88,6 +89,15 @@ static int l_debug(lua_State *L) {
   return 0;
 }
 
+static int interactive_session = 0;
+
+/* nncalc.interactive(): true in the REPL at a terminal (backward{step=true}
+** waits for Enter there, and runs straight through elsewhere). */
+static int l_interactive(lua_State *L) {
+  lua_pushboolean(L, interactive_session);
+  return 1;
+}
+
 /* nncalc.complete(word): what Tab would offer, as a sorted list. */
 static int l_complete(lua_State *L) {
   char **m = complete_list(L, luaL_checkstring(L, 1));
@@ -127,6 +137,8 @@ static void set_paths(lua_State *L, const char *dir) {
   lua_setfield(L, -2, "debug");
   lua_pushcfunction(L, l_complete);
   lua_setfield(L, -2, "complete");
+  lua_pushcfunction(L, l_interactive);
+  lua_setfield(L, -2, "interactive");
   lua_pop(L, 1);
 }
 
@@ -237,6 +249,7 @@ static int pmain(lua_State *L) {
   if (ok && (o.interactive || (!o.script && !o.first_e))) {
     int use_tty = tty && !o.stdin_script;
     if (use_tty && !o.quiet) banner();
+    interactive_session = use_tty;
     /* replayed sessions (a pipe) report failure through the exit status */
     if (repl_run(L, use_tty) > 0 && !use_tty) ok = 0;
   }
@@ -244,14 +257,22 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
+/* Errors outside any protected call (there should be none) end here. */
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "%s: unprotected error: %s\n", run_progname, msg ? msg : "?");
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lua_newstate(lalloc, NULL);
   int status, ok;
   if (argv[0] && argv[0][0]) run_progname = "nncalc";
   if (L == NULL) {
     fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", run_progname);
     return EXIT_FAILURE;
   }
+  lua_atpanic(L, panic);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

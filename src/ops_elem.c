@@ -140,6 +140,16 @@ Tensor *op_binary(BinaryOp op, const Tensor *a, const Tensor *b) {
   int ndim;
   Tensor *out, *ea, *eb, *ops[3];
   TensorIter it;
+  if (tensor_same_shape(a, b)) {
+    /* no broadcasting: walk a and b as they are (the common case) */
+    if ((out = tensor_new(a->ndim, a->size)) == NULL) return NULL;
+    ops[0] = out; ops[1] = (Tensor *)a; ops[2] = (Tensor *)b;
+    tensor_iter_init(&it, 3, ops);
+    while (tensor_iter_next(&it))
+      binary_row(op, it.inner, it.ptr[0], it.ptr[1], it.istride[1],
+                 it.ptr[2], it.istride[2]);
+    return out;
+  }
   if (op_broadcast_shape(a, b, &ndim, size) != NN_OK) return NULL;
   if ((out = tensor_new(ndim, size)) == NULL) return NULL;
   ea = tensor_expand(a, ndim, size);

@@ -3,6 +3,7 @@
 ** See tensor.h for the layout and the ownership rules.
 */
 #include "tensor.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +51,29 @@ int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
 }
 
 /* Small storages live in one block with their header: most homework
-** tensors have a handful of elements, and one malloc instead of two keeps
-** per-op overhead down.  Large ones get their own buffer. */
+** tensors have a handful of elements, and one allocation instead of two
+** keeps per-op overhead down.  They come from free lists by size class
+** (1, 2, 4, ... 32 elements); large ones get their own buffer. */
 #define INLINE_ELEMENTS 32
+#define NCLASSES 6
+
+static Pool storage_pool[NCLASSES] = {
+  {NULL, 0, 1024}, {NULL, 0, 1024}, {NULL, 0, 1024},
+  {NULL, 0, 1024}, {NULL, 0, 512}, {NULL, 0, 512}
+};
+static Pool tensor_pool = {NULL, 0, 4096};
+
+static int size_class(int64_t n) {
+  int c = 0;
+  while (((int64_t)1 << c) < n) c++;
+  return c;
+}
 
 static Storage *storage_new(int64_t n) {
   Storage *s;
   if (n <= INLINE_ELEMENTS) {
-    s = malloc(sizeof *s + (size_t)(n > 0 ? n : 1) * sizeof(double));
+    int c = size_class(n > 0 ? n : 1);
+    s = pool_get(&storage_pool[c], sizeof *s + ((size_t)1 << c) * sizeof(double));
     if (s == NULL) return NULL;
     s->data = (double *)(s + 1);
   } else {
@@ -75,16 +91,21 @@ static Storage *storage_new(int64_t n) {
 
 static void storage_release(Storage *s) {
   if (s != NULL && --s->refcount == 0) {
-    if (s->data != (double *)(s + 1)) free(s->data);
-    free(s);
+    if (s->data != (double *)(s + 1)) {
+      free(s->data);
+      free(s);
+    } else {
+      pool_put(&storage_pool[size_class(s->n > 0 ? s->n : 1)], s);
+    }
     live_storages--;
   }
 }
 
 /* A tensor header with no storage yet, in a state tensor_release accepts. */
 static Tensor *header_new(void) {
-  Tensor *t = calloc(1, sizeof *t);
+  Tensor *t = pool_get(&tensor_pool, sizeof *t);
   if (t == NULL) { nn_fail(NN_ENOMEM, "out of memory"); return NULL; }
+  memset(t, 0, sizeof *t);
   t->refcount = 1;
   live_tensors++;
   return t;
@@ -138,7 +159,7 @@ void tensor_release(Tensor *t) {
   if ((t->node != NULL || t->grad != NULL || t->name != NULL) && tensor_ag_free != NULL)
     tensor_ag_free(t);
   storage_release(t->storage);
-  free(t);
+  pool_put(&tensor_pool, t);
   live_tensors--;
 }
 

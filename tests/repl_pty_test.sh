@@ -55,6 +55,9 @@ keys 'y = 1' Enter 'y + 1' Enter; check "the prompt works after Ctrl-C" "2"
 keys 'while true do end' Enter; sleep 0.5; keys C-c
 check "Ctrl-C interrupts a busy loop" "interrupted"
 keys 'x:sum() + y' Enter; check "variables survive the interrupt" "7"
+keys 'A = rand(3000, 3000)' Enter 'B = A * A' Enter; sleep 0.4; keys C-c
+check "Ctrl-C interrupts a big matrix product" "mm: interrupted"
+keys 'A:size(1) + 1, B == nil' Enter; check "  ... A is still there, B was never made" "3001    true"
 keys 'function g(a)' Enter; check "continuation prompt" ">>"
 keys 'return a * 10 end' Enter 'g(4)' Enter; check "multi-line function" "40"
 keys C-d; sleep 0.5
