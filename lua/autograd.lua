@@ -81,10 +81,10 @@ end
 
 local function fill_rule(rule, step, name, root)
   local ins = step.inputs
-  local s = rule:gsub("%%([o01c])", function(c)
+  local s = rule:gsub("%%(%d+)", function(c) return name(ins[tonumber(c) + 1]) end)
+  s = s:gsub("%%([oc])", function(c)
     if c == "o" then return name(step.out) end
-    if c == "c" then return num(step.scalar) end
-    return name(ins[tonumber(c) + 1])
+    return num(step.scalar)
   end)
   if root ~= "L" then s = s:gsub("dL/", "d" .. root .. "/") end
   return s
@@ -98,7 +98,11 @@ local function print_step(k, step, name, root, out)
   for i, g in ipairs(step.gin) do
     if g then
       local blocks = {}
-      local rule = step.rules[i] or step.rules[1] or ("dL/d%" .. (i - 1) .. " = ?")
+      local rule = step.rules[i]
+      -- ops with more inputs than rules (cat, stack): input i follows the
+      -- second input's rule, with its own name
+      if not rule and i > 2 and step.rules[2] then rule = step.rules[2]:gsub("%%1", "%%" .. (i - 1)) end
+      rule = rule or step.rules[1] or ("dL/d%" .. (i - 1) .. " = ?")
       local line = "  " .. fill_rule(rule, step, name, root)
       local gout = value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)
       local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks)
@@ -239,8 +243,16 @@ function Graph.dot(g, path)
   for _, n in ipairs(g.nodes) do
     local op = "op" .. n.id
     out[#out + 1] = ('  %s [shape=ellipse, label="%s#%d"];'):format(op, n.op, n.id)
-    for _, x in ipairs(n.inputs) do out[#out + 1] = ("  %s -> %s;"):format(tensor_node(x), op) end
-    if n.out then out[#out + 1] = ("  %s -> %s;"):format(op, tensor_node(n.out)) end
+    -- tensor_node appends the box first: call it before taking #out + 1,
+    -- or the edge would overwrite the box's line
+    for _, x in ipairs(n.inputs) do
+      local t = tensor_node(x)
+      out[#out + 1] = ("  %s -> %s;"):format(t, op)
+    end
+    if n.out then
+      local t = tensor_node(n.out)
+      out[#out + 1] = ("  %s -> %s;"):format(op, t)
+    end
   end
   tensor_node(g.root)
   out[#out + 1] = "}"
@@ -324,7 +336,9 @@ function gradcheck(f, inputs, o)
   local report = {}
   for i, x in ipairs(leaves) do
     local n = x:numel()
-    local flat = x:view(n)
+    -- outside the graph, so flat[k] reads a number (not a 0-d view that
+    -- would change with the element while it is perturbed)
+    local flat = x:detach():view(n)
     local g = x.grad and x.grad:reshape(n) or zeros(n)
     for k = 1, n do
       local old = flat[k]

@@ -88,34 +88,21 @@ static double (*const deriv[OP_UNARY_COUNT])(double) = {
   d_neg, d_abs, d_exp, d_log, d_sqrt, d_sign, d_tanh, d_sigmoid, d_relu, d_softplus
 };
 
-static Tensor *map(const Tensor *x, double (*f)(double)) {
-  Tensor *out = tensor_new(x->ndim, x->size), *ops[2];
-  TensorIter it;
-  int64_t i;
-  if (out == NULL) return NULL;
-  ops[0] = out;
-  ops[1] = (Tensor *)x;
-  tensor_iter_init(&it, 2, ops);
-  while (tensor_iter_next(&it))
-    for (i = 0; i < it.inner; i++)
-      it.ptr[0][i * it.istride[0]] = f(it.ptr[1][i * it.istride[1]]);
-  return out;
-}
-
 static Tensor *unary_local(Node *n, int i) {
   (void)i;
-  return map(n->in[0], deriv[(int)n->aux[0]]);
+  return op_map(n->in[0], deriv[(int)n->aux[0]]);
 }
 
-static int unary_backward(Node *n, const Tensor *g, Tensor **gin) {
-  Tensor *d = unary_local(n, 0);
+/* One input, elementwise: dL/dx = dL/dy · (the op's local derivative). */
+static int local_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *d = n->op->local(n, 0);
   if (d == NULL) return nn_errcode();
   gin[0] = op_binary(OP_MUL, g, d);
   tensor_release(d);
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-#define UNARY(name, rule) { name, unary_backward, { rule, NULL }, unary_local }
+#define UNARY(name, rule) { name, local_backward, { rule, NULL }, unary_local }
 static const OpDesc unary_desc[OP_UNARY_COUNT] = {
   UNARY("neg", "dL/d%0 = dL/d%o · (-1)"),
   UNARY("abs", "dL/d%0 = dL/d%o · sign(%0)"),
@@ -279,16 +266,8 @@ static Tensor *scalar_local(Node *n, int i) {
   return out;
 }
 
-static int scalar_backward(Node *n, const Tensor *g, Tensor **gin) {
-  Tensor *d = scalar_local(n, 0);
-  if (d == NULL) return nn_errcode();
-  gin[0] = op_binary(OP_MUL, g, d);
-  tensor_release(d);
-  return gin[0] ? NN_OK : nn_errcode();
-}
-
 /* %c in a rule stands for the number */
-#define SCALAR(name, rule) { name, scalar_backward, { rule, NULL }, scalar_local }
+#define SCALAR(name, rule) { name, local_backward, { rule, NULL }, scalar_local }
 static const OpDesc scalar_after[OP_BINARY_COUNT] = {   /* a op c */
   SCALAR("add", "dL/d%0 = dL/d%o"), SCALAR("sub", "dL/d%0 = dL/d%o"),
   SCALAR("mul", "dL/d%0 = dL/d%o · %c"), SCALAR("div", "dL/d%0 = dL/d%o · 1/%c"),

@@ -258,16 +258,17 @@ static int t_tensor(lua_State *L) {
   return 1;
 }
 
-static int t_zeros(lua_State *L) {
+/* zeros, ones, rand, randn: a shape in, a tensor out; the constructor is
+** picked by the closure's upvalue. */
+static int t_shaped(lua_State *L) {
+  static const char *const names[] = {"zeros", "ones", "rand", "randn"};
   int64_t size[TENSOR_MAXDIM];
+  int which = (int)lua_tointeger(L, lua_upvalueindex(1));
   int nd = lt_checkshape(L, 1, size);
-  return lt_push(L, tensor_zeros(nd, size), "zeros");
-}
-
-static int t_ones(lua_State *L) {
-  int64_t size[TENSOR_MAXDIM];
-  int nd = lt_checkshape(L, 1, size);
-  return lt_push(L, op_full(nd, size, 1.0), "ones");
+  Tensor *t = which == 0 ? tensor_zeros(nd, size)
+            : which == 1 ? op_full(nd, size, 1.0)
+            : which == 2 ? op_rand(nd, size) : op_randn(nd, size);
+  return lt_push(L, t, names[which]);
 }
 
 static int t_full(lua_State *L) {
@@ -299,18 +300,6 @@ static int t_linspace(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
   int64_t n = lua_isnoneornil(L, 3) ? 100 : checksize(L, 3, 3);
   return lt_push(L, op_linspace(a, b, n), "linspace");
-}
-
-static int t_rand(lua_State *L) {
-  int64_t size[TENSOR_MAXDIM];
-  int nd = lt_checkshape(L, 1, size);
-  return lt_push(L, op_rand(nd, size), "rand");
-}
-
-static int t_randn(lua_State *L) {
-  int64_t size[TENSOR_MAXDIM];
-  int nd = lt_checkshape(L, 1, size);
-  return lt_push(L, op_randn(nd, size), "randn");
 }
 
 static int t_seed(lua_State *L) {
@@ -814,9 +803,9 @@ static int t_tostring(lua_State *L) {
 ** ====================================================================== */
 
 static const luaL_Reg creators[] = {
-  {"tensor", t_tensor}, {"zeros", t_zeros}, {"ones", t_ones}, {"full", t_full},
+  {"tensor", t_tensor}, {"full", t_full},
   {"eye", t_eye}, {"arange", t_arange}, {"linspace", t_linspace},
-  {"rand", t_rand}, {"randn", t_randn}, {"seed", t_seed}, {"limits", t_limits},
+  {"seed", t_seed}, {"limits", t_limits},
   {"cat", t_cat}, {"stack", t_stack},
   {NULL, NULL}
 };
@@ -869,6 +858,15 @@ void lt_open_tensor(lua_State *L, int lib, int methods) {
 
   lua_pushvalue(L, lib);
   luaL_setfuncs(L, creators, 0);
+  {
+    static const char *const shaped[] = {"zeros", "ones", "rand", "randn"};
+    int i;
+    for (i = 0; i < 4; i++) {
+      lua_pushinteger(L, i);
+      lua_pushcclosure(L, t_shaped, 1);
+      lua_setfield(L, -2, shaped[i]);
+    }
+  }
   luaL_setfuncs(L, shared, 0);
   lua_pop(L, 1);
   lua_pushvalue(L, methods);

@@ -52,6 +52,7 @@ double op_unary_apply(UnaryOp op, double x);
 double op_binary_apply(BinaryOp op, double a, double b);
 
 Tensor *op_unary(UnaryOp op, const Tensor *a);
+Tensor *op_map(const Tensor *a, double (*f)(double));   /* f on every element */
 Tensor *op_binary(BinaryOp op, const Tensor *a, const Tensor *b);
 /* a op s, or s op a when scalar_first (so 1 - x and 2 / x work). */
 Tensor *op_binary_scalar(BinaryOp op, const Tensor *a, double s, int scalar_first);

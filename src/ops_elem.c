@@ -80,8 +80,11 @@ double op_binary_apply(BinaryOp op, double a, double b) {
 ** ====================================================================== */
 
 Tensor *op_unary(UnaryOp op, const Tensor *a) {
+  return op_map(a, unary_fn[op]);
+}
+
+Tensor *op_map(const Tensor *a, double (*f)(double)) {
   Tensor *out = tensor_new(a->ndim, a->size), *ops[2];
-  double (*f)(double) = unary_fn[op];
   TensorIter it;
   int64_t i;
   if (out == NULL) return NULL;

@@ -1,7 +1,8 @@
 -- Every public name has help, and every help example runs.
 
 local entries = require("help").entries
-local internal = { complete = true, display = true, debug = true, raw_print = true, Tensor = true }
+local internal = { complete = true, display = true, debug = true, raw_print = true, Tensor = true,
+  interactive = true }
 
 test("every public function and method has help", function()
   local missing = {}
