@@ -123,6 +123,13 @@ expect_in "help(f) through a pipe" 'help(inv)
 out=$(printf 'x = tensor{1,2}\nx\nhelp()\n' | "$NN" 2>&1)
 case "$out" in *"$(printf '\033')"*) bad "no escape codes without a terminal" "$out" ;; *) ok ;; esac
 
+# ---- lessons run to the end --------------------------------------------------
+top=$(cd "$(dirname "$0")/.." && pwd)
+for f in "$top"/lessons/*.lua; do
+  out=$("$NN" "$f" 2>&1 < /dev/null); rc=$?
+  if [ $rc -eq 0 ]; then ok; else bad "lesson $(basename "$f") exits $rc" "$(printf '%s' "$out" | tail -n 3)"; fi
+done
+
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
   env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"

@@ -40,6 +40,13 @@ out=$(sh "$top/tests/repl_pty_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "pty"
 [ $rc -eq 0 ] || broken=1
 
+if [ "$build" = build ]; then   # installing needs the normal build only
+  echo "== make install =="
+  out=$(sh "$top/tests/install_test.sh" 2>&1); rc=$?
+  printf '%s\n' "$out"; tally "$out" "install"
+  [ $rc -eq 0 ] || broken=1
+fi
+
 [ $broken -eq 0 ] || total_fail=$((total_fail + 1))   # a crashed part counts as a failure
 echo "$total_pass $total_fail" > "$build/tally"
 echo "$build: $total_pass passed, $total_fail failed"
