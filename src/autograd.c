@@ -382,10 +382,8 @@ static int run_node(Node *n, AgOptions *opt) {
   }
   if (rc == NN_OK && opt != NULL && opt->record) rc = record_step(opt, n, gin, acc);
   /* an intermediate tensor keeps its gradient only when asked to */
-  if (rc == NN_OK && n->out != NULL && n->out->retain_grad) {
-    tensor_release(n->out->grad);
-    n->out->grad = tensor_clone(n->gout);
-  }
+  if (rc == NN_OK && n->out != NULL && n->out->retain_grad)
+    rc = accumulate(&n->out->grad, n->gout);   /* += as for leaves */
   for (i = 0; i < n->nin; i++) tensor_release(gin[i]);
   if (gin != inl) { free(gin); free(acc); }
   return rc;

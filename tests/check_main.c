@@ -6,15 +6,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "autograd.h"
 #include "check_suites.h"
 
 int main(void) {
   int failed, run;
-  SRunner *sr = srunner_create(status_suite());
+  SRunner *sr;
+  ag_init();
+  sr = srunner_create(status_suite());
   srunner_add_suite(sr, tensor_suite());
   srunner_add_suite(sr, ops_suite());
   srunner_add_suite(sr, gemm_suite());
   srunner_add_suite(sr, linalg_suite());
+  srunner_add_suite(sr, autograd_suite());
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   run = srunner_ntests_run(sr);

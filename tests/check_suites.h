@@ -9,5 +9,6 @@ Suite *tensor_suite(void);
 Suite *ops_suite(void);
 Suite *gemm_suite(void);
 Suite *linalg_suite(void);
+Suite *autograd_suite(void);
 
 #endif

@@ -7,6 +7,7 @@ build=${1:-build}
 nn=${2:-./nncalc}
 top=$(cd "$(dirname "$0")/.." && pwd)
 export NNCALC_LUA_DIR="$top/lua"
+case "$nn" in /*) ;; *) nn="$(pwd)/$nn" ;; esac   # "nncalc" alone is not a path
 total_pass=0; total_fail=0; broken=0
 
 # adds the "X: N passed, N failed" line of a part's output to the totals
