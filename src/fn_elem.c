@@ -191,13 +191,20 @@ static Tensor *binary_local(Node *n, int i) {
 }
 
 static int binary_backward(Node *n, const Tensor *g, Tensor **gin) {
+  BinaryOp op = (BinaryOp)n->aux[0];
   int i;
   for (i = 0; i < 2; i++) {
     Tensor *d, *full;
     if (!n->in[i]->requires_grad) continue;
-    if ((d = binary_partials(n, i)) == NULL) return nn_errcode();
-    full = op_binary(OP_MUL, g, d);
-    tensor_release(d);
+    if (op == OP_ADD || (op == OP_SUB && i == 0)) {
+      full = tensor_retain((Tensor *)g);   /* the local derivative is 1 */
+    } else if (op == OP_SUB) {
+      full = op_unary(OP_NEG, g);
+    } else {
+      if ((d = binary_partials(n, i)) == NULL) return nn_errcode();
+      full = op_binary(OP_MUL, g, d);
+      tensor_release(d);
+    }
     if (full == NULL) return nn_errcode();
     gin[i] = fn_sum_to(full, n->in[i]);
     tensor_release(full);

@@ -17,14 +17,14 @@
 ** op checks its arguments, and a light-userdata key avoids the string
 ** lookup luaL_testudata makes on each call. */
 static const char mt_key = 0;
+static const void *tensor_mt = NULL;   /* the metatable itself, for == tests */
 
 static Tensor **test_slot(lua_State *L, int arg) {
   Tensor **p = lua_touserdata(L, arg);
   int same;
   if (p == NULL || lua_type(L, arg) != LUA_TUSERDATA || !lua_getmetatable(L, arg)) return NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
-  same = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
+  same = lua_topointer(L, -1) == tensor_mt;
+  lua_pop(L, 1);
   return same ? p : NULL;
 }
 
@@ -832,6 +832,7 @@ static const luaL_Reg metamethods[] = {
 
 void lt_open_tensor(lua_State *L, int lib, int methods) {
   luaL_newmetatable(L, TENSOR_MT);
+  tensor_mt = lua_topointer(L, -1);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &mt_key);
   luaL_setfuncs(L, metamethods, 0);

@@ -517,7 +517,21 @@ Tensor *tensor_index(const Tensor *t, const IndexSpec *spec) {
 void tensor_iter_init(TensorIter *it, int n, Tensor *const *ts) {
   const Tensor *t0 = ts[0];
   int64_t size[TENSOR_MAXDIM], st[TENSOR_ITER_MAX][TENSOR_MAXDIM];
-  int d, k, nd = 0;
+  int d, k, nd = 0, flat = 1;
+  /* the common case, all contiguous: one row of numel elements */
+  for (k = 0; k < n && flat; k++) flat = tensor_is_contiguous(ts[k]);
+  if (flat) {
+    it->n = n;
+    it->started = 0;
+    it->ndim = 0;
+    it->inner = tensor_numel(t0);
+    it->remaining = it->inner > 0;
+    for (k = 0; k < n; k++) {
+      it->ptr[k] = ts[k]->storage->data + ts[k]->offset;
+      it->istride[k] = 1;
+    }
+    return;
+  }
   /* drop size-1 dims, then merge neighbours that are contiguous in every
   ** operand: fewer, longer rows make the inner loops run faster */
   for (d = 0; d < t0->ndim; d++) {
