@@ -107,6 +107,7 @@ sanitize:
 bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_startup ./$(BIN)
+	./$(BIN) bench/bench_autograd.lua
 
 $(BUILD)/bench_startup: bench/bench_startup.c | $(BUILD)
 	$(CC) -std=c11 $(WARN) -O2 -o $@ $<

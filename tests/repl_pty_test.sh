@@ -58,6 +58,14 @@ keys 'x:sum() + y' Enter; check "variables survive the interrupt" "7"
 keys 'A = rand(3000, 3000)' Enter 'B = A * A' Enter; sleep 0.4; keys C-c
 check "Ctrl-C interrupts a big matrix product" "mm: interrupted"
 keys 'A:size(1) + 1, B == nil' Enter; check "  ... A is still there, B was never made" "3001    true"
+keys 'w = tensor{3}:requires_grad()' Enter 'L = (relu(w) * 2):sum()' Enter
+keys 'L:backward{step=true}' Enter
+check "backward{step=true} shows the first step" "step 1: L = sum"
+check "  ... and waits for Enter" "[Enter for the next step]"
+if screen | grep -qF "step 2:"; then bad "step mode ran ahead without Enter"; else ok; fi
+keys Enter; check "  ... Enter shows the next step" "step 2:"
+keys Enter; check "  ... to the end" "w.grad = dL/dw"
+keys 'w.grad' Enter; check "  ... and the gradient is there" "2"
 keys 'function g(a)' Enter; check "continuation prompt" ">>"
 keys 'return a * 10 end' Enter 'g(4)' Enter; check "multi-line function" "40"
 keys C-d; sleep 0.5
