@@ -896,3 +896,19 @@ test("a graph dies with its last tensor, whatever holds it", function()
   collectgarbage(); collectgarbage()
   eq(stats().nodes, n0)
 end)
+
+test("graph(L):svg draws with Graphviz when it is installed, else says how to get it", function()
+  local x = tensor{1, 2}:requires_grad()
+  local g = graph(relu(x):sum())
+  local path = os.tmpname()
+  if os.execute("command -v dot >/dev/null 2>&1") then
+    g:svg(path)
+    local f = assert(io.open(path))
+    local content = f:read("a")
+    f:close()
+    eq(content:find("<svg", 1, true) ~= nil, true, "an SVG file")
+  else
+    expect_error(function() g:svg(path) end, "graph:svg: Graphviz 'dot' is not installed")
+  end
+  os.remove(path)
+end)
