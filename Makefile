@@ -50,8 +50,9 @@ LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
 # ---- sources ----------------------------------------------------------
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
-  autograd fn_elem fn_reduce fn_matmul fn_shape
-LUA_C = l_tensor l_ops l_autograd l_lib run repl complete history lalloc
+  autograd fn_elem fn_reduce fn_matmul fn_shape \
+  layers_conv layers_pool layers_norm losses fn_layers
+LUA_C = l_tensor l_ops l_autograd l_nn l_lib run repl complete history lalloc
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd

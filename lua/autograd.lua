@@ -5,12 +5,7 @@
 local Tensor = nncalc.Tensor
 local settings = { accumulate = true }
 
-local function is_tensor(v)
-  return type(v) == "userdata" and getmetatable(v) == getmetatable(Tensor.__probe or zeros(0))
-end
-Tensor.__probe = nil
-local tensor_mt = getmetatable(zeros(0))
-is_tensor = function(v) return getmetatable(v) == tensor_mt end
+local is_tensor = nncalc.is_tensor
 
 -- ---- names: x:name(), else the global holding it, else relu#3 --------------
 

@@ -11,10 +11,19 @@ local function name_of(fn)
       if v == fn and entries[k] then return k end
     end
   end
+  if nn then   -- a module class, or a module: its class
+    local class = nn.is_module(fn) and getmetatable(fn) or fn
+    for k, v in pairs(nn) do
+      if v == class and entries["nn." .. k] then return "nn." .. k end
+    end
+    if nn.is_module(fn) then return "nn.Module" end
+  end
 end
 
--- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum.
+-- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; "nn.Linear"
+-- stays as it is.
 local function normalize(name)
+  if name:match("^nn%.[%w_]+$") then return name end
   return name:match("[%.:]([%w_]+)$") or name
 end
 
@@ -52,7 +61,7 @@ end
 
 function help(what)
   if what == nil then return list_topics() end
-  local name = type(what) == "function" and name_of(what) or nil
+  local name = (type(what) == "function" or type(what) == "table") and name_of(what) or nil
   if type(what) == "string" then
     name = normalize(what)
     for _, t in ipairs(H.topics) do

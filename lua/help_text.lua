@@ -160,12 +160,65 @@ doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, ep
   "jacobian(softmax, tensor{1,2,3})")
 doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes: a leak check for long loops.", "stats()")
 
+-- ---- layers as functions -------------------------------------------------------
+doc("linear", "layers", "linear(x, W [, b])", "y = W x + b for a vector x, or x Wᵀ + b for a batch (N x in); W is out x in as on homework sheets.", "linear(tensor{1, 2}, tensor{{1, 0}, {0, 1}, {1, 1}})")
+doc("leaky_relu", "elementwise", "leaky_relu(x [, slope=0.01])", "x where x > 0, slope·x elsewhere.", "leaky_relu(tensor{-2, 3}, 0.1)")
+doc("conv2d", "layers", "conv2d(x, w [, b] [, {stride=1, padding=0, dilation=1, groups=1}])",
+  "2-D convolution (cross-correlation, as in every framework) of an image C x H x W or a batch N x C x H x W with weights Cout x Cin/groups x kh x kw; settings are numbers or {h, w} pairs; zero padding. Output size per axis: floor((n + 2p - d(k-1) - 1)/s) + 1.",
+  "conv2d(tensor{{{6,0,1},{3,4,1},{4,7,0}}}, tensor{{{{1,0},{0,1}}}})")
+doc("conv_transpose2d", "layers", "conv_transpose2d(x, w [, b] [, {stride, padding, output_padding, dilation, groups}])",
+  "The transposed convolution (the adjoint of conv2d): weights Cin x Cout/groups x kh x kw; output (n-1)s - 2p + d(k-1) + output_padding + 1.",
+  "conv_transpose2d(ones(1, 2, 2), ones(1, 1, 2, 2), nil, {stride = 2})")
+doc("max_pool2d", "layers", "max_pool2d(x, k [, {stride=k, padding=0, dilation=1, ceil_mode=false}])",
+  "The maximum of each k x k window (padding counts as -infinity); its gradient goes to each window's maximum.",
+  "max_pool2d(arange(16):view(1, 4, 4), 2)")
+doc("avg_pool2d", "layers", "avg_pool2d(x, k [, {stride=k, padding=0, ceil_mode=false, count_include_pad=true}])",
+  "The mean of each window; count_include_pad divides by the whole window including padding, as PyTorch does.",
+  "avg_pool2d(arange(16):view(1, 4, 4), 2)")
+doc("adaptive_avg_pool2d", "layers", "adaptive_avg_pool2d(x, size | {h, w})",
+  "Average pooling to a fixed output size: window i covers [floor(i·H/h), ceil((i+1)·H/h)).", "adaptive_avg_pool2d(ones(1, 5, 5), 3)")
+doc("batch_norm", "layers", "batch_norm(x, {weight=, bias=, running_mean=, running_var=, training=true, momentum=0.1, eps=1e-5})",
+  "Normalizes each channel (dim 2 of N x C [x ...]) to mean 0 and variance 1 with the batch statistics in training (updating the running ones with the unbiased variance) or the running statistics in evaluation, then scales by weight and shifts by bias.",
+  "batch_norm(tensor{{1, 10}, {3, 20}})")
+doc("mse_loss l1_loss", "losses", "mse_loss(prediction, target [, {reduction=\"mean\"|\"sum\"|\"none\"}])",
+  "Mean (or sum, or each) of (p - t)² (mse) or |p - t| (l1). The target may be a tensor or a number.", "mse_loss(tensor{1, 2}, tensor{1, 4})")
+doc("cross_entropy", "losses", "cross_entropy(logits, class [, {reduction=}])",
+  "-log softmax(logits)[class], averaged over the batch: logits C or N x C; classes are 1-based numbers (one per sample) or class probabilities shaped like the logits. Its gradient is softmax(logits) - onehot(class).",
+  "cross_entropy(tensor{1, 2, 3}, 3)")
+doc("nll_loss", "losses", "nll_loss(log_probs, class [, {reduction=}])", "-log_probs[class], averaged: cross_entropy is nll_loss(log_softmax(x)).", "nll_loss(log_softmax(tensor{1, 2, 3}), 3)")
+doc("binary_cross_entropy", "losses", "binary_cross_entropy(p, t [, {reduction=}])",
+  "-(t log p + (1-t) log(1-p)) for probabilities p in [0, 1] (logs clamped at -100, as PyTorch does).", "binary_cross_entropy(tensor{0.8}, tensor{1})")
+doc("binary_cross_entropy_with_logits", "losses", "binary_cross_entropy_with_logits(x, t [, {reduction=}])",
+  "binary_cross_entropy(sigmoid(x), t) computed stably from the raw score x; its gradient is sigmoid(x) - t.", "binary_cross_entropy_with_logits(tensor{0}, tensor{1})")
+doc("is_tensor", "inspect", "nncalc.is_tensor(v)", "True when v is a tensor.", "nncalc.is_tensor(zeros(1))")
+
+-- ---- nn modules -------------------------------------------------------------
+doc("nn.Module", "nn", "net(x) | net:forward(x [, {trace=true}]) | net:trace(x) | net:parameters() | net:named_parameters() | net:zero_grad() | net:train() | net:eval() | net:out_shape(shape)",
+  "What every module can do: forward (also net(x)); trace=true prints each layer's name, settings, output shape and values, net:trace(x) returns them as a list; parameters in order (named \"1.weight\" ...); zero_grad; train/eval mode; out_shape computes the output shape from an input shape without any data. Parameters are made on first use from a seed drawn when the module is built (seed(n) first for the same numbers every run), PyTorch's initialization: uniform in ±1/sqrt(fan_in).",
+  "nn.Linear(2, 3):out_shape{2}")
+doc("nn.Linear", "nn", "nn.Linear(in, out [, {bias=true, weight=W, bias=b}])", "y = W x + b with W out x in (settable: net[1].weight:copy(W) or the options).", "nn.Linear(2, 3, {weight = tensor{{1,0},{3,4},{1,2}}, bias = tensor{0,-2,5}})(tensor{2, 1})")
+doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, {stride=1, padding=0, dilation=1, groups=1, bias=true}])", "A convolution layer (see conv2d); k and the settings are numbers or {h, w} pairs.", "nn.Conv2d(1, 6, 5):out_shape{1, 32, 32}")
+doc("nn.ConvTranspose2d", "nn", "nn.ConvTranspose2d(cin, cout, k [, {stride, padding, output_padding, dilation, groups, bias}])", "A transposed convolution layer (see conv_transpose2d).", "nn.ConvTranspose2d(4, 2, 3, {stride = 2}):out_shape{4, 5, 5}")
+doc("nn.MaxPool2d nn.AvgPool2d", "nn", "nn.MaxPool2d(k [, {stride=k, padding, dilation, ceil_mode}]) | nn.AvgPool2d(k [, {stride, padding, ceil_mode, count_include_pad}])", "Pooling layers (see max_pool2d, avg_pool2d); the stride defaults to the kernel size.", "nn.MaxPool2d(2):out_shape{6, 28, 28}")
+doc("nn.AdaptiveAvgPool2d", "nn", "nn.AdaptiveAvgPool2d(size | {h, w})", "Average pooling to a fixed output size.", "nn.AdaptiveAvgPool2d(1):out_shape{512, 7, 7}")
+doc("nn.Flatten", "nn", "nn.Flatten()", "Joins every dim after the batch dim; a single image C x H x W becomes a vector.", "nn.Flatten():out_shape{16, 5, 5}")
+doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([slope])", "Activation layers: the elementwise functions as modules.", "nn.ReLU()(tensor{-1, 2})")
+doc("nn.Softmax nn.LogSoftmax", "nn", "nn.Softmax([dim]) | nn.LogSoftmax([dim])", "softmax / log_softmax along dim (default: the last).", "nn.Softmax()(tensor{1, 2, 3})")
+doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, {eps=1e-5, momentum=0.1, affine=true}]) | nn.BatchNorm2d(C [, ...])", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
+doc("nn.Dropout", "nn", "nn.Dropout([p=0.5])", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
+doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
+doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
+doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + block(x) (or projection(x) + block(x) when the shapes differ): a skip connection.", "nn.Residual(nn.Linear(3, 3))(ones(3))")
+doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim]}", "Runs every branch on the same input and joins the results along the channel dim: an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
   { "reductions", "sum, max, softmax ..." }, { "products", "matrix products" },
   { "linalg", "det, inv, solve, pinv" }, { "printing", "how values print" },
   { "settings", "limits" }, { "autograd", "gradients, traces, graphs, gradcheck" },
+  { "layers", "convolution, pooling, batch norm as functions" }, { "losses", "loss functions" },
+  { "nn", "layers as modules, containers" },
   { "repl", "help and the REPL" },
 }
 

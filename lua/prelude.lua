@@ -20,9 +20,13 @@ for name, fn in pairs(nncalc) do
 end
 Tensor = nncalc.Tensor
 
+local tensor_mt = getmetatable(zeros(0))
+function nncalc.is_tensor(v) return getmetatable(v) == tensor_mt end
+
 require("format")
 require("help")
 require("autograd")
+nn = require("nn")
 
 -- debug_mode(true) shows a traceback with every error (like --debug).
 function debug_mode(on)

@@ -39,7 +39,7 @@ typedef struct OpDesc {
   /* The chain-rule step for each input, in the notation of a homework
   ** sheet: %o stands for the output's name, %0 %1 for the inputs', e.g.
   ** "dL/d%0 = dL/d%o · relu'(%0)".  Printed by backward{trace=true}. */
-  const char *rule[2];
+  const char *rule[3];
   /* The local derivative d(out)/d(input i) as a tensor to show beside the
   ** rule (relu'(a3) = 1), or NULL where the rule needs none.  Optional. */
   Tensor *(*local)(Node *n, int i);

@@ -90,8 +90,8 @@ static void push_node(lua_State *L, Node *n) {
     lua_rawseti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "inputs");
-  lua_createtable(L, 2, 0);
-  for (i = 0; i < 2; i++) {
+  lua_createtable(L, 3, 0);
+  for (i = 0; i < 3; i++) {
     if (n->op->rule[i]) lua_pushstring(L, n->op->rule[i]);
     else lua_pushboolean(L, 0);
     lua_rawseti(L, -2, i + 1);
@@ -124,7 +124,7 @@ static void push_step(lua_State *L, const AgStep *s) {
   }
   lua_setfield(L, -2, "accumulated");
   lua_createtable(L, n->nin, 0);
-  for (i = 0; i < n->nin && i < 2; i++) {
+  for (i = 0; i < n->nin && i < 3; i++) {
     Tensor *loc = s->gin[i] && n->op->local ? n->op->local(n, i) : NULL;
     push_or_false(L, loc);
     tensor_release(loc);

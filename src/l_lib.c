@@ -13,6 +13,7 @@ int luaopen_nncalc(lua_State *L) {
   lt_open_tensor(L, lib, methods);
   lt_open_ops(L, lib, methods);
   lt_open_autograd(L, lib, methods);
+  lt_open_nn(L, lib, methods);
   lua_pushvalue(L, methods);
   lua_setfield(L, lib, "Tensor");   /* Lua code adds methods here (format ...) */
   lua_settop(L, lib);

@@ -308,6 +308,34 @@ static int t_seed(lua_State *L) {
   return 0;
 }
 
+/* nncalc._draw_seed(): a seed from the global stream, so that a module
+** built after seed(n) gets the same parameters in every run. */
+static int t_draw_seed(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)rng_draw_seed());
+  return 1;
+}
+
+/* nncalc._uniform_seeded(seed, a, b, n1, ...): uniform [a, b) numbers from
+** their own stream, leaving the global one where it was (lazy parameters
+** come out the same whenever they are first touched). */
+static int t_uniform_seeded(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  lua_Integer sd = luaL_checkinteger(L, 1);
+  double a = luaL_checknumber(L, 2), b = luaL_checknumber(L, 3);
+  int nd = lt_checkshape(L, 4, size);
+  RngState saved;
+  Tensor *t;
+  rng_save(&saved);
+  rng_seed((uint64_t)sd);
+  t = op_rand(nd, size);
+  rng_restore(&saved);
+  if (t != NULL) {
+    int64_t i, n = tensor_numel(t);
+    for (i = 0; i < n; i++) t->storage->data[i] = a + (b - a) * t->storage->data[i];
+  }
+  return lt_push(L, t, "uniform");
+}
+
 /* limits{max_elements=N} sets; limits() returns the current table. */
 static int t_limits(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
@@ -805,7 +833,8 @@ static int t_tostring(lua_State *L) {
 static const luaL_Reg creators[] = {
   {"tensor", t_tensor}, {"full", t_full},
   {"eye", t_eye}, {"arange", t_arange}, {"linspace", t_linspace},
-  {"seed", t_seed}, {"limits", t_limits},
+  {"seed", t_seed}, {"limits", t_limits}, {"_draw_seed", t_draw_seed},
+  {"_uniform_seeded", t_uniform_seeded},
   {"cat", t_cat}, {"stack", t_stack},
   {NULL, NULL}
 };

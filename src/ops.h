@@ -28,6 +28,10 @@ Tensor *op_randn(int ndim, const int64_t *size);   /* standard normal */
 /* The generator behind rand/randn: xoshiro256** seeded by splitmix64, so the
 ** same seed gives the same numbers on every machine.  Seed 0 at start-up. */
 void rng_seed(uint64_t seed);
+uint64_t rng_draw_seed(void);   /* a seed for a separate, reproducible stream */
+typedef struct RngState { uint64_t s[4]; int have_spare, seeded; double spare; } RngState;
+void rng_save(RngState *st);      /* to draw from another seed and come back */
+void rng_restore(const RngState *st);
 double rng_uniform(void);     /* [0, 1), 53 random bits */
 double rng_normal(void);
 

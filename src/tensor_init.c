@@ -49,6 +49,24 @@ static uint64_t rng_next(void) {
   return result;
 }
 
+/* A whole number for seeding a module's own stream (53 bits, so Lua
+** holds it exactly). */
+uint64_t rng_draw_seed(void) { return rng_next() >> 11; }
+
+void rng_save(RngState *st) {
+  memcpy(st->s, rng_state, sizeof rng_state);
+  st->have_spare = have_spare;
+  st->spare = spare;
+  st->seeded = seeded;
+}
+
+void rng_restore(const RngState *st) {
+  memcpy(rng_state, st->s, sizeof rng_state);
+  have_spare = st->have_spare;
+  spare = st->spare;
+  seeded = st->seeded;
+}
+
 double rng_uniform(void) {
   return (double)(rng_next() >> 11) * 0x1.0p-53;
 }

@@ -18,6 +18,9 @@ test("every public function and method has help", function()
     "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings", "backward" }) do
     if not entries[k] then missing[#missing + 1] = k end
   end
+  for k, v in pairs(nn) do
+    if type(v) == "table" and v.class_name and not entries["nn." .. k] then missing[#missing + 1] = "nn." .. k end
+  end
   table.sort(missing)
   eq(table.concat(missing, " "), "", "names without help")
 end)

@@ -1,0 +1,43 @@
+-- nn/Activation.lua — elementwise activations and softmax as modules.
+local Module = require("nn.Module")
+local M = {}
+
+local function simple(name, fn)
+  local C = Module.class(name)
+  function C:compute(x) return fn(x) end
+  M[name] = C
+  return C
+end
+
+simple("ReLU", relu)
+simple("Sigmoid", sigmoid)
+simple("Tanh", tanh)
+simple("Softplus", softplus)
+
+local LeakyReLU = Module.class("LeakyReLU")
+function LeakyReLU:init(slope)
+  self.negative_slope = slope or 0.01
+  if type(self.negative_slope) ~= "number" then
+    error("LeakyReLU: negative_slope must be a number", 3)
+  end
+end
+function LeakyReLU:compute(x) return leaky_relu(x, self.negative_slope) end
+function LeakyReLU:extra_repr() return "negative_slope=" .. self.negative_slope end
+M.LeakyReLU = LeakyReLU
+
+-- Softmax(dim): dim defaults to the last one, which is the class dim for
+-- both a single sample (C) and a batch (N x C).
+local function softmax_class(name, fn)
+  local C = Module.class(name)
+  function C:init(dim)
+    if dim ~= nil and math.type(dim) ~= "integer" then error(name .. ": dim must be a whole number", 3) end
+    self.dim = dim
+  end
+  function C:compute(x) return fn(x, self.dim) end
+  function C:extra_repr() return self.dim and ("dim=" .. self.dim) or "" end
+  M[name] = C
+end
+softmax_class("Softmax", softmax)
+softmax_class("LogSoftmax", log_softmax)
+
+return M

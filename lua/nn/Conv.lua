@@ -1,0 +1,133 @@
+-- nn/Conv.lua — Conv2d and ConvTranspose2d.  Settings are a number or an
+-- {h, w} pair; images are C x H x W or N x C x H x W.  Weights initialised
+-- as PyTorch does: uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)].
+local Module = require("nn.Module")
+local M = {}
+
+local function pair(cls, what, v, min)
+  if type(v) == "number" then v = { v, v } end
+  if type(v) ~= "table" or #v ~= 2 then
+    error(("%s: %s must be a number or an {h, w} pair"):format(cls, what), 4)
+  end
+  for i = 1, 2 do
+    if math.type(v[i]) ~= "integer" or v[i] < min then
+      error(("%s: %s must be whole numbers >= %d, got %s"):format(cls, what, min, tostring(v[i])), 4)
+    end
+  end
+  return { v[1], v[2] }
+end
+
+local known = { stride = 1, padding = 1, dilation = 1, groups = 1, bias = 1, weight = 1,
+  output_padding = 1 }
+
+local function settings(self, cls, cin, cout, k, opts, transposed)
+  opts = opts or {}
+  for key in pairs(opts) do
+    if not known[key] or (key == "output_padding" and not transposed) then
+      error(("%s: unknown option '%s'"):format(cls, tostring(key)), 4)
+    end
+  end
+  for _, v in ipairs({ { "in_channels", cin }, { "out_channels", cout } }) do
+    if math.type(v[2]) ~= "integer" or v[2] < 1 then
+      error(("%s: %s must be a positive whole number, got %s"):format(cls, v[1], tostring(v[2])), 4)
+    end
+  end
+  self.in_channels, self.out_channels = cin, cout
+  self.kernel_size = pair(cls, "kernel_size", k, 1)
+  self.stride = pair(cls, "stride", opts.stride or 1, 1)
+  self.padding = pair(cls, "padding", opts.padding or 0, 0)
+  self.dilation = pair(cls, "dilation", opts.dilation or 1, 1)
+  self.output_padding = pair(cls, "output_padding", opts.output_padding or 0, 0)
+  self.groups = opts.groups or 1
+  if math.type(self.groups) ~= "integer" or self.groups < 1 or cin % self.groups ~= 0 or cout % self.groups ~= 0 then
+    error(("%s: groups=%s must divide in_channels %d and out_channels %d"):format(
+      cls, tostring(self.groups), cin, cout), 4)
+  end
+  self.has_bias = opts.bias ~= false
+  local kh, kw = self.kernel_size[1], self.kernel_size[2]
+  local wshape, fan_in
+  if transposed then
+    wshape = { cin, cout // self.groups, kh, kw }
+    fan_in = (cout // self.groups) * kh * kw
+  else
+    wshape = { cout, cin // self.groups, kh, kw }
+    fan_in = (cin // self.groups) * kh * kw
+  end
+  local bound = 1 / math.sqrt(fan_in)
+  self:param("weight", wshape, bound, opts.weight)
+  if self.has_bias then self:param("bias", { cout }, bound, nncalc.is_tensor(opts.bias) and opts.bias or nil) end
+end
+
+local function options(self)
+  return { stride = self.stride, padding = self.padding, dilation = self.dilation,
+    groups = self.groups, output_padding = self.transposed and self.output_padding or nil }
+end
+
+local function repr(self)
+  local parts = { ("%d, %d, kernel_size=%s"):format(self.in_channels, self.out_channels,
+    Module.pair_repr(self.kernel_size)) }
+  local function add(name, v, default)
+    if v[1] ~= default or v[2] ~= default then parts[#parts + 1] = name .. "=" .. Module.pair_repr(v) end
+  end
+  add("stride", self.stride, 1)
+  add("padding", self.padding, 0)
+  add("dilation", self.dilation, 1)
+  if self.transposed then add("output_padding", self.output_padding, 0) end
+  if self.groups ~= 1 then parts[#parts + 1] = "groups=" .. self.groups end
+  if not self.has_bias then parts[#parts + 1] = "bias=false" end
+  return table.concat(parts, ", ")
+end
+
+-- {C, H, W} or {N, C, H, W} in; the same layout out.
+local function image_shape(self, s)
+  local n = #s
+  if n ~= 3 and n ~= 4 then
+    error(("%s: expects an image {C, H, W} or a batch {N, C, H, W}, got {%s}"):format(
+      self.class_name, table.concat(s, ", ")), 3)
+  end
+  if s[n - 2] ~= self.in_channels then
+    error(("%s: input has %d channels, the layer expects %d (input shape {%s})"):format(
+      self.class_name, s[n - 2], self.in_channels, table.concat(s, ", ")), 3)
+  end
+  return n
+end
+
+local function out_size(self, axis, size)
+  local r, err
+  if self.transposed then
+    r, err = nncalc._conv_size(size, self.kernel_size[axis], self.stride[axis], self.padding[axis],
+      self.dilation[axis], "transpose", self.output_padding[axis])
+  else
+    r, err = nncalc._conv_size(size, self.kernel_size[axis], self.stride[axis], self.padding[axis],
+      self.dilation[axis])
+  end
+  if not r then error(("%s(%s): %s"):format(self.class_name, repr(self), err), 4) end
+  return r
+end
+
+local function conv_class(name, transposed)
+  local C = Module.class(name)
+  function C:init(cin, cout, k, opts)
+    self.transposed = transposed
+    settings(self, name, cin, cout, k, opts, transposed)
+  end
+  function C:compute(x)
+    local f = transposed and conv_transpose2d or conv2d
+    return f(x, self.weight, self.has_bias and self.bias or nil, options(self))
+  end
+  function C:out_shape(s)
+    local n = image_shape(self, s)
+    local out = { table.unpack(s) }
+    out[n - 2] = self.out_channels
+    out[n - 1] = out_size(self, 1, s[n - 1])
+    out[n] = out_size(self, 2, s[n])
+    return out
+  end
+  C.extra_repr = repr
+  M[name] = C
+end
+
+conv_class("Conv2d", false)
+conv_class("ConvTranspose2d", true)
+
+return M

@@ -1,0 +1,47 @@
+-- nn/Linear.lua — y = W x + b, with W of shape out x in as on homework
+-- sheets.  Initialised as PyTorch does: weights and biases uniform in
+-- [-1/sqrt(in), 1/sqrt(in)], from the module's own seed.
+local Module = require("nn.Module")
+local Linear = Module.class("Linear")
+
+local function check_size(cls, what, v)
+  if math.type(v) ~= "integer" or v < 1 then
+    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 4)
+  end
+end
+
+-- nn.Linear(in, out [, {bias=true, weight=W, bias=b}])
+function Linear:init(nin, nout, opts)
+  check_size("Linear", "in_features", nin)
+  check_size("Linear", "out_features", nout)
+  opts = opts or {}
+  self.in_features, self.out_features = nin, nout
+  local bound = 1 / math.sqrt(nin)
+  self:param("weight", { nout, nin }, bound, opts.weight)
+  self.has_bias = opts.bias ~= false
+  if self.has_bias then
+    self:param("bias", { nout }, bound, nncalc.is_tensor(opts.bias) and opts.bias or nil)
+  end
+end
+
+function Linear:compute(x)
+  return linear(x, self.weight, self.has_bias and self.bias or nil)
+end
+
+function Linear:out_shape(s)
+  local n = #s
+  if n < 1 or s[n] ~= self.in_features then
+    error(("Linear(%d -> %d): input shape {%s} does not end in %d features"):format(
+      self.in_features, self.out_features, table.concat(s, ", "), self.in_features), 2)
+  end
+  local out = { table.unpack(s) }
+  out[n] = self.out_features
+  return out
+end
+
+function Linear:extra_repr()
+  return ("in_features=%d, out_features=%d, bias=%s"):format(self.in_features, self.out_features,
+    tostring(self.has_bias))
+end
+
+return Linear

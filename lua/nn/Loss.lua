@@ -1,0 +1,38 @@
+-- nn/Loss.lua — the losses as modules: loss_fn(prediction, target).
+-- reduction = "mean" (default), "sum" or "none".  Class targets are
+-- 1-based class numbers; CrossEntropyLoss also takes class probabilities.
+local Module = require("nn.Module")
+local M = {}
+
+local function loss_class(name, fn)
+  local C = Module.class(name)
+  function C:init(opts)
+    opts = opts or {}
+    for k in pairs(opts) do
+      if k ~= "reduction" then error(("%s: unknown option '%s' (reduction)"):format(name, tostring(k)), 3) end
+    end
+    self.reduction = opts.reduction or "mean"
+    if self.reduction ~= "mean" and self.reduction ~= "sum" and self.reduction ~= "none" then
+      error(name .. ': reduction must be "mean", "sum" or "none"', 3)
+    end
+  end
+  function C:forward(x, target)
+    self.output = fn(x, target, { reduction = self.reduction })
+    return self.output
+  end
+  function C:extra_repr() return self.reduction ~= "mean" and ('reduction="' .. self.reduction .. '"') or "" end
+  function C:out_shape(s)
+    if self.reduction == "none" then return { table.unpack(s) } end
+    return {}
+  end
+  M[name] = C
+end
+
+loss_class("MSELoss", mse_loss)
+loss_class("L1Loss", l1_loss)
+loss_class("CrossEntropyLoss", cross_entropy)
+loss_class("NLLLoss", nll_loss)
+loss_class("BCELoss", binary_cross_entropy)
+loss_class("BCEWithLogitsLoss", binary_cross_entropy_with_logits)
+
+return M

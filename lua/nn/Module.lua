@@ -1,0 +1,190 @@
+-- nn/Module.lua — the contract every layer keeps, and the class helper.
+--
+-- A layer class defines
+--   init(self, ...)          settings; parameters declared with self:param()
+--   compute(self, x)         the forward computation (autograd ops only)
+--   out_shape(self, shape)   the output shape for an input shape, no data
+--   extra_repr(self)         the settings, for printing
+-- and inherits forward / __call, parameters, named_parameters, zero_grad,
+-- train / eval, trace and printing from Module.
+--
+-- Parameters are created lazily, on first use, from a seed the module draws
+-- from the global generator when it is built: seed(1) then building a net
+-- gives the same numbers every time, and a net that is only analysed
+-- (summary, shapes) never allocates its weights.
+
+local Module = { __name = "nn.Module" }
+
+-- Instances look up methods in their class chain, then materialize a lazy
+-- parameter the first time it is read.
+local function instance_index(class)
+  return function(self, k)
+    local v = class[k]
+    if v ~= nil then return v end
+    local lazy = rawget(self, "_lazy")
+    local make = lazy and lazy[k]
+    if make then
+      local p = make()
+      lazy[k] = nil
+      rawset(self, k, p)
+      return p
+    end
+  end
+end
+
+-- nn.class("Linear", parent): a class table; calling it builds an instance.
+function Module.class(name, parent)
+  parent = parent or Module
+  local class = setmetatable({}, { __index = parent })
+  class.__name = "nn." .. name
+  class.__index = instance_index(class)
+  class.__call = function(self, ...) return self:forward(...) end
+  class.__tostring = function(self) return self:repr("") end
+  class.__len = function(self) return rawlen(self) end
+  class.class_name = name
+  getmetatable(class).__call = function(cls, ...)
+    local self = setmetatable({ _lazy = {}, _order = {}, training = true }, cls)
+    self._seed = nncalc._draw_seed()
+    self:init(...)
+    return self
+  end
+  return class
+end
+
+function Module.is_module(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and type(mt.class_name) == "string"
+end
+
+function Module:init() end
+
+-- Declares a parameter: `make()` builds its tensor when first needed;
+-- a given tensor is taken as it is (copied, marked requires_grad).
+function Module:param(name, shape, bound, given)
+  self._order[#self._order + 1] = name
+  self._shapes = self._shapes or {}
+  self._shapes[name] = shape
+  if given ~= nil then
+    if not nncalc.is_tensor(given) then
+      error(("%s: %s must be a tensor"):format(self.class_name, name), 3)
+    end
+    if table.concat(given:shape(), "x") ~= table.concat(shape, "x") then
+      error(("%s: %s must have shape %s, got %s"):format(self.class_name, name,
+        table.concat(shape, "x"), table.concat(given:shape(), "x")), 3)
+    end
+    rawset(self, name, given:detach():clone():requires_grad():name(name))
+    return
+  end
+  local seed = self._seed + #self._order   -- one stream per parameter
+  self._lazy[name] = function()
+    local t
+    if bound == "ones" then t = ones(table.unpack(shape))
+    elseif bound == "zeros" then t = zeros(table.unpack(shape))
+    else t = nncalc._uniform_seeded(seed, -bound, bound, table.unpack(shape)) end
+    return t:requires_grad():name(name)
+  end
+end
+
+-- A buffer: state that is not trained (BatchNorm's running statistics).
+function Module:buffer(name, t)
+  rawset(self, name, t)
+end
+
+-- Children in order: containers keep theirs in the array part.
+function Module:children()
+  local c = {}
+  for i = 1, rawlen(self) do c[i] = rawget(self, i) end
+  return c
+end
+
+-- ---- the forward pass ------------------------------------------------------
+
+function Module:forward(x, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
+    if opts.trace then
+      local list = self:trace(x)
+      nncalc._print_trace(list)
+      return list[#list] and list[#list].output
+    end
+  end
+  self.output = self:compute(x)
+  return self.output
+end
+
+-- Every module's output as a list of {index, name, module, output}.
+function Module:trace(x, prefix, list)
+  list = list or {}
+  local y = self:compute_traced(x, prefix or "", list)
+  return list, y
+end
+
+-- Leaves record themselves; containers override this to walk children.
+function Module:compute_traced(x, prefix, list)
+  local y = self:compute(x)
+  self.output = y
+  list[#list + 1] = { index = prefix, name = self.class_name, module = self, output = y }
+  return y
+end
+
+-- ---- parameters ---------------------------------------------------------------
+
+function Module:named_parameters(prefix, out)
+  out = out or {}
+  prefix = prefix or ""
+  for _, name in ipairs(self._order) do
+    out[#out + 1] = { prefix .. name, self[name] }
+  end
+  for i, child in ipairs(self:children()) do child:named_parameters(prefix .. i .. ".", out) end
+  return out
+end
+
+function Module:parameters()
+  local list = {}
+  for i, np in ipairs(self:named_parameters()) do list[i] = np[2] end
+  return list
+end
+
+function Module:zero_grad()
+  for _, p in ipairs(self:parameters()) do p:zero_grad() end
+  return self
+end
+
+function Module:train(on)
+  if on == nil then on = true end
+  self.training = on and true or false
+  for _, child in ipairs(self:children()) do child:train(on) end
+  return self
+end
+
+function Module:eval() return self:train(false) end
+
+-- ---- shapes without data ---------------------------------------------------
+
+function Module:out_shape(shape) return shape end
+
+-- ---- printing, as PyTorch's repr ------------------------------------------------
+
+function Module:extra_repr() return "" end
+
+function Module:repr(indent)
+  local children = self:children()
+  if #children == 0 then return self.class_name .. "(" .. self:extra_repr() .. ")" end
+  local lines = { self.class_name .. "(" }
+  for i, c in ipairs(children) do
+    lines[#lines + 1] = indent .. "  (" .. i .. "): " .. c:repr(indent .. "  ")
+  end
+  lines[#lines + 1] = indent .. ")"
+  return table.concat(lines, "\n")
+end
+
+-- "2" or {2, 3} as "2" or "(2, 3)", for reprs
+function Module.pair_repr(v)
+  if type(v) == "table" then
+    if v[1] == v[2] then return tostring(v[1]) end
+    return "(" .. v[1] .. ", " .. v[2] .. ")"
+  end
+  return tostring(v)
+end
+
+return Module

@@ -1,0 +1,112 @@
+-- nn/Pool.lua — MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and Flatten.
+-- The stride defaults to the kernel size, as in PyTorch.
+local Module = require("nn.Module")
+local M = {}
+
+local function pair(cls, what, v, min)
+  if type(v) == "number" then v = { v, v } end
+  if type(v) ~= "table" or #v ~= 2 or math.type(v[1]) ~= "integer" or math.type(v[2]) ~= "integer"
+     or v[1] < min or v[2] < min then
+    error(("%s: %s must be a whole number >= %d or an {h, w} pair of them"):format(cls, what, min), 4)
+  end
+  return { v[1], v[2] }
+end
+
+local function image_dims(self, s)
+  local n = #s
+  if n ~= 3 and n ~= 4 then
+    error(("%s: expects an image {C, H, W} or a batch {N, C, H, W}, got {%s}"):format(
+      self.class_name, table.concat(s, ", ")), 3)
+  end
+  return n
+end
+
+local function pool_class(name, known, avg)
+  local C = Module.class(name)
+  function C:init(k, opts)
+    opts = opts or {}
+    for key in pairs(opts) do
+      if not known[key] then error(("%s: unknown option '%s'"):format(name, tostring(key)), 3) end
+    end
+    self.kernel_size = pair(name, "kernel_size", k, 1)
+    self.stride = pair(name, "stride", opts.stride or self.kernel_size, 1)
+    self.padding = pair(name, "padding", opts.padding or 0, 0)
+    self.dilation = pair(name, "dilation", opts.dilation or 1, 1)
+    self.ceil_mode = opts.ceil_mode and true or false
+    self.count_include_pad = opts.count_include_pad ~= false
+    for i = 1, 2 do
+      if self.padding[i] > self.kernel_size[i] // 2 then
+        error(("%s: padding %d is more than half the kernel %d"):format(name, self.padding[i],
+          self.kernel_size[i]), 3)
+      end
+    end
+  end
+  function C:options()
+    return { stride = self.stride, padding = self.padding, ceil_mode = self.ceil_mode,
+      dilation = (not avg) and self.dilation or nil,
+      count_include_pad = avg and self.count_include_pad or nil }
+  end
+  function C:compute(x)
+    return (avg and avg_pool2d or max_pool2d)(x, self.kernel_size, self:options())
+  end
+  function C:out_shape(s)
+    local n = image_dims(self, s)
+    local out = { table.unpack(s) }
+    for axis = 1, 2 do
+      local r, err = nncalc._conv_size(s[n - 2 + axis], self.kernel_size[axis], self.stride[axis],
+        self.padding[axis], self.dilation[axis], "pool", self.ceil_mode)
+      if not r then error(("%s(%s): %s"):format(name, self:extra_repr(), err), 2) end
+      out[n - 2 + axis] = r
+    end
+    return out
+  end
+  function C:extra_repr()
+    local parts = { "kernel_size=" .. Module.pair_repr(self.kernel_size),
+      "stride=" .. Module.pair_repr(self.stride) }
+    if self.padding[1] ~= 0 or self.padding[2] ~= 0 then parts[#parts + 1] = "padding=" .. Module.pair_repr(self.padding) end
+    if self.dilation[1] ~= 1 or self.dilation[2] ~= 1 then parts[#parts + 1] = "dilation=" .. Module.pair_repr(self.dilation) end
+    if self.ceil_mode then parts[#parts + 1] = "ceil_mode=true" end
+    if avg and not self.count_include_pad then parts[#parts + 1] = "count_include_pad=false" end
+    return table.concat(parts, ", ")
+  end
+  M[name] = C
+end
+
+pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false)
+pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true)
+
+local Adaptive = Module.class("AdaptiveAvgPool2d")
+function Adaptive:init(size)
+  self.output_size = pair("AdaptiveAvgPool2d", "output_size", size, 1)
+end
+function Adaptive:compute(x) return adaptive_avg_pool2d(x, self.output_size) end
+function Adaptive:out_shape(s)
+  local n = image_dims(self, s)
+  local out = { table.unpack(s) }
+  out[n - 1], out[n] = self.output_size[1], self.output_size[2]
+  return out
+end
+function Adaptive:extra_repr() return "output_size=" .. Module.pair_repr(self.output_size) end
+M.AdaptiveAvgPool2d = Adaptive
+
+-- Flatten: everything after the batch dim becomes one.  A 3-D input is one
+-- image (C x H x W) and becomes a vector; 1-D and N x F inputs stay as they are.
+local Flatten = Module.class("Flatten")
+function Flatten:compute(x)
+  local d = x:dim()
+  if d <= 1 then return x end
+  if d == 3 then return x:reshape(-1) end
+  return x:reshape(x:size(1), -1)
+end
+function Flatten:out_shape(s)
+  local n = #s
+  if n <= 1 then return { table.unpack(s) } end
+  local start = n == 3 and 1 or 2
+  local prod = 1
+  for i = start, n do prod = prod * s[i] end
+  if start == 1 then return { prod } end
+  return { s[1], prod }
+end
+M.Flatten = Flatten
+
+return M

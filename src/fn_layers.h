@@ -1,0 +1,27 @@
+/*
+** fn_layers.h — layers and losses as differentiable ops (see fn_layers.c):
+** the kernels of layers.h and losses.h with graph nodes attached.  Same
+** conventions as functions.h.
+*/
+#ifndef NNCALC_FN_LAYERS_H
+#define NNCALC_FN_LAYERS_H
+
+#include "functions.h"
+#include "layers.h"
+#include "losses.h"
+
+/* y = x Wᵀ + b (b may be NULL); x is in or N x in, W is out x in. */
+Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b);
+Tensor *fn_leaky_relu(Tensor *x, double slope);
+Tensor *fn_conv2d(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *p);
+Tensor *fn_conv_transpose2d(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *p);
+Tensor *fn_max_pool2d(Tensor *x, const Pool2dParams *p);
+Tensor *fn_avg_pool2d(Tensor *x, const Pool2dParams *p);
+Tensor *fn_adaptive_avg_pool2d(Tensor *x, int64_t oh, int64_t ow);
+Tensor *fn_batch_norm(Tensor *x, Tensor *gamma, Tensor *beta, BatchNormState *s);
+Tensor *fn_loss(LossKind k, Tensor *x, Tensor *target, int target_probs, Reduction red);
+
+/* vᵀ M for a vector v and a matrix M, without a graph. */
+Tensor *fn_plain_vm(const Tensor *v, const Tensor *m);
+
+#endif
