@@ -3,9 +3,9 @@
 ** fields after `.`, methods after `:`, through nested tables.
 **
 ** Completion must never run user code, so it reads with lua_rawget only
-** and follows a metatable's __index only when that is a table.  Userdata
-** (tensors) expose their methods through a `__methods` table in their
-** metatable, which the binding sets for exactly this purpose.
+** and follows a metatable's __index only when that is a table.  Objects
+** whose __index is a function (tensors, nn modules) expose their methods
+** through a `__methods` table in their metatable, set for this purpose.
 */
 #include "complete.h"
 
@@ -46,13 +46,19 @@ static void push_members(lua_State *L, int idx) {
 /* The metatable __index (a table) of the table at idx, or nil: the class
 ** of an object, whose methods complete too. */
 static void push_index_table(lua_State *L, int idx) {
+  static const char *const fields[] = {"__methods", "__index"};
+  int i;
+  idx = lua_absindex(L, idx);
   if (lua_getmetatable(L, idx)) {
-    lua_pushliteral(L, "__index");
-    if (lua_rawget(L, -2) == LUA_TTABLE && !lua_rawequal(L, -1, idx)) {
-      lua_remove(L, -2);
-      return;
+    for (i = 0; i < 2; i++) {
+      lua_pushstring(L, fields[i]);
+      if (lua_rawget(L, -2) == LUA_TTABLE && !lua_rawequal(L, -1, idx)) {
+        lua_remove(L, -2);
+        return;
+      }
+      lua_pop(L, 1);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
   }
   lua_pushnil(L);
 }

@@ -50,6 +50,10 @@ keys 'x:su' Tab Tab; check "Tab lists tensor methods" "x:sub"
 check "  ... including sum" "x:sum"
 keys 'm()' Enter; check "completed method runs" "6"
 keys 'nncalc.Ten' Tab; check "Tab completes nested fields" "> nncalc.Tensor"
+keys C-u 'nn.Con' Tab Tab; check "Tab lists nn classes" "nn.Conv2d"
+keys C-u 'm = nn.Conv2' Tab; check "Tab completes nn.Conv2 -> nn.Conv2d" "> m = nn.Conv2d"
+keys '(1, 2, 3)' Enter 'm:out' Tab; check "Tab completes module methods" "> m:out_shape"
+keys C-u
 keys C-u 'half a line'; sleep 0.3; keys C-c; check "Ctrl-C at the prompt shows ^C" "half a line^C"
 keys 'y = 1' Enter 'y + 1' Enter; check "the prompt works after Ctrl-C" "2"
 keys 'while true do end' Enter; sleep 0.5; keys C-c
