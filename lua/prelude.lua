@@ -27,6 +27,11 @@ require("format")
 require("help")
 require("autograd")
 nn = require("nn")
+require("convmath")
+require("summary")
+models = require("models")
+require("receptive")
+require("check")
 
 -- debug_mode(true) shows a traceback with every error (like --debug).
 function debug_mode(on)

@@ -31,6 +31,8 @@ static const char usage_text[] =
   "An interactive calculator for neural networks (Lua 5.4 with tensors).\n"
   "\n"
   "  script [args]  run a Lua script; its arguments are in the table `arg`\n"
+  "  check FILE [--tap|--json]  run a homework file of check() calls and report;\n"
+  "                 exit status 1 when any check failed\n"
   "  -              run standard input as a script\n"
   "  -e code        run a chunk of code (may be repeated)\n"
   "  -i             open the REPL after running script or -e\n"
@@ -202,6 +204,39 @@ static int run_script(lua_State *L, int argc, char **argv, const Options *o) {
   return run_report(L, status) == LUA_OK;
 }
 
+/* `nncalc check FILE` and the like: a Lua module whose main(args) returns
+** the exit status.  A file of that name in the current directory wins. */
+static const char *const subcommands[] = {"check", NULL};
+
+static int is_subcommand(const char *a) {
+  struct stat st;
+  int i;
+  for (i = 0; subcommands[i]; i++)
+    if (strcmp(a, subcommands[i]) == 0) return stat(a, &st) != 0;
+  return 0;
+}
+
+static int run_subcommand(lua_State *L, int argc, char **argv, int at, int *exit_code) {
+  int i, status;
+  lua_getglobal(L, "require");
+  lua_pushstring(L, argv[at]);
+  status = run_call(L, 1, 1);
+  if (status == LUA_OK) {
+    lua_getfield(L, -1, "main");
+    lua_remove(L, -2);
+    lua_createtable(L, argc - at - 1, 0);
+    for (i = at + 1; i < argc; i++) {
+      lua_pushstring(L, argv[i]);
+      lua_rawseti(L, -2, i - at);
+    }
+    status = run_call(L, 1, 1);
+  }
+  if (run_report(L, status) != LUA_OK) return 0;
+  *exit_code = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return 1;
+}
+
 static void banner(void) {
   printf("nncalc %s  (Lua 5.4, float64 tensors, gemm: %s)\n"
          "Type help() for topics, ?name for one function, Ctrl-D to leave.\n",
@@ -223,11 +258,11 @@ static int pmain(lua_State *L) {
   if (o.bad) {
     fprintf(stderr, "%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
     fprintf(stderr, usage_text, run_progname);
-    lua_pushboolean(L, 0);
+    lua_pushinteger(L, 1);
     return 1;
   }
-  if (o.help) { printf(usage_text, run_progname); lua_pushboolean(L, 1); return 1; }
-  if (o.version) { printf("nncalc %s\n", NNCALC_VERSION); lua_pushboolean(L, 1); return 1; }
+  if (o.help) { printf(usage_text, run_progname); lua_pushinteger(L, 0); return 1; }
+  if (o.version) { printf("nncalc %s\n", NNCALC_VERSION); lua_pushinteger(L, 0); return 1; }
 
   luaL_openlibs(L);
   luaL_requiref(L, "nncalc", luaopen_nncalc, 1);
@@ -239,12 +274,18 @@ static int pmain(lua_State *L) {
   if (run_file(L, lua_tostring(L, -1)) != LUA_OK) {
     fprintf(stderr, "%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
             run_progname, dir);
-    lua_pushboolean(L, 0);
+    lua_pushinteger(L, 1);
     return 1;
   }
   lua_pop(L, 1);
 
   if (o.first_e) ok = run_e_chunks(L, argc, argv);
+  if (ok && o.script && !o.stdin_script && is_subcommand(argv[o.script])) {
+    int code = 1;
+    ok = run_subcommand(L, argc, argv, o.script, &code);
+    lua_pushinteger(L, ok ? code : 1);
+    return 1;
+  }
   if (ok && o.script) ok = run_script(L, argc, argv, &o);
   if (ok && (o.interactive || (!o.script && !o.first_e))) {
     int use_tty = tty && !o.stdin_script;
@@ -253,7 +294,7 @@ static int pmain(lua_State *L) {
     /* replayed sessions (a pipe) report failure through the exit status */
     if (repl_run(L, use_tty) > 0 && !use_tty) ok = 0;
   }
-  lua_pushboolean(L, ok);
+  lua_pushinteger(L, ok ? 0 : 1);
   return 1;
 }
 
@@ -266,7 +307,7 @@ static int panic(lua_State *L) {
 
 int main(int argc, char **argv) {
   lua_State *L = lua_newstate(lalloc, NULL);
-  int status, ok;
+  int status, code;
   if (argv[0] && argv[0][0]) run_progname = "nncalc";
   if (L == NULL) {
     fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", run_progname);
@@ -277,8 +318,8 @@ int main(int argc, char **argv) {
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
   status = lua_pcall(L, 2, 1, 0);
-  ok = status == LUA_OK && lua_toboolean(L, -1);
+  code = status == LUA_OK ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
   run_report(L, status);
   lua_close(L);
-  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+  return code;
 }

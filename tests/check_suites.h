@@ -10,5 +10,6 @@ Suite *ops_suite(void);
 Suite *gemm_suite(void);
 Suite *linalg_suite(void);
 Suite *autograd_suite(void);
+Suite *pool_suite(void);
 
 #endif

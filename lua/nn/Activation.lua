@@ -2,8 +2,16 @@
 local Module = require("nn.Module")
 local M = {}
 
+-- an activation is evaluated once per element
+local function activation_cost(self, s, out)
+  local n = 1
+  for i = 1, #out do n = n * out[i] end
+  return { acts = n, bwd_input = n, saved = n }
+end
+
 local function simple(name, fn)
   local C = Module.class(name)
+  C.cost = activation_cost
   function C:compute(x) return fn(x) end
   M[name] = C
   return C
@@ -15,6 +23,7 @@ simple("Tanh", tanh)
 simple("Softplus", softplus)
 
 local LeakyReLU = Module.class("LeakyReLU")
+LeakyReLU.cost = activation_cost
 function LeakyReLU:init(slope)
   self.negative_slope = slope or 0.01
   if type(self.negative_slope) ~= "number" then
@@ -29,6 +38,13 @@ M.LeakyReLU = LeakyReLU
 -- both a single sample (C) and a batch (N x C).
 local function softmax_class(name, fn)
   local C = Module.class(name)
+  -- e^x per element, then a sum and a division per element
+  function C:cost(s, out)
+    local n = 1
+    for i = 1, #out do n = n * out[i] end
+    local classes = out[#out] or 1
+    return { acts = n, adds = n - n // classes, mults = n, bwd_input = 2 * n, saved = n }
+  end
   function C:init(dim)
     if dim ~= nil and math.type(dim) ~= "integer" then error(name .. ": dim must be a whole number", 3) end
     self.dim = dim

@@ -123,6 +123,33 @@ local function conv_class(name, transposed)
     out[n] = out_size(self, 2, s[n])
     return out
   end
+  -- Per output element of a convolution: (Cin/g)·kh·kw multiplications
+  -- and one fewer additions (+1 for the bias).  A transposed convolution
+  -- scatters each input element over kh·kw·Cout/g outputs instead.
+  function C:cost(s, out)
+    local n = #s
+    local batch = n == 4 and s[1] or 1
+    local kk = self.kernel_size[1] * self.kernel_size[2]
+    local per_group_in = self.in_channels // self.groups
+    local nout = batch * out[n - 2] * out[n - 1] * out[n]
+    local macs, adds
+    if transposed then
+      macs = batch * s[n - 2] * s[n - 1] * s[n] * (self.out_channels // self.groups) * kk
+      adds = macs - nout
+    else
+      macs = nout * per_group_in * kk
+      adds = nout * (per_group_in * kk - 1)
+    end
+    local weights = self.in_channels * (self.out_channels // self.groups) * kk
+    return { weights = weights, biases = self.has_bias and self.out_channels or 0,
+      mults = macs, adds = adds, bias_adds = self.has_bias and nout or 0, macs = macs, conns = macs,
+      bwd_input = macs, bwd_weight = macs, saved = batch * s[n - 2] * s[n - 1] * s[n] }
+  end
+  -- the window this layer applies, per axis, for receptive fields
+  function C:window(axis)
+    if transposed then return nil end
+    return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis], d = self.dilation[axis] }
+  end
   C.extra_repr = repr
   M[name] = C
 end

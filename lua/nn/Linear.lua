@@ -39,6 +39,22 @@ function Linear:out_shape(s)
   return out
 end
 
+-- Counts for one forward pass on an input of shape s (all samples):
+-- y_i = Σ_j W_ij x_j + b_i takes `in` multiplications and in-1 additions
+-- (+1 for the bias) per output.
+function Linear:cost(s, out)
+  local rows = 1
+  for i = 1, #s - 1 do rows = rows * s[i] end
+  local nout = rows * self.out_features
+  local macs = nout * self.in_features
+  return { weights = self.in_features * self.out_features, biases = self.has_bias and self.out_features or 0,
+    mults = macs, adds = nout * (self.in_features - 1), bias_adds = self.has_bias and nout or 0,
+    conns = macs, macs = macs, bwd_input = macs, bwd_weight = macs, saved = rows * self.in_features }
+end
+
+-- every output sees every input: the receptive field becomes everything
+function Linear:window() return false end
+
 function Linear:extra_repr()
   return ("in_features=%d, out_features=%d, bias=%s"):format(self.in_features, self.out_features,
     tostring(self.has_bias))

@@ -23,22 +23,34 @@ local function bn_class(name, dims)
     self:buffer("running_var", ones(c))
   end
   function C:compute(x)
-    local ok = false
+    local ok, single = false, x:dim() == dims[1] - 1   -- one sample without a batch dim
     for _, d in ipairs(dims) do if x:dim() == d then ok = true end end
-    if not ok then
+    if not ok and not single then
       error(("%s: expects an input of %s dims (batch first), got shape {%s}"):format(
         name, table.concat(dims, " or "), table.concat(x:shape(), ", ")), 3)
     end
+    if single then return self:compute(x:unsqueeze(1)):squeeze(1) end
     return batch_norm(x, { weight = self.affine and self.weight or nil, bias = self.affine and self.bias or nil,
       running_mean = self.running_mean, running_var = self.running_var,
       training = self.training, momentum = self.momentum, eps = self.eps })
   end
+  -- the channel dim is the second, or the first for one sample given
+  -- without a batch dim ({C, H, W} for BatchNorm2d, {C} for BatchNorm1d)
   function C:out_shape(s)
-    if s[2] ~= self.num_features then
-      error(("%s(%d): input shape {%s} has %s features in dim 2"):format(name, self.num_features,
-        table.concat(s, ", "), tostring(s[2])), 2)
+    local cdim = #s == dims[1] - 1 and 1 or 2
+    if s[cdim] ~= self.num_features then
+      error(("%s(%d): input shape {%s} has %s channels in dim %d"):format(name, self.num_features,
+        table.concat(s, ", "), tostring(s[cdim]), cdim), 2)
     end
     return { table.unpack(s) }
+  end
+  -- (x − mean)·invstd·γ + β: one subtraction, two multiplications and one
+  -- addition per element in evaluation
+  function C:cost(s, out)
+    local n = 1
+    for i = 1, #s do n = n * s[i] end
+    return { weights = self.affine and self.num_features or 0, biases = self.affine and self.num_features or 0,
+      buffers = 2 * self.num_features, mults = 2 * n, adds = 2 * n, bwd_input = 3 * n, bwd_weight = n, saved = n }
   end
   function C:extra_repr()
     return ("%d, eps=%g, momentum=%g, affine=%s"):format(self.num_features, self.eps, self.momentum,
@@ -54,6 +66,7 @@ bn_class("BatchNorm2d", { 4 })
 -- the rest scaled by 1/(1-p) (the mask comes from the seeded generator);
 -- in evaluation it passes x through.
 local Dropout = Module.class("Dropout")
+Dropout.no_new_values = true
 function Dropout:init(p)
   p = p or 0.5
   if type(p) ~= "number" or p < 0 or p >= 1 then

@@ -60,6 +60,26 @@ local function pool_class(name, known, avg)
     end
     return out
   end
+  -- Max pooling compares k·k − 1 times per output; average pooling adds
+  -- k·k − 1 times and divides once.  Each output is connected to its k·k
+  -- inputs (per channel).
+  function C:cost(s, out)
+    local nout = 1
+    for i = 1, #out do nout = nout * out[i] end
+    local kk = self.kernel_size[1] * self.kernel_size[2]
+    local c = { weights = 0, biases = 0, mults = 0, adds = 0, bias_adds = 0, macs = 0,
+      conns = nout * kk, comps = 0, bwd_input = 0, bwd_weight = 0, saved = 0 }
+    if avg then
+      c.adds, c.mults, c.bwd_input = nout * (kk - 1), nout, nout
+    else
+      c.comps = nout * (kk - 1)
+    end
+    return c
+  end
+  function C:window(axis)
+    return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis],
+      d = avg and 1 or self.dilation[axis] }
+  end
   function C:extra_repr()
     local parts = { "kernel_size=" .. Module.pair_repr(self.kernel_size),
       "stride=" .. Module.pair_repr(self.stride) }
@@ -86,12 +106,31 @@ function Adaptive:out_shape(s)
   out[n - 1], out[n] = self.output_size[1], self.output_size[2]
   return out
 end
+function Adaptive:cost(s, out)
+  local n, nout = #s, 1
+  for i = 1, #out do nout = nout * out[i] end
+  local conns = 0
+  local per_plane = nout // (out[n - 1] * out[n])
+  for i = 0, out[n - 1] - 1 do
+    local h = -((-(i + 1) * s[n - 1]) // out[n - 1]) - (i * s[n - 1]) // out[n - 1]
+    for j = 0, out[n] - 1 do
+      local w = -((-(j + 1) * s[n]) // out[n]) - (j * s[n]) // out[n]
+      conns = conns + h * w
+    end
+  end
+  conns = conns * per_plane
+  return { weights = 0, biases = 0, mults = nout, adds = conns - nout, bias_adds = 0, macs = 0,
+    conns = conns, bwd_input = nout, bwd_weight = 0, saved = 0 }
+end
+-- an adaptive window is not one fixed size: receptive-field tools stop here
+function Adaptive:window() return false end
 function Adaptive:extra_repr() return "output_size=" .. Module.pair_repr(self.output_size) end
 M.AdaptiveAvgPool2d = Adaptive
 
 -- Flatten: everything after the batch dim becomes one.  A 3-D input is one
 -- image (C x H x W) and becomes a vector; 1-D and N x F inputs stay as they are.
 local Flatten = Module.class("Flatten")
+Flatten.no_new_values = true
 function Flatten:compute(x)
   local d = x:dim()
   if d <= 1 then return x end

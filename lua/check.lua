@@ -1,0 +1,146 @@
+-- check.lua — write your own answers next to the computed ones:
+--   check("P1 Q1 yhat", yhat, 9)   ->  ✗ P1 Q1 yhat: expected 9, got 8 (difference -1)
+--   check_summary()                ->  checks: 5 passed, 1 failed
+-- and `nncalc check hw1.lua [--tap | --json]` for graders: a report, and
+-- exit status 1 when any check failed.
+
+local M = { results = {}, quiet = false }
+
+local function unicode()
+  if nncalc.ascii ~= nil then return not nncalc.ascii end
+  local loc = os.getenv("LC_ALL") or os.getenv("LC_CTYPE") or os.getenv("LANG") or ""
+  return loc:lower():find("utf%-?8") ~= nil
+end
+
+local function num(v)
+  if v ~= v then return "nan" end
+  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
+  return ("%.10g"):format(v)
+end
+
+local function as_tensor(v)
+  if nncalc.is_tensor(v) then return v:detach() end
+  if type(v) == "table" then
+    local ok, t = pcall(tensor, v)
+    if ok then return t end
+  end
+end
+
+local function close(a, b, tol)
+  if a == b then return true end
+  if a ~= a or b ~= b then return false end
+  return math.abs(a - b) <= tol * math.max(1, math.abs(b))
+end
+
+-- Compares; returns ok and the lines that explain a failure.
+local function compare(got, expected, tol)
+  if type(expected) == "number" and (type(got) == "number" or (nncalc.is_tensor(got) and got:numel() == 1)) then
+    local g = type(got) == "number" and got or got:item()
+    if close(g, expected, tol) then return true, num(g) end
+    return false, ("expected %s, got %s (difference %s)"):format(num(expected), num(g), num(g - expected))
+  end
+  if type(expected) == "boolean" or type(expected) == "string" then
+    if got == expected then return true, tostring(got) end
+    return false, ("expected %s, got %s"):format(tostring(expected), tostring(got))
+  end
+  local e, g = as_tensor(expected), as_tensor(got)
+  if not e then return false, ("cannot compare with a %s"):format(type(expected)) end
+  if not g then return false, ("expected a tensor of shape %s, got a %s"):format(table.concat(e:shape(), "x"), type(got)) end
+  local es, gs = table.concat(e:shape(), "x"), table.concat(g:shape(), "x")
+  if es ~= gs and e:numel() ~= g:numel() then
+    return false, ("expected shape %s, got shape %s"):format(es == "" and "scalar" or es, gs == "" and "scalar" or gs)
+  end
+  local n = e:numel()
+  local ef, gf = e:reshape(n), g:reshape(n)
+  local bad, shown, worst = 0, {}, 0
+  for k = 1, n do
+    local a, b = gf[k], ef[k]
+    if not close(a, b, tol) then
+      bad = bad + 1
+      worst = math.max(worst, math.abs(a - b))
+      if #shown < 4 then
+        -- the multi-index of flat position k, 1-based
+        local idx, rest, shape = {}, k - 1, e:shape()
+        for d = #shape, 1, -1 do idx[d] = rest % shape[d] + 1; rest = rest // shape[d] end
+        shown[#shown + 1] = ("[%s] expected %s, got %s"):format(table.concat(idx, ","), num(b), num(a))
+      end
+    end
+  end
+  if bad == 0 then return true, (es ~= gs and ("shape %s read as %s; "):format(gs, es) or "") .. "all " .. n .. " entries match" end
+  return false, ("%d of %d entries differ (largest difference %s): %s%s"):format(bad, n, num(worst),
+    table.concat(shown, "; "), bad > #shown and "; ..." or "")
+end
+
+-- check(label, got, expected [, tol=1e-6]): prints ✓ or ✗ and records it.
+function M.check(label, got, expected, tol)
+  if type(label) ~= "string" then error("check: the first argument is a label (a string)", 2) end
+  if expected == nil then error("check: give the expected value: check(label, got, expected [, tol])", 2) end
+  tol = tol or 1e-6
+  if type(tol) ~= "number" or tol < 0 then error("check: tol must be a non-negative number", 2) end
+  local ok, detail = compare(got, expected, tol)
+  local r = { label = label, ok = ok, detail = detail, got = got, expected = expected }
+  M.results[#M.results + 1] = r
+  if not M.quiet then
+    local mark = ok and (unicode() and "✓" or "ok") or (unicode() and "✗" or "FAIL")
+    local sep = (ok and detail:match("^[-%d.e+na]+$")) and " = " or ": "
+    io.write(mark, " ", label, sep, detail, "\n")
+  end
+  return ok
+end
+
+function M.check_summary()
+  local pass, fail = 0, 0
+  for _, r in ipairs(M.results) do if r.ok then pass = pass + 1 else fail = fail + 1 end end
+  if not M.quiet then io.write(("checks: %d passed, %d failed\n"):format(pass, fail)) end
+  return pass, fail
+end
+
+-- ---- `nncalc check FILE.lua [--tap|--json]` ---------------------------------------
+
+local function json_string(s)
+  return '"' .. tostring(s):gsub('[%c"\\]', function(c)
+    local map = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
+    return map[c] or ("\\u%04x"):format(c:byte())
+  end) .. '"'
+end
+
+function M.main(args)
+  local mode, file = "text", nil
+  for _, a in ipairs(args) do
+    if a == "--tap" then mode = "tap"
+    elseif a == "--json" then mode = "json"
+    elseif a:sub(1, 2) == "--" then io.stderr:write("nncalc check: unknown option ", a, "\n"); return 2
+    elseif not file then file = a end
+  end
+  if not file then io.stderr:write("usage: nncalc check FILE.lua [--tap | --json]\n"); return 2 end
+  M.quiet = mode ~= "text"
+  local chunk, err = loadfile(file)
+  local ok = chunk ~= nil
+  if ok then ok, err = pcall(chunk) end
+  local pass, fail = 0, 0
+  for _, r in ipairs(M.results) do if r.ok then pass = pass + 1 else fail = fail + 1 end end
+  if mode == "tap" then
+    local n = #M.results + (ok and 0 or 1)
+    io.write("TAP version 13\n1..", n, "\n")
+    for i, r in ipairs(M.results) do
+      io.write(r.ok and "ok " or "not ok ", i, " - ", r.label, "\n")
+      if not r.ok then io.write("  ---\n  message: ", json_string(r.detail), "\n  ...\n") end
+    end
+    if not ok then io.write("not ok ", n, " - ", file, " ran to the end\n  ---\n  message: ", json_string(err), "\n  ...\n") end
+  elseif mode == "json" then
+    local items = {}
+    for _, r in ipairs(M.results) do
+      items[#items + 1] = ('{"label":%s,"ok":%s,"detail":%s}'):format(json_string(r.label), tostring(r.ok), json_string(r.detail))
+    end
+    io.write(('{"file":%s,"passed":%d,"failed":%d,"error":%s,"checks":[%s]}\n'):format(json_string(file), pass, fail,
+      ok and "null" or json_string(err), table.concat(items, ",")))
+  else
+    if not ok then io.write(file, ": stopped with an error: ", tostring(err), "\n") end
+    io.write(("%s: %d passed, %d failed\n"):format(file, pass, fail))
+  end
+  return (fail == 0 and ok) and 0 or 1
+end
+
+check = M.check
+check_summary = M.check_summary
+return M

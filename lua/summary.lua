@@ -1,0 +1,402 @@
+-- summary.lua — summary(model, input_shape [, opts]): the counting half of
+-- homework.  Works from layer settings alone (out_shape and cost of every
+-- module), so no weight is allocated: summary(vgg16, {3, 224, 224}) is
+-- instant.  Receptive fields follow Araujo et al. (Distill 2019), per axis:
+--     r_out = r_in + (k_eff − 1)·j_in     j_out = j_in·s
+--     start_out = start_in + ((k_eff − 1)/2 − p)·j_in     k_eff = d(k − 1) + 1
+-- where start is the centre of the first output's field in input pixels
+-- (1-based), and r = the field's size.
+
+local Module = nn.Module
+local M = {}
+
+-- ---- receptive-field state, one per spatial axis -----------------------------
+
+local function rf_start(size) return { r = 1, j = 1, start = 1, size = size } end
+
+local function rf_copy(st) return { r = st.r, j = st.j, start = st.start, size = st.size, global = st.global } end
+
+-- Applies one layer's window (nil: elementwise, false: sees everything).
+local function rf_apply(st, w)
+  if w == nil then return rf_copy(st) end
+  if w == false or st.global then
+    return { r = st.size, j = st.j, start = st.start, size = st.size, global = true }
+  end
+  local keff = w.d * (w.k - 1) + 1
+  return { r = st.r + (keff - 1) * st.j, j = st.j * w.s,
+    start = st.start + ((keff - 1) / 2 - w.p) * st.j, size = st.size, keff = keff, w = w, prev = st }
+end
+
+-- Several branches: the largest field; they must share jump and start
+-- (be aligned) for one affine formula to describe the union.
+local function rf_merge(states)
+  local best, aligned = states[1], true
+  for _, s in ipairs(states) do
+    if s.r > best.r then best = s end
+    if not s.global and not best.global and (s.j ~= states[1].j or s.start ~= states[1].start) then aligned = false end
+  end
+  local out = rf_copy(best)
+  out.aligned = aligned
+  return out, aligned
+end
+
+-- ---- walking the model -----------------------------------------------------------
+
+local function zero_cost()
+  return { weights = 0, biases = 0, mults = 0, adds = 0, bias_adds = 0, macs = 0, comps = 0,
+    acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, buffers = 0 }
+end
+
+local function numel(shape)
+  local n = 1
+  for i = 1, #shape do n = n * shape[i] end
+  return n
+end
+
+local function spatial(shape)
+  local n = #shape
+  if n >= 3 then return shape[n - 1], shape[n] end
+end
+
+local walk
+
+local function add_into(total, c)
+  for k, v in pairs(c) do if type(v) == "number" then total[k] = (total[k] or 0) + v end end
+end
+
+-- A leaf layer: one row.
+local function leaf(m, shape, rf, ctx, index, depth)
+  local ok, out = pcall(m.out_shape, m, shape)
+  if not ok then
+    error(("summary: layer %s (%s): %s"):format(index, m:repr(""):gsub("\n.*", " ..."), tostring(out):gsub("^[^:]*:%d+: ", "")), 0)
+  end
+  local c = zero_cost()
+  if m.cost then add_into(c, m:cost(shape, out)) end
+  -- a reshape (Flatten) or an identity in evaluation (Dropout) makes no new neurons
+  local row = { index = index, depth = depth, name = m:repr(""):gsub("\n.*", " ..."), module = m,
+    in_shape = shape, out_shape = out, neurons = m.no_new_values and 0 or numel(out) }
+  for k, v in pairs(c) do row[k] = v end
+  local new = {}
+  for axis = 1, 2 do
+    if rf[axis] then
+      local w = m.window and m:window(axis)
+      new[axis] = rf_apply(rf[axis], w)
+    end
+  end
+  row.rf = new
+  ctx.rows[#ctx.rows + 1] = row
+  return out, new
+end
+
+-- Containers: a header row, then their children indented one level.
+local function container(m, shape, rf, ctx, index, depth)
+  local cls = m.class_name
+  local header = { index = index, depth = depth, name = cls .. (cls == "Residual" and " (x + block(x))" or ""),
+    module = m, in_shape = shape, container = true }
+  ctx.rows[#ctx.rows + 1] = header
+  local prefix = index ~= "" and (index .. ".") or ""
+  local out, state
+  if cls == "Sequential" then
+    out, state = shape, rf
+    for i, child in ipairs(m:children()) do out, state = walk(child, out, state, ctx, prefix .. i, depth + 1) end
+  else
+    local outs, states = {}, {}
+    for i, child in ipairs(m:children()) do
+      outs[i], states[i] = walk(child, shape, rf, ctx, prefix .. i, depth + 1)
+    end
+    if cls == "Residual" and not rawget(m, 2) then outs[2], states[2] = shape, rf end   -- identity shortcut
+    local ok, r = pcall(m.out_shape, m, shape)
+    if not ok then error(("summary: %s %s: %s"):format(cls, index, tostring(r):gsub("^[^:]*:%d+: ", "")), 0) end
+    out = r
+    state = {}
+    for axis = 1, 2 do
+      if rf[axis] then
+        local list = {}
+        for i = 1, #states do list[i] = states[i][axis] end
+        local merged, aligned = rf_merge(list)
+        state[axis] = merged
+        if not aligned then header.note = "branches are not aligned (different jump or start): the field shown is the largest branch's" end
+      end
+    end
+    if cls == "Concat" then header.note = header.note or "receptive field: the largest branch's" end
+    if cls == "Residual" then
+      header.adds = numel(out)   -- the addition x + block(x)
+    end
+  end
+  header.out_shape = out
+  header.rf = state
+  header.neurons = numel(out)
+  return out, state
+end
+
+walk = function(m, shape, rf, ctx, index, depth)
+  if not Module.is_module(m) then
+    error(("summary: %s is a %s, not a module"):format(index ~= "" and ("layer " .. index) or "the model", type(m)), 0)
+  end
+  local cls = m.class_name
+  if cls == "Sequential" or cls == "Residual" or cls == "Concat" then
+    return container(m, shape, rf, ctx, index, depth)
+  end
+  return leaf(m, shape, rf, ctx, index, depth)
+end
+
+-- ---- conventions and totals ---------------------------------------------------------
+
+local defaults = { bias = true, relu = true, flops = "mac", per_sample = false }
+
+local function flops_of(row, conv)
+  if conv.flops == "2mac" then return 2 * row.macs end
+  if conv.flops == "2k-1" then return row.mults + row.adds + (conv.bias and row.bias_adds or 0) end
+  return row.macs
+end
+
+local function finish(row, conv, scale)
+  if row.container then return end
+  row.params = row.weights + row.biases
+  row.adds_total = row.adds + (conv.bias and row.bias_adds or 0)
+  if not conv.relu then row.acts = 0 end
+  for _, k in ipairs({ "mults", "adds", "bias_adds", "adds_total", "macs", "comps", "acts", "conns",
+    "bwd_input", "bwd_weight", "saved", "neurons" }) do
+    row[k] = row[k] and row[k] / scale
+    if row[k] and row[k] == math.floor(row[k]) then row[k] = math.tointeger(row[k]) or row[k] end
+  end
+  row.flops = flops_of(row, conv)
+end
+
+-- ---- printing -----------------------------------------------------------------------
+
+local function group(n)
+  if n == nil then return "" end
+  if type(n) ~= "number" then return tostring(n) end
+  local s = math.type(n) == "integer" and tostring(n) or ("%.1f"):format(n)
+  local int, frac = s:match("^(-?%d+)(.*)$")
+  int = int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^(-?),", "%1")
+  return int .. frac
+end
+
+local function rf_text(rf, field)
+  local h, w = rf and rf[1], rf and rf[2]
+  if not h then return "" end
+  local function one(st)
+    if field == "rf" then return st.global and "all" or tostring(st.r) end
+    if st.global then return "-" end
+    local v = st[field == "jump" and "j" or "start"]
+    return v == math.floor(v) and tostring(math.tointeger(v)) or ("%.1f"):format(v)
+  end
+  local a, b = one(h), w and one(w)
+  if b == nil or a == b then return a end
+  return a .. "x" .. b
+end
+
+local columns_all = {
+  out = { "output", function(r) return "{" .. table.concat(r.out_shape or {}, ", ") .. "}" end },
+  params = { "params", function(r) return group(r.params) end },
+  weights = { "weights", function(r) return group(r.weights) end },
+  biases = { "biases", function(r) return group(r.biases) end },
+  neurons = { "neurons", function(r) return group(r.neurons) end },
+  mults = { "mults", function(r) return group(r.mults) end },
+  adds = { "adds", function(r) return group(r.adds_total) end },
+  macs = { "MACs", function(r) return group(r.macs) end },
+  flops = { "FLOPs", function(r) return group(r.flops) end },
+  acts = { "act evals", function(r) return group(r.acts) end },
+  comps = { "compares", function(r) return group(r.comps) end },
+  conns = { "connections", function(r) return group(r.conns) end },
+  bwd_input = { "bwd mults dx", function(r) return group(r.bwd_input) end },
+  bwd_weight = { "bwd mults dW", function(r) return group(r.bwd_weight) end },
+  saved = { "saved for bwd", function(r) return group(r.saved) end },
+  rf = { "RF", function(r) return rf_text(r.rf, "rf") end },
+  jump = { "jump", function(r) return rf_text(r.rf, "jump") end },
+  start = { "start", function(r) return rf_text(r.rf, "start") end },
+}
+local default_columns = { "out", "params", "mults", "adds", "acts", "rf", "jump", "start" }
+
+local function render(s, conv, cols)
+  local head, widths, lines = { "layer" }, { 5 }, {}
+  for i, c in ipairs(cols) do head[i + 1] = columns_all[c][1]; widths[i + 1] = #head[i + 1] end
+  local body = {}
+  for _, r in ipairs(s) do
+    local cells = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name }
+    for i, c in ipairs(cols) do
+      cells[i + 1] = (r.container and c ~= "out" and c ~= "rf" and c ~= "jump" and c ~= "start"
+        and c ~= "neurons") and "" or columns_all[c][2](r)
+    end
+    for i, v in ipairs(cells) do widths[i] = math.max(widths[i], utf8.len(v) or #v) end
+    body[#body + 1] = { cells, r }
+  end
+  local total = { "total" }
+  for i, c in ipairs(cols) do
+    local v = s.total[c == "adds" and "adds_total" or c]
+    total[i + 1] = (c == "out" or c == "rf" or c == "jump" or c == "start") and "" or group(v)
+    widths[i + 1] = math.max(widths[i + 1], #total[i + 1])
+  end
+  local function line(cells)
+    local parts = {}
+    for i, v in ipairs(cells) do
+      local pad = widths[i] - (utf8.len(v) or #v)
+      parts[i] = i == 1 and (v .. (" "):rep(pad)) or ((" "):rep(pad) .. v)
+    end
+    return table.concat(parts, "  ")
+  end
+  lines[1] = line(head)
+  lines[2] = ("-"):rep(#lines[1])
+  for _, b in ipairs(body) do
+    lines[#lines + 1] = line(b[1])
+    if b[2].note then lines[#lines + 1] = "    note: " .. b[2].note end
+  end
+  lines[#lines + 1] = ("-"):rep(#lines[1])
+  lines[#lines + 1] = line(total)
+  lines[#lines + 1] = ""
+  local conv_text = ("conventions: mults and MACs count one per weight use; adds %s the bias "
+    .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
+    .. "counts are %s.  RF, jump and start per axis (h x w when they differ), start = centre of the "
+    .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "
+    .. "per_sample=, columns=, explain=, compare=}) changes them.")
+    :format(conv.bias and "include" or "exclude", conv.bias and ", + 1 for the bias" or "",
+      conv.relu and "count each activation function once per element" or "are not counted",
+      conv.flops == "2mac" and "2·MACs" or (conv.flops == "2k-1" and "mults + adds" or "MACs"),
+      s.per_sample and "per sample" or "for the whole input shape given")
+  -- wrapped to the table's width (at least 72 columns)
+  local width, cur = math.max(72, #lines[1]), ""
+  for word in conv_text:gmatch("%S+") do
+    if #cur + #word + 1 > width then lines[#lines + 1] = cur; cur = word
+    else cur = cur == "" and word or (cur .. " " .. word) end
+  end
+  lines[#lines + 1] = cur
+  return table.concat(lines, "\n")
+end
+
+-- explain=true: every count's formula with the numbers filled in.
+local function explain(s)
+  local out = {}
+  for _, r in ipairs(s) do
+    local m = r.module
+    if not r.container then
+      out[#out + 1] = ("%s %s"):format(r.index, r.name)
+      if m.class_name == "Conv2d" then
+        local kh, kw = m.kernel_size[1], m.kernel_size[2]
+        out[#out + 1] = ("  params = %d·(%d·%d·%d)%s = %s"):format(m.out_channels, m.in_channels // m.groups, kh, kw,
+          m.has_bias and (" + " .. m.out_channels) or "", group(r.params))
+        local n = #r.in_shape
+        for axis = 1, 2 do
+          local _, res = conv_out(r.in_shape[n - 2 + axis], m.kernel_size[axis], { stride = m.stride[axis],
+            padding = m.padding[axis], dilation = m.dilation[axis] })
+          out[#out + 1] = "  " .. (axis == 1 and "H: " or "W: ") .. res.formula
+        end
+        out[#out + 1] = ("  mults = outputs·(C_in/g·kh·kw) = %s·%d = %s"):format(group(r.neurons),
+          (m.in_channels // m.groups) * kh * kw, group(r.mults))
+      elseif m.class_name == "Linear" then
+        out[#out + 1] = ("  params = %d·%d%s = %s"):format(m.out_features, m.in_features,
+          m.has_bias and (" + " .. m.out_features) or "", group(r.params))
+        out[#out + 1] = ("  mults = %s outputs · %d inputs = %s"):format(group(r.neurons), m.in_features, group(r.mults))
+      elseif m.kernel_size then
+        local n = #r.in_shape
+        for axis = 1, 2 do
+          local _, res = pool_out(r.in_shape[n - 2 + axis], m.kernel_size[axis], { stride = m.stride[axis],
+            padding = m.padding[axis], ceil_mode = m.ceil_mode })
+          out[#out + 1] = "  " .. (axis == 1 and "H: " or "W: ") .. res.formula
+        end
+      end
+      for axis = 1, 2 do
+        local st = r.rf and r.rf[axis]
+        if st and st.prev and st.w then
+          out[#out + 1] = ("  %s: r = %d + (%d − 1)·%d = %d,  jump = %d·%d = %d"):format(axis == 1 and "H" or "W",
+            st.prev.r, st.keff, st.prev.j, st.r, st.prev.j, st.w.s, st.j)
+        end
+      end
+    end
+  end
+  return table.concat(out, "\n")
+end
+
+-- What the usual counters report for the same model (their conventions).
+local function compare(s)
+  local t = { macs = 0, bias = 0, relu = 0, pool_in = 0, bn = 0 }
+  for _, r in ipairs(s) do
+    if not r.container then
+      local cls = r.module.class_name
+      if cls == "Conv2d" or cls == "ConvTranspose2d" or cls == "Linear" then
+        t.macs = t.macs + r.macs
+        t.bias = t.bias + r.bias_adds
+      elseif cls == "ReLU" or cls == "LeakyReLU" then
+        t.relu = t.relu + (r.neurons or 0)
+      elseif cls:match("Pool") then
+        t.pool_in = t.pool_in + numel(r.in_shape)
+      elseif cls:match("BatchNorm") then
+        t.bn = t.bn + numel(r.in_shape) * (r.module.affine and 2 or 1)
+      end
+    end
+  end
+  local lines = {
+    "what common counters report for this model (convolution and linear layers):",
+    ("  fvcore FlopCountAnalysis    %s   (its \"flop\" is one multiply-add; bias and ReLU ignored)"):format(group(t.macs)),
+    ("  thop                        %s   (multiplications only; bias ignored)"):format(group(t.macs)),
+    ("  torchinfo Mult-Adds         %s   (params x positions: bias included)"):format(group(t.macs + t.bias)),
+    ("  ptflops MACs                %s   (+1 per output for bias, ReLU = numel, pooling = input numel, BN = numel (x2 affine))")
+      :format(group(t.macs + t.bias + t.relu + t.pool_in + t.bn)),
+    ("  PyTorch FlopCounterMode     %s   (2 x MACs; bias ignored)"):format(group(2 * t.macs)),
+    ("  torchscan FLOPs             %s   (2k-1 per output + 1 for bias)"):format(group(2 * t.macs)),
+  }
+  return table.concat(lines, "\n")
+end
+
+-- summary(model, input_shape [, opts]) -> table; prints unless quiet=true.
+function M.summary(model, shape, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("summary: options must be a table", 2) end
+  local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1 }
+  for k in pairs(opts) do if not known[k] then error(("summary: unknown option '%s'"):format(tostring(k)), 2) end end
+  if not Module.is_module(model) then error("summary: the first argument must be a model (an nn module)", 2) end
+  if type(shape) ~= "table" or #shape == 0 then error("summary: the input shape must be a table like {3, 224, 224}", 2) end
+  for i, v in ipairs(shape) do
+    if math.type(v) ~= "integer" or v < 1 then error(("summary: input shape entry %d is %s, not a positive whole number"):format(i, tostring(v)), 2) end
+  end
+  local conv = {}
+  for k, v in pairs(defaults) do conv[k] = opts[k] == nil and v or opts[k] end
+  if conv.flops ~= "mac" and conv.flops ~= "2mac" and conv.flops ~= "2k-1" then
+    error('summary: flops must be "mac", "2mac" or "2k-1"', 2)
+  end
+  local ctx = { rows = {} }
+  local h, w = spatial(shape)
+  local rf = {}
+  if h then rf[1], rf[2] = rf_start(h), rf_start(w) end
+  local ok, err = pcall(walk, model, shape, rf, ctx, "", 0)
+  if not ok then error(err, 2) end
+  local s = ctx.rows
+  -- the top container's header is the model itself: keep it as row 0
+  local scale = (conv.per_sample and #shape == 4) and shape[1] or 1
+  s.per_sample = scale ~= 1
+  local total = { params = 0, weights = 0, biases = 0, buffers = 0 }
+  for _, r in ipairs(s) do
+    finish(r, conv, scale)
+    if not r.container then
+      for _, k in ipairs({ "params", "weights", "biases", "neurons", "mults", "adds_total", "macs", "flops", "comps",
+        "acts", "conns", "bwd_input", "bwd_weight", "saved", "buffers" }) do
+        total[k] = (total[k] or 0) + (r[k] or 0)
+      end
+    elseif r.adds then   -- a residual's addition
+      total.adds_total = (total.adds_total or 0) + r.adds / scale
+    end
+  end
+  total.out_shape = s[1] and s[1].out_shape
+  s.total = total
+  s.conventions = conv
+  local cols = opts.columns or default_columns
+  for _, c in ipairs(cols) do
+    if not columns_all[c] then
+      local names = {}
+      for k in pairs(columns_all) do names[#names + 1] = k end
+      table.sort(names)
+      error(("summary: unknown column '%s' (%s)"):format(tostring(c), table.concat(names, ", ")), 2)
+    end
+  end
+  s.text = render(s, conv, cols)
+  if not opts.quiet then
+    print(s.text)
+    if opts.explain then print("\n" .. explain(s)) end
+    if opts.compare then print("\n" .. compare(s)) end
+  end
+  return setmetatable(s, { __tostring = function(t) return t.text end })
+end
+
+summary = M.summary
+return M
