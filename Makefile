@@ -109,6 +109,8 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_startup ./$(BIN)
 	./$(BIN) bench/bench_autograd.lua
+	./$(BIN) bench/bench_summary.lua vgg16
+	./$(BIN) bench/bench_summary.lua resnet50
 
 $(BUILD)/bench_startup: bench/bench_startup.c | $(BUILD)
 	$(CC) -std=c11 $(WARN) -O2 -o $@ $<

@@ -211,6 +211,36 @@ doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in or
 doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + block(x) (or projection(x) + block(x) when the shapes differ): a skip connection.", "nn.Residual(nn.Linear(3, 3))(ones(3))")
 doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim]}", "Runs every branch on the same input and joins the results along the channel dim: an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
 
+-- ---- analysis: counting, sizes, receptive fields, checking -------------------------
+doc("summary", "analysis", "summary(model, input_shape [, {columns=, explain=, compare=, bias=true, relu=true, flops=\"mac\"|\"2mac\"|\"2k-1\", per_sample=false, quiet=}])",
+  "A per-layer table from the layer settings alone (no weights are made): output shape, parameters (weights and biases), neurons, multiplications, additions, MACs, FLOPs, activation evaluations, max-pool comparisons, input connections, backward multiplications for dx and dW, values saved for backward, receptive field, jump and start per axis; totals; the counting conventions under the table. explain=true prints every formula with its numbers, compare=true what fvcore, thop, ptflops, torchinfo, FlopCounterMode and torchscan would report. Returns a table: s.total.params, s[i].out_shape, s[i].rf ... Columns: out params weights biases neurons mults adds macs flops acts comps conns bwd_input bwd_weight saved rf jump start.",
+  "summary(models.lenet5(), {1, 32, 32}, {quiet = true}).total.params")
+doc("conv_out", "analysis", "conv_out(n, k [, {stride=1, padding=0, dilation=1, explain=false}])",
+  "The output size floor((n + 2p - d(k-1) - 1)/s) + 1, and a second result that shows the formula with the numbers and says how many input rows the floor leaves unseen.",
+  "conv_out(36, 3, {padding = 3, stride = 2})")
+doc("pool_out", "analysis", "pool_out(n, k [, {stride=k, padding=0, dilation=1, ceil_mode=false, explain=false}])",
+  "The output size of pooling; ceil_mode rounds up but drops a last window that would start in the right padding, as PyTorch does.",
+  "pool_out(7, 2, {ceil_mode = true})")
+doc("convT_out", "analysis", "convT_out(n, k [, {stride, padding, dilation, output_padding, explain}])",
+  "The output size of a transposed convolution, (n-1)s - 2p + d(k-1) + output_padding + 1, with a note on which sizes output_padding chooses between.",
+  "convT_out(4, 3, {stride = 2, output_padding = 1})")
+doc("conv_solve", "analysis", "conv_solve{input=, output=, kernel=, stride=, padding=, dilation=, exact=false}",
+  "Every value of the missing settings (one or two of input, kernel, stride, padding, dilation; padding 0 and dilation 1 are assumed when more are missing) that gives the output size under the floor rule, as a table with how many input rows each drops; exact=true keeps those that drop none.",
+  "conv_solve{input = 64, output = 6, padding = 1, dilation = 2, exact = true}")
+doc("receptive_field", "analysis", "receptive_field(model, input_shape [, {quiet=true}])",
+  "The receptive field of every layer, per axis: size, jump (effective stride) and start (the centre of the first output's field, in input pixels). Branches take the largest field and must be aligned.",
+  "receptive_field(models.lenet5(), {1, 32, 32}, {quiet = true})")
+doc("receptive_region", "analysis", "receptive_region(model, input_shape [, {c, i, j}])",
+  "The input rows and columns (1-based, clipped to the image) that output element (c, i, j) depends on; without the index, the general form, e.g. rows 4i-9 .. 4i+6.",
+  "receptive_region(nn.Conv2d(1, 1, 5, {padding = 2}), {1, 28, 28})")
+doc("check", "analysis", "check(label, got, expected [, tol=1e-6])",
+  "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries); records it for check_summary(). `nncalc check FILE.lua [--tap|--json]` runs a homework file and exits 1 when a check failed.",
+  "check(\"two\", 1 + 1, 2)")
+doc("check_summary", "analysis", "check_summary()", "Prints the tally of the checks so far (passed, failed); returns the two numbers.", "check_summary()")
+doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50() | models.inception{...}",
+  "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields. models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
+  "models.vgg16()")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
@@ -219,6 +249,7 @@ local topics = {
   { "settings", "limits" }, { "autograd", "gradients, traces, graphs, gradcheck" },
   { "layers", "convolution, pooling, batch norm as functions" }, { "losses", "loss functions" },
   { "nn", "layers as modules, containers" },
+  { "analysis", "counting, output sizes, receptive fields, checking answers" },
   { "repl", "help and the REPL" },
 }
 

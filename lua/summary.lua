@@ -68,7 +68,9 @@ end
 local function leaf(m, shape, rf, ctx, index, depth)
   local ok, out = pcall(m.out_shape, m, shape)
   if not ok then
-    error(("summary: layer %s (%s): %s"):format(index, m:repr(""):gsub("\n.*", " ..."), tostring(out):gsub("^[^:]*:%d+: ", "")), 0)
+    local what = m:repr(""):gsub("\n.*", " ...")
+    local msg = tostring(out):gsub("^[^:]*:%d+: ", ""):gsub("^" .. what:gsub("%p", "%%%0") .. ": ", "")
+    error(index == "" and ("summary: %s: %s"):format(what, msg) or ("summary: layer %s (%s): %s"):format(index, what, msg), 0)
   end
   local c = zero_cost()
   if m.cost then add_into(c, m:cost(shape, out)) end
@@ -389,13 +391,18 @@ function M.summary(model, shape, opts)
       error(("summary: unknown column '%s' (%s)"):format(tostring(c), table.concat(names, ", ")), 2)
     end
   end
-  s.text = render(s, conv, cols)
+  -- the text is made when it is shown: scripts that only read numbers
+  -- (quiet=true) skip the formatting, which is most of the work
+  setmetatable(s, { __tostring = function(t)
+    t.text = t.text or render(t, conv, cols)
+    return t.text
+  end })
   if not opts.quiet then
-    print(s.text)
+    print(tostring(s))
     if opts.explain then print("\n" .. explain(s)) end
     if opts.compare then print("\n" .. compare(s)) end
   end
-  return setmetatable(s, { __tostring = function(t) return t.text end })
+  return s
 end
 
 summary = M.summary

@@ -123,6 +123,25 @@ expect_in "help(f) through a pipe" 'help(inv)
 out=$(printf 'x = tensor{1,2}\nx\nhelp()\n' | "$NN" 2>&1)
 case "$out" in *"$(printf '\033')"*) bad "no escape codes without a terminal" "$out" ;; *) ok ;; esac
 
+# ---- nncalc check: homework files for graders -------------------------------------
+cat > "$tmp/hw.lua" <<'LUA'
+check("a1", tensor{{1,0},{3,4},{1,2}} * tensor{2,1} + tensor{0,-2,5}, {2, 8, 9})
+check("yhat", 8, 9)
+LUA
+cat > "$tmp/good.lua" <<'LUA'
+check("two", 1 + 1, 2)
+LUA
+expect "check: a failed check gives exit status 1" 1 "hw.lua: 1 passed, 1 failed" "$NN" check "$tmp/hw.lua"
+expect "check: all passing gives 0" 0 "good.lua: 1 passed, 0 failed" "$NN" check "$tmp/good.lua"
+expect "check --tap" 1 "TAP version 13
+1..2
+ok 1 - a1
+not ok 2 - yhat" "$NN" check "$tmp/hw.lua" --tap
+expect "check --json" 1 '"passed":1,"failed":1' "$NN" check "$tmp/hw.lua" --json
+printf 'check("x", 1, 1)\nerror("boom")\n' > "$tmp/broken.lua"
+expect "check: an error in the file fails the run" 1 "stopped with an error" "$NN" check "$tmp/broken.lua"
+expect "check without a file" 2 "usage: nncalc check FILE.lua" "$NN" check
+
 # ---- lessons run to the end --------------------------------------------------
 top=$(cd "$(dirname "$0")/.." && pwd)
 for f in "$top"/lessons/*.lua; do

@@ -15,7 +15,9 @@ test("every public function and method has help", function()
     if type(v) == "function" and k:sub(1, 1) ~= "_" and not entries[k] then missing[#missing + 1] = "Tensor." .. k end
   end
   for _, k in ipairs({ "help", "apropos", "exit", "debug_mode", "format", "print", "graph",
-    "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings", "backward" }) do
+    "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings", "backward", "summary",
+    "conv_out", "pool_out", "convT_out", "conv_solve", "receptive_field", "receptive_region", "check",
+    "check_summary", "models" }) do
     if not entries[k] then missing[#missing + 1] = k end
   end
   for k, v in pairs(nn) do

@@ -1,0 +1,283 @@
+-- Homework counting: summary, conv arithmetic, receptive fields, checks.
+-- Numbers from the homework sheets in shared/seeds, corrected where the
+-- sheet is wrong (the comments say where), and published model sizes.
+
+local function row(s, index)
+  for _, r in ipairs(s) do if r.index == index then return r end end
+  error("no row " .. index)
+end
+
+test("LeNet-style shapes 32 -> 28 -> 14 -> 10 and parameters 150 / 2400 (seed 004)", function()
+  local net = nn.Sequential{ nn.Conv2d(1, 6, 5, { bias = false }), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5, { bias = false }) }
+  local s = summary(net, {1, 32, 32}, { quiet = true })
+  eq(table.concat(row(s, "1").out_shape, "x"), "6x28x28")
+  eq(table.concat(row(s, "2").out_shape, "x"), "6x14x14")
+  eq(table.concat(row(s, "3").out_shape, "x"), "16x10x10")
+  eq(row(s, "1").params, 150); eq(row(s, "3").params, 2400)
+  local sb = summary(nn.Sequential{ nn.Conv2d(1, 6, 5), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5) }, {1, 32, 32}, { quiet = true })
+  eq(row(sb, "1").params, 156); eq(row(sb, "3").params, 2416)
+  eq(row(sb, "1").weights, 150); eq(row(sb, "1").biases, 6)
+end)
+
+test("the 36x36x3 output-size questions (seed 002 problem 4)", function()
+  eq(conv_out(36, 3), 34)
+  eq(conv_out(36, 3, { padding = 3, stride = 2 }), 20)
+  local s = summary(nn.Conv2d(3, 2, 3, { padding = 3, stride = 2 }), {3, 36, 36}, { quiet = true })
+  eq(table.concat(s[1].out_shape, "x"), "2x20x20")
+  -- n, k, s, p in general: floor((n + 2p - k)/s) + 1
+  for n = 5, 40, 7 do for k = 1, 5 do for st = 1, 3 do for p = 0, 2 do
+    if n + 2 * p >= k then eq(conv_out(n, k, { stride = st, padding = p }), (n + 2 * p - k) // st + 1) end
+  end end end end
+end)
+
+test("conv_out explains, reports dropped rows; pool_out ceil_mode; convT_out", function()
+  local out, r = conv_out(28, 5)
+  eq(out, 24); eq(r.formula, "out = ⌊(28 + 2·0 − 1·(5 − 1) − 1) / 1⌋ + 1 = 24")
+  local printed = capture(function() conv_out(28, 5, { explain = true }) end)
+  eq(printed, "out = ⌊(28 + 2·0 − 1·(5 − 1) − 1) / 1⌋ + 1 = 24\n")
+  out, r = conv_out(7, 2, { stride = 2 })
+  eq(out, 3); eq(r.dropped, 1)
+  eq(tostring(r):find("drops 1 input row", 1, true) ~= nil, true)
+  eq(select(2, conv_out(64, 5, { stride = 2, padding = 1, dilation = 2 })).out, 29)
+  eq(pool_out(7, 2), 3)
+  eq(pool_out(7, 2, { ceil_mode = true }), 4)
+  eq(pool_out(5, 2, { padding = 1, ceil_mode = true }), 3)   -- a window starting in the padding is dropped
+  eq(convT_out(4, 3, { stride = 2 }), 9)
+  eq(convT_out(4, 3, { stride = 2, output_padding = 1 }), 10)
+  eq(convT_out(3, 4, { stride = 2, padding = 1 }), 6)
+  expect_error(function() conv_out(3, 5) end, "conv_out: the 5 window", "larger than the padded input 3 + 2·0 = 3")
+  expect_error(function() convT_out(4, 3, { stride = 2, output_padding = 2 }) end, "output_padding 2 must be smaller")
+  expect_error(function() conv_out(10, 3, { stride = 0 }) end, "stride must be >= 1")
+  expect_error(function() conv_out(10, 3, { bogus = 1 }) end, "unknown option 'bogus'")
+end)
+
+test("conv_solve: the k/s tables of seed 004, corrected", function()
+  -- (c) 64 -> 6 without padding: (64 - k)/s = 5 exactly; the sheet's s=1, k=52 is wrong (59)
+  local t = conv_solve{ input = 64, output = 6, padding = 0, dilation = 1, exact = true }
+  local want = { [1] = 59, [2] = 54, [3] = 49, [4] = 44, [12] = 4 }
+  for _, sol in ipairs(t) do if want[sol.stride] then eq(sol.kernel, want[sol.stride], "kernel for stride " .. sol.stride) end end
+  eq(#t, 12)
+  -- (d) padding 1, dilation 2: (67 - 2k)/s = 5, odd strides
+  t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 2, exact = true }
+  local got = {}
+  for _, sol in ipairs(t) do got[sol.stride] = sol.kernel end
+  eq(got[1], 31); eq(got[3], 26); eq(got[5], 21)
+  -- s = 2, k = 28 also drops no input row (only the last padding row): the
+  -- sheet's "odd strides only" misses it
+  eq(got[2], 28)
+  -- (e) padding 1, dilation 1: k = 66 - 5s
+  t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 1, exact = true }
+  got = {}
+  for _, sol in ipairs(t) do got[sol.stride] = sol.kernel end
+  for s = 1, 5 do eq(got[s], 66 - 5 * s) end
+  -- with the floor rule there are more pairs, some dropping input rows
+  local all = conv_solve{ input = 64, output = 6, padding = 0 }
+  eq(#all > 12, true)
+  for _, sol in ipairs(all) do eq(conv_out(64, sol.kernel, { stride = sol.stride }), 6) end
+  -- any one unknown
+  eq(conv_solve{ output = 24, kernel = 5, stride = 1, padding = 0, dilation = 1 }[1].input, 28)
+  local pads = conv_solve{ input = 32, output = 32, kernel = 5, stride = 1, dilation = 1 }
+  eq(pads[1].padding, 2)
+  expect_error(function() conv_solve{ input = 10, output = 50, padding = 0, dilation = 1, stride = 1 } end, "conv_solve: no kernel gives output 50")
+  expect_error(function() conv_solve{ input = 10, kernel = 3 } end, "give the output size")
+end)
+
+test("Inception module counts (seed 000 part 5)", function()
+  -- module 1: 1x1 -> 128, 3x3 -> 192, 5x5 -> 96 on 256x32x32 (same padding)
+  local m1 = models.inception{ input = 256, b1 = 128, b3 = 192, b5 = 96, b3_reduce = false, pool = false }
+  local s1 = summary(m1, {256, 32, 32}, { quiet = true })
+  -- the sheet's 1,147,264 uses 128 outputs for every branch; with 192 and 96:
+  eq(s1.total.params, (256 + 1) * 128 + (9 * 256 + 1) * 192 + (25 * 256 + 1) * 96)
+  eq(s1.total.params, 1089952)
+  eq(s1.total.mults, 1115684864)
+  eq(s1.total.adds_total, 1115684864)    -- k·C − 1 within the window + 1 for the bias
+  eq(s1.total.acts, 425984)
+  eq(table.concat(s1[1].out_shape, "x"), "416x32x32")
+  -- module 2: with 1x1 reductions (64) and a pooling branch
+  local m2 = models.inception{ input = 256, b1 = 128, b3_reduce = 64, b3 = 192, b5_reduce = 64, b5 = 96, pool_proj = 64 }
+  local s2 = summary(m2, {256, 32, 32}, { quiet = true })
+  eq(s2.total.params, 346720)
+  eq(s2.total.mults, 354418688)
+  eq(s2.total.acts, 622592)
+  -- GoogLeNet (3a)
+  eq(summary(models.inception{}, {192, 28, 28}, { quiet = true }).total.params, 163696)
+end)
+
+test("the VGG-style table of seed 003 (neurons, parameters, connections)", function()
+  local net = nn.Sequential{ nn.Conv2d(3, 64, 3, { stride = 2, padding = 1 }), nn.MaxPool2d(2),
+    nn.Conv2d(64, 128, 3, { padding = 1 }), nn.MaxPool2d(2),
+    nn.Conv2d(128, 256, 3, { padding = 1 }), nn.Conv2d(256, 256, 3, { padding = 1 }), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(14 * 14 * 256, 1024), nn.Linear(1024, 100) }
+  local s = summary(net, {3, 224, 224}, { quiet = true })
+  local want = {
+    { "1", 802816, 1792, 21676032 }, { "2", 200704, 0, 802816 }, { "3", 401408, 73856, 231211008 },
+    { "4", 100352, 0, 401408 }, { "5", 200704, 295168, 231211008 }, { "6", 200704, 590080, 462422016 },
+    { "7", 50176, 0, 200704 }, { "9", 1024, 51381248, 51380224 },
+    { "10", 100, 102500, 102400 },   -- the sheet's 105,200 for FC-100 is a slip: 1024·100 + 100
+  }
+  for _, w in ipairs(want) do
+    local r = row(s, w[1])
+    eq(r.neurons, w[2], "neurons of row " .. w[1]); eq(r.params, w[3], "params of row " .. w[1])
+    eq(r.conns, w[4], "connections of row " .. w[1])
+  end
+  eq(s.total.neurons, 1957988); eq(s.total.params, 52444644); eq(s.total.conns, 999407616)
+end)
+
+test("published parameter counts, shape-only (no weights allocated)", function()
+  local before = stats().storages
+  local want = { lenet5 = 61706, alexnet = 61100840, vgg11 = 132863336, vgg16 = 138357544,
+    resnet18 = 11689512, resnet50 = 25557032 }
+  for name, n in pairs(want) do
+    local s = summary(models[name](), name == "lenet5" and {1, 32, 32} or {3, 224, 224}, { quiet = true })
+    eq(s.total.params, n, name)
+  end
+  eq(stats().storages - before < 200, true, "no weights were allocated")
+  local s = summary(models.vgg16(), {3, 224, 224}, { quiet = true })
+  eq(table.concat(s.total.out_shape, "x"), "1000")
+  eq(table.concat(s[2].out_shape, "x"), "64x224x224")
+end)
+
+test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
+  local c = nn.Sequential{ nn.Conv2d(1, 10, 5), nn.ReLU() }
+  local s = summary(c, {1, 1, 28, 28}, { quiet = true })
+  eq(s.total.macs, 144000); eq(s.total.mults, 144000); eq(s.total.adds_total, 144000); eq(s.total.acts, 5760)
+  eq(summary(c, {1, 1, 28, 28}, { quiet = true, bias = false }).total.adds_total, 138240)
+  eq(summary(c, {1, 1, 28, 28}, { quiet = true, relu = false }).total.acts, 0)
+  eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2mac" }).total.flops, 288000)
+  eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2k-1" }).total.flops, 288000)
+  eq(summary(c, {4, 1, 28, 28}, { quiet = true }).total.macs, 576000)
+  eq(summary(c, {4, 1, 28, 28}, { quiet = true, per_sample = true }).total.macs, 144000)
+  local out = capture(function() summary(c, {1, 1, 28, 28}, { compare = true }) end)
+  for _, line in ipairs({ "fvcore FlopCountAnalysis    144,000", "torchinfo Mult-Adds         149,760",
+    "PyTorch FlopCounterMode     288,000", "torchscan FLOPs             288,000" }) do
+    eq(out:find(line, 1, true) ~= nil, true, line .. " in\n" .. out)
+  end
+  local ex = capture(function() summary(nn.Conv2d(1, 10, 5), {1, 28, 28}, { explain = true }) end)
+  eq(ex:find("params = 10·(1·5·5) + 10 = 260", 1, true) ~= nil, true, ex)
+  eq(ex:find("out = ⌊(28 + 2·0 − 1·(5 − 1) − 1) / 1⌋ + 1 = 24", 1, true) ~= nil, true, ex)
+  eq(ex:find("r = 1 + (5 − 1)·1 = 5", 1, true) ~= nil, true, ex)
+  local cols = capture(function() summary(c, {1, 28, 28}, { columns = { "out", "bwd_input", "bwd_weight", "saved" } }) end)
+  eq(cols:find("bwd mults dW", 1, true) ~= nil, true, cols)
+end)
+
+test("receptive fields per axis, and the region of seed 000 part 4", function()
+  -- y1 = conv 5x5 pad 2, y2 = 2x2 pool, y3 = the same again: X[4i-9 .. 4i+6]
+  local net = nn.Sequential{ nn.Conv2d(3, 4, 5, { padding = 2 }), nn.MaxPool2d(2), nn.Conv2d(4, 4, 5, { padding = 2 }), nn.MaxPool2d(2) }
+  eq(tostring(receptive_region(net, {3, 224, 224})), "rows 4i-9 .. 4i+6,  columns 4j-9 .. 4j+6")
+  local r = receptive_region(net, {3, 224, 224}, {1, 10, 10})
+  eq(r.rows[1], 31); eq(r.rows[2], 46)
+  r = receptive_region(net, {3, 224, 224}, {1, 1, 1})
+  eq(r.rows[1], 1); eq(r.rows[2], 10)    -- 4i-9 .. 4i+6 is -5..10; rows -5..0 are zero padding
+  local l = receptive_field(net, {3, 224, 224}, { quiet = true })
+  eq(l[#l].h.size, 16); eq(l[#l].h.jump, 4)
+  -- non-square kernels and strides: per axis
+  local ns = nn.Sequential{ nn.Conv2d(1, 1, {3, 1}, { stride = {2, 1} }), nn.Conv2d(1, 1, {1, 5}) }
+  l = receptive_field(ns, {1, 20, 20}, { quiet = true })
+  eq(l[#l].h.size, 3); eq(l[#l].w.size, 5); eq(l[#l].h.jump, 2); eq(l[#l].w.jump, 1)
+  -- published: torchvision AlexNet 195 / 32, ResNet-18 435 / 32
+  local function last_spatial(m)
+    local lst, last = receptive_field(m, {3, 224, 224}, { quiet = true })
+    for _, e in ipairs(lst) do if e.name:match("Adaptive") then break end last = e end
+    return last
+  end
+  eq(last_spatial(models.alexnet()).h.size, 195)
+  eq(last_spatial(models.resnet18()).h.size, 435)
+  eq(last_spatial(models.resnet18()).h.jump, 32)
+end)
+
+-- The analytic region must be exactly where the gradient of one output
+-- element is non-zero (positive weights and inputs, average pooling, so
+-- no cancellation and no max-pool sparsity).
+local function gradient_region(net, shape, idx)
+  local x = rand(table.unpack(shape)):add(0.5):requires_grad()
+  for _, p in ipairs(net:parameters()) do p:detach():copy(rand(p:shape()):add(0.1)) end
+  local y = net(x)
+  x.grad = nil
+  net:zero_grad()
+  y[{ idx[1], idx[2], idx[3] }]:backward()
+  local g = x.grad:sum(1)   -- over channels
+  local rows, cols = {}, {}
+  for i = 1, g:size(1) do for j = 1, g:size(2) do
+    if g[{ i, j }] ~= 0 then
+      rows[1] = math.min(rows[1] or i, i); rows[2] = math.max(rows[2] or i, i)
+      cols[1] = math.min(cols[1] or j, j); cols[2] = math.max(cols[2] or j, j)
+    end
+  end end
+  return rows, cols
+end
+
+test("receptive_region matches the gradient's non-zero pattern", function()
+  seed(9)
+  local cases = {
+    { nn.Sequential{ nn.Conv2d(2, 3, 3, { padding = 1 }), nn.AvgPool2d(2), nn.Conv2d(3, 2, 3, { stride = 2 }) }, {2, 17, 15} },
+    { nn.Sequential{ nn.Conv2d(1, 2, 3, { dilation = 2, padding = 1 }), nn.AvgPool2d(3, { stride = 2, padding = 1 }),
+        nn.Conv2d(2, 1, {3, 2}, { stride = {1, 2} }) }, {1, 19, 16} },
+    { nn.Sequential{ nn.Conv2d(1, 1, 5, { stride = 3, padding = 2 }), nn.Conv2d(1, 1, 3, { padding = 1 }) }, {1, 13, 13} },
+  }
+  for n, case in ipairs(cases) do
+    local net, shape = case[1], case[2]
+    local out = net:out_shape(shape)
+    for _, idx in ipairs({ {1, 1, 1}, {1, out[2], out[3]}, {1, (out[2] + 1) // 2, (out[3] + 1) // 2} }) do
+      local r = receptive_region(net, shape, idx)
+      local gr, gc = gradient_region(net, shape, idx)
+      eq(table.concat(r.rows, ".."), table.concat(gr, ".."), ("case %d rows of output %s"):format(n, table.concat(idx, ",")))
+      eq(table.concat(r.cols, ".."), table.concat(gc, ".."), ("case %d columns of output %s"):format(n, table.concat(idx, ",")))
+    end
+  end
+end)
+
+test("branches: Residual and Concat take the largest field and say so when misaligned", function()
+  local inc = models.inception{}
+  local s = summary(inc, {192, 28, 28}, { quiet = true })
+  eq(s[1].rf[1].r, 5)                       -- the 5x5 branch
+  eq(s[1].note, "receptive field: the largest branch's")
+  local mis = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 2, { padding = 0 }) }
+  expect_error(function() return summary(mis, {1, 8, 8}, { quiet = true }) end, "Concat: branch 2 gives {1, 7, 7}")
+  local mis2 = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.AvgPool2d(3, { stride = 1, padding = 1 }) }
+  local s2 = summary(mis2, {1, 8, 8}, { quiet = true })
+  eq(s2[1].note, "receptive field: the largest branch's")
+  local shifted = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 3, { padding = {1, 1}, dilation = 1 }),
+    nn.Sequential{ nn.Conv2d(1, 1, 1), nn.Conv2d(1, 1, 3, { padding = 1 }) } }
+  eq(summary(shifted, {1, 8, 8}, { quiet = true })[1].rf[1].aligned, true)
+  local off = nn.Residual(nn.Conv2d(1, 1, 4, { padding = 2 }), { projection = nn.Conv2d(1, 1, 1, { padding = 0 }) })
+  expect_error(function() summary(off, {1, 8, 8}, { quiet = true }) end, "Residual: the block gives {1, 9, 9}")
+end)
+
+test("summary returns a table and reports bad input by layer", function()
+  local s = summary(models.lenet5(), {1, 32, 32}, { quiet = true })
+  eq(s.total.params, 61706)
+  eq(table.concat(s[2].out_shape, "x"), "6x28x28")
+  eq(type(tostring(s)), "string")
+  expect_error(function() summary({}, {1, 2, 2}) end, "summary: the first argument must be a model")
+  expect_error(function() summary(models.lenet5(), {32, 32}) end, "layer 1 (Conv2d(1, 6, kernel_size=5))", "{32, 32}")
+  expect_error(function() summary(models.lenet5(), {3, 32, 32}) end, "input has 3 channels, the layer expects 1")
+  expect_error(function() summary(nn.Conv2d(1, 1, 7), {1, 5, 5}) end, "summary: Conv2d(1, 1, kernel_size=7)", "too small for kernel 7")
+  expect_error(function() summary(models.lenet5(), {1, 32, 0}) end, "not a positive whole number")
+  expect_error(function() summary(models.lenet5(), {1, 32, 32}, { bogus = 1 }) end, "unknown option 'bogus'")
+  expect_error(function() summary(models.lenet5(), {1, 32, 32}, { columns = { "nope" } }) end, "unknown column 'nope'")
+  expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}, {1, 1, 1}) end, "every output depends on the whole input")
+  expect_error(function() receptive_region(nn.Conv2d(1, 1, 3), {1, 8, 8}, {1, 7, 1}) end, "row 7 is out of range 1..6")
+end)
+
+test("check(): numbers, tensors, tolerance, the tally", function()
+  local saved = require("check").results
+  require("check").results = {}
+  local out = capture(function()
+    nncalc.ascii = true
+    check("a number", 8, 8)
+    check("a slip", 8, 9)
+    check("close enough", 1 / 3, 0.333333, 1e-5)
+    check("a tensor", tensor{{1, 2}, {3, 4}}, {{1, 2}, {3, 5}})
+    check("a shape", tensor{1, 2, 3}, {{1, 2}, {3, 4}})
+    check_summary()
+    nncalc.ascii = nil
+  end)
+  eq(out, "ok a number = 8\n"
+    .. "FAIL a slip: expected 9, got 8 (difference -1)\n"
+    .. "ok close enough = 0.3333333333\n"
+    .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4\n"
+    .. "FAIL a shape: expected shape 2x2, got shape 3\n"
+    .. "checks: 2 passed, 3 failed\n")
+  require("check").results = saved
+  expect_error(function() check(1, 2, 3) end, "check: the first argument is a label")
+end)
