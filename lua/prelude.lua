@@ -59,12 +59,21 @@ local function show(v, depth)
   return "{" .. table.concat(parts, ", ") .. "}"
 end
 
--- Called by the REPL with the values of an expression line.
+-- Called by the REPL with the values of an expression line.  A result
+-- that its function already printed (summary, receptive_field) is marked
+-- _printed and shown only once.
 function nncalc.display(...)
   local n = select("#", ...)
   local out = {}
-  for i = 1, n do out[i] = show((select(i, ...)), 0) end
-  io.write(table.concat(out, "\t"), "\n")
+  for i = 1, n do
+    local v = (select(i, ...))
+    if type(v) == "table" and rawget(v, "_printed") then
+      rawset(v, "_printed", nil)
+    else
+      out[#out + 1] = show(v, 0)
+    end
+  end
+  if #out > 0 then io.write(table.concat(out, "\t"), "\n") end
 end
 
 -- print shows numbers as a person writes them (10, not 10.0), and

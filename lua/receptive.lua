@@ -39,7 +39,10 @@ function M.receptive_field(model, shape, opts)
       if r.note then lines[#lines + 1] = "    note: " .. r.note end
     end
   end
-  if not (opts and opts.quiet) then print(table.concat(lines, "\n")) end
+  if not (opts and opts.quiet) then
+    print(table.concat(lines, "\n"))
+    list._printed = true
+  end
   return list
 end
 

@@ -399,6 +399,7 @@ function M.summary(model, shape, opts)
   end })
   if not opts.quiet then
     print(tostring(s))
+    rawset(s, "_printed", true)
     if opts.explain then print("\n" .. explain(s)) end
     if opts.compare then print("\n" .. compare(s)) end
   end

@@ -114,6 +114,9 @@ x
 expect_in "-i runs the script, then reads lines" 'z * 2
 ' 0 "14" "$NN" -i -e "z = 7"
 
+out=$(printf 'summary(models.lenet5(), {1, 32, 32})\n' | "$NN" 2>&1)
+n=$(printf '%s\n' "$out" | grep -c '^total')
+[ "$n" = 1 ] && ok || bad "summary at the prompt prints its table once (printed $n times)" "$out"
 expect_in "?name asks for help" '?softmax
 ' 0 "softmax(x [, d])" "$NN"
 expect_in "? alone lists the topics" '?
