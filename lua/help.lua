@@ -11,6 +11,14 @@ local function name_of(fn)
       if v == fn and entries[k] then return k end
     end
   end
+  if optim then
+    for k, v in pairs(optim) do
+      if v == fn and entries["optim." .. k] then return "optim." .. k end
+    end
+    if type(fn) == "table" and getmetatable(fn) and getmetatable(fn).__index and optim[rawget(fn, "name") or ""] then
+      return "optim.Optimizer"
+    end
+  end
   if nn then   -- a module class, or a module: its class
     local class = nn.is_module(fn) and getmetatable(fn) or fn
     for k, v in pairs(nn) do
@@ -23,7 +31,7 @@ end
 -- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; "nn.Linear"
 -- stays as it is.
 local function normalize(name)
-  if name:match("^nn%.[%w_]+$") then return name end
+  if name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
   return name:match("[%.:]([%w_]+)$") or name
 end
 

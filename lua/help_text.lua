@@ -241,6 +241,30 @@ doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() |
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields. models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
   "models.vgg16()")
 
+-- ---- optimizers and training ----------------------------------------------------------
+doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, weight_decay=0, nesterov=false, momentum_form=\"pytorch\"|\"lr_inside\", nesterov_form=\"rewritten\"|\"lookahead\"})",
+  "Gradient descent as PyTorch defines it: g' = g + wd·θ; buf ← μ·buf + (1−dampening)·g' (buf = g' on the first step); θ ← θ − lr·buf, or with Nesterov θ ← θ − lr·(g' + μ·buf). momentum_form=\"lr_inside\" is Sutskever's v ← μv − lr·g, θ ← θ + v (the same iterates at a fixed lr). nesterov_form=\"lookahead\" evaluates the gradient at θ + μv (give step a closure that recomputes the loss); its θ + μv equals the rewritten form's parameters at every step.",
+  "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1, momentum = 0.9})")
+doc("optim.AdaGrad", "optim", "optim.AdaGrad(params, {lr=0.01, lr_decay=0, weight_decay=0, eps=1e-10})", "G ← G + g²; θ ← θ − lr/(1 + (t−1)·lr_decay) · g / (√G + ε).", "optim.AdaGrad({tensor{1}:requires_grad()}, {lr = 0.1})")
+doc("optim.RMSProp", "optim", "optim.RMSProp(params, {lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false})", "E[g²] ← α·E[g²] + (1−α)·g²; θ ← θ − lr·g / (√E[g²] + ε) (with momentum: buf ← μ·buf + g/(√E[g²] + ε), θ ← θ − lr·buf).", "optim.RMSProp({tensor{1}:requires_grad()})")
+doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0}) | optim.AdamW(params, {..., weight_decay=0.01})",
+  "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient.",
+  "optim.Adam({tensor{1}:requires_grad()}, {lr = 0.1})")
+doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(closure) | opt:zero_grad() | opt:state()",
+  "step applies one update to every parameter that has a gradient (trace=true prints the gradient, the state update and the new value with the formula and the convention); zero_grad clears the gradients; state() gives each parameter's step count and buffers (by position and by name). Errors: unknown options, negative rates, parameters that are not leaves, a step before any backward.",
+  "optim.SGD({tensor{1}:requires_grad()}):state()")
+doc("optim.StepLR optim.ExponentialLR optim.CosineAnnealingLR", "optim", "optim.StepLR(opt, {step_size=, gamma=0.1}) | optim.ExponentialLR(opt, {gamma=}) | optim.CosineAnnealingLR(opt, {T_max=, eta_min=0})",
+  "Learning-rate schedules: sched:step() after each epoch sets opt.lr to lr·γ^⌊e/step_size⌋, lr·γ^e, or η_min + (lr − η_min)(1 + cos(πe/T_max))/2.",
+  "optim.StepLR(optim.SGD({tensor{1}:requires_grad()}, {lr = 1}), {step_size = 2}):step()")
+doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false})",
+  "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly.",
+  "fit(nn.Linear(1, 1), nn.MSELoss(), {tensor{{1}, {2}}, tensor{{2}, {4}}}, {epochs = 2, quiet = true})")
+doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=60, height=15}]) | plot({f, g}, a, b)",
+  "A plot in the terminal (braille dots in UTF-8 terminals, '*' otherwise): a loss history, or functions on [a, b].",
+  "plot(sigmoid, -6, 6, {quiet = true})")
+doc("grid_search", "optim", "grid_search{n1, n2, ..., epochs=, minutes_per_epoch=}", "The number of runs (the product of the values per hyper-parameter), epochs and time a grid search costs.", "grid_search{10, 6, 5, epochs = 10, minutes_per_epoch = 2}")
+doc("random_trials", "optim", "random_trials(p, confidence)", "The fewest random trials N with 1 − (1 − p)^N ≥ confidence when each succeeds with probability p; second result: the formula.", "random_trials(0.05, 0.95)")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
@@ -250,6 +274,7 @@ local topics = {
   { "layers", "convolution, pooling, batch norm as functions" }, { "losses", "loss functions" },
   { "nn", "layers as modules, containers" },
   { "analysis", "counting, output sizes, receptive fields, checking answers" },
+  { "optim", "optimizers, schedules, training loops, plots" },
   { "repl", "help and the REPL" },
 }
 

@@ -32,6 +32,10 @@ require("summary")
 models = require("models")
 require("receptive")
 require("check")
+optim = require("optim")
+require("train")
+require("plot")
+require("hyper")
 
 -- debug_mode(true) shows a traceback with every error (like --debug).
 function debug_mode(on)

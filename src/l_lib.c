@@ -14,6 +14,7 @@ int luaopen_nncalc(lua_State *L) {
   lt_open_ops(L, lib, methods);
   lt_open_autograd(L, lib, methods);
   lt_open_nn(L, lib, methods);
+  lt_open_optim(L, lib);
   lua_pushvalue(L, methods);
   lua_setfield(L, lib, "Tensor");   /* Lua code adds methods here (format ...) */
   lua_settop(L, lib);

@@ -58,6 +58,7 @@ void lt_open_tensor(lua_State *L, int lib, int methods);
 void lt_open_ops(lua_State *L, int lib, int methods);
 void lt_open_autograd(lua_State *L, int lib, int methods);
 void lt_open_nn(lua_State *L, int lib, int methods);
+void lt_open_optim(lua_State *L, int lib);
 /* Registers the whole nncalc library as global `nncalc` and the Tensor
 ** methods as `nncalc.Tensor`. */
 int luaopen_nncalc(lua_State *L);

@@ -17,11 +17,14 @@ test("every public function and method has help", function()
   for _, k in ipairs({ "help", "apropos", "exit", "debug_mode", "format", "print", "graph",
     "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings", "backward", "summary",
     "conv_out", "pool_out", "convT_out", "conv_solve", "receptive_field", "receptive_region", "check",
-    "check_summary", "models" }) do
+    "check_summary", "models", "fit", "plot", "grid_search", "random_trials" }) do
     if not entries[k] then missing[#missing + 1] = k end
   end
   for k, v in pairs(nn) do
     if type(v) == "table" and v.class_name and not entries["nn." .. k] then missing[#missing + 1] = "nn." .. k end
+  end
+  for k, v in pairs(optim) do
+    if (type(v) == "table" or type(v) == "function") and not entries["optim." .. k] then missing[#missing + 1] = "optim." .. k end
   end
   table.sort(missing)
   eq(table.concat(missing, " "), "", "names without help")

@@ -1,0 +1,62 @@
+-- train.lua — fit(model, loss_fn, data, opts): small training loops with a
+-- progress line per epoch and the loss history.  With opts.seed the
+-- shuffling (and so the whole run) repeats exactly.
+
+local M = {}
+
+local function is_tensor(v) return nncalc.is_tensor(v) end
+
+-- fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=optimizer,
+--     shuffle=true, seed=n, quiet=false}) -> history (mean loss per epoch)
+function M.fit(model, loss_fn, data, o)
+  o = o or {}
+  local known = { epochs = 1, batch_size = 1, opt = 1, shuffle = 1, seed = 1, quiet = 1 }
+  for k in pairs(o) do if not known[k] then error(("fit: unknown option '%s'"):format(tostring(k)), 2) end end
+  if not (nn.is_module(model) or type(model) == "function") then error("fit: the model must be an nn module", 2) end
+  if type(loss_fn) ~= "function" and not nn.is_module(loss_fn) then error("fit: loss_fn must be a loss module or a function", 2) end
+  if type(data) ~= "table" then error("fit: data must be {X, Y} with one sample per row", 2) end
+  local X, Y = data[1] or data.X, data[2] or data.Y
+  if not is_tensor(X) or not is_tensor(Y) then error("fit: data must be {X, Y}: two tensors", 2) end
+  local n = X:size(1)
+  if Y:size(1) ~= n then
+    error(("fit: X has %d samples but Y has %d"):format(n, Y:size(1)), 2)
+  end
+  local epochs, bs = o.epochs or 10, o.batch_size or n
+  if math.type(epochs) ~= "integer" or epochs < 1 then error("fit: epochs must be a positive whole number", 2) end
+  if math.type(bs) ~= "integer" or bs < 1 then error("fit: batch_size must be a positive whole number", 2) end
+  local opt = o.opt or optim.SGD(model:parameters(), { lr = 0.01 })
+  if o.seed then seed(o.seed) end
+  local history = {}
+  for epoch = 1, epochs do
+    local t0 = os.clock()
+    local order = {}
+    for i = 1, n do order[i] = i end
+    if o.shuffle ~= false then
+      for i = n, 2, -1 do
+        local j = math.floor(rand(1)[1] * i) + 1
+        order[i], order[j] = order[j], order[i]
+      end
+    end
+    local total = 0
+    for start = 1, n, bs do
+      local idx = {}
+      for k = start, math.min(n, start + bs - 1) do idx[#idx + 1] = order[k] end
+      local xb, yb = X:index_select(1, idx), Y:index_select(1, idx)
+      opt:zero_grad()
+      local loss = loss_fn(model(xb), yb)
+      local lv = is_tensor(loss) and loss:item() or loss
+      if lv ~= lv then error(("fit: the loss became NaN in epoch %d (try a smaller learning rate)"):format(epoch), 2) end
+      loss:backward()
+      opt:step()
+      total = total + lv * #idx
+    end
+    history[epoch] = total / n
+    if not o.quiet then
+      io.write(("epoch %d/%d  loss %.6g  (%.3f s)\n"):format(epoch, epochs, history[epoch], os.clock() - t0))
+    end
+  end
+  return history
+end
+
+fit = M.fit
+return M
