@@ -11,7 +11,7 @@ local method_only = {
   t = true, item = true, shape = true, size = true, dim = true, numel = true,
   stride = true, is_contiguous = true, fill = true, copy = true, view = true,
   contiguous = true, totable = true, expand = true, narrow = true,
-  Tensor = true, debug = true, interactive = true, complete = true,
+  Tensor = true, debug = true, interactive = true, complete = true, stdin_tty = true,
 }
 for name, fn in pairs(nncalc) do
   if type(fn) == "function" and not method_only[name] and rawget(_G, name) == nil then
@@ -36,6 +36,7 @@ optim = require("optim")
 require("train")
 require("plot")
 require("hyper")
+require("lesson")
 
 -- debug_mode(true) shows a traceback with every error (like --debug).
 function debug_mode(on)

@@ -53,8 +53,8 @@ static int check_window(int64_t in, int64_t k, int64_t stride, int64_t pad,
   if (in > SETTING_MAX || k > SETTING_MAX || stride > SETTING_MAX ||
       pad > SETTING_MAX || dil > SETTING_MAX || (k - 1) > SETTING_MAX / dil)
     return nn_fail(NN_ELIMIT, "convolution settings too large (input %lld, kernel %lld, "
-                   "stride %lld, padding %lld, dilation %lld)", (long long)in,
-                   (long long)k, (long long)stride, (long long)pad, (long long)dil);
+                   "stride %lld, padding %lld, dilation %lld)", (long long)in, (long long)k,
+                   (long long)stride, (long long)pad, (long long)dil);
   return NN_OK;
 }
 
@@ -117,14 +117,6 @@ typedef struct Geom {
   int64_t kh, kw, sh, sw, ph, pw, dh, dw, groups;
   int64_t Cg, Kg, rows, L, taps;   /* per group channels; rows = Cg·taps */
 } Geom;
-
-static void geom_finish(Geom *G) {
-  G->Cg = G->C / G->groups;
-  G->Kg = G->K / G->groups;
-  G->taps = G->kh * G->kw;
-  G->rows = G->Cg * G->taps;
-  G->L = G->OH * G->OW;
-}
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -316,8 +308,7 @@ static int cols_forward(const Geom *G, const double *x, const double *w,
   size[0] = G->rows * nb * cw;
   size[1] = nb > 1 ? G->Kg * nb * cw : 0;
   st = work_get(2, size, part);
-  cols = part[0];
-  tmp = part[1];
+  cols = part[0], tmp = part[1];
   if (st == NN_OK && bias != NULL && nb == 1)   /* the GEMMs add onto the bias */
     for (n = 0; n < G->N; n++)
       for (k = 0; k < G->K; k++)
@@ -359,9 +350,7 @@ static int cols_backward(const Geom *G, const double *x, const double *w,
   size[1] = gx != NULL ? G->rows * nb * cw : 0;
   size[2] = nb > 1 ? G->Kg * nb * cw : 0;
   st = work_get(3, size, part);
-  cols = part[0];
-  dcols = part[1];
-  tmp = part[2];
+  cols = part[0], dcols = part[1], tmp = part[2];
   if (st == NN_OK && gx != NULL)
     memset(gx, 0, (size_t)(G->N * G->C * G->H * G->W) * sizeof(double));
   if (st == NN_OK && gw != NULL) memset(gw, 0, (size_t)(G->K * G->rows) * sizeof(double));
@@ -696,25 +685,21 @@ static int conv_setup(const Tensor *x, const Tensor *w, const Tensor *b,
                      pair_str(s1, sizeof s1, p->padding), pair_str(s2, sizeof s2, p->dilation));
     if (st != NN_OK) return st;
   }
-  G->N = x->size[0];
-  G->kh = k[0];
-  G->kw = k[1];
-  G->sh = p->stride[0];
-  G->sw = p->stride[1];
-  G->ph = p->padding[0];
-  G->pw = p->padding[1];
-  G->dh = p->dilation[0];
-  G->dw = p->dilation[1];
-  G->groups = p->groups;
+  G->N = x->size[0], G->groups = p->groups;
+  G->kh = k[0], G->kw = k[1];
+  G->sh = p->stride[0], G->sw = p->stride[1];
+  G->ph = p->padding[0], G->pw = p->padding[1];
+  G->dh = p->dilation[0], G->dw = p->dilation[1];
   if (!transposed) {
-    G->C = cin;  G->H = x->size[2];  G->W = x->size[3];
-    G->K = cout; G->OH = out[0];     G->OW = out[1];
+    G->C = cin, G->H = x->size[2], G->W = x->size[3];
+    G->K = cout, G->OH = out[0], G->OW = out[1];
   }
   else {   /* the transposed input is the convolution's output */
-    G->C = cout; G->H = out[0];      G->W = out[1];
-    G->K = cin;  G->OH = x->size[2]; G->OW = x->size[3];
+    G->C = cout, G->H = out[0], G->W = out[1];
+    G->K = cin, G->OH = x->size[2], G->OW = x->size[3];
   }
-  geom_finish(G);
+  G->Cg = G->C / G->groups, G->Kg = G->K / G->groups;
+  G->taps = G->kh * G->kw, G->rows = G->Cg * G->taps, G->L = G->OH * G->OW;
   return NN_OK;
 }
 
@@ -755,7 +740,7 @@ static Tensor *forward(const Tensor *x, const Tensor *w, const Tensor *b,
                        const Conv2dParams *p, int transposed) {
   Geom G;
   Tensor *xc = NULL, *wc = NULL, *bc = NULL, *y = NULL;
-  int64_t size[4], n, c, j;
+  int64_t size[4], n, j;
   int st = NN_ENOMEM;
   if (conv_setup(x, w, b, p, transposed, &G) != NN_OK) return NULL;
   size[0] = G.N;
@@ -766,10 +751,10 @@ static Tensor *forward(const Tensor *x, const Tensor *w, const Tensor *b,
       contig(b, &bc)) {
     if (!transposed) st = conv_forward_raw(&G, data(xc), data(wc), data(bc), data(y));
     else {   /* the input gradient of the convolution whose output x would be */
-      st = conv_backward_raw(&G, NULL, data(wc), data(xc), data(y), NULL);
-      for (n = 0; st == NN_OK && bc != NULL && n < G.N; n++)
-        for (c = 0; c < G.C; c++)
-          for (j = 0; j < G.H * G.W; j++) data(y)[(n * G.C + c) * G.H * G.W + j] += data(bc)[c];
+      double *yd = data(y), *bd = data(bc);
+      st = conv_backward_raw(&G, NULL, data(wc), data(xc), yd, NULL);
+      for (n = 0; st == NN_OK && bd != NULL && n < G.N * G.C; n++)   /* n: plane */
+        for (j = 0; j < G.H * G.W; j++) yd[n * G.H * G.W + j] += bd[n % G.C];
     }
   }
   tensor_release(xc);

@@ -33,6 +33,7 @@ static const char usage_text[] =
   "  script [args]  run a Lua script; its arguments are in the table `arg`\n"
   "  check FILE [--tap|--json]  run a homework file of check() calls and report;\n"
   "                 exit status 1 when any check failed\n"
+  "  lesson [N|name] [--no-pause]  list the lessons, or run one\n"
   "  -              run standard input as a script\n"
   "  -e code        run a chunk of code (may be repeated)\n"
   "  -i             open the REPL after running script or -e\n"
@@ -100,6 +101,12 @@ static int l_interactive(lua_State *L) {
   return 1;
 }
 
+/* nncalc.stdin_tty(): whether a person is typing (lessons wait for them). */
+static int l_stdin_tty(lua_State *L) {
+  lua_pushboolean(L, isatty(0));
+  return 1;
+}
+
 /* nncalc.complete(word): what Tab would offer, as a sorted list. */
 static int l_complete(lua_State *L) {
   char **m = complete_list(L, luaL_checkstring(L, 1));
@@ -141,6 +148,8 @@ static void set_paths(lua_State *L, const char *dir) {
   lua_setfield(L, -2, "complete");
   lua_pushcfunction(L, l_interactive);
   lua_setfield(L, -2, "interactive");
+  lua_pushcfunction(L, l_stdin_tty);
+  lua_setfield(L, -2, "stdin_tty");
   lua_pop(L, 1);
 }
 
@@ -206,7 +215,7 @@ static int run_script(lua_State *L, int argc, char **argv, const Options *o) {
 
 /* `nncalc check FILE` and the like: a Lua module whose main(args) returns
 ** the exit status.  A file of that name in the current directory wins. */
-static const char *const subcommands[] = {"check", NULL};
+static const char *const subcommands[] = {"check", "lesson", NULL};
 
 static int is_subcommand(const char *a) {
   struct stat st;
