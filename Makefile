@@ -59,7 +59,7 @@ TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg
 TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
 
-.PHONY: all run test unit sanitize bench install uninstall clean help
+.PHONY: all run test unit sanitize bench install uninstall clean help golden
 all: $(BIN)
 
 $(BIN): $(CORE_O) $(LUA_O) $(BUILD)/main.o
@@ -99,6 +99,10 @@ test: $(BIN) $(BUILD)/check_runner
 	-sh tests/run_all.sh $(BUILD) $(BIN)
 	-$(MAKE) --no-print-directory sanitize
 	@sh tests/total.sh $(BUILD) build/san
+
+# rewrite the lessons' golden transcripts after changing a lesson on purpose
+golden: $(BIN)
+	NNCALC_LUA_DIR=$(CURDIR)/lua sh tests/lessons_test.sh ./$(BIN) --update
 
 SANFLAGS_ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 sanitize:

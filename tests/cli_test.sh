@@ -145,13 +145,6 @@ printf 'check("x", 1, 1)\nerror("boom")\n' > "$tmp/broken.lua"
 expect "check: an error in the file fails the run" 1 "stopped with an error" "$NN" check "$tmp/broken.lua"
 expect "check without a file" 2 "usage: nncalc check FILE.lua" "$NN" check
 
-# ---- lessons run to the end --------------------------------------------------
-top=$(cd "$(dirname "$0")/.." && pwd)
-for f in "$top"/lessons/*.lua; do
-  out=$("$NN" "$f" 2>&1 < /dev/null); rc=$?
-  if [ $rc -eq 0 ]; then ok; else bad "lesson $(basename "$f") exits $rc" "$(printf '%s' "$out" | tail -n 3)"; fi
-done
-
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
   env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"

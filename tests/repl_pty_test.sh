@@ -92,6 +92,15 @@ keys 'exit()' Enter; sleep 0.5
 keys '3 + 4' Enter; sleep 0.5
 if screen | grep -q '^7$'; then bad "exit() leaves the REPL"; else ok; fi
 
+# a lesson at a terminal: ask() waits for the answer and says right or wrong
+start "$NNCALC_HISTORY" lesson 1
+check "the lesson starts" "Lesson 1: tensors and shapes"
+check "  ... and asks" "How many numbers does W1 hold?"
+keys '5' Enter; check "a wrong answer is called wrong" "you gave 5"
+keys '6' Enter; check "the right answer is called right" "right: 6"
+check "  ... with the working" "3 rows x 2 columns = 6"
+keys Enter; check "pause() waits for Enter, then goes on" "Indices start at 1"
+
 head -c 3000 /dev/urandom > "$tmp/corrupt"
 start "$tmp/corrupt" -q
 keys '2 + 3' Enter; check "a corrupt history file does not stop the REPL" "5"

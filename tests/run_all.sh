@@ -36,6 +36,11 @@ out=$(sh "$top/tests/cli_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "cli"
 [ $rc -eq 0 ] || broken=1
 
+echo "== lessons (with golden transcripts) =="
+out=$(sh "$top/tests/lessons_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "lessons"
+[ $rc -eq 0 ] || broken=1
+
 echo "== REPL in a terminal (tmux) =="
 out=$(sh "$top/tests/repl_pty_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "pty"
