@@ -93,11 +93,11 @@ typedef struct Rows {
   Tensor *x, *t;         /* contiguous copies */
 } Rows;
 
-static int class_of(const Rows *r, int64_t i, int64_t *cls, LossKind k) {
-  double v = r->t->storage->data[i];
+static int class_of(const Rows *r, int64_t i, int64_t *cls) {
+  double v = r->t->storage->data[r->t->offset + i];
   if (v != floor(v) || v < 0 || v >= (double)r->c)
-    return nn_fail(NN_EINDEX, "%s: class index %g of sample %lld is out of range "
-                   "for %lld classes (classes are 1..%lld)", loss_name[k], v + 1,
+    return nn_fail(NN_EINDEX, "class index %g of sample %lld is out of range "
+                   "for %lld classes (classes are 1..%lld)", v + 1,
                    (long long)i + 1, (long long)r->c, (long long)r->c);
   *cls = (int64_t)v;
   return NN_OK;
@@ -155,7 +155,7 @@ static Tensor *classify(LossKind k, Rows *r, int probs) {
       for (j = 0; j < r->c; j++) l -= t[i * r->c + j] * ls[j];
     } else {
       int64_t cls;
-      if (class_of(r, i, &cls, k) != NN_OK) { tensor_release(each); tensor_release(tmp); return NULL; }
+      if (class_of(r, i, &cls) != NN_OK) { tensor_release(each); tensor_release(tmp); return NULL; }
       l = -ls[cls];
     }
     each->storage->data[i] = l;
@@ -225,7 +225,7 @@ int loss_backward(LossKind k, const Tensor *x, const Tensor *t, int probs, Reduc
       const double *tp = r.t->storage->data + r.t->offset;
       int64_t cls = -1;
       double tsum = 1.0;
-      if (!probs && (rc = class_of(&r, i, &cls, k)) != NN_OK) break;
+      if (!probs && (rc = class_of(&r, i, &cls)) != NN_OK) break;
       if (k == LOSS_NLL) {   /* d(-x[cls])/dx = -onehot */
         if (probs) for (j = 0; j < r.c; j++) row[j] = -g * tp[i * r.c + j];
         else row[cls] = -g;

@@ -16,8 +16,12 @@ end
 local function blame(i, m, fn, ...)
   local ok, r = pcall(fn, ...)
   if ok then return r end
-  local msg = tostring(r):gsub("^layer [%d.]+ %b(): ", "")
-  error(("layer %s (%s): %s"):format(i, m:repr(""):gsub("\n.*", " ..."), msg), 0)
+  local name = m:repr(""):gsub("\n.*", " ...")
+  local msg = tostring(r):gsub("^[^:\n]*:%d+: ", "")
+  -- the child's own "Name(settings) (input ...): " prefix becomes ours
+  if msg:sub(1, #name) == name then msg = msg:sub(#name + 1):gsub("^: ", "") end
+  if not msg:find("^layer ") and not msg:find("^ %(input") then msg = ": " .. msg end
+  error(("layer %s (%s)%s"):format(i, name, msg:find("^layer ") and (": " .. msg) or msg), 0)
 end
 
 -- ---- Sequential: each layer feeds the next ---------------------------------

@@ -17,8 +17,10 @@ local function loss_class(name, fn)
     end
   end
   function C:forward(x, target)
-    self.output = fn(x, target, { reduction = self.reduction })
-    return self.output
+    local ok, y = pcall(fn, x, target, { reduction = self.reduction })
+    if not ok then error(self:repr("") .. ": " .. tostring(y):gsub("^[^:\n]*:%d+: ", ""), 2) end
+    self.output = y
+    return y
   end
   function C:extra_repr() return self.reduction ~= "mean" and ('reduction="' .. self.reduction .. '"') or "" end
   function C:out_shape(s)

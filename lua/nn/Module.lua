@@ -109,8 +109,18 @@ function Module:forward(x, opts)
       return list[#list] and list[#list].output
     end
   end
-  self.output = self:compute(x)
-  return self.output
+  local ok, y = pcall(self.compute, self, x)
+  if not ok then
+    -- name the layer and its settings, and the input it was given
+    local msg = tostring(y):gsub("^[^:\n]*:%d+: ", "")
+    if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
+      local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
+      msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
+    end
+    error(msg, 2)
+  end
+  self.output = y
+  return y
 end
 
 -- Every module's output as a list of {index, name, module, output}.
