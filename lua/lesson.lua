@@ -30,19 +30,42 @@ local function paint(code, s)
 end
 
 -- Paragraphs are separated by blank lines; single line breaks in the
--- source are spaces, so lesson text reflows to the width.
+-- source are spaces, so lesson text reflows to the width.  A line indented
+-- by two or more spaces (an equation, a table) is kept as it is.
 local function wrap(text, width)
-  local out = {}
-  for para in (text:gsub("\n%s*\n", "\0") .. "\0"):gmatch("(.-)%z") do
-    local line = ""
-    if #out > 0 then out[#out + 1] = "" end
-    for word in para:gmatch("%S+") do
-      if #line + #word + 1 > width and line ~= "" then out[#out + 1] = line; line = word
-      else line = line == "" and word or (line .. " " .. word) end
+  local out, line = {}, ""
+  local function flush() if line ~= "" then out[#out + 1] = line; line = "" end end
+  for src in (text .. "\n"):gmatch("(.-)\n") do
+    if src:match("^%s*$") then
+      flush()
+      if #out > 0 and out[#out] ~= "" then out[#out + 1] = "" end
+    elseif src:match("^  ") then
+      flush()
+      out[#out + 1] = src
+    else
+      for word in src:gmatch("%S+") do
+        if #line + #word + 1 > width and line ~= "" then out[#out + 1] = line; line = word
+        else line = line == "" and word or (line .. " " .. word) end
+      end
     end
-    if line ~= "" then out[#out + 1] = line end
   end
+  flush()
   return table.concat(out, "\n")
+end
+
+-- Without a UTF-8 terminal, lesson output is transliterated to ASCII.
+local ascii_map = {
+  ["←"] = "<-", ["→"] = "->", ["−"] = "-", ["·"] = "*", ["×"] = "x", ["²"] = "^2", ["³"] = "^3",
+  ["√"] = "sqrt", ["⌊"] = "floor(", ["⌋"] = ")", ["⌈"] = "ceil(", ["⌉"] = ")", ["≥"] = ">=", ["≤"] = "<=",
+  ["≠"] = "~=", ["≈"] = "~", ["ᵀ"] = "^T", ["⁻¹"] = "^-1", ["⁻ᵀ"] = "^-T", ["σ"] = "sigma", ["Σ"] = "sum",
+  ["μ"] = "mu", ["α"] = "alpha", ["β"] = "beta", ["η"] = "eta", ["λ"] = "lambda", ["θ"] = "theta",
+  ["φ"] = "phi", ["ε"] = "eps", ["τ"] = "tau", ["∂"] = "d", ["ŷ"] = "yhat", ["m̂"] = "m_hat", ["v̂"] = "v_hat",
+  ["x̂"] = "x_hat", ["⋆"] = "*", ["…"] = "...", ["—"] = "--", ["–"] = "-", ["’"] = "'", ["“"] = '"', ["”"] = '"',
+  ["✓"] = "ok", ["✗"] = "FAIL", ["❓"] = "?", ["⏎"] = "", ["═"] = "=", ["│"] = "|", ["─"] = "-", ["└"] = "+",
+}
+function M.to_ascii(s)
+  s = s:gsub("m̂", "m_hat"):gsub("v̂", "v_hat"):gsub("x̂", "x_hat"):gsub("⁻ᵀ", "^-T"):gsub("⁻¹", "^-1")
+  return (s:gsub("[\xC2-\xF4][\x80-\xBF]*", function(c) return ascii_map[c] or "?" end))
 end
 
 -- ---- the vocabulary -------------------------------------------------------
@@ -216,11 +239,19 @@ function M.run(which, interactive)
   local l = find(which)
   local chunk, err = loadfile(l.path, "t", _G)
   if not chunk then error("lesson: " .. err, 2) end
-  local saved = M.interactive
+  local saved, write = M.interactive, io.write
   M.interactive = interactive and true or false
   M.asked, M.right = 0, 0
+  if not unicode() then
+    io.write = function(...)
+      local parts = table.pack(...)
+      for i = 1, parts.n do parts[i] = M.to_ascii(tostring(parts[i])) end
+      return write(table.unpack(parts, 1, parts.n))
+    end
+  end
   local before = #require("check").results
   local ok, e = pcall(chunk)
+  io.write = write
   M.interactive = saved
   local results = require("check").results
   local pass, fail = 0, 0

@@ -321,4 +321,7 @@ schedule("CosineAnnealingLR", { T_max = false, eta_min = 0.0 }, function(s, e)
   return s.eta_min + (s.base - s.eta_min) * (1 + math.cos(math.pi * e / s.T_max)) / 2
 end)
 
+-- PyTorch's spellings
+optim.Adagrad, optim.RMSprop = optim.AdaGrad, optim.RMSProp
+
 return optim

@@ -219,8 +219,8 @@ local function render(s, conv, cols)
   for _, r in ipairs(s) do
     local cells = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name }
     for i, c in ipairs(cols) do
-      cells[i + 1] = (r.container and c ~= "out" and c ~= "rf" and c ~= "jump" and c ~= "start"
-        and c ~= "neurons") and "" or columns_all[c][2](r)
+      cells[i + 1] = (r.container and c ~= "out" and c ~= "rf" and c ~= "jump" and c ~= "start")
+        and "" or columns_all[c][2](r)
     end
     for i, v in ipairs(cells) do widths[i] = math.max(widths[i], utf8.len(v) or #v) end
     body[#body + 1] = { cells, r }
@@ -237,7 +237,7 @@ local function render(s, conv, cols)
       local pad = widths[i] - (utf8.len(v) or #v)
       parts[i] = i == 1 and (v .. (" "):rep(pad)) or ((" "):rep(pad) .. v)
     end
-    return table.concat(parts, "  ")
+    return (table.concat(parts, "  "):gsub("%s+$", ""))
   end
   lines[1] = line(head)
   lines[2] = ("-"):rep(#lines[1])
@@ -257,6 +257,10 @@ local function render(s, conv, cols)
       conv.relu and "count each activation function once per element" or "are not counted",
       conv.flops == "2mac" and "2·MACs" or (conv.flops == "2k-1" and "mults + adds" or "MACs"),
       s.per_sample and "per sample" or "for the whole input shape given")
+  if not conv.show_conventions then
+    lines[#lines] = nil   -- the blank line before them
+    return table.concat(lines, "\n")
+  end
   -- wrapped to the table's width (at least 72 columns)
   local width, cur = math.max(72, #lines[1]), ""
   for word in conv_text:gmatch("%S+") do
@@ -273,7 +277,7 @@ local function explain(s)
   for _, r in ipairs(s) do
     local m = r.module
     if not r.container then
-      out[#out + 1] = ("%s %s"):format(r.index, r.name)
+      out[#out + 1] = r.index ~= "" and (r.index .. " " .. r.name) or r.name
       if m.class_name == "Conv2d" then
         local kh, kw = m.kernel_size[1], m.kernel_size[2]
         out[#out + 1] = ("  params = %d·(%d·%d·%d)%s = %s"):format(m.out_channels, m.in_channels // m.groups, kh, kw,
@@ -345,7 +349,8 @@ end
 function M.summary(model, shape, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("summary: options must be a table", 2) end
-  local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1 }
+  local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1,
+    conventions = 1 }
   for k in pairs(opts) do if not known[k] then error(("summary: unknown option '%s'"):format(tostring(k)), 2) end end
   if not Module.is_module(model) then error("summary: the first argument must be a model (an nn module)", 2) end
   if type(shape) ~= "table" or #shape == 0 then error("summary: the input shape must be a table like {3, 224, 224}", 2) end
@@ -393,6 +398,7 @@ function M.summary(model, shape, opts)
   end
   -- the text is made when it is shown: scripts that only read numbers
   -- (quiet=true) skip the formatting, which is most of the work
+  conv.show_conventions = opts.conventions ~= false
   setmetatable(s, { __tostring = function(t)
     t.text = t.text or render(t, conv, cols)
     return t.text

@@ -197,7 +197,7 @@ void lt_pushshape(lua_State *L, int ndim, const int64_t *size) {
 static int nested_shape(lua_State *L, int idx, int64_t *size) {
   int nd = 0;
   lua_pushvalue(L, idx);
-  while (lua_istable(L, -1) && !lt_test(L, -1)) {
+  while (lua_istable(L, -1)) {
     if (nd == TENSOR_MAXDIM) {
       luaL_error(L, "tensor: table nested deeper than %d levels", TENSOR_MAXDIM);
     }
@@ -230,9 +230,15 @@ static void nested_fill(lua_State *L, int idx, int nd, const int64_t *size,
     } else {
       int isnum;
       double v = lua_tonumberx(L, -1, &isnum);
-      if (!isnum || lua_type(L, -1) != LUA_TNUMBER)
+      Tensor *one = lt_test(L, -1);
+      /* a single value read from a graph (a 0-d tensor) counts as its number */
+      if (one != NULL && tensor_numel(one) == 1) {
+        v = tensor_get_flat(one, 0);
+        isnum = 1;
+      } else if (!isnum || lua_type(L, -1) != LUA_TNUMBER) {
         luaL_error(L, "tensor: element %s is a %s, expected a number",
-                   path, luaL_typename(L, -1));
+                   path, lt_typename(L, -1));
+      }
       *(*data)++ = v;
     }
     lua_pop(L, 1);

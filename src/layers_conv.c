@@ -14,15 +14,16 @@
 ** input and gradient swapped.
 **
 ** Two ways to run the products:
-**   - "wide" (stride 1, the common case): no column matrix at all; one GEMM
-**     per kernel tap straight over a zero-padded copy of the input (see the
-**     section below).  It reaches 90-100% of the GEMM's speed for the
-**     forward and both gradients.
-**   - "cols" (strides > 1, few input channels, small images): im2col in
-**     blocks of columns small enough to stay in cache between being
-**     written and being read by the GEMM (the whole matrix for a 5x5 kernel
-**     over 256 channels of 32x32 would be 52 MB); small images of a batch
-**     are put side by side in one block so the GEMM stays wide.
+**   - "cols": im2col in blocks of columns small enough to stay in cache
+**     between being written and being read by the GEMM (the whole matrix
+**     for a 5x5 kernel over 256 channels of 32x32 would be 52 MB); small
+**     images of a batch are put side by side in one block so the GEMM
+**     stays wide.  Any setting; the only path for strides > 1.
+**   - "wide" (stride 1, many channels, large images): no column matrix at
+**     all, one GEMM per kernel tap straight over a zero-padded copy of the
+**     input (see its section), for the forward and the input gradient.
+**     Where it is chosen it runs at 90-100% of the speed of the one big
+**     GEMM, where narrow blocks of columns lost up to 25%.
 */
 #include "layers.h"
 
@@ -235,14 +236,20 @@ static int work_done(int st) {
 ** with whole samples (j0 = 0, cw = L), laid side by side. */
 typedef struct Block { int64_t n0, nb, j0, cw; } Block;
 
-/* Columns per sample and samples per block. */
-static void plan_blocks(const Geom *G, int64_t *cw, int64_t *nb) {
+/* Columns per block. */
+static int64_t block_width(const Geom *G) {
   int64_t tw = G->rows > 0 ? COL_BUDGET / G->rows : COL_BUDGET;
   if (tw < MIN_COLS) {
     tw = G->rows > 0 ? COL_HARD / G->rows : MIN_COLS;
     if (tw > MIN_COLS) tw = MIN_COLS;
     if (tw < 1) tw = 1;
   }
+  return tw;
+}
+
+/* Columns per sample and samples per block. */
+static void plan_blocks(const Geom *G, int64_t *cw, int64_t *nb) {
+  int64_t tw = block_width(G);
   *nb = 1;
   *cw = G->L < tw ? G->L : tw;
   if (G->L < tw && G->N > 1) {
@@ -399,10 +406,15 @@ static int cols_backward(const Geom *G, const double *x, const double *w,
 ** at off into a padded gradient.
 */
 
-/* When the wide form pays: stride 1, enough channels per group to give
-** the GEMMs a real inner dimension, little junk, and enough positions per
-** sample (small images of a batch do better batched as columns). */
-#define WIDE_MIN_CG 16
+/*
+** When the wide form pays (measured): stride 1; enough channels per group
+** to give the per-tap GEMMs a real inner dimension (at 16 they ran 20%
+** slower than columns); little junk; and either no copy at all (1x1,
+** unpadded) or a sample too large for one block of columns, whose narrow
+** blocks then cost more (up to 25% at 256 channels with 3x3 or 5x5; on
+** a 14x14 image, one block, columns won by 20%).
+*/
+#define WIDE_MIN_CG 32
 #define WIDE_MIN_L 128
 
 typedef struct Wide {
@@ -423,7 +435,7 @@ static int wide_plan(const Geom *G, Wide *D) {
   D->Np = (G->OH - 1) * D->Wp + G->OW;
   D->pad = G->ph != 0 || G->pw != 0;
   D->same = D->Wp == G->OW;
-  return D->Np * 4 <= G->L * 5;
+  return D->Np * 4 <= G->L * 5 && ((D->same && !D->pad) || G->L > block_width(G));
 }
 
 /* Copies the N x C x H x W planes of sample n into the middle of padded
@@ -438,8 +450,7 @@ static void pad_copy(const Geom *G, const Wide *D, double *x, int64_t n, double 
     }
 }
 
-/* The weights per tap, each a K x Cg matrix: ws[t][k][c] = w[k][c][t]; and
-** where tap t reads in a padded plane. */
+/* The weights per tap, each a K x Cg matrix: ws[t][k][c] = w[k][c][t]. */
 static void tap_major(const Geom *G, const double *w, double *ws) {
   int64_t t, k, c;
   for (k = 0; k < G->K; k++)
@@ -448,6 +459,7 @@ static void tap_major(const Geom *G, const double *w, double *ws) {
         ws[(t * G->K + k) * G->Cg + c] = w[(k * G->Cg + c) * G->taps + t];
 }
 
+/* Where tap t reads in a padded plane. */
 static int64_t tap_offset(const Geom *G, const Wide *D, int64_t t) {
   return t / G->kw * G->dh * D->Wp + t % G->kw * G->dw;
 }
@@ -571,6 +583,8 @@ static void bias_grad(int64_t N, int64_t K, int64_t L, const double *gy, double 
 }
 
 /* }====================================================== */
+
+
 /*
 ** {======================================================
 ** Validation
