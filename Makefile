@@ -6,7 +6,8 @@
 #                   through the binary, then all of them again under
 #                   AddressSanitizer + UndefinedBehaviorSanitizer
 #   make sanitize   only the sanitizer pass
-#   make bench      benchmarks (GEMM, start-up), printed beside references
+#   make bench      benchmarks (GEMM, start-up, autograd, convolution, summary,
+#                   Adam), printed beside references
 #   make install PREFIX=/usr/local
 #
 # ARCH=-march=x86-64-v2 (say) builds for another CPU than this one.
@@ -55,7 +56,7 @@ CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm 
 LUA_C = l_tensor l_ops l_autograd l_nn l_optim l_lib run repl complete history lalloc
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
-TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd check_pool
+TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd check_pool check_conv
 TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
 
@@ -113,13 +114,17 @@ sanitize:
 	  sh tests/run_all.sh build/san build/san/nncalc
 
 # ---- benchmarks -------------------------------------------------------
-bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup
+bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_startup ./$(BIN)
+	$(BUILD)/bench_conv
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
 	./$(BIN) bench/bench_optim.lua
+
+$(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
+	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)
 
 $(BUILD)/bench_startup: bench/bench_startup.c | $(BUILD)
 	$(CC) -std=c11 $(WARN) -O2 -o $@ $<

@@ -26,10 +26,12 @@ local function as_tensor(v)
   end
 end
 
+-- tol is relative (0.000005 is not 0.00005 at any sensible tol); a tiny
+-- absolute slack lets an expected 0 match a round-off residue.
 local function close(a, b, tol)
   if a == b then return true end
   if a ~= a or b ~= b then return false end
-  return math.abs(a - b) <= tol * math.max(1, math.abs(b))
+  return math.abs(a - b) <= tol * math.abs(b) + 1e-12
 end
 
 -- Compares; returns ok and the lines that explain a failure.
@@ -71,7 +73,8 @@ local function compare(got, expected, tol)
     table.concat(shown, "; "), bad > #shown and "; ..." or "")
 end
 
--- check(label, got, expected [, tol=1e-6]): prints ✓ or ✗ and records it.
+-- check(label, got, expected [, tol=1e-6]): prints ✓ or ✗ and records it;
+-- tol is relative to the expected value.
 function M.check(label, got, expected, tol)
   if type(label) ~= "string" then error("check: the first argument is a label (a string)", 2) end
   if expected == nil then error("check: give the expected value: check(label, got, expected [, tol])", 2) end

@@ -61,9 +61,12 @@ local function forward(fname, c)
   local core = ("(%d + 2·%d − %d·(%d − 1) − 1) / %d"):format(c.n, c.p, c.d, c.k, c.s)
   if c.ceil then
     local up = -((-span) // c.s) + 1
-    -- the last window must start inside the input or its left padding
-    if (up - 1) * c.s >= c.n + c.p then up = up - 1 end
     r.formula = ("out = ⌈%s⌉ + 1 = %d"):format(core, up)
+    -- the last window must start inside the input or its left padding
+    if (up - 1) * c.s >= c.n + c.p then
+      up = up - 1
+      r.formula = r.formula .. (", but the last window would start in the right padding: out = %d"):format(up)
+    end
     if up > out then
       r.notes[#r.notes + 1] = ("ceil_mode adds an output whose window hangs over the end (floor would give %d)"):format(out)
     end

@@ -128,10 +128,23 @@ end
 local function value_text(v)
   if nncalc.is_tensor(v) then
     v = v:detach()
-    if v:numel() <= 8 then
-      local parts, f = {}, v:reshape(v:numel())
-      for i = 1, v:numel() do parts[i] = ("%.6g"):format(f[i]) end
-      return "(" .. table.concat(parts, ", ") .. ")"
+    local n = v:numel()
+    local function fmt(x) return (x == math.floor(x) and math.abs(x) < 1e15) and ("%.0f"):format(x) or ("%.6g"):format(x) end
+    if n == 1 then return fmt(v:item()) end
+    if n <= 12 and v:dim() <= 2 then   -- as on paper: (a, b) or [a b; c d]
+      local f = v:reshape(n)
+      if v:dim() == 1 then
+        local parts = {}
+        for i = 1, n do parts[i] = fmt(f[i]) end
+        return "(" .. table.concat(parts, ", ") .. ")"
+      end
+      local rows, c = {}, v:size(2)
+      for i = 1, v:size(1) do
+        local r = {}
+        for j = 1, c do r[j] = fmt(f[(i - 1) * c + j]) end
+        rows[i] = table.concat(r, " ")
+      end
+      return "[" .. table.concat(rows, "; ") .. "]"
     end
     return "\n" .. tostring(v)
   end
@@ -139,15 +152,19 @@ local function value_text(v)
   return tostring(v)
 end
 
+-- relative tolerance, with a tiny absolute one so that 0 can be matched
+local function close(a, b, tol) return math.abs(a - b) <= tol * math.abs(b) + 1e-12 end
+
 local function matches(got, want, tol)
-  if type(want) == "number" then
-    if nncalc.is_tensor(got) and got:numel() == 1 then got = got:item() end
-    return type(got) == "number" and math.abs(got - want) <= tol * math.max(1, math.abs(want))
-  end
-  if not nncalc.is_tensor(got) then return false end
+  if nncalc.is_tensor(want) and want:numel() == 1 then want = want:item() end
+  if nncalc.is_tensor(got) and got:numel() == 1 then got = got:item() end
+  if type(want) == "number" then return type(got) == "number" and close(got, want, tol) end
+  if type(got) == "number" or not nncalc.is_tensor(got) then return false end
   local w = nncalc.is_tensor(want) and want:detach() or tensor(want)
   if got:numel() ~= w:numel() then return false end
-  return allclose(got:reshape(w:numel()), w:reshape(w:numel()), tol, tol)
+  local g, e = got:detach():reshape(w:numel()), w:reshape(w:numel())
+  for i = 1, w:numel() do if not close(g[i], e[i], tol) then return false end end
+  return true
 end
 
 -- ask(question, answer [, tol [, working]]): the student tries first; the

@@ -263,6 +263,15 @@ static int loss(lua_State *L, LossKind k) {
   Tensor *x = lt_check(L, 1), *t, **slot;
   Reduction red = reduction(L, opts_at(L, 3), name);
   int probs = 0;
+  if (lua_istable(L, 2) && lt_test(L, 2) == NULL) {   /* {1, 2}: a table of targets */
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, "nncalc");
+    lua_getfield(L, -1, "tensor");
+    lua_pushvalue(L, 2);
+    lua_call(L, 1, 1);
+    lua_replace(L, 2);
+    lua_pop(L, 2);
+  }
   if (k == LOSS_CROSS_ENTROPY || k == LOSS_NLL) {
     /* class indices (1-based numbers) or class probabilities (x's shape) */
     slot = lt_newslot(L);

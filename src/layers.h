@@ -8,8 +8,8 @@
 ** C x H x W image is handled by the callers as a batch of one.  Sizes in
 ** pairs are {height, width}.  Every function returns a new tensor or an
 ** nn_status, and on failure sets nn_errmsg() to a message naming the
-** settings and the shapes, e.g. "input 1x3x4x4 is smaller than the 5x5
-** kernel (with padding 0)".
+** settings and the shapes, e.g. "input 1x3x4x4 is too small for the 5x5
+** kernel with padding 0 and dilation 1".
 **
 ** Output size along one axis (PyTorch's rule, as on homework sheets):
 **     out = floor((in + 2·pad − dil·(k − 1) − 1) / stride) + 1

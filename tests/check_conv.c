@@ -1,9 +1,9 @@
 /*
 ** check_conv.c — convolution and transposed convolution (layers_conv.c):
 ** values worked by hand, a naive loop reference over many settings (both
-** internal paths: the "wide" stride-1 GEMMs for >= 16 channels per group
-** on images of >= 128 positions, and the blocked im2col otherwise, with
-** batched samples and blocks that split rows), every backward against
+** internal paths: the "wide" per-tap GEMMs of stride 1 on many channels,
+** see conv_cases, and the blocked im2col otherwise, with batched samples
+** and blocks that split rows), every backward against
 ** central finite differences of L = Σ(y·r) for a random r and against the
 ** reference loops, the adjoint identity that ties the two layers, the
 ** refusals with their messages, interruption, and no tensor left alive.
@@ -192,8 +192,10 @@ typedef struct Case {
   int bias;
 } Case;
 
-/* Convolutions.  Wide path: stride 1, >= 16 channels per group, >= 128
-** output positions, wide rows at most 25% longer than the output's. */
+/* Convolutions.  The wide path takes stride 1 with >= 32 channels per
+** group, wide rows at most 25% longer than the output's, and either a 1x1
+** unpadded kernel on >= 128 positions or more positions than one block of
+** columns holds (2^18 / (channels·taps), at least 256). */
 static const Case conv_cases[] = {
   {"plain 3x3", 1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1, 0},
   {"stride 2", 2, 3, 7, 7, 4, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1},
@@ -209,12 +211,12 @@ static const Case conv_cases[] = {
   {"kernel as large as the input", 1, 3, 4, 4, 2, 4, 4, 1, 1, 0, 0, 1, 1, 1, 1},
   {"5x1 kernel, stride {3,2}, dilation {1,3}", 1, 2, 5, 7, 2, 5, 1, 3, 2, 2, 0, 1, 3, 1, 1},
   {"column blocks splitting rows", 1, 64, 40, 40, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1},
-  {"wide 3x3 padding 1, batch 2", 2, 32, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-  {"wide 5x5 padding 2", 1, 16, 16, 16, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1},
-  {"wide 1x1, groups 2", 2, 32, 12, 12, 8, 1, 1, 1, 1, 0, 0, 1, 1, 2, 1},
-  {"wide unpadded", 1, 16, 16, 16, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, 0},
-  {"wide 2x2 unpadded", 1, 16, 14, 14, 4, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1},
-  {"wide dilation 2, padding {2,1}", 1, 16, 16, 18, 5, 3, 3, 1, 1, 2, 1, 2, 2, 1, 1},
+  {"wide 3x3 padding 1, batch 2", 2, 32, 32, 32, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  {"wide 5x5 padding 2", 1, 32, 20, 20, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1},
+  {"wide 1x1, groups 2", 2, 64, 12, 12, 8, 1, 1, 1, 1, 0, 0, 1, 1, 2, 1},
+  {"wide unpadded", 1, 32, 34, 34, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, 0},
+  {"wide 2x2 unpadded", 1, 32, 47, 47, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1},
+  {"wide dilation 2, padding {2,1}", 1, 32, 32, 34, 3, 3, 3, 1, 1, 2, 1, 2, 2, 1, 1},
 };
 #define NCONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
@@ -231,8 +233,8 @@ static const TCaseT tconv_cases[] = {
   {{"groups 2, asymmetric", 1, 4, 3, 5, 6, 2, 3, 2, 1, 0, 1, 1, 2, 2, 1}, 1, 0},
   {{"output_padding past the stride (dilation 2)", 1, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 2, 2, 1, 1}, 1, 1},
   {{"depthwise, batch 3", 3, 3, 3, 3, 3, 3, 3, 2, 2, 0, 0, 1, 1, 3, 1}, 0, 0},
-  {{"wide (16 output channels)", 1, 4, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, 0, 0},
-  {{"wide, restricted by output_padding", 1, 4, 20, 20, 16, 3, 3, 1, 1, 1, 1, 2, 2, 1, 0}, 1, 1},
+  {{"wide (32 output channels)", 1, 4, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, 0, 0},
+  {{"wide, restricted by output_padding", 1, 4, 32, 32, 32, 3, 3, 1, 1, 1, 1, 2, 2, 1, 0}, 1, 1},
 };
 #define NTCONV ((int)(sizeof tconv_cases / sizeof tconv_cases[0]))
 
@@ -648,13 +650,21 @@ END_TEST
 
 START_TEST(empty_batch) {
   Conv2dParams p = params(1, 1, 1, 1, 1, 1, 1);
-  Tensor *x = mk4(0, 3, 5, 5, NULL), *w = mk4(2, 3, 3, 3, NULL), *y, *gx, *gw, *gb;
+  Tensor *x = mk4(0, 3, 5, 5, NULL), *w = mk4(2, 3, 3, 3, NULL), *y, *gx, *gw, *gb, *b;
+  int64_t i;
   y = keep(layer_conv2d(x, w, randvec(2), &p));
   ck_assert_int_eq(y->size[0], 0);
   ck_assert_int_eq(layer_conv2d_backward(x, w, &p, y, &gx, &gw, &gb), NN_OK);
   keep(gx); keep(gw); keep(gb);
   ck_assert_double_eq(tensor_get_flat(gw, 0), 0.0);
   ck_assert_double_eq(tensor_get_flat(gb, 1), 0.0);
+  /* no input channels: an empty sum, so the output is the bias */
+  x = mk4(2, 0, 4, 4, NULL);
+  b = randvec(3);
+  y = keep(layer_conv2d(x, mk4(3, 0, 2, 2, NULL), b, &p));
+  ck_assert_int_eq(y->size[1], 3);
+  for (i = 0; i < tensor_numel(y); i++)
+    ck_assert_double_eq(tensor_get_flat(y, i), tensor_get_flat(b, i / 25 % 3));
   finish();
 }
 END_TEST

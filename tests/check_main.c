@@ -20,6 +20,7 @@ int main(void) {
   srunner_add_suite(sr, linalg_suite());
   srunner_add_suite(sr, autograd_suite());
   srunner_add_suite(sr, pool_suite());
+  srunner_add_suite(sr, conv_suite());
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   run = srunner_ntests_run(sr);

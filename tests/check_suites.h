@@ -11,5 +11,6 @@ Suite *gemm_suite(void);
 Suite *linalg_suite(void);
 Suite *autograd_suite(void);
 Suite *pool_suite(void);
+Suite *conv_suite(void);
 
 #endif
