@@ -7,6 +7,13 @@ local settings = { accumulate = true }
 
 local is_tensor = nncalc.is_tensor
 
+-- Warnings go to stderr, after whatever stdout holds (so that they appear
+-- where they happened); the lesson runner sends them to the lesson text.
+function nncalc.warn(msg)
+  io.stdout:flush()
+  io.stderr:write(msg)
+end
+
 -- ---- names: x:name(), else the global holding it, else relu#3 --------------
 
 local function global_names()
@@ -144,7 +151,7 @@ function Tensor.backward(self, arg)
   local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record)
   local name = (o.trace or o.step or nacc > 0) and namer()
   if nacc > 0 and settings.accumulate then
-    io.stderr:write(("warning: %s.grad already held a gradient%s; backward adds to it "
+    nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
       :format(name(first), nacc > 1 and (" (and " .. (nacc - 1) .. " more)") or ""))
   end

@@ -2,7 +2,7 @@
 
 local entries = require("help").entries
 local internal = { complete = true, display = true, debug = true, raw_print = true, Tensor = true,
-  interactive = true, stdin_tty = true }
+  interactive = true, stdin_tty = true, warn = true }
 
 test("every public function and method has help", function()
   local missing = {}
