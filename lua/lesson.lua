@@ -254,7 +254,12 @@ end
 -- Runs lesson `which` in the global environment; returns checks passed, failed.
 function M.run(which, interactive)
   local l = find(which)
-  local chunk, err = loadfile(l.path, "t", _G)
+  -- named lessons/NN_x.lua in messages, wherever nncalc is installed
+  local f, ferr = io.open(l.path)
+  if not f then error("lesson: " .. ferr, 2) end
+  local src = f:read("a")
+  f:close()
+  local chunk, err = load(src, "@lessons/" .. l.path:match("[^/]+$"), "t", _G)
   if not chunk then error("lesson: " .. err, 2) end
   local saved, write = M.interactive, io.write
   M.interactive = interactive and true or false

@@ -15,6 +15,9 @@ sock="$tmp/tmux.sock"
 T="tmux -S $sock"
 trap '$T kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
 export NNCALC_HISTORY="$tmp/history"
+# a session that lives for the whole test, so that closing the others never
+# stops the tmux server between two starts
+$T new-session -d -s keep "sleep 600"
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL pty: $1"; $T capture-pane -t s -p 2>/dev/null | sed 's/^/  | /' | grep -v '^  | $'; }
@@ -22,7 +25,7 @@ bad() { fail=$((fail + 1)); echo "FAIL pty: $1"; $T capture-pane -t s -p 2>/dev/
 n=0
 start() {  # start HISTORY [args]: a fresh nncalc in a 120x40 terminal
   hist=$1; shift
-  [ $n -gt 0 ] && $T kill-session -t s 2>/dev/null
+  [ $n -gt 0 ] && $T kill-session -t s 2>/dev/null && sleep 0.2
   n=$((n + 1))
   $T new-session -d -s s -x 120 -y 40 \
     "env NNCALC_HISTORY='$hist' NNCALC_LUA_DIR='${NNCALC_LUA_DIR:-}' $NN $*; sleep 60"
