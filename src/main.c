@@ -248,7 +248,7 @@ static int run_subcommand(lua_State *L, int argc, char **argv, int at, int *exit
 
 static void banner(void) {
   printf("nncalc %s  (Lua 5.4, float64 tensors, gemm: %s)\n"
-         "Type help() for topics, ?name for one function, Ctrl-D to leave.\n",
+         "Type help() for topics, ?name for one function, lesson() for lessons, Ctrl-D to leave.\n",
          NNCALC_VERSION, gemm_backend());
 }
 
