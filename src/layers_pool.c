@@ -294,31 +294,42 @@ static int64_t avg_axis(int64_t o, int64_t in, int64_t k, int64_t stride, int64_
   return b - a;
 }
 
+/* Window o = [y0, y1) x [x0, x1) of a plane of width w: with gy == NULL
+** the forward (out[o] = sum / div), else the backward (gx += gy[o] / div
+** over the window).  Shared by average and adaptive pooling. */
+static void average_window(const double *in, double *out, const double *gy, double *gx,
+                           int64_t w, int64_t o, int64_t y0, int64_t y1, int64_t x0,
+                           int64_t x1, double div) {
+  int64_t iy, ix;
+  if (gy == NULL) {
+    double sum = 0.0;
+    for (iy = y0; iy < y1; iy++)
+      for (ix = x0; ix < x1; ix++) sum += in[iy * w + ix];
+    out[o] = sum / div;
+  } else {
+    double share = gy[o] / div;
+    for (iy = y0; iy < y1; iy++)
+      for (ix = x0; ix < x1; ix++) gx[iy * w + ix] += share;
+  }
+}
+
 /* Walks the windows of one plane; with gy == NULL it is the forward
 ** (out[o] = mean of window o), else the backward (gx += gy[o]/divisor
 ** over window o).  One walk keeps the two divisor rules from diverging. */
 static void avgpool_plane(const Geom *g, const Pool2dParams *p, const double *in,
                           double *out, const double *gy, double *gx) {
-  int64_t oy, ox, iy, ix, y0, y1, x0, x1, span_y, span_x;
+  int64_t oy, ox, y0, y1, x0, x1, span_y, span_x;
   for (oy = 0; oy < g->oh; oy++) {
     span_y = avg_axis(oy, g->h, p->kernel[0], p->stride[0], p->padding[0], &y0, &y1);
     for (ox = 0; ox < g->ow; ox++) {
-      double div, sum = 0.0;
+      double div;
       span_x = avg_axis(ox, g->w, p->kernel[1], p->stride[1], p->padding[1], &x0, &x1);
       if (y0 >= y1 || x0 >= x1) {   /* no real element: PyTorch leaves 0 */
         if (gy == NULL) out[oy * g->ow + ox] = 0.0;
         continue;
       }
       div = p->count_include_pad ? (double)(span_y * span_x) : (double)((y1 - y0) * (x1 - x0));
-      if (gy == NULL) {
-        for (iy = y0; iy < y1; iy++)
-          for (ix = x0; ix < x1; ix++) sum += in[iy * g->w + ix];
-        out[oy * g->ow + ox] = sum / div;
-      } else {
-        double share = gy[oy * g->ow + ox] / div;
-        for (iy = y0; iy < y1; iy++)
-          for (ix = x0; ix < x1; ix++) gx[iy * g->w + ix] += share;
-      }
+      average_window(in, out, gy, gx, g->w, oy * g->ow + ox, y0, y1, x0, x1, div);
     }
   }
 }
@@ -374,21 +385,13 @@ static int64_t adaptive_end(int64_t i, int64_t in, int64_t out) {
 /* Forward (gy == NULL) or backward of one plane, as in avgpool_plane. */
 static void adaptive_plane(const Geom *g, const double *in, double *out, const double *gy,
                            double *gx) {
-  int64_t oy, ox, iy, ix;
+  int64_t oy, ox;
   for (oy = 0; oy < g->oh; oy++) {
     int64_t y0 = adaptive_start(oy, g->h, g->oh), y1 = adaptive_end(oy, g->h, g->oh);
     for (ox = 0; ox < g->ow; ox++) {
       int64_t x0 = adaptive_start(ox, g->w, g->ow), x1 = adaptive_end(ox, g->w, g->ow);
-      double div = (double)((y1 - y0) * (x1 - x0)), sum = 0.0;
-      if (gy == NULL) {
-        for (iy = y0; iy < y1; iy++)
-          for (ix = x0; ix < x1; ix++) sum += in[iy * g->w + ix];
-        out[oy * g->ow + ox] = sum / div;
-      } else {
-        double share = gy[oy * g->ow + ox] / div;
-        for (iy = y0; iy < y1; iy++)
-          for (ix = x0; ix < x1; ix++) gx[iy * g->w + ix] += share;
-      }
+      average_window(in, out, gy, gx, g->w, oy * g->ow + ox, y0, y1, x0, x1,
+                     (double)((y1 - y0) * (x1 - x0)));
     }
   }
 }
