@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "check_fixture.h"
 #include "check_suites.h"
 #include "layers.h"
 #include "ops.h"
@@ -22,31 +23,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Every tensor a test makes passes through keep(); finish() releases
-** them all and checks that no other tensor or storage was left alive. */
-#define MAX_KEPT 256
-static Tensor *kept[MAX_KEPT];
-static int nkept;
-static int64_t live_tensors0, live_storages0;
-
-static void start(void) {
-  nkept = 0;
-  live_tensors0 = tensor_live_count();
-  live_storages0 = storage_live_count();
-  rng_seed(20240611);
-}
-
-static Tensor *keep(Tensor *t) {
-  ck_assert_msg(t != NULL, "NULL result: %s", nn_errmsg());
-  ck_assert(nkept < MAX_KEPT);
-  return kept[nkept++] = t;
-}
-
-static void finish(void) {
-  while (nkept > 0) tensor_release(kept[--nkept]);
-  ck_assert_int_eq(tensor_live_count(), live_tensors0);
-  ck_assert_int_eq(storage_live_count(), live_storages0);
-}
 
 static Tensor *mk4(int64_t a, int64_t b, int64_t c, int64_t d, const double *v) {
   int64_t s[4], i;
@@ -696,14 +672,6 @@ START_TEST(interrupted) {
 }
 END_TEST
 
-/* Each test case starts from a clean count of live tensors. */
-static TCase *new_case(Suite *s, const char *name) {
-  TCase *tc = tcase_create(name);
-  tcase_add_checked_fixture(tc, start, NULL);
-  tcase_set_timeout(tc, 60);   /* the finite differences under the sanitizers */
-  suite_add_tcase(s, tc);
-  return tc;
-}
 
 Suite *conv_suite(void) {
   Suite *s = suite_create("conv");
