@@ -1,11 +1,18 @@
 -- help.lua — help(), ?name and apropos(), over the entries of help_text.lua.
 
-local H = require("help_text")
-local entries = H.entries
+-- the help text itself is loaded the first time it is needed
+local H, entries
+local function load_text()
+  if not H then
+    H = require("help_text")
+    entries = H.entries
+  end
+end
 
 -- The name under which a function is documented: found by identity among
 -- the globals, the nncalc table and the Tensor methods.
 local function name_of(fn)
+  load_text()
   for _, t in ipairs({ _G, nncalc, nncalc.Tensor }) do
     for k, v in pairs(t) do
       if v == fn and entries[k] then return k end
@@ -54,6 +61,7 @@ local function show_entry(name, e)
 end
 
 local function list_topics()
+  load_text()
   io.write("nncalc help.  help \"name\" (or ?name) explains one function; apropos \"word\" searches.\n\n")
   for _, t in ipairs(H.topics) do
     local names = {}
@@ -68,6 +76,7 @@ local function list_topics()
 end
 
 function help(what)
+  load_text()
   if what == nil then return list_topics() end
   local name = (type(what) == "function" or type(what) == "table") and name_of(what) or nil
   if type(what) == "string" then
@@ -93,6 +102,7 @@ end
 
 function apropos(word)
   if type(word) ~= "string" then error("apropos: a word to search for expected", 2) end
+  load_text()
   local found, w = {}, word:lower()
   for k, e in pairs(entries) do
     local hay = (k .. " " .. e.usage .. " " .. e.text):lower()
@@ -108,4 +118,6 @@ function exit(code)
   os.exit(code == nil and true or code, true)
 end
 
-return { entries = entries, name_of = name_of }
+return setmetatable({ name_of = name_of }, { __index = function(_, k)
+  if k == "entries" then load_text(); return entries end
+end })

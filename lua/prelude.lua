@@ -24,19 +24,44 @@ local tensor_mt = getmetatable(zeros(0))
 function nncalc.is_tensor(v) return getmetatable(v) == tensor_mt end
 
 require("format")
-require("help")
-require("autograd")
 nn = require("nn")
-require("convmath")
-require("summary")
 models = require("models")
-require("receptive")
-require("check")
 optim = require("optim")
-require("train")
-require("plot")
-require("hyper")
-require("lesson")
+
+-- The rest loads on first use, which keeps start-up short: each of these
+-- globals is a stub that requires its module (which puts the real
+-- functions in place) and then calls through.
+local lazy = {
+  help = { "help", "apropos", "exit" },
+  autograd = { "graph", "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings" },
+  convmath = { "conv_out", "pool_out", "convT_out", "conv_solve" },
+  summary = { "summary" },
+  receptive = { "receptive_field", "receptive_region" },
+  check = { "check", "check_summary" },
+  train = { "fit" },
+  plot = { "plot" },
+  hyper = { "grid_search", "random_trials" },
+  lesson = { "lesson", "title", "say", "show", "pause", "ask" },
+}
+for module, names in pairs(lazy) do
+  for _, name in ipairs(names) do
+    _G[name] = function(...)
+      require(module)
+      return _G[name](...)
+    end
+  end
+end
+-- the same for the autograd methods and hooks
+for _, name in ipairs({ "backward" }) do
+  Tensor[name] = function(...)
+    require("autograd")
+    return Tensor[name](...)
+  end
+end
+function nncalc.warn(...)
+  require("autograd")
+  return nncalc.warn(...)
+end
 
 -- debug_mode(true) shows a traceback with every error (like --debug).
 function debug_mode(on)

@@ -273,6 +273,9 @@ static int pmain(lua_State *L) {
   if (o.help) { printf(usage_text, run_progname); lua_pushinteger(L, 0); return 1; }
   if (o.version) { printf("nncalc %s\n", NNCALC_VERSION); lua_pushinteger(L, 0); return 1; }
 
+  /* no collection while the library loads: it is all live, and the
+  ** collector's passes over it would only cost start-up time */
+  lua_gc(L, LUA_GCSTOP);
   luaL_openlibs(L);
   luaL_requiref(L, "nncalc", luaopen_nncalc, 1);
   lua_pop(L, 1);
@@ -287,6 +290,7 @@ static int pmain(lua_State *L) {
     return 1;
   }
   lua_pop(L, 1);
+  lua_gc(L, LUA_GCRESTART);
 
   if (o.first_e) ok = run_e_chunks(L, argc, argv);
   if (ok && o.script && !o.stdin_script && is_subcommand(argv[o.script])) {
