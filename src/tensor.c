@@ -20,29 +20,23 @@ int64_t storage_live_count(void) { return live_storages; }
 
 int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
   int64_t n = 1, cap = nn_max_elements();
-  int d;
+  int d, zero = 0, over = 0;
   char buf[128];
   if (ndim < 0 || ndim > TENSOR_MAXDIM)
     return nn_fail(NN_EARG, "%d dimensions (at most %d)", ndim, TENSOR_MAXDIM);
-  for (d = 0; d < ndim; d++)
+  for (d = 0; d < ndim; d++) {
     if (size[d] < 0)
       return nn_fail(NN_EARG, "negative size %lld in dimension %d",
                      (long long)size[d], d + 1);
-  for (d = 0; d < ndim; d++) {
-    /* check the running product against the cap at every step, so a
-    ** product that would overflow int64 is caught before it does */
-    if (size[d] != 0 && n > cap / size[d]) {
-      int z;
-      for (z = d + 1; z < ndim; z++)
-        if (size[z] == 0) { n = 0; break; }
-      if (n == 0) break;
-      return nn_fail(NN_ELIMIT, "size %s is over the limit of %lld elements "
-                     "(see limits{max_elements=N})",
-                     nn_shape_str(buf, sizeof buf, ndim, size), (long long)cap);
-    }
-    n *= size[d];
+    zero |= size[d] == 0;
   }
-  if (n > cap)
+  if (zero) {   /* an empty tensor, however large its other sizes */
+    *numel = 0;
+    return NN_OK;
+  }
+  /* a product that overflows int64 is over the cap too */
+  for (d = 0; d < ndim && !over; d++) over = __builtin_mul_overflow(n, size[d], &n);
+  if (over || n > cap)
     return nn_fail(NN_ELIMIT, "size %s is over the limit of %lld elements "
                    "(see limits{max_elements=N})",
                    nn_shape_str(buf, sizeof buf, ndim, size), (long long)cap);
@@ -58,10 +52,10 @@ int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
 #define NCLASSES 6
 
 static Pool storage_pool[NCLASSES] = {
-  {NULL, 0, 1024}, {NULL, 0, 1024}, {NULL, 0, 1024},
-  {NULL, 0, 1024}, {NULL, 0, 512}, {NULL, 0, 512}
+  {NULL, 0, 16384}, {NULL, 0, 16384}, {NULL, 0, 16384},
+  {NULL, 0, 8192}, {NULL, 0, 4096}, {NULL, 0, 4096}
 };
-static Pool tensor_pool = {NULL, 0, 4096};
+static Pool tensor_pool = {NULL, 0, 32768};
 
 static int size_class(int64_t n) {
   int c = 0;
