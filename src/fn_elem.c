@@ -93,6 +93,24 @@ static Tensor *unary_local(Node *n, int i) {
   return op_map(n->in[0], deriv[(int)n->aux[0]]);
 }
 
+/* dL/dx = dL/dy · f'(x) in one pass (one new tensor, not two). */
+static int unary_backward(Node *n, const Tensor *g, Tensor **gin) {
+  double (*d)(double) = deriv[(int)n->aux[0]];
+  Tensor *x = n->in[0], *out = tensor_new(x->ndim, x->size), *ops[3];
+  TensorIter it;
+  int64_t i;
+  if (out == NULL) return nn_errcode();
+  ops[0] = out;
+  ops[1] = (Tensor *)g;
+  ops[2] = x;
+  tensor_iter_init(&it, 3, ops);
+  while (tensor_iter_next(&it))
+    for (i = 0; i < it.inner; i++)
+      it.ptr[0][i * it.istride[0]] = it.ptr[1][i * it.istride[1]] * d(it.ptr[2][i * it.istride[2]]);
+  gin[0] = out;
+  return NN_OK;
+}
+
 /* One input, elementwise: dL/dx = dL/dy · (the op's local derivative). */
 static int local_backward(Node *n, const Tensor *g, Tensor **gin) {
   Tensor *d = n->op->local(n, 0);
@@ -102,7 +120,7 @@ static int local_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-#define UNARY(name, rule) { name, local_backward, { rule, NULL }, unary_local }
+#define UNARY(name, rule) { name, unary_backward, { rule, NULL }, unary_local }
 static const OpDesc unary_desc[OP_UNARY_COUNT] = {
   UNARY("neg", "dL/d%0 = dL/d%o · (-1)"),
   UNARY("abs", "dL/d%0 = dL/d%o · sign(%0)"),

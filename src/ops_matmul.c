@@ -142,14 +142,21 @@ Tensor *op_mv(const Tensor *a, const Tensor *x) {
 }
 
 Tensor *op_outer(const Tensor *u, const Tensor *v) {
-  Tensor *mu, *mv, *r = NULL;
+  int64_t size[2], i, j;
+  const double *pu, *pv;
+  Tensor *r;
   if (need_dims(u, 1, "first argument") || need_dims(v, 1, "second argument"))
     return NULL;
-  mu = tensor_unsqueeze(u, 1);
-  mv = mu ? tensor_unsqueeze(v, 0) : NULL;
-  if (mv != NULL) r = op_mm(mu, mv);
-  tensor_release(mu);
-  tensor_release(mv);
+  size[0] = u->size[0];
+  size[1] = v->size[0];
+  if ((r = tensor_new(2, size)) == NULL) return NULL;
+  /* one multiplication per entry: no matrix product is worth setting up */
+  pu = u->storage->data + u->offset;
+  pv = v->storage->data + v->offset;
+  for (i = 0; i < size[0]; i++) {
+    double a = pu[i * u->stride[0]], *row = r->storage->data + i * size[1];
+    for (j = 0; j < size[1]; j++) row[j] = a * pv[j * v->stride[0]];
+  }
   return r;
 }
 
