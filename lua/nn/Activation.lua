@@ -12,6 +12,7 @@ end
 local function simple(name, fn)
   local C = Module.class(name)
   C.cost = activation_cost
+  C.out_shape = Module.same_shape
   function C:compute(x) return fn(x) end
   M[name] = C
   return C
@@ -24,6 +25,7 @@ simple("Softplus", softplus)
 
 local LeakyReLU = Module.class("LeakyReLU")
 LeakyReLU.cost = activation_cost
+LeakyReLU.out_shape = Module.same_shape
 function LeakyReLU:init(slope)
   self.negative_slope = slope or 0.01
   if type(self.negative_slope) ~= "number" then
@@ -38,6 +40,7 @@ M.LeakyReLU = LeakyReLU
 -- both a single sample (C) and a batch (N x C).
 local function softmax_class(name, fn)
   local C = Module.class(name)
+  C.out_shape = Module.same_shape
   -- e^x per element, then a sum and a division per element
   function C:cost(s, out)
     local n = 1

@@ -172,7 +172,14 @@ function Module:eval() return self:train(false) end
 
 -- ---- shapes without data ---------------------------------------------------
 
-function Module:out_shape(shape) return shape end
+-- A layer states its shape rule; elementwise layers take same_shape.  A
+-- user's class without one is reported, rather than guessed.
+function Module:out_shape()
+  error(("%s has no shape rule: define %s:out_shape(shape) for summary and shapes"):format(
+    self.class_name, self.class_name), 2)
+end
+
+function Module.same_shape(_, shape) return { table.unpack(shape) } end
 
 -- ---- printing, as PyTorch's repr ------------------------------------------------
 

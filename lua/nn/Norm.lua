@@ -67,6 +67,7 @@ bn_class("BatchNorm2d", { 4 })
 -- in evaluation it passes x through.
 local Dropout = Module.class("Dropout")
 Dropout.no_new_values = true
+Dropout.out_shape = Module.same_shape
 function Dropout:init(p)
   p = p or 0.5
   if type(p) ~= "number" or p < 0 or p >= 1 then

@@ -281,3 +281,13 @@ test("check(): numbers, tensors, tolerance, the tally", function()
   require("check").results = saved
   expect_error(function() check(1, 2, 3) end, "check: the first argument is a label")
 end)
+
+test("a user's layer without a shape rule is named, not guessed", function()
+  local Double = nn.class("Double")
+  function Double:compute(x) return cat({ x, x }, 1) end
+  local net = nn.Sequential{ nn.Linear(2, 2), Double() }
+  tensor_eq(net(tensor{1, 1}):detach(), net(tensor{1, 1}):detach():totable())
+  expect_error(function() summary(net, {2}, { quiet = true }) end, "layer 2 (Double())", "Double has no shape rule")
+  function Double:out_shape(s) return { 2 * s[1] } end
+  eq(summary(net, {2}, { quiet = true }).total.out_shape[1], 4)
+end)
