@@ -8,12 +8,21 @@
 
 local M = {}
 
+-- sizes and settings up to 2^31 - 1, as the layers accept: the formulas
+-- then cannot overflow
 local function int_arg(fname, what, v, min)
   if math.type(v) ~= "integer" then
-    if type(v) == "number" and v == math.floor(v) then return math.tointeger(v) end
-    error(("%s: %s must be a whole number, got %s"):format(fname, what, tostring(v)), 4)
+    if type(v) ~= "number" or v ~= math.floor(v) then
+      error(("%s: %s must be a whole number, got %s"):format(fname, what, tostring(v)), 4)
+    end
+    if math.abs(v) >= 2 ^ 31 then
+      error(("%s: %s must be from %d to 2^31-1, got %.0f"):format(fname, what, min, v), 4)
+    end
+    v = math.tointeger(v)
   end
-  if v < min then error(("%s: %s must be >= %d, got %d"):format(fname, what, min, v), 4) end
+  if v < min or v > 0x7fffffff then
+    error(("%s: %s must be from %d to 2^31-1, got %d"):format(fname, what, min, v), 4)
+  end
   return v
 end
 
@@ -150,7 +159,16 @@ function M.conv_solve(o)
   end
   if #missing == 0 then error("conv_solve: nothing to solve for: leave out one or two of input, kernel, stride, padding, dilation", 2) end
   if #missing > 2 then error("conv_solve: at most two unknowns (got " .. table.concat(missing, ", ") .. ")", 2) end
+  for _, name in ipairs(unknowns) do
+    if given[name] ~= nil then given[name] = int_arg("conv_solve", name, given[name], name == "padding" and 0 or 1) end
+  end
+  int_arg("conv_solve", "output", o.output, 1)
   local limit = o.max or 2 * (given.input or 64) + 64
+  -- the search is a double loop over the unknowns: keep it to seconds
+  if (#missing == 2 and limit > 3000) or limit > 10000000 then
+    error(("conv_solve: the search up to %d is too large; give more of the settings, or max=N for a smaller range")
+      :format(limit), 2)
+  end
   local ranges = {
     input = { 1, limit }, kernel = { 1, limit }, stride = { 1, limit }, padding = { 0, limit }, dilation = { 1, limit },
   }

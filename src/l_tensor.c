@@ -133,9 +133,10 @@ static int64_t checksize(lua_State *L, int idx, int arg) {
 int lt_checkshape(lua_State *L, int arg, int64_t *size) {
   int n, i;
   if (lua_istable(L, arg) && !lt_test(L, arg)) {
-    n = (int)luaL_len(L, arg);
-    if (n > TENSOR_MAXDIM)
-      luaL_argerror(L, arg, lua_pushfstring(L, "%d dimensions (at most %d)", n, TENSOR_MAXDIM));
+    lua_Integer len = luaL_len(L, arg);
+    if (len < 0 || len > TENSOR_MAXDIM)
+      luaL_argerror(L, arg, lua_pushfstring(L, "%I dimensions (at most %d)", len, TENSOR_MAXDIM));
+    n = (int)len;
     for (i = 0; i < n; i++) {
       lua_geti(L, arg, i + 1);
       size[i] = checksize(L, -1, arg);
@@ -617,7 +618,12 @@ static int t_permute(lua_State *L) {
   if (n != t->ndim)
     return luaL_error(L, "permute: %d dims given for a tensor of shape %s", n,
                       tensor_shape_str(t, b, sizeof b));
-  for (d = 0; d < n; d++) perm[d] = (int)(p[d] - 1);
+  for (d = 0; d < n; d++) {
+    if (p[d] < 1 || p[d] > n)
+      return luaL_error(L, "permute: dimension %I out of range 1..%d (shape %s)",
+                        (lua_Integer)p[d], n, tensor_shape_str(t, b, sizeof b));
+    perm[d] = (int)(p[d] - 1);
+  }
   return lt_push(L, fn_permute(t, perm), "permute");
 }
 
@@ -636,6 +642,10 @@ static int t_narrow(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lt_checkdim(L, 2, t, 0);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+  char b[128];
+  if (start < 1 || start > t->size[d] + 1)   /* checked before any arithmetic on it */
+    return luaL_error(L, "narrow: start %I out of range 1..%I for dimension %d (shape %s)",
+                      start, (lua_Integer)t->size[d] + 1, d + 1, tensor_shape_str(t, b, sizeof b));
   return lt_push(L, fn_narrow(t, d, (int64_t)start - 1, (int64_t)len), "narrow");
 }
 

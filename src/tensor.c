@@ -30,17 +30,16 @@ int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
                      (long long)size[d], d + 1);
     zero |= size[d] == 0;
   }
-  if (zero) {   /* an empty tensor, however large its other sizes */
-    *numel = 0;
-    return NN_OK;
-  }
-  /* a product that overflows int64 is over the cap too */
-  for (d = 0; d < ndim && !over; d++) over = __builtin_mul_overflow(n, size[d], &n);
+  /* the product of the non-zero sizes (which the strides hold) is bounded
+  ** by the cap too, so that an empty 0 x 2^62 tensor cannot overflow them;
+  ** a product that overflows int64 is over the cap as well */
+  for (d = 0; d < ndim && !over; d++)
+    if (size[d] != 0) over = __builtin_mul_overflow(n, size[d], &n);
   if (over || n > cap)
     return nn_fail(NN_ELIMIT, "size %s is over the limit of %lld elements "
                    "(see limits{max_elements=N})",
                    nn_shape_str(buf, sizeof buf, ndim, size), (long long)cap);
-  *numel = n;
+  *numel = zero ? 0 : n;
   return NN_OK;
 }
 

@@ -3,11 +3,12 @@
 local Module = require("nn.Module")
 local M = {}
 
+-- settings past 2^31 - 1 are refused, as the C layers refuse them
 local function pair(cls, what, v, min)
   if type(v) == "number" then v = { v, v } end
   if type(v) ~= "table" or #v ~= 2 or math.type(v[1]) ~= "integer" or math.type(v[2]) ~= "integer"
-     or v[1] < min or v[2] < min then
-    error(("%s: %s must be a whole number >= %d or an {h, w} pair of them"):format(cls, what, min), 4)
+     or v[1] < min or v[2] < min or v[1] > 0x7fffffff or v[2] > 0x7fffffff then
+    error(("%s: %s must be a whole number from %d to 2^31-1 or an {h, w} pair of them"):format(cls, what, min), 4)
   end
   return { v[1], v[2] }
 end
@@ -109,16 +110,14 @@ end
 function Adaptive:cost(s, out)
   local n, nout = #s, 1
   for i = 1, #out do nout = nout * out[i] end
-  local conns = 0
-  local per_plane = nout // (out[n - 1] * out[n])
-  for i = 0, out[n - 1] - 1 do
-    local h = -((-(i + 1) * s[n - 1]) // out[n - 1]) - (i * s[n - 1]) // out[n - 1]
-    for j = 0, out[n] - 1 do
-      local w = -((-(j + 1) * s[n]) // out[n]) - (j * s[n]) // out[n]
-      conns = conns + h * w
-    end
+  -- windows are separable: the sum over all of h_i·w_j is (Σ h_i)(Σ w_j)
+  local function spans(inn, o)
+    local total = 0
+    for i = 0, o - 1 do total = total + (-((-(i + 1) * inn) // o) - (i * inn) // o) end
+    return total
   end
-  conns = conns * per_plane
+  local per_plane = nout // (out[n - 1] * out[n])
+  local conns = per_plane * spans(s[n - 1], out[n - 1]) * spans(s[n], out[n])
   return { weights = 0, biases = 0, mults = nout, adds = conns - nout, bias_adds = 0, macs = 0,
     conns = conns, bwd_input = nout, bwd_weight = 0, saved = 0 }
 end

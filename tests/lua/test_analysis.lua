@@ -47,7 +47,7 @@ test("conv_out explains, reports dropped rows; pool_out ceil_mode; convT_out", f
   eq(convT_out(3, 4, { stride = 2, padding = 1 }), 6)
   expect_error(function() conv_out(3, 5) end, "conv_out: the 5 window", "larger than the padded input 3 + 2·0 = 3")
   expect_error(function() convT_out(4, 3, { stride = 2, output_padding = 2 }) end, "output_padding 2 must be smaller")
-  expect_error(function() conv_out(10, 3, { stride = 0 }) end, "stride must be >= 1")
+  expect_error(function() conv_out(10, 3, { stride = 0 }) end, "stride must be from 1 to 2^31-1, got 0")
   expect_error(function() conv_out(10, 3, { bogus = 1 }) end, "unknown option 'bogus'")
 end)
 
