@@ -17,7 +17,7 @@ int ag_grad_enabled = 1;
 int ag_anomaly = 0;
 static int64_t node_counter = 0;
 static int64_t live_nodes = 0;
-static Pool node_pool = {NULL, 0, 32768};
+static Pool node_pool = {NULL, 0, 4096};
 
 int64_t ag_live_nodes(void) { return live_nodes; }
 

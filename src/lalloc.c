@@ -12,7 +12,7 @@
 #define SMALL (STEP * NCLASS)
 
 static Pool pools[NCLASS] = {
-  {NULL, 0, 32768}, {NULL, 0, 32768}, {NULL, 0, 32768}, {NULL, 0, 32768},
+  {NULL, 0, 8192}, {NULL, 0, 8192}, {NULL, 0, 8192}, {NULL, 0, 8192},
   {NULL, 0, 4096}, {NULL, 0, 4096}, {NULL, 0, 4096}, {NULL, 0, 4096},
   {NULL, 0, 1024}, {NULL, 0, 1024}, {NULL, 0, 1024}, {NULL, 0, 1024},
   {NULL, 0, 1024}, {NULL, 0, 1024}, {NULL, 0, 1024}, {NULL, 0, 1024},

@@ -51,10 +51,10 @@ int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
 #define NCLASSES 6
 
 static Pool storage_pool[NCLASSES] = {
-  {NULL, 0, 16384}, {NULL, 0, 16384}, {NULL, 0, 16384},
-  {NULL, 0, 8192}, {NULL, 0, 4096}, {NULL, 0, 4096}
+  {NULL, 0, 1024}, {NULL, 0, 1024}, {NULL, 0, 1024},
+  {NULL, 0, 1024}, {NULL, 0, 512}, {NULL, 0, 512}
 };
-static Pool tensor_pool = {NULL, 0, 32768};
+static Pool tensor_pool = {NULL, 0, 4096};
 
 static int size_class(int64_t n) {
   int c = 0;
