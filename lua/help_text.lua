@@ -240,8 +240,8 @@ doc("check", "analysis", "check(label, got, expected [, tol=1e-6])",
   "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries); records it for check_summary(). `nncalc check FILE.lua [--tap|--json]` runs a homework file and exits 1 when a check failed.",
   "check(\"two\", 1 + 1, 2)")
 doc("check_summary", "analysis", "check_summary()", "Prints the tally of the checks so far (passed, failed); returns the two numbers.", "check_summary()")
-doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50() | models.inception{...}",
-  "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields. models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
+doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
+  "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
   "models.vgg16()")
 
 -- ---- optimizers and training ----------------------------------------------------------

@@ -7,6 +7,16 @@ local models = {}
 
 local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
 
+-- The class count of the last layer, checked here so the error names the
+-- model the user called rather than the Linear inside it.
+local function classes_of(model, c)
+  if c == nil then return 1000 end
+  if math.type(c) ~= "integer" or c < 1 then
+    error(("models.%s: the number of classes must be a positive integer, got %s"):format(model, tostring(c)), 3)
+  end
+  return c
+end
+
 -- LeNet-5 with full C3 connections and C5 as a 5x5 convolution (the
 -- common modern reading; 61,706 parameters on a 1x32x32 input).
 function models.lenet5()
@@ -20,7 +30,7 @@ end
 
 -- torchvision's AlexNet (61,100,840 parameters, 3x224x224 input).
 function models.alexnet(classes)
-  classes = classes or 1000
+  classes = classes_of("alexnet", classes)
   return nn.Sequential{
     conv(3, 64, 11, { stride = 4, padding = 2 }), nn.ReLU(), nn.MaxPool2d(3, { stride = 2 }),
     conv(64, 192, 5, { padding = 2 }), nn.ReLU(), nn.MaxPool2d(3, { stride = 2 }),
@@ -50,12 +60,16 @@ local function vgg(cfg, classes)
   for _, m in ipairs({ nn.AdaptiveAvgPool2d(7), nn.Flatten(),
     nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(0.5),
     nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
-    nn.Linear(4096, classes or 1000) }) do layers[#layers + 1] = m end
+    nn.Linear(4096, classes) }) do layers[#layers + 1] = m end
   return nn.Sequential(layers)
 end
 
-function models.vgg11(classes) return vgg({ 64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M" }, classes) end
+function models.vgg11(classes)
+  classes = classes_of("vgg11", classes)
+  return vgg({ 64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M" }, classes)
+end
 function models.vgg16(classes)
+  classes = classes_of("vgg16", classes)
   return vgg({ 64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M" }, classes)
 end
 
@@ -74,17 +88,22 @@ local function basic(cin, cout, stride)
   return nn.Sequential{ nn.Residual(block, { projection = projection(cin, cout, stride) }), nn.ReLU() }
 end
 
-local function bottleneck(cin, width, stride)
+-- torchvision (v1.5) strides in the 3x3; the original paper (v1) in the
+-- first 1x1, which skips pixels before the 3x3 sees them: fewer
+-- multiplications, and a larger receptive field (483 against 427).
+local function bottleneck(cin, width, stride, v1)
   local cout = width * 4
+  local s1, s3 = 1, stride
+  if v1 then s1, s3 = stride, 1 end
   local block = nn.Sequential{
-    conv(cin, width, 1, { bias = false }), nn.BatchNorm2d(width), nn.ReLU(),
-    conv(width, width, 3, { stride = stride, padding = 1, bias = false }), nn.BatchNorm2d(width), nn.ReLU(),
+    conv(cin, width, 1, { stride = s1, bias = false }), nn.BatchNorm2d(width), nn.ReLU(),
+    conv(width, width, 3, { stride = s3, padding = 1, bias = false }), nn.BatchNorm2d(width), nn.ReLU(),
     conv(width, cout, 1, { bias = false }), nn.BatchNorm2d(cout),
   }
   return nn.Sequential{ nn.Residual(block, { projection = projection(cin, cout, stride) }), nn.ReLU() }
 end
 
-local function resnet(kind, counts, classes)
+local function resnet(kind, counts, classes, v1)
   local layers = {
     conv(3, 64, 7, { stride = 2, padding = 3, bias = false }), nn.BatchNorm2d(64), nn.ReLU(),
     nn.MaxPool2d(3, { stride = 2, padding = 1 }),
@@ -98,19 +117,26 @@ local function resnet(kind, counts, classes)
         layers[#layers + 1] = basic(c, width, stride)
         c = width
       else
-        layers[#layers + 1] = bottleneck(c, width, stride)
+        layers[#layers + 1] = bottleneck(c, width, stride, v1)
         c = width * 4
       end
     end
   end
   layers[#layers + 1] = nn.AdaptiveAvgPool2d(1)
   layers[#layers + 1] = nn.Flatten()
-  layers[#layers + 1] = nn.Linear(c, classes or 1000)
+  layers[#layers + 1] = nn.Linear(c, classes)
   return nn.Sequential(layers)
 end
 
-function models.resnet18(classes) return resnet("basic", { 2, 2, 2, 2 }, classes) end   -- 11,689,512
-function models.resnet50(classes) return resnet("bottleneck", { 3, 4, 6, 3 }, classes) end  -- 25,557,032
+function models.resnet18(classes)   -- 11,689,512
+  return resnet("basic", { 2, 2, 2, 2 }, classes_of("resnet18", classes))
+end
+-- models.resnet50() or (classes) or {classes=, v1=true}
+function models.resnet50(o)
+  local classes, v1 = o, nil
+  if type(o) == "table" then classes, v1 = o.classes, o.v1 end
+  return resnet("bottleneck", { 3, 4, 6, 3 }, classes_of("resnet50", classes), v1)   -- 25,557,032 either way
+end
 
 -- A GoogLeNet Inception module: four branches joined along the channels.
 -- models.inception{input=192, b1=64, b3_reduce=96, b3=128, b5_reduce=16,

@@ -137,6 +137,24 @@ test("published parameter counts, shape-only (no weights allocated)", function()
   eq(table.concat(s[2].out_shape, "x"), "64x224x224")
 end)
 
+test("published multiply-adds: torchvision's GFLOPS column, ResNet-50 v1 and v1.5", function()
+  -- torchvision's model table lists these (in units of 1e9 multiply-adds)
+  local want = { alexnet = 0.71, vgg11 = 7.61, vgg16 = 15.47, resnet18 = 1.81, resnet50 = 4.09 }
+  for name, g in pairs(want) do
+    local macs = summary(models[name](), {3, 224, 224}, { quiet = true }).total.macs
+    eq(math.floor(macs / 1e7 + 0.5) / 100, g, name)
+  end
+  -- He et al. 2016, table 1: "3.8 x 10^9 FLOPs" for the original ResNet-50,
+  -- which strides in the first 1x1 of a bottleneck; same parameters.
+  local v1 = summary(models.resnet50{ v1 = true }, {3, 224, 224}, { quiet = true }).total
+  eq(v1.params, 25557032)
+  eq(v1.macs >= 3.8e9 and v1.macs < 3.9e9, true, "v1 multiply-adds " .. v1.macs)
+  eq(summary(models.resnet50{ classes = 10 }, {3, 224, 224}, { quiet = true }).total.params,
+    25557032 - 2049 * 990)
+  expect_error(function() models.resnet50{ classes = 0 } end, "models.resnet50: the number of classes")
+  expect_error(function() models.vgg16("ten") end, "models.vgg16: the number of classes")
+end)
+
 test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   local c = nn.Sequential{ nn.Conv2d(1, 10, 5), nn.ReLU() }
   local s = summary(c, {1, 1, 28, 28}, { quiet = true })
@@ -183,6 +201,10 @@ test("receptive fields per axis, and the region of seed 000 part 4", function()
   eq(last_spatial(models.alexnet()).h.size, 195)
   eq(last_spatial(models.resnet18()).h.size, 435)
   eq(last_spatial(models.resnet18()).h.jump, 32)
+  -- Araujo et al. (Distill 2019) give 483 for ResNet-50 v1; torchvision's
+  -- v1.5 strides after its 3x3 and sees 427
+  eq(last_spatial(models.resnet50{ v1 = true }).h.size, 483)
+  eq(last_spatial(models.resnet50()).h.size, 427)
 end)
 
 -- The analytic region must be exactly where the gradient of one output
