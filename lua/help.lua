@@ -75,9 +75,16 @@ local function list_topics()
   io.write("\n", H.conventions, "\n")
 end
 
-function help(what)
+function help(...)
   load_text()
-  if what == nil then return list_topics() end
+  if select("#", ...) == 0 then return list_topics() end
+  local what = ...
+  -- help(receptive) with no such global arrives as help(nil): say so rather
+  -- than list the topics as if nothing had been asked
+  if what == nil then
+    error("help: the argument is nil (a name that is not defined?); ask by name, "
+      .. "help \"receptive_field\", or search with apropos \"receptive\"", 2)
+  end
   local name = (type(what) == "function" or type(what) == "table") and name_of(what) or nil
   if type(what) == "string" then
     name = normalize(what)

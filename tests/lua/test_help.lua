@@ -60,3 +60,9 @@ test("help finds names by function, method and string", function()
   eq(capture(function() apropos("pseudo") end), "pinv           pinv(A [, rcond])\n")
   expect_error(function() help("nosuchthing") end, "help: no help for 'nosuchthing'")
 end)
+
+test("help of an undefined name says so instead of listing the topics", function()
+  expect_error(function() help(nil) end, "help: the argument is nil (a name that is not defined?)",
+    "apropos")
+  expect_error(function() help("no_such_function") end, "help: no help for 'no_such_function'")
+end)
