@@ -6,11 +6,7 @@
 
 local M = { results = {}, quiet = false }
 
-local function unicode()
-  if nncalc.ascii ~= nil then return not nncalc.ascii end
-  local loc = os.getenv("LC_ALL") or os.getenv("LC_CTYPE") or os.getenv("LANG") or ""
-  return loc:lower():find("utf%-?8") ~= nil
-end
+local unicode = require("term").unicode
 
 local function num(v)
   if v ~= v then return "nan" end
@@ -122,20 +118,21 @@ function M.main(args)
   if ok then ok, err = pcall(chunk) end
   local pass, fail = 0, 0
   for _, r in ipairs(M.results) do if r.ok then pass = pass + 1 else fail = fail + 1 end end
+  local out = io.stdout   -- machine formats: raw bytes, whatever the terminal
   if mode == "tap" then
     local n = #M.results + (ok and 0 or 1)
-    io.write("TAP version 13\n1..", n, "\n")
+    out:write("TAP version 13\n1..", n, "\n")
     for i, r in ipairs(M.results) do
-      io.write(r.ok and "ok " or "not ok ", i, " - ", r.label, "\n")
-      if not r.ok then io.write("  ---\n  message: ", json_string(r.detail), "\n  ...\n") end
+      out:write(r.ok and "ok " or "not ok ", i, " - ", r.label, "\n")
+      if not r.ok then out:write("  ---\n  message: ", json_string(r.detail), "\n  ...\n") end
     end
-    if not ok then io.write("not ok ", n, " - ", file, " ran to the end\n  ---\n  message: ", json_string(err), "\n  ...\n") end
+    if not ok then out:write("not ok ", n, " - ", file, " ran to the end\n  ---\n  message: ", json_string(err), "\n  ...\n") end
   elseif mode == "json" then
     local items = {}
     for _, r in ipairs(M.results) do
       items[#items + 1] = ('{"label":%s,"ok":%s,"detail":%s}'):format(json_string(r.label), tostring(r.ok), json_string(r.detail))
     end
-    io.write(('{"file":%s,"passed":%d,"failed":%d,"error":%s,"checks":[%s]}\n'):format(json_string(file), pass, fail,
+    out:write(('{"file":%s,"passed":%d,"failed":%d,"error":%s,"checks":[%s]}\n'):format(json_string(file), pass, fail,
       ok and "null" or json_string(err), table.concat(items, ",")))
   else
     if not ok then io.write(file, ": stopped with an error: ", tostring(err), "\n") end

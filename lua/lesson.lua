@@ -14,11 +14,7 @@ local M = { interactive = false, asked = 0, right = 0 }
 
 -- ---- how things look ----------------------------------------------------
 
-local function unicode()
-  if nncalc.ascii ~= nil then return not nncalc.ascii end
-  local loc = os.getenv("LC_ALL") or os.getenv("LC_CTYPE") or os.getenv("LANG") or ""
-  return loc:lower():find("utf%-?8") ~= nil
-end
+local unicode = require("term").unicode
 
 local function colour()
   return M.interactive and os.getenv("NO_COLOR") == nil and (os.getenv("TERM") or "dumb") ~= "dumb"
@@ -51,21 +47,6 @@ local function wrap(text, width)
   end
   flush()
   return table.concat(out, "\n")
-end
-
--- Without a UTF-8 terminal, lesson output is transliterated to ASCII.
-local ascii_map = {
-  ["←"] = "<-", ["→"] = "->", ["−"] = "-", ["·"] = "*", ["×"] = "x", ["²"] = "^2", ["³"] = "^3",
-  ["√"] = "sqrt", ["⌊"] = "floor(", ["⌋"] = ")", ["⌈"] = "ceil(", ["⌉"] = ")", ["≥"] = ">=", ["≤"] = "<=",
-  ["≠"] = "~=", ["≈"] = "~", ["ᵀ"] = "^T", ["⁻¹"] = "^-1", ["⁻ᵀ"] = "^-T", ["σ"] = "sigma", ["Σ"] = "sum",
-  ["μ"] = "mu", ["α"] = "alpha", ["β"] = "beta", ["η"] = "eta", ["λ"] = "lambda", ["θ"] = "theta",
-  ["φ"] = "phi", ["ε"] = "eps", ["τ"] = "tau", ["∂"] = "d", ["ŷ"] = "yhat", ["m̂"] = "m_hat", ["v̂"] = "v_hat",
-  ["x̂"] = "x_hat", ["⋆"] = "*", ["…"] = "...", ["—"] = "--", ["–"] = "-", ["’"] = "'", ["“"] = '"', ["”"] = '"',
-  ["✓"] = "ok", ["✗"] = "FAIL", ["❓"] = "?", ["⏎"] = "", ["═"] = "=", ["│"] = "|", ["─"] = "-", ["└"] = "+",
-}
-function M.to_ascii(s)
-  s = s:gsub("m̂", "m_hat"):gsub("v̂", "v_hat"):gsub("x̂", "x_hat"):gsub("⁻ᵀ", "^-T"):gsub("⁻¹", "^-1")
-  return (s:gsub("[\xC2-\xF4][\x80-\xBF]*", function(c) return ascii_map[c] or "?" end))
 end
 
 -- ---- the vocabulary -------------------------------------------------------
@@ -261,22 +242,14 @@ function M.run(which, interactive)
   f:close()
   local chunk, err = load(src, "@lessons/" .. l.path:match("[^/]+$"), "t", _G)
   if not chunk then error("lesson: " .. err, 2) end
-  local saved, write = M.interactive, io.write
+  local saved = M.interactive
   M.interactive = interactive and true or false
   M.asked, M.right = 0, 0
-  if not unicode() then
-    io.write = function(...)
-      local parts = table.pack(...)
-      for i = 1, parts.n do parts[i] = M.to_ascii(tostring(parts[i])) end
-      return write(table.unpack(parts, 1, parts.n))
-    end
-  end
   require("autograd")   -- its warning hook is the one replaced below
   local warn = nncalc.warn
   nncalc.warn = function(msg) io.write(msg) end   -- part of the lesson's text
   local before = #require("check").results
   local ok, e = pcall(chunk)
-  io.write = write
   nncalc.warn = warn
   M.interactive = saved
   local results = require("check").results

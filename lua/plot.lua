@@ -5,11 +5,7 @@
 
 local M = {}
 
-local function unicode()
-  if nncalc.ascii ~= nil then return not nncalc.ascii end
-  local loc = os.getenv("LC_ALL") or os.getenv("LC_CTYPE") or os.getenv("LANG") or ""
-  return loc:lower():find("utf%-?8") ~= nil
-end
+local unicode = require("term").unicode
 
 local function fmt(v)
   if v == math.floor(v) and math.abs(v) < 1e9 then return ("%d"):format(v) end

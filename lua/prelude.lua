@@ -23,6 +23,7 @@ Tensor = nncalc.Tensor
 local tensor_mt = getmetatable(zeros(0))
 function nncalc.is_tensor(v) return getmetatable(v) == tensor_mt end
 
+require("term")     -- before anything prints
 require("format")
 nn = require("nn")
 models = require("models")

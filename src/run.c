@@ -64,12 +64,37 @@ int run_call(lua_State *L, int narg, int nres) {
   return status;
 }
 
+/* Pushes the message as the terminal should see it: term.lua's
+** nncalc._error_text transliterates it where the locale is not UTF-8.
+** Raw gets, so a user's globals cannot raise here; any failure keeps the
+** message as it was. */
+static void push_report_text(lua_State *L, int msg) {
+  lua_pushglobaltable(L);
+  lua_pushliteral(L, "nncalc");
+  if (lua_rawget(L, -2) == LUA_TTABLE) {
+    lua_pushliteral(L, "_error_text");
+    if (lua_rawget(L, -2) == LUA_TFUNCTION) {
+      lua_pushvalue(L, msg);
+      if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        return;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  lua_pushvalue(L, msg);
+}
+
 int run_report(lua_State *L, int status) {
   if (status != LUA_OK) {
+    if (lua_type(L, -1) == LUA_TSTRING) push_report_text(L, lua_gettop(L));
+    else lua_pushnil(L);
     const char *msg = lua_tostring(L, -1);
     fprintf(stderr, "%s\n", msg != NULL ? msg : "(error with no message)");
     fflush(stderr);
-    lua_pop(L, 1);
+    lua_pop(L, 2);
   }
   return status;
 }

@@ -151,5 +151,25 @@ expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" 
 expect "NNCALC_LUA_DIR that does not exist" 1 "cannot load the Lua library" \
   env NNCALC_LUA_DIR="$tmp/nowhere" "$NN" -e "print(1)"
 
+# ---- terminals without UTF-8 -------------------------------------------------
+# every byte nncalc prints (values, help, traces, errors) is ASCII there;
+# under a UTF-8 locale the symbols stay
+ascii_only() {   # NAME COMMAND...: output must be pure ASCII and say something
+  name=$1; shift
+  out=$("$@" 2>&1)
+  if [ -z "$out" ]; then bad "$name: no output"; return; fi
+  if printf '%s' "$out" | LC_ALL=C grep -q '[^ -~	]'; then bad "$name: non-ASCII bytes" "$out"; else ok; fi
+}
+trace='W = tensor{{1,2},{3,4}}:requires_grad(); x = tensor{1,1}; L = (W * x):relu():sum(); L:backward{trace = true}'
+ascii_only "LANG=C: a backward trace" env -u LC_ALL -u LC_CTYPE LANG=C "$NN" -e "$trace"
+ascii_only "LANG=C: help" env -u LC_ALL -u LC_CTYPE LANG=C "$NN" -e 'help "optim.Adam"; help "conv_out"'
+ascii_only "LANG=C: summary" env -u LC_ALL -u LC_CTYPE LANG=C "$NN" -e 'summary(models.lenet5(), {1, 32, 32}, {explain = true})'
+expect "LANG=C: an error report" 1 "padded input 3 + 2*0 = 3" env -u LC_ALL -u LC_CTYPE LANG=C "$NN" -e 'conv_out(3, 5)'
+expect "UTF-8: the error keeps its symbols" 1 "padded input 3 + 2·0 = 3" env LC_ALL=C.UTF-8 "$NN" -e 'conv_out(3, 5)'
+expect "LANG=C: a failed check" 0 "FAIL P1: expected 9" env -u LC_ALL -u LC_CTYPE LANG=C "$NN" -e 'check("P1", 8, 9)'
+expect "nncalc.ascii = true overrides UTF-8" 0 "m_hat <- x" env LC_ALL=C.UTF-8 "$NN" -e 'nncalc.ascii = true; print("m̂ ← x")'
+printf 'check("✓ θ", 1, 1)\n' > "$tmp/uni.lua"
+expect "check --json keeps the label's bytes" 0 '"label":"✓ θ"' env -u LC_ALL -u LC_CTYPE LANG=C "$NN" check "$tmp/uni.lua" --json
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
