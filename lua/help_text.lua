@@ -158,7 +158,7 @@ doc("gradcheck", "autograd", "gradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, 
 doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps])",
   "The matrix of d f(x)_i / d x_j: jacobian by one backward pass per output, numjacobian by central differences.",
   "jacobian(softmax, tensor{1,2,3})")
-doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes: a leak check for long loops.", "stats()")
+doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes, and the bytes held by storages of more than 32 values: a leak check for long loops. Large temporaries are counted against Lua's collector, so a loop making them does not pile them up.", "stats()")
 
 -- ---- layers as functions -------------------------------------------------------
 doc("linear", "layers", "linear(x, W [, b])", "y = W x + b for a vector x, or x Wᵀ + b for a batch (N x in); W is out x in as on homework sheets.", "linear(tensor{1, 2}, tensor{{1, 0}, {0, 1}, {1, 1}})")

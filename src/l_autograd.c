@@ -217,13 +217,15 @@ static int l_grad_enabled(lua_State *L) {
 
 /* Live objects: for tests that a loop of forward+backward frees its graphs. */
 static int l_stats(lua_State *L) {
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
   lua_pushinteger(L, (lua_Integer)tensor_live_count());
   lua_setfield(L, -2, "tensors");
   lua_pushinteger(L, (lua_Integer)storage_live_count());
   lua_setfield(L, -2, "storages");
   lua_pushinteger(L, (lua_Integer)ag_live_nodes());
   lua_setfield(L, -2, "nodes");
+  lua_pushinteger(L, (lua_Integer)storage_live_bytes());
+  lua_setfield(L, -2, "bytes");
   return 1;
 }
 

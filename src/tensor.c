@@ -10,8 +10,17 @@
 
 void (*tensor_ag_free)(Tensor *t) = NULL;
 static int64_t live_tensors = 0, live_storages = 0;
+static int64_t allocated_bytes = 0, live_bytes = 0;
 
 int64_t tensor_live_count(void) { return live_tensors; }
+
+int64_t storage_live_bytes(void) { return live_bytes; }
+
+int64_t tensor_take_allocated(void) {
+  int64_t b = allocated_bytes;
+  allocated_bytes = 0;
+  return b;
+}
 int64_t storage_live_count(void) { return live_storages; }
 
 /* ======================================================================
@@ -74,6 +83,8 @@ static Storage *storage_new(int64_t n) {
     if (s == NULL) return NULL;
     s->data = malloc((size_t)n * sizeof(double));
     if (s->data == NULL) { free(s); return NULL; }
+    allocated_bytes += n * (int64_t)sizeof(double);
+    live_bytes += n * (int64_t)sizeof(double);
   }
   s->n = n;
   s->refcount = 1;
@@ -85,6 +96,7 @@ static Storage *storage_new(int64_t n) {
 static void storage_release(Storage *s) {
   if (s != NULL && --s->refcount == 0) {
     if (s->data != (double *)(s + 1)) {
+      live_bytes -= s->n * (int64_t)sizeof(double);
       free(s->data);
       free(s);
     } else {

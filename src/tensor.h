@@ -64,6 +64,12 @@ extern void (*tensor_ag_free)(Tensor *t);
 int64_t tensor_live_count(void);
 int64_t storage_live_count(void);
 
+/* Bytes of heap storage allocated since the last call (then reset to 0):
+** a garbage-collected host counts them against its collector, which
+** otherwise sees only the small handles. */
+int64_t tensor_take_allocated(void);
+int64_t storage_live_bytes(void);     /* heap storage not yet freed */
+
 /* ---- lifetime ---------------------------------------------------------- */
 Tensor *tensor_new(int ndim, const int64_t *size);        /* uninitialised */
 Tensor *tensor_zeros(int ndim, const int64_t *size);

@@ -743,6 +743,27 @@ START_TEST(too_many_dims_is_rejected) {
 }
 END_TEST
 
+/* A garbage-collected host sizes its collections by these counts. */
+START_TEST(heap_storage_is_counted_for_the_host) {
+  int64_t big[2] = {10, 100}, small[1] = {4};
+  int64_t live0 = storage_live_bytes();
+  Tensor *a, *v, *s;
+  tensor_take_allocated();
+  a = tensor_zeros(2, big);
+  ck_assert_int_eq(tensor_take_allocated(), 8000);
+  ck_assert_int_eq(tensor_take_allocated(), 0);          /* reset by the call */
+  ck_assert_int_eq(storage_live_bytes() - live0, 8000);
+  v = tensor_transpose(a, 0, 1);                         /* a view: no new storage */
+  s = tensor_zeros(1, small);                            /* inline, from a free list */
+  ck_assert_int_eq(tensor_take_allocated(), 0);
+  tensor_release(a);
+  ck_assert_int_eq(storage_live_bytes() - live0, 8000);  /* the view still holds it */
+  tensor_release(v);
+  tensor_release(s);
+  ck_assert_int_eq(storage_live_bytes(), live0);
+}
+END_TEST
+
 START_TEST(size_cap_is_enforced) {
   int64_t old = nn_max_elements(), n = -1;
   int64_t ok[2] = {10, 100}, over[2] = {10, 101}, big[1] = {1001};
@@ -838,6 +859,7 @@ Suite *tensor_suite(void) {
   tcase_add_test(tc, too_many_dims_is_rejected);
   tcase_add_test(tc, size_cap_is_enforced);
   tcase_add_test(tc, overflowing_product_is_a_limit_error);
+  tcase_add_test(tc, heap_storage_is_counted_for_the_host);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -157,3 +157,26 @@ test("single values are plain numbers", function()
   eq(type(tensor{1, 2} * tensor{3, 4}), "number")
   eq(tensor{1, 2} * tensor{3, 4}, 11)
 end)
+
+test("a loop of large temporaries does not pile them up (the collector is told of tensor memory)", function()
+  collectgarbage(); collectgarbage()
+  local base = stats().bytes
+  local x = randn(300, 300)                  -- 720 kB per result below
+  local peak = 0
+  for _ = 1, 400 do                          -- 864 MB if nothing were freed
+    local a = (x + x):relu() + x             -- intermediates that outlive minor collections
+    peak = math.max(peak, stats().bytes - base)
+  end
+  eq(peak < 200e6, true, ("held %.0f MB of tensors at the peak"):format(peak / 1e6))
+  local kept = {}
+  for i = 1, 40 do kept[i] = zeros(100, 1000) end   -- live data is never collected
+  collectgarbage()
+  eq(stats().bytes - base >= 40 * 800000, true, "kept tensors are alive")
+  eq(kept[40]:sum(), 0)
+  -- a user's collectgarbage("stop") is respected
+  collectgarbage("stop")
+  local before = stats().storages
+  for _ = 1, 20 do local a = zeros(300, 300) end
+  eq(stats().storages - before >= 20, true, "nothing collected while stopped")
+  collectgarbage("restart"); collectgarbage()
+end)
