@@ -42,10 +42,16 @@ local function normalize(name)
   return name:match("[%.:]([%w_]+)$") or name
 end
 
+-- columns, not bytes: σ and · are one column each
+local function cols(s) return utf8.len(s) or #s end
+
+-- The text as the terminal will show it (ASCII where it must be) is what
+-- gets measured, so transliteration cannot push lines past the width.
 local function wrap(text, width, indent)
   local lines, line = {}, indent
+  text = require("term").text(text)
   for word in text:gmatch("%S+") do
-    if #line + #word + 1 > width and #line > #indent then
+    if cols(line) + cols(word) + 1 > width and #line > #indent then
       lines[#lines + 1] = line
       line = indent
     end

@@ -28,9 +28,12 @@ end
 -- Paragraphs are separated by blank lines; single line breaks in the
 -- source are spaces, so lesson text reflows to the width.  A line indented
 -- by two or more spaces (an equation, a table) is kept as it is.
+local function cols(s) return utf8.len(s) or #s end   -- σ is one column
+
 local function wrap(text, width)
   local out, line = {}, ""
   local function flush() if line ~= "" then out[#out + 1] = line; line = "" end end
+  text = require("term").text(text)   -- measure what will be shown
   for src in (text .. "\n"):gmatch("(.-)\n") do
     if src:match("^%s*$") then
       flush()
@@ -40,7 +43,7 @@ local function wrap(text, width)
       out[#out + 1] = src
     else
       for word in src:gmatch("%S+") do
-        if #line + #word + 1 > width and line ~= "" then out[#out + 1] = line; line = word
+        if cols(line) + cols(word) + 1 > width and line ~= "" then out[#out + 1] = line; line = word
         else line = line == "" and word or (line .. " " .. word) end
       end
     end
@@ -164,7 +167,7 @@ function M.ask(question, answer, tol, working)
       if matches(got, answer, tol) then
         M.right = M.right + 1
         io.write(paint("32", (unicode() and "  ✓ right" or "  right")), ": ", value_text(answer), "\n")
-        if working then io.write(wrap(working, 76):gsub("[^\n]+", "    %0"), "\n") end
+        if working then io.write(wrap(working, 72):gsub("[^\n]+", "    %0"), "\n") end
         return true
       end
       io.write(paint("31", (unicode() and "  ✗ not quite" or "  wrong")), ": you gave ", value_text(got),
@@ -172,7 +175,7 @@ function M.ask(question, answer, tol, working)
     end
   end
   io.write("  answer: ", value_text(answer), "\n")
-  if working then io.write(wrap(working, 76):gsub("[^\n]+", "    %0"), "\n") end
+  if working then io.write(wrap(working, 72):gsub("[^\n]+", "    %0"), "\n") end
   return false
 end
 
