@@ -611,19 +611,17 @@ int tensor_copy(Tensor *dst, const Tensor *src) {
     e = tensor_expand(src, dst->ndim, dst->size);
   }
   if (e == NULL) {
-    /* copying between same-count, different-shape tensors is allowed
-    ** (torch's copy semantics); anything else is a shape error */
-    if (tensor_numel(src) == tensor_numel(dst)) {
-      Tensor *flat = tensor_reshape(src, dst->ndim, dst->size);
-      int rc;
-      if (flat == NULL) return nn_errcode();
-      rc = tensor_copy(dst, flat);
-      tensor_release(flat);
-      return rc;
-    }
-    return nn_fail(NN_ESHAPE, "cannot copy %s into %s",
-                   tensor_shape_str(src, b1, sizeof b1),
-                   tensor_shape_str(dst, b2, sizeof b2));
+    /* Torch7 copied between any shapes of the same count; that silently
+    ** turns a transposed 3x2 weight typed as 2x3 into a different matrix,
+    ** so only broadcasting is allowed, as in NumPy and PyTorch */
+    if (tensor_numel(src) == tensor_numel(dst) && src->ndim == 2 && dst->ndim == 2 &&
+        src->size[0] == dst->size[1] && src->size[1] == dst->size[0])
+      return nn_fail(NN_ESHAPE, "cannot copy %s into %s (copy broadcasts, it does not reshape; "
+                     "src:t() transposes)", tensor_shape_str(src, b1, sizeof b1),
+                     tensor_shape_str(dst, b2, sizeof b2));
+    return nn_fail(NN_ESHAPE, "cannot copy %s into %s (copy broadcasts, it does not reshape%s)",
+                   tensor_shape_str(src, b1, sizeof b1), tensor_shape_str(dst, b2, sizeof b2),
+                   tensor_numel(src) == tensor_numel(dst) ? "; src:reshape(...) if that is meant" : "");
   }
   if (overlaps(dst, src)) {
     /* go through a temporary so that x[1] = x[2]-style overlaps are safe */

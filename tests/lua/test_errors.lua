@@ -21,6 +21,14 @@ test("shape mismatches name the function and both shapes", function()
   expect_error(function() return cat({tensor{1, 2}, tensor{{1}}}) end, "cat: tensor 2 has shape 1x1")
   expect_error(function() return stack({tensor{1, 2}, tensor{1}}) end, "stack: tensor 2 has shape 1")
   expect_error(function() return zeros(2):copy(zeros(3)) end, "copy: cannot copy 3 into 2")
+  -- a weight typed transposed must not be scrambled into place
+  local l = nn.Linear(2, 3)
+  local w = l.weight:clone()
+  expect_error(function() l.weight:copy(tensor{{1, 3, 1}, {0, 4, 2}}) end,
+    "copy: cannot copy 2x3 into 3x2", "src:t() transposes")
+  tensor_eq(l.weight:detach(), w:totable(), 0, "weight untouched by the refused copy")
+  expect_error(function() return zeros(2, 3):copy(tensor{1, 2, 3, 4, 5, 6}) end,
+    "copy: cannot copy 6 into 2x3", "src:reshape(...) if that is meant")
   expect_error(function() return inv(tensor{{1, 2, 3}}) end, "inv: needs a square matrix, got 1x3")
   expect_error(function() return det(tensor{1, 2}) end, "det: needs a square matrix, got 2")
   expect_error(function() return solve(eye(2), tensor{1, 2, 3}) end, "solve: right-hand side 3 does not fit 2x2")
