@@ -147,6 +147,29 @@ static int try_expression(lua_State *L, const char *code) {
   return status;
 }
 
+/* `x = f(); x.grad`: statements ending in an expression, which Lua
+** rejects as a chunk.  Splits at the last ';' and returns the expression's
+** values.  Only tried when the line compiles no other way, so a ';' inside
+** a string can at worst make this attempt fail too. */
+static int try_statements_then_expression(lua_State *L, const char *code) {
+  size_t n = strlen(code);
+  const char *ret;
+  int status;
+  while (n > 0 && (code[n - 1] == ' ' || code[n - 1] == '\t')) n--;
+  if (n > 0 && code[n - 1] == ';') n--;
+  size_t k = n;
+  while (k > 0 && code[k - 1] != ';') k--;
+  if (k == 0) return LUA_ERRSYNTAX;
+  lua_pushlstring(L, code, k);
+  lua_pushlstring(L, code + k, n - k);
+  ret = lua_pushfstring(L, "%s return %s;", lua_tostring(L, -2), lua_tostring(L, -1));
+  status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+  lua_rotate(L, -4, 1);   /* the function (or error) below the three strings */
+  lua_pop(L, 3);
+  if (status != LUA_OK) lua_pop(L, 1);
+  return status;
+}
+
 /* Compiles a complete chunk from lines, reading continuation lines while
 ** the statement is incomplete.  Leaves the function on the stack and the
 ** full text in *text (malloc'd); returns the load status, or
@@ -159,7 +182,14 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
   for (;;) {
     if ((status = try_expression(L, code)) == LUA_OK) break;
     status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-    if (status == LUA_OK || !incomplete(L, status)) break;
+    if (status == LUA_OK) break;
+    /* before incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
+    if (try_statements_then_expression(L, code) == LUA_OK) {
+      lua_remove(L, -2);   /* the first error */
+      status = LUA_OK;
+      break;
+    }
+    if (!incomplete(L, status)) break;
     {
       char *more = read_line(tty, PROMPT2);
       if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */

@@ -72,6 +72,14 @@ expect_exact "trailing ; suppresses the print" 'y = 3
 y * 2;
 y
 ' '3' "$NN"
+expect_exact "statements then an expression show its value" 'x = tensor{1,2}:requires_grad(); (x*x):backward(); x.grad
+s = "a;b"; s .. "!"
+n = 5; n * 2;
+' ' 2  4
+[tensor 2]
+a;b!' "$NN"
+expect_in "a real syntax error is still reported as such" 'n = 6; = 1
+' 1 "stdin:1: unexpected symbol near '='" "$NN"
 expect_exact "statements print nothing" 'a = 1
 b = a + 1
 ' '' "$NN"
