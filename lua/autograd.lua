@@ -92,11 +92,35 @@ local function fill_rule(rule, step, name, root)
   return s
 end
 
-local function print_step(k, step, name, root, out)
+local broadcasting_ops = { add = true, sub = true, mul = true, cmul = true, div = true, cdiv = true,
+  pow = true, maximum = true, minimum = true }
+
+-- paths[id] counts the gradients a tensor has received so far in this pass
+-- and holds their sum: a tensor used by several ops gets one per op, and
+-- the chain rule adds them (the multivariate chain rule students miss).
+local function add_path(paths, t, g)
+  local id = nncalc._id(t)
+  local p = paths[id]
+  if p then p.n = p.n + 1; p.sum = p.sum + g
+  else p = { n = 1, sum = g:clone() }; paths[id] = p end
+  return p
+end
+
+local function print_step(k, step, name, root, out, paths)
   local ins = {}
   for i, x in ipairs(step.inputs) do ins[i] = name(x) end
   out(("step %d: %s = %s(%s)   [%s]"):format(k, name(step.out), step.op, table.concat(ins, ", "),
     step.out and (step.out:dim() == 0 and "scalar" or table.concat(step.out:shape(), "x")) or "?"))
+  local mine = step.out and paths[nncalc._id(step.out)]
+  if mine and mine.n > 1 then
+    local blocks = {}
+    out(("  d%s/d%s = the sum of its %d paths above = %s"):format(root, name(step.out), mine.n,
+      value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)))
+    for _, b in ipairs(blocks) do
+      out("    " .. b[1] .. " =")
+      for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
+    end
+  end
   for i, g in ipairs(step.gin) do
     if g then
       local blocks = {}
@@ -106,6 +130,12 @@ local function print_step(k, step, name, root, out)
       if not rule and i > 2 and step.rules[2] then rule = step.rules[2]:gsub("%%1", "%%" .. (i - 1)) end
       rule = rule or step.rules[1] or ("dL/d%" .. (i - 1) .. " = ?")
       local line = "  " .. fill_rule(rule, step, name, root)
+      -- a broadcast input (a bias added to every row of a batch) gets the
+      -- sum of the gradients of all the places it was copied to
+      if broadcasting_ops[step.op] and step.gout and g:numel() < step.gout:numel() then
+        line = line .. ", summed over the broadcast " .. table.concat(step.gout:shape(), "x")
+          .. " -> " .. (g:dim() == 0 and "scalar" or table.concat(g:shape(), "x"))
+      end
       local gout = value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)
       local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks)
       local res = value(g, "d" .. root .. "/d" .. name(step.inputs[i]), blocks)
@@ -119,11 +149,22 @@ local function print_step(k, step, name, root, out)
         out("    " .. b[1] .. " =")
         for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
       end
+      local x = step.inputs[i]
+      local p = add_path(paths, x, g)
+      if p.n > 1 then
+        local blocks = {}
+        out(("  (%s is used by more than one op and the chain rule adds the paths: d%s/d%s so far = %s, from %d paths)")
+          :format(name(x), root, name(x), value(p.sum, "sum so far", blocks), p.n))
+        for _, b in ipairs(blocks) do
+          out("    " .. b[1] .. " =")
+          for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
+        end
+      end
       if step.accumulated[i] then
         out(("  %s.grad += d%s/d%s   (it already held a gradient: accumulating)")
-          :format(name(step.inputs[i]), root, name(step.inputs[i])))
-      elseif step.inputs[i]:is_leaf() then
-        out(("  %s.grad = d%s/d%s"):format(name(step.inputs[i]), root, name(step.inputs[i])))
+          :format(name(x), root, name(x)))
+      elseif x:is_leaf() then
+        out(("  %s.grad %s d%s/d%s"):format(name(x), p.n > 1 and "+=" or "=", root, name(x)))
       end
     end
   end
@@ -161,8 +202,9 @@ function Tensor.backward(self, arg)
     out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, num(self:numel() == 1 and self:item() or 0 / 0),
       root, root, o.grad and "the given gradient" or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
+    local paths = {}
     for k, st in ipairs(steps) do
-      print_step(k, st, name, root, out)
+      print_step(k, st, name, root, out, paths)
       if interactive and k < #steps then wait_enter() end
     end
   end

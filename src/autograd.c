@@ -288,7 +288,7 @@ static int check_graph(const NodeList *order, int retain) {
   return NN_OK;
 }
 
-static int record_step(AgOptions *opt, Node *n, Tensor **gin, const char *acc) {
+static int record_step(AgOptions *opt, Node *n, Tensor **gin) {
   AgStep *s, *grown;
   int i;
   grown = realloc(opt->steps, (size_t)(opt->nsteps + 1) * sizeof *grown);
@@ -308,7 +308,6 @@ static int record_step(AgOptions *opt, Node *n, Tensor **gin, const char *acc) {
   s->gout = tensor_retain(n->gout);
   for (i = 0; i < n->nin; i++) {
     s->gin[i] = gin[i] ? tensor_retain(gin[i]) : NULL;
-    s->accumulated[i] = acc[i];
   }
   return NN_OK;
 }
@@ -370,6 +369,10 @@ static int run_node(Node *n, AgOptions *opt) {
   }
   rc = n->op->backward(n, n->gout, gin);
   if (rc == NN_OK) rc = nn_check_interrupt();
+  /* recorded before delivery: the record's reference keeps accumulate()
+  ** from adopting a gradient it would later add into, so the trace shows
+  ** each path's own share even when an input is used twice */
+  if (rc == NN_OK && opt != NULL && opt->record) rc = record_step(opt, n, gin);
   for (i = 0; i < n->nin && rc == NN_OK; i++) {
     if (gin[i] == NULL || !n->in[i]->requires_grad) continue;
     if (ag_anomaly && !all_finite(gin[i]))
@@ -380,7 +383,8 @@ static int run_node(Node *n, AgOptions *opt) {
     else
       rc = deliver(n->in[i], gin[i], &acc[i], opt);
   }
-  if (rc == NN_OK && opt != NULL && opt->record) rc = record_step(opt, n, gin, acc);
+  if (rc == NN_OK && opt != NULL && opt->record)
+    memcpy(opt->steps[opt->nsteps - 1].accumulated, acc, (size_t)n->nin);
   /* an intermediate tensor keeps its gradient only when asked to */
   if (rc == NN_OK && n->out != NULL && n->out->retain_grad)
     rc = accumulate(&n->out->grad, n->gout);   /* += as for leaves */

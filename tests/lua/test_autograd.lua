@@ -685,6 +685,38 @@ test("backward{trace=true} prints the chain rule with global names", with_homewo
   eq(first:find("= pow(", 1, true) ~= nil, true, first)
 end))
 
+test("trace: a tensor used twice shows each path's share and their sum", function()
+  local out
+  local ok, err = pcall(function()
+    tc = tensor{10, 20}:requires_grad()
+    local L = (tc * 3 - tc):sum():name("L")
+    out = capture(function() L:backward{ trace = true } end)
+    tx = tensor{1, -2}:requires_grad()
+    tz = tx * 2
+    local L2 = (tz:cmul(tz) - tz):sum():name("L")
+    out = out .. capture(function() L2:backward{ trace = true } end)
+    tensor_eq(tx.grad, { 6, -18 }, 0, "d(z^2 - z)/dx = (2z - 1)*2")
+  end)
+  tc, tx, tz = nil, nil, nil
+  assert(ok, err)
+  for _, line in ipairs({
+    "dL/dtc = -dL/dsub#", "= (-1, -1)\n  tc.grad = dL/dtc\n",       -- the first path's own share
+    "dL/dtc = dL/dmul#", "= (3, 3)\n",
+    "(tc is used by more than one op and the chain rule adds the paths: dL/dtc so far = (2, 2), from 2 paths)",
+    "tc.grad += dL/dtc",
+    "dL/dtz = -dL/dsub#", "= (-1, -1)",
+    "dL/dtz so far = (1, -5), from 2 paths", "dL/dtz so far = (3, -9), from 3 paths",
+    "dL/dtz = the sum of its 3 paths above = (3, -9)",
+  }) do
+    eq(out:find(line, 1, true) ~= nil, true, ("%q missing from\n%s"):format(line, out))
+  end
+  -- a bias broadcast over a batch: its gradient is the column sum
+  local x = tensor{{1, 2}, {3, 4}}
+  local b = tensor{1, -1}:requires_grad()
+  out = capture(function() ((x + b):cmul(x)):sum():backward{ trace = true } end)
+  eq(out:find("summed over the broadcast 2x2 -> 2 = (4, 6)", 1, true) ~= nil, true, out)
+end)
+
 test("trace names every input of an op with more than two (cat of three)", function()
   local out
   local ok, err = pcall(function()
