@@ -280,6 +280,7 @@ static int pmain(lua_State *L) {
   luaL_requiref(L, "nncalc", luaopen_nncalc, 1);
   lua_pop(L, 1);
   find_lua_dir(dir, sizeof dir);
+  run_set_libdir(dir);
   set_paths(L, dir);
   create_arg_table(L, argc, argv, o.script);
   lua_pushfstring(L, "%s/prelude.lua", dir);

@@ -35,6 +35,42 @@ static void on_sigint(int sig) {
   if (running != NULL) lua_sethook(running, stop_hook, mask, 1);
 }
 
+static char libdir[4096];
+
+void run_set_libdir(const char *dir) {
+  snprintf(libdir, sizeof libdir, "@%s/", dir);
+}
+
+static int in_libdir(const lua_Debug *ar) {
+  return libdir[0] != '\0' && strncmp(ar->source, libdir, strlen(libdir)) == 0;
+}
+
+/* "lua/nn/Module.lua:49: Linear: ..." means a check in nncalc's own Lua
+** code fired, for a call the user made: the message gets the position of
+** the innermost caller outside that code (their script, -e or REPL line)
+** instead.  Leaves msg alone when it carries no such position. */
+static const char *relocate(lua_State *L, const char *msg) {
+  lua_Debug ar;
+  int level;
+  size_t skip = 0;
+  for (level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    if (in_libdir(&ar)) {
+      if (skip == 0) {   /* does msg start with this frame's position? */
+        const char *pos = lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+        if (strncmp(msg, pos, strlen(pos)) == 0) skip = strlen(pos);
+        lua_pop(L, 1);
+      }
+      continue;
+    }
+    if (skip == 0) return msg;
+    return lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg + skip);
+  }
+  /* no caller left on the stack (a REPL line `return f(...)` is a tail
+  ** call): the message alone beats a position inside nncalc */
+  return skip > 0 ? lua_pushstring(L, msg + skip) : msg;
+}
+
 /* Adds a traceback in debug mode; turns non-string errors into text. */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
@@ -42,6 +78,8 @@ static int msghandler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
       return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  } else if (!run_debug) {
+    msg = relocate(L, msg);
   }
   if (run_debug) luaL_traceback(L, L, msg, 1);
   return 1;

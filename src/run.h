@@ -12,6 +12,10 @@
 extern const char *run_progname;
 extern int run_debug;      /* print tracebacks with errors */
 
+/* Where nncalc's own Lua files live: an error raised in them (a wrapper
+** checking its arguments) is reported at the user's line that called in. */
+void run_set_libdir(const char *dir);
+
 /* Calls the function below narg arguments; status as lua_pcall. */
 int run_call(lua_State *L, int narg, int nres);
 /* Prints the error on top of the stack (if status != LUA_OK) and pops it. */

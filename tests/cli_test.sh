@@ -58,6 +58,13 @@ out=$("$NN" "$tmp/bad.lua" 2>&1)
 case "$out" in *traceback*) bad "no traceback without --debug" "$out" ;; *) ok ;; esac
 expect "--debug adds a traceback" 1 "stack traceback" "$NN" --debug "$tmp/bad.lua"
 expect "missing script" 1 "cannot open" "$NN" "$tmp/none.lua"
+printf 'x = tensor{1,2}:requires_grad()\ny = x * 2\ny:backward()\n' > "$tmp/bw.lua"
+expect "an error from nncalc's Lua code names the script's line" 1 "bw.lua:3: backward: the tensor has shape 2" "$NN" "$tmp/bw.lua"
+printf 'a = 1\nl = nn.Linear(2, 3, {weight = ones(2, 2)})\n' > "$tmp/lin.lua"
+expect "... also for a module's checks" 1 "lin.lua:2: Linear: weight must have shape 3x2, got 2x2" "$NN" "$tmp/lin.lua"
+out=$("$NN" "$tmp/lin.lua" 2>&1)
+case "$out" in *Module.lua*) bad "no position inside nncalc's files" "$out" ;; *) ok ;; esac
+
 printf 'x = = 1\n' > "$tmp/syntax.lua"
 expect "syntax error" 1 "syntax.lua:1:" "$NN" "$tmp/syntax.lua"
 expect_in "- runs stdin as a script" 'print(tensor{1,2}:sum())' 0 "3" "$NN" -
