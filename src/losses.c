@@ -54,14 +54,13 @@ static int check_same(const Tensor *x, const Tensor *t) {
   return NN_OK;
 }
 
-static int check_probs(const Tensor *x, LossKind k) {
+static int check_probs(const Tensor *x) {
   int64_t i, n = tensor_numel(x);
   for (i = 0; i < n; i++) {
     double v = tensor_get_flat(x, i);
     if (!(v >= 0 && v <= 1))
-      return nn_fail(NN_EARG, "%s needs probabilities in [0, 1]; element %lld is %g "
-                     "(use binary_cross_entropy_with_logits on raw scores)",
-                     loss_name[k], (long long)i + 1, v);
+      return nn_fail(NN_EARG, "the input must be probabilities in [0, 1]; element %lld is %g "
+                     "(binary_cross_entropy_with_logits takes raw scores)", (long long)i + 1, v);
   }
   return NN_OK;
 }
@@ -95,7 +94,13 @@ typedef struct Rows {
 
 static int class_of(const Rows *r, int64_t i, int64_t *cls) {
   double v = r->t->storage->data[r->t->offset + i];
-  if (v != floor(v) || v < 0 || v >= (double)r->c)
+  if (isnan(v))
+    return nn_fail(NN_EARG, "class index of sample %lld is NaN", (long long)i + 1);
+  if (v != floor(v))
+    return nn_fail(NN_EARG, "class index %g of sample %lld is not a whole number "
+                   "(targets are class numbers 1..%lld)", v + 1, (long long)i + 1,
+                   (long long)r->c);
+  if (v < 0 || v >= (double)r->c)
     return nn_fail(NN_EINDEX, "class index %g of sample %lld is out of range "
                    "for %lld classes (classes are 1..%lld)", v + 1,
                    (long long)i + 1, (long long)r->c, (long long)r->c);
@@ -103,22 +108,22 @@ static int class_of(const Rows *r, int64_t i, int64_t *cls) {
   return NN_OK;
 }
 
-static int rows_open(Rows *r, const Tensor *x, const Tensor *t, int probs, LossKind k) {
+static int rows_open(Rows *r, const Tensor *x, const Tensor *t, int probs) {
   char b1[128], b2[128];
   memset(r, 0, sizeof *r);
   if (x->ndim != 1 && x->ndim != 2)
-    return nn_fail(NN_ESHAPE, "%s needs scores of shape C or N x C, got %s",
-                   loss_name[k], tensor_shape_str(x, b1, sizeof b1));
+    return nn_fail(NN_ESHAPE, "the scores must have shape C or N x C, got %s",
+                   tensor_shape_str(x, b1, sizeof b1));
   r->n = x->ndim == 2 ? x->size[0] : 1;
   r->c = x->size[x->ndim - 1];
   if (probs ? !tensor_same_shape(x, t)
             : (tensor_numel(t) != r->n || t->ndim > 1 || (x->ndim == 2 && t->ndim != 1)))
-    return nn_fail(NN_ESHAPE, "%s: target shape %s does not fit input %s (%s)",
-                   loss_name[k], tensor_shape_str(t, b1, sizeof b1),
+    return nn_fail(NN_ESHAPE, "target shape %s does not fit input %s (%s)",
+                   tensor_shape_str(t, b1, sizeof b1),
                    tensor_shape_str(x, b2, sizeof b2),
                    probs ? "probabilities need the input's shape"
                          : "class indices need one per sample");
-  if (r->c == 0) return nn_fail(NN_ESHAPE, "%s: no classes in input", loss_name[k]);
+  if (r->c == 0) return nn_fail(NN_ESHAPE, "no classes in input");
   r->x = tensor_contiguous(x);
   r->t = r->x ? tensor_contiguous(t) : NULL;
   if (r->t == NULL) { tensor_release(r->x); return nn_errcode(); }
@@ -174,7 +179,7 @@ Tensor *loss_forward(LossKind k, const Tensor *x, const Tensor *t, int probs, Re
     TensorIter it;
     int64_t i;
     if (check_same(x, t) != NN_OK) return NULL;
-    if (k == LOSS_BCE && check_probs(x, k) != NN_OK) return NULL;
+    if (k == LOSS_BCE && check_probs(x) != NN_OK) return NULL;
     if ((each = tensor_new(x->ndim, x->size)) == NULL) return NULL;
     ops[0] = each; ops[1] = (Tensor *)x; ops[2] = (Tensor *)t;
     tensor_iter_init(&it, 3, ops);
@@ -185,7 +190,7 @@ Tensor *loss_forward(LossKind k, const Tensor *x, const Tensor *t, int probs, Re
   } else {
     Rows r;
     Tensor *each;
-    if (rows_open(&r, x, t, probs, k) != NN_OK) return NULL;
+    if (rows_open(&r, x, t, probs) != NN_OK) return NULL;
     each = classify(k, &r, probs);
     rows_close(&r);
     if (each != NULL && x->ndim == 1 && red == RED_NONE) {   /* one sample: a single value */
@@ -215,7 +220,7 @@ int loss_backward(LossKind k, const Tensor *x, const Tensor *t, int probs, Reduc
   } else {
     Rows r;
     Tensor *ls;
-    int rc = rows_open(&r, x, t, probs, k);
+    int rc = rows_open(&r, x, t, probs);
     if (rc != NN_OK) return rc;
     *gx = tensor_zeros(x->ndim, x->size);
     ls = *gx ? tensor_new(1, &r.c) : NULL;

@@ -203,6 +203,14 @@ test("bad input names the layer, its settings and the input shape", function()
   expect_error(function() return nn.MaxPool2d(3, { padding = 2 }) end, "padding 2 is more than half the kernel 3")
   expect_error(function() return nn.Linear(2, 3)(zeros(4)) end, "linear", "input 4 does not fit weight 3x2")
   expect_error(function() return cross_entropy(zeros(2, 3), tensor{1, 4}) end, "cross_entropy", "class index 4", "3 classes")
+  expect_error(function() return cross_entropy(zeros(3), 1.5) end,
+    "cross_entropy: class index 1.5 of sample 1 is not a whole number")
+  expect_error(function() return cross_entropy(zeros(3), 0 / 0) end, "cross_entropy: class index of sample 1 is NaN")
+  -- the function is named once
+  local ok, msg = pcall(cross_entropy, tensor{{1, 2, 3}}, {1, 2})
+  eq(ok, false); eq(select(2, msg:gsub("cross_entropy", "")), 1, msg)
+  expect_error(function() return binary_cross_entropy(tensor{2}, tensor{1}) end,
+    "binary_cross_entropy: the input must be probabilities in [0, 1]; element 1 is 2")
   expect_error(function() return cross_entropy(zeros(2, 3), tensor{1, 2, 3}) end, "cross_entropy: target shape 3 does not fit input 2x3")
   expect_error(function() return mse_loss(zeros(3), zeros(2)) end, "mse_loss", "target shape 2 does not match input shape 3")
   expect_error(function() return nn.Sequential{ nn.ReLU(), nn.Linear(5, 2) }(zeros(3)) end, "layer 2 (Linear(in_features=5, out_features=2, bias=true))")
