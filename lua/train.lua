@@ -17,7 +17,9 @@ function M.fit(model, loss_fn, data, o)
   if type(data) ~= "table" then error("fit: data must be {X, Y} with one sample per row", 2) end
   local X, Y = data[1] or data.X, data[2] or data.Y
   if not is_tensor(X) or not is_tensor(Y) then error("fit: data must be {X, Y}: two tensors", 2) end
+  if X:dim() == 0 or Y:dim() == 0 then error("fit: X and Y need a first dimension of samples", 2) end
   local n = X:size(1)
+  if n == 0 then error("fit: no samples (X has 0 rows)", 2) end
   if Y:size(1) ~= n then
     error(("fit: X has %d samples but Y has %d"):format(n, Y:size(1)), 2)
   end

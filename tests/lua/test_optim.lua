@@ -223,4 +223,8 @@ test("bad input: unknown options, negative rates, non-leaves, step before backwa
   expect_error(function() optim.SGD({ p }, { lr = "fast" }) end, "option 'lr' must be a number")
   expect_error(function() optim.StepLR({}, {}) end, "an optimizer expected")
   expect_error(function() fit(nn.Linear(1, 1), nn.MSELoss(), { zeros(3, 1), zeros(2, 1) }) end, "X has 3 samples but Y has 2")
+  expect_error(function() fit(nn.Linear(2, 1), nn.MSELoss(), { zeros(0, 2), zeros(0, 1) }, { epochs = 1 }) end,
+    "fit: no samples (X has 0 rows)")
+  expect_error(function() fit(nn.Linear(2, 1), nn.MSELoss(), { tensor(1), zeros(1, 1) }) end,
+    "fit: X and Y need a first dimension of samples")
 end)
