@@ -511,6 +511,7 @@ static void check_writable(lua_State *L, const Tensor *t, const char *fname) {
     luaL_error(L, "%s: cannot write into a tensor computed in a gradient graph (by %s#%I); "
                "write into a :detach()ed copy, or inside no_grad", fname,
                t->node->op->name, (lua_Integer)t->node->id);
+  if (tensor_check_no_overlap(t) != NN_OK) lt_error(L, fname);
 }
 
 static int t_newindex(lua_State *L) {
@@ -707,7 +708,7 @@ static int t_fill(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   double v = luaL_checknumber(L, 2);
   check_writable(L, t, "fill");
-  tensor_fill(t, v);
+  if (tensor_fill(t, v) != NN_OK) return lt_error(L, "fill");
   lua_settop(L, 1);
   return 1;
 }

@@ -601,11 +601,25 @@ static int overlaps(const Tensor *a, const Tensor *b) {
   return a->storage == b->storage;
 }
 
+/* An expanded view repeats elements through zero strides: writing one
+** position would write them all, so writes are refused (as in PyTorch). */
+int tensor_check_no_overlap(const Tensor *t) {
+  char b[128];
+  int d;
+  for (d = 0; d < t->ndim; d++)
+    if (t->stride[d] == 0 && t->size[d] > 1)
+      return nn_fail(NN_EARG, "cannot write into this %s tensor: it is an expanded view "
+                     "whose elements share memory (dimension %d repeats one value); "
+                     "clone() it first", tensor_shape_str(t, b, sizeof b), d + 1);
+  return NN_OK;
+}
+
 int tensor_copy(Tensor *dst, const Tensor *src) {
   Tensor *e, *tmp = NULL, *ops[2];
   TensorIter it;
   int64_t i;
   char b1[128], b2[128];
+  if (tensor_check_no_overlap(dst) != NN_OK) return nn_errcode();
   e = NULL;
   if (src->ndim <= dst->ndim) {
     e = tensor_expand(src, dst->ndim, dst->size);
@@ -646,6 +660,7 @@ int tensor_copy(Tensor *dst, const Tensor *src) {
 int tensor_fill(Tensor *t, double v) {
   TensorIter it;
   int64_t i;
+  if (tensor_check_no_overlap(t) != NN_OK) return nn_errcode();
   tensor_iter_init(&it, 1, &t);
   while (tensor_iter_next(&it))
     for (i = 0; i < it.inner; i++) it.ptr[0][i * it.istride[0]] = v;

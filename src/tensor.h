@@ -93,6 +93,9 @@ double *tensor_ptr(const Tensor *t, const int64_t *idx);
 /* Element by flat row-major position 0..numel-1 (no bounds check). */
 double tensor_get_flat(const Tensor *t, int64_t i);
 void tensor_set_flat(Tensor *t, int64_t i, double v);
+/* NN_OK, or an error when t is an expanded view (zero stride on a dimension
+** of size > 1), where one write would change several elements. */
+int tensor_check_no_overlap(const Tensor *t);
 
 /* Marks an in-place write to t's storage (for autograd's version check). */
 void tensor_bump_version(Tensor *t);

@@ -337,6 +337,12 @@ START_TEST(expand_uses_zero_strides) {
   expect_error(NN_ESHAPE, "3x1");
   ck_assert_ptr_null(tensor_expand(x, 1, to));
   expect_error(NN_ESHAPE, NULL);
+  /* one write would change four elements: refused, the data untouched */
+  ck_assert_int_eq(tensor_fill(e, 9), NN_EARG);
+  expect_error(NN_EARG, "expanded view");
+  ck_assert_int_eq(tensor_copy(e, x), NN_EARG);
+  ck_assert_int_eq(tensor_check_no_overlap(x), NN_OK);
+  expect_vals(e, 2, to, w);
   tensor_release(e3);
   tensor_release(e);
   tensor_release(x);

@@ -21,6 +21,13 @@ test("shape mismatches name the function and both shapes", function()
   expect_error(function() return cat({tensor{1, 2}, tensor{{1}}}) end, "cat: tensor 2 has shape 1x1")
   expect_error(function() return stack({tensor{1, 2}, tensor{1}}) end, "stack: tensor 2 has shape 1")
   expect_error(function() return zeros(2):copy(zeros(3)) end, "copy: cannot copy 3 into 2")
+  -- an expanded view repeats one element: writing it would change them all
+  local e = ones(1):expand(3)
+  expect_error(function() e[{2}] = 5 end, "index assignment: cannot write into this 3 tensor", "clone() it first")
+  expect_error(function() e:fill(2) end, "fill: cannot write")
+  tensor_eq(e, { 1, 1, 1 }, 0, "untouched")
+  local c = e:clone(); c[2] = 5
+  tensor_eq(c, { 1, 5, 1 }, 0, "a clone is writable")
   -- a weight typed transposed must not be scrambled into place
   local l = nn.Linear(2, 3)
   local w = l.weight:clone()
