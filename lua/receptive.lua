@@ -75,7 +75,7 @@ function M.receptive_region(model, shape, idx)
   end
   local h, w = top.rf[1], top.rf[2]
   if h.global then
-    error("receptive_region: every output depends on the whole input (a linear or adaptive layer sees everything)", 2)
+    error("receptive_region: every output depends on the whole input past a Linear layer or global pooling (and an adaptive pool with uneven bins has no single window)", 2)
   end
   if top.rf[1].aligned == false or top.rf[2].aligned == false then
     error("receptive_region: the branches are not aligned, so no single window describes the field", 2)

@@ -81,7 +81,7 @@ local function leaf(m, shape, rf, ctx, index, depth)
   local new = {}
   for axis = 1, 2 do
     if rf[axis] then
-      local w = m.window and m:window(axis)
+      local w = m.window and m:window(axis, shape)
       new[axis] = rf_apply(rf[axis], w)
     end
   end

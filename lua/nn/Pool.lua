@@ -121,8 +121,17 @@ function Adaptive:cost(s, out)
   return { weights = 0, biases = 0, mults = nout, adds = conns - nout, bias_adds = 0, macs = 0,
     conns = conns, bwd_input = nout, bwd_weight = 0, saved = 0 }
 end
--- an adaptive window is not one fixed size: receptive-field tools stop here
-function Adaptive:window() return false end
+-- Bin i covers [floor(i·in/out), ceil((i+1)·in/out)): when out divides in,
+-- that is a pool with kernel = stride = in/out (and nothing at all when
+-- in = out, as in AlexNet at 224); uneven bins have no one window, and
+-- receptive-field tools stop there, as they do at global pooling.
+function Adaptive:window(axis, s)
+  local inn = s and s[#s - 2 + axis]
+  local o = self.output_size[axis]
+  -- one bin (global pooling) sees everything, whatever the arithmetic says
+  if o == 1 or math.type(inn) ~= "integer" or inn % o ~= 0 then return false end
+  return { k = inn // o, s = inn // o, p = 0, d = 1 }
+end
 function Adaptive:extra_repr() return "output_size=" .. Module.pair_repr(self.output_size) end
 M.AdaptiveAvgPool2d = Adaptive
 

@@ -205,6 +205,17 @@ test("receptive fields per axis, and the region of seed 000 part 4", function()
   -- v1.5 strides after its 3x3 and sees 427
   eq(last_spatial(models.resnet50{ v1 = true }).h.size, 483)
   eq(last_spatial(models.resnet50()).h.size, 427)
+  -- an adaptive pool whose output divides its input is a plain pool: 8 -> 4
+  -- is kernel 2, stride 2 (and 6 -> 6 in AlexNet at 224 changes nothing)
+  local ad = nn.Sequential{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.AdaptiveAvgPool2d(4) }
+  local reg = receptive_region(ad, {1, 8, 8}, {1, 2, 3})
+  eq(reg.rows[1], 2); eq(reg.rows[2], 5); eq(reg.cols[1], 4); eq(reg.cols[2], 7)
+  local l = receptive_field(models.alexnet(), {3, 224, 224}, { quiet = true })
+  eq(l[15].name, "AdaptiveAvgPool2d(output_size=6)"); eq(l[15].h.size, 195); eq(l[15].h.all, nil)
+  -- uneven bins (7 -> 3) and global pooling stay "everything"
+  expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}, {1, 1, 1}) end, "whole input")
+  l = receptive_field(models.resnet18(), {3, 224, 224}, { quiet = true })
+  eq(l[#l - 2].h.all, true)
 end)
 
 -- The analytic region must be exactly where the gradient of one output
