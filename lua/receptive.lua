@@ -23,7 +23,7 @@ end
 -- start}, w = {...}} per layer, printed as a table unless quiet.
 function M.receptive_field(model, shape, opts)
   local s = final_state(model, shape, "receptive_field")
-  local list, lines = {}, { ("%-60s %12s %10s %12s"):format("layer", "size (HxW)", "jump", "start") }
+  local list, rows = {}, { { "layer", "size (HxW)", "jump", "start" } }
   for _, r in ipairs(s) do
     if r.rf and r.rf[1] then
       local h, w = r.rf[1], r.rf[2]
@@ -33,11 +33,19 @@ function M.receptive_field(model, shape, opts)
         aligned = h.aligned ~= false and w.aligned ~= false, note = r.note }
       list[#list + 1] = e
       local function pair(a, b) return a == b and a or (a .. "x" .. b) end
-      lines[#lines + 1] = ("%-60s %12s %10s %12s"):format(("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name:sub(1, 56),
+      rows[#rows + 1] = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name,
         h.global and "all" or pair(num(h.r), num(w.r)), h.global and "-" or pair(num(h.j), num(w.j)),
-        h.global and "-" or pair(num(h.start), num(w.start)))
-      if r.note then lines[#lines + 1] = "    note: " .. r.note end
+        h.global and "-" or pair(num(h.start), num(w.start)), note = r.note }
     end
+  end
+  -- the layer column as wide as its longest name: settings are never cut
+  local width = 0
+  for _, row in ipairs(rows) do width = math.max(width, utf8.len(row[1]) or #row[1]) end
+  local lines = {}
+  for _, row in ipairs(rows) do
+    lines[#lines + 1] = row[1] .. (" "):rep(width - (utf8.len(row[1]) or #row[1]))
+      .. ("  %12s %10s %12s"):format(row[2], row[3], row[4])
+    if row.note then lines[#lines + 1] = "    note: " .. row.note end
   end
   if not (opts and opts.quiet) then
     print(table.concat(lines, "\n"))

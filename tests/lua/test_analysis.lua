@@ -212,6 +212,11 @@ test("receptive fields per axis, and the region of seed 000 part 4", function()
   eq(reg.rows[1], 2); eq(reg.rows[2], 5); eq(reg.cols[1], 4); eq(reg.cols[2], 7)
   local l = receptive_field(models.alexnet(), {3, 224, 224}, { quiet = true })
   eq(l[15].name, "AdaptiveAvgPool2d(output_size=6)"); eq(l[15].h.size, 195); eq(l[15].h.all, nil)
+  -- the printed table never cuts a layer's settings
+  local printed = capture(function()
+    receptive_field(nn.Sequential{ nn.Conv2d(1, 1, 3, { stride = 2, padding = 1, dilation = 2 }) }, {1, 16, 16})
+  end)
+  eq(printed:find("Conv2d(1, 1, kernel_size=3, stride=2, padding=1, dilation=2)", 1, true) ~= nil, true, printed)
   -- uneven bins (7 -> 3) and global pooling stay "everything"
   expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}, {1, 1, 1}) end, "whole input")
   l = receptive_field(models.resnet18(), {3, 224, 224}, { quiet = true })
