@@ -152,15 +152,29 @@ local function flops_of(row, conv)
   return row.macs
 end
 
+-- per sample: a count divided by the batch, kept an integer when it is one
+local function per(v, scale)
+  v = v / scale
+  return v == math.floor(v) and math.tointeger(v) or v
+end
+
 local function finish(row, conv, scale)
-  if row.container then return end
+  if row.container then
+    -- a residual's x + block(x): additions and no multiplications, so FLOPs
+    -- only where additions count (2k-1), as for every other layer
+    if row.adds then
+      row.adds = per(row.adds, scale)
+      row.adds_total = row.adds
+      row.flops = conv.flops == "2k-1" and row.adds or 0
+    end
+    return
+  end
   row.params = row.weights + row.biases
   row.adds_total = row.adds + (conv.bias and row.bias_adds or 0)
   if not conv.relu then row.acts = 0 end
   for _, k in ipairs({ "mults", "adds", "bias_adds", "adds_total", "macs", "comps", "acts", "conns",
     "bwd_input", "bwd_weight", "saved", "neurons" }) do
-    row[k] = row[k] and row[k] / scale
-    if row[k] and row[k] == math.floor(row[k]) then row[k] = math.tointeger(row[k]) or row[k] end
+    if row[k] then row[k] = per(row[k], scale) end
   end
   row.flops = flops_of(row, conv)
 end
@@ -219,8 +233,9 @@ local function render(s, conv, cols)
   for _, r in ipairs(s) do
     local cells = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name }
     for i, c in ipairs(cols) do
-      cells[i + 1] = (r.container and c ~= "out" and c ~= "rf" and c ~= "jump" and c ~= "start")
-        and "" or columns_all[c][2](r)
+      local shown = not r.container or c == "out" or c == "rf" or c == "jump" or c == "start"
+        or (r.adds and (c == "adds" or c == "flops"))   -- a residual's own additions
+      cells[i + 1] = shown and columns_all[c][2](r) or ""
     end
     for i, v in ipairs(cells) do widths[i] = math.max(widths[i], utf8.len(v) or #v) end
     body[#body + 1] = { cells, r }
@@ -314,35 +329,62 @@ local function explain(s)
   return table.concat(out, "\n")
 end
 
--- What the usual counters report for the same model (their conventions).
-local function compare(s)
-  local t = { macs = 0, bias = 0, relu = 0, pool_in = 0, bn = 0 }
+-- What the usual counters report for the same model, each by its own
+-- rules (read from their sources), for the whole input given:
+--   fvcore: one multiply-add per weight use; BatchNorm (eval) numel x2 with
+--     affine, adaptive average pooling its input numel; bias, ReLU ignored
+--   thop / ptflops: k²·C_in/g per output element of any convolution (which
+--     overcounts a transposed one); ptflops adds bias, ReLU, pooling, BN
+--   torchinfo: parameters x output positions (batch x H x W; batch for
+--     Linear and BatchNorm)
+--   FlopCounterMode: 2 x multiply-adds
+--   torchscan: (2k−1) per output for a window of k, + 1 with a bias, + 16
+--     for a transposed convolution's padding logic
+local function compare(s, scale)
+  local t = { fv = 0, thop = 0, info = 0, pt = 0, fc = 0, scan = 0 }
+  local function add(k, v) t[k] = t[k] + v end
   for _, r in ipairs(s) do
     if not r.container then
-      local cls = r.module.class_name
-      if cls == "Conv2d" or cls == "ConvTranspose2d" or cls == "Linear" then
-        t.macs = t.macs + r.macs
-        t.bias = t.bias + r.bias_adds
+      local m, cls = r.module, r.module.class_name
+      local out_n, in_n = numel(r.out_shape), numel(r.in_shape)
+      local macs = (r.macs or 0) * scale   -- back to the whole input
+      local batch = (#r.in_shape == 4 or #r.in_shape == 2) and r.in_shape[1] or 1
+      if cls == "Conv2d" or cls == "ConvTranspose2d" then
+        local kk = m.kernel_size[1] * m.kernel_size[2]
+        local cin_g = m.in_channels // m.groups
+        local bias = m.has_bias and out_n or 0
+        local per_out = out_n * cin_g * kk
+        local params = m.out_channels * cin_g * kk + (m.has_bias and m.out_channels or 0)
+        add("fv", macs); add("fc", 2 * macs); add("thop", per_out); add("pt", per_out + bias)
+        add("info", params * (out_n // m.out_channels))
+        add("scan", out_n * (2 * cin_g * kk - 1) + bias + (cls == "ConvTranspose2d" and 16 or 0))
+      elseif cls == "Linear" then
+        local bias = m.has_bias and out_n or 0
+        add("fv", macs); add("fc", 2 * macs); add("thop", macs); add("pt", macs + bias)
+        add("info", batch * (m.in_features * m.out_features + (m.has_bias and m.out_features or 0)))
+        add("scan", out_n * (2 * m.in_features - 1) + bias)
       elseif cls == "ReLU" or cls == "LeakyReLU" then
-        t.relu = t.relu + (r.neurons or 0)
+        add("pt", out_n)
       elseif cls:match("Pool") then
-        t.pool_in = t.pool_in + numel(r.in_shape)
+        add("pt", in_n)
+        if cls == "AdaptiveAvgPool2d" then add("fv", in_n) end
       elseif cls:match("BatchNorm") then
-        t.bn = t.bn + numel(r.in_shape) * (r.module.affine and 2 or 1)
+        add("pt", in_n * (m.affine and 2 or 1)); add("fv", in_n * (m.affine and 2 or 1))
+        if m.affine then add("info", batch * 2 * m.num_features) end
       end
     end
   end
   local lines = {
-    "what common counters report for this model (convolution and linear layers):",
-    ("  fvcore FlopCountAnalysis    %s   (its \"flop\" is one multiply-add; bias and ReLU ignored)"):format(group(t.macs)),
-    ("  thop                        %s   (multiplications only; bias ignored)"):format(group(t.macs)),
-    ("  torchinfo Mult-Adds         %s   (params x positions: bias included)"):format(group(t.macs + t.bias)),
-    ("  ptflops MACs                %s   (+1 per output for bias, ReLU = numel, pooling = input numel, BN = numel (x2 affine))")
-      :format(group(t.macs + t.bias + t.relu + t.pool_in + t.bn)),
-    ("  PyTorch FlopCounterMode     %s   (2 x MACs; bias ignored)"):format(group(2 * t.macs)),
-    ("  torchscan FLOPs             %s   (2k-1 per output + 1 for bias)"):format(group(2 * t.macs)),
+    "what common counters report for this model (each by its own rules):",
+    ("  fvcore FlopCountAnalysis    %s   (a \"flop\" is one multiply-add; + BatchNorm (eval) and adaptive pooling; bias, ReLU ignored)"):format(group(t.fv)),
+    ("  thop                        %s   (k²·C_in/g per output element of a convolution; bias ignored)"):format(group(t.thop)),
+    ("  torchinfo Mult-Adds         %s   (parameters x output positions: bias and BatchNorm included)"):format(group(t.info)),
+    ("  ptflops MACs                %s   (as thop, +1 per output for bias, ReLU = numel, pooling = input numel, BN = numel (x2 affine))")
+      :format(group(t.pt)),
+    ("  PyTorch FlopCounterMode     %s   (2 x multiply-adds; bias ignored)"):format(group(t.fc)),
+    ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias)"):format(group(t.scan)),
   }
-  return table.concat(lines, "\n")
+  return table.concat(lines, "\n"), t
 end
 
 -- summary(model, input_shape [, opts]) -> table; prints unless quiet=true.
@@ -370,7 +412,9 @@ function M.summary(model, shape, opts)
   if not ok then error(err, 2) end
   local s = ctx.rows
   -- the top container's header is the model itself: keep it as row 0
-  local scale = (conv.per_sample and #shape == 4) and shape[1] or 1
+  -- a batch dimension leads a 4-D image batch {N, C, H, W} or a 2-D batch
+  -- of vectors {N, F}; {C, H, W} and {F} are one sample already
+  local scale = (conv.per_sample and (#shape == 4 or #shape == 2)) and shape[1] or 1
   s.per_sample = scale ~= 1
   local total = { params = 0, weights = 0, biases = 0, buffers = 0 }
   for _, r in ipairs(s) do
@@ -381,7 +425,8 @@ function M.summary(model, shape, opts)
         total[k] = (total[k] or 0) + (r[k] or 0)
       end
     elseif r.adds then   -- a residual's addition
-      total.adds_total = (total.adds_total or 0) + r.adds / scale
+      total.adds_total = (total.adds_total or 0) + r.adds_total
+      total.flops = (total.flops or 0) + r.flops
     end
   end
   total.out_shape = s[1] and s[1].out_shape
@@ -403,11 +448,18 @@ function M.summary(model, shape, opts)
     t.text = t.text or render(t, conv, cols)
     return t.text
   end })
+  local compared
+  if opts.compare then
+    local nums
+    compared, nums = compare(s, scale)
+    s.compare = { fvcore = nums.fv, thop = nums.thop, torchinfo = nums.info, ptflops = nums.pt,
+      flop_counter = nums.fc, torchscan = nums.scan }
+  end
   if not opts.quiet then
     print(tostring(s))
     rawset(s, "_printed", true)
     if opts.explain then print("\n" .. explain(s)) end
-    if opts.compare then print("\n" .. compare(s)) end
+    if compared then print("\n" .. compared) end
   end
   return s
 end

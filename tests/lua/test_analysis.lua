@@ -170,6 +170,28 @@ test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
     "PyTorch FlopCounterMode     288,000", "torchscan FLOPs             288,000" }) do
     eq(out:find(line, 1, true) ~= nil, true, line .. " in\n" .. out)
   end
+  -- each counter by its own rules: torchscan has no +1 without a bias; thop,
+  -- ptflops and torchinfo count a transposed conv per output element
+  local nb = summary(nn.Sequential{ nn.Conv2d(1, 2, 3, { bias = false }) }, {1, 5, 5}, { compare = true, quiet = true })
+  eq(nb.compare.torchscan, 306); eq(nb.compare.fvcore, 162); eq(nb.compare.flop_counter, 324)
+  local ct = summary(nn.Sequential{ nn.ConvTranspose2d(4, 2, 3, { stride = 2 }) }, {4, 5, 5}, { compare = true, quiet = true })
+  eq(ct.compare.fvcore, 4 * 25 * 2 * 9)            -- every input pixel times the whole kernel
+  eq(ct.compare.thop, 242 * 4 * 9); eq(ct.compare.torchinfo, 74 * 121); eq(ct.compare.ptflops, 242 * 4 * 9 + 242)
+  eq(ct.compare.torchscan, 242 * (2 * 4 * 9 - 1) + 242 + 16)
+  -- the figures those tools publish for torchvision's ResNet-50 at 224:
+  -- fvcore 4.11 G, ptflops 4.12 GMac, torchinfo 4.09 G
+  local r50 = summary(models.resnet50(), {1, 3, 224, 224}, { compare = true, quiet = true }).compare
+  eq(math.floor(r50.fvcore / 1e7 + 0.5) / 100, 4.11); eq(math.floor(r50.ptflops / 1e7 + 0.5) / 100, 4.12)
+  eq(math.floor(r50.torchinfo / 1e7 + 0.5) / 100, 4.09)
+  -- a residual's additions are in its row, the adds total (an integer) and 2k-1 FLOPs
+  local res = summary(nn.Sequential{ nn.Residual(nn.Sequential{ nn.Conv2d(1, 1, 3, { padding = 1 }) }) }, {1, 4, 4},
+    { flops = "2k-1", quiet = true })
+  eq(res.total.adds_total, 160); eq(math.type(res.total.adds_total), "integer"); eq(res.total.flops, 304)
+  eq(res[2].adds_total, 16)
+  -- per_sample divides a batch of vectors {N, F} as well as images
+  local mlp = nn.Sequential{ nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2) }
+  eq(summary(mlp, {5, 4}, { per_sample = true, quiet = true }).total.mults, 18)
+  eq(summary(mlp, {5, 4}, { quiet = true }).total.mults, 90)
   local ex = capture(function() summary(nn.Conv2d(1, 10, 5), {1, 28, 28}, { explain = true }) end)
   eq(ex:find("params = 10·(1·5·5) + 10 = 260", 1, true) ~= nil, true, ex)
   eq(ex:find("out = ⌊(28 + 2·0 − 1·(5 − 1) − 1) / 1⌋ + 1 = 24", 1, true) ~= nil, true, ex)
