@@ -26,6 +26,7 @@ end
 -- absolute slack lets an expected 0 match a round-off residue.
 local function close(a, b, tol)
   if a == b then return true end
+  if a ~= a and b ~= b then return true end   -- "the answer is NaN" can be checked
   if a ~= a or b ~= b then return false end
   return math.abs(a - b) <= tol * math.abs(b) + 1e-12
 end
@@ -37,6 +38,10 @@ local function compare(got, expected, tol)
     if close(g, expected, tol) then return true, num(g) end
     return false, ("expected %s, got %s (difference %s)"):format(num(expected), num(g), num(g - expected))
   end
+  if type(expected) == "number" and nncalc.is_tensor(got) then
+    return false, ("expected a single number %s, got a tensor of shape %s"):format(num(expected),
+      table.concat(got:shape(), "x"))
+  end
   if type(expected) == "boolean" or type(expected) == "string" then
     if got == expected then return true, tostring(got) end
     return false, ("expected %s, got %s"):format(tostring(expected), tostring(got))
@@ -45,8 +50,17 @@ local function compare(got, expected, tol)
   if not e then return false, ("cannot compare with a %s"):format(type(expected)) end
   if not g then return false, ("expected a tensor of shape %s, got a %s"):format(table.concat(e:shape(), "x"), type(got)) end
   local es, gs = table.concat(e:shape(), "x"), table.concat(g:shape(), "x")
-  if es ~= gs and e:numel() ~= g:numel() then
-    return false, ("expected shape %s, got shape %s"):format(es == "" and "scalar" or es, gs == "" and "scalar" or gs)
+  -- shapes may differ only by dimensions of size 1 (a 1x3 row for a
+  -- vector of 3); a 2x3 answer for a 3x2 one is wrong, not reshaped
+  local function squeezed(t)
+    local out = {}
+    for _, d in ipairs(t:shape()) do if d ~= 1 then out[#out + 1] = d end end
+    return table.concat(out, "x")
+  end
+  if es ~= gs and squeezed(e) ~= squeezed(g) then
+    local transposed = e:dim() == 2 and g:dim() == 2 and e:size(1) == g:size(2) and e:size(2) == g:size(1)
+    return false, ("expected shape %s, got shape %s%s"):format(es == "" and "scalar" or es, gs == "" and "scalar" or gs,
+      transposed and " (the transpose?)" or "")
   end
   local n = e:numel()
   local ef, gf = e:reshape(n), g:reshape(n)
@@ -55,7 +69,8 @@ local function compare(got, expected, tol)
     local a, b = gf[k], ef[k]
     if not close(a, b, tol) then
       bad = bad + 1
-      worst = math.max(worst, math.abs(a - b))
+      local d = math.abs(a - b)
+      if d ~= d or (worst == worst and d > worst) then worst = d end   -- NaN sticks
       if #shown < 4 then
         -- the multi-index of flat position k, 1-based
         local idx, rest, shape = {}, k - 1, e:shape()
@@ -123,7 +138,9 @@ function M.main(args)
     local n = #M.results + (ok and 0 or 1)
     out:write("TAP version 13\n1..", n, "\n")
     for i, r in ipairs(M.results) do
-      out:write(r.ok and "ok " or "not ok ", i, " - ", r.label, "\n")
+      -- one line per test point, and '#' would start a TAP directive
+      local label = r.label:gsub("[\r\n]+", " "):gsub("#", "\\#")
+      out:write(r.ok and "ok " or "not ok ", i, " - ", label, "\n")
       if not r.ok then out:write("  ---\n  message: ", json_string(r.detail), "\n  ...\n") end
     end
     if not ok then out:write("not ok ", n, " - ", file, " ran to the end\n  ---\n  message: ", json_string(err), "\n  ...\n") end

@@ -159,6 +159,8 @@ expect "check --json" 1 '"passed":1,"failed":1' "$NN" check "$tmp/hw.lua" --json
 printf 'check("x", 1, 1)\nerror("boom")\n' > "$tmp/broken.lua"
 expect "check: an error in the file fails the run" 1 "stopped with an error" "$NN" check "$tmp/broken.lua"
 expect "check without a file" 2 "usage: nncalc check FILE.lua" "$NN" check
+printf 'check("a\\nb # TODO", 1, 1)\n' > "$tmp/tap.lua"
+expect "check --tap keeps a label on one line and escapes #" 0 "ok 1 - a b \\# TODO" "$NN" check "$tmp/tap.lua" --tap
 
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \

@@ -329,6 +329,11 @@ test("check(): numbers, tensors, tolerance, the tally", function()
     check("close enough", 1 / 3, 0.333333, 1e-5)
     check("a tensor", tensor{{1, 2}, {3, 4}}, {{1, 2}, {3, 5}})
     check("a shape", tensor{1, 2, 3}, {{1, 2}, {3, 4}})
+    check("a transpose", tensor{{1, 2, 3}, {4, 5, 6}}, {{1, 2}, {3, 4}, {5, 6}})
+    check("a row for a vector", tensor{{1, 2}}, {1, 2})
+    check("a NaN entry", tensor{0 / 0, 1}, {1, 1})
+    check("NaN expected", 0 / 0, 0 / 0)
+    check("one number for a vector", tensor{1, 2}, 1)
     check_summary()
     nncalc.ascii = nil
   end)
@@ -337,7 +342,12 @@ test("check(): numbers, tensors, tolerance, the tally", function()
     .. "ok close enough = 0.3333333333\n"
     .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4\n"
     .. "FAIL a shape: expected shape 2x2, got shape 3\n"
-    .. "checks: 2 passed, 3 failed\n")
+    .. "FAIL a transpose: expected shape 3x2, got shape 2x3 (the transpose?)\n"
+    .. "ok a row for a vector: shape 1x2 read as 2; all 2 entries match\n"
+    .. "FAIL a NaN entry: 1 of 2 entries differ (largest difference nan): [1] expected 1, got nan\n"
+    .. "ok NaN expected = nan\n"
+    .. "FAIL one number for a vector: expected a single number 1, got a tensor of shape 2\n"
+    .. "checks: 4 passed, 6 failed\n")
   require("check").results = saved
   expect_error(function() check(1, 2, 3) end, "check: the first argument is a label")
 end)
