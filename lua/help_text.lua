@@ -59,7 +59,7 @@ doc("clone", "views", "x:clone()", "A fresh contiguous copy.", "eye(2):clone()")
 doc("contiguous", "views", "x:contiguous()", "x itself if contiguous, else a contiguous copy.", "eye(2):t():contiguous()")
 doc("copy", "views", "x:copy(src)", "Copies src into x (src broadcasts to x's shape; a src of another shape is an error, not reshaped, so a transposed weight is caught); returns x.", "zeros(2,2):copy(tensor{1,2})")
 doc("fill", "views", "x:fill(v)", "Sets every element to v; returns x.", "zeros(2):fill(7)")
-doc("index_select", "views", "x:index_select(d, {i1, i2, ...})", "Gathers the given positions along dim d (a copy).", "arange(5):index_select(1, {5, 1})")
+doc("index_select", "views", "x:index_select(d, {i1, i2, ...})", "Gathers the given positions along dim d (a copy); negative positions count from the end.", "arange(5):index_select(1, {5, 1})")
 
 -- ---- elementwise ------------------------------------------------------------
 doc("neg abs exp log sqrt sign tanh", "elementwise", "f(x)",

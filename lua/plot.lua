@@ -108,6 +108,8 @@ function M.plot(what, a, b, o)
       end
       series[#series + 1] = { xs, ys }
     end
+  elseif type(what) == "table" and next(what) == nil then
+    error("plot: the list is empty: nothing to plot", 2)
   else
     error("plot: a list of numbers (a loss history), a tensor, or a function and an interval expected", 2)
   end

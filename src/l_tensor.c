@@ -737,7 +737,14 @@ static int t_index_select(lua_State *L) {
     if (v != floor(v) || fabs(v) > 1e15)
       return luaL_error(L, "index_select: index %f at position %d is not a whole number",
                         v, (int)i + 1);
-    idx[i] = (int64_t)v - 1;
+    {
+      double k = v < 0 ? v + (double)t->size[d] + 1 : v;   /* from the end, as in indexing */
+      if (k < 1 || k > (double)t->size[d])
+        return luaL_error(L, "index_select: index %I at position %d is out of range for dimension %d "
+                          "of size %I (1..%I, or -1 for the last)", (lua_Integer)v, (int)i + 1, d + 1,
+                          (lua_Integer)t->size[d], (lua_Integer)t->size[d]);
+      idx[i] = (int64_t)k - 1;
+    }
   }
   return lt_push(L, fn_index_select(t, d, idx, n), "index_select");
 }
