@@ -411,7 +411,8 @@ function M.summary(model, shape, opts)
   local ok, err = pcall(walk, model, shape, rf, ctx, "", 0)
   if not ok then error(err, 2) end
   local s = ctx.rows
-  -- the top container's header is the model itself: keep it as row 0
+  -- s[1] is the model itself (the top container's header), so the printed
+  -- layer numbered k is s[k + 1] for a flat Sequential
   -- a batch dimension leads a 4-D image batch {N, C, H, W} or a 2-D batch
   -- of vectors {N, F}; {C, H, W} and {F} are one sample already
   local scale = (conv.per_sample and (#shape == 4 or #shape == 2)) and shape[1] or 1
