@@ -31,7 +31,7 @@ say([[Shapes must fit: the inner sizes must agree. W1 * W1 is 3x2 * 3x2, and
 nncalc says exactly what is wrong:]])
 local ok, err = pcall(function() return W1 * W1 end)
 show("error", err)
-check("the product of mismatched shapes is refused", ok, false)
+check("the product of mismatched shapes is refused", not ok, true)
 say("The transpose W1:t() is 2x3, so W1:t() * W1 (2x3 * 3x2) is a 2x2 matrix:")
 show("W1:t() * W1", W1:t() * W1)
 check("W1ᵀW1", W1:t() * W1, {{11, 14}, {14, 20}})

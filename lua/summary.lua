@@ -339,7 +339,12 @@ end
 --     Linear and BatchNorm)
 --   FlopCounterMode: 2 x multiply-adds
 --   torchscan: (2k−1) per output for a window of k, + 1 with a bias, + 16
---     for a transposed convolution's padding logic
+--     for a transposed convolution's padding logic; per element ReLU 1,
+--     LeakyReLU 4, Sigmoid 4, Tanh 6, Dropout 1; BatchNorm (eval) 2C + 2
+--     (+2 affine) per element; pools (k−1) per output, + 2 for averages
+--     (adaptive ones with its estimated kernel)
+local scan_per_element = { ReLU = 1, LeakyReLU = 4, Sigmoid = 4, Tanh = 6 }
+
 local function compare(s, scale)
   local t = { fv = 0, thop = 0, info = 0, pt = 0, fc = 0, scan = 0 }
   local function add(k, v) t[k] = t[k] + v end
@@ -363,13 +368,28 @@ local function compare(s, scale)
         add("fv", macs); add("fc", 2 * macs); add("thop", macs); add("pt", macs + bias)
         add("info", batch * (m.in_features * m.out_features + (m.has_bias and m.out_features or 0)))
         add("scan", out_n * (2 * m.in_features - 1) + bias)
-      elseif cls == "ReLU" or cls == "LeakyReLU" then
-        add("pt", out_n)
+      elseif scan_per_element[cls] then
+        if cls == "ReLU" or cls == "LeakyReLU" then add("pt", out_n) end
+        add("scan", scan_per_element[cls] * in_n)
+      elseif cls == "Dropout" then
+        if m.p > 0 then add("scan", in_n) end
       elseif cls:match("Pool") then
         add("pt", in_n)
-        if cls == "AdaptiveAvgPool2d" then add("fv", in_n) end
+        local k
+        if cls == "AdaptiveAvgPool2d" then
+          add("fv", in_n)
+          k = 1
+          for axis = 1, 2 do
+            local i, o = r.in_shape[#r.in_shape - 2 + axis], m.output_size[axis]
+            k = k * (i % o == 0 and i // o or i - o * (i // o) + 1)
+          end
+        else
+          k = m.kernel_size[1] * m.kernel_size[2]
+        end
+        add("scan", out_n * (k - 1 + (cls == "MaxPool2d" and 0 or 2)))
       elseif cls:match("BatchNorm") then
         add("pt", in_n * (m.affine and 2 or 1)); add("fv", in_n * (m.affine and 2 or 1))
+        add("scan", 2 * m.num_features + in_n * (m.affine and 4 or 2))
         if m.affine then add("info", batch * 2 * m.num_features) end
       end
     end
@@ -382,7 +402,7 @@ local function compare(s, scale)
     ("  ptflops MACs                %s   (as thop, +1 per output for bias, ReLU = numel, pooling = input numel, BN = numel (x2 affine))")
       :format(group(t.pt)),
     ("  PyTorch FlopCounterMode     %s   (2 x multiply-adds; bias ignored)"):format(group(t.fc)),
-    ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias)"):format(group(t.scan)),
+    ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias; ReLU = numel, pooling and BN counted)"):format(group(t.scan)),
   }
   return table.concat(lines, "\n"), t
 end

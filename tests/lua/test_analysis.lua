@@ -167,7 +167,7 @@ test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   eq(summary(c, {4, 1, 28, 28}, { quiet = true, per_sample = true }).total.macs, 144000)
   local out = capture(function() summary(c, {1, 1, 28, 28}, { compare = true }) end)
   for _, line in ipairs({ "fvcore FlopCountAnalysis    144,000", "torchinfo Mult-Adds         149,760",
-    "PyTorch FlopCounterMode     288,000", "torchscan FLOPs             288,000" }) do
+    "PyTorch FlopCounterMode     288,000", "torchscan FLOPs             293,760" }) do
     eq(out:find(line, 1, true) ~= nil, true, line .. " in\n" .. out)
   end
   -- each counter by its own rules: torchscan has no +1 without a bias; thop,
@@ -178,6 +178,13 @@ test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   eq(ct.compare.fvcore, 4 * 25 * 2 * 9)            -- every input pixel times the whole kernel
   eq(ct.compare.thop, 242 * 4 * 9); eq(ct.compare.torchinfo, 74 * 121); eq(ct.compare.ptflops, 242 * 4 * 9 + 242)
   eq(ct.compare.torchscan, 242 * (2 * 4 * 9 - 1) + 242 + 16)
+  -- torchscan's per-layer rules, summed by hand: conv 1152·18, BN 2·8 + 4·1152,
+  -- LeakyReLU 4·1152, max pool 288·3, avg pool 32·(9 − 1 + 2), adaptive 8·(4 − 1 + 2),
+  -- dropout 8, linear 2·15 + 2, tanh 6·2, sigmoid 4·2
+  local mix = summary(nn.Sequential{ nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.LeakyReLU(), nn.MaxPool2d(2),
+    nn.AvgPool2d(3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(8, 2), nn.Tanh(), nn.Sigmoid() },
+    {1, 1, 14, 14}, { compare = true, quiet = true })
+  eq(mix.compare.torchscan, 20736 + 4624 + 4608 + 864 + 320 + 40 + 8 + 32 + 12 + 8)
   -- the figures those tools publish for torchvision's ResNet-50 at 224:
   -- fvcore 4.11 G, ptflops 4.12 GMac, torchinfo 4.09 G
   local r50 = summary(models.resnet50(), {1, 3, 224, 224}, { compare = true, quiet = true }).compare
