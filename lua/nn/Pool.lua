@@ -43,9 +43,10 @@ local function pool_class(name, known, avg)
     end
   end
   function C:options()
-    return { stride = self.stride, padding = self.padding, ceil_mode = self.ceil_mode,
-      dilation = (not avg) and self.dilation or nil,
-      count_include_pad = avg and self.count_include_pad or nil }
+    local o = { stride = self.stride, padding = self.padding, ceil_mode = self.ceil_mode }
+    -- set by field, not `avg and x or nil`, which would turn false into nil
+    if avg then o.count_include_pad = self.count_include_pad else o.dilation = self.dilation end
+    return o
   end
   function C:compute(x)
     return (avg and avg_pool2d or max_pool2d)(x, self.kernel_size, self:options())

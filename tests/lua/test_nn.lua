@@ -86,6 +86,14 @@ test("finite-difference filters, AvgPool as a convolution, RGB to gray (seed 001
   near(gray[{1, 2, 1}], 0.299 * rgb[{1, 2, 1}] + 0.587 * rgb[{2, 2, 1}] + 0.114 * rgb[{3, 2, 1}])
 end)
 
+test("pool modules pass every setting on (count_include_pad=false)", function()
+  local x = arange(1, 25):view(1, 5, 5)
+  -- the corner window holds 1, 2, 6, 7 and three zeros of padding: 16/4 without them
+  local m = nn.AvgPool2d(3, { stride = 2, padding = 1, count_include_pad = false })
+  tensor_eq(m(x), { { { 4, 5.5, 7 }, { 11.5, 13, 14.5 }, { 19, 20.5, 22 } } }, 1e-12)
+  eq(math.abs(nn.AvgPool2d(3, { stride = 2, padding = 1 })(x)[{1, 1, 1}] * 9 - 16) < 1e-12, true, "padding counted")
+end)
+
 test("max pooling commutes with nondecreasing activations", function()
   seed(11)
   local x = randn(2, 6, 6)
