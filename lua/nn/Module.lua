@@ -32,6 +32,18 @@ local function instance_index(class)
   end
 end
 
+-- A module stored in a field (self.fc = nn.Linear(2, 2) in a user's layer)
+-- is a child, as in PyTorch: its parameters, train/eval and printing follow
+-- the parent's.  Fields are remembered in the order they were first set.
+local function record_field(self, k, v)
+  if type(k) == "string" and getmetatable(v) and rawget(getmetatable(v), "class_name") then
+    local fields = rawget(self, "_fields")
+    if not fields then fields = {}; rawset(self, "_fields", fields) end
+    fields[#fields + 1] = k
+  end
+  rawset(self, k, v)
+end
+
 -- nn.class("Linear", parent): a class table; calling it builds an instance.
 function Module.class(name, parent)
   parent = parent or Module
@@ -42,6 +54,7 @@ function Module.class(name, parent)
   class.__call = function(self, ...) return self:forward(...) end
   class.__tostring = function(self) return self:repr("") end
   class.__len = function(self) return rawlen(self) end
+  class.__newindex = record_field
   class.class_name = name
   getmetatable(class).__call = function(cls, ...)
     local self = setmetatable({ _lazy = {}, _order = {}, training = true }, cls)
@@ -91,10 +104,21 @@ function Module:buffer(name, t)
   rawset(self, name, t)
 end
 
--- Children in order: containers keep theirs in the array part.
+-- Children in order, with their names: containers keep theirs in the
+-- array part ("1", "2" ...), a user's layer may hold more in fields.
+function Module:named_children()
+  local c = {}
+  for i = 1, rawlen(self) do c[i] = { tostring(i), rawget(self, i) } end
+  for _, name in ipairs(rawget(self, "_fields") or {}) do
+    local m = rawget(self, name)
+    if Module.is_module(m) then c[#c + 1] = { name, m } end
+  end
+  return c
+end
+
 function Module:children()
   local c = {}
-  for i = 1, rawlen(self) do c[i] = rawget(self, i) end
+  for i, nc in ipairs(self:named_children()) do c[i] = nc[2] end
   return c
 end
 
@@ -146,7 +170,7 @@ function Module:named_parameters(prefix, out)
   for _, name in ipairs(self._order) do
     out[#out + 1] = { prefix .. name, self[name] }
   end
-  for i, child in ipairs(self:children()) do child:named_parameters(prefix .. i .. ".", out) end
+  for _, nc in ipairs(self:named_children()) do nc[2]:named_parameters(prefix .. nc[1] .. ".", out) end
   return out
 end
 
@@ -186,11 +210,11 @@ function Module.same_shape(_, shape) return { table.unpack(shape) } end
 function Module:extra_repr() return "" end
 
 function Module:repr(indent)
-  local children = self:children()
+  local children = self:named_children()
   if #children == 0 then return self.class_name .. "(" .. self:extra_repr() .. ")" end
   local lines = { self.class_name .. "(" }
-  for i, c in ipairs(children) do
-    lines[#lines + 1] = indent .. "  (" .. i .. "): " .. c:repr(indent .. "  ")
+  for _, nc in ipairs(children) do
+    lines[#lines + 1] = indent .. "  (" .. nc[1] .. "): " .. nc[2]:repr(indent .. "  ")
   end
   lines[#lines + 1] = indent .. ")"
   return table.concat(lines, "\n")

@@ -86,6 +86,26 @@ test("finite-difference filters, AvgPool as a convolution, RGB to gray (seed 001
   near(gray[{1, 2, 1}], 0.299 * rgb[{1, 2, 1}] + 0.587 * rgb[{2, 2, 1}] + 0.114 * rgb[{3, 2, 1}])
 end)
 
+test("modules held in a user layer's fields are its children", function()
+  local Block = nn.class("Block")
+  function Block:init(n) self.fc = nn.Linear(n, n); self.drop = nn.Dropout(0.5) end
+  function Block:compute(x) return self.drop(self.fc(x)):relu() end
+  local b = Block(2)
+  local names = {}
+  for i, np in ipairs(b:named_parameters()) do names[i] = np[1] end
+  eq(table.concat(names, " "), "fc.weight fc.bias")
+  b:eval()
+  eq(b.drop.training, false, "eval reaches the field's Dropout")
+  eq(tostring(b), "Block(\n  (fc): Linear(in_features=2, out_features=2, bias=true)\n  (drop): Dropout(p=0.5)\n)")
+  local net = nn.Sequential{ b, nn.Linear(2, 1) }
+  eq(#net:parameters(), 4)
+  local y = net(tensor{1, 2}):sum()
+  y:backward()
+  eq(b.fc.weight.grad ~= nil, true, "gradients reach the field's parameters")
+  net:zero_grad()
+  eq(b.fc.weight.grad:abs():sum(), 0)
+end)
+
 test("pool modules pass every setting on (count_include_pad=false)", function()
   local x = arange(1, 25):view(1, 5, 5)
   -- the corner window holds 1, 2, 6, 7 and three zeros of padding: 16/4 without them
