@@ -212,7 +212,7 @@ doc("nn.Dropout", "nn", "nn.Dropout([p=0.5])", "In training zeroes each element 
 doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
 doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
 doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + block(x) (or projection(x) + block(x) when the shapes differ): a skip connection.", "nn.Residual(nn.Linear(3, 3))(ones(3))")
-doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim]}", "Runs every branch on the same input and joins the results along the channel dim: an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
+doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim = d]}", "Runs every branch on the same input and joins the results along the channel dim (dim 1 of C x H x W, 2 of N x C x H x W, else the last; dim = d chooses another): an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
 
 -- ---- analysis: counting, sizes, receptive fields, checking -------------------------
 doc("summary", "analysis", "summary(model, input_shape [, {columns=, explain=, compare=, bias=true, relu=true, flops=\"mac\"|\"2mac\"|\"2k-1\", per_sample=false, conventions=true, quiet=}])",

@@ -86,6 +86,14 @@ test("finite-difference filters, AvgPool as a convolution, RGB to gray (seed 001
   near(gray[{1, 2, 1}], 0.299 * rgb[{1, 2, 1}] + 0.587 * rgb[{2, 2, 1}] + 0.114 * rgb[{3, 2, 1}])
 end)
 
+test("Concat takes dim in its list or as an option", function()
+  local x = tensor{{1, 2}}
+  eq(table.concat(nn.Concat{ nn.ReLU(), nn.ReLU(), dim = 1 }(x):shape(), "x"), "2x2")
+  eq(table.concat(nn.Concat({ nn.ReLU(), nn.ReLU() }, { dim = 1 })(x):shape(), "x"), "2x2")
+  eq(table.concat(nn.Concat{ nn.ReLU(), nn.ReLU() }(x):shape(), "x"), "1x4")
+  expect_error(function() nn.Concat{ nn.ReLU(), dim = 0 } end, "Concat: dim must be a positive whole number, got 0")
+end)
+
 test("modules held in a user layer's fields are its children", function()
   local Block = nn.class("Block")
   function Block:init(n) self.fc = nn.Linear(n, n); self.drop = nn.Dropout(0.5) end
