@@ -125,7 +125,14 @@ function M.convT_out(n, k, o)
   if c.s > 1 then
     r.notes[#r.notes + 1] = ("a convolution with the same settings maps every size from %d to %d back to %d: "
       .. "output_padding (0..%d) picks which one the transpose produces"):format(out - c.op, out - c.op + c.s - 1,
-        c.n, math.max(c.s, c.d) - 1)
+        c.n, c.s - 1)
+  end
+  if c.op >= c.s then
+    -- PyTorch accepts output_padding below the dilation too, but then the
+    -- size no longer inverts the forward convolution
+    r.notes[#r.notes + 1] = ("output_padding %d is allowed (it is below the dilation %d) but %d does not map back "
+      .. "to %d: a convolution with the same settings gives %d"):format(c.op, c.d, out, c.n,
+        (out + 2 * c.p - c.d * (c.k - 1) - 1) // c.s + 1)
   end
   if c.explain then print(r) end
   return out, r

@@ -44,6 +44,12 @@ test("conv_out explains, reports dropped rows; pool_out ceil_mode; convT_out", f
   eq(pool_out(5, 2, { padding = 1, ceil_mode = true }), 3)   -- a window starting in the padding is dropped
   eq(convT_out(4, 3, { stride = 2 }), 9)
   eq(convT_out(4, 3, { stride = 2, output_padding = 1 }), 10)
+  -- output_padding may reach the dilation - 1, but only 0..stride-1 invert the convolution
+  local o15, r15 = convT_out(4, 3, { stride = 2, dilation = 3, output_padding = 2 })
+  eq(o15, 15); eq(conv_out(15, 3, { stride = 2, dilation = 3 }), 5)
+  local notes = table.concat(r15.notes, "\n")
+  eq(notes:find("output_padding (0..1) picks", 1, true) ~= nil, true, notes)
+  eq(notes:find("15 does not map back to 4: a convolution with the same settings gives 5", 1, true) ~= nil, true, notes)
   eq(convT_out(3, 4, { stride = 2, padding = 1 }), 6)
   expect_error(function() conv_out(3, 5) end, "conv_out: the 5 window", "larger than the padded input 3 + 2·0 = 3")
   expect_error(function() convT_out(4, 3, { stride = 2, output_padding = 2 }) end, "output_padding 2 must be smaller")
