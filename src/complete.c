@@ -179,6 +179,9 @@ static char **complete_word(lua_State *L, const char *word) {
       }
     lua_pushglobaltable(L);
     collect(L, list, "", 0, word, 0, 0);
+  } else if (word[0] == '.' || word[0] == ':') {
+    /* ".cm" after net[1] or f(): the value is not a name we may read
+    ** without running code, so nothing is offered (not the globals) */
   } else {
     resolve(L, word, (size_t)(sep - word));
     push_members(L, -1);

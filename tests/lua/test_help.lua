@@ -66,3 +66,10 @@ test("help of an undefined name says so instead of listing the topics", function
     "apropos")
   expect_error(function() help("no_such_function") end, "help: no help for 'no_such_function'")
 end)
+
+test("Tab completion: members of names, nothing after an expression it cannot read", function()
+  eq(table.concat(nncalc.complete("nncalc.Ten"), " "), "nncalc.Tensor")
+  -- `net[1].cm`: readline hands over ".cm"; the globals (cmul ...) would be wrong
+  eq(#nncalc.complete(".cm"), 0)
+  eq(#nncalc.complete(":su"), 0)
+end)
