@@ -38,6 +38,12 @@ local function settings(self, cls, cin, cout, k, opts, transposed)
   self.padding = pair(cls, "padding", opts.padding or 0, 0)
   self.dilation = pair(cls, "dilation", opts.dilation or 1, 1)
   self.output_padding = pair(cls, "output_padding", opts.output_padding or 0, 0)
+  for i = 1, 2 do   -- as PyTorch checks when the layer is built
+    local op, s, d = self.output_padding[i], self.stride[i], self.dilation[i]
+    if op >= math.max(s, d) then
+      error(("%s: output_padding %d must be smaller than the stride %d or the dilation %d"):format(cls, op, s, d), 4)
+    end
+  end
   self.groups = opts.groups or 1
   if math.type(self.groups) ~= "integer" or self.groups < 1 or cin % self.groups ~= 0 or cout % self.groups ~= 0 then
     error(("%s: groups=%s must divide in_channels %d and out_channels %d"):format(

@@ -86,6 +86,12 @@ test("finite-difference filters, AvgPool as a convolution, RGB to gray (seed 001
   near(gray[{1, 2, 1}], 0.299 * rgb[{1, 2, 1}] + 0.587 * rgb[{2, 2, 1}] + 0.114 * rgb[{3, 2, 1}])
 end)
 
+test("ConvTranspose2d checks output_padding when it is built", function()
+  expect_error(function() nn.ConvTranspose2d(1, 1, 2, { stride = 2, output_padding = 2 }) end,
+    "ConvTranspose2d: output_padding 2 must be smaller than the stride 2 or the dilation 1")
+  eq(nn.ConvTranspose2d(1, 1, 2, { stride = 2, output_padding = 1 }):out_shape({1, 3, 3})[2], 7)
+end)
+
 test("Concat takes dim in its list or as an option", function()
   local x = tensor{{1, 2}}
   eq(table.concat(nn.Concat{ nn.ReLU(), nn.ReLU(), dim = 1 }(x):shape(), "x"), "2x2")
