@@ -27,11 +27,42 @@ local function global_names()
   return map
 end
 
+-- Parameters of the modules held in globals, by path: net[1].weight,
+-- block.fc.bias.  Only parameters already made are visited (a lazy one has
+-- no tensor yet and cannot be in a graph).
+local function module_paths()
+  local map, seen = {}, {}
+  local function walk(m, base)
+    if seen[m] then return end
+    seen[m] = true
+    for _, name in ipairs(rawget(m, "_order") or {}) do
+      local p = rawget(m, name)
+      if is_tensor(p) then map[nncalc._id(p)] = { path = base .. "." .. name, field = name } end
+    end
+    for _, nc in ipairs(m:named_children()) do
+      local k = nc[1]
+      walk(nc[2], base .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
+    end
+  end
+  local names = {}
+  for k, v in pairs(_G) do
+    if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+  end
+  table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
+  for _, k in ipairs(names) do walk(_G[k], k) end
+  return map
+end
+
 local function namer()
   local globals, leaves, nleaf = global_names(), {}, 0
+  local params
   return function(t)
     if not t then return "?" end
     local n = t:name()
+    -- a parameter still called by its field name reads better by its path
+    params = params or module_paths()
+    local p = params[nncalc._id(t)]
+    if p and (n == nil or n == p.field) then return p.path end
     if n then return n end
     n = globals[nncalc._id(t)]
     if n then return n end

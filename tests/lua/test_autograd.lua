@@ -717,6 +717,26 @@ test("trace: a tensor used twice shows each path's share and their sum", functio
   eq(out:find("summed over the broadcast 2x2 -> 2 = (4, 6)", 1, true) ~= nil, true, out)
 end)
 
+test("parameters of modules held in globals are named by their path", function()
+  local out
+  local ok, err = pcall(function()
+    seed(1)
+    tnet = nn.Sequential{ nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1) }
+    local y = tnet(tensor{1, 2}):sum():name("L")
+    out = capture(function() y:backward{ trace = true } end)
+    tnet[3].bias:name("b3")   -- a name the user gives wins
+    local y2 = tnet(tensor{1, 2}):sum():name("L")
+    tnet:zero_grad()
+    out = out .. capture(function() y2:backward{ trace = true } end)
+  end)
+  tnet = nil
+  assert(ok, err)
+  for _, line in ipairs({ "tnet[1].weight.grad = dL/dtnet[1].weight", "tnet[3].bias.grad = dL/dtnet[3].bias",
+    "b3.grad = dL/db3" }) do
+    eq(out:find(line, 1, true) ~= nil, true, ("%q missing from\n%s"):format(line, out))
+  end
+end)
+
 test("trace names every input of an op with more than two (cat of three)", function()
   local out
   local ok, err = pcall(function()
