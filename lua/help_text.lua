@@ -4,9 +4,21 @@
 
 local E = {}
 
+-- Names that share an entry ("sum mean prod") see it in their own words:
+-- the first name in the usage and the example becomes theirs.
 local function doc(names, topic, usage, text, example)
+  local first = names:match("%S+")
+  local pat = "%f[%w_]" .. first:gsub("%p", "%%%0") .. "%f[^%w_]"
   for name in names:gmatch("%S+") do
-    E[name] = { topic = topic, usage = usage, text = text, example = example }
+    -- a usage that already spells out every name (the schedulers) stays
+    local own = function(s)
+      if usage:find(name, 1, true) then return s end
+      return (s:gsub(pat, (name:gsub("%%", "%%%%"))))
+    end
+    -- in the example only a method call is safe to rename (x:sum(1) -> x:mean(1));
+    -- nn.MSELoss()(a, b) as nn.BCELoss would need other numbers
+    local ex = example:find(":" .. first .. "(", 1, true) and own(example) or example
+    E[name] = { topic = topic, usage = own(usage), text = text, example = ex }
   end
 end
 
@@ -79,10 +91,10 @@ doc("eq ne lt le gt ge", "elementwise", "x:gt(y)",
 
 -- ---- reductions -------------------------------------------------------------
 doc("sum mean prod", "reductions", "x:sum() | x:sum(d [, keepdim]) | x:sum{dim=d, keepdim=true}",
-  "Over all elements a plain number; along dim d a tensor (keepdim keeps d with size 1).",
+  "The sum (mean, product): over all elements a plain number; along dim d a tensor (keepdim keeps d with size 1).",
   "tensor{{1,2},{3,4}}:sum(1)")
 doc("max min", "reductions", "x:max() | x:max(d) | max(a, b)",
-  "Largest element (a number); along dim d the values and their 1-based positions (two results); of two tensors, elementwise. NaN propagates.",
+  "Largest (max) or smallest (min) element, a number; along dim d the values and their 1-based positions (two results); of two tensors, elementwise. NaN propagates.",
   "tensor{{1,5},{7,2}}:max(2)")
 doc("argmax argmin", "reductions", "x:argmax([d])", "1-based position of the largest (smallest) element, overall (flat) or along d.", "tensor{3,9,4}:argmax()")
 doc("softmax log_softmax", "reductions", "softmax(x [, d])",

@@ -73,3 +73,10 @@ test("Tab completion: members of names, nothing after an expression it cannot re
   eq(#nncalc.complete(".cm"), 0)
   eq(#nncalc.complete(":su"), 0)
 end)
+
+test("names sharing an entry see it in their own words", function()
+  local s = capture(function() help("mean") end)
+  eq(s:find("mean  —  x:mean() | x:mean(d", 1, true) ~= nil, true, s)
+  eq(s:find("example:  tensor{{1,2},{3,4}}:mean(1)", 1, true) ~= nil, true, s)
+  eq(capture(function() help("min") end):find("x:min() | x:min(d) | min(a, b)", 1, true) ~= nil, true)
+end)
