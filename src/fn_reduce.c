@@ -62,6 +62,9 @@ static Tensor *spread(const Tensor *g, const Node *n) {
   return c;
 }
 
+/* equal, with NaN equal to NaN: a NaN maximum's "ties" are the NaNs */
+static int same(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+
 /* ======================================================================
 ** sum, mean, prod, max, min
 ** ====================================================================== */
@@ -87,15 +90,16 @@ static void row_local(ReduceOp op, const double *x, int64_t m, double *d, int sp
     default: {   /* max, min: the gradient goes to the winner */
       int want_max = op == OP_MAX;
       int64_t best = 0, ties = 0;
-      for (k = 1; k < m; k++)
-        if (want_max ? x[k] > x[best] : x[k] < x[best]) best = k;
+      /* the winner as the forward pass chose it: the first NaN, if any */
+      for (k = 1; k < m && !isnan(x[best]); k++)
+        if (isnan(x[k]) || (want_max ? x[k] > x[best] : x[k] < x[best])) best = k;
       for (k = 0; k < m; k++) {
         d[k] = 0.0;
-        if (x[k] == x[best]) ties++;
+        if (same(x[k], x[best])) ties++;
       }
       if (split_ties) {
         /* max of everything: ties share (the subgradient PyTorch picks) */
-        for (k = 0; k < m; k++) if (x[k] == x[best]) d[k] = 1.0 / (double)ties;
+        for (k = 0; k < m; k++) if (same(x[k], x[best])) d[k] = 1.0 / (double)ties;
       } else {
         d[best] = 1.0;   /* max along a dim: the position it returned */
       }

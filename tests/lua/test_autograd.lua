@@ -179,6 +179,17 @@ test("gradcheck: sum, mean, prod, max, min over all and along each dim", functio
   end
 end)
 
+test("max and min along a dim with a NaN: the gradient goes to the position returned", function()
+  for _, op in ipairs({ "max", "min" }) do
+    local x = tensor{{1, 0 / 0, 3}, {5, 2, 4}}:requires_grad()
+    local v, i = x[op](x, 2)
+    eq(i[1], 2, op .. " returns the NaN's position")
+    v:sum():backward()
+    eq(x.grad[{1, 2}], 1, op .. ": the NaN's position gets the gradient")
+    eq(x.grad[{1, 3}] + x.grad[{1, 1}], 0, op .. ": nothing elsewhere in that row")
+  end
+end)
+
 test("prod with zeros: gradient is the product of the others", function()
   local z = tensor{{2, 0, 3}, {1, 4, 5}}
   gc("prod of all with one zero", function(x) return x:prod() end, { z })
