@@ -124,13 +124,19 @@ function M.main(args)
     if a == "--tap" then mode = "tap"
     elseif a == "--json" then mode = "json"
     elseif a:sub(1, 2) == "--" then io.stderr:write("nncalc check: unknown option ", a, "\n"); return 2
-    elseif not file then file = a end
+    elseif not file then file = a
+    else io.stderr:write("nncalc check: unexpected argument '", a, "' (one file at a time)\n"); return 2 end
   end
   if not file then io.stderr:write("usage: nncalc check FILE.lua [--tap | --json]\n"); return 2 end
   M.quiet = mode ~= "text"
   local chunk, err = loadfile(file)
   local ok = chunk ~= nil
+  -- what the homework prints goes to stderr in the machine formats, so
+  -- that stdout holds nothing but the TAP or JSON report
+  local saved_output = io.output()
+  if M.quiet then io.output(io.stderr) end
   if ok then ok, err = pcall(chunk) end
+  io.output(saved_output)
   local pass, fail = 0, 0
   for _, r in ipairs(M.results) do if r.ok then pass = pass + 1 else fail = fail + 1 end end
   local out = io.stdout   -- machine formats: raw bytes, whatever the terminal

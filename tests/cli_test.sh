@@ -159,6 +159,11 @@ expect "check --json" 1 '"passed":1,"failed":1' "$NN" check "$tmp/hw.lua" --json
 printf 'check("x", 1, 1)\nerror("boom")\n' > "$tmp/broken.lua"
 expect "check: an error in the file fails the run" 1 "stopped with an error" "$NN" check "$tmp/broken.lua"
 expect "check without a file" 2 "usage: nncalc check FILE.lua" "$NN" check
+printf 'print("chatter")\ncheck("a", 1, 1)\n' > "$tmp/chatty.lua"
+out=$("$NN" check "$tmp/chatty.lua" --json 2>/dev/null)
+case "$out" in '{"file":'*) ok ;; *) bad "check --json: stdout is only the report" "$out" ;; esac
+expect "check --json: the homework's own output goes to stderr" 0 "chatter" "$NN" check "$tmp/chatty.lua" --json
+expect "check: a second file is refused" 2 "unexpected argument 'more.lua'" "$NN" check "$tmp/chatty.lua" more.lua
 printf 'check("a\\nb # TODO", 1, 1)\n' > "$tmp/tap.lua"
 expect "check --tap keeps a label on one line and escapes #" 0 "ok 1 - a b \\# TODO" "$NN" check "$tmp/tap.lua" --tap
 
