@@ -333,6 +333,9 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
   lua_atpanic(L, panic);
+  if (!nn_max_elements_env_ok())
+    fprintf(stderr, "%s: NNCALC_MAX_ELEMENTS=%s is not a positive whole number; using %lld\n",
+            run_progname, getenv("NNCALC_MAX_ELEMENTS"), (long long)nn_max_elements());
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

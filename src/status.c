@@ -33,6 +33,8 @@ int nn_check_interrupt(void) {
   return nn_fail(NN_EINTR, "interrupted");
 }
 
+static int env_ok = 1;
+
 int64_t nn_max_elements(void) {
   if (max_elements < 0) {
     const char *s = getenv("NNCALC_MAX_ELEMENTS");
@@ -42,11 +44,18 @@ int64_t nn_max_elements(void) {
     if (s != NULL && *s != '\0') {
       errno = 0;
       v = strtoll(s, &end, 10);
-      /* a malformed value is ignored rather than fatal: the default is safe */
+      /* a malformed value is not fatal: the default is safe (the program
+      ** says so, see nn_max_elements_env_ok) */
       if (errno == 0 && *end == '\0' && v > 0) max_elements = v;
+      else env_ok = 0;
     }
   }
   return max_elements;
+}
+
+int nn_max_elements_env_ok(void) {
+  nn_max_elements();
+  return env_ok;
 }
 
 int nn_set_max_elements(int64_t n) {

@@ -41,6 +41,9 @@ int nn_check_interrupt(void);  /* NN_EINTR (and clears the flag) or NN_OK */
 
 /* The allocation cap, in elements (default 2^27, or NNCALC_MAX_ELEMENTS). */
 int64_t nn_max_elements(void);
+/* 1 when NNCALC_MAX_ELEMENTS is unset or a positive whole number; 0 when it
+** was set to something else (the default is used then). */
+int nn_max_elements_env_ok(void);
 int nn_set_max_elements(int64_t n);
 
 /* Writes "3x2" (or "scalar" for 0 dims) into buf; returns buf. */

@@ -170,6 +170,8 @@ expect "check --tap keeps a label on one line and escapes #" 0 "ok 1 - a b \\# T
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
   env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"
+expect "a malformed NNCALC_MAX_ELEMENTS is reported, the default used" 0 "NNCALC_MAX_ELEMENTS=1e3 is not a positive whole number; using 134217728" \
+  env NNCALC_MAX_ELEMENTS=1e3 "$NN" -e "zeros(10, 10)"
 expect "NNCALC_LUA_DIR that does not exist" 1 "cannot load the Lua library" \
   env NNCALC_LUA_DIR="$tmp/nowhere" "$NN" -e "print(1)"
 
