@@ -64,7 +64,7 @@ doc("view", "views", "x:view(n1, ...)",
 doc("reshape", "views", "x:reshape(n1, ...)", "Like view, but copies when it must.", "arange(6):view(2,3):t():reshape(6)")
 doc("squeeze", "views", "x:squeeze([d])", "Drops dim d, or all dims, of size 1.", "zeros(1,3,1):squeeze():shape()")
 doc("unsqueeze", "views", "x:unsqueeze(d)", "Inserts a dim of size 1 at position d.", "tensor{1,2}:unsqueeze(2)")
-doc("narrow", "views", "x:narrow(d, start, length)", "Elements start..start+length-1 along dim d (a view).", "arange(5):narrow(1, 2, 3)")
+doc("narrow", "views", "x:narrow(d, start, length)", "Elements start..start+length-1 along dim d (a view); a negative start counts from the end.", "arange(5):narrow(1, 2, 3)")
 doc("select", "views", "x:select(d, i)", "Slice i along dim d, dropping that dim (a view).", "eye(3):select(2, 1)")
 doc("expand", "views", "x:expand(n1, ...)", "Repeats size-1 dims without copying (stride 0); -1 keeps a size.", "tensor{{1},{2}}:expand(2, 3)")
 doc("clone", "views", "x:clone()", "A fresh contiguous copy.", "eye(2):clone()")

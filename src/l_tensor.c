@@ -674,11 +674,14 @@ static int t_unsqueeze(lua_State *L) {
 static int t_narrow(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lt_checkdim(L, 2, t, 0);
-  lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+  lua_Integer given = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4), start = given;
   char b[128];
-  if (start < 1 || start > t->size[d] + 1)   /* checked before any arithmetic on it */
-    return luaL_error(L, "narrow: start %I out of range 1..%I for dimension %d (shape %s)",
-                      start, (lua_Integer)t->size[d] + 1, d + 1, tensor_shape_str(t, b, sizeof b));
+  /* negative from the end, as in indexing; checked before any arithmetic */
+  if (start < 0 && start >= -(lua_Integer)t->size[d]) start += (lua_Integer)t->size[d] + 1;
+  if (start < 1 || start > t->size[d] + 1)
+    return luaL_error(L, "narrow: start %I out of range 1..%I (or -%I..-1) for dimension %d (shape %s)",
+                      given, (lua_Integer)t->size[d] + 1, (lua_Integer)t->size[d], d + 1,
+                      tensor_shape_str(t, b, sizeof b));
   return lt_push(L, fn_narrow(t, d, (int64_t)start - 1, (int64_t)len), "narrow");
 }
 
