@@ -265,7 +265,10 @@ static int pmain(lua_State *L) {
 
   parse(argc, argv, &o);
   if (o.bad) {
-    fprintf(stderr, "%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
+    if (strcmp(argv[o.bad], "-e") == 0 && o.bad == argc - 1)
+      fprintf(stderr, "%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
+    else
+      fprintf(stderr, "%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
     fprintf(stderr, usage_text, run_progname);
     lua_pushinteger(L, 1);
     return 1;

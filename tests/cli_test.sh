@@ -36,7 +36,7 @@ expect "--version" 0 "nncalc 0.1.0" "$NN" --version
 expect "--help" 0 "usage: nncalc" "$NN" --help
 expect "-h lists -e" 0 "-e code" "$NN" -h
 expect "unknown option" 1 "unrecognized option '--bogus'" "$NN" --bogus
-expect "-e without code" 1 "unrecognized option '-e'" "$NN" -e
+expect "-e without code" 1 "option '-e' needs the code to run" "$NN" -e
 
 # ---- -e and scripts ----------------------------------------------------------
 expect "-e prints" 0 "1024" "$NN" -e "print(2^10)"
