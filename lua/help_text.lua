@@ -110,7 +110,7 @@ doc("mv", "products", "mv(A, x)", "Matrix times vector.", "mv(eye(2), tensor{1,2
 doc("mm", "products", "mm(A, B)", "Matrix times matrix; inner sizes must agree.", "mm(eye(2), tensor{{1,2},{3,4}})")
 doc("bmm", "products", "bmm(A, B)", "Batched matrix product of 3-D tensors (b x n x k times b x k x m).", "bmm(ones(2,1,3), ones(2,3,1))")
 doc("outer", "products", "outer(u, v)", "The matrix u v^T.", "outer(tensor{1,2}, tensor{3,4,5})")
-doc("det", "linalg", "det(A)", "Determinant (LU with partial pivoting); 0 for a singular matrix.", "det(tensor{{1,2},{3,4}})")
+doc("det", "linalg", "det(A)", "Determinant (LU with partial pivoting); 0 for a singular matrix. Its gradient is det(A)·A⁻ᵀ, the cofactor matrix, which also exists at a singular A (computed from the minors there, up to 64x64).", "det(tensor{{1,2},{3,4}})")
 doc("inv", "linalg", "inv(A)", "Inverse of a square matrix; a singular (or numerically singular) matrix is an error that gives its rank.", "inv(tensor{{4,7},{2,6}})")
 doc("solve", "linalg", "solve(A, b)", "x with A x = b (b a vector or a matrix of right-hand sides).", "solve(tensor{{2,1},{1,3}}, tensor{3,5})")
 doc("pinv", "linalg", "pinv(A [, rcond])",

@@ -6,6 +6,10 @@
 */
 #include "functions.h"
 
+#include <stdlib.h>
+
+#include "linalg.h"
+
 static Tensor *tr(const Tensor *t) {   /* a contiguous transpose of a matrix */
   Tensor *v = tensor_t(t), *c;
   if (v == NULL) return NULL;
@@ -250,12 +254,57 @@ Tensor *fn_inv(Tensor *a) {
   return fn_link(op_inv(a), &inv_desc, 1, &a, NULL);
 }
 
-/* d = det A:  dL/dA = dL/dd · d · A⁻ᵀ (A must be invertible here) */
+/* The cofactor matrix C (C_ij = (-1)^(i+j) det of A without row i and
+** column j), which is d(det A)/dA everywhere, singular A included; the
+** n² minors cost O(n⁵), so it serves where the inverse does not exist. */
+#define COFACTOR_MAX_N 64
+
+static Tensor *cofactors(const Tensor *a) {
+  int64_t n = a->size[0], i, j, r, c;
+  Tensor *ac = tensor_contiguous(a), *out = ac ? tensor_new(2, a->size) : NULL;
+  double *minor = out ? malloc((size_t)((n - 1) * (n - 1) > 0 ? (n - 1) * (n - 1) : 1) * sizeof *minor) : NULL;
+  if (minor == NULL) {
+    tensor_release(ac);
+    tensor_release(out);
+    if (out != NULL) nn_fail(NN_ENOMEM, "out of memory");
+    return NULL;
+  }
+  const double *A = ac->storage->data + ac->offset;
+  for (i = 0; i < n; i++)
+    for (j = 0; j < n; j++) {
+      double d = 1.0;   /* the empty minor of a 1x1 matrix */
+      int64_t k = 0;
+      for (r = 0; r < n; r++)
+        for (c = 0; c < n; c++)
+          if (r != i && c != j) minor[k++] = A[r * n + c];
+      if (n > 1 && la_det(n - 1, minor, &d) != NN_OK) {
+        free(minor); tensor_release(ac); tensor_release(out);
+        return NULL;
+      }
+      tensor_set_flat(out, i * n + j, ((i + j) % 2 ? -d : d));
+    }
+  free(minor);
+  tensor_release(ac);
+  return out;
+}
+
+/* d = det A:  dL/dA = dL/dd · d · A⁻ᵀ, which is dL/dd times the cofactor
+** matrix; at a singular A (no inverse) the cofactors themselves */
 static int det_backward(Node *n, const Tensor *g, Tensor **gin) {
   Tensor *ai = op_inv(n->in[0]), *ait;
   double scale = tensor_get_flat(g, 0) * tensor_get_flat(n->out, 0);
-  if (ai == NULL) return nn_fail(NN_ESINGULAR, "det: no gradient at a singular matrix "
-                                 "(its inverse is needed)");
+  if (ai == NULL) {
+    Tensor *c;
+    if (nn_errcode() != NN_ESINGULAR) return nn_errcode();
+    if (n->in[0]->size[0] > COFACTOR_MAX_N)
+      return nn_fail(NN_ESINGULAR, "det: no gradient at a singular %lldx%lld matrix (its cofactors "
+                     "are computed up to %dx%d)", (long long)n->in[0]->size[0],
+                     (long long)n->in[0]->size[0], COFACTOR_MAX_N, COFACTOR_MAX_N);
+    if ((c = cofactors(n->in[0])) == NULL) return nn_errcode();
+    gin[0] = op_binary_scalar(OP_MUL, c, tensor_get_flat(g, 0), 0);
+    tensor_release(c);
+    return gin[0] ? NN_OK : nn_errcode();
+  }
   ait = tr(ai);
   tensor_release(ai);
   if (ait == NULL) return nn_errcode();
@@ -265,7 +314,7 @@ static int det_backward(Node *n, const Tensor *g, Tensor **gin) {
 }
 
 static const OpDesc det_desc = {
-  "det", det_backward, { "dL/d%0 = dL/d%o · %o · %0⁻ᵀ", NULL }, NULL
+  "det", det_backward, { "dL/d%0 = dL/d%o · %o · %0⁻ᵀ (the cofactor matrix)", NULL }, NULL
 };
 
 Tensor *fn_det(Tensor *a) {
