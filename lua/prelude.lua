@@ -30,8 +30,8 @@ models = require("models")
 optim = require("optim")
 
 -- The rest loads on first use, which keeps start-up short: each of these
--- globals is a stub that requires its module (which puts the real
--- functions in place) and then calls through.
+-- globals first requires its module, which replaces it with the real
+-- function, and then calls through.
 local lazy = {
   help = { "help", "apropos", "exit" },
   autograd = { "graph", "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings" },

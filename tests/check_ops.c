@@ -9,21 +9,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "check_fixture.h"
 #include "check_suites.h"
 #include "ops.h"
 
 #define TOL 1e-12
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static Tensor *mk(int ndim, const int64_t *size, const double *v) {
-  Tensor *t = tensor_new(ndim, size);
-  int64_t i, n;
-  ck_assert_ptr_nonnull(t);
-  n = tensor_numel(t);
-  for (i = 0; i < n; i++) t->storage->data[i] = v[i];
-  return t;
-}
 
 static Tensor *vec(int64_t n, const double *v) { return mk(1, &n, v); }
 
@@ -32,15 +24,6 @@ static Tensor *mat(int64_t r, int64_t c, const double *v) {
   s[0] = r;
   s[1] = c;
   return mk(2, s, v);
-}
-
-static void expect_shape(const Tensor *t, int ndim, const int64_t *size) {
-  int d;
-  ck_assert_msg(t != NULL, "NULL result: %s", nn_errmsg());
-  ck_assert_int_eq(t->ndim, ndim);
-  for (d = 0; d < ndim; d++)
-    ck_assert_msg(t->size[d] == size[d], "size[%d]: got %lld, want %lld", d,
-                  (long long)t->size[d], (long long)size[d]);
 }
 
 static int close_to(double got, double want, double tol) {
@@ -73,13 +56,6 @@ static void expect_mat(const Tensor *t, int64_t r, int64_t c, const double *v, d
   s[0] = r;
   s[1] = c;
   expect_vals(t, 2, s, v, tol);
-}
-
-static void expect_error(int code, const char *needle) {
-  ck_assert_int_eq(nn_errcode(), code);
-  if (needle != NULL)
-    ck_assert_msg(strstr(nn_errmsg(), needle) != NULL, "message \"%s\" lacks \"%s\"",
-                  nn_errmsg(), needle);
 }
 
 /* ---- creation ----------------------------------------------------------- */

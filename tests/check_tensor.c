@@ -7,20 +7,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "check_fixture.h"
 #include "check_suites.h"
 #include "tensor.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* A contiguous tensor holding v[0..numel-1] in row-major order. */
-static Tensor *mk(int ndim, const int64_t *size, const double *v) {
-  Tensor *t = tensor_new(ndim, size);
-  int64_t i, n;
-  ck_assert_ptr_nonnull(t);
-  n = tensor_numel(t);
-  for (i = 0; i < n; i++) t->storage->data[i] = v[i];
-  return t;
-}
 
 /* 0, 1, 2, ... in row-major order. */
 static Tensor *iota(int ndim, const int64_t *size) {
@@ -30,15 +21,6 @@ static Tensor *iota(int ndim, const int64_t *size) {
   n = tensor_numel(t);
   for (i = 0; i < n; i++) t->storage->data[i] = (double)i;
   return t;
-}
-
-static void expect_shape(const Tensor *t, int ndim, const int64_t *size) {
-  int d;
-  ck_assert_ptr_nonnull(t);
-  ck_assert_int_eq(t->ndim, ndim);
-  for (d = 0; d < ndim; d++)
-    ck_assert_msg(t->size[d] == size[d], "size[%d]: got %lld, want %lld", d,
-                  (long long)t->size[d], (long long)size[d]);
 }
 
 static void expect_strides(const Tensor *t, const int64_t *stride) {
@@ -58,13 +40,6 @@ static void expect_vals(const Tensor *t, int ndim, const int64_t *size, const do
     ck_assert_msg(got == v[i], "element %lld: got %.17g, want %.17g", (long long)i,
                   got, v[i]);
   }
-}
-
-static void expect_error(int code, const char *needle) {
-  ck_assert_int_eq(nn_errcode(), code);
-  if (needle != NULL)
-    ck_assert_msg(strstr(nn_errmsg(), needle) != NULL, "message \"%s\" lacks \"%s\"",
-                  nn_errmsg(), needle);
 }
 
 /* ---- creation ----------------------------------------------------------- */
