@@ -15,7 +15,11 @@
 PREFIX ?= /usr/local
 VERSION = 0.1.0
 CC ?= cc
-ARCH ?= -march=native
+# -mtune=generic: GCC 12 tunes -march=native on Zen 4 as Rocket Lake, and
+# that tuning's SLP vectoriser stores struct fields to the wrong offsets
+# (seen in tests/check_conv.c: a Conv2dParams built field by field got
+# padding {1,1}); the generic tuning compiles the same code correctly.
+ARCH ?= -march=native -mtune=generic
 OPT ?= -O2
 BUILD ?= build
 
