@@ -24,8 +24,14 @@ function Linear:init(nin, nout, opts)
   end
 end
 
+-- on the last dim of anything: leading dims beyond a batch are folded into it
 function Linear:compute(x)
-  return linear(x, self.weight, self.has_bias and self.bias or nil)
+  local b = self.has_bias and self.bias or nil
+  if x:dim() <= 2 then return linear(x, self.weight, b) end
+  local s = x:shape()
+  local y = linear(x:reshape(x:numel() // s[#s], s[#s]), self.weight, b)
+  s[#s] = self.out_features
+  return y:reshape(table.unpack(s))
 end
 
 function Linear:out_shape(s)
