@@ -127,9 +127,10 @@ static void push_report_text(lua_State *L, int msg) {
 
 int run_report(lua_State *L, int status) {
   if (status != LUA_OK) {
+    const char *msg;
     if (lua_type(L, -1) == LUA_TSTRING) push_report_text(L, lua_gettop(L));
     else lua_pushnil(L);
-    const char *msg = lua_tostring(L, -1);
+    msg = lua_tostring(L, -1);
     fprintf(stderr, "%s\n", msg != NULL ? msg : "(error with no message)");
     fflush(stderr);
     lua_pop(L, 2);
