@@ -73,3 +73,41 @@ test("options tables: a typo or a wrong type says which", function()
   expect_error(function() return batch_norm(zeros(2, 3), {weight = 1}) end, "batch_norm: weight must be a tensor, got number")
   expect_error(function() return batch_norm(zeros(2, 3), {eps = "x"}) end, "batch_norm: eps must be a number, got string")
 end)
+
+-- issue 12.6: Lua 5.4's ^ always gives a float, so 64 * 2^(i-1) is 128.0
+test("the Lua layer takes whole numbers computed as floats, as integers", function()
+  local c = nn.Conv2d(3, 64 * 2 ^ (2 - 1), 3.0, {padding = 1.0, stride = 2 ^ 0})
+  eq(math.type(c.out_channels), "integer")
+  eq(tostring(c.weight:shape()), "{128, 3, 3, 3}")
+  eq(tostring(c), "Conv2d(3, 128, kernel_size=3, padding=1)")
+  eq(c:out_shape({3, 32, 32})[2], 32)   -- (32 + 2 - 3)/1 + 1
+  -- 50176 x 10 weights + 10 biases = 501,770
+  eq(summary(nn.Linear(50176.0, 10.0), {50176}, {quiet = true}).total.params, 501770)
+  eq(tostring(nn.Linear(2 ^ 2, 2.0)), "Linear(in_features=4, out_features=2, bias=true)")
+  eq(tostring(nn.MaxPool2d(2.0)), "MaxPool2d(kernel_size=2, stride=2)")
+  eq(nn.MaxPool2d(2.0):out_shape({3, 32, 32})[3], 16)
+  eq(math.type(nn.BatchNorm2d(16.0).num_features), "integer")
+  eq(tostring(nn.Softmax(1.0)), "Softmax(dim=1)")
+  -- a summary shape {2.0, 4}: Linear(4, 2) has 4*2 + 2 = 10 parameters
+  local s = summary(nn.Linear(4, 2), {2.0, 2 ^ 2}, {quiet = true})
+  eq(s.total.params, 10)
+  -- 10 x 6 x 5 = 300 runs, x 10 epochs = 3000, printed as integers
+  local g = grid_search{10.0, 6, 5, epochs = 10.0}
+  eq(g.runs, 300); eq(math.type(g.runs), "integer"); eq(g.epochs, 3000)
+  eq(tostring(g):match("^[^\n]*"), "runs = 10 × 6 × 5 = 300")
+  -- a 3x3 conv on 8x8: output (2, 2) sees rows 2..4 and columns 2..4
+  local r = receptive_region(nn.Conv2d(1, 1, 3), {1, 8.0, 2 ^ 3}, {1.0, 2.0, 2.0})
+  eq(r.rows[1], 2); eq(r.rows[2], 4); eq(r.cols[1], 2); eq(r.cols[2], 4)
+end)
+
+test("2.5 is still refused where a whole number is required, and named", function()
+  expect_error(function() return nn.Linear(2.5, 3) end, "Linear: in_features must be a positive whole number, got 2.5")
+  expect_error(function() return nn.Conv2d(3, 8, 2.5) end, "Conv2d: kernel_size must be whole numbers >= 1, got 2.5")
+  expect_error(function() return nn.Conv2d(3, 8.5, 3) end, "out_channels must be a positive whole number, got 8.5")
+  expect_error(function() return nn.MaxPool2d(2.5) end, "MaxPool2d: kernel_size must be a whole number")
+  expect_error(function() return nn.BatchNorm2d(1.5) end, "num_features must be a positive whole number, got 1.5")
+  expect_error(function() return grid_search{2.5} end, "grid_search: entry 1 must be a positive whole number, got 2.5")
+  expect_error(function() return summary(nn.Linear(4, 2), {2.5, 4}) end, "input shape entry 1 is 2.5")
+  expect_error(function() return receptive_region(nn.Conv2d(1, 1, 3), {1, 8, 8}, {1, 2.5, 1}) end, "row 2.5 is out of range")
+  expect_error(function() return nn.Linear("4", 2) end, "in_features must be a positive whole number, got 4")
+end)
