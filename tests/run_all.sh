@@ -41,6 +41,11 @@ out=$(sh "$top/tests/cli_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "cli"
 [ $rc -eq 0 ] || broken=1
 
+echo "== robustness through the binary (output order, limits, recursion) =="
+out=$(sh "$top/tests/robust_cli_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "robust"
+[ $rc -eq 0 ] || broken=1
+
 echo "== lessons (with golden transcripts) =="
 out=$(sh "$top/tests/lessons_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "lessons"
