@@ -204,8 +204,10 @@ static int t_limits(lua_State *L) {
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
       if (strcmp(k, "max_elements") == 0) {
         lua_Integer n;
-        if (!lt_towhole(L, -1, &n) || nn_set_max_elements((int64_t)n) != NN_OK)
-          luaL_error(L, "limits: max_elements must be a positive whole number");
+        if (!lt_towhole(L, -1, &n) || n < 1)
+          luaL_error(L, "limits: max_elements must be a positive whole number, got %s",
+                     lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL) : lt_typename(L, -1));
+        if (nn_set_max_elements((int64_t)n) != NN_OK) lt_error(L, "limits");
       } else {
         luaL_error(L, "limits: unknown limit '%s' (known: max_elements)", k);
       }
