@@ -30,7 +30,7 @@ BUILD ?= build
 # ---- dependencies -----------------------------------------------------
 # When pkg-config cannot find them, install them (scripts/install-deps
 # says what it does, or lists what to install on non-Debian systems).
-ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+ifeq ($(filter clean help print-%,$(MAKECMDGOALS)),)
 ifneq ($(shell pkg-config --exists lua5.4 readline check 2>/dev/null && echo ok),ok)
 $(info nncalc: build dependencies missing; running scripts/install-deps)
 DEPS_STATUS := $(shell sh scripts/install-deps 1>&2; echo $$?)
@@ -50,11 +50,17 @@ DEPCFLAGS := $(shell pkg-config --cflags lua5.4 readline 2>/dev/null)
 DEPLIBS := $(shell pkg-config --libs lua5.4 readline 2>/dev/null) -ldl
 CHECKFLAGS := $(shell pkg-config --cflags --libs check 2>/dev/null)
 
-WARN = -Wall -Wextra -Wpedantic
+# Lua's own warning set on top of the usual ones; the tree builds without
+# a single warning under it.
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes \
+  -Wstrict-prototypes -Wdeclaration-after-statement
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) -g -fPIC $(ARCH) \
   -DNNCALC_VERSION='"$(VERSION)"' -DNNCALC_DATADIR='"$(PREFIX)/share/nncalc"' -DNNCALC_LUADIR='"$(LUA_LMOD)"' \
   $(BLAS_CFLAGS) $(DEPCFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
+# the core and its Check runner: no Lua, no Readline (the boundary, kept by
+# the build: neither their headers nor their libraries are offered)
+CORE_LIBS = -ldl -lm $(SANFLAGS) $(LDFLAGS)
 
 # ---- sources ----------------------------------------------------------
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
@@ -62,7 +68,7 @@ CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm 
   autograd fn_elem fn_reduce fn_matmul fn_shape \
   layers_conv layers_pool layers_norm losses fn_layers optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
-BIND = l_tensor l_ops l_autograd l_nn l_optim l_lib l_loader
+BIND = l_aux l_tensor l_ops l_autograd l_nn l_optim l_lib l_loader
 LUA_C = $(BIND) run repl complete history lalloc
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
@@ -97,8 +103,12 @@ $(BUILD)/optim.o: src/optim.c src/optim.h | $(BUILD)
 $(BUILD)/tests/%.o: tests/%.c tests/check_suites.h src/*.h | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -Isrc $(shell pkg-config --cflags check) -c -o $@ $<
 
+# compiled without the Lua and Readline include paths: a core file that
+# reached for lua.h would not build
+$(CORE_O) $(TESTS_O): DEPCFLAGS =
+
 $(BUILD)/check_runner: $(TESTS_O) $(CORE_O)
-	$(CC) -o $@ $^ $(CHECKFLAGS) $(LDLIBS_ALL)
+	$(CC) -o $@ $^ $(CHECKFLAGS) $(CORE_LIBS)
 
 $(BUILD):
 	mkdir -p $(BUILD)/tests
@@ -176,3 +186,7 @@ clean:
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+
+# make -s print-WARN: a variable's value, for the tests
+print-%:
+	@echo '$($*)'

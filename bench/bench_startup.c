@@ -63,8 +63,10 @@ static void row(const char *label, char *const argv[]) {
 }
 
 int main(int argc, char **argv) {
-  char *nn[] = {argc > 1 ? argv[1] : "./nncalc", "-e", "", NULL};
-  char *lua[] = {"lua5.4", "-e", "", NULL};
+  /* execvp's argv is char *const[]: writable copies of the literals */
+  static char self[] = "./nncalc", lua5[] = "lua5.4", e[] = "-e", empty[] = "";
+  char *nn[] = {argc > 1 ? argv[1] : self, e, empty, NULL};
+  char *lua[] = {lua5, e, empty, NULL};
   double med, peak;
   printf("== start-up: median of %d runs, peak RSS ==\n", RUNS);
   printf("%-20s %10s %12s\n", "command", "median ms", "peak RSS MB");

@@ -34,7 +34,7 @@ local function set_format(o)
     if k == "precision" and (v < 0 or v > 17 or v ~= math.floor(v)) then
       error("format: precision must be a whole number from 0 to 17", 2)
     end
-    if k == "edgeitems" and (math.type(v) ~= "integer" or v < 1 or v > 1000) then
+    if k == "edgeitems" and (not math.tointeger(v) or v < 1 or v > 1000) then
       error("format: edgeitems must be a whole number from 1 to 1000", 2)
     end
     if k == "threshold" and (v ~= v or v < 0) then

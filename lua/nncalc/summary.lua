@@ -436,13 +436,12 @@ function M.summary(model, shape, opts)
   for k in pairs(opts) do if not known[k] then error(("summary: unknown option '%s'"):format(tostring(k)), 2) end end
   if not Module.is_module(model) then error("summary: the first argument must be a model (an nn module)", 2) end
   if type(shape) ~= "table" or #shape == 0 then error("summary: the input shape must be a table like {3, 224, 224}", 2) end
-  local sh = {}
+  local whole = {}   -- {3.0, 2^5, 32}: whole numbers computed as floats are those integers
   for i, v in ipairs(shape) do
-    local n = math.tointeger(v)
-    if n == nil or n < 1 then error(("summary: input shape entry %d is %s, not a positive whole number"):format(i, tostring(v)), 2) end
-    sh[i] = n
+    whole[i] = type(v) == "number" and math.tointeger(v)
+    if not whole[i] or v < 1 then error(("summary: input shape entry %d is %s, not a positive whole number"):format(i, tostring(v)), 2) end
   end
-  shape = sh
+  shape = whole
   local conv = {}
   for k, v in pairs(defaults) do conv[k] = opts[k] == nil and v or opts[k] end
   if conv.flops ~= "mac" and conv.flops ~= "2mac" and conv.flops ~= "2k-1" then

@@ -63,8 +63,9 @@ local function softmax_class(name, fn)
     return { acts = n, adds = n - n // classes, mults = n, bwd_input = 2 * n, saved = n }
   end
   function C:init(dim)
-    if dim ~= nil and math.type(dim) ~= "integer" then error(name .. ": dim must be a whole number", 3) end
-    self.dim = dim
+    local d = type(dim) == "number" and math.tointeger(dim)
+    if dim ~= nil and not d then error(name .. ": dim must be a whole number, got " .. tostring(dim), 3) end
+    self.dim = d or nil
   end
   function C:compute(x) return fn(x, self.dim) end
   function C:extra_repr() return self.dim and ("dim=" .. self.dim) or "" end

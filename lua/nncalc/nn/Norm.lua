@@ -9,9 +9,11 @@ local function bn_class(name, dims)
   -- nn.BatchNorm2d(C [, {eps=1e-5, momentum=0.1, affine=true}])
   function C:init(c, opts)
     opts = opts or {}
-    if math.type(c) ~= "integer" or c < 1 then
+    local n = type(c) == "number" and math.tointeger(c)   -- 64.0 is 64
+    if not n or n < 1 then
       error(("%s: num_features must be a positive whole number, got %s"):format(name, tostring(c)), 3)
     end
+    c = n
     self.num_features = c
     self.eps = opts.eps or 1e-5
     self.momentum = opts.momentum or 0.1

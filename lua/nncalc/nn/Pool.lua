@@ -4,8 +4,12 @@ local Module = require("nncalc.nn.Module")
 local M = {}
 
 -- settings past 2^31 - 1 are refused, as the C layers refuse them
+-- (a whole number computed as a float, 2.0 or 2^1, counts as that integer)
 local function pair(cls, what, v, min)
   if type(v) == "number" then v = { v, v } end
+  if type(v) == "table" and #v == 2 and type(v[1]) == "number" and type(v[2]) == "number" then
+    v = { math.tointeger(v[1]), math.tointeger(v[2]) }
+  end
   if type(v) ~= "table" or #v ~= 2 or math.type(v[1]) ~= "integer" or math.type(v[2]) ~= "integer"
      or v[1] < min or v[2] < min or v[1] > 0x7fffffff or v[2] > 0x7fffffff then
     error(("%s: %s must be a whole number from %d to 2^31-1 or an {h, w} pair of them"):format(cls, what, min), 4)
