@@ -52,6 +52,11 @@ int lt_checkshape(lua_State *L, int arg, int64_t *size);
 /* Pushes a shape table {3, 2} with the Shape metatable. */
 void lt_pushshape(lua_State *L, int ndim, const int64_t *size);
 
+/* Collector pacing (l_gc.c): lt_gc_pace before each new tensor userdata;
+** lt_gc_start once the library is loaded. */
+void lt_gc_pace(lua_State *L);
+void lt_gc_start(lua_State *L);
+
 /* Library openers: each adds its functions to the table at the top of the
 ** stack and its methods to the methods table (upvalue-free). */
 void lt_open_tensor(lua_State *L, int lib, int methods);
