@@ -333,8 +333,8 @@ test("summary returns a table and reports bad input by layer", function()
 end)
 
 test("check(): numbers, tensors, tolerance, the tally", function()
-  local saved = require("check").results
-  require("check").results = {}
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
   local out = capture(function()
     nncalc.ascii = true
     check("a number", 8, 8)
@@ -361,7 +361,7 @@ test("check(): numbers, tensors, tolerance, the tally", function()
     .. "ok NaN expected = nan\n"
     .. "FAIL one number for a vector: expected a single number 1, got a tensor of shape 2\n"
     .. "checks: 4 passed, 6 failed\n")
-  require("check").results = saved
+  require("nncalc.check").results = saved
   expect_error(function() check(1, 2, 3) end, "check: the first argument is a label")
 end)
 

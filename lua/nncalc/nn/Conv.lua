@@ -1,7 +1,7 @@
 -- nn/Conv.lua — Conv2d and ConvTranspose2d.  Settings are a number or an
 -- {h, w} pair; images are C x H x W or N x C x H x W.  Weights initialised
 -- as PyTorch does: uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)].
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local M = {}
 
 local function pair(cls, what, v, min)

@@ -1,6 +1,6 @@
 -- nn/Norm.lua — BatchNorm1d / BatchNorm2d and Dropout: layers that behave
 -- differently in training (net:train()) and evaluation (net:eval()).
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local M = {}
 
 local function bn_class(name, dims)

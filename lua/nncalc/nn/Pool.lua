@@ -1,6 +1,6 @@
 -- nn/Pool.lua — MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and Flatten.
 -- The stride defaults to the kernel size, as in PyTorch.
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local M = {}
 
 -- settings past 2^31 - 1 are refused, as the C layers refuse them

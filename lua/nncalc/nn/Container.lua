@@ -1,6 +1,6 @@
 -- nn/Container.lua — Sequential, Residual and Concat.  Children live in
 -- the array part (net[1], #net); a failing child is named in the error.
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local M = {}
 
 local function check_children(name, list)

@@ -1,7 +1,7 @@
 -- nn/Linear.lua — y = W x + b, with W of shape out x in as on homework
 -- sheets.  Initialised as PyTorch does: weights and biases uniform in
 -- [-1/sqrt(in), 1/sqrt(in)], from the module's own seed.
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local Linear = Module.class("Linear")
 
 local function check_size(cls, what, v)

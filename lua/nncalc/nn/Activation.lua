@@ -1,5 +1,5 @@
 -- nn/Activation.lua — elementwise activations and softmax as modules.
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local M = {}
 
 -- an activation is evaluated once per element

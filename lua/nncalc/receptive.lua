@@ -119,5 +119,4 @@ function M.receptive_region(model, shape, idx)
   end })
 end
 
-for k, v in pairs(M) do _G[k] = v end
 return M
