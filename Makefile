@@ -66,7 +66,9 @@ BIND = l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
 LUA_C = $(BIND) run repl complete history lalloc
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
-BIND_O = $(BIND:%=$(BUILD)/%.o)
+# nncalc's Lua modules as bytecode in the binary (src/embedded.h)
+EMBED_O = $(BUILD)/embedded.o $(BUILD)/embedded_lua.o
+BIND_O = $(BIND:%=$(BUILD)/%.o) $(EMBED_O)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd check_pool check_conv check_fixture
 TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
@@ -75,7 +77,7 @@ SO = $(BUILD)/nncalc.so
 .PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden
 all: $(BIN) $(SO)
 
-$(BIN): $(CORE_O) $(LUA_O) $(BUILD)/main.o
+$(BIN): $(CORE_O) $(LUA_O) $(EMBED_O) $(BUILD)/main.o
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 # require "nncalc" from a stock lua5.4: the same objects, without the
@@ -85,6 +87,19 @@ $(SO): $(CORE_O) $(BIND_O)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# Every .lua file under lua/ compiled to stripped bytecode by a host tool of our own
+# (luaL_loadfile + lua_dump), so nothing depends on a luac binary.
+HOSTCC ?= $(CC)
+LUA_FILES := $(shell find lua -name '*.lua' | LC_ALL=C sort)
+$(BUILD)/luaembed: tools/luaembed.c | $(BUILD)
+	$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
+
+$(BUILD)/embedded_lua.c: $(BUILD)/luaembed $(LUA_FILES)
+	$(BUILD)/luaembed lua $@ $(LUA_FILES)
+
+$(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
+	$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
 
 # the matrix kernel is the hot loop: full optimisation, wide vectors
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)
@@ -133,7 +148,7 @@ sanitize:
 # ---- benchmarks -------------------------------------------------------
 bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	$(BUILD)/bench_gemm
-	$(BUILD)/bench_startup ./$(BIN)
+	$(BUILD)/bench_startup ./$(BIN) $(CURDIR)/lua
 	$(BUILD)/bench_conv
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
