@@ -298,11 +298,8 @@ static int pmain(lua_State *L) {
     return 1;
   }
   lua_gc(L, LUA_GCRESTART);
-  /* Generational: a graph's tensors and nodes die young, and minor
-  ** collections return them in small batches that the free lists (pool.h)
-  ** absorb; whole incremental cycles freed thousands at once, past the
-  ** lists' caps, and cost the homework MLP half its forward+backward time. */
-  lua_gc(L, LUA_GCGEN, 0, 0);
+  /* generational, with minor collections paced by tensor count (l_gc.c) */
+  lt_gc_start(L);
 
   if (o.first_e) ok = run_e_chunks(L, argc, argv);
   if (ok && o.script && !o.stdin_script && is_subcommand(argv[o.script])) {
