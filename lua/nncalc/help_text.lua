@@ -242,8 +242,8 @@ doc("pool_out", "analysis", "pool_out(n, k [, {stride=k, padding=0, dilation=1, 
 doc("convT_out", "analysis", "convT_out(n, k [, {stride, padding, dilation, output_padding, explain}])",
   "The output size of a transposed convolution, (n-1)s - 2p + d(k-1) + output_padding + 1, with a note on which sizes output_padding chooses between.",
   "convT_out(4, 3, {stride = 2, output_padding = 1})")
-doc("conv_solve", "analysis", "conv_solve{input=, output=, kernel=, stride=, padding=, dilation=, exact=false}",
-  "Every value of the missing settings (one or two of input, kernel, stride, padding, dilation; padding 0 and dilation 1 are assumed when more are missing) that gives the output size under the floor rule, as a table with how many input rows each drops; exact=true keeps those that drop none.",
+doc("conv_solve", "analysis", "conv_solve{input=, output=, kernel=, stride=, padding=, dilation=, exact=false, no_drop=false, max=}",
+  "Every value of the missing settings (one or two of input, kernel, stride, padding, dilation; padding 0 and dilation 1 are assumed when more are missing) that gives the output size under the floor rule, as a table with each one's remainder = (n + 2p - d(k-1) - 1) mod s and dropped = the real input rows no window reaches, max(0, remainder - p). exact=true keeps the exact divisions (remainder 0); no_drop=true keeps those that leave no real input row unseen (the floor may discard trailing padding). With padding 0 the two agree.",
   "conv_solve{input = 64, output = 6, padding = 1, dilation = 2, exact = true}")
 doc("receptive_field", "analysis", "receptive_field(model, input_shape [, {quiet=true}])",
   "The receptive field of every layer, per axis: size, jump (effective stride) and start (the centre of the first output's field, in input pixels). Branches take the largest field and must be aligned.",

@@ -63,19 +63,43 @@ test("conv_solve: the k/s tables of seed 004, corrected", function()
   local want = { [1] = 59, [2] = 54, [3] = 49, [4] = 44, [12] = 4 }
   for _, sol in ipairs(t) do if want[sol.stride] then eq(sol.kernel, want[sol.stride], "kernel for stride " .. sol.stride) end end
   eq(#t, 12)
-  -- (d) padding 1, dilation 2: (67 - 2k)/s = 5, odd strides
+  -- (d) padding 1, dilation 2: exact division means (67 - 2k) = 5s, so s is
+  -- odd and k = (67 - 5s)/2: s = 1, 3, ..., 13
   t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 2, exact = true }
+  eq(#t, 7)
+  for i, sol in ipairs(t) do
+    eq(sol.stride, 15 - 2 * i); eq(sol.kernel, (67 - 5 * sol.stride) // 2)
+    eq(sol.remainder, 0); eq(sol.dropped, 0)
+  end
+  -- no_drop: the floor may discard the one trailing padding row, so the even
+  -- strides come back with 67 - 2k = 5s + 1 (s = 2, k = 28: remainder 1, dropped 0)
+  t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 2, no_drop = true }
+  eq(#t, 13)
   local got = {}
-  for _, sol in ipairs(t) do got[sol.stride] = sol.kernel end
-  eq(got[1], 31); eq(got[3], 26); eq(got[5], 21)
-  -- s = 2, k = 28 also drops no input row (only the last padding row): the
-  -- sheet's "odd strides only" misses it
-  eq(got[2], 28)
-  -- (e) padding 1, dilation 1: k = 66 - 5s
+  for _, sol in ipairs(t) do got[sol.stride] = sol end
+  for s = 1, 13 do
+    local r = (s % 2 == 0) and 1 or 0
+    eq(got[s].kernel, (67 - 5 * s - r) // 2, "kernel for stride " .. s)
+    eq(got[s].remainder, r); eq(got[s].dropped, 0)
+  end
+  local txt = tostring(t)
+  eq(txt:find("(13 solutions with no real input row dropped)", 1, true) ~= nil, true, txt)
+  eq(txt:find("remainder = (n + 2p − d(k − 1) − 1) mod s; exact=true keeps remainder 0", 1, true) ~= nil, true, txt)
+  -- (e) padding 1, dilation 1: exact means 66 - k = 5s, k = 66 - 5s for
+  -- s = 1..13; no_drop also allows remainder 1 (the padding row), which needs
+  -- s >= 2: k = 65 - 5s for s = 2..12
   t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 1, exact = true }
   got = {}
   for _, sol in ipairs(t) do got[sol.stride] = sol.kernel end
-  for s = 1, 5 do eq(got[s], 66 - 5 * s) end
+  for s = 1, 13 do eq(got[s], 66 - 5 * s) end
+  eq(#t, 13)
+  t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 1, no_drop = true }
+  for _, sol in ipairs(t) do
+    eq(sol.remainder <= 1, true); eq(66 - sol.kernel - sol.remainder, 5 * sol.stride)
+    if sol.remainder == 1 then eq(sol.stride >= 2 and sol.stride <= 12, true) end
+  end
+  eq(#t, 13 + 11)
+  eq(tostring(conv_solve{ output = 24, kernel = 5, stride = 1, padding = 0, dilation = 1 }):find("(1 solution)", 1, true) ~= nil, true)
   -- with the floor rule there are more pairs, some dropping input rows
   local all = conv_solve{ input = 64, output = 6, padding = 0 }
   eq(#all > 12, true)
