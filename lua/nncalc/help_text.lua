@@ -251,9 +251,15 @@ doc("receptive_field", "analysis", "receptive_field(model, input_shape [, {quiet
 doc("receptive_region", "analysis", "receptive_region(model, input_shape [, {c, i, j}])",
   "The input rows and columns (1-based, clipped to the image) that output element (c, i, j) depends on; without the index, the general form, e.g. rows 4i-9 .. 4i+6.",
   "receptive_region(nn.Conv2d(1, 1, 5, {padding = 2}), {1, 28, 28})")
-doc("check", "analysis", "check(label, got, expected [, tol=1e-6])",
-  "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries); records it for check_summary(). `nncalc check FILE.lua [--tap|--json]` runs a homework file and exits 1 when a check failed.",
-  "check(\"two\", 1 + 1, 2)")
+doc("check", "analysis", "check(label, got, expected [, tol | {tol=, abs=, digits=, points=1}])",
+  "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries), and the rule it used; records it for check_summary(). The rules: when both values are integers the comparison is exact (unless a tolerance is given); otherwise relative 1e-6 (with 1e-12 absolute slack for an expected 0). An expected value written as the screen shows it, a string such as \"0.0900 0.2447 0.6652\" (rows on lines; a [tensor 2x3] footer is ignored), matches each entry to half a unit of its last written digit (±0.00005 here; an entry without a decimal point is exact); {digits = d} matches to half a unit of the d-th decimal; tol = r is relative r, abs = a within ±a. got may be a function: an error in it fails this check only. points = n counts for nncalc check (default 1). A nil answer reports got nil. `nncalc check FILE.lua...` runs homework files (see question, variant).",
+  "check(\"p\", softmax(tensor{1, 2, 3}), \"0.0900 0.2447 0.6652\")")
+doc("question", "analysis", "question(label, function() ... end [, {points=n}])",
+  "Runs a block of checks protected: an error inside fails the question (worth the points its checks did not get to, of n; 1 without points) at the line that raised it, and the rest of the file still runs. For homework files graded with nncalc check.",
+  "question(\"P2\", function() check(\"a1\", tensor{1, 2} * tensor{3, 4}, 11) end)")
+doc("variant", "analysis", "variant(student_id)",
+  "Seeds nncalc's generator (rand, randn, new modules) and math.random from a hash (FNV-1a) of the id, so each student's sheet and its answer key come from one file: the same id gives the same numbers on every run and machine, two ids different ones. Returns the seed. In a graded file: variant(arg[1]) with nncalc check hw.lua -- ID.",
+  "variant(\"s1234567\"); randn(2, 2)")
 doc("check_summary", "analysis", "check_summary()", "Prints the tally of the checks so far (passed, failed); returns the two numbers.", "check_summary()")
 doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",

@@ -378,13 +378,13 @@ test("check(): numbers, tensors, tolerance, the tally", function()
     nncalc.ascii = nil
   end)
   eq(out, "ok a number = 8\n"
-    .. "FAIL a slip: expected 9, got 8 (difference -1)\n"
+    .. "FAIL a slip: expected 9, got 8 (difference -1) [exact: integers]\n"
     .. "ok close enough = 0.3333333333\n"
-    .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4\n"
+    .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4 [exact: integers]\n"
     .. "FAIL a shape: expected shape 2x2, got shape 3\n"
     .. "FAIL a transpose: expected shape 3x2, got shape 2x3 (the transpose?)\n"
     .. "ok a row for a vector: shape 1x2 read as 2; all 2 entries match\n"
-    .. "FAIL a NaN entry: 1 of 2 entries differ (largest difference nan): [1] expected 1, got nan\n"
+    .. "FAIL a NaN entry: 1 of 2 entries differ (largest difference nan): [1] expected 1, got nan [exact for integers, relative 1e-06 otherwise]\n"
     .. "ok NaN expected = nan\n"
     .. "FAIL one number for a vector: expected a single number 1, got a tensor of shape 2\n"
     .. "checks: 4 passed, 6 failed\n")
