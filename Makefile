@@ -151,7 +151,7 @@ SANFLAGS_ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 sanitize:
 	$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 SANFLAGS="$(SANFLAGS_ASAN)" \
 	  build/san/nncalc build/san/check_runner
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  sh tests/run_all.sh build/san build/san/nncalc
 
