@@ -56,7 +56,7 @@ function M.fit(model, loss_fn, data, o)
     end
     history[epoch] = total / n
     if not o.quiet then
-      io.write(("epoch %d/%d  loss %.6g  (%.3f s)\n"):format(epoch, epochs, history[epoch], os.clock() - t0))
+      io.write(("epoch %d/%d  loss %s  (%.3f s)\n"):format(epoch, epochs, require("nncalc.format").num(history[epoch]), os.clock() - t0))
     end
   end
   return history

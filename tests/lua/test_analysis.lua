@@ -379,7 +379,7 @@ test("check(): numbers, tensors, tolerance, the tally", function()
   end)
   eq(out, "ok a number = 8\n"
     .. "FAIL a slip: expected 9, got 8 (difference -1) [exact: integers]\n"
-    .. "ok close enough = 0.3333333333\n"
+    .. "ok close enough = 0.333333\n"
     .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4 [exact: integers]\n"
     .. "FAIL a shape: expected shape 2x2, got shape 3\n"
     .. "FAIL a transpose: expected shape 3x2, got shape 2x3 (the transpose?)\n"
