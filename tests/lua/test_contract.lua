@@ -110,3 +110,19 @@ test("one printer: the same values print the same in traces, optimizer steps, ch
   eq(tostring(tensor{-0.0, 1}):find("-0", 1, true), nil)
   eq(capture(function() print(-0.0) end), "0\n")
 end)
+
+test("a forward trace walks a user's block through its children", function()
+  local Block = nn.class("Block")
+  function Block:init() self.fc1, self.fc2 = nn.Linear(2, 3), nn.Linear(3, 1) end
+  function Block:compute(x) return self.fc2(relu(self.fc1(x))) end
+  Block.out_shape = function(_, s) return { 1 } end
+  local b = Block()
+  local list = b:trace(tensor{1, 2})
+  eq(#list, 3)
+  eq(list[1].index, "fc1"); eq(list[2].index, "fc2"); eq(list[3].name, "Block")
+  local net = nn.Sequential{ Block(), nn.ReLU() }
+  list = net:trace(tensor{1, 2})
+  eq(list[1].index, "1.fc1"); eq(list[3].index, "1"); eq(list[4].index, "2")
+  -- the forward itself is unchanged afterwards
+  eq(rawget(b.fc1, "forward"), nil)
+end)

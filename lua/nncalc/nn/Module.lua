@@ -154,9 +154,19 @@ function Module:trace(x, prefix, list)
   return list, y
 end
 
--- Leaves record themselves; containers override this to walk children.
+-- A module records its output after those of the children it ran:
+-- while its compute runs, each child's forward is traced under the child's
+-- name (net.fc, block.q ...), so a user's block shows its inside too.
+-- Containers override this to walk their children in order.
 function Module:compute_traced(x, prefix, list)
-  local y = self:compute(x)
+  local kids = self:named_children()
+  local p = prefix .. (prefix ~= "" and "." or "")
+  for _, nc in ipairs(kids) do
+    rawset(nc[2], "forward", function(child, input) return child:compute_traced(input, p .. nc[1], list) end)
+  end
+  local ok, y = pcall(self.compute, self, x)
+  for _, nc in ipairs(kids) do rawset(nc[2], "forward", nil) end
+  if not ok then error(y, 0) end
   self.output = y
   list[#list + 1] = { index = prefix, name = self.class_name, module = self, output = y }
   return y
