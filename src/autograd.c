@@ -5,6 +5,7 @@
 */
 #include "autograd.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,17 @@ Node *ag_record(Tensor *out, const OpDesc *op, int n, Tensor *const *in) {
   out->requires_grad = 1;
   live_nodes++;
   return node;
+}
+
+void ag_set_params(Node *n, const void *params, size_t size) {
+  assert(size == n->op->params_size && size <= sizeof n->params.bytes);
+  memcpy(n->params.bytes, params, size);
+}
+
+const void *ag_params(const Node *n, size_t size) {
+  assert(size == n->op->params_size);
+  (void)size;
+  return n->params.bytes;
 }
 
 void ag_set_site(Node *n, const char *site) {
@@ -395,7 +407,7 @@ static int run_node(Node *n, AgOptions *opt) {
 
 int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
   NodeList order = {0};
-  int k, rc;
+  int k, rc, saved_enabled;
   char b1[128], b2[128];
   if (!root->requires_grad)
     return nn_fail(NN_EARG, "this tensor does not require grad: mark the inputs "
@@ -431,12 +443,16 @@ int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
   root->node->gout = grad ? tensor_reshape(grad, root->ndim, root->size)
                           : op_full(root->ndim, root->size, 1.0);
   if (root->node->gout == NULL) { rc = nn_errcode(); goto done; }
-  /* reverse of forward order: every consumer before its producer */
+  /* reverse of forward order: every consumer before its producer; the
+  ** backward functions may call fn_* ops, which must not record here */
+  saved_enabled = ag_grad_enabled;
+  ag_grad_enabled = 0;
   for (k = order.n - 1; k >= 0 && rc == NN_OK; k--) {
     Node *n = order.v[k];
     if (n->gout == NULL) continue;   /* no gradient flows through here */
     rc = run_node(n, opt);
   }
+  ag_grad_enabled = saved_enabled;
   if (rc == NN_OK && !(opt && opt->retain_graph))
     for (k = 0; k < order.n; k++) order.v[k]->used = 1;
 done:

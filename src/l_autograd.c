@@ -97,8 +97,10 @@ static void push_node(lua_State *L, Node *n) {
     lua_rawseti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "rules");
-  lua_pushnumber(L, n->scalar);
-  lua_setfield(L, -2, "scalar");
+  if (n->op->number) {
+    lua_pushnumber(L, n->op->number(n));
+    lua_setfield(L, -2, "scalar");
+  }
   if (n->site) {
     lua_pushstring(L, n->site);
     lua_setfield(L, -2, "site");
