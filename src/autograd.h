@@ -16,7 +16,10 @@
 ** order, calling each op's backward with the gradient of its output and
 ** adding the results into the gradients of its inputs: leaves accumulate
 ** into t->grad (+=, until zero_grad), intermediate tensors keep theirs only
-** with retain_grad.  Backward computations are not themselves recorded.
+** with retain_grad.  Backward computations are not themselves recorded,
+** unless create_graph asks for it: then each op's backward_graph computes
+** the gradients with recorded fn_* ops (PyTorch's create_graph=True), and
+** x.grad can be differentiated again.
 **
 ** Example (C):  y = fn_unary(OP_RELU, x); L = fn_reduce_all(OP_SUM, y);
 **               ag_backward(L, NULL, NULL);   -> x->grad = relu'(x)
@@ -137,6 +140,16 @@ typedef struct AgStep {
 
 typedef struct AgOptions {
   int retain_graph;      /* allow another backward through the same nodes */
+  /* Record the backward pass itself (every op's backward_graph), so the
+  ** gradients can be differentiated again; implies retain_graph.  Refused
+  ** before anything changes when the graph has a first-order-only op. */
+  int create_graph;
+  /* grad(): when ninputs > 0, the gradients of root with respect to
+  ** inputs[0..ninputs-1] (leaves or not) go to grads[i] (new references;
+  ** zeros for an input root does not depend on) and no .grad is touched. */
+  int ninputs;
+  Tensor *const *inputs;
+  Tensor **grads;
   int record;            /* collect the steps (trace) */
   AgStep *steps;         /* out: malloc'd array of nsteps records */
   int nsteps;
