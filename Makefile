@@ -13,6 +13,10 @@
 # ARCH=-march=x86-64-v2 (say) builds for another CPU than this one.
 
 PREFIX ?= /usr/local
+# Where stock lua5.4 finds Lua files and C modules under PREFIX (Debian's
+# lua5.4 searches /usr/local/lib/lua/5.4 but not the multiarch folder there).
+LUA_LMOD ?= $(PREFIX)/share/lua/5.4
+LUA_CMOD ?= $(if $(filter /usr,$(PREFIX)),$(shell pkg-config --variable=INSTALL_CMOD lua5.4),$(PREFIX)/lib/lua/5.4)
 VERSION = 0.1.0
 CC ?= cc
 # -mtune=generic: GCC 12 tunes -march=native on Zen 4 as Rocket Lake, and
@@ -47,8 +51,8 @@ DEPLIBS := $(shell pkg-config --libs lua5.4 readline 2>/dev/null) -ldl
 CHECKFLAGS := $(shell pkg-config --cflags --libs check 2>/dev/null)
 
 WARN = -Wall -Wextra -Wpedantic
-CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) -g $(ARCH) \
-  -DNNCALC_VERSION='"$(VERSION)"' -DNNCALC_DATADIR='"$(PREFIX)/share/nncalc"' \
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) -g -fPIC $(ARCH) \
+  -DNNCALC_VERSION='"$(VERSION)"' -DNNCALC_DATADIR='"$(PREFIX)/share/nncalc"' -DNNCALC_LUADIR='"$(LUA_LMOD)"' \
   $(BLAS_CFLAGS) $(DEPCFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
 
@@ -57,18 +61,27 @@ LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
   autograd fn_elem fn_reduce fn_matmul fn_shape \
   layers_conv layers_pool layers_norm losses fn_layers optim
-LUA_C = l_tensor l_ops l_autograd l_nn l_optim l_lib run repl complete history lalloc
+# the binding: in the binary and in the Lua C module nncalc.so alike
+BIND = l_tensor l_ops l_autograd l_nn l_optim l_lib l_loader
+LUA_C = $(BIND) run repl complete history lalloc
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
+BIND_O = $(BIND:%=$(BUILD)/%.o)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd check_pool check_conv check_fixture
 TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
+SO = $(BUILD)/nncalc.so
 
-.PHONY: all run test unit sanitize bench install uninstall clean help golden check-op-tables
-all: $(BIN)
+.PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden check-op-tables
+all: $(BIN) $(SO)
 
 $(BIN): $(CORE_O) $(LUA_O) $(BUILD)/main.o
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+# require "nncalc" from a stock lua5.4: the same objects, without the
+# host (REPL, CLI); Lua's own symbols come from the interpreter.
+$(SO): $(CORE_O) $(BIND_O)
+	$(CC) -shared -o $@ $^ -ldl -lm $(SANFLAGS) $(LDFLAGS)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
@@ -151,16 +164,25 @@ $(BUILD)/bench_gemm: bench/bench_gemm.c $(BUILD)/gemm.o $(BUILD)/status.o
 	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)
 
 # ---- install ----------------------------------------------------------
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nncalc/lua \
-	  $(DESTDIR)$(PREFIX)/share/nncalc/lessons $(DESTDIR)$(PREFIX)/share/man/man1
+# Lua files and nncalc.so where stock lua5.4 finds them (the binary finds
+# the same files), the lessons and man page in nncalc's data folder.
+install: $(BIN) install-module
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nncalc/lessons \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nncalc
-	cp -R lua/. $(DESTDIR)$(PREFIX)/share/nncalc/lua/
 	cp -R lessons/. $(DESTDIR)$(PREFIX)/share/nncalc/lessons/
 	install -m 644 doc/nncalc.1 $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
 
+# the Lua library alone (LuaRocks' make backend uses these two)
+module: $(SO)
+install-module: $(SO)
+	install -d $(DESTDIR)$(LUA_LMOD) $(DESTDIR)$(LUA_CMOD)
+	install -m 755 $(SO) $(DESTDIR)$(LUA_CMOD)/nncalc.so
+	cp -R lua/. $(DESTDIR)$(LUA_LMOD)/
+
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/nncalc $(DESTDIR)$(PREFIX)/share/nncalc \
+	  $(DESTDIR)$(LUA_LMOD)/nncalc $(DESTDIR)$(LUA_CMOD)/nncalc.so \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
 
 clean:

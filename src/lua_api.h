@@ -59,8 +59,15 @@ void lt_open_ops(lua_State *L, int lib, int methods);
 void lt_open_autograd(lua_State *L, int lib, int methods);
 void lt_open_nn(lua_State *L, int lib, int methods);
 void lt_open_optim(lua_State *L, int lib);
-/* Registers the whole nncalc library as global `nncalc` and the Tensor
-** methods as `nncalc.Tensor`. */
+/* Pushes the C library: one table of functions, the Tensor methods as
+** its field Tensor (l_lib.c). */
+int lt_open_core(lua_State *L);
+/* Serves "nncalc.*" modules from dir (the folder holding nncalc/), in the
+** library's environment, and loads nncalc.prelude; lib is the index of the
+** C library's table (l_loader.c). */
+int lt_boot(lua_State *L, int lib, const char *dir);
+/* require "nncalc" from a stock lua5.4: lt_open_core + lt_boot from the
+** folder package.path finds nncalc/prelude.lua in. */
 int luaopen_nncalc(lua_State *L);
 
 #endif

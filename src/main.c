@@ -22,8 +22,8 @@
 #ifndef NNCALC_VERSION
 #define NNCALC_VERSION "0.1.0"
 #endif
-#ifndef NNCALC_DATADIR
-#define NNCALC_DATADIR "/usr/local/share/nncalc"
+#ifndef NNCALC_LUADIR
+#define NNCALC_LUADIR "/usr/local/share/lua/5.4"
 #endif
 
 static const char usage_text[] =
@@ -61,7 +61,7 @@ typedef struct Options {
 static int is_dir_with_prelude(const char *dir) {
   char path[4200];
   struct stat st;
-  snprintf(path, sizeof path, "%s/prelude.lua", dir);
+  snprintf(path, sizeof path, "%s/nncalc/prelude.lua", dir);
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -80,10 +80,10 @@ static void find_lua_dir(char *out, size_t n) {
     if ((slash = strrchr(exe, '/')) != NULL) *slash = '\0';
     snprintf(out, n, "%s/lua", exe);
     if (is_dir_with_prelude(out)) return;
-    snprintf(out, n, "%s/../share/nncalc/lua", exe);
+    snprintf(out, n, "%s/../share/lua/5.4", exe);   /* installed: where stock Lua looks */
     if (is_dir_with_prelude(out)) return;
   }
-  snprintf(out, n, "%s/lua", NNCALC_DATADIR);
+  snprintf(out, n, "%s", NNCALC_LUADIR);
 }
 
 /* nncalc.debug(on): tracebacks with errors, like --debug. */
@@ -128,16 +128,8 @@ static int l_complete(lua_State *L) {
   return 1;
 }
 
-/* Puts lua/ first on package.path and records it as nncalc.luadir. */
-static void set_paths(lua_State *L, const char *dir) {
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
-  lua_setfield(L, -3, "path");
-  lua_pop(L, 2);
-  lua_getglobal(L, "nncalc");
-  lua_pushstring(L, dir);
-  lua_setfield(L, -2, "luadir");
+/* The binary's own additions to the library table (at the top). */
+static void add_host_functions(lua_State *L) {
   lua_pushliteral(L, NNCALC_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, gemm_backend());
@@ -150,7 +142,16 @@ static void set_paths(lua_State *L, const char *dir) {
   lua_setfield(L, -2, "interactive");
   lua_pushcfunction(L, l_stdin_tty);
   lua_setfield(L, -2, "stdin_tty");
-  lua_pop(L, 1);
+}
+
+/* The Lua half, then the calculator's globals: lib.globals() writes them
+** (only where the user has none of that name yet). */
+static int boot(lua_State *L) {
+  const char *dir = lua_tostring(L, 2);
+  lt_boot(L, 1, dir);
+  lua_getfield(L, 1, "globals");
+  lua_call(L, 0, 0);
+  return 0;
 }
 
 /* ======================================================================
@@ -228,7 +229,7 @@ static int is_subcommand(const char *a) {
 static int run_subcommand(lua_State *L, int argc, char **argv, int at, int *exit_code) {
   int i, status;
   lua_getglobal(L, "require");
-  lua_pushstring(L, argv[at]);
+  lua_pushfstring(L, "nncalc.%s", argv[at]);
   status = run_call(L, 1, 1);
   if (status == LUA_OK) {
     lua_getfield(L, -1, "main");
@@ -280,20 +281,21 @@ static int pmain(lua_State *L) {
   ** collector's passes over it would only cost start-up time */
   lua_gc(L, LUA_GCSTOP);
   luaL_openlibs(L);
-  luaL_requiref(L, "nncalc", luaopen_nncalc, 1);
-  lua_pop(L, 1);
+  luaL_requiref(L, "nncalc", lt_open_core, 1);
+  add_host_functions(L);
   find_lua_dir(dir, sizeof dir);
   run_set_libdir(dir);
-  set_paths(L, dir);
   create_arg_table(L, argc, argv, o.script);
-  lua_pushfstring(L, "%s/prelude.lua", dir);
-  if (run_file(L, lua_tostring(L, -1)) != LUA_OK) {
+  lua_pushcfunction(L, boot);
+  lua_insert(L, -2);
+  lua_pushstring(L, dir);
+  if (run_call(L, 2, 0) != LUA_OK) {
+    run_report(L, LUA_ERRRUN);
     fprintf(stderr, "%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
             run_progname, dir);
     lua_pushinteger(L, 1);
     return 1;
   }
-  lua_pop(L, 1);
   lua_gc(L, LUA_GCRESTART);
   /* Generational: a graph's tensors and nodes die young, and minor
   ** collections return them in small batches that the free lists (pool.h)

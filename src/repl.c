@@ -227,10 +227,13 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
 static void show_results(lua_State *L, int n) {
   lua_pushvalue(L, -n);
   lua_setglobal(L, "_");
-  if (lua_getglobal(L, "nncalc") == LUA_TTABLE) {
+  /* the library's own table, not the global (which the user may reuse) */
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "nncalc") == LUA_TTABLE) {
     lua_getfield(L, -1, "display");
     lua_remove(L, -2);
   }
+  lua_remove(L, -2);
   if (!lua_isfunction(L, -1)) {
     lua_pop(L, 1);
     lua_getglobal(L, "print");

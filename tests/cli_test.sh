@@ -195,5 +195,35 @@ expect "nncalc.ascii = true overrides UTF-8" 0 "m_hat <- x" env LC_ALL=C.UTF-8 "
 printf 'check("✓ θ", 1, 1)\n' > "$tmp/uni.lua"
 expect "check --json keeps the label's bytes" 0 '"label":"✓ θ"' env -u LC_ALL -u LC_CTYPE LANG=C "$NN" check "$tmp/uni.lua" --json
 
+# ---- a student's own modules never shadow nncalc's ------------------------------
+# A homework folder with a file for every one of nncalc's module names (and
+# nn/, nncalc/ folders), first on package.path: nncalc uses its own, and the
+# student's require gets the student's file.
+top=$(cd "$(dirname "$0")/.." && pwd)
+hw="$tmp/shadow"; mkdir -p "$hw/nn" "$hw/nncalc/nn"
+case "$NN" in /*) NNA=$NN ;; *) NNA="$(pwd)/$NN" ;; esac
+for f in $(cd "$top/lua/nncalc" && find . -name '*.lua' | sed 's|^\./||; s|\.lua$||'); do
+  mkdir -p "$hw/$(dirname "$f")"
+  printf 'return { mine = "%s" }\n' "$f" > "$hw/$f.lua"
+  printf 'error("the student folder nncalc/%s.lua was loaded")\n' "$f" > "$hw/nncalc/$f.lua"
+done
+cat > "$hw/hw.lua" <<'LUA'
+package.path = "./?.lua;./?/init.lua;" .. package.path
+local x = tensor{1, 2}:requires_grad(); (x * x):backward()
+check("g", x.grad, tensor{2, 4})
+local net = nn.Sequential{nn.Linear(2, 3), nn.ReLU()}
+summary(net, {2}, {quiet = true}); receptive_field(nn.Sequential{nn.Conv2d(1, 1, 3)}, {1, 5, 5}, {quiet = true})
+format{}; conv_out(5, 3); graph(x * 2); help("sum"); optim.SGD({x}, {lr = 1}):step()
+for _, m in ipairs({"check", "format", "autograd", "summary", "optim", "nn/init", "help", "lesson", "prelude", "exports", "nn/Linear"}) do
+  local mine = require((m:gsub("/init$", ""):gsub("/", ".")))
+  assert(type(mine) == "table" and mine.mine == m, "require '" .. m .. "' is not the student's file")
+end
+print("done")
+LUA
+expect "a student's check.lua, nn/ ... first on package.path" 0 "done" sh -c "cd '$hw' && timeout 10 '$NNA' hw.lua"
+expect "... and under nncalc check --tap" 0 "ok 1 - g" sh -c "cd '$hw' && timeout 10 '$NNA' check --tap hw.lua"
+expect "the issue's repro: check.lua and a lazy global" 0 "done" sh -c "cd '$hw' && printf 'package.path=\"./?.lua;\"..package.path\ncheck(\"a\",1,1)\nprint(\"done\")\n' > r.lua && timeout 5 '$NNA' r.lua"
+expect "every global replaced: nncalc's functions still work" 0 "clobbered-ok" "$NN" "$top/tests/scripts/clobbered_globals.lua"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -47,7 +47,12 @@ printf '%s\n' "$out"; tally "$out" "pty"
 [ $rc -eq 0 ] || broken=1
 
 if [ "$build" = build ]; then   # installing needs the normal build only
-  echo "== make install =="
+  echo "== stock lua5.4: require \"nncalc\" =="
+out=$(sh "$top/tests/stock_lua_test.sh" "$top/lua" "$(cd "$build" && pwd)" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "stock"
+[ $rc -eq 0 ] || broken=1
+
+echo "== make install =="
   out=$(sh "$top/tests/install_test.sh" 2>&1); rc=$?
   printf '%s\n' "$out"; tally "$out" "install"
   [ $rc -eq 0 ] || broken=1

@@ -96,7 +96,7 @@ test("Inception module counts (seed 000 part 5)", function()
   eq(s1.total.params, (256 + 1) * 128 + (9 * 256 + 1) * 192 + (25 * 256 + 1) * 96)
   eq(s1.total.params, 1089952)
   eq(s1.total.mults, 1115684864)
-  eq(s1.total.adds_total, 1115684864)    -- k·C − 1 within the window + 1 for the bias
+  eq(s1.total.adds, 1115684864)    -- k·C − 1 within the window + 1 for the bias
   eq(s1.total.acts, 425984)
   eq(table.concat(s1[1].out_shape, "x"), "416x32x32")
   -- module 2: with 1x1 reductions (64) and a pooling branch
@@ -164,8 +164,8 @@ end)
 test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   local c = nn.Sequential{ nn.Conv2d(1, 10, 5), nn.ReLU() }
   local s = summary(c, {1, 1, 28, 28}, { quiet = true })
-  eq(s.total.macs, 144000); eq(s.total.mults, 144000); eq(s.total.adds_total, 144000); eq(s.total.acts, 5760)
-  eq(summary(c, {1, 1, 28, 28}, { quiet = true, bias = false }).total.adds_total, 138240)
+  eq(s.total.macs, 144000); eq(s.total.mults, 144000); eq(s.total.adds, 144000); eq(s.total.acts, 5760)
+  eq(summary(c, {1, 1, 28, 28}, { quiet = true, bias = false }).total.adds, 138240)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, relu = false }).total.acts, 0)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2mac" }).total.flops, 288000)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2k-1" }).total.flops, 288000)
@@ -199,8 +199,8 @@ test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   -- a residual's additions are in its row, the adds total (an integer) and 2k-1 FLOPs
   local res = summary(nn.Sequential{ nn.Residual(nn.Sequential{ nn.Conv2d(1, 1, 3, { padding = 1 }) }) }, {1, 4, 4},
     { flops = "2k-1", quiet = true })
-  eq(res.total.adds_total, 160); eq(math.type(res.total.adds_total), "integer"); eq(res.total.flops, 304)
-  eq(res[2].adds_total, 16)
+  eq(res.total.adds, 160); eq(math.type(res.total.adds), "integer"); eq(res.total.flops, 304)
+  eq(res[2].adds, 16)
   -- per_sample divides a batch of vectors {N, F} as well as images
   local mlp = nn.Sequential{ nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2) }
   eq(summary(mlp, {5, 4}, { per_sample = true, quiet = true }).total.mults, 18)
@@ -303,12 +303,15 @@ test("branches: Residual and Concat take the largest field and say so when misal
   local inc = models.inception{}
   local s = summary(inc, {192, 28, 28}, { quiet = true })
   eq(s[1].rf[1].r, 5)                       -- the 5x5 branch
-  eq(s[1].note, "receptive field: the largest branch's")
+  eq(s[1].note, "receptive field: the largest branch's (each branch's own is on its rows)")
   local mis = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 2, { padding = 0 }) }
   expect_error(function() return summary(mis, {1, 8, 8}, { quiet = true }) end, "Concat: branch 2 gives {1, 7, 7}")
   local mis2 = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.AvgPool2d(3, { stride = 1, padding = 1 }) }
   local s2 = summary(mis2, {1, 8, 8}, { quiet = true })
-  eq(s2[1].note, "receptive field: the largest branch's")
+  eq(s2[1].note, "receptive field: the largest branch's (each branch's own is on its rows)")
+  -- the note is about the RF column: a table without it does not print it
+  local text = tostring(summary(mis2, {1, 8, 8}, { quiet = true, columns = { "out", "params" } }))
+  eq(text:find("largest branch", 1, true), nil, "no RF note without an RF column")
   local shifted = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 3, { padding = {1, 1}, dilation = 1 }),
     nn.Sequential{ nn.Conv2d(1, 1, 1), nn.Conv2d(1, 1, 3, { padding = 1 }) } }
   eq(summary(shifted, {1, 8, 8}, { quiet = true })[1].rf[1].aligned, true)
@@ -333,8 +336,8 @@ test("summary returns a table and reports bad input by layer", function()
 end)
 
 test("check(): numbers, tensors, tolerance, the tally", function()
-  local saved = require("check").results
-  require("check").results = {}
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
   local out = capture(function()
     nncalc.ascii = true
     check("a number", 8, 8)
@@ -361,7 +364,7 @@ test("check(): numbers, tensors, tolerance, the tally", function()
     .. "ok NaN expected = nan\n"
     .. "FAIL one number for a vector: expected a single number 1, got a tensor of shape 2\n"
     .. "checks: 4 passed, 6 failed\n")
-  require("check").results = saved
+  require("nncalc.check").results = saved
   expect_error(function() check(1, 2, 3) end, "check: the first argument is a label")
 end)
 

@@ -4,7 +4,7 @@
 local H, entries
 local function load_text()
   if not H then
-    H = require("help_text")
+    H = require("nncalc.help_text")
     entries = H.entries
   end
 end
@@ -49,7 +49,7 @@ local function cols(s) return utf8.len(s) or #s end
 -- gets measured, so transliteration cannot push lines past the width.
 local function wrap(text, width, indent)
   local lines, line = {}, indent
-  text = require("term").text(text)
+  text = require("nncalc.term").text(text)
   for word in text:gmatch("%S+") do
     if cols(line) + cols(word) + 1 > width and #line > #indent then
       lines[#lines + 1] = line

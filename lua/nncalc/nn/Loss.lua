@@ -1,7 +1,7 @@
 -- nn/Loss.lua — the losses as modules: loss_fn(prediction, target).
 -- reduction = "mean" (default), "sum" or "none".  Class targets are
 -- 1-based class numbers; CrossEntropyLoss also takes class probabilities.
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local M = {}
 
 local function loss_class(name, fn)

@@ -218,5 +218,4 @@ function M.conv_solve(o)
   end })
 end
 
-for k, v in pairs(M) do _G[k] = v end
 return M

@@ -485,4 +485,5 @@ function numjacobian(f, x, eps)
   return J
 end
 
-return { graph = graph }
+return { graph = graph, warnings = warnings, forward_trace = forward_trace, gradcheck = gradcheck,
+  jacobian = jacobian, numjacobian = numjacobian }

@@ -202,7 +202,10 @@ doc("binary_cross_entropy", "losses", "binary_cross_entropy(p, t [, {reduction=}
   "-(t log p + (1-t) log(1-p)) for probabilities p in [0, 1] (logs clamped at -100, as PyTorch does).", "binary_cross_entropy(tensor{0.8}, tensor{1})")
 doc("binary_cross_entropy_with_logits", "losses", "binary_cross_entropy_with_logits(x, t [, {reduction=}])",
   "binary_cross_entropy(sigmoid(x), t) computed stably from the raw score x; its gradient is sigmoid(x) - t.", "binary_cross_entropy_with_logits(tensor{0}, tensor{1})")
-doc("is_tensor", "inspect", "nncalc.is_tensor(v)", "True when v is a tensor.", "nncalc.is_tensor(zeros(1))")
+doc("is_tensor", "inspect", "nncalc.is_tensor(v)", "True when v is a tensor (a field of the nncalc table, not a global).", "nncalc.is_tensor(zeros(1))")
+doc("globals", "inspect", "nncalc.globals()",
+  "Writes the calculator's globals (tensor, summary, nn ...) wherever no global of that name exists yet, and returns the nncalc table. The nncalc binary calls it at start-up; from a stock lua5.4, local nc = require \"nncalc\" gives the API as a table and nc.globals() the calculator. Every name it writes is listed in nncalc/exports.lua.",
+  "nncalc.globals() == nncalc")
 
 -- ---- nn modules -------------------------------------------------------------
 doc("nn.Module", "nn", "net(x) | net:forward(x [, {trace=true}]) | net:trace(x) | net:parameters() | net:named_parameters() | net:zero_grad() | net:train() | net:eval() | net:out_shape(shape)",
@@ -280,6 +283,22 @@ doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=60, height=15}]) | 
 doc("grid_search", "optim", "grid_search{n1, n2, ..., epochs=, minutes_per_epoch=}", "The number of runs (the product of the values per hyper-parameter), epochs and time a grid search costs.", "grid_search{10, 6, 5, epochs = 10, minutes_per_epoch = 2}")
 doc("random_trials", "optim", "random_trials(p, confidence)", "The fewest random trials N with 1 − (1 − p)^N ≥ confidence when each succeeds with probability p; second result: the formula.", "random_trials(0.05, 0.95)")
 
+doc("lesson", "lessons", "lesson() | lesson(n) | lesson(\"name\")",
+  "Lists the lessons, or runs one in the REPL (nncalc lesson N from the shell). Each walks through one topic of the course step by step and checks your answers.",
+  "type(lesson)")
+doc("title", "lessons", "title(text)", "A lesson's heading, underlined.", "title(\"Backprop by hand\")")
+doc("say", "lessons", "say(text)", "A paragraph of a lesson, wrapped to the width.", "say(\"The chain rule multiplies local derivatives.\")")
+doc("show", "lessons", "show(label, value)", "Prints label = value (a tensor below its label).", "show(\"W1\", eye(2))")
+doc("pause", "lessons", "pause()", "Waits for Enter when a person is running the lesson; goes straight on in scripts and tests.", "pause()")
+doc("ask", "lessons", "ask(question, answer [, tol [, working]])",
+  "Asks the student a question and checks the answer (a number or tensor, within tol, default 1e-4), showing the working after a wrong answer; in scripts it prints the answer.",
+  "type(ask)")
+doc("nn", "nn", "nn.Linear(...), nn.Conv2d(...), nn.Sequential{...} ...",
+  "The layers as modules, containers and losses (help \"nn.Linear\" and so on for each). Every module keeps the module contract: help \"nn.class\".",
+  "nn.Linear(2, 3)")
+doc("optim", "optim", "optim.SGD(params, {...}), optim.Adam(...), optim.StepLR(...) ...",
+  "Optimizers and learning-rate schedules (help \"optim.SGD\" and so on for each).", "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1})")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
@@ -290,7 +309,7 @@ local topics = {
   { "nn", "layers as modules, containers" },
   { "analysis", "counting, output sizes, receptive fields, checking answers" },
   { "optim", "optimizers, schedules, training loops, plots" },
-  { "repl", "help and the REPL" },
+  { "repl", "help and the REPL" }, { "lessons", "lessons and their vocabulary" },
 }
 
 local conventions = [[

@@ -1,10 +1,10 @@
 -- nn/init.lua — the nn package: layers as modules (Linear, Conv2d, ...),
 -- containers (Sequential, Residual, Concat) and losses.
-local Module = require("nn.Module")
+local Module = require("nncalc.nn.Module")
 local nn = { Module = Module, class = Module.class, is_module = Module.is_module }
 
-nn.Linear = require("nn.Linear")
-for _, file in ipairs({ "nn.Activation", "nn.Conv", "nn.Pool", "nn.Norm", "nn.Loss", "nn.Container" }) do
+nn.Linear = require("nncalc.nn.Linear")
+for _, file in ipairs({ "nncalc.nn.Activation", "nncalc.nn.Conv", "nncalc.nn.Pool", "nncalc.nn.Norm", "nncalc.nn.Loss", "nncalc.nn.Container" }) do
   for name, class in pairs(require(file)) do nn[name] = class end
 end
 

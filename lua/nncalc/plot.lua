@@ -5,7 +5,7 @@
 
 local M = {}
 
-local unicode = require("term").unicode
+local unicode = require("nncalc.term").unicode
 
 local function fmt(v)
   if v == math.floor(v) and math.abs(v) < 1e9 then return ("%d"):format(v) end

@@ -14,7 +14,7 @@ local M = { interactive = false, asked = 0, right = 0 }
 
 -- ---- how things look ----------------------------------------------------
 
-local unicode = require("term").unicode
+local unicode = require("nncalc.term").unicode
 
 local function colour()
   return M.interactive and os.getenv("NO_COLOR") == nil and (os.getenv("TERM") or "dumb") ~= "dumb"
@@ -33,7 +33,7 @@ local function cols(s) return utf8.len(s) or #s end   -- σ is one column
 local function wrap(text, width)
   local out, line = {}, ""
   local function flush() if line ~= "" then out[#out + 1] = line; line = "" end end
-  text = require("term").text(text)   -- measure what will be shown
+  text = require("nncalc.term").text(text)   -- measure what will be shown
   for src in (text .. "\n"):gmatch("(.-)\n") do
     if src:match("^%s*$") then
       flush()
@@ -189,7 +189,12 @@ end
 function M.dir()
   local env = os.getenv("NNCALC_LESSONS_DIR")
   if env and env ~= "" then return env end
-  return (nncalc.luadir or "lua") .. "/../lessons"
+  -- the build tree keeps lessons/ beside lua/; an installed nncalc keeps
+  -- them in its data folder (the Lua files live where stock Lua looks)
+  local here = (nncalc.luadir or "lua") .. "/../lessons"
+  local f = io.open(here .. "/01_tensors.lua")
+  if f then f:close(); return here end
+  return nncalc.datadir .. "/lessons"
 end
 
 -- The lessons, sorted: {number, name, title, summary, path}.
@@ -248,14 +253,14 @@ function M.run(which, interactive)
   local saved = M.interactive
   M.interactive = interactive and true or false
   M.asked, M.right = 0, 0
-  require("autograd")   -- its warning hook is the one replaced below
+  require("nncalc.autograd")   -- its warning hook is the one replaced below
   local warn = nncalc.warn
   nncalc.warn = function(msg) io.write(msg) end   -- part of the lesson's text
-  local before = #require("check").results
+  local before = #require("nncalc.check").results
   local ok, e = pcall(chunk)
   nncalc.warn = warn
   M.interactive = saved
-  local results = require("check").results
+  local results = require("nncalc.check").results
   local pass, fail = 0, 0
   for i = before + 1, #results do if results[i].ok then pass = pass + 1 else fail = fail + 1 end end
   if not ok then error(("lesson %d (%s) stopped: %s"):format(l.number, l.name, tostring(e)), 0) end

@@ -6,7 +6,7 @@
 
 local M = { results = {}, quiet = false }
 
-local unicode = require("term").unicode
+local unicode = require("nncalc.term").unicode
 
 local function num(v)
   if v ~= v then return "nan" end
