@@ -146,7 +146,9 @@ static int steps_gc(lua_State *L) {
 ** The printing policy (trace, step, warnings) lives in lua/autograd.lua. */
 static int l_backward(lua_State *L) {
   Tensor *t = lt_check(L, 1), *g = lua_isnoneornil(L, 2) ? NULL : lt_check(L, 2);
-  AgOptions *o = lua_newuserdatauv(L, sizeof *o, 0);
+  AgOptions *o;
+  lua_settop(L, 5);   /* the userdata goes above the arguments */
+  o = lua_newuserdatauv(L, sizeof *o, 0);
   int k, rc;
   memset(o, 0, sizeof *o);
   if (luaL_newmetatable(L, "nncalc.AgSteps")) {
@@ -203,6 +205,7 @@ static int l_grad(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   g = lua_isnoneornil(L, 3) ? NULL : lt_check(L, 3);
   n = (int)luaL_len(L, 2);
+  lua_settop(L, 5);   /* the userdata goes above the arguments */
   c = lua_newuserdatauv(L, sizeof *c, 0);
   memset(c, 0, sizeof *c);
   if (luaL_newmetatable(L, "nncalc.GradCall")) {
@@ -291,6 +294,13 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
+/* nncalc._requires_grad(t): whether t is a leaf marked or a computed tensor
+** in a graph (grad() makes leaf copies of the inputs that are neither). */
+static int l_requires_grad_p(lua_State *L) {
+  lua_pushboolean(L, lt_check(L, 1)->requires_grad);
+  return 1;
+}
+
 /* Identity of the C tensor behind a userdata (two userdata may share one). */
 static int l_id(lua_State *L) {
   lua_pushlightuserdata(L, lt_check(L, 1));
@@ -305,7 +315,7 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg functions[] = {
-  {"_backward", l_backward}, {"_grad", l_grad}, {"_graph", l_graph}, {"_id", l_id},
+  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p}, {"_graph", l_graph}, {"_id", l_id},
   {"no_grad", l_no_grad}, {"detect_anomaly", l_detect_anomaly},
   {"grad_enabled", l_grad_enabled}, {"stats", l_stats},
   {NULL, NULL}

@@ -459,6 +459,82 @@ START_TEST(node_settings_are_copied_once) {
 }
 END_TEST
 
+/* ---- create_graph and grad() ---------------------------------------------------- */
+
+/* y = Σ x³: dy/dx = 3x² recorded, then d(Σ 3x²)/dx = 6x, as worked by hand. */
+START_TEST(create_graph_gives_second_derivatives) {
+  double v[2] = {2, -1.5};
+  Tensor *x = leaf(2, v), *c = fn_binary_scalar(OP_POW, x, 3.0, 0), *y = fn_reduce_all(OP_SUM, c);
+  Tensor *g1 = NULL, *s;
+  AgOptions o;
+  memset(&o, 0, sizeof o);
+  o.create_graph = 1;
+  o.ninputs = 1;
+  o.inputs = &x;
+  o.grads = &g1;
+  ck_assert_int_eq(ag_backward(y, NULL, &o), NN_OK);
+  ck_assert_ptr_null(x->grad);                 /* grad(): .grad untouched */
+  ck_assert_ptr_nonnull(g1->node);              /* recorded */
+  ck_assert_double_eq(tensor_get_flat(g1, 0), 12.0);
+  ck_assert_double_eq(tensor_get_flat(g1, 1), 6.75);
+  s = fn_reduce_all(OP_SUM, g1);
+  ck_assert_int_eq(ag_backward(s, NULL, NULL), NN_OK);   /* into x.grad this time */
+  ck_assert_double_eq(tensor_get_flat(x->grad, 0), 12.0);
+  ck_assert_double_eq(tensor_get_flat(x->grad, 1), -9.0);
+  tensor_release(s);
+  tensor_release(g1);
+  tensor_release(y);
+  tensor_release(c);
+  tensor_release(x);
+  ck_assert_int_eq(ag_live_nodes(), 0);
+}
+END_TEST
+
+/* A first-order-only op on the path: refused before any gradient moves. */
+START_TEST(create_graph_refuses_first_order_ops) {
+  Pool2dParams p;
+  int64_t sz[3] = {1, 2, 2};
+  Tensor *x = tensor_zeros(3, sz), *y, *L;
+  AgOptions o;
+  memset(&p, 0, sizeof p);
+  p.kernel[0] = p.kernel[1] = p.stride[0] = p.stride[1] = 2;
+  p.dilation[0] = p.dilation[1] = 1;
+  ck_assert_int_eq(ag_set_requires_grad(x, 1), NN_OK);
+  y = fn_avg_pool2d(x, &p);
+  ck_assert_ptr_nonnull(y);
+  L = fn_reduce_all(OP_SUM, y);
+  memset(&o, 0, sizeof o);
+  o.create_graph = 1;
+  ck_assert_int_eq(ag_backward(L, NULL, &o), NN_EARG);
+  ck_assert_ptr_nonnull(strstr(nn_errmsg(), "avg_pool2d"));
+  ck_assert_ptr_nonnull(strstr(nn_errmsg(), "first-order only"));
+  ck_assert_ptr_null(x->grad);
+  ck_assert_int_eq(ag_backward(L, NULL, NULL), NN_OK);   /* first order works */
+  ck_assert_double_eq(tensor_get_flat(x->grad, 3), 0.25);
+  tensor_release(L);
+  tensor_release(y);
+  tensor_release(x);
+}
+END_TEST
+
+/* x.grad = 3x² holds x: when the user's last reference to x goes, the
+** cycle is broken and every node is freed. */
+START_TEST(recorded_grad_cycle_is_freed) {
+  double v[1] = {2};
+  Tensor *x = leaf(1, v), *c = fn_binary_scalar(OP_POW, x, 3.0, 0), *y = fn_reduce_all(OP_SUM, c);
+  AgOptions o;
+  memset(&o, 0, sizeof o);
+  o.create_graph = 1;
+  ck_assert_int_eq(ag_backward(y, NULL, &o), NN_OK);
+  ck_assert_ptr_nonnull(x->grad->node);
+  tensor_release(y);
+  tensor_release(c);
+  ck_assert_int_gt(ag_live_nodes(), 0);
+  tensor_release(x);
+  ck_assert_int_eq(ag_live_nodes(), 0);
+}
+END_TEST
+
 Suite *autograd_suite(void) {
   Suite *s = suite_create("autograd");
   TCase *tc = tcase_create("gradients");
@@ -474,6 +550,13 @@ Suite *autograd_suite(void) {
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, every_table_row_is_whole);
   tcase_add_test(tc, node_settings_are_copied_once);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("create_graph");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, create_graph_gives_second_derivatives);
+  tcase_add_test(tc, create_graph_refuses_first_order_ops);
+  tcase_add_test(tc, recorded_grad_cycle_is_freed);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("errors");
