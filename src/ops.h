@@ -105,5 +105,8 @@ Tensor *op_inv(const Tensor *a);
 Tensor *op_solve(const Tensor *a, const Tensor *b);    /* b is n or n x m */
 Tensor *op_pinv(const Tensor *a, double rcond);
 int op_rank(const Tensor *a, double rcond, int64_t *rank);
+/* A symmetric matrix's eigenvalues (*w, ascending) and eigenvectors (the
+** columns of *v): a = v diag(w) vᵀ.  New references, or an nn_status. */
+int op_eigh(const Tensor *a, Tensor **w, Tensor **v);
 
 #endif

@@ -216,11 +216,24 @@ end
 -- (for the root L), unless it already has a name (a gradient passed
 -- through unchanged keeps the first one, dL/dz).
 local function name_gradients(steps, name, root)
-  local seed = steps[1] and steps[1].gout
-  if seed and not seed:name() and not seed:grad_fn() then seed:name("d" .. wrap(root) .. "/d" .. wrap(root)) end
   for _, st in ipairs(steps) do
+    if st.gout and st.out and not st.gout:name() then st.gout:name("d" .. wrap(root) .. "/d" .. wrap(name(st.out))) end
     for i, g in ipairs(st.gin) do
-      if g and g:grad_fn() and not g:name() then g:name("d" .. wrap(root) .. "/d" .. name(st.inputs[i])) end
+      local x = st.inputs[i]
+      if g and not g:name() then g:name("d" .. wrap(root) .. "/d" .. wrap(name(x))) end
+      -- dL/dx = mul(dL/dy, dy/dx): the local derivative beside the upstream one
+      local f = g and g:grad_fn()
+      if f and f:match("^mul#") and st.out then
+        local nodes = nncalc._graph(g)
+        local last = nodes[#nodes]
+        local up = st.gout and nncalc._id(st.gout)
+        for k, t in ipairs(last.inputs) do
+          local other = last.inputs[3 - k]
+          if other and nncalc._id(t) == up and not other:name() and other:grad_fn() then
+            other:name("d" .. wrap(name(st.out)) .. "/d" .. wrap(name(x)))
+          end
+        end
+      end
     end
   end
 end

@@ -117,6 +117,9 @@ doc("pinv", "linalg", "pinv(A [, rcond])",
   "Moore-Penrose pseudo-inverse (from an SVD). pinv(X) * t is the least-squares solution of X w = t with the smallest norm: for under-determined X it equals X^T (X X^T)^-1 t.",
   "pinv(tensor{{1,2,3},{4,5,6}}) * tensor{1,2}")
 doc("rank", "linalg", "rank(A [, rcond])", "Numerical rank: singular values above rcond * the largest (default max(m,n) * eps).", "rank(tensor{{1,2},{2,4}})")
+doc("eigh", "linalg", "w, V = eigh(A)",
+  "Eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of a symmetric matrix, A = V diag(w) Vᵀ, by cyclic Jacobi rotations (accurate to a few ulps of ‖A‖ on small matrices). A matrix that is not symmetric is refused, naming the entry; no gradient (call it on x:detach()).",
+  "eigh(tensor{{2,1},{1,2}})")
 doc("allclose", "linalg", "allclose(a, b [, rtol=1e-5 [, atol=1e-8]])",
   "True when |a - b| <= atol + rtol |b| everywhere (NumPy's rule); NaN is never close.",
   "allclose(tensor{1, 2}, tensor{1, 2 + 1e-9})")
@@ -179,6 +182,12 @@ doc("hvp", "autograd", "hvp(f, x, v)",
 doc("gradgradcheck", "autograd", "gradgradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3, quiet=true}])",
   "Checks second derivatives: the Hessian of f (a single value) over all elements of all inputs by autograd, against central differences of the first gradient; prints and returns ok, message, worst mismatch. gradcheck's companion, as in PyTorch.",
   "gradgradcheck(function(x) return (tanh(x)^3):sum() end, {tensor{0.5,-1}}, {quiet=true})")
+doc("curvature", "autograd", "curvature(H [, {explain=true}]) | curvature(f, x [, {explain=true}])",
+  "The eigenvalues of a symmetric Hessian (given, or hessian(f, x)) and what they say: a table {H, eigenvalues, eigenvectors, lambda_min, lambda_max, lr_max = 2/λ_max, lr_best = 2/(λ_min+λ_max), convex, strictly_convex}. Gradient descent on the quadratic multiplies the error along the eigenvector of λ by (1 − ηλ), so it converges iff 0 < η < 2/λ_max. explain=true prints the reasoning. Eigenvalues within 1e-12 of the largest count as 0.",
+  "curvature(tensor{{3,1},{1,2}}, {explain=true})")
+doc("newton_step", "autograd", "x_new, info = newton_step(f, x [, {trace=true, damping=0}])",
+  "One Newton step x − H⁻¹ g with g = ∇f(x) and H = ∇²f(x) by autograd (solved, not inverted; damping λ uses H + λI). info holds f, g, H, step, f_new. trace=true prints H, g, the step and f before and after; a note warns when H is not positive definite. On a quadratic with positive definite H one step reaches the minimum.",
+  "newton_step(function(x) return (x^4):sum() end, tensor{1,2}, {trace=true})")
 doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes, and the bytes held by storages of more than 32 values: a leak check for long loops. Large temporaries are counted against Lua's collector, so a loop making them does not pile them up.", "stats()")
 
 -- ---- layers as functions -------------------------------------------------------

@@ -332,3 +332,67 @@ test("jacobian of a gradient is the Hessian; numjacobian runs f with autograd on
   local N = numjacobian(function(z) return grad(f, z) end, tensor{ 1, 2 })
   tensor_eq(N, { { 6, 1 }, { 1, 12 } }, 1e-7)
 end)
+
+-- ---- eigh, curvature, Newton ----------------------------------------------------
+
+test("eigh: known spectra, A V = V diag(w), VᵀV = I, trace and det", function()
+  local w, V = eigh(tensor{ { 2, 1 }, { 1, 2 } })
+  tensor_eq(w, { 1, 3 }, 1e-15)
+  -- the second difference matrix: eigenvalues 2 - 2cos(kπ/4) = 2 - √2, 2, 2 + √2
+  local T = tensor{ { 2, -1, 0 }, { -1, 2, -1 }, { 0, -1, 2 } }
+  w, V = eigh(T)
+  tensor_eq(w, { 2 - math.sqrt(2), 2, 2 + math.sqrt(2) }, 1e-15)
+  local B = randn(6, 6)
+  local S = B + B:t()
+  w, V = eigh(S)
+  mat_rel(S * V, V * (eye(6):cmul(outer(ones(6), w))), 1e-13, "A V = V diag(w)")
+  mat_rel(V:t() * V, eye(6), 1e-14, "VᵀV = I")
+  local tr, pr = 0, 1
+  for i = 1, 6 do tr = tr + S[{ i, i }]; pr = pr * w[i] end
+  rel(w:sum(), tr, 1e-13, "Σλ = trace")
+  rel(pr, det(S), 1e-11, "Πλ = det")
+  for i = 2, 6 do eq(w[i - 1] <= w[i], true, "ascending") end
+  expect_error(function() eigh(tensor{ { 1, 2 }, { 3, 4 } }) end, "eigh: needs a symmetric matrix; entry (1,2) is 2 but (2,1) is 3")
+  expect_error(function() eigh(zeros(2, 3)) end, "eigh: needs a square matrix")
+  expect_error(function() eigh(tensor{ { 1, 0 }, { 0, 1 } }:requires_grad()) end, "eigh: has no gradient")
+end)
+
+test("curvature: 2/λ_max separates converging from diverging gradient descent", function()
+  local A = tensor{ { 3, 1 }, { 1, 2 } }
+  local f = function(x) return 0.5 * (x:cmul(A * x)):sum() end
+  local c = curvature(f, tensor{ 1, -1 })
+  rel(c.lambda_max, (5 + math.sqrt(5)) / 2, 1e-15, "λ_max")
+  rel(c.lambda_min, (5 - math.sqrt(5)) / 2, 1e-15, "λ_min")
+  rel(c.lr_max, 4 / (5 + math.sqrt(5)), 1e-15, "2/λ_max")
+  rel(c.lr_best, 0.4, 1e-15, "2/(λ_min + λ_max)")
+  eq(c.strictly_convex, true, "positive definite")
+  local function run(eta)
+    local x = tensor{ 1, -1 }
+    for _ = 1, 300 do x = x - eta * (A * x) end
+    return x:abs():max()
+  end
+  eq(run(0.99 * c.lr_max) < 1e-3, true, "just below converges")
+  eq(run(1.01 * c.lr_max) > 10, true, "just above diverges")
+  local out = capture(function() curvature(A, { explain = true }) end)
+  expect_error(function() error(out) end, "2/λ_max = 0.552786", "positive definite")
+  local s = curvature(tensor{ { 1, 0 }, { 0, -2 } })
+  eq(s.convex, false, "a saddle is not convex")
+  expect_error(function() curvature(tensor{ 1, 2 }) end, "curvature: a square Hessian matrix expected")
+end)
+
+test("newton_step: one step to the minimum of a quadratic, trace, errors", function()
+  local A, b = tensor{ { 3, 1 }, { 1, 2 } }, tensor{ 1, -2 }
+  local f = function(x) return 0.5 * (x:cmul(A * x)):sum() - b * x end
+  local x1, info = newton_step(f, tensor{ 5, 7 })
+  tensor_eq(x1, { 4 / 5, -7 / 5 }, 1e-14, "A⁻¹ b")
+  tensor_eq(info.H, { { 3, 1 }, { 1, 2 } }, 1e-15, "H")
+  tensor_eq(info.g, { 21, 21 }, 1e-14, "g = A x - b = (22, 19) - (1, -2)")
+  local out = capture(function() newton_step(f, tensor{ 5, 7 }, { trace = true }) end)
+  expect_error(function() error(out) end, "g = ∇f(x) = (21, 21)", "H = ∇²f(x) = [3 1; 1 2]", "step = −H⁻¹ g")
+  -- x⁴ at 1: x - 4x³/12x² = 2/3
+  tensor_eq(newton_step(function(x) return (x ^ 4):sum() end, tensor{ 1 }), { 2 / 3 }, 1e-15)
+  expect_error(function() newton_step(function(x) return (x ^ 3):sum() end, tensor{ 0 }) end,
+    "newton_step: the Hessian is singular")
+  expect_error(function() newton_step(f, tensor{ 1, 2 }, { lr = 1 }) end, "unknown option 'lr'")
+  tensor_eq(newton_step(function(x) return (x ^ 3):sum() end, tensor{ 0 }, { damping = 1 }), { 0 }, 1e-15)
+end)
