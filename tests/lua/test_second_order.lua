@@ -396,3 +396,30 @@ test("newton_step: one step to the minimum of a quadratic, trace, errors", funct
   expect_error(function() newton_step(f, tensor{ 1, 2 }, { lr = 1 }) end, "unknown option 'lr'")
   tensor_eq(newton_step(function(x) return (x ^ 3):sum() end, tensor{ 0 }, { damping = 1 }), { 0 }, 1e-15)
 end)
+
+test("third derivatives: the gradients of index and index_select are differentiable in turn", function()
+  local x = tensor{ 1, 2, 3 }:requires_grad()
+  -- f = x₂⁴ (through an index) + x₃³ twice (through index_select): f''' = 24 x₂, 6·2
+  local f = function(t) return t[2] ^ 4 + (t:index_select(1, tensor{ 3, 3 }) ^ 3):sum() end
+  local g1 = grad(f(x), x, { create_graph = true })
+  local g2 = grad(g1[2] + g1[3], x, { create_graph = true })
+  tensor_eq(g2:detach(), { 0, 12 * 4, 2 * 6 * 3 }, 1e-14, "f''")
+  local g3 = grad(g2:sum(), x)
+  tensor_eq(g3, { 0, 24 * 2, 2 * 6 }, 1e-14, "f'''")
+  -- and through cat / stack, whose gradients are narrows and selects
+  local h = function(t) return (cat({ t, t }, 1) ^ 3):sum() + (stack({ t, 2 * t }, 1) ^ 2):sum() end
+  tensor_eq(hessian(h, tensor{ 1, -1 }), { { 12 + 10, 0 }, { 0, -12 + 10 } }, 1e-14, "cat, stack")
+end)
+
+test("batch_norm refuses create_graph; a jacobian of an f that calls backward inside", function()
+  local bn = nn.BatchNorm1d(2)
+  local L = bn(randn(4, 2):requires_grad()):sum()
+  expect_error(function() L:backward{ create_graph = true } end, "batch_norm", "first-order only")
+  -- f writes z.grad itself (create_graph), jacobian reads only grad()
+  local f = function(z)
+    local y = (z ^ 3):sum()
+    y:backward{ create_graph = true }
+    return z.grad
+  end
+  tensor_eq(jacobian(f, tensor{ 1, 2 }), { { 6, 0 }, { 0, 12 } }, 1e-14)
+end)
