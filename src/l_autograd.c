@@ -107,7 +107,7 @@ static void push_node(lua_State *L, Node *n) {
   }
 }
 
-static void push_step(lua_State *L, const AgStep *s) {
+static void push_step(lua_State *L, const AgStep *s, int locals) {
   Node *n = s->node;
   int i;
   push_node(L, n);
@@ -127,7 +127,7 @@ static void push_step(lua_State *L, const AgStep *s) {
   lua_setfield(L, -2, "accumulated");
   lua_createtable(L, n->nin, 0);
   for (i = 0; i < n->nin && i < 3; i++) {
-    Tensor *loc = s->gin[i] && n->op->local ? n->op->local(n, i) : NULL;
+    Tensor *loc = locals && s->gin[i] && n->op->local ? n->op->local(n, i) : NULL;
     push_or_false(L, loc);
     tensor_release(loc);
     lua_rawseti(L, -2, i + 1);
@@ -143,13 +143,16 @@ static int steps_gc(lua_State *L) {
 }
 
 /* nncalc._backward(t, grad|nil, retain_graph, record, create_graph) -> steps|nil, n_accumulated
+** record = "names": the steps without the local derivatives (for naming
+** the recorded gradients, which needs no trace).
 ** The printing policy (trace, step, warnings) lives in lua/autograd.lua. */
 static int l_backward(lua_State *L) {
   Tensor *t = lt_check(L, 1), *g = lua_isnoneornil(L, 2) ? NULL : lt_check(L, 2);
   AgOptions *o;
+  int k, rc, locals;
   lua_settop(L, 5);   /* the userdata goes above the arguments */
+  locals = lua_type(L, 4) != LUA_TSTRING;
   o = lua_newuserdatauv(L, sizeof *o, 0);
-  int k, rc;
   memset(o, 0, sizeof *o);
   if (luaL_newmetatable(L, "nncalc.AgSteps")) {
     lua_pushcfunction(L, steps_gc);
@@ -164,7 +167,7 @@ static int l_backward(lua_State *L) {
   if (o->record) {
     lua_createtable(L, o->nsteps, 0);
     for (k = 0; k < o->nsteps; k++) {
-      push_step(L, &o->steps[k]);
+      push_step(L, &o->steps[k], locals);
       lua_rawseti(L, -2, k + 1);
     }
   } else {
@@ -294,6 +297,19 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
+/* nncalc._inputs(t): the inputs of the op that computed t (nil for a leaf). */
+static int l_inputs(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  int i;
+  if (t->node == NULL) return 0;
+  lua_createtable(L, t->node->nin, 0);
+  for (i = 0; i < t->node->nin; i++) {
+    lt_push(L, tensor_retain(t->node->in[i]), "inputs");
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
 /* nncalc._requires_grad(t): whether t is a leaf marked or a computed tensor
 ** in a graph (grad() makes leaf copies of the inputs that are neither). */
 static int l_requires_grad_p(lua_State *L) {
@@ -315,7 +331,7 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg functions[] = {
-  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p}, {"_graph", l_graph}, {"_id", l_id},
+  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p}, {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
   {"no_grad", l_no_grad}, {"detect_anomaly", l_detect_anomaly},
   {"grad_enabled", l_grad_enabled}, {"stats", l_stats},
   {NULL, NULL}

@@ -224,11 +224,10 @@ local function name_gradients(steps, name, root)
       -- dL/dx = mul(dL/dy, dy/dx): the local derivative beside the upstream one
       local f = g and g:grad_fn()
       if f and f:match("^mul#") and st.out then
-        local nodes = nncalc._graph(g)
-        local last = nodes[#nodes]
+        local ins = nncalc._inputs(g)
         local up = st.gout and nncalc._id(st.gout)
-        for k, t in ipairs(last.inputs) do
-          local other = last.inputs[3 - k]
+        for k, t in ipairs(ins) do
+          local other = ins[3 - k]
           if other and nncalc._id(t) == up and not other:name() and other:grad_fn() then
             other:name("d" .. wrap(name(st.out)) .. "/d" .. wrap(name(x)))
           end
@@ -251,7 +250,7 @@ function Tensor.backward(self, arg)
         :format(tostring(k)), 2)
     end
   end
-  local record = o.trace or o.step or o.record or o.create_graph
+  local record = (o.trace or o.step or o.record) and true or (o.create_graph and "names")
   local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record, o.create_graph)
   local name = (o.trace or o.step or nacc > 0 or o.create_graph) and namer()
   if o.create_graph then name_gradients(steps, name, name(self)) end
