@@ -170,23 +170,6 @@ Tensor *fn_mm(Tensor *a, Tensor *b) {
   return fn_link(op_mm(a, b), &matmul_table[FN_MM], 2, in, NULL, NULL);
 }
 
-static int bmm_backward(Node *n, const Tensor *g, Tensor **gin) {
-  int i;
-  for (i = 0; i < 2; i++) {
-    Tensor *t, *full;
-    if (!n->in[i]->requires_grad) continue;
-    if ((t = btr(n->in[1 - i])) == NULL) return nn_errcode();
-    full = i == 0 ? op_bmm(g, t) : op_bmm(t, g);
-    tensor_release(t);
-    if (full == NULL) return nn_errcode();
-    /* an input with batch size 1 was shared by every entry: sum back */
-    gin[i] = fn_sum_to(full, n->in[i]);
-    tensor_release(full);
-    if (gin[i] == NULL) return nn_errcode();
-  }
-  return NN_OK;
-}
-
 static Tensor *bmm_local(Node *n, int i) { return btr(n->in[1 - i]); }
 
 
@@ -269,13 +252,14 @@ static Tensor *cofactors(const Tensor *a) {
   int64_t n = a->size[0], i, j, r, c;
   Tensor *ac = tensor_contiguous(a), *out = ac ? tensor_new(2, a->size) : NULL;
   double *minor = out ? malloc((size_t)((n - 1) * (n - 1) > 0 ? (n - 1) * (n - 1) : 1) * sizeof *minor) : NULL;
+  const double *A;
   if (minor == NULL) {
     tensor_release(ac);
     tensor_release(out);
     if (out != NULL) nn_fail(NN_ENOMEM, "out of memory");
     return NULL;
   }
-  const double *A = ac->storage->data + ac->offset;
+  A = ac->storage->data + ac->offset;
   for (i = 0; i < n; i++)
     for (j = 0; j < n; j++) {
       double d = 1.0;   /* the empty minor of a 1x1 matrix */
@@ -397,6 +381,8 @@ static int mm_graph(Node *n, const Tensor *g, Tensor **gin) {
   return put(n, gin, 1, n->in[1]->requires_grad ? fx_mm(t_of(n->in[0]), fx_keep(g)) : NULL);
 }
 
+/* fn_* ops only, so the same function is the fast backward (recording is
+** off there, and a transposed view costs no copy) */
 static int bmm_graph(Node *n, const Tensor *g, Tensor **gin) {
   int i;
   for (i = 0; i < 2; i++) {
@@ -406,6 +392,7 @@ static int bmm_graph(Node *n, const Tensor *g, Tensor **gin) {
     full = t == NULL ? NULL : i == 0 ? fn_bmm((Tensor *)g, t) : fn_bmm(t, (Tensor *)g);
     tensor_release(t);
     if (full == NULL) return nn_errcode();
+    /* an input with batch size 1 was shared by every entry: sum back */
     gin[i] = fn_sum_to(full, n->in[i]);
     tensor_release(full);
     if (gin[i] == NULL) return nn_errcode();
@@ -470,7 +457,7 @@ static const OpDesc matmul_table[] = {
     "dL/d%0 = %1 · dL/d%o", "dL/d%1 = %0 · (dL/d%o)ᵀ", vm_local),
   OP_ROW(FN_MM) = PRODUCT("mm", mm_backward, mm_graph,
     "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o", mm_local),
-  OP_ROW(FN_BMM) = PRODUCT("bmm", bmm_backward, bmm_graph,
+  OP_ROW(FN_BMM) = PRODUCT("bmm", bmm_graph, bmm_graph,
     "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o", bmm_local),
   OP_ROW(FN_OUTER) = PRODUCT("outer", outer_backward, outer_graph,
     "dL/d%0 = dL/d%o · %1", "dL/d%1 = (dL/d%o)ᵀ · %0", other_local),
