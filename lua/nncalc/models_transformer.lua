@@ -214,7 +214,8 @@ function Patches:analyse(s, visit)
 end
 function Patches:cost(s)
   local o = self:out_shape(s)
-  return { adds = numel(o) }   -- the position embeddings added
+  -- the position embeddings added; its own tables (the conv is a child)
+  return { adds = numel(o), weights = (self.tokens + 1) * self.d }
 end
 M.PatchEmbedding = Patches
 
