@@ -82,19 +82,19 @@ function M.explain(m, s)
   local nt = N == 1 and ("T = %d"):format(T) or ("N·T = %d·%d"):format(N, T)
   local pr = pairs == T * T and "T²" or "T(T+1)/2"
   local L = {
-    ("  d = %d, heads H = %d, d_head = d/H = %d%s"):format(d, H, dh,
+    ("d = %d, heads H = %d, d_head = d/H = %d%s"):format(d, H, dh,
       G ~= H and (", kv_heads = %d (K, V have %d = kv_heads·d_head columns)"):format(G, kvd) or ""),
-    ("  params = d·(d + 2·%d) + d·d%s = %s"):format(kvd, m.has_bias and (" + (d + 2·%d) + d"):format(kvd) or "",
+    ("params = d·(d + 2·%d) + d·d%s = %s"):format(kvd, m.has_bias and (" + (d + 2·%d) + d"):format(kvd) or "",
       g(c.weights + c.biases)),
-    ("  qkv projection: %s rows · d · (d + 2·%d) = %s MACs"):format(nt, kvd, g(p[1].macs)),
-    ("  scores Q·Kᵀ: N·H·%s·d_head = %d·%d·%s·%d = %s MACs"):format(pr, N, H, g(pairs), dh, g(p[2].macs)),
-    ("    (= N·%s·d: the number of heads cancels, H·d_head = d)"):format(pr),
-    ("  softmax: %s exponentials (one per score), %s mults (÷sqrt(d_head), ÷row sum)"):format(g(p[3].acts), g(p[3].mults)),
-    ("  attention×V: N·H·%s·d_head = %s MACs"):format(pr, g(p[4].macs)),
-    ("  output projection: %s rows · d · d = %s MACs"):format(nt, g(p[5].macs)),
-    ("  FLOPs (2·MACs): %s"):format(g(2 * c.macs)),
+    ("qkv projection: %s rows · d · (d + 2·%d) = %s MACs"):format(nt, kvd, g(p[1].macs)),
+    ("scores Q·Kᵀ: N·H·%s·d_head = %d·%d·%s·%d = %s MACs"):format(pr, N, H, g(pairs), dh, g(p[2].macs)),
+    ("  (= N·%s·d: the number of heads cancels, H·d_head = d)"):format(pr),
+    ("softmax: %s exponentials (one per score), %s mults (÷sqrt(d_head), ÷row sum)"):format(g(p[3].acts), g(p[3].mults)),
+    ("attention×V: N·H·%s·d_head = %s MACs"):format(pr, g(p[4].macs)),
+    ("output projection: %s rows · d · d = %s MACs"):format(nt, g(p[5].macs)),
+    ("FLOPs (2·MACs): %s"):format(g(2 * c.macs)),
   }
-  return table.concat(L, "\n")
+  return L
 end
 
 -- compare(shape): this module's count under each tool's rules.

@@ -71,6 +71,11 @@ function Embeddings:cost(s)
   local n = numel(s)
   return { lookups = tables * n, adds = (tables - 1) * n * self.d, weights = (self.vocab + self.context + self.types) * self.d }
 end
+-- torchinfo: every table's size × the batch; the others count lookups as 0
+function Embeddings:counters(r)
+  local batch = #r.in_shape == 2 and r.in_shape[1] or 1
+  return { torchinfo = batch * (self.vocab + self.context + self.types) * self.d }
+end
 function Embeddings:extra_repr()
   return ("vocab=%d, context=%d, d=%d%s"):format(self.vocab, self.context, self.d,
     self.types > 0 and (", types=" .. self.types) or "")
@@ -104,6 +109,11 @@ function LMHead:cost(s)
     conns = macs, bwd_input = macs, bwd_weight = macs, saved = rows * self.d,
     parts = { { name = "LM head", macs = macs, mults = macs, adds = rows * self.vocab * (self.d - 1) } },
     note = self.tied and "LM head: its weight is the token embedding's (tied), counted once, under embed.wte" or nil }
+end
+-- an nn.Linear without bias in PyTorch's GPT-2: every counter sees it
+function LMHead:counters(r)
+  return { fvcore = r.macs, thop = r.macs, ptflops = r.macs, torchinfo = r.macs, flop_counter = 2 * r.macs,
+    deepspeed = 2 * r.macs, torchscan = r.out_n * (2 * self.d - 1) }
 end
 function LMHead:extra_repr() return ("d=%d, vocab=%d%s"):format(self.d, self.vocab, self.tied and ", tied to embed.wte" or "") end
 M.LMHead = LMHead

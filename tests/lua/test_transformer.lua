@@ -246,6 +246,15 @@ test("other counters' rules on one attention layer", function()
   eq(r.flop_counter, 2 * (4 * 6 * 18 + 4 * 36) + 4 * 2 * 16 * 3, "FlopCounterMode with SDPA")
 end)
 
+test("summary compare on GPT-2 small: thop before its fix sees only the MLP, LayerNorms and head", function()
+  local s = summary(models.gpt2(), { 1024 }, { compare = true, quiet = true })
+  local mlp, ln, head = 12 * 2 * 1024 * 768 * 3072, 25 * 4 * 1024 * 768, 1024 * 768 * 50257
+  eq(s.compare.thop - s.compare.thop_attention, mlp + ln + head, "thop ≤ 2.1.2")
+  -- FlopCounterMode on CUDA: 2·MACs of every matmul, attention products included
+  eq(s.compare.flop_counter, 291648307200, "FlopCounterMode")
+  eq(s.compare.flop_counter - s.compare.flop_counter_sdpa, 291648307200 - 12 * 2 * 1610612736, "FlopCounterMode CPU")
+end)
+
 test("errors name the layer and the shapes", function()
   expect_error(function() nn.MultiheadAttention(6, 4) end, "MultiheadAttention", "not divisible")
   expect_error(function() nn.MultiheadAttention(6, 3, { kv_heads = 2 }) end, "kv_heads 2")

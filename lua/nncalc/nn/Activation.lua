@@ -91,6 +91,8 @@ function GELU:init(o)
   self.approximate = a
 end
 function GELU:compute(x) return gelu(x, { approximate = self.approximate }) end
+-- ptflops and DeepSpeed count one per element; fvcore, thop, FlopCounterMode 0
+function GELU:counters(r) return { ptflops = r.in_n, deepspeed = r.in_n } end
 function GELU:extra_repr() return self.approximate == "tanh" and "approximate='tanh'" or "" end
 M.GELU = GELU
 

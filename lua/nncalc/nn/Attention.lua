@@ -159,7 +159,16 @@ function MHA:window() return false end
 
 -- The counts, with the matmuls a course lists as parts (count.lua).
 function MHA:cost(s) return require("nncalc.attention_count").cost(self, s) end
-function MHA:explain(s) return require("nncalc.attention_count").explain(self, s) end
+-- summary{explain=true}: the formulas with the numbers; {compare=true}: the
+-- other counters (thop counted as since its 2026 fix; before it, 0)
+function MHA:explain(r) return require("nncalc.attention_count").explain(self, r.in_shape) end
+function MHA:counters(r)
+  local c = require("nncalc.attention_count").compare(self, r.in_shape)
+  return { fvcore = c.fvcore_sdpa, thop = c.thop, torchinfo = c.torchinfo, ptflops = c.ptflops,
+    flop_counter = c.flop_counter, deepspeed = c.deepspeed,
+    -- what the older or CPU versions miss (summary prints those versions too)
+    thop_attention = c.thop, flop_counter_sdpa = c.flop_counter - c.flop_counter_cpu }
+end
 
 function MHA:extra_repr()
   local t = { ("embed_dim=%d, num_heads=%d"):format(self.embed_dim, self.num_heads) }

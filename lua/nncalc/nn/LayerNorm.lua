@@ -83,6 +83,15 @@ function LayerNorm:cost(s)
     bias_adds = self.has_bias and n or 0, acts = rows, bwd_input = 3 * n, bwd_weight = self.affine and n or 0,
     saved = n + rows }
 end
+-- other counters: fvcore and DeepSpeed 5·numel (4 without affine), thop
+-- 4·numel (2), ptflops 2·numel (1), torchinfo parameters × batch
+function LayerNorm:counters(r)
+  local aff = self.affine
+  local batch = #r.in_shape >= 3 and r.in_shape[1] or 1
+  return { fvcore = r.in_n * (aff and 5 or 4), thop = r.in_n * (aff and 4 or 2), ptflops = r.in_n * (aff and 2 or 1),
+    deepspeed = r.in_n * (aff and 5 or 4), flop_counter = 0,
+    torchinfo = batch * (aff and numel(self.normalized_shape) * (self.has_bias and 2 or 1) or 0) }
+end
 function LayerNorm:extra_repr()
   return ("(%s,), eps=%g, elementwise_affine=%s%s"):format(table.concat(self.normalized_shape, ", "), self.eps,
     tostring(self.affine), self.affine and not self.has_bias and ", bias=false" or "")
