@@ -242,6 +242,30 @@ doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn
 doc("nn.Softmax nn.LogSoftmax", "nn", "nn.Softmax([dim]) | nn.LogSoftmax([dim])", "softmax / log_softmax along dim (default: the last).", "nn.Softmax()(tensor{1, 2, 3})")
 doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, {eps=1e-5, momentum=0.1, affine=true}]) | nn.BatchNorm2d(C [, ...])", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
 doc("nn.Dropout", "nn", "nn.Dropout([p=0.5])", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
+doc("nn.GELU", "nn", "nn.GELU([{approximate=\"none\"|\"tanh\"}])",
+  "GELU(x) = x·Φ(x) with Φ the normal CDF (exact, BERT and ViT), or PyTorch's tanh form 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) that GPT-2 used. summary counts one activation evaluation per element.",
+  "nn.GELU{approximate=\"tanh\"}(tensor{-1, 0, 1})")
+doc("nn.SiLU nn.ReLU6", "nn", "nn.SiLU() | nn.ReLU6()", "SiLU (swish) x·σ(x), ReLU6 min(max(x, 0), 6), elementwise as PyTorch.", "nn.SiLU()(tensor{-1, 0, 1})")
+doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise.", "nn.ELU()(tensor{-1, 2})")
+doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, {eps=1e-5, elementwise_affine=true, bias=true}])",
+  "Normalises each sample over its last dims: (x − mean)/sqrt(var + eps)·γ + β with the biased variance, as PyTorch; the same in training and eval. bias=false drops β (nanoGPT's bias-free GPT-2). summary counts one square root (norm evaluation) per normalised row.",
+  "nn.LayerNorm(3)(tensor{{1, 2, 3}})")
+doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, {eps=, elementwise_affine=true}])",
+  "x / sqrt(mean(x²) + eps)·γ over the last dims (LLaMA, T5); eps defaults to the float type's epsilon as in PyTorch (2⁻⁵² here).", "nn.RMSNorm(2)(tensor{3, 4})")
+doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}])",
+  "Splits the channels of N x C x ... into groups and normalises each group of each sample; γ, β per channel.", "nn.GroupNorm(2, 4)(randn(1, 4, 3))")
+doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\"}])",
+  "Self-attention on T x d or N x T x d with PyTorch's math: Q, K, V = x·Wᵀ + b, per head softmax(Q Kᵀ/sqrt(d_head) + mask)·V, heads concatenated and projected by out_proj. attn(x, {mask=M}) adds M (T x T, 0 keeps, -inf removes) as PyTorch's float attn_mask; causal=true masks the future. kv_heads < heads shares each K/V head among heads/kv_heads query heads (GQA; 1 = MQA). attn(x, {trace=true}) prints one head at a time: QKᵀ/sqrt(d), the mask, the softmax rows, the weighted sum and each head's share of the output. summary lists qkv projection, scores Q·Kᵀ, softmax, attention×V and output projection; causal_count=\"kept\" counts only the T(T+1)/2 unmasked scores.",
+  "nn.MultiheadAttention(8, 2, {causal=true})(randn(3, 8))")
+doc("nn.TransformerBlock", "nn", "nn.TransformerBlock{d=, heads=, d_ff=4d, norm=\"layer\"|\"rms\", mlp=\"gelu\"|\"swiglu\", bias=true, causal=true, pre_norm=true, kv_heads=, gelu=\"tanh\"|\"none\", eps=, rope=false, dropout=0}",
+  "A transformer block: pre-norm (GPT-2, LLaMA) x + attn(ln_1(x)), then x + mlp(ln_2(x)); pre_norm=false is BERT's post-norm ln_1(x + attn(x)), ln_2(x + mlp(x)). mlp=\"swiglu\" is LLaMA's W₂(silu(W₁x) ⊙ W₃x) (nn.SwiGLU).",
+  "summary(nn.TransformerBlock{d=64, heads=4}, {16, 64})")
+doc("nn.SwiGLU", "nn", "nn.SwiGLU(d, d_ff [, {bias=false}])", "LLaMA's feed-forward W₂(silu(W₁x) ⊙ W₃x), three d x d_ff matrices.", "nn.SwiGLU(4, 8)(randn(2, 4))")
+doc("nn.SinusoidalPositionalEncoding nn.sinusoidal", "nn", "nn.SinusoidalPositionalEncoding(d [, {max_len=5000}]) | nn.sinusoidal(T, d)",
+  "Vaswani et al.'s position codes PE[p, 2i] = sin(p/10000^(2i/d)), PE[p, 2i+1] = cos(...), p from 0; the module adds them to T x d input.", "nn.sinusoidal(3, 4)")
+doc("nn.rope", "nn", "nn.rope(x [, {base=10000}])",
+  "Rotary position embedding (RoFormer): each adjacent pair of the last dim of ... x T x d is rotated by p·base^(−2i/d) at position p (from 0), so q·k depends only on the distance. MultiheadAttention{rope=true} applies it to Q and K per head.", "nn.rope(randn(3, 4))")
+doc("nn.causal_mask", "nn", "nn.causal_mask(T [, Tk])", "The additive causal mask: 0 on and below the diagonal, -inf above.", "nn.causal_mask(3)")
 doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
 doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
 doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + block(x) (or projection(x) + block(x) when the shapes differ): a skip connection.", "nn.Residual(nn.Linear(3, 3))(ones(3))")
@@ -282,6 +306,12 @@ doc("check_summary", "analysis", "check_summary()", "Prints the tally of the che
 doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
   "models.vgg16()")
+doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true} | models.bert{size=\"base\"|\"large\"} | models.vit{size=\"b16\"}",
+  "Transformers from their published configurations, no weights made: GPT-2 (124,439,808 parameters small; the LM head shares the token embedding, counted once), BERT with its pooler (109,482,240 base), torchvision's ViT-B/16 (86,567,656). Input: token ids {T} (GPT-2, BERT) or an image {3, 224, 224}.",
+  "summary(models.gpt2(), {1024}, {flops=\"2mac\", quiet=true}).total.flops")
+doc("models.param_counts", "analysis", "models.param_counts(gpt)",
+  "A GPT model's parameter count under every convention side by side, each with its reason: tied and untied head, without biases, vocabulary padded to a multiple of 64 (50,304), non-embedding (nanoGPT and Kaplan), 12·n_layer·d², excluding the LM head.",
+  "models.param_counts(models.gpt2())")
 
 -- ---- optimizers and training ----------------------------------------------------------
 doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, weight_decay=0, nesterov=false, momentum_form=\"pytorch\"|\"lr_inside\", nesterov_form=\"rewritten\"|\"lookahead\"})",
