@@ -24,6 +24,28 @@ static int t_unary(lua_State *L) {
   return lt_push(L, fn_unary(op, lt_check(L, 1)), op_unary_name[op]);
 }
 
+/* gelu(x [, {approximate="none"|"tanh"}]): the exact form or PyTorch's
+** tanh one (the gelu_tanh op). */
+static int t_gelu(lua_State *L) {
+  UnaryOp op = OP_GELU;
+  if (lua_istable(L, 2)) {
+    const char *a;
+    lua_getfield(L, 2, "approximate");
+    a = lua_isnil(L, -1) ? "none" : lua_tostring(L, -1);
+    if (a != NULL && strcmp(a, "tanh") == 0) op = OP_GELU_TANH;
+    else if (a == NULL || strcmp(a, "none") != 0)
+      return luaL_argerror(L, 2, "approximate must be \"none\" or \"tanh\"");
+    lua_pop(L, 1);
+  } else if (!lua_isnoneornil(L, 2)) {
+    return luaL_argerror(L, 2, "options table expected, e.g. {approximate=\"tanh\"}");
+  }
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_pushnumber(L, op_unary_apply(op, lua_tonumber(L, 1)));
+    return 1;
+  }
+  return lt_push(L, fn_unary(op, lt_check(L, 1)), "gelu");
+}
+
 /* A binary elementwise method; either side may be a number. */
 static int t_binary(lua_State *L) {
   BinaryOp op = (BinaryOp)lua_tointeger(L, lua_upvalueindex(1));
@@ -263,6 +285,8 @@ void lt_open_ops(lua_State *L, int lib, int methods) {
     luaL_setfuncs(L, shared, 0);
     set_closures(L, lua_gettop(L), op_unary_name, OP_UNARY_COUNT, t_unary);
     set_closures(L, lua_gettop(L), op_binary_name, OP_BINARY_COUNT, t_binary);
+    lua_pushcfunction(L, t_gelu);
+    lua_setfield(L, -2, "gelu");
     lua_pop(L, 1);
   }
 }

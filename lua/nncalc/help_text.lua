@@ -79,6 +79,13 @@ doc("neg abs exp log sqrt sign tanh", "elementwise", "f(x)",
   "exp(tensor{0, 1})")
 doc("sigmoid", "elementwise", "sigmoid(x)", "1 / (1 + e^-x), computed without overflow for large |x|.", "sigmoid(tensor{-1, 0, 1})")
 doc("relu", "elementwise", "relu(x)", "max(0, x); relu(0) = 0 and its derivative at 0 is taken as 0.", "relu(tensor{-2, 0, 3})")
+doc("erf", "elementwise", "erf(x)", "The error function 2/√π ∫₀ˣ e^(−t²) dt; derivative 2/√π·e^(−x²).", "erf(tensor{0, 1})")
+doc("gelu gelu_tanh", "elementwise", "gelu(x [, {approximate=\"none\"|\"tanh\"}]) | gelu_tanh(x)",
+  "GELU as PyTorch: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or with approximate=\"tanh\" (gelu_tanh) 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the form GPT-2 used. gelu(1) = 0.841345, gelu_tanh(1) = 0.841192.",
+  "gelu(tensor{-1, 0, 1})")
+doc("silu", "elementwise", "silu(x)", "x·σ(x) (swish); derivative σ(x)·(1 + x·(1 − σ(x))).", "silu(tensor{-1, 0, 1})")
+doc("relu6", "elementwise", "relu6(x)", "min(max(x, 0), 6); derivative 1 strictly between 0 and 6, else 0 (as PyTorch).", "relu6(tensor{-1, 3, 7})")
+doc("sin cos", "elementwise", "sin(x) | cos(x)", "Sine and cosine in radians, elementwise (the sinusoidal position codes are made of them).", "sin(tensor{0, 1})")
 doc("softplus", "elementwise", "softplus(x)", "log(1 + e^x), without overflow.", "softplus(tensor{0, 100})")
 doc("add sub mul div pow", "elementwise", "add(a, b) | a + b, a - b, a / b, a ^ b",
   "Elementwise with NumPy broadcasting; either side may be a number (1 - x, 2 / x). mul(a, b) is elementwise: the operator * is the matrix product.",
