@@ -282,3 +282,31 @@ test("a tiny GPT runs forward and backward; the tied head gets the embedding's g
   eq(g.lm_head.weight, nil, "the tied head has no weight of its own")
   eq(g.embed.wte.grad ~= nil, true, "wte receives the head's gradient")
 end)
+
+test("attention trace: one head at a time on a 3-token input, then the backward names", function()
+  local m = nn.MultiheadAttention(2, 1, { bias = false, causal = true })
+  m.in_proj_weight:detach():copy(cat({ eye(2), eye(2), eye(2) }, 1))
+  m.out_proj.weight:detach():copy(eye(2))
+  local y
+  local out = capture(function() y = m(tensor{ { 1, 0 }, { 0, 1 }, { 1, 1 } }, { trace = true }) end)
+  for _, want in ipairs({ "head 1", "scores = Q·Kᵀ / sqrt(2)", "mask (added", "-inf", "weights = softmax",
+      "head output = weights·V", "its share of y", "y = Σ shares" }) do
+    eq(out:find(want, 1, true) ~= nil, true, "trace shows " .. want)
+  end
+  -- row 2 sees tokens 1 and 2 with scores 0 and 1/√2: weights (1, e^a)/(1 + e^a)
+  local a = 1 / math.sqrt(2)
+  near(y[2][2]:item(), math.exp(a) / (1 + math.exp(a)), 1e-14, "traced output")
+  local back = capture(function() y:sum():backward{ trace = true } end)
+  for _, name in ipairs({ "weights = softmax", "scores = mul", "bmm(Q,", "transpose(K)", "bmm(weights, V)" }) do
+    eq(back:find(name, 1, true) ~= nil, true, "backward names " .. name)
+  end
+end)
+
+test("Dropout on sequences: T x d and N x T x d", function()
+  seed(9)
+  local d = nn.Dropout(0.5)
+  local y = d(ones(4, 8))
+  for i = 1, 4 do for j = 1, 8 do local v = y[i][j]; eq(v == 0 or v == 2, true, "kept values scaled by 2") end end
+  eq(table.concat(d(ones(2, 3, 4)):shape(), "x"), "2x3x4", "batch of sequences")
+  tensor_eq(d:eval()(ones(2, 3)), { { 1, 1, 1 }, { 1, 1, 1 } })
+end)

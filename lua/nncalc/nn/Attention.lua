@@ -94,7 +94,7 @@ function MHA:attend(x, mask)
   local scores = (bmm(Q, K:transpose(2, 3)) * (1 / math.sqrt(dh))):name("scores")
   rec.scores = scores
   local m = mask
-  if self.causal then m = m and (M.causal_mask(T) + m) or M.causal_mask(T) end
+  if self.causal then m = (m and (M.causal_mask(T) + m) or M.causal_mask(T)):name("mask") end
   if m ~= nil then scores = scores + m end
   rec.mask = m
   local w = softmax(scores, 3):name("weights")
