@@ -177,6 +177,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
+	./$(BIN) bench/bench_transformer.lua
 	./$(BIN) bench/bench_optim.lua
 
 $(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
