@@ -150,6 +150,11 @@ function Transformer:analyse(s, visit)
   return s
 end
 function Transformer:extra_repr() return self.config.name end
+-- summary{compare_params=true}: GPT's counts under every convention
+function Transformer:param_conventions()
+  if self.config.kind ~= "gpt" then return nil end
+  return require("nncalc.transformer_count").param_counts(self)
+end
 M.Transformer = Transformer
 
 local function blocks(n, o)

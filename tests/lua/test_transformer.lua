@@ -310,3 +310,14 @@ test("Dropout on sequences: T x d and N x T x d", function()
   eq(table.concat(d(ones(2, 3, 4)):shape(), "x"), "2x3x4", "batch of sequences")
   tensor_eq(d:eval()(ones(2, 3)), { { 1, 1, 1 }, { 1, 1, 1 } })
 end)
+
+test("summary{compare_params=true} lists every convention with its reason", function()
+  local s
+  local out = capture(function() s = summary(models.gpt2(), { 1024 }, { compare_params = true }) end)
+  eq(s.param_conventions[4][2], 124337664, "without biases")
+  for _, want in ipairs({ "tied head", "untied head", "163,037,184", "vocab padded to 50,304", "non-embedding (nanoGPT)",
+      "123,653,376", "excluding the LM head" }) do
+    eq(out:find(want, 1, true) ~= nil, true, "listed: " .. want)
+  end
+  expect_error(function() models.param_counts(models.vgg11()) end, "models.param_counts", "GPT")
+end)
