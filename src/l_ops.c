@@ -46,6 +46,34 @@ static int t_gelu(lua_State *L) {
   return lt_push(L, fn_unary(op, lt_check(L, 1)), "gelu");
 }
 
+/* where(c, a, b): a where c ≠ 0, else b (a, b tensors or numbers). */
+static int t_where(lua_State *L) {
+  Tensor *c = lt_check(L, 1), *a, *b, **slot;
+  if (lt_test(L, 2) == NULL) luaL_checknumber(L, 2);
+  if (lt_test(L, 3) == NULL) luaL_checknumber(L, 3);
+  a = *lt_newslot(L) = lt_totensor(L, 2);
+  b = *lt_newslot(L) = lt_totensor(L, 3);
+  if (a == NULL || b == NULL) return lt_error(L, "where");
+  slot = lt_newslot(L);
+  *slot = fn_where(c, a, b);
+  return *slot ? 1 : lt_error(L, "where");
+}
+
+/* masked_fill(x, mask, v): v where mask ≠ 0, else x (PyTorch's). */
+static int t_masked_fill(lua_State *L) {
+  Tensor *x = lt_check(L, 1), *m = lt_check(L, 2), *v, **slot;
+  luaL_checknumber(L, 3);
+  v = *lt_newslot(L) = lt_totensor(L, 3);
+  if (v == NULL) return lt_error(L, "masked_fill");
+  slot = lt_newslot(L);
+  *slot = fn_where(m, v, x);
+  return *slot ? 1 : lt_error(L, "masked_fill");
+}
+
+/* tril(x [, k]) / triu(x [, k]) over the last two dims */
+static int t_tril(lua_State *L) { return lt_push(L, fn_tri(lt_check(L, 1), lt_optinteger(L, 2, 0), 0), "tril"); }
+static int t_triu(lua_State *L) { return lt_push(L, fn_tri(lt_check(L, 1), lt_optinteger(L, 2, 0), 1), "triu"); }
+
 /* A binary elementwise method; either side may be a number. */
 static int t_binary(lua_State *L) {
   BinaryOp op = (BinaryOp)lua_tointeger(L, lua_upvalueindex(1));
@@ -263,6 +291,7 @@ static const luaL_Reg shared[] = {
   {"outer", t_outer}, {"matmul", t_matmul},
   {"det", t_det}, {"inv", t_inv}, {"solve", t_solve}, {"pinv", t_pinv}, {"eigh", t_eigh},
   {"rank", t_rank}, {"allclose", t_allclose},
+  {"where", t_where}, {"masked_fill", t_masked_fill}, {"tril", t_tril}, {"triu", t_triu},
   {NULL, NULL}
 };
 

@@ -79,6 +79,9 @@ doc("neg abs exp log sqrt sign tanh", "elementwise", "f(x)",
   "exp(tensor{0, 1})")
 doc("sigmoid", "elementwise", "sigmoid(x)", "1 / (1 + e^-x), computed without overflow for large |x|.", "sigmoid(tensor{-1, 0, 1})")
 doc("relu", "elementwise", "relu(x)", "max(0, x); relu(0) = 0 and its derivative at 0 is taken as 0.", "relu(tensor{-2, 0, 3})")
+doc("where", "elementwise", "where(c, a, b)", "a where c ≠ 0, else b, elementwise with broadcasting (a, b tensors or numbers); the gradient goes to a where c holds and to b elsewhere, none to c.", "where(tensor{1, 0, 1}, tensor{1, 2, 3}, 0)")
+doc("masked_fill", "elementwise", "masked_fill(x, mask, v) | x:masked_fill(mask, v)", "x with v wherever mask ≠ 0 (broadcast), as PyTorch; masked_fill(scores, triu(ones(T, T), 1), -math.huge) is the causal mask.", "masked_fill(zeros(2, 2), eye(2), -1)")
+doc("tril triu", "elementwise", "tril(x [, k]) | triu(x [, k])", "The lower (upper) triangle of the last two dims, on and below (above) the k-th diagonal (k = 0 the main one, k > 0 above it), the rest set to 0; works on batches of matrices.", "tril(ones(3, 3))")
 doc("erf", "elementwise", "erf(x)", "The error function 2/√π ∫₀ˣ e^(−t²) dt; derivative 2/√π·e^(−x²).", "erf(tensor{0, 1})")
 doc("gelu gelu_tanh", "elementwise", "gelu(x [, {approximate=\"none\"|\"tanh\"}]) | gelu_tanh(x)",
   "GELU as PyTorch: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or with approximate=\"tanh\" (gelu_tanh) 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the form GPT-2 used. gelu(1) = 0.841345, gelu_tanh(1) = 0.841192.",
@@ -110,7 +113,7 @@ doc("softmax log_softmax", "reductions", "softmax(x [, d])",
 
 -- ---- products and linear algebra ------------------------------------------
 doc("matmul", "products", "a * b | matmul(a, b)",
-  "The product as written on paper, chosen by dims: vector.vector = number (dot), matrix*vector, vector*matrix, matrix*matrix, batched (3-D). A number times a tensor scales it.",
+  "The product as written on paper, chosen by dims: vector.vector = number (dot), matrix*vector, vector*matrix, matrix*matrix, batched: stacks of matrices over any leading dims, broadcast as NumPy (B x H x T x D * B x H x D x T, or one matrix shared by every entry). A number times a tensor scales it.",
   "tensor{{1,2},{3,4}} * tensor{1, 1}")
 doc("dot", "products", "dot(u, v)", "Sum of u_i v_i for two vectors (a number).", "dot(tensor{1,2,3}, tensor{4,5,6})")
 doc("mv", "products", "mv(A, x)", "Matrix times vector.", "mv(eye(2), tensor{1,2})")

@@ -321,3 +321,38 @@ test("summary{compare_params=true} lists every convention with its reason", func
   end
   expect_error(function() models.param_counts(models.vgg11()) end, "models.param_counts", "GPT")
 end)
+
+test("where, masked_fill, tril, triu: values by hand, gradients, errors", function()
+  tensor_eq(where(tensor{ 1, 0, 2 }, tensor{ 1, 2, 3 }, tensor{ 10, 20, 30 }), { 1, 20, 3 })
+  tensor_eq(where(tensor{ { 1 }, { 0 } }, 7, tensor{ 1, 2 }), { { 7, 7 }, { 1, 2 } }, 0, "broadcast")
+  -- an unselected inf or NaN does not leak (a·c + b·(1−c) would give NaN)
+  tensor_eq(where(tensor{ 1, 0 }, tensor{ 1, math.huge }, tensor{ 0 / 0, 2 }), { 1, 2 })
+  tensor_eq(masked_fill(zeros(2, 2), eye(2), -1), { { -1, 0 }, { 0, -1 } })
+  tensor_eq(tril(ones(3, 3)), { { 1, 0, 0 }, { 1, 1, 0 }, { 1, 1, 1 } })
+  tensor_eq(triu(ones(2, 3), 1), { { 0, 1, 1 }, { 0, 0, 1 } })
+  tensor_eq(tril(ones(2, 2, 2), -1), { { { 0, 0 }, { 1, 0 } }, { { 0, 0 }, { 1, 0 } } }, 0, "batched")
+  tensor_eq(nn.causal_mask(2), { { 0, -math.huge }, { 0, 0 } })
+  seed(8)
+  gc("where", function(a, b) return (where(tensor{ { 1 }, { 0 } }, a, b) ^ 3):sum() end, { randn(2, 3), randn(3) })
+  gc("masked_fill", function(x) return (x:masked_fill(eye(3), 2) ^ 2):sum() end, { randn(3, 3) })
+  gc("tril", function(x) return (tril(x, 1) ^ 2):sum() end, { randn(2, 3, 4) })
+  local ok = gradgradcheck(function(a) return (where(tensor{ 1, 0, 1 }, a, 0) ^ 3):sum() end, { randn(3) }, { quiet = true })
+  eq(ok, true, "where twice differentiable")
+  expect_error(function() where(tensor{ 1, 0 }, tensor{ 1, 2, 3 }, 0) end, "where: shapes 2 (condition), 3 and scalar do not broadcast")
+  expect_error(function() tril(tensor{ 1, 2 }) end, "tril: a matrix (or a batch of them) expected, got 2")
+  expect_error(function() masked_fill(zeros(2), zeros(2), "x") end, "masked_fill")
+end)
+
+test("batched matmul over any leading dims, with broadcasting", function()
+  seed(6)
+  local a, b = randn(2, 3, 4, 5), randn(2, 3, 5, 2)
+  local c = a * b
+  eq(table.concat(c:shape(), "x"), "2x3x4x2", "B x H x T x D * B x H x D x T")
+  for i = 1, 2 do for h = 1, 3 do tensor_eq(c[i][h], (a[i][h] * b[i][h]):totable(), 1e-14) end end
+  local w = randn(5, 2)
+  local s = a * w   -- one matrix for every entry
+  tensor_eq(s[2][1], (a[2][1] * w):totable(), 1e-14, "shared matrix")
+  local k = randn(3, 5, 2)   -- broadcast over the leading batch dim
+  tensor_eq((a * k)[2][3], (a[2][3] * k[3]):totable(), 1e-14, "broadcast batch")
+  gc("4-D matmul", function(x, y) return ((x * y) ^ 2):sum() end, { randn(2, 1, 2, 3), randn(3, 3, 2) })
+end)

@@ -58,9 +58,7 @@ end
 -- The additive causal mask: 0 on and below the diagonal, −∞ above it.
 function M.causal_mask(tq, tk)
   tk = tk or tq
-  local m = zeros(tq, tk)
-  for i = 1, tq do for j = i + 1 + (tk - tq), tk do m[{ i, j }] = -math.huge end end
-  return m
+  return masked_fill(zeros(tq, tk), triu(ones(tq, tk), 1 + tk - tq), -math.huge)
 end
 
 local function projections(self, x)
