@@ -256,7 +256,8 @@ doc("nn.GELU", "nn", "nn.GELU([{approximate=\"none\"|\"tanh\"}])",
   "GELU(x) = x·Φ(x) with Φ the normal CDF (exact, BERT and ViT), or PyTorch's tanh form 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) that GPT-2 used. summary counts one activation evaluation per element.",
   "nn.GELU{approximate=\"tanh\"}(tensor{-1, 0, 1})")
 doc("nn.SiLU nn.ReLU6", "nn", "nn.SiLU() | nn.ReLU6()", "SiLU (swish) x·σ(x), ReLU6 min(max(x, 0), 6), elementwise as PyTorch.", "nn.SiLU()(tensor{-1, 0, 1})")
-doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise.", "nn.ELU()(tensor{-1, 2})")
+doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise (the elu function as a module).", "nn.ELU()(tensor{-1, 2})")
+doc("elu", "elementwise", "elu(x [, alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise; derivative 1, or alpha·eˣ (alpha at 0, as PyTorch).", "elu(tensor{-1, 0, 2})")
 doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, {eps=1e-5, elementwise_affine=true, bias=true}])",
   "Normalises each sample over its last dims: (x − mean)/sqrt(var + eps)·γ + β with the biased variance, as PyTorch; the same in training and eval. bias=false drops β (nanoGPT's bias-free GPT-2). summary counts one square root (norm evaluation) per normalised row.",
   "nn.LayerNorm(3)(tensor{{1, 2, 3}})")

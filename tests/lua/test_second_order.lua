@@ -184,6 +184,7 @@ test("gradgradcheck: unary functions", function()
     ggc(name, cube(c[1]), { c[2](2, 3) })
   end
   ggc("leaky_relu", cube(function(x) return leaky_relu(x, 0.1) end), { away(5) })
+  ggc("elu", cube(function(x) return elu(x, 0.7) end), { away(5) })
 end)
 
 test("gradgradcheck: binary operators with broadcasting, and with numbers", function()

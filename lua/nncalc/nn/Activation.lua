@@ -2,8 +2,6 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
--- ELU composed from relu and exp (its gradient at 0 is 0, where PyTorch's is alpha)
-local function elu(x, a) return relu(x) + (exp(neg(relu(neg(x)))) - 1) * a end
 
 -- an activation is evaluated once per element
 local function activation_cost(self, s, out)
