@@ -104,6 +104,9 @@ function MHA:attend(x, mask)
 end
 
 local function check_input(self, x)
+  if not nncalc.is_tensor(x) then
+    error(("expects a tensor T x %d or N x T x %d, got a %s"):format(self.embed_dim, self.embed_dim, type(x)), 0)
+  end
   local s = x:shape()
   if (#s ~= 2 and #s ~= 3) or s[#s] ~= self.embed_dim then
     error(("expects T x %d or N x T x %d, got {%s}"):format(self.embed_dim, self.embed_dim, table.concat(s, ", ")), 0)
@@ -136,7 +139,10 @@ function MHA:forward(x, opts)
   end
   opts = opts or {}
   local ok, y = pcall(function()
-    if opts.trace then return require("nncalc.attention_trace").run(self, x, check_mask(opts.mask, x)) end
+    if opts.trace then
+      check_input(self, x)
+      return require("nncalc.attention_trace").run(self, x, check_mask(opts.mask, x))
+    end
     return self:compute(x, opts.mask)
   end)
   if not ok then error(self:repr(""):gsub("\n.*", " ...") .. ": " .. tostring(y):gsub("^[^:\n]*:%d+: ", ""), 2) end
