@@ -76,6 +76,11 @@ function Embeddings:counters(r)
   local batch = #r.in_shape == 2 and r.in_shape[1] or 1
   return { torchinfo = batch * (self.vocab + self.context + self.types) * self.d }
 end
+function Embeddings:explain(r, group)
+  return { ("params = (vocab %d + context %d%s)·d %d = %s"):format(self.vocab, self.context,
+    self.types > 0 and (" + types " .. self.types) or "", self.d, group((self.vocab + self.context + self.types) * self.d)),
+    ("lookups = %d tables · %s tokens: no multiplications"):format(self.types > 0 and 3 or 2, group(numel(r.in_shape))) }
+end
 function Embeddings:extra_repr()
   return ("vocab=%d, context=%d, d=%d%s"):format(self.vocab, self.context, self.d,
     self.types > 0 and (", types=" .. self.types) or "")
@@ -107,13 +112,18 @@ function LMHead:cost(s)
   local macs = rows * self.d * self.vocab
   return { weights = self.tied and 0 or self.vocab * self.d, macs = macs, mults = macs, adds = rows * self.vocab * (self.d - 1),
     conns = macs, bwd_input = macs, bwd_weight = macs, saved = rows * self.d,
-    parts = { { name = "LM head", macs = macs, mults = macs, adds = rows * self.vocab * (self.d - 1) } },
     note = self.tied and "LM head: its weight is the token embedding's (tied), counted once, under embed.wte" or nil }
 end
 -- an nn.Linear without bias in PyTorch's GPT-2: every counter sees it
 function LMHead:counters(r)
   return { fvcore = r.macs, thop = r.macs, ptflops = r.macs, torchinfo = r.macs, flop_counter = 2 * r.macs,
     deepspeed = 2 * r.macs, torchscan = r.out_n * (2 * self.d - 1) }
+end
+function LMHead:explain(r, group)
+  return { ("logits = h·Wᵀ: %s rows · d %d · vocab %d = %s MACs"):format(group(r.macs // (self.d * self.vocab)), self.d,
+    self.vocab, group(r.macs)),
+    self.tied and "params = 0 here: W is embed.wte (tied), counted there once" or
+      ("params = vocab·d = %d·%d = %s"):format(self.vocab, self.d, group(r.params)) }
 end
 function LMHead:extra_repr() return ("d=%d, vocab=%d%s"):format(self.d, self.vocab, self.tied and ", tied to embed.wte" or "") end
 M.LMHead = LMHead
@@ -150,6 +160,10 @@ function Transformer:analyse(s, visit)
   return s
 end
 function Transformer:extra_repr() return self.config.name end
+-- said once, under the model's row
+function Transformer:cost()
+  return { note = "act evals: GELU once per element, softmax one exponential per score, LayerNorm one square root per row" }
+end
 -- summary{compare_params=true}: GPT's counts under every convention
 function Transformer:param_conventions()
   if self.config.kind ~= "gpt" then return nil end
