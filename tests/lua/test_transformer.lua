@@ -362,3 +362,15 @@ test("batched matmul over any leading dims, with broadcasting", function()
   tensor_eq((a * k)[2][3], (a[2][3] * k[3]):totable(), 1e-14, "broadcast batch")
   gc("4-D matmul", function(x, y) return ((x * y) ^ 2):sum() end, { randn(2, 1, 2, 3), randn(3, 3, 2) })
 end)
+
+test("summary{explain=true} prints the attention formulas with GPT-2's numbers", function()
+  local out = capture(function() summary(models.gpt2(), { 1024 }, { explain = true, columns = { "params" } }) end)
+  for _, want in ipairs({ "scores Q·Kᵀ: N·H·T²·d_head = 1·12·1,048,576·64 = 805,306,368 MACs",
+      "qkv projection: T = 1024 rows · d · (d + 2·768) = 1,811,939,328 MACs",
+      "the number of heads cancels", "params = 0 here: W is embed.wte (tied)",
+      "norm evaluations (square roots) = 1,024, one per row" }) do
+    eq(out:find(want, 1, true) ~= nil, true, "explains " .. want)
+  end
+  -- 805,306,368 = 1024² · 768 (by hand)
+  eq(1024 * 1024 * 768, 805306368, "scores MACs")
+end)
