@@ -3,7 +3,7 @@
 --   models.gpt2{size="small"|"medium"|"large"|"xl", bias=true, vocab=50257,
 --               context=1024, tied=true}        (Radford et al. 2019; HF gpt2)
 --   models.bert{size="base"|"large"}            (Devlin et al. 2019; HF BertModel, with pooler)
---   models.vit{size="b16"}                      (Dosovitskiy et al. 2021; torchvision vit_b_16)
+--   models.vit{size="b16"|"b32"|"l16"|"l32"}    (Dosovitskiy et al. 2021; torchvision vit_*)
 -- GPT-2's LM head shares the token embedding's matrix (tied=true): one
 -- parameter, counted once, under embed.wte.
 local Module = require("nncalc.nn.Module")
@@ -248,17 +248,22 @@ function Patches:cost(s)
 end
 M.PatchEmbedding = Patches
 
+-- torchvision's sizes: {d, layers, heads, d_ff, patch}
+local vit_sizes = { b16 = { 768, 12, 12, 3072, 16 }, b32 = { 768, 12, 12, 3072, 32 },
+  l16 = { 1024, 24, 16, 4096, 16 }, l32 = { 1024, 24, 16, 4096, 32 } }
+
 function M.vit(o)
   o = o or {}
   local size = o.size or "b16"
-  if size ~= "b16" then error(('models.vit: size must be "b16", got %s'):format(tostring(size)), 2) end
-  local d, L, H, classes = 768, 12, 12, o.classes or 1000
+  local cfg = vit_sizes[size]
+  if not cfg then error(('models.vit: size must be "b16", "b32", "l16" or "l32", got %s'):format(tostring(size)), 2) end
+  local d, L, H, classes = cfg[1], cfg[2], cfg[3], o.classes or 1000
   return Transformer({
-    { "patches", Patches(d, 16, o.image or 224) },
-    { "encoder", blocks(L, { d = d, heads = H, d_ff = 3072, causal = false, gelu = "none", eps = 1e-6 }) },
+    { "patches", Patches(d, cfg[5], o.image or 224) },
+    { "encoder", blocks(L, { d = d, heads = H, d_ff = cfg[4], causal = false, gelu = "none", eps = 1e-6 }) },
     { "ln", nn.LayerNorm(d, { eps = 1e-6 }) },
     { "head", nn.Sequential{ FirstToken(), nn.Linear(d, classes) } },
-  }, { name = "vit-b16", kind = "vit", d = d, layers = L, heads = H })
+  }, { name = "vit-" .. size, kind = "vit", d = d, layers = L, heads = H })
 end
 
 return M

@@ -184,8 +184,9 @@ end)
 --   GPT-2: HF model cards / nanoGPT README ("gpt2 124M") and nanoGPT
 --   model.py (bias=False: 124,337,664 in its transformer_sizing notebook);
 --   BERT: HF bert-base-uncased BertModel 109,482,240 (with the pooler),
---   bert-large-uncased 335,141,888; ViT-B/16: torchvision vit_b_16 docs,
---   num_params 86,567,656.
+--   bert-large-uncased 335,141,888; ViT: torchvision's vit_b_16/b_32/l_16/
+--   l_32 docs, num_params and GFLOPS.  The HF model cards round GPT-2 to
+--   124M, 355M, 774M and 1.5B, the exact counts follow from the formula.
 test("model parameter counts: GPT-2, BERT, ViT", function()
   local function params(m) return summary(m, m.config.kind == "vit" and { 3, 224, 224 } or { 8 }, { quiet = true }).total.params end
   local function gpt(d, L, V, C, bias)   -- wte + wpe + L·(ln, qkv, proj, ln, fc, proj) + ln_f
@@ -214,6 +215,15 @@ test("model parameter counts: GPT-2, BERT, ViT", function()
   eq(params(models.bert()), 109482240, "BERT-base")
   eq(params(models.bert{ size = "large" }), 335141888, "BERT-large")
   eq(params(models.vit()), 86567656, "ViT-B/16")
+  -- torchvision's model pages (pytorch.org/vision/stable/models/generated/
+  -- torchvision.models.vit_*.html): num_params and GFLOPS (their GFLOPS are
+  -- multiply-adds, attention products included)
+  for _, v in ipairs({ { "b16", 86567656, 17.56 }, { "b32", 88224232, 4.41 }, { "l16", 304326632, 61.55 },
+      { "l32", 306535400, 15.38 } }) do
+    local s = summary(models.vit{ size = v[1] }, { 3, 224, 224 }, { quiet = true })
+    eq(s.total.params, v[2], "ViT-" .. v[1] .. " num_params")
+    near(s.total.macs / 1e9, v[3], 0.005 / v[3], "ViT-" .. v[1] .. " GFLOPS")
+  end
   expect_error(function() models.gpt2{ size = "huge" } end, "models.gpt2", "size")
 end)
 
