@@ -320,6 +320,9 @@ doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() |
 doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true} | models.bert{size=\"base\"|\"large\"} | models.vit{size=\"b16\"|\"b32\"|\"l16\"|\"l32\"}",
   "Transformers from their published configurations, no weights made: GPT-2 (124,439,808 parameters small; the LM head shares the token embedding, counted once), BERT with its pooler (109,482,240 base), torchvision's ViT-B/16 (86,567,656; 17.56 G multiply-adds at 224x224, as torchvision's table), B/32, L/16, L/32. Input: token ids {T} (GPT-2, BERT) or an image {3, 224, 224}.",
   "summary(models.gpt2(), {1024}, {flops=\"2mac\", quiet=true}).total.flops")
+doc("models.gpt", "analysis", "models.gpt{d=, layers=, heads=, vocab=, context=, bias=true, tied=true, head_bias=false, qkv_bias=bias, mlp=\"gelu\"|\"relu\", dropout=0}",
+  "Any GPT: learned token and position embeddings, pre-norm blocks with causal attention, a final LayerNorm and the LM head (tied to the token embedding unless tied=false). Karpathy's lecture GPT (10,788,929 parameters) is models.gpt{d=384, layers=6, heads=6, vocab=65, context=256, tied=false, head_bias=true, qkv_bias=false, mlp=\"relu\"}.",
+  "summary(models.gpt{d=64, layers=2, heads=4, vocab=65, context=32}, {32}, {quiet=true}).total.params")
 doc("models.param_counts", "analysis", "models.param_counts(gpt)",
   "A GPT model's parameter count under every convention side by side, each with its reason: tied and untied head, without biases, vocabulary padded to a multiple of 64 (50,304), non-embedding (nanoGPT and Kaplan), 12·n_layer·d², excluding the LM head.",
   "models.param_counts(models.gpt2())")

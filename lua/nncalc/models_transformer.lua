@@ -2,6 +2,7 @@
 -- configurations, built from nn modules without allocating a weight:
 --   models.gpt2{size="small"|"medium"|"large"|"xl", bias=true, vocab=50257,
 --               context=1024, tied=true}        (Radford et al. 2019; HF gpt2)
+--   models.gpt{d=, layers=, heads=, vocab=, context=, ...}   any GPT (the lecture one)
 --   models.bert{size="base"|"large"}            (Devlin et al. 2019; HF BertModel, with pooler)
 --   models.vit{size="b16"|"b32"|"l16"|"l32"}    (Dosovitskiy et al. 2021; torchvision vit_*)
 -- GPT-2's LM head shares the token embedding's matrix (tied=true): one
@@ -90,10 +91,11 @@ M.Embeddings = Embeddings
 -- ---- the LM head: logits = h·Wᵀ, W the token embedding's matrix when tied ----------
 
 local LMHead = Module.class("LMHead")
-function LMHead:init(emb, tied)
-  self.vocab, self.d, self.tied = emb.vocab, emb.d, tied
+function LMHead:init(emb, tied, bias)
+  self.vocab, self.d, self.tied, self.has_bias = emb.vocab, emb.d, tied, bias == true
   if tied then rawset(self, "_tied", emb)   -- a reference, not a child: its weight is counted once, there
   else self:param("weight", { emb.vocab, emb.d }, 1 / math.sqrt(emb.d)) end
+  if self.has_bias then self:param("bias", { emb.vocab }, 1 / math.sqrt(emb.d)) end
 end
 function LMHead:out_shape(s)
   if s[#s] ~= self.d then error(("LMHead: input {%s} does not end in %d"):format(table.concat(s, ", "), self.d), 3) end
@@ -104,13 +106,14 @@ end
 function LMHead:compute(h)
   local W = self.tied and rawget(self, "_tied").wte or self.weight
   local s = h:shape()
-  local y = linear(h:reshape(h:numel() // self.d, self.d), W)
+  local y = linear(h:reshape(h:numel() // self.d, self.d), W, self.has_bias and self.bias or nil)
   return y:reshape(table.unpack(self:out_shape(s)))
 end
 function LMHead:cost(s)
   local rows = numel(s) // self.d
   local macs = rows * self.d * self.vocab
-  return { weights = self.tied and 0 or self.vocab * self.d, macs = macs, mults = macs, adds = rows * self.vocab * (self.d - 1),
+  return { weights = self.tied and 0 or self.vocab * self.d, biases = self.has_bias and self.vocab or 0,
+    bias_adds = self.has_bias and rows * self.vocab or 0, macs = macs, mults = macs, adds = rows * self.vocab * (self.d - 1),
     conns = macs, bwd_input = macs, bwd_weight = macs, saved = rows * self.d,
     note = self.tied and "LM head: its weight is the token embedding's (tied), counted once, under embed.wte" or nil }
 end
@@ -177,6 +180,28 @@ local function blocks(n, o)
   return nn.Sequential(list)
 end
 
+-- models.gpt{d, layers, heads, vocab, context, bias=true, tied=true, head_bias=false,
+--   qkv_bias=bias, mlp="gelu"|"relu", dropout=0, name=}: a GPT (pre-norm blocks,
+-- learned positions, final LayerNorm, LM head).  Karpathy's lecture GPT
+-- ("Let's build GPT", 10,788,929 parameters) is models.gpt{d=384, layers=6,
+-- heads=6, vocab=65, context=256, tied=false, head_bias=true, qkv_bias=false, mlp="relu"}.
+function M.gpt(o, who)
+  who = who or "gpt"
+  if type(o) ~= "table" then error("models." .. who .. ": options expected, e.g. {d=384, layers=6, heads=6, vocab=65, context=256}", 3) end
+  for _, k in ipairs({ "d", "layers", "heads", "vocab", "context" }) do positive(who, k, o[k]) end
+  local d, L, H, vocab, context = o.d, o.layers, o.heads, o.vocab, o.context
+  local bias, tied = o.bias ~= false, o.tied ~= false
+  local emb = Embeddings(vocab, context, d)
+  return Transformer({
+    { "embed", emb },
+    { "h", blocks(L, { d = d, heads = H, bias = bias, qkv_bias = o.qkv_bias, causal = true, gelu = "tanh",
+      mlp = o.mlp, causal_count = o.causal_count, dropout = o.dropout }) },
+    { "ln_f", nn.LayerNorm(d, { bias = bias }) },
+    { "lm_head", LMHead(emb, tied, o.head_bias) },
+  }, { name = o.name or "gpt", kind = "gpt", d = d, layers = L, heads = H, vocab = vocab, context = context,
+    bias = bias, tied = tied })
+end
+
 local gpt2_sizes = { small = { 768, 12, 12 }, medium = { 1024, 24, 16 }, large = { 1280, 36, 20 }, xl = { 1600, 48, 25 } }
 
 function M.gpt2(o)
@@ -184,19 +209,8 @@ function M.gpt2(o)
   local size = o.size or "small"
   local cfg = gpt2_sizes[size]
   if not cfg then error(('models.gpt2: size must be "small", "medium", "large" or "xl", got %s'):format(tostring(size)), 2) end
-  local vocab, context = o.vocab or 50257, o.context or 1024
-  positive("gpt2", "vocab", vocab)
-  positive("gpt2", "context", context)
-  local d, L, H = cfg[1], cfg[2], cfg[3]
-  local bias, tied = o.bias ~= false, o.tied ~= false
-  local emb = Embeddings(vocab, context, d)
-  return Transformer({
-    { "embed", emb },
-    { "h", blocks(L, { d = d, heads = H, bias = bias, causal = true, gelu = "tanh", causal_count = o.causal_count }) },
-    { "ln_f", nn.LayerNorm(d, { bias = bias }) },
-    { "lm_head", LMHead(emb, tied) },
-  }, { name = "gpt2-" .. size, kind = "gpt", d = d, layers = L, heads = H, vocab = vocab, context = context,
-    bias = bias, tied = tied })
+  return M.gpt({ d = cfg[1], layers = cfg[2], heads = cfg[3], vocab = o.vocab or 50257, context = o.context or 1024,
+    bias = o.bias, tied = o.tied, causal_count = o.causal_count, name = "gpt2-" .. size }, "gpt2")
 end
 
 local bert_sizes = { base = { 768, 12, 12 }, large = { 1024, 24, 16 } }

@@ -61,7 +61,7 @@ end)
 local function reference(m, x, mask)
   local d, H, G, dh = m.embed_dim, m.num_heads, m.kv_heads, m.head_dim
   local W = m.in_proj_weight:detach():totable()
-  local b = m.has_bias and m.in_proj_bias:detach():totable() or nil
+  local b = m.qkv_bias and m.in_proj_bias:detach():totable() or nil
   local Wo, bo = m.out_proj.weight:detach():totable(), m.has_bias and m.out_proj.bias:detach():totable()
   local X = x:totable()
   local T = #X
@@ -225,6 +225,15 @@ test("model parameter counts: GPT-2, BERT, ViT", function()
     near(s.total.macs / 1e9, v[3], 0.005 / v[3], "ViT-" .. v[1] .. " GFLOPS")
   end
   expect_error(function() models.gpt2{ size = "huge" } end, "models.gpt2", "size")
+  -- Karpathy's lecture GPT ("Let's build GPT: from scratch, in code, spelled
+  -- out", 2023; its gpt.py prints "10.788929 M parameters"): 6 blocks of
+  -- d = 384, bias-free key/query/value, ReLU MLP, an untied head with bias
+  local lec = models.gpt{ d = 384, layers = 6, heads = 6, vocab = 65, context = 256, tied = false, head_bias = true,
+    qkv_bias = false, mlp = "relu", dropout = 0.2 }
+  local block = 3 * 384 * 384 + (384 * 384 + 384) + (384 * 1536 + 1536) + (1536 * 384 + 384) + 2 * 2 * 384
+  eq(65 * 384 + 256 * 384 + 6 * block + 2 * 384 + (384 * 65 + 65), 10788929, "lecture GPT formula")
+  eq(params(lec), 10788929, "lecture GPT")
+  expect_error(function() models.gpt{ d = 8 } end, "models.gpt", "layers")
 end)
 
 test("nanoGPT's per-block FLOPs at T = 1024, d = 768 (transformer_sizing)", function()

@@ -18,7 +18,7 @@ local function positive(what, v)
 end
 
 -- nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads,
---   qkv="fused"|"separate", rope=false, causal_count="full"|"kept"}])
+--   qkv="fused"|"separate", rope=false, causal_count="full"|"kept", qkv_bias=bias}])
 function MHA:init(d, heads, o)
   o = o or {}
   positive("embed_dim", d)
@@ -42,15 +42,19 @@ function MHA:init(d, heads, o)
   self.embed_dim, self.num_heads, self.kv_heads, self.head_dim = d, heads, kv, d // heads
   self.has_bias, self.causal, self.qkv, self.rope = o.bias ~= false, o.causal == true, qkv, o.rope == true
   self.causal_count = cc
+  -- qkv_bias=false with bias=true: biases on the output projection only
+  -- (Karpathy's lecture GPT)
+  self.qkv_bias = self.has_bias
+  if o.qkv_bias ~= nil then self.qkv_bias = o.qkv_bias == true end
   local kvd = kv * self.head_dim
   if qkv == "fused" then
     -- PyTorch: in_proj_weight xavier-uniform, in_proj_bias zeros
     self:param("in_proj_weight", { d + 2 * kvd, d }, math.sqrt(6 / (d + d + 2 * kvd)))
-    if self.has_bias then self:param("in_proj_bias", { d + 2 * kvd }, "zeros") end
+    if self.qkv_bias then self:param("in_proj_bias", { d + 2 * kvd }, "zeros") end
   else
-    self.q_proj = Linear(d, d, { bias = self.has_bias })
-    self.k_proj = Linear(d, kvd, { bias = self.has_bias })
-    self.v_proj = Linear(d, kvd, { bias = self.has_bias })
+    self.q_proj = Linear(d, d, { bias = self.qkv_bias })
+    self.k_proj = Linear(d, kvd, { bias = self.qkv_bias })
+    self.v_proj = Linear(d, kvd, { bias = self.qkv_bias })
   end
   self.out_proj = Linear(d, d, { bias = self.has_bias })
 end
@@ -65,7 +69,7 @@ local function projections(self, x)
   local d, kvd = self.embed_dim, self.kv_heads * self.head_dim
   if self.qkv == "separate" then return self.q_proj(x), self.k_proj(x), self.v_proj(x) end
   local N, T = x:size(1), x:size(2)
-  local p = linear(x:reshape(N * T, d), self.in_proj_weight, self.has_bias and self.in_proj_bias or nil)
+  local p = linear(x:reshape(N * T, d), self.in_proj_weight, self.qkv_bias and self.in_proj_bias or nil)
     :reshape(N, T, d + 2 * kvd)
   return p:narrow(3, 1, d), p:narrow(3, d + 1, kvd), p:narrow(3, d + kvd + 1, kvd)
 end
@@ -178,6 +182,7 @@ function MHA:extra_repr()
   local t = { ("embed_dim=%d, num_heads=%d"):format(self.embed_dim, self.num_heads) }
   if self.kv_heads ~= self.num_heads then t[#t + 1] = "kv_heads=" .. self.kv_heads end
   if not self.has_bias then t[#t + 1] = "bias=false" end
+  if self.qkv_bias ~= self.has_bias then t[#t + 1] = "qkv_bias=" .. tostring(self.qkv_bias) end
   if self.causal then t[#t + 1] = "causal=true" end
   if self.rope then t[#t + 1] = "rope=true" end
   if self.qkv ~= "fused" then t[#t + 1] = 'qkv="separate"' end
