@@ -22,8 +22,8 @@
 local M = {}
 
 local function shape_parts(m, s)
-  local N = #s == 3 and s[1] or 1
-  local T = s[#s - 1]
+  local N = #s == 3 and s[m.batch_first and 1 or 2] or 1
+  local T = s[(#s == 3 and not m.batch_first) and 1 or #s - 1]
   local d, H, G, dh = m.embed_dim, m.num_heads, m.kv_heads, m.head_dim
   -- score entries computed per head: the full T x T (as PyTorch's kernels
   -- compute it, then mask), or only the kept T(T+1)/2 under causal_count="kept"

@@ -17,6 +17,7 @@ end
 
 function M.run(m, x, mask)
   local single = x:dim() == 2
+  if not single and not m.batch_first then x = x:transpose(1, 2) end
   local x3 = single and x:unsqueeze(1) or x
   local ok, msg = pcall(m.out_shape, m, x3:shape())
   if not ok then error(msg, 0) end
@@ -46,6 +47,7 @@ function M.run(m, x, mask)
   end
   local out = single and y:squeeze(1) or y
   show("y = Σ shares" .. (m.has_bias and " + b_O" or ""), single and out or out[1])
+  if not single and not m.batch_first then out = out:transpose(1, 2) end
   return out
 end
 

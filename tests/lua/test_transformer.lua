@@ -118,6 +118,13 @@ test("MultiheadAttention matches a plain-Lua loop: heads, GQA, MQA, causal, mask
   local yb = m(xb)
   tensor_eq(yb:select(1, 1), reference(m, xb:select(1, 1)), 1e-12, "batch sample 1")
   tensor_eq(yb:select(1, 2), reference(m, xb:select(1, 2)), 1e-12, "batch sample 2")
+  -- batch_first=false: PyTorch's default T x N x d layout, same numbers
+  local mt = nn.MultiheadAttention(6, 2, { batch_first = false })
+  mt.in_proj_weight:detach():copy(m.in_proj_weight:detach())
+  mt.out_proj.weight:detach():copy(m.out_proj.weight:detach())
+  mt.out_proj.bias:detach():copy(m.out_proj.bias:detach())
+  tensor_eq(mt(xb:transpose(1, 2)):transpose(1, 2), yb:detach():totable(), 1e-14, "T x N x d")
+  eq(mt:cost({ 4, 2, 6 }).macs, m:cost({ 2, 4, 6 }).macs, "T x N x d counted as N x T x d")
   -- separate projections compute the same function
   local s = nn.MultiheadAttention(6, 3, { qkv = "separate", kv_heads = 3 })
   local ys = s(x)

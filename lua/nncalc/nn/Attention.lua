@@ -2,7 +2,8 @@
 --     Q = x W_qᵀ + b_q   K = x W_kᵀ + b_k   V = x W_vᵀ + b_v
 --     head h:  O_h = softmax(Q_h K_hᵀ / sqrt(d_head) + mask) V_h
 --     y = concat(O_1 ... O_H) W_oᵀ + b_o
--- on a sequence T x d or a batch N x T x d (batch first).  kv_heads < heads
+-- on a sequence T x d or a batch N x T x d (batch first; batch_first=false
+-- takes T x N x d, PyTorch's default).  kv_heads < heads
 -- shares each K/V head among heads/kv_heads query heads (GQA; 1 is MQA),
 -- query head h reading K/V head ⌈h·kv_heads/heads⌉ as PyTorch's enable_gqa.
 local Module = require("nncalc.nn.Module")
@@ -18,7 +19,8 @@ local function positive(what, v)
 end
 
 -- nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads,
---   qkv="fused"|"separate", rope=false, causal_count="full"|"kept", qkv_bias=bias}])
+--   qkv="fused"|"separate", rope=false, causal_count="full"|"kept", qkv_bias=bias,
+--   batch_first=true}])
 function MHA:init(d, heads, o)
   o = o or {}
   positive("embed_dim", d)
@@ -44,6 +46,8 @@ function MHA:init(d, heads, o)
   self.causal_count = cc
   -- qkv_bias=false with bias=true: biases on the output projection only
   -- (Karpathy's lecture GPT)
+  -- batch_first=false takes PyTorch's default layout T x N x d
+  self.batch_first = o.batch_first ~= false
   self.qkv_bias = self.has_bias
   if o.qkv_bias ~= nil then self.qkv_bias = o.qkv_bias == true end
   local kvd = kv * self.head_dim
@@ -130,9 +134,11 @@ end
 
 function MHA:compute(x, mask)
   check_input(self, x)
+  if x:dim() == 3 and not self.batch_first then x = x:transpose(1, 2) end
   mask = check_mask(mask, x)
   if x:dim() == 2 then return (self:attend(x:unsqueeze(1), mask)):squeeze(1) end
-  return (self:attend(x, mask))
+  local y = self:attend(x, mask)
+  return self.batch_first and y or y:transpose(1, 2)
 end
 
 -- attn(x), attn(x, {mask=M}), attn(x, {trace=true}): the trace prints one
@@ -186,6 +192,7 @@ function MHA:extra_repr()
   if self.causal then t[#t + 1] = "causal=true" end
   if self.rope then t[#t + 1] = "rope=true" end
   if self.qkv ~= "fused" then t[#t + 1] = 'qkv="separate"' end
+  if not self.batch_first then t[#t + 1] = "batch_first=false" end
   return table.concat(t, ", ")
 end
 
