@@ -271,8 +271,8 @@ doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, 
   "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1, momentum = 0.9})")
 doc("optim.AdaGrad optim.Adagrad", "optim", "optim.AdaGrad(params, {lr=0.01, lr_decay=0, weight_decay=0, eps=1e-10})", "G ← G + g²; θ ← θ − lr/(1 + (t−1)·lr_decay) · g / (√G + ε).", "optim.AdaGrad({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.RMSProp optim.RMSprop", "optim", "optim.RMSProp(params, {lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false})", "E[g²] ← α·E[g²] + (1−α)·g²; θ ← θ − lr·g / (√E[g²] + ε) (with momentum: buf ← μ·buf + g/(√E[g²] + ε), θ ← θ − lr·buf).", "optim.RMSProp({tensor{1}:requires_grad()})")
-doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0}) | optim.AdamW(params, {..., weight_decay=0.01})",
-  "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient.",
+doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0, bias_correction=true, amsgrad=false}) | optim.AdamW(params, {..., weight_decay=0.01})",
+  "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient. bias_correction=false uses m and v as they are (CS224n's handout); amsgrad=true keeps vmax = max(vmax, v) for the denominator. The trace shows each buffer.",
   "optim.Adam({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(closure) | opt:zero_grad() | opt:state()",
   "step applies one update to every parameter that has a gradient (trace=true prints the gradient, the state update and the new value with the formula and the convention); zero_grad clears the gradients; state() gives each parameter's step count and buffers (by position and by name). Errors: unknown options, negative rates, parameters that are not leaves, a step before any backward.",
@@ -280,8 +280,8 @@ doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(cl
 doc("optim.StepLR optim.ExponentialLR optim.CosineAnnealingLR", "optim", "optim.StepLR(opt, {step_size=, gamma=0.1}) | optim.ExponentialLR(opt, {gamma=}) | optim.CosineAnnealingLR(opt, {T_max=, eta_min=0})",
   "Learning-rate schedules: sched:step() after each epoch sets opt.lr to lr·γ^⌊e/step_size⌋, lr·γ^e, or η_min + (lr − η_min)(1 + cos(πe/T_max))/2.",
   "optim.StepLR(optim.SGD({tensor{1}:requires_grad()}, {lr = 1}), {step_size = 2}):step()")
-doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false})",
-  "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly.",
+doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false, accumulate=1, clip=, explain=false})",
+  "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly. accumulate=k adds the gradients of k micro-batches (each loss weighted by its share of the samples) before one optimizer step: the step of a k-times larger batch; clip=max_norm clips the gradient norm before each step; explain=true says how the samples are split. An optimizer's lr may be a schedule (optim.warmup_cosine{...}), read before every step.",
   "fit(nn.Linear(1, 1), nn.MSELoss(), {tensor{{1}, {2}}, tensor{{2}, {4}}}, {epochs = 2, quiet = true})")
 doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=60, height=15}]) | plot({f, g}, a, b)",
   "A plot in the terminal (braille dots in UTF-8 terminals, '*' otherwise): a loss history, or functions on [a, b].",
@@ -305,6 +305,37 @@ doc("nn", "nn", "nn.Linear(...), nn.Conv2d(...), nn.Sequential{...} ...",
 doc("optim", "optim", "optim.SGD(params, {...}), optim.Adam(...), optim.StepLR(...) ...",
   "Optimizers and learning-rate schedules (help \"optim.SGD\" and so on for each).", "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1})")
 
+-- ---- training arithmetic -------------------------------------------------------
+doc("memory", "budget", "memory(model, input_shape [, {dtype=\"fp32\"|\"bf16\"|\"fp16\"|\"mixed\", optimizer=\"adam\"|\"adamw\"|\"sgd\"|\"momentum\", training=true, batch=1, kv_cache=true|{layers=, kv_heads=, head_dim=, tokens=}, memory=bytes, amsgrad=false, explain=false}]) | memory{params=N, ...}",
+  "The bytes of a training run (or of inference with training=false), shape-only: parameters, gradients, optimizer state, activations saved for the backward (summary's saved values, max-pooling argmax indices at 8 B) and the KV cache (2·layers·kv_heads·head_dim·tokens·batch·bytes). Prints the bytes-per-parameter rule (fp32 Adam 16 B, mixed precision 2 + 2 + 12 with fp32 master weights, bf16 8) and the linear form a·batch + b; memory= adds the largest batch that fits. Returns {params, grads, optimizer, activations, kv_cache, total, per_sample, fixed, bytes_per_param, checkpoint, max_batch} in bytes.",
+  "memory{params = 124439808, dtype = \"mixed\", quiet = true}.total")
+doc("fit_batch", "budget", "fit_batch(model, input_shape, bytes [, opts])", "The largest batch whose training memory (memory's a·batch + b) fits in the given bytes, and the ledger.",
+  "fit_batch(nn.Linear(784, 10), {784}, 1e6, {quiet = true})")
+doc("train_compute", "budget", "train_compute{params=, tokens=, gpus=1, peak_flops=, mfu=, rule=\"6ND\"|\"palm\", layers=, heads=, head_dim=, context=, flops_per_token=, time=} | train_compute(model, input_shape, {tokens= | samples=, flash=false, ...})",
+  "FLOPs, time (s, h, days), tokens/s and MFU of a training run: 6ND, PaLM's (6N + 12·L·H·Q·T) per token, or a model's own forward FLOPs from summary (2 per multiply-add) with the backward at 2x the forward (attention products 2.5x with flash=true). With time= (measured seconds) it gives the MFU instead. nanoGPT's GPT-2 small on 8 A100s at 30% MFU over 300B tokens: 3.46 days.",
+  "train_compute{params = 124337664, tokens = 300e9, gpus = 8, peak_flops = 312e12, mfu = 0.3, quiet = true}.days")
+doc("clip_grad_norm", "budget", "clip_grad_norm(params, max_norm [, {norm_type=2, trace=false}])",
+  "As torch.nn.utils.clip_grad_norm_: the total norm of all gradients together; when max_norm/(total + 1e-6) < 1 every gradient is multiplied by that factor. Returns the total norm before clipping; trace=true prints each norm and the factor.",
+  "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_norm({W}, 1)")
+doc("clip_grad_value", "budget", "clip_grad_value(params, v)", "Clamps every gradient entry to [-v, v]; returns how many entries changed.",
+  "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_value({W}, 7)")
+doc("optim.LinearLR", "optim", "optim.LinearLR(opt, {start_factor=1/3, end_factor=1, total_iters=5})", "lr = base·(start + (end − start)·min(t, total_iters)/total_iters), PyTorch's closed form. Every schedule is a function of the step too: s(t).",
+  "optim.LinearLR{lr = 0.1, start_factor = 0.5, total_iters = 4}(2)")
+doc("optim.LambdaLR", "optim", "optim.LambdaLR(opt, {lr_lambda = f})", "lr = base·f(t).", "optim.LambdaLR{lr = 1, lr_lambda = function(t) return 0.5 ^ t end}(3)")
+doc("optim.SequentialLR", "optim", "optim.SequentialLR(opt, {schedulers = {a, b}, milestones = {m}})", "Schedule a before step m, then b restarted at 0 (PyTorch's SequentialLR).",
+  "optim.SequentialLR{lr = 1, schedulers = {optim.LinearLR{lr = 1}, optim.ExponentialLR{lr = 1, gamma = 0.5}}, milestones = {5}}(6)")
+doc("optim.OneCycleLR", "optim", "optim.OneCycleLR(opt, {max_lr=, total_steps=, pct_start=0.3, anneal_strategy=\"cos\", div_factor=25, final_div_factor=1e4})",
+  "Smith's 1cycle as PyTorch computes it: from max_lr/div_factor up to max_lr by step pct_start·total_steps − 1, then down to initial/final_div_factor at total_steps − 1 (the learning rate only; momentum is not cycled).",
+  "optim.OneCycleLR{max_lr = 1, total_steps = 10}(2)")
+doc("optim.warmup_cosine", "optim", "optim.warmup_cosine{lr=, min_lr=0, warmup=, total=, convention=\"nanogpt\"|\"build-nanogpt\"|\"cs336\"}",
+  "Linear warmup, then cosine decay from lr to min_lr at step total, min_lr after. The warmup formulas differ: nanogpt lr·(t+1)/(W+1), build-nanogpt lr·(t+1)/W, cs336 lr·t/W (t from 0). f(t) is the rate; give it as an optimizer's lr to apply it every step; f:table(n), plot(f:values(n)).",
+  "optim.warmup_cosine{lr = 6e-4, min_lr = 6e-5, warmup = 2000, total = 600000}(1000)")
+doc("optim.inverse_sqrt", "optim", "optim.inverse_sqrt{d_model=, warmup=4000, scale=1}", "\"Attention is all you need\": lr = d_model^-0.5·min(t^-0.5, t·warmup^-1.5), t = the step from 1.",
+  "optim.inverse_sqrt{d_model = 512}(3999)")
+doc("nn.init", "nn", "nn.init.uniform(t, a, b) | normal(t, mean, std) | constant(t, v) | zeros(t) | ones(t) | xavier_uniform(t, {gain}) | xavier_normal(t, {gain}) | kaiming_uniform(t, {a=0, mode=\"fan_in\", nonlinearity=\"leaky_relu\"}) | kaiming_normal(t, {...}) | trunc_normal(t, {mean, std, a=-2, b=2}) | orthogonal(t, {gain}) | calculate_gain(nl [, param]) | fans(t)",
+  "PyTorch's torch.nn.init: each fills t in place from the seeded generator and returns t and a table with what it used (bound or std, fan_in, fan_out, gain, formula). Fans as PyTorch: fan_in = in·k1·k2, fan_out = out·k1·k2 for a weight out x in x k1 x k2. {explain=true} prints the formula with its numbers and the predicted Var(out) = fan_in·Var(w)·Var(x) (var_x= to set Var(x)).",
+  "select(2, nn.init.kaiming_normal(zeros(64, 32), {nonlinearity = \"relu\"})).std")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
@@ -316,6 +347,7 @@ local topics = {
   { "analysis", "counting, output sizes, receptive fields, checking answers" },
   { "optim", "optimizers, schedules, training loops, plots" },
   { "repl", "help and the REPL" }, { "lessons", "lessons and their vocabulary" },
+  { "budget", "memory in bytes, compute and time, clipping" },
 }
 
 local conventions = [[

@@ -49,7 +49,7 @@ end
 
 local function zero_cost()
   return { weights = 0, biases = 0, mults = 0, adds = 0, bias_adds = 0, macs = 0, comps = 0,
-    acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, buffers = 0, lookups = 0 }
+    acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, saved_index = 0, buffers = 0, lookups = 0 }
 end
 
 local function numel(shape)
@@ -123,7 +123,7 @@ local function leaf(m, shape, rf, ctx, index, depth)
   for _, p in ipairs(row.parts or {}) do
     local sub = zero_cost()
     add_into(sub, p)
-    sub.index, sub.depth, sub.name, sub.part, sub.module = "", depth + 1, p.name, true, m
+    sub.index, sub.depth, sub.name, sub.part, sub.module, sub.kind = "", depth + 1, p.name, true, m, p.kind
     ctx.rows[#ctx.rows + 1] = sub
   end
   return out, row.rf
@@ -219,7 +219,7 @@ end
 -- The counts a row carries, under the names of the printed columns: adds
 -- is what the adds column shows (the bias included unless bias=false).
 local counted = { "params", "weights", "biases", "neurons", "mults", "adds", "bias_adds", "macs", "flops", "comps",
-  "acts", "conns", "bwd_input", "bwd_weight", "saved", "buffers", "lookups" }
+  "acts", "conns", "bwd_input", "bwd_weight", "saved", "saved_index", "buffers", "lookups" }
 
 local function finish(row, conv, scale)
   if row.container and not row.own then return end

@@ -78,7 +78,11 @@ local function pool_class(name, known, avg)
     if avg then
       c.adds, c.mults, c.bwd_input = nout * (kk - 1), nout, nout
     else
-      c.comps = nout * (kk - 1)
+      -- the backward routes each gradient to its window's maximum: PyTorch
+      -- keeps the input and the argmax of every output (an int64 index)
+      local nin = 1
+      for i = 1, #s do nin = nin * s[i] end
+      c.comps, c.saved, c.saved_index = nout * (kk - 1), nin, nout
     end
     return c
   end
