@@ -249,8 +249,8 @@ doc("receptive_field", "analysis", "receptive_field(model, input_shape [, {quiet
   "The receptive field of every layer, per axis: size, jump (effective stride) and start (the centre of the first output's field, in input pixels). Branches take the largest field and must be aligned.",
   "receptive_field(models.lenet5(), {1, 32, 32}, {quiet = true})")
 doc("receptive_region", "analysis", "receptive_region(model, input_shape [, {c, i, j}])",
-  "The input rows and columns (1-based, clipped to the image) that output element (c, i, j) depends on; without the index, the general form, e.g. rows 4i-9 .. 4i+6.",
-  "receptive_region(nn.Conv2d(1, 1, 5, {padding = 2}), {1, 28, 28})")
+  "The input channels, rows and columns (1-based, clipped at every layer, so padding and rows a floor drops are never counted) that output element (c, i, j) depends on, as .channels, .rows, .cols (.unclipped: the same walk without clipping). Channel rule: a pool's or elementwise layer's channel k reads channel k; a grouped/depthwise conv reads its group's channels; a Concat channel reads only the branch that made it (a note says which); a conv, Linear or global pooling reads all. Past a Linear the index is {k}. Without the index, the general form of rows and columns, e.g. rows 4i-9 .. 4i+6.",
+  "receptive_region(nn.Conv2d(4, 4, 5, {padding = 2, groups = 2}), {4, 28, 28}, {3, 1, 1})")
 doc("check", "analysis", "check(label, got, expected [, tol=1e-6])",
   "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries); records it for check_summary(). `nncalc check FILE.lua [--tap|--json]` runs a homework file and exits 1 when a check failed.",
   "check(\"two\", 1 + 1, 2)")

@@ -53,6 +53,17 @@ local function softmax_class(name, fn)
     self.dim = dim
   end
   function C:compute(x) return fn(x, self.dim) end
+  -- every element of the softmax dim depends on all of it (dim is of the
+  -- input as given; receptive_region walks one sample, so a batch's dim 2
+  -- is the sample's dim 1)
+  function C:input_region(reg, shape, batched)
+    local d = self.dim or #shape
+    if d < 0 then d = #shape + 1 + d elseif self.dim and batched then d = d - 1 end
+    local r = {}
+    for k = 1, #reg do r[k] = reg[k] end
+    if d >= 1 and d <= #shape then r[d] = { 1, shape[d] } end
+    return r
+  end
   function C:extra_repr() return self.dim and ("dim=" .. self.dim) or "" end
   M[name] = C
 end

@@ -156,6 +156,25 @@ local function conv_class(name, transposed)
     if transposed then return nil end
     return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis], d = self.dilation[axis] }
   end
+  -- output channels lo..hi read the input channels of their groups
+  function C:input_channels(lo, hi)
+    local per_out, per_in = self.out_channels // self.groups, self.in_channels // self.groups
+    return (lo - 1) // per_out * per_in + 1, ((hi - 1) // per_out + 1) * per_in
+  end
+  if transposed then
+    -- output o takes input i through tap t when o − 1 = (i − 1)s − p + d·t
+    function C:input_region(reg, shape)
+      local n, r = #shape, {}
+      for d = 1, n - 3 do r[d] = reg[d] end
+      r[n - 2] = { self:input_channels(reg[n - 2][1], reg[n - 2][2]) }
+      for axis = 1, 2 do
+        local o, s, p, d, k = reg[n - 2 + axis], self.stride[axis], self.padding[axis], self.dilation[axis],
+          self.kernel_size[axis]
+        r[n - 2 + axis] = { -((-(o[1] - 1 + p - d * (k - 1))) // s) + 1, (o[2] - 1 + p) // s + 1 }
+      end
+      return r
+    end
+  end
   C.extra_repr = repr
   M[name] = C
 end

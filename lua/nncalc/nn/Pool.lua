@@ -133,6 +133,17 @@ function Adaptive:window(axis, s)
   if o == 1 or math.type(inn) ~= "integer" or inn % o ~= 0 then return false end
   return { k = inn // o, s = inn // o, p = 0, d = 1 }
 end
+-- for one element the bins are exact, even or not: output o of n reads
+-- input floor((o − 1)·in/n) + 1 .. ceil(o·in/n)
+function Adaptive:input_region(reg, shape)
+  local n, r = #shape, {}
+  for d = 1, n - 2 do r[d] = reg[d] end
+  for axis = 1, 2 do
+    local inn, o, rg = shape[n - 2 + axis], self.output_size[axis], reg[n - 2 + axis]
+    r[n - 2 + axis] = { (rg[1] - 1) * inn // o + 1, -((-rg[2] * inn) // o) }
+  end
+  return r
+end
 function Adaptive:extra_repr() return "output_size=" .. Module.pair_repr(self.output_size) end
 M.AdaptiveAvgPool2d = Adaptive
 
