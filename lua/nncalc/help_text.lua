@@ -165,7 +165,7 @@ doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
   "Every intermediate value that led to L, in the order it was computed, with names and shapes; returns them as a list.",
   "x = tensor{1,2}:requires_grad(); forward_trace(relu(x):sum())")
 doc("gradcheck", "autograd", "gradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3}])",
-  "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input; prints and returns ok, message, worst mismatch.",
+  "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input (on copies of them); prints and returns ok, message, worst mismatch. It leaves every .grad as it found it, including those of other tensors f captures, and its own passes print no accumulation warning.",
   "gradcheck(function(x) return (x^3):sum() end, {tensor{1,2}}, {quiet=true})")
 doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps])",
   "The matrix of d f(x)_i / d x_j: jacobian by one backward pass per output, numjacobian by central differences.",
