@@ -26,8 +26,16 @@ simple("Softplus", softplus)
 local LeakyReLU = Module.class("LeakyReLU")
 LeakyReLU.cost = activation_cost
 LeakyReLU.out_shape = Module.same_shape
-function LeakyReLU:init(slope)
-  self.negative_slope = slope or 0.01
+-- nn.LeakyReLU(0.2 [, inplace]) or nn.LeakyReLU{negative_slope = 0.2}
+function LeakyReLU:init(...)
+  local opts = Module.settings("LeakyReLU", { "negative_slope", "inplace" },
+    { "nn.LeakyReLU(0.2)", "nn.LeakyReLU{negative_slope = 0.2}" }, ...)
+  for key in pairs(opts) do
+    if key ~= "negative_slope" and key ~= "inplace" then
+      error(("LeakyReLU: unknown option '%s' (negative_slope, inplace)"):format(tostring(key)), 3)
+    end
+  end
+  self.negative_slope = opts.negative_slope or 0.01
   if type(self.negative_slope) ~= "number" then
     error("LeakyReLU: negative_slope must be a number", 3)
   end
@@ -48,7 +56,12 @@ local function softmax_class(name, fn)
     local classes = out[#out] or 1
     return { acts = n, adds = n - n // classes, mults = n, bwd_input = 2 * n, saved = n }
   end
-  function C:init(dim)
+  function C:init(...)
+    local opts = Module.settings(name, { "dim" }, { ("nn.%s(1)"):format(name), ("nn.%s{dim = 1}"):format(name) }, ...)
+    for key in pairs(opts) do
+      if key ~= "dim" then error(("%s: unknown option '%s' (dim)"):format(name, tostring(key)), 3) end
+    end
+    local dim = opts.dim
     if dim ~= nil and math.type(dim) ~= "integer" then error(name .. ": dim must be a whole number", 3) end
     self.dim = dim
   end

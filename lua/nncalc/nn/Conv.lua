@@ -113,8 +113,14 @@ end
 
 local function conv_class(name, transposed)
   local C = Module.class(name)
-  function C:init(cin, cout, k, opts)
+  -- PyTorch's positional order differs between the two
+  local order = transposed and { "stride", "padding", "output_padding", "groups", "bias", "dilation", "padding_mode" }
+    or { "stride", "padding", "dilation", "groups", "bias", "padding_mode" }
+  local forms = { ("nn.%s(3, 64, 3, 1, 1)"):format(name), ("nn.%s(3, 64, 3, {stride = 1, padding = 1})"):format(name) }
+  function C:init(cin, cout, k, ...)
     self.transposed = transposed
+    local opts = Module.settings(name, order, forms, ...)
+    Module.only_default(name, opts, { padding_mode = "zeros" })
     settings(self, name, cin, cout, k, opts, transposed)
   end
   function C:compute(x)

@@ -22,10 +22,11 @@ local function image_dims(self, s)
   return n
 end
 
-local function pool_class(name, known, avg)
+local function pool_class(name, known, avg, order, unsupported)
   local C = Module.class(name)
-  function C:init(k, opts)
-    opts = opts or {}
+  local forms = { ("nn.%s(3, 2, 1)"):format(name), ("nn.%s(3, {stride = 2, padding = 1})"):format(name) }
+  function C:init(k, ...)
+    local opts = Module.only_default(name, Module.settings(name, order, forms, ...), unsupported)
     for key in pairs(opts) do
       if not known[key] then error(("%s: unknown option '%s'"):format(name, tostring(key)), 3) end
     end
@@ -94,8 +95,10 @@ local function pool_class(name, known, avg)
   M[name] = C
 end
 
-pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false)
-pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true)
+pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false,
+  { "stride", "padding", "dilation", "return_indices", "ceil_mode" }, { return_indices = false })
+pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true,
+  { "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override" }, { divisor_override = "nil" })
 
 local Adaptive = Module.class("AdaptiveAvgPool2d")
 function Adaptive:init(size)
