@@ -11,9 +11,11 @@ local function final_state(model, shape, fname)
   if type(shape) ~= "table" or #shape < 3 then
     error(fname .. ": the input shape must be an image {C, H, W} or a batch {N, C, H, W}", 3)
   end
-  local ok, s = pcall(summary, model, shape, { quiet = true })
+  local ok, s = pcall(summary, model, shape, { quiet = true })   -- checks the shape
   if not ok then error(fname .. ": " .. tostring(s):gsub("^summary: ", ""), 3) end
-  return s
+  local whole = {}   -- summary took {3, 32.0, 2^5}; so do the sizes here
+  for i, v in ipairs(shape) do whole[i] = math.tointeger(v) end
+  return s, whole
 end
 
 local function num(v)
@@ -23,10 +25,15 @@ end
 -- receptive_field(model, shape): a list of {index, name, h = {size, jump,
 -- start}, w = {...}} per layer, printed as a table unless quiet.
 function M.receptive_field(model, shape, opts)
-  local s = final_state(model, shape, "receptive_field")
+  local s
+  s, shape = final_state(model, shape, "receptive_field")
   local list, rows = {}, { { "layer", "size (HxW)", "jump", "start" } }
   for _, r in ipairs(s) do
-    if r.rf and r.rf[1] then
+    if r.rf and r.rf[1] and r.rf[1].unknown then
+      list[#list + 1] = { index = r.index, name = r.name, unknown = true }
+      rows[#rows + 1] = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name, "?", "?", "?",
+        note = not r.container and r.module:window(1, r.in_shape) == "unknown" and (r.module.class_name .. " defines no window(): the field is unknown from here on") or nil }
+    elseif r.rf and r.rf[1] and not r.part then
       local h, w = r.rf[1], r.rf[2]
       local e = { index = r.index, name = r.name,
         h = { size = h.global and shape[#shape - 1] or h.r, jump = h.j, start = h.start, all = h.global },
@@ -130,15 +137,15 @@ end
 
 local function leaf_back(m, shape, out, reg, ctx)
   if m.input_region then return clip(m:input_region(reg, shape, ctx.batched), shape, ctx) end
-  local spatial = #shape >= 3 and #out == #shape
   local w = {}
-  if m.window then
-    for axis = 1, 2 do
-      w[axis] = m:window(axis, shape)
-      if w[axis] == false then return full(shape) end
+  for axis = 1, 2 do
+    w[axis] = m:window(axis, shape)
+    if w[axis] == false then return full(shape) end
+    if w[axis] == "unknown" then
+      error(("receptive_region: %s defines no window() (its receptive-field rule) and no input_region()"):format(m.class_name), 0)
     end
   end
-  if next(w) and spatial then
+  if w[1] and #shape >= 3 and #out == #shape then
     local r, n = {}, #shape
     for d = 1, n - 2 do r[d] = reg[d] end
     if m.input_channels then r[n - 2] = { m:input_channels(reg[n - 2][1], reg[n - 2][2], shape) } end
@@ -161,49 +168,83 @@ local function leaf_back(m, shape, out, reg, ctx)
     :format(m.class_name, table.concat(shape, ", "), table.concat(out, ", ")), 0)
 end
 
--- the dim a Concat joins, in sample coordinates
-local function concat_dim(m, shape, batched)
-  local d = m.dim
-  if d then return batched and d - 1 or d end
-  return #shape == 3 and 1 or #shape
+-- The part of a joined output that branch `part` (shape ps) made: the same
+-- region when the branches are added (Residual), the branch's slice of the
+-- joined dim when they are concatenated; nil when it made none of it.
+local function split(reg, out, parts, k)
+  local ps = parts[k]
+  if table.concat(ps, "x") == table.concat(out, "x") then return reg end
+  local d
+  for i = 1, #out do if ps[i] ~= out[i] then d = i end end
+  local offset = 0
+  for i = 1, k - 1 do offset = offset + parts[i][d] end
+  local lo, hi = math.max(reg[d][1], offset + 1), math.min(reg[d][2], offset + ps[d])
+  if lo > hi then return nil end
+  local sub = {}
+  for i = 1, #reg do sub[i] = reg[i] end
+  sub[d] = { lo - offset, hi - offset }
+  return sub, d
 end
 
+-- A container is walked through its analyse(shape, visit): every visit is a
+-- node; a node's input is the container's input or an earlier node's output
+-- (by the identity of the shape table passed), and the container's output
+-- is one node's output or the join of several (analyse's second result).
+-- Regions flow back from the output through the nodes in reverse order.
 back = function(m, shape, reg, ctx, index)
-  local cls = m.class_name
-  local kids = m:children()
+  if not m.analyse then return leaf_back(m, shape, m:out_shape(shape), reg, ctx) end
   local prefix = index == "" and "" or (index .. ".")
-  if cls == "Sequential" then
-    local shapes = { shape }
-    for i, c in ipairs(kids) do shapes[i + 1] = c:out_shape(shapes[i]) end
-    for i = #kids, 1, -1 do reg = back(kids[i], shapes[i], reg, ctx, prefix .. i) end
-    return reg
-  elseif cls == "Residual" then
-    local r = back(kids[1], shape, reg, ctx, prefix .. "1")
-    return hull(r, kids[2] and back(kids[2], shape, reg, ctx, prefix .. "2") or reg)
-  elseif cls == "Concat" then
-    local d = concat_dim(m, shape, ctx.batched)
-    local r, offset, used = nil, 0, {}
-    for i, c in ipairs(kids) do
-      local o = c:out_shape(shape)
-      local lo, hi = math.max(reg[d][1], offset + 1), math.min(reg[d][2], offset + o[d])
-      if lo <= hi then
-        local sub = {}
-        for k = 1, #reg do sub[k] = reg[k] end
-        sub[d] = { lo - offset, hi - offset }
-        r = hull(r, back(c, shape, sub, ctx, prefix .. i))
-        used[#used + 1] = ("branch %d's %s %s"):format(i, axis_word(d, #shape, lo == hi), range_text({ lo - offset, hi - offset }))
-      end
-      offset = offset + o[d]
+  local nodes, made = {}, {}
+  local function source(t)
+    if t == shape then return 0 end
+    local k = made[t]
+    if not k then
+      error(("receptive_region: %s's analyse passes a shape that is neither its input nor a child's output")
+        :format(m.class_name), 0)
     end
-    if not ctx.noclip then
-      ctx.notes[#ctx.notes + 1] = ("Concat%s %s %s = %s"):format(index ~= "" and (" (layer " .. index .. ")") or "",
-        axis_word(d, #shape, reg[d][1] == reg[d][2]), range_text(reg[d]), table.concat(used, ", "))
-    end
-    return r
-  elseif #kids > 0 and not m.window and not m.input_region then
-    error(("receptive_region: %s has child modules but does not say how they compose (define input_region)"):format(cls), 0)
+    return k
   end
-  return leaf_back(m, shape, m:out_shape(shape), reg, ctx)
+  local input = { table.unpack(shape) }
+  local function visit(child, s, name)
+    local k = #nodes + 1
+    local from = source(s)
+    local o = { table.unpack(child:out_shape(s)) }   -- a table of its own: identity names the node
+    nodes[k] = { child = child, from = from, shape = from == 0 and input or nodes[from].out, out = o,
+      name = name or tostring(k) }
+    made[o] = k
+    return o
+  end
+  local out, joined = m:analyse(shape, visit)
+  local at = {}   -- the region asked of each node's output (hull over its consumers)
+  local reached
+  local function ask(k, r)
+    if k == 0 then reached = hull(reached, r) else at[k] = hull(at[k], r) end
+  end
+  if joined then
+    local used, dim = {}, nil
+    for i, part in ipairs(joined) do
+      local sub, d = split(reg, out, joined, i)
+      if sub then
+        ask(source(part), sub)
+        if d then
+          dim = d
+          used[#used + 1] = ("branch %s's %s %s"):format(source(part) == 0 and "input" or nodes[source(part)].name,
+            axis_word(d, #shape, sub[d][1] == sub[d][2]), range_text(sub[d]))
+        end
+      end
+    end
+    if dim and not ctx.noclip then
+      ctx.notes[#ctx.notes + 1] = ("%s%s %s %s = %s"):format(m.class_name, index ~= "" and (" (layer " .. index .. ")") or "",
+        axis_word(dim, #shape, reg[dim][1] == reg[dim][2]), range_text(reg[dim]), table.concat(used, ", "))
+    end
+  else
+    ask(source(out), reg)
+  end
+  for k = #nodes, 1, -1 do
+    local nd = nodes[k]
+    if at[k] then ask(nd.from, back(nd.child, nd.shape, at[k], ctx, prefix .. nd.name)) end
+  end
+  return reached or full(shape)
 end
 
 -- receptive_region(model, shape, {c, i, j}): the input channels, rows and
@@ -217,6 +258,9 @@ function M.receptive_region(model, shape, idx)
       error("receptive_region: the model has no spatial output to trace back", 2)
     end
     local h, w = top.rf[1], top.rf[2]
+    if h.unknown or w.unknown then
+      error("receptive_region: a layer of this model defines no window() (its receptive-field rule), so the field is unknown", 2)
+    end
     if h.global then
       error("receptive_region: every output depends on the whole input past a Linear layer or global pooling (and an adaptive pool with uneven bins has no single window)", 2)
     end
@@ -231,6 +275,14 @@ function M.receptive_region(model, shape, idx)
     error("receptive_region: the input shape must be an image {C, H, W} or a batch {N, C, H, W}", 2)
   end
   if not Module.is_module(model) then error("receptive_region: the first argument must be a model", 2) end
+  local whole = {}   -- {3, 32.0, 2^5} is {3, 32, 32}, as summary takes it
+  for i, v in ipairs(shape) do
+    whole[i] = type(v) == "number" and math.tointeger(v)
+    if not whole[i] or whole[i] < 1 then
+      error(("receptive_region: input size %d is %s, not a positive whole number"):format(i, tostring(v)), 2)
+    end
+  end
+  shape = whole
   local ok, out = pcall(model.out_shape, model, shape)
   if not ok then error("receptive_region: " .. tostring(out):gsub("^[^:\n]*:%d+: ", ""), 2) end
   -- the walk is per sample: a batch {N, C, H, W} is traced as one C x H x W

@@ -120,7 +120,7 @@ test("Inception module counts (seed 000 part 5)", function()
   eq(s1.total.params, (256 + 1) * 128 + (9 * 256 + 1) * 192 + (25 * 256 + 1) * 96)
   eq(s1.total.params, 1089952)
   eq(s1.total.mults, 1115684864)
-  eq(s1.total.adds_total, 1115684864)    -- k·C − 1 within the window + 1 for the bias
+  eq(s1.total.adds, 1115684864)    -- k·C − 1 within the window + 1 for the bias
   eq(s1.total.acts, 425984)
   eq(table.concat(s1[1].out_shape, "x"), "416x32x32")
   -- module 2: with 1x1 reductions (64) and a pooling branch
@@ -188,8 +188,8 @@ end)
 test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   local c = nn.Sequential{ nn.Conv2d(1, 10, 5), nn.ReLU() }
   local s = summary(c, {1, 1, 28, 28}, { quiet = true })
-  eq(s.total.macs, 144000); eq(s.total.mults, 144000); eq(s.total.adds_total, 144000); eq(s.total.acts, 5760)
-  eq(summary(c, {1, 1, 28, 28}, { quiet = true, bias = false }).total.adds_total, 138240)
+  eq(s.total.macs, 144000); eq(s.total.mults, 144000); eq(s.total.adds, 144000); eq(s.total.acts, 5760)
+  eq(summary(c, {1, 1, 28, 28}, { quiet = true, bias = false }).total.adds, 138240)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, relu = false }).total.acts, 0)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2mac" }).total.flops, 288000)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2k-1" }).total.flops, 288000)
@@ -223,8 +223,8 @@ test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   -- a residual's additions are in its row, the adds total (an integer) and 2k-1 FLOPs
   local res = summary(nn.Sequential{ nn.Residual(nn.Sequential{ nn.Conv2d(1, 1, 3, { padding = 1 }) }) }, {1, 4, 4},
     { flops = "2k-1", quiet = true })
-  eq(res.total.adds_total, 160); eq(math.type(res.total.adds_total), "integer"); eq(res.total.flops, 304)
-  eq(res[2].adds_total, 16)
+  eq(res.total.adds, 160); eq(math.type(res.total.adds), "integer"); eq(res.total.flops, 304)
+  eq(res[2].adds, 16)
   -- per_sample divides a batch of vectors {N, F} as well as images
   local mlp = nn.Sequential{ nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2) }
   eq(summary(mlp, {5, 4}, { per_sample = true, quiet = true }).total.mults, 18)
@@ -369,6 +369,15 @@ test("receptive_region: channels through pools, grouped and depthwise convs, Con
     { nn.Sequential{ nn.Conv2d(1, 1, 3, { stride = 2 }), nn.Conv2d(1, 1, 3, { padding = 1 }) }, {1, 6, 6}, { {1, 2, 2} } },
     -- transposed and grouped
     { nn.ConvTranspose2d(2, 4, 3, { stride = 2, groups = 2 }), {2, 4, 4}, { {3, 1, 4}, {1, 5, 5} } },
+    -- a user's block, walked through its analyse(): y = conv2(relu(conv1(x))) + x
+    { (function()
+        local B = nn.class("TestBlk")
+        function B:init() self.c1 = nn.Conv2d(2, 2, 3, 1, 1); self.c2 = nn.Conv2d(2, 2, 3, 1, 1, 1, 2) end
+        function B:compute(x) return self.c2(sigmoid(self.c1(x))) + x end
+        B.out_shape = nn.Module.same_shape
+        function B:analyse(sh, visit) local h = visit(self.c1, sh, "c1"); local y = visit(self.c2, h, "c2"); return y, { y, sh } end
+        return nn.Sequential{ B(), nn.AvgPool2d(2) }
+      end)(), {2, 8, 8}, { {1, 2, 2}, {2, 1, 4} } },
     -- past global pooling and a Linear everything is read
     { nn.Sequential{ nn.Conv2d(2, 2, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3) }, {2, 6, 6}, { {2} } },
   }
@@ -395,12 +404,15 @@ test("branches: Residual and Concat take the largest field and say so when misal
   local inc = models.inception{}
   local s = summary(inc, {192, 28, 28}, { quiet = true })
   eq(s[1].rf[1].r, 5)                       -- the 5x5 branch
-  eq(s[1].note, "receptive field: the largest branch's")
+  eq(s[1].note, "receptive field: the largest branch's (each branch's own is on its rows)")
   local mis = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 2, { padding = 0 }) }
   expect_error(function() return summary(mis, {1, 8, 8}, { quiet = true }) end, "Concat: branch 2 gives {1, 7, 7}")
   local mis2 = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.AvgPool2d(3, { stride = 1, padding = 1 }) }
   local s2 = summary(mis2, {1, 8, 8}, { quiet = true })
-  eq(s2[1].note, "receptive field: the largest branch's")
+  eq(s2[1].note, "receptive field: the largest branch's (each branch's own is on its rows)")
+  -- the note is about the RF column: a table without it does not print it
+  local text = tostring(summary(mis2, {1, 8, 8}, { quiet = true, columns = { "out", "params" } }))
+  eq(text:find("largest branch", 1, true), nil, "no RF note without an RF column")
   local shifted = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 3, { padding = {1, 1}, dilation = 1 }),
     nn.Sequential{ nn.Conv2d(1, 1, 1), nn.Conv2d(1, 1, 3, { padding = 1 }) } }
   eq(summary(shifted, {1, 8, 8}, { quiet = true })[1].rf[1].aligned, true)
@@ -446,13 +458,13 @@ test("check(): numbers, tensors, tolerance, the tally", function()
     nncalc.ascii = nil
   end)
   eq(out, "ok a number = 8\n"
-    .. "FAIL a slip: expected 9, got 8 (difference -1)\n"
-    .. "ok close enough = 0.3333333333\n"
-    .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4\n"
+    .. "FAIL a slip: expected 9, got 8 (difference -1) [exact: integers]\n"
+    .. "ok close enough = 0.333333\n"
+    .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4 [exact: integers]\n"
     .. "FAIL a shape: expected shape 2x2, got shape 3\n"
     .. "FAIL a transpose: expected shape 3x2, got shape 2x3 (the transpose?)\n"
     .. "ok a row for a vector: shape 1x2 read as 2; all 2 entries match\n"
-    .. "FAIL a NaN entry: 1 of 2 entries differ (largest difference nan): [1] expected 1, got nan\n"
+    .. "FAIL a NaN entry: 1 of 2 entries differ (largest difference nan): [1] expected 1, got nan [exact for integers, relative 1e-06 otherwise]\n"
     .. "ok NaN expected = nan\n"
     .. "FAIL one number for a vector: expected a single number 1, got a tensor of shape 2\n"
     .. "checks: 4 passed, 6 failed\n")
