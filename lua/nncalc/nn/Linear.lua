@@ -13,11 +13,14 @@ local function check_size(cls, what, v)
   return n
 end
 
--- nn.Linear(in, out [, {bias=true, weight=W, bias=b}])
-function Linear:init(nin, nout, opts)
+-- nn.Linear(in, out [, bias]) or nn.Linear(in, out, {bias=true, weight=W, bias=b})
+function Linear:init(nin, nout, ...)
   nin = check_size("Linear", "in_features", nin)
   nout = check_size("Linear", "out_features", nout)
-  opts = opts or {}
+  local opts = Module.settings("Linear", { "bias" }, { "nn.Linear(4, 3, false)", "nn.Linear(4, 3, {bias = false})" }, ...)
+  for key in pairs(opts) do
+    if key ~= "bias" and key ~= "weight" then error(("Linear: unknown option '%s' (bias, weight)"):format(tostring(key)), 3) end
+  end
   self.in_features, self.out_features = nin, nout
   local bound = 1 / math.sqrt(nin)
   self:param("weight", { nout, nin }, bound, opts.weight)
