@@ -46,7 +46,9 @@ static const char usage_text[] =
   "\n"
   "Without a script, nncalc opens the REPL at a terminal, and reads standard\n"
   "input as REPL lines (with values printed, no prompts) otherwise.\n"
-  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR.\n";
+  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR,\n"
+  "NNCALC_LESSONS_DIR, NNCALC_HISTORY (history file), PAGER, NO_COLOR;\n"
+  "see man nncalc.\n";
 
 typedef struct Options {
   int interactive, quiet, version, help, stdin_script;
