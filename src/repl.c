@@ -25,6 +25,7 @@
 #define PROMPT2 ">> "
 #define EOFMARK "<eof>"
 #define STATUS_ABANDONED (-1)   /* compile(): the user pressed Ctrl-C */
+#define STATUS_INCOMPLETE (-2)  /* compile_once(): the statement goes on */
 
 /* ======================================================================
 ** Reading lines
@@ -170,6 +171,23 @@ static int try_statements_then_expression(lua_State *L, const char *code) {
   return status;
 }
 
+/* One attempt at compiling code as typed: an expression, a chunk, or
+** statements ending in an expression.  LUA_OK leaves the function on the
+** stack; STATUS_INCOMPLETE means the statement goes on (nothing pushed);
+** any other status leaves the error message. */
+static int compile_once(lua_State *L, const char *code) {
+  int status;
+  if (try_expression(L, code) == LUA_OK) return LUA_OK;
+  status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+  if (status == LUA_OK) return LUA_OK;
+  /* before incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
+  if (try_statements_then_expression(L, code) == LUA_OK) {
+    lua_remove(L, -2);   /* the first error */
+    return LUA_OK;
+  }
+  return incomplete(L, status) ? STATUS_INCOMPLETE : status;
+}
+
 /* Compiles a complete chunk from lines, reading continuation lines while
 ** the statement is incomplete.  Leaves the function on the stack and the
 ** full text in *text (malloc'd); returns the load status, or
@@ -179,40 +197,28 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
   int status;
   size_t len = strlen(first);
   char *code = first;
-  for (;;) {
-    if ((status = try_expression(L, code)) == LUA_OK) break;
-    status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-    if (status == LUA_OK) break;
-    /* before incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
-    if (try_statements_then_expression(L, code) == LUA_OK) {
-      lua_remove(L, -2);   /* the first error */
-      status = LUA_OK;
-      break;
+  while ((status = compile_once(L, code)) == STATUS_INCOMPLETE) {
+    char *more = read_line(tty, PROMPT2);
+    if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
+      *text = code;
+      return STATUS_ABANDONED;
     }
-    if (!incomplete(L, status)) break;
-    {
-      char *more = read_line(tty, PROMPT2);
-      if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
-        *text = code;
-        return STATUS_ABANDONED;
-      }
-      if (more == NULL) {   /* EOF inside a statement: report it as is */
-        status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-        *text = code;
-        return status;
-      }
-      luaL_buffinit(L, &b);
-      luaL_addlstring(&b, code, len);
-      luaL_addchar(&b, '\n');
-      luaL_addstring(&b, more);
-      luaL_pushresult(&b);
-      free(more);
-      free(code);
-      code = strdup(lua_tostring(L, -1));
-      lua_pop(L, 1);
-      if (code == NULL) return luaL_error(L, "out of memory");
-      len = strlen(code);
+    if (more == NULL) {   /* EOF inside a statement: report it as is */
+      status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+      *text = code;
+      return status;
     }
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, code, len);
+    luaL_addchar(&b, '\n');
+    luaL_addstring(&b, more);
+    luaL_pushresult(&b);
+    free(more);
+    free(code);
+    code = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (code == NULL) return luaL_error(L, "out of memory");
+    len = strlen(code);
   }
   *text = code;
   return status;
@@ -262,6 +268,61 @@ static char *help_shortcut(char *line) {
   return out;
 }
 
+/* Runs the function compile() left (status LUA_OK) or reports the error;
+** prints the values unless text ends in ';'.  Returns 1 on an error. */
+static int execute(lua_State *L, int tty, int status, const char *text, int base) {
+  if (tty) history_add_entry(text);
+  if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
+  if (status == LUA_OK) {
+    int n = lua_gettop(L) - base;
+    if (n > 0 && !quiet_line(text)) show_results(L, n);
+  } else {
+    run_report(L, status);
+  }
+  lua_settop(L, base);
+  return status != LUA_OK;
+}
+
+/* A pasted block (bracketed paste puts its newlines in one line): its
+** lines run as a sequence of chunks, each as if typed, so statements run
+** and expressions print.  A statement still open at the end of the block
+** continues at the >> prompt.  Returns the number of errors. */
+static int is_blank(const char *s) { return s[strspn(s, " \t\r\n")] == '\0'; }
+
+static int run_pasted(lua_State *L, int tty, char *block) {
+  int errors = 0, base = lua_gettop(L);
+  size_t from = 0, len = strlen(block);
+  while (from < len) {
+    int status = STATUS_INCOMPLETE;
+    char *code = NULL;
+    /* the shortest run of lines from `from` that compiles (or fails) */
+    while (status == STATUS_INCOMPLETE && from < len) {
+      const char *nl = strchr(block + from, '\n');
+      size_t stop = nl ? (size_t)(nl - block) : len;
+      char *grown = code ? malloc(strlen(code) + (stop - from) + 2) : strndup(block + from, stop - from);
+      if (grown == NULL) { free(code); free(block); return errors + 1; }
+      if (code) {
+        sprintf(grown, "%s\n%.*s", code, (int)(stop - from), block + from);
+        free(code);
+      }
+      code = grown;
+      from = nl ? stop + 1 : len;
+      if (!is_blank(code)) status = compile_once(L, code);
+    }
+    if (is_blank(code)) { free(code); continue; }
+    if (status == STATUS_INCOMPLETE) {   /* still open at the end: read on */
+      char *text = NULL;
+      status = compile(L, tty, code, &text);
+      code = text;
+      if (status == STATUS_ABANDONED) { lua_settop(L, base); free(code); break; }
+    }
+    errors += execute(L, tty, status, code, base);
+    free(code);
+  }
+  free(block);
+  return errors;
+}
+
 int repl_run(lua_State *L, int tty) {
   int errors = 0;
   char *line;
@@ -279,6 +340,7 @@ int repl_run(lua_State *L, int tty) {
       break;
     }
     if (line[0] == '\0') { free(line); continue; }
+    if (strchr(line, '\n') != NULL) { errors += run_pasted(L, tty, line); continue; }
     if (line[0] == '?') line = help_shortcut(line);
     status = compile(L, tty, line, &text);
     if (status == STATUS_ABANDONED) {
@@ -286,16 +348,7 @@ int repl_run(lua_State *L, int tty) {
       free(text);
       continue;
     }
-    if (tty) history_add_entry(text);
-    if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
-    if (status == LUA_OK) {
-      int n = lua_gettop(L) - base;
-      if (n > 0 && !quiet_line(text)) show_results(L, n);
-    } else {
-      errors++;
-      run_report(L, status);
-    }
-    lua_settop(L, base);
+    errors += execute(L, tty, status, text, base);
     free(text);
   }
   if (tty) {
