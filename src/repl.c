@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <readline/history.h>
@@ -40,6 +42,33 @@ static int line_interrupted = 0;   /* the last read_line ended by Ctrl-C */
 static char *cb_line;
 static int cb_done;
 
+/* ======================================================================
+** The terminal's size: a resize sets a flag; Readline re-reads the size
+** when someone next asks (summary tables, plots, the pager, the prompt).
+** ====================================================================== */
+
+static volatile sig_atomic_t resized = 0;
+static int readline_on = 0;
+
+static void on_sigwinch(int sig) {
+  (void)sig;
+  resized = 1;
+}
+
+int repl_screen_size(int *rows, int *cols) {
+  struct winsize ws;
+  if (!isatty(STDOUT_FILENO)) return 0;
+  if (readline_on) {
+    if (resized) { resized = 0; rl_resize_terminal(); }
+    rl_get_screen_size(rows, cols);
+    if (*cols > 0 && *rows > 0) return 1;
+  }
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) return 0;
+  *rows = ws.ws_row;
+  *cols = ws.ws_col;
+  return 1;
+}
+
 static void on_prompt_sigint(int sig) {
   (void)sig;
   prompt_sigint = 1;
@@ -58,6 +87,7 @@ static char *tty_read_line(const char *prompt) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old);   /* no SA_RESTART: select() must wake */
   prompt_sigint = 0;
+  if (resized) { resized = 0; rl_resize_terminal(); }
   cb_done = 0;
   cb_line = NULL;
   fflush(stdout);
@@ -327,7 +357,16 @@ int repl_run(lua_State *L, int tty) {
   int errors = 0;
   char *line;
   if (tty) {
+    struct sigaction sa;
     rl_catch_signals = 0;   /* SIGINT is ours (see tty_read_line) */
+    rl_catch_sigwinch = 0;  /* and SIGWINCH, also while a command runs */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigwinch;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGWINCH, &sa, NULL);
+    rl_initialize();
+    readline_on = 1;
     complete_init(L);
     history_open();
   }

@@ -38,6 +38,12 @@ function M.to_ascii(s)
   return (s:gsub("[\xC2-\xF4][\x80-\xBF]*", function(c) return chars[c] or "?" end))
 end
 
+-- columns, rows of the terminal on stdout; nil off a terminal (or from
+-- stock Lua), where widths stay fixed and nothing pages
+function M.size()
+  if nncalc._term_size then return nncalc._term_size() end
+end
+
 -- s as this terminal should see it
 function M.text(s)
   if M.unicode() then return s end
