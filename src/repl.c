@@ -6,6 +6,7 @@
 */
 #include "repl.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -353,6 +354,19 @@ static int run_pasted(lua_State *L, int tty, char *block) {
   return errors;
 }
 
+/* `x?` (IPython's spelling) is `?x` when x is a name path (W1, net[1].weight,
+** x:sum); Lua itself never ends a statement with '?'. */
+static int is_trailing_help(const char *line) {
+  size_t n = strlen(line), i;
+  while (n > 0 && line[n - 1] == ' ') n--;
+  if (n < 2 || line[n - 1] != '?') return 0;
+  i = strspn(line, " ");
+  if (!(isalpha((unsigned char)line[i]) || line[i] == '_')) return 0;
+  for (; i < n - 1; i++)
+    if (!(isalnum((unsigned char)line[i]) || strchr("_.:[]", line[i]) != NULL)) return 0;
+  return 1;
+}
+
 int repl_run(lua_State *L, int tty) {
   int errors = 0;
   char *line;
@@ -380,6 +394,16 @@ int repl_run(lua_State *L, int tty) {
     }
     if (line[0] == '\0') { free(line); continue; }
     if (strchr(line, '\n') != NULL) { errors += run_pasted(L, tty, line); continue; }
+    if (is_trailing_help(line)) {
+      char *q = malloc(strlen(line) + 2);
+      if (q != NULL) {
+        q[0] = '?';
+        strcpy(q + 1, line);
+        *strrchr(q, '?') = '\0';
+        free(line);
+        line = q;
+      }
+    }
     if (line[0] == '?') line = help_shortcut(line);
     status = compile(L, tty, line, &text);
     if (status == STATUS_ABANDONED) {

@@ -62,7 +62,11 @@ function io.write(...)
   return raw_write(table.unpack(parts, 1, parts.n))
 end
 
--- error reports, from C (run.c) just before they are printed
-nncalc._error_text = M.text
+-- error reports, from C (run.c) just before they are printed, with a hint
+-- after the common ones (hints.lua)
+nncalc._error_text = function(msg)
+  local ok, with_hint = pcall(function() return require("nncalc.hints").add(msg) end)
+  return M.text(ok and with_hint or msg)
+end
 
 return M
