@@ -43,7 +43,8 @@ doc("cat", "create", "cat({a, b, ...} [, dim=1])", "Joins tensors along an exist
 doc("stack", "create", "stack({a, b, ...} [, dim=1])", "Stacks same-shaped tensors along a new dim.", "stack({tensor{1,2}, tensor{3,4}})")
 
 -- ---- inspecting ---------------------------------------------------------
-doc("shape", "inspect", "x:shape()", "The sizes as a table {n1, n2, ...}; shapes compare with ==.", "tensor{{1,2,3}}:shape()")
+doc("shape", "inspect", "x:shape() | x.shape", "The sizes as a table {n1, n2, ...}; shapes compare with ==. x.shape (PyTorch's spelling) is the same table.", "tensor{{1,2,3}}.shape")
+doc("T", "views", "x.T", "The transpose, as PyTorch's x.T: x:t() for a matrix, the dimensions reversed for more, a vector as it is.", "tensor{{1,2,3}}.T")
 doc("size", "inspect", "x:size([d])", "The size of dim d (negative counts from the end), or the whole shape.", "zeros(2,3):size(2)")
 doc("dim", "inspect", "x:dim()", "The number of dimensions.", "zeros(2,3):dim()")
 doc("numel", "inspect", "x:numel()", "The number of elements.", "zeros(2,3):numel()")
@@ -128,7 +129,7 @@ doc("format", "printing", "format{precision=N, full=true, threshold=N, edgeitems
 doc("limits", "settings", "limits{max_elements=N} | limits()",
   "The largest tensor that may be allocated, in elements (default 2^27, or NNCALC_MAX_ELEMENTS); an allocation over it is an error, not an out-of-memory crash.",
   "limits().max_elements")
-doc("help", "repl", "help() | help(f) | help \"name\" | ?name", "Lists the topics, or explains one function or method.", "help \"softmax\"")
+doc("help", "repl", "help() | help(f) | help \"name\" | ?name | name? | help(x)", "Lists the topics, or explains one function or method. On a value (?W1, W1?, help(W1), ?net[1].weight) it says what it is: a tensor's shape, dtype, whether it requires grad and its graph node; a module's layers and its class's help. At a terminal long help goes through a pager ($PAGER, else less -R).", "help \"softmax\"")
 doc("apropos", "repl", "apropos \"word\"", "Every name whose help mentions word.", "apropos \"transpose\"")
 doc("debug_mode", "repl", "debug_mode(true|false)", "Show a stack traceback with every error (like nncalc --debug).", "debug_mode(true)")
 doc("exit", "repl", "exit([code])", "Leaves nncalc (history is already saved). Ctrl-D does the same.", "exit()")
@@ -283,9 +284,9 @@ doc("optim.StepLR optim.ExponentialLR optim.CosineAnnealingLR", "optim", "optim.
 doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false, accumulate=1, clip=, explain=false})",
   "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly. accumulate=k adds the gradients of k micro-batches (each loss weighted by its share of the samples) before one optimizer step: the step of a k-times larger batch; clip=max_norm clips the gradient norm before each step; explain=true says how the samples are split. An optimizer's lr may be a schedule (optim.warmup_cosine{...}), read before every step.",
   "fit(nn.Linear(1, 1), nn.MSELoss(), {tensor{{1}, {2}}, tensor{{2}, {4}}}, {epochs = 2, quiet = true})")
-doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=60, height=15}]) | plot({f, g}, a, b)",
-  "A plot in the terminal (braille dots in UTF-8 terminals, '*' otherwise): a loss history, or functions on [a, b].",
-  "plot(sigmoid, -6, 6, {quiet = true})")
+doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=, height=15, log=, xlabel=, ylabel=, title=, labels=, quiet=}]) | plot({f, g}, a, b) | p:svg(path)",
+  "A plot in the terminal, as wide as the terminal (braille dots in UTF-8 terminals, '*' otherwise; several curves get a marker each and a legend of their names or labels): a loss history, or functions on [a, b]. Ticks are 1, 2 or 5 times a power of ten with 0 among them; log = true draws y on a log scale. Returns the plot (printed once); p:svg(path) writes it as an SVG drawn by nncalc, p:svg() returns the text; quiet = true returns the text without printing.",
+  "plot({sigmoid, tanh}, -3, 3, {quiet = true})")
 doc("grid_search", "optim", "grid_search{n1, n2, ..., epochs=, minutes_per_epoch=}", "The number of runs (the product of the values per hyper-parameter), epochs and time a grid search costs.", "grid_search{10, 6, 5, epochs = 10, minutes_per_epoch = 2}")
 doc("random_trials", "optim", "random_trials(p, confidence)", "The fewest random trials N with 1 − (1 − p)^N ≥ confidence when each succeeds with probability p; second result: the formula.", "random_trials(0.05, 0.95)")
 
