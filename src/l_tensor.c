@@ -375,6 +375,21 @@ static int t_uniform_seeded(lua_State *L) {
   return lt_push(L, t, "uniform");
 }
 
+/* nncalc._normal_seeded(seed, n1, ...): N(0, 1) numbers from their own
+** stream, as _uniform_seeded (nn.Embedding's weights). */
+static int t_normal_seeded(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  lua_Integer sd = luaL_checkinteger(L, 1);
+  int nd = lt_checkshape(L, 2, size);
+  RngState saved;
+  Tensor *t;
+  rng_save(&saved);
+  rng_seed((uint64_t)sd);
+  t = op_randn(nd, size);
+  rng_restore(&saved);
+  return lt_push(L, t, "normal");
+}
+
 /* limits{max_elements=N} sets; limits() returns the current table. */
 static int t_limits(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
@@ -893,7 +908,7 @@ static const luaL_Reg creators[] = {
   {"tensor", t_tensor}, {"full", t_full},
   {"eye", t_eye}, {"arange", t_arange}, {"linspace", t_linspace},
   {"seed", t_seed}, {"limits", t_limits}, {"_draw_seed", t_draw_seed},
-  {"_uniform_seeded", t_uniform_seeded},
+  {"_uniform_seeded", t_uniform_seeded}, {"_normal_seeded", t_normal_seeded},
   {"cat", t_cat}, {"stack", t_stack},
   {NULL, NULL}
 };

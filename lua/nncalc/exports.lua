@@ -32,6 +32,7 @@ E.lazy = {
   ["nncalc.hyper"] = { "grid_search", "random_trials" },
   ["nncalc.lesson"] = { "lesson", "title", "say", "show", "pause", "ask" },
   ["nncalc.format"] = { "format" },
+  ["nncalc.bptt"] = { "bptt_norms" },
 }
 
 -- Defined by the prelude itself.

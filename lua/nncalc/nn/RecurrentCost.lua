@@ -1,0 +1,87 @@
+-- nn/RecurrentCost.lua — what one forward of an RNN / LSTM / GRU (or a
+-- cell, T = 1) costs, per time step and sample, then times T, N and the
+-- directions.  A gate's pre-activation W_i x + W_h h is (in + h)
+-- multiplications and (in + h − 1) additions, split into the input part
+-- (in, in − 1, computed for all steps at once) and the recurrent part (h,
+-- h − 1, plus the one addition that joins the two); the biases are
+-- bias_adds.  Then per step:
+--   RNN   1 activation per unit (tanh or relu)
+--   LSTM  σ for i, f, o and tanh for g and c: 5h activations; f⊙c, i⊙g,
+--         o⊙tanh(c): 3h multiplications; c = f⊙c + i⊙g: h additions
+--   GRU   σ for r, z and tanh for n: 3h activations; r⊙(W_hn h + b_hn),
+--         (1 − z)⊙n, z⊙h: 3h multiplications; 1 − z and the sum: 2h additions
+-- Saved for backward per step and sample: the step's input, h_{t-1}, the
+-- gate values (gates·h); the LSTM also c_{t-1} and tanh(c_t), the GRU
+-- W_hn h + b_hn.
+local M = {}
+
+local elementwise = {
+  RNN = { acts = 1, mults = 0, adds = 0, saved = 0, what = "tanh (or relu) per unit" },
+  LSTM = { acts = 5, mults = 3, adds = 1, saved = 2, what = "σ for i, f, o; tanh for g and for c" },
+  GRU = { acts = 3, mults = 3, adds = 2, saved = 1, what = "σ for r, z; tanh for n" },
+}
+
+local function group(n)
+  local s = tostring(math.tointeger(n) or n)
+  local int, rest = s:match("^(%-?%d+)(.*)$")
+  if not int then return s end
+  return int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^(%-?),", "%1") .. rest
+end
+
+-- count(module, shape, T, N) -> the cost table of the module contract
+function M.count(m, s, T, N)
+  local G, H, kind = m.gates, m.hidden_size, m.kind
+  local L, D = m.num_layers or 1, m.directions or 1
+  local nb = m.bias == "single" and 1 or (m.bias and 2 or 0)
+  local e = elementwise[kind]
+  local reps = T * N * D      -- steps of one layer, all samples and directions
+  local c = { weights = 0, biases = 0, macs = 0, mults = 0, adds = 0, bias_adds = 0, acts = 0, conns = 0,
+    bwd_input = 0, bwd_weight = 0, saved = 0, parts = {} }
+  local params = 0
+  for l = 0, L - 1 do
+    local nin = l == 0 and m.input_size or D * H
+    local tag = (L > 1 or m.num_layers) and ("l" .. l .. " ") or ""
+    local per_dir = G * H * (nin + H) + nb * G * H
+    params = params + D * per_dir
+    c.weights = c.weights + D * G * H * (nin + H)
+    c.biases = c.biases + D * nb * G * H
+    local bi = nb > 0 and G * H or 0                        -- b_ih (or the single b)
+    local bh = nb == 2 and G * H or 0                       -- b_hh
+    local input = { name = ("%sinput x·W_ihᵀ: %s MACs per step and sample, x T=%d x N=%d%s"):format(tag,
+      group(G * H * nin), T, N, D == 2 and " x 2 directions" or ""),
+      macs = reps * G * H * nin, mults = reps * G * H * nin, adds = reps * G * H * (nin - 1), bias_adds = reps * bi }
+    local recur = { name = ("%srecurrent h·W_hhᵀ: %s MACs per step and sample, x T x N%s"):format(tag,
+      group(G * H * H), D == 2 and " x 2" or ""),
+      macs = reps * G * H * H, mults = reps * G * H * H, adds = reps * G * H * H, bias_adds = reps * bh }
+    local gates = { name = ("%sgates: %d activations per unit (%s)"):format(tag, e.acts, e.what),
+      macs = 0, mults = reps * e.mults * H, adds = reps * e.adds * H, acts = reps * e.acts * H }
+    for _, part in ipairs({ input, recur, gates }) do
+      c.parts[#c.parts + 1] = part
+      for _, k in ipairs({ "macs", "mults", "adds", "bias_adds", "acts" }) do c[k] = c[k] + (part[k] or 0) end
+    end
+    c.saved = c.saved + reps * (nin + H + G * H + e.saved * H)
+  end
+  c.conns, c.bwd_input, c.bwd_weight = c.macs, c.macs, c.macs
+  -- what the usual counters report (read from their sources)
+  local thop = 0
+  for l = 0, L - 1 do
+    local nin = l == 0 and m.input_size or D * H
+    local cell = G * ((nin + H) * H + H + (m.bias and 2 * H or 0))
+    if kind == "LSTM" then cell = cell + 4 * H
+    elseif kind == "GRU" then cell = cell + 4 * H end
+    thop = thop + D * cell
+  end
+  c.compare = { fvcore = 0, torchinfo = params * T * N, thop = thop * T * N }
+  local convention = nb == 2 and "PyTorch's two biases per gate (bias_ih + bias_hh)"
+    or (nb == 1 and 'bias="single": one bias per gate (Keras, the papers)' or "no biases")
+  c.note = table.concat({
+    ("%s: %s; per layer and direction %d gates x (h·(in+h) + %d·h) parameters."):format(m.class_name, convention, G, nb),
+    ("  compare: fvcore counts 0 (no handler for aten::%s); torchinfo's mult-adds are params x T x N = %s;")
+      :format(kind:lower(), group(c.compare.torchinfo)),
+    ("  thop %s (gates x ((in+h)·h + h + 2h bias) + elementwise, per step and sample); nncalc %s MACs."):format(
+      group(c.compare.thop), group(c.macs)),
+  }, "\n")
+  return c
+end
+
+return M
