@@ -77,7 +77,7 @@ local function settings(self, kind, nin, hidden, opts, known)
     error(("%s: nonlinearity must be \"tanh\" or \"relu\", got %s"):format(cls, tostring(act)), 4)
   end
   if act ~= "tanh" and kind ~= "RNN" then error(("%s: nonlinearity applies to RNN only"):format(cls), 4) end
-  self.kind, self.input_size, self.hidden_size, self.bias, self.nonlinearity = kind, nin, hidden, bias, act
+  self.kind, self.input_size, self.hidden_size, self.bias_mode, self.nonlinearity = kind, nin, hidden, bias, act
   self.gates = kinds[kind].gates
   return opts
 end
@@ -89,10 +89,10 @@ local function declare(self, nin, suffix)
   local n = { wih = "weight_ih" .. suffix, whh = "weight_hh" .. suffix }
   self:param(n.wih, { G * H, nin }, bound)
   self:param(n.whh, { G * H, H }, bound)
-  if self.bias == "single" then
+  if self.bias_mode == "single" then
     n.bih = "bias" .. suffix
     self:param(n.bih, { G * H }, bound)
-  elseif self.bias then
+  elseif self.bias_mode then
     n.bih, n.bhh = "bias_ih" .. suffix, "bias_hh" .. suffix
     self:param(n.bih, { G * H }, bound)
     self:param(n.bhh, { G * H }, bound)
@@ -106,8 +106,8 @@ local function params(self, n)
 end
 
 local function bias_repr(self)
-  if self.bias == true then return "" end
-  return self.bias == "single" and ', bias="single"' or ", bias=false"
+  if self.bias_mode == true then return "" end
+  return self.bias_mode == "single" and ', bias="single"' or ", bias=false"
 end
 
 -- forward(x [, state]): the state is a second argument (a tensor, or

@@ -32,7 +32,7 @@ end
 function M.count(m, s, T, N)
   local G, H, kind = m.gates, m.hidden_size, m.kind
   local L, D = m.num_layers or 1, m.directions or 1
-  local nb = m.bias == "single" and 1 or (m.bias and 2 or 0)
+  local nb = m.bias_mode == "single" and 1 or (m.bias_mode and 2 or 0)
   local e = elementwise[kind]
   local reps = T * N * D      -- steps of one layer, all samples and directions
   local c = { weights = 0, biases = 0, macs = 0, mults = 0, adds = 0, bias_adds = 0, acts = 0, conns = 0,
@@ -66,7 +66,7 @@ function M.count(m, s, T, N)
   local thop = 0
   for l = 0, L - 1 do
     local nin = l == 0 and m.input_size or D * H
-    local cell = G * ((nin + H) * H + H + (m.bias and 2 * H or 0))
+    local cell = G * ((nin + H) * H + H + (m.bias_mode and 2 * H or 0))
     if kind == "LSTM" then cell = cell + 4 * H
     elseif kind == "GRU" then cell = cell + 4 * H end
     thop = thop + D * cell
