@@ -46,7 +46,7 @@ local function indices(self, idx)
     local v = flat[k]
     if v ~= math.floor(v) or v < 1 or v > self.num_embeddings then
       error(("Embedding(%d, %d): index %s at position %d is not a whole number from 1 to %d"):format(
-        self.num_embeddings, self.embedding_dim, tostring(v), k, self.num_embeddings), 4)
+        self.num_embeddings, self.embedding_dim, tostring(math.tointeger(v) or v), k, self.num_embeddings), 4)
     end
     list[k] = math.tointeger(v)
   end
