@@ -263,13 +263,14 @@ static Tensor *cofactors(const Tensor *a) {
   int64_t n = a->size[0], i, j, r, c;
   Tensor *ac = tensor_contiguous(a), *out = ac ? tensor_new(2, a->size) : NULL;
   double *minor = out ? malloc((size_t)((n - 1) * (n - 1) > 0 ? (n - 1) * (n - 1) : 1) * sizeof *minor) : NULL;
+  const double *A;
   if (minor == NULL) {
     tensor_release(ac);
     tensor_release(out);
     if (out != NULL) nn_fail(NN_ENOMEM, "out of memory");
     return NULL;
   }
-  const double *A = ac->storage->data + ac->offset;
+  A = ac->storage->data + ac->offset;
   for (i = 0; i < n; i++)
     for (j = 0; j < n; j++) {
       double d = 1.0;   /* the empty minor of a 1x1 matrix */

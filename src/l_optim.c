@@ -58,7 +58,7 @@ static int l_adam(lua_State *L) {
   a.eps = luaL_checknumber(L, 8);
   a.weight_decay = luaL_checknumber(L, 9);
   a.decoupled = lua_toboolean(L, 10);
-  a.step = (int64_t)luaL_checkinteger(L, 11);
+  a.step = (int64_t)lt_checkinteger(L, 11);
   optim_adam(p->storage->data + p->offset, g, m, v, tensor_numel(p), &a);
   return 0;
 }
@@ -68,7 +68,7 @@ static int l_adagrad(lua_State *L) {
   double *g = flat(L, 2, p, "adagrad", 0), *sum = flat(L, 3, p, "adagrad", 0);
   optim_adagrad(p->storage->data + p->offset, g, sum, tensor_numel(p), luaL_checknumber(L, 4),
                 luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
-                (int64_t)luaL_checkinteger(L, 8));
+                (int64_t)lt_checkinteger(L, 8));
   return 0;
 }
 

@@ -86,31 +86,8 @@ end
 
 -- ---- showing values ----------------------------------------------------
 
-local function num(v)
-  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
-  return ("%.6g"):format(v)
-end
-
--- Small values inline, as on paper: 4, (16, 12, -4), [32 16; 24 12].
-local function inline(t)
-  t = t:detach()
-  local n = t:numel()
-  if n == 1 then return num(t:item()) end
-  if n > 8 or t:dim() > 2 then return nil end
-  local flat = t:reshape(n)
-  if t:dim() == 1 then
-    local v = {}
-    for i = 1, n do v[i] = num(flat[i]) end
-    return "(" .. table.concat(v, ", ") .. ")"
-  end
-  local rows, r, c = {}, t:size(1), t:size(2)
-  for i = 1, r do
-    local v = {}
-    for j = 1, c do v[j] = num(flat[(i - 1) * c + j]) end
-    rows[i] = table.concat(v, " ")
-  end
-  return "[" .. table.concat(rows, "; ") .. "]"
-end
+-- the one printer of values (format.lua): 16, (16, 12, -4), [32 16; 24 12]
+local num, inline = require("nncalc.format").num, require("nncalc.format").inline
 
 -- A value inline when small, else its shape (and the tensor itself on the
 -- lines below, collected in `blocks`).
@@ -463,8 +440,9 @@ function gradcheck(f, inputs, o)
   local ok = #report == 0
   local msg
   if worst.input then
-    msg = ("gradcheck: %s, worst |analytic - numeric| = %.3g at input %d element %d (analytic %.10g, numeric %.10g)")
-      :format(ok and "ok" or "FAILED", worst.err, worst.input, worst.element, worst.analytic, worst.numeric)
+    local a, n = require("nncalc.format").apart(worst.analytic, worst.numeric)
+    msg = ("gradcheck: %s, worst |analytic - numeric| = %s at input %d element %d (analytic %s, numeric %s)")
+      :format(ok and "ok" or "FAILED", num(worst.err), worst.input, worst.element, a, n)
   else
     msg = "gradcheck: ok (no elements)"
   end

@@ -9,21 +9,15 @@ local optim = {}
 
 -- ---- shared parts ------------------------------------------------------------
 
-local function num(v)
-  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
-  return ("%.6g"):format(v)
-end
+-- values in homework notation, by the one printer (format.lua); a larger
+-- tensor as its shape and the tensor below
+local fmt = require("nncalc.format")
+local num = fmt.num
 
 local function show(t)
-  if type(t) == "number" then return num(t) end
+  local s = fmt.inline(t)
+  if s then return s end
   t = t:detach()
-  local n = t:numel()
-  if n == 1 then return num(t:item()) end
-  if n <= 6 then
-    local v, f = {}, t:reshape(n)
-    for i = 1, n do v[i] = num(f[i]) end
-    return "(" .. table.concat(v, ", ") .. ")"
-  end
   return "[" .. table.concat(t:shape(), "x") .. "]\n" .. t:format{ threshold = 24, edgeitems = 2 }:gsub("[^\n]+", "      %0")
 end
 

@@ -10,9 +10,11 @@ local function final_state(model, shape, fname)
   if type(shape) ~= "table" or #shape < 3 then
     error(fname .. ": the input shape must be an image {C, H, W} or a batch {N, C, H, W}", 3)
   end
-  local ok, s = pcall(summary, model, shape, { quiet = true })
+  local ok, s = pcall(summary, model, shape, { quiet = true })   -- checks the shape
   if not ok then error(fname .. ": " .. tostring(s):gsub("^summary: ", ""), 3) end
-  return s
+  local whole = {}   -- summary took {3, 32.0, 2^5}; so do the sizes here
+  for i, v in ipairs(shape) do whole[i] = math.tointeger(v) end
+  return s, whole
 end
 
 local function num(v)
@@ -22,10 +24,15 @@ end
 -- receptive_field(model, shape): a list of {index, name, h = {size, jump,
 -- start}, w = {...}} per layer, printed as a table unless quiet.
 function M.receptive_field(model, shape, opts)
-  local s = final_state(model, shape, "receptive_field")
+  local s
+  s, shape = final_state(model, shape, "receptive_field")
   local list, rows = {}, { { "layer", "size (HxW)", "jump", "start" } }
   for _, r in ipairs(s) do
-    if r.rf and r.rf[1] then
+    if r.rf and r.rf[1] and r.rf[1].unknown then
+      list[#list + 1] = { index = r.index, name = r.name, unknown = true }
+      rows[#rows + 1] = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name, "?", "?", "?",
+        note = not r.container and r.module:window(1, r.in_shape) == "unknown" and (r.module.class_name .. " defines no window(): the field is unknown from here on") or nil }
+    elseif r.rf and r.rf[1] and not r.part then
       local h, w = r.rf[1], r.rf[2]
       local e = { index = r.index, name = r.name,
         h = { size = h.global and shape[#shape - 1] or h.r, jump = h.j, start = h.start, all = h.global },
@@ -75,13 +82,17 @@ end
 -- (1-based, clipped to the image) that output element (c, i, j) depends
 -- on; without the index, the general affine form per axis.
 function M.receptive_region(model, shape, idx)
-  local s = final_state(model, shape, "receptive_region")
+  local s
+  s, shape = final_state(model, shape, "receptive_region")
   -- the model's own row (the top container, or the only layer) holds the final state
   local top = s[1]
   if not top or not top.rf or not top.rf[1] then
     error("receptive_region: the model has no spatial output to trace back", 2)
   end
   local h, w = top.rf[1], top.rf[2]
+  if h.unknown or w.unknown then
+    error("receptive_region: a layer of this model defines no window() (its receptive-field rule), so the field is unknown", 2)
+  end
   if h.global then
     error("receptive_region: every output depends on the whole input past a Linear layer or global pooling (and an adaptive pool with uneven bins has no single window)", 2)
   end
@@ -100,11 +111,13 @@ function M.receptive_region(model, shape, idx)
   local out = top.out_shape
   local oh, ow, oc = out[#out - 1], out[#out], out[#out - 2]
   for _, v in ipairs({ { idx[1], oc, "channel" }, { idx[2], oh, "row" }, { idx[3], ow, "column" } }) do
-    if math.type(v[1]) ~= "integer" or v[1] < 1 or v[1] > v[2] then
+    local n = type(v[1]) == "number" and math.tointeger(v[1])
+    if not n or n < 1 or n > v[2] then
       error(("receptive_region: %s %s is out of range 1..%d (output shape {%s})"):format(v[3], tostring(v[1]), v[2],
         table.concat(out, ", ")), 2)
     end
   end
+  idx = { math.tointeger(idx[1]), math.tointeger(idx[2]), math.tointeger(idx[3]) }
   local r0, r1 = span(h, idx[2])
   local c0, c1 = span(w, idx[3])
   local region = {

@@ -24,8 +24,10 @@ function M.fit(model, loss_fn, data, o)
     error(("fit: X has %d samples but Y has %d"):format(n, Y:size(1)), 2)
   end
   local epochs, bs = o.epochs or 10, o.batch_size or n
-  if math.type(epochs) ~= "integer" or epochs < 1 then error("fit: epochs must be a positive whole number", 2) end
-  if math.type(bs) ~= "integer" or bs < 1 then error("fit: batch_size must be a positive whole number", 2) end
+  epochs = type(epochs) == "number" and math.tointeger(epochs) or epochs   -- 10.0 is 10
+  bs = type(bs) == "number" and math.tointeger(bs) or bs
+  if math.type(epochs) ~= "integer" or epochs < 1 then error("fit: epochs must be a positive whole number, got " .. tostring(epochs), 2) end
+  if math.type(bs) ~= "integer" or bs < 1 then error("fit: batch_size must be a positive whole number, got " .. tostring(bs), 2) end
   local opt = o.opt or optim.SGD(model:parameters(), { lr = 0.01 })
   if o.seed then seed(o.seed) end
   local history = {}
@@ -54,7 +56,7 @@ function M.fit(model, loss_fn, data, o)
     end
     history[epoch] = total / n
     if not o.quiet then
-      io.write(("epoch %d/%d  loss %.6g  (%.3f s)\n"):format(epoch, epochs, history[epoch], os.clock() - t0))
+      io.write(("epoch %d/%d  loss %s  (%.3f s)\n"):format(epoch, epochs, require("nncalc.format").num(history[epoch]), os.clock() - t0))
     end
   end
   return history

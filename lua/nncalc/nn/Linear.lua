@@ -4,16 +4,19 @@
 local Module = require("nncalc.nn.Module")
 local Linear = Module.class("Linear")
 
+-- a whole number computed as a float (50176.0, 2^10) counts as that integer
 local function check_size(cls, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
     error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 4)
   end
+  return n
 end
 
 -- nn.Linear(in, out [, {bias=true, weight=W, bias=b}])
 function Linear:init(nin, nout, opts)
-  check_size("Linear", "in_features", nin)
-  check_size("Linear", "out_features", nout)
+  nin = check_size("Linear", "in_features", nin)
+  nout = check_size("Linear", "out_features", nout)
   opts = opts or {}
   self.in_features, self.out_features = nin, nout
   local bound = 1 / math.sqrt(nin)
@@ -54,6 +57,22 @@ end
 
 -- every output sees every input: the receptive field becomes everything
 function Linear:window() return false end
+
+function Linear:counters(r)
+  local bias = self.has_bias and r.out_n or 0
+  local batch = (#r.in_shape >= 2) and (r.in_n // self.in_features) or 1
+  return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias,
+    torchinfo = batch * (self.in_features * self.out_features + (self.has_bias and self.out_features or 0)),
+    torchscan = r.out_n * (2 * self.in_features - 1) + bias }
+end
+
+function Linear:explain(r, group)
+  local nout = 1
+  for _, v in ipairs(r.out_shape) do nout = nout * v end
+  return { ("params = %d·%d%s = %s"):format(self.out_features, self.in_features,
+      self.has_bias and (" + " .. self.out_features) or "", group(r.params)),
+    ("mults = %s outputs · %d inputs = %s"):format(group(nout), self.in_features, group(r.mults)) }
+end
 
 function Linear:extra_repr()
   return ("in_features=%d, out_features=%d, bias=%s"):format(self.in_features, self.out_features,
