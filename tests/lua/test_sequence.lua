@@ -56,8 +56,9 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
     local acts = ({ RNN = 1, LSTM = 5, GRU = 3 })[kind]
     eq(c.acts, T * N * acts * H, kind .. " activations")
     eq(c.weights + c.biases, G * (H * (I + H) + 2 * H), kind .. " params")
-    eq(c.compare.fvcore, 0, "fvcore counts no recurrent layer")
-    eq(c.compare.torchinfo, (c.weights + c.biases) * T * N, "torchinfo: params x T x N")
+    local k = m:counters({ in_shape = { T, N, I } })
+    eq(k.fvcore, 0, "fvcore counts no recurrent layer")
+    eq(k.torchinfo, (c.weights + c.biases) * T * N, "torchinfo: params x T x N")
     local sum = { macs = 0, mults = 0, adds = 0, acts = 0, bias_adds = 0 }
     for _, part in ipairs(c.parts) do for k in pairs(sum) do sum[k] = sum[k] + (part[k] or 0) end end
     for k, v in pairs(sum) do eq(v, c[k], kind .. " parts add up to " .. k) end
@@ -66,7 +67,11 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
     eq(c.note:find("two biases per gate", 1, true) ~= nil, true, "the convention is stated")
   end
   -- thop's LSTM: 4((in+h)h + h + 2h) + 4h per step and sample (thop/rnn_hooks.py)
-  eq(nn.LSTM(I, H):cost({ T, N, I }).compare.thop, T * N * (4 * ((I + H) * H + H + 2 * H) + 4 * H), "thop")
+  local k = nn.LSTM(I, H):counters({ in_shape = { T, N, I } })
+  eq(k.thop, T * N * (4 * ((I + H) * H + H + 2 * H) + 4 * H), "thop")
+  -- ptflops (pytorch_ops.py rnn_flops): 4h·in + 4h·h + 10h + both biases (8h) per step and sample
+  eq(k.ptflops, T * N * (4 * H * I + 4 * H * H + 10 * H + 8 * H), "ptflops")
+  eq(k.flop_counter, 2 * T * N * 4 * H * (I + H), "FlopCounterMode: 2 x the matrix products")
   -- a second bidirectional layer reads 2h features
   local c2 = nn.GRU(I, H, { num_layers = 2, bidirectional = true }):cost({ T, N, I })
   eq(c2.macs, T * N * 2 * (3 * H * (I + H) + 3 * H * (2 * H + H)), "2 layers x 2 directions")

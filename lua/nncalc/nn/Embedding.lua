@@ -81,7 +81,14 @@ function Embedding:cost(s)
   for i = 1, #s do n = n * s[i] end
   return { weights = self.num_embeddings * self.embedding_dim, biases = 0, macs = 0, mults = 0, adds = 0,
     lookups = n, bwd_weight = n * self.embedding_dim, saved = n,
-    note = "Embedding: a lookup of one row per index, counted as lookups (0 MACs), as torchinfo, fvcore and thop do" }
+    note = "Embedding: one row read per index, counted as lookups (0 MACs)" }
+end
+
+-- fvcore has no rule for aten::embedding, thop none for nn.Embedding (0);
+-- torchinfo counts its weight x the output's first size (layer_info.py)
+function Embedding:counters(r)
+  local params = self.num_embeddings * self.embedding_dim
+  return { fvcore = 0, thop = 0, ptflops = 0, flop_counter = 0, torchscan = 0, torchinfo = r.out_shape[1] * params }
 end
 
 function Embedding:window() return nil end

@@ -21,12 +21,8 @@ local elementwise = {
   GRU = { acts = 3, mults = 3, adds = 2, saved = 1, what = "σ for r, z; tanh for n" },
 }
 
-local function group(n)
-  local s = tostring(math.tointeger(n) or n)
-  local int, rest = s:match("^(%-?%d+)(.*)$")
-  if not int then return s end
-  return int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^(%-?),", "%1") .. rest
-end
+-- summary's 1,234 grouping (loaded when counting, never at start-up)
+local function group(n) return require("nncalc.summary").group(n) end
 
 -- count(module, shape, T, N) -> the cost table of the module contract
 function M.count(m, s, T, N)
@@ -37,12 +33,9 @@ function M.count(m, s, T, N)
   local reps = T * N * D      -- steps of one layer, all samples and directions
   local c = { weights = 0, biases = 0, macs = 0, mults = 0, adds = 0, bias_adds = 0, acts = 0, conns = 0,
     bwd_input = 0, bwd_weight = 0, saved = 0, parts = {} }
-  local params = 0
   for l = 0, L - 1 do
     local nin = l == 0 and m.input_size or D * H
     local tag = (L > 1 or m.num_layers) and ("l" .. l .. " ") or ""
-    local per_dir = G * H * (nin + H) + nb * G * H
-    params = params + D * per_dir
     c.weights = c.weights + D * G * H * (nin + H)
     c.biases = c.biases + D * nb * G * H
     local bi = nb > 0 and G * H or 0                        -- b_ih (or the single b)
@@ -62,26 +55,42 @@ function M.count(m, s, T, N)
     c.saved = c.saved + reps * (nin + H + G * H + e.saved * H)
   end
   c.conns, c.bwd_input, c.bwd_weight = c.macs, c.macs, c.macs
-  -- what the usual counters report (read from their sources)
-  local thop = 0
-  for l = 0, L - 1 do
-    local nin = l == 0 and m.input_size or D * H
-    local cell = G * ((nin + H) * H + H + (m.bias_mode and 2 * H or 0))
-    if kind == "LSTM" then cell = cell + 4 * H
-    elseif kind == "GRU" then cell = cell + 4 * H end
-    thop = thop + D * cell
-  end
-  c.compare = { fvcore = 0, torchinfo = params * T * N, thop = thop * T * N }
   local convention = nb == 2 and "PyTorch's two biases per gate (bias_ih + bias_hh)"
     or (nb == 1 and 'bias="single": one bias per gate (Keras, the papers)' or "no biases")
-  c.note = table.concat({
-    ("%s: %s; per layer and direction %d gates x (h·(in+h) + %d·h) parameters."):format(m.class_name, convention, G, nb),
-    ("  compare: fvcore counts 0 (no handler for aten::%s); torchinfo's mult-adds are params x T x N = %s;")
-      :format(kind:lower(), group(c.compare.torchinfo)),
-    ("  thop %s (gates x ((in+h)·h + h + 2h bias) + elementwise, per step and sample); nncalc %s MACs."):format(
-      group(c.compare.thop), group(c.macs)),
-  }, "\n")
+  c.note = ("%s: %s; per layer and direction %d gates x (h·(in+h) + %d·h) parameters; "
+    .. "compare=true: fvcore counts it as 0, torchinfo as params x T x N"):format(m.class_name, convention, G, nb)
   return c
+end
+
+-- What the usual counters report for the same layer, each by its own rules
+-- (read from their sources):
+--   fvcore: no handler for aten::lstm / gru / rnn_tanh (nor the _cell ops): 0
+--   torchinfo: every weight_*/bias_* parameter x the output's first two
+--     sizes (T x N): params x T x N
+--   thop (rnn_hooks.py): per step and sample gates·((in+h)·h + h) + 2·gates·h
+--     with bias, + 4h elementwise for LSTM and GRU; x T x N, x 2 directions
+--   ptflops (pytorch_ops.py rnn_flops): per step and sample the weights'
+--     sizes (gates·h·in + gates·h·h) + h (RNN), 7h (GRU), 10h (LSTM), + the
+--     two biases; x input.shape[0] x input.shape[1] (T x N whatever the
+--     layout; a cell: x input.shape[0]), x 2 when bidirectional
+--   FlopCounterMode: 2 x the matrix products' MACs (the CPU kernel is
+--     decomposed into addmm / mm, which it counts); torchscan: no rule, 0
+function M.counters(m, s, T, N)
+  local G, H, kind = m.gates, m.hidden_size, m.kind
+  local L, D = m.num_layers or 1, m.directions or 1
+  local bias = m.bias_mode ~= false
+  local params, thop, pt, mm = 0, 0, 0, 0
+  local extra = ({ RNN = H, GRU = 7 * H, LSTM = 10 * H })[kind]
+  for l = 0, L - 1 do
+    local nin = l == 0 and m.input_size or D * H
+    params = params + D * (G * H * (nin + H) + (m.bias_mode == "single" and 1 or (bias and 2 or 0)) * G * H)
+    thop = thop + D * (G * ((nin + H) * H + H + (bias and 2 * H or 0)) + (kind == "RNN" and 0 or 4 * H))
+    pt = pt + G * H * nin + G * H * H + extra + (bias and 2 * G * H or 0)
+    mm = mm + D * G * H * (nin + H)
+  end
+  local lead = m.cell and (s[1] or 1) or (s[1] or 1) * (s[2] or 1)   -- ptflops' shape[0] x shape[1]
+  return { fvcore = 0, torchinfo = params * T * N, thop = thop * T * N, ptflops = pt * lead * D,
+    flop_counter = 2 * mm * T * N, torchscan = 0 }
 end
 
 return M

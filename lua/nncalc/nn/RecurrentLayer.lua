@@ -109,13 +109,13 @@ function M.class(kind, K)
   end
   C.layout = function(self) return self.batch_first and "N x T x C" or "T x N x C (or T x C)" end
 
-  function C:cost(s)
-    local T, N = s[1], 1
-    if #s == 3 then
-      if self.batch_first then N, T = s[1], s[2] else N = s[2] end
-    end
-    return K.cost.count(self, s, T, N)
+  local function steps(self, s)
+    if #s ~= 3 then return s[1], 1 end
+    if self.batch_first then return s[2], s[1] end
+    return s[1], s[2]
   end
+  function C:cost(s) return K.cost.count(self, s, steps(self, s)) end
+  function C:counters(r) return K.cost.counters(self, r.in_shape, steps(self, r.in_shape)) end
 
   function C:window() return false end
 
