@@ -86,6 +86,10 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
   local s = summary(net, { N, T }, { quiet = true })
   eq(table.concat(s.total.out_shape, "x"), N .. "x" .. T .. "x5", "output shape")
   eq(s.total.params, 100 * I + 4 * (H * (I + H) + 2 * H) + 5 * H + 5, "params")
+  -- a 3-D sequence is not an image: no receptive field along T and C
+  local seq = summary(nn.Sequential{ nn.LSTM(I, H), nn.Linear(H, 2) }, { T, N, I }, { quiet = true })
+  eq(next(seq[2].rf), nil, "no image axes for {T, N, C}")
+  eq(seq[2].note:find("reads {T, N, in}", 1, true) ~= nil, true, "the layout is stated")
   -- image layers still read 3-D as C x H x W
   eq(table.concat(summary(nn.Conv2d(3, 8, 3), { 3, 32, 32 }, { quiet = true }).total.out_shape, "x"), "8x30x30", "images")
 end)

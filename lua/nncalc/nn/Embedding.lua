@@ -6,6 +6,7 @@
 -- gradient.
 local Module = require("nncalc.nn.Module")
 local Embedding = Module.class("Embedding")
+Embedding.input_layout = "sequence"   -- token indices {T} or {N, T}, never an image
 
 -- nn.Embedding(num, dim [, {padding_idx = k, weight = W}])
 function Embedding:init(num, dim, opts)

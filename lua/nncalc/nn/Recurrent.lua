@@ -173,7 +173,7 @@ local function cell_class(kind)
     out[#out] = self.hidden_size
     return out
   end
-  C.cell = true
+  C.cell, C.input_layout = true, "sequence"
   function C:cost(s) return cost.count(self, s, 1, #s == 2 and s[1] or 1) end
   function C:counters(r) return cost.counters(self, r.in_shape, 1, #r.in_shape == 2 and r.in_shape[1] or 1) end
   function C:window() return false end

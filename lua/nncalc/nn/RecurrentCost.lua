@@ -57,8 +57,9 @@ function M.count(m, s, T, N)
   c.conns, c.bwd_input, c.bwd_weight = c.macs, c.macs, c.macs
   local convention = nb == 2 and "PyTorch's two biases per gate (bias_ih + bias_hh)"
     or (nb == 1 and 'bias="single": one bias per gate (Keras, the papers)' or "no biases")
-  c.note = ("%s: %s; per layer and direction %d gates x (h·(in+h) + %d·h) parameters; "
-    .. "compare=true: fvcore counts it as 0, torchinfo as params x T x N"):format(m.class_name, convention, G, nb)
+  local layout = m.cell and "{in} or {N, in}" or (m.batch_first and "{N, T, in}" or "{T, N, in} or {T, in}")
+  c.note = ("%s reads %s; %s; per layer and direction %d gates x (h·(in+h) + %d·h) parameters; "
+    .. "compare=true: fvcore counts it as 0, torchinfo as params x T x N"):format(m.class_name, layout, convention, G, nb)
   return c
 end
 

@@ -107,7 +107,7 @@ function M.class(kind, K)
     out[#s] = self.directions * self.hidden_size
     return out
   end
-  C.layout = function(self) return self.batch_first and "N x T x C" or "T x N x C (or T x C)" end
+  C.input_layout = "sequence"
 
   local function steps(self, s)
     if #s ~= 3 then return s[1], 1 end
