@@ -185,10 +185,17 @@ local function print_step(k, step, name, root, out, paths)
         out(("  %s.grad += d%s/d%s   (it already held a gradient: accumulating)")
           :format(name(x), root, name(x)))
       elseif x:is_leaf() then
-        -- an op named for a time step (hh[2] = linear(h[1], W_hh)) gives that step's share
-        local t = name(step.out):match("%[(%-?%d+)%]$")
-        out(("  %s.grad %s d%s/d%s%s"):format(name(x), p.n > 1 and "+=" or "=", root, name(x),
-          t and ("   (the share from step " .. t .. ")") or ""))
+        -- an op named for a time step (hh[2] = linear(h[1], W_hh)) gives that
+        -- step's share; else an indexed input names the path (mul(W, h[1]))
+        local t, share = name(step.out):match("%[(%-?%d+)%]$"), ""
+        if t then share = "   (the share from step " .. t .. ")"
+        else
+          for _, y in ipairs(step.inputs) do
+            local n = y ~= x and name(y)
+            if n and n:match("%[%-?%d+%]$") then share = "   (the share through " .. n .. ")"; break end
+          end
+        end
+        out(("  %s.grad %s d%s/d%s%s"):format(name(x), p.n > 1 and "+=" or "=", root, name(x), share))
       end
     end
   end
