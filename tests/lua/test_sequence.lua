@@ -132,13 +132,15 @@ test("a hand-written loop's nodes are named by an indexed global table: h[1], h[
   h = { [0] = tensor{ 1, -1 } }
   local x = tensor{ { 1, 0 }, { 0, 1 }, { 1, 1 } }
   for t = 1, 3 do h[t] = tanh(W_loop * h[t - 1] + x[t]) end
-  local L = h[3]:sum()
+  L = h[3]:sum()
   local text = capture(function() L:backward{ trace = true } end)
-  W_loop, h = nil, nil
+  W_loop, h, L = nil, nil, nil
   eq(text:find("h[3] = tanh(", 1, true) ~= nil, true, "h[3] named")
   eq(text:find("h[2] = tanh(", 1, true) ~= nil, true, "h[2] named")
   eq(text:find("mv(W_loop, h[1])", 1, true) ~= nil, true, "h[1] as an input")
   eq(text:find("mv(W_loop, h[0])", 1, true) ~= nil, true, "h[0], the given start")
+  eq(text:find("W_loop.grad += dL/dW_loop   (the share through h[1])", 1, true) ~= nil, true, "a share by its path")
+  eq(text:find("total: dL/dW_loop = the sum of its 3 shares", 1, true) ~= nil, true, "the total")
 end)
 
 test("an LSTM's trace names the cell and gates of each step", function()
@@ -182,4 +184,22 @@ test("bptt_norms: dh_T/dh_t falls geometrically, x0.5 a step, when W_hh = 0.5 I 
   end
   expect_error(function() return bptt_norms(nn.LSTM(2, 2, { num_layers = 2 }), zeros(3, 2)) end, "one layer and one direction")
   expect_error(function() return bptt_norms(nn.Linear(2, 2), zeros(3, 2)) end, "not an nn.RNN")
+end)
+
+test("tokens {N, T} through Embedding, a batch-first LSTM and Linear: forward, backward, trace", function()
+  seed(14)
+  local net = nn.Sequential{ nn.Embedding(9, 4), nn.LSTM(4, 3, { batch_first = true }), nn.Linear(3, 2) }
+  local tokens = tensor{ { 1, 4, 4, 9 }, { 2, 3, 8, 1 } }
+  local y = net(tokens)
+  eq(table.concat(y:shape(), "x"), "2x4x2", "N x T x classes")
+  -- the same as the layers one by one
+  local e = net[1](tokens)
+  local o = net[2](e)
+  tensor_eq(y:detach(), net[3](o):detach():totable(), 1e-12, "composed")
+  y:sum():backward()
+  eq(net[1].weight.grad:detach()[4]:abs():sum() > 0, true, "the embedding rows read get gradients")
+  tensor_eq(net[1].weight.grad[5], { 0, 0, 0, 0 }, 0, "a row never read gets none")
+  local list = net:trace(tokens)
+  eq(#list, 3, "the forward trace has one entry per layer")
+  eq(table.concat(list[2].output:shape(), "x"), "2x4x3", "the LSTM's output in the trace")
 end)
