@@ -24,6 +24,10 @@ local function bptt_norms(a, b, c, opts)
   if nn.is_module(a) then
     if not a.bptt_step then error("bptt_norms: " .. a.class_name .. " is not an nn.RNN, nn.LSTM or nn.GRU", 2) end
     check_step("bptt_norms", b)
+    if b:size(2) ~= a.input_size then
+      error(("bptt_norms: x must be {T, %d} for %s, got %s"):format(a.input_size, a:repr(""),
+        table.concat(b:shape(), "x")), 2)
+    end
     local ok, fn, size = pcall(a.bptt_step, a)
     if not ok then error("bptt_norms: " .. tostring(fn):gsub("^[^:\n]*:%d+: ", ""), 2) end
     f, xs, H, lstm = fn, b, a.hidden_size, a.kind == "LSTM"

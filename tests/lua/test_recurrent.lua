@@ -275,6 +275,10 @@ test("misuse is a Lua error naming the layer, the argument and the shapes", func
   expect_error(function() return nn.GRU(2, 2, { batch_first = true })(zeros(3)) end, "{N, T, 2}")
   expect_error(function() return nn.RNN(2, 2)(zeros(3, 1, 2), zeros(1, 2, 2)) end, "h0 must be a tensor of shape 1x1x2, got 1x2x2")
   expect_error(function() return nn.LSTMCell(2, 2)(zeros(2), zeros(2)) end, "LSTMCell(2, 2)", "the state must be a table {h, c}")
+  expect_error(function() return nn.LSTM(3, 2)(zeros(0, 3)) end, "the sequence is empty (T = 0)")
+  expect_error(function() return nn.LSTM(3, 2, { bidirectional = "yes" }) end, "bidirectional must be true or false")
+  expect_error(function() return bptt_norms(nn.GRU(3, 2), zeros(3, 2)) end, "x must be {T, 3} for GRU(3, 2), got 3x2")
+  expect_error(function() return nn.Embedding(4, 2)("a") end, "Embedding(4, 2): the input must be a tensor or table of indices")
   expect_error(function() return summary(nn.LSTM(3, 2), { 3, 224, 224 }, { quiet = true }) end,
     "is not a sequence {T, 3} or {T, N, 3}")
 end)

@@ -38,7 +38,8 @@ end
 local function indices(self, idx)
   if type(idx) == "table" and not nncalc.is_tensor(idx) then idx = tensor(idx) end
   if not nncalc.is_tensor(idx) then
-    error(("Embedding: the input must be a tensor or table of indices, got a %s"):format(type(idx)), 4)
+    error(("Embedding(%d, %d): the input must be a tensor or table of indices, got a %s"):format(
+      self.num_embeddings, self.embedding_dim, type(idx)), 4)
   end
   local shape = idx:dim() == 0 and {} or idx:shape()
   local flat = idx:detach():reshape(idx:numel())

@@ -176,6 +176,7 @@ local function cell_class(kind)
   C.cell, C.input_layout = true, "sequence"
   function C:cost(s) return cost.count(self, s, 1, #s == 2 and s[1] or 1) end
   function C:counters(r) return cost.counters(self, r.in_shape, 1, #r.in_shape == 2 and r.in_shape[1] or 1) end
+  function C:explain(r, group) return cost.explain(self, r, group, 1, #r.in_shape == 2 and r.in_shape[1] or 1) end
   function C:window() return false end
   function C:extra_repr()
     return ("%d, %d%s%s"):format(self.input_size, self.hidden_size, bias_repr(self),

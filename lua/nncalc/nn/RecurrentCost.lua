@@ -63,6 +63,29 @@ function M.count(m, s, T, N)
   return c
 end
 
+-- summary{explain=true}: every count as its formula with the numbers in.
+function M.explain(m, r, group, T, N)
+  local G, H = m.gates, m.hidden_size
+  local L, D = m.num_layers or 1, m.directions or 1
+  local nb = m.bias_mode == "single" and 1 or (m.bias_mode and 2 or 0)
+  local e = elementwise[m.kind]
+  local lines = {}
+  for l = 0, L - 1 do
+    local nin = l == 0 and m.input_size or D * H
+    local tag = L > 1 and ("layer " .. l .. ": ") or ""
+    lines[#lines + 1] = ("%sparams = %s%d·(%d·(%d + %d) + %d·%d) = %s"):format(tag, D == 2 and "2 directions · " or "",
+      G, H, nin, H, nb, H, group(D * G * (H * (nin + H) + nb * H)))
+    lines[#lines + 1] = ("%sinput MACs = T·N%s · %d·%d·%d = %d·%d%s · %s = %s"):format(tag, D == 2 and "·2" or "", G, H,
+      nin, T, N, D == 2 and "·2" or "", group(G * H * nin), group(T * N * D * G * H * nin))
+    lines[#lines + 1] = ("%srecurrent MACs = T·N%s · %d·%d·%d = %s"):format(tag, D == 2 and "·2" or "", G, H, H,
+      group(T * N * D * G * H * H))
+    lines[#lines + 1] = ("%sactivations = T·N%s · %d·%d (%s) = %s"):format(tag, D == 2 and "·2" or "", e.acts, H, e.what,
+      group(T * N * D * e.acts * H))
+  end
+  lines[#lines + 1] = "total params = " .. group(r.params) .. ", MACs = " .. group(r.macs)
+  return lines
+end
+
 -- What the usual counters report for the same layer, each by its own rules
 -- (read from their sources):
 --   fvcore: no handler for aten::lstm / gru / rnn_tanh (nor the _cell ops): 0

@@ -23,6 +23,11 @@ function M.class(kind, K)
     if math.type(L) ~= "integer" or L < 1 then
       error(("%s: num_layers must be a positive whole number, got %s"):format(kind, tostring(L)), 3)
     end
+    for _, k in ipairs({ "batch_first", "bidirectional" }) do
+      if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
+        error(("%s: %s must be true or false, got %s"):format(kind, k, tostring(opts[k])), 3)
+      end
+    end
     self.num_layers, self.batch_first, self.bidirectional = L, opts.batch_first == true, opts.bidirectional == true
     self.directions = self.bidirectional and 2 or 1
     self.names = {}
@@ -55,6 +60,7 @@ function M.class(kind, K)
     local batched = x:dim() == 3
     local X = not batched and x:reshape(x:size(1), 1, I) or (self.batch_first and x:transpose(1, 2) or x)
     local T, N = X:size(1), X:size(2)
+    if T == 0 then error("the sequence is empty (T = 0)", 0) end
     local h0, c0
     if kind == "LSTM" then
       if state ~= nil and (type(state) ~= "table" or nncalc.is_tensor(state)) then
@@ -116,6 +122,10 @@ function M.class(kind, K)
   end
   function C:cost(s) return K.cost.count(self, s, steps(self, s)) end
   function C:counters(r) return K.cost.counters(self, r.in_shape, steps(self, r.in_shape)) end
+  function C:explain(r, group)
+    local T, N = steps(self, r.in_shape)
+    return K.cost.explain(self, r, group, T, N)
+  end
 
   function C:window() return false end
 
