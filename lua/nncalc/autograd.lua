@@ -244,10 +244,7 @@ function Tensor.backward(self, arg)
         local blocks = {}
         out(("total: d%s/d%s = the sum of its %d shares = %s"):format(root, name(p.t), p.n,
           value(p.sum, "d" .. root .. "/d" .. name(p.t), blocks)))
-        for _, b in ipairs(blocks) do
-          out("    " .. b[1] .. " =")
-          for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
-        end
+        if blocks[1] then out("    " .. blocks[1][1] .. " =\n" .. tostring(blocks[1][2]):gsub("[^\n]+", "      %0")) end
       end
     end
   end

@@ -134,6 +134,16 @@ local function need_state(self, v, what, shape)
   return v
 end
 
+-- The given state as (h, c): a tensor h, or the LSTM's table {h, c}.
+local function split_state(kind, state, h, c)
+  if kind ~= "LSTM" then return state end
+  if state ~= nil and (type(state) ~= "table" or nncalc.is_tensor(state)) then
+    error(("the state must be a table {%s, %s}"):format(h, c), 0)
+  end
+  state = state or {}
+  return state[1], state[2]
+end
+
 -- ---- the cells: one step, x {in} or {N, in} -------------------------------------
 
 local function cell_class(kind)
@@ -150,17 +160,11 @@ local function cell_class(kind)
     end
     local H = self.hidden_size
     local shape = x:dim() == 1 and { H } or { x:size(1), H }
-    local h, c
-    if kind == "LSTM" then
-      if state ~= nil and (type(state) ~= "table" or nncalc.is_tensor(state)) then
-        error("the state must be a table {h, c}", 0)
-      end
-      state = state or {}
-      h = state[1] and need_state(self, state[1], "h", shape) or zeros(table.unpack(shape)):name("h")
-      c = state[2] and need_state(self, state[2], "c", shape) or zeros(table.unpack(shape)):name("c")
-    else
-      h = state ~= nil and need_state(self, state, "h", shape) or zeros(table.unpack(shape)):name("h")
+    local function start(v, what)
+      return v ~= nil and need_state(self, v, what, shape) or zeros(table.unpack(shape)):name(what)
     end
+    local sh, sc = split_state(kind, state, "h", "c")
+    local h, c = start(sh, "h"), kind == "LSTM" and start(sc, "c") or nil
     local p = params(self, self.names)
     return step(kind, linear(x, p.wih, p.bih):name("ih"), h, c, p, "'")
   end
@@ -192,7 +196,7 @@ for kind in pairs(kinds) do cell_class(kind) end
 local Layers = require("nncalc.nn.RecurrentLayer")
 for kind in pairs(kinds) do
   M[kind] = Layers.class(kind, { step = step, settings = settings, declare = declare, params = params,
-    bias_repr = bias_repr, forward = forward, need_state = need_state, cost = cost })
+    bias_repr = bias_repr, forward = forward, need_state = need_state, split_state = split_state, cost = cost })
 end
 
 return M

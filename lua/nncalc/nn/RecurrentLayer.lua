@@ -61,16 +61,8 @@ function M.class(kind, K)
     local X = not batched and x:reshape(x:size(1), 1, I) or (self.batch_first and x:transpose(1, 2) or x)
     local T, N = X:size(1), X:size(2)
     if T == 0 then error("the sequence is empty (T = 0)", 0) end
-    local h0, c0
-    if kind == "LSTM" then
-      if state ~= nil and (type(state) ~= "table" or nncalc.is_tensor(state)) then
-        error("the state must be a table {h0, c0}", 0)
-      end
-      state = state or {}
-      h0, c0 = initial(self, state[1], "h0", N, batched), initial(self, state[2], "c0", N, batched)
-    else
-      h0 = initial(self, state, "h0", N, batched)
-    end
+    local sh, sc = K.split_state(kind, state, "h0", "c0")
+    local h0, c0 = initial(self, sh, "h0", N, batched), kind == "LSTM" and initial(self, sc, "c0", N, batched) or nil
     local hn, cn, input = {}, {}, X
     for l = 0, self.num_layers - 1 do
       local outs = {}
