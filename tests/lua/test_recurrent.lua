@@ -207,6 +207,23 @@ test("an initial state is used, and LSTM's (h_n, c_n) feeds the next call", func
   expect_error(function() return f(x, { zeros(2, 3) }) end, "LSTM(2, 3)", "h0 must be a tensor of shape 1x3, got 2x3")
 end)
 
+test("dropout between layers, as PyTorch: in training only, never after the last layer", function()
+  seed(30)
+  local m = nn.GRU(3, 4, { num_layers = 2, dropout = 0.5 })
+  local x = randn(5, 2, 3)
+  local ref = ref_layer("GRU", m, x:totable())
+  m:eval()
+  tensor_eq(m(x):detach(), ref, 1e-12, "eval: no dropout")
+  m:train()
+  local y = m(x):detach()
+  eq((y - tensor(ref)):abs():max() > 1e-6, true, "training: the second layer reads a dropped-out input")
+  -- one layer: nothing to drop
+  local one = nn.RNN(3, 4, { dropout = 0.5 })
+  tensor_eq(one(x):detach(), ref_layer("RNN", one, x:totable()), 1e-12, "one layer")
+  eq(tostring(m), "GRU(3, 4, num_layers=2, dropout=0.5)", "repr")
+  expect_error(function() return nn.LSTM(2, 2, { dropout = 1 }) end, "LSTM: dropout must be a probability in [0, 1)")
+end)
+
 -- ---- gradients ------------------------------------------------------------------------
 
 -- gradcheck of a weighted sum of every output, through the input, the

@@ -15,10 +15,10 @@ function M.class(kind, K)
   C.forward = K.forward
 
   -- nn.LSTM(in, hidden, {num_layers=1, bias=true|"single"|false,
-  -- batch_first=false, bidirectional=false [, nonlinearity="tanh"|"relu" for RNN]})
+  -- batch_first=false, bidirectional=false, dropout=0 [, nonlinearity="tanh"|"relu" for RNN]})
   function C:init(nin, hidden, opts)
     opts = K.settings(self, kind, nin, hidden, opts,
-      { num_layers = 1, bias = 1, batch_first = 1, bidirectional = 1, nonlinearity = 1 })
+      { num_layers = 1, bias = 1, batch_first = 1, bidirectional = 1, nonlinearity = 1, dropout = 1 })
     local L = opts.num_layers or 1
     if math.type(L) ~= "integer" or L < 1 then
       error(("%s: num_layers must be a positive whole number, got %s"):format(kind, tostring(L)), 3)
@@ -28,6 +28,11 @@ function M.class(kind, K)
         error(("%s: %s must be true or false, got %s"):format(kind, k, tostring(opts[k])), 3)
       end
     end
+    local p = opts.dropout or 0
+    if type(p) ~= "number" or p < 0 or p >= 1 then
+      error(("%s: dropout must be a probability in [0, 1), got %s"):format(kind, tostring(p)), 3)
+    end
+    self.dropout = p
     self.num_layers, self.batch_first, self.bidirectional = L, opts.batch_first == true, opts.bidirectional == true
     self.directions = self.bidirectional and 2 or 1
     self.names = {}
@@ -84,6 +89,10 @@ function M.class(kind, K)
         hn[k], cn[k] = h, c
       end
       input = self.directions == 2 and cat(outs, 3) or outs[1]
+      -- PyTorch's dropout: on every layer's output but the last, in training
+      if self.training and self.dropout > 0 and l < self.num_layers - 1 then
+        input = input:cmul(rand(input:shape()):ge(self.dropout)) * (1 / (1 - self.dropout))
+      end
     end
     local out = not batched and input:reshape(T, self.directions * H)
       or (self.batch_first and input:transpose(1, 2) or input)
@@ -142,6 +151,7 @@ function M.class(kind, K)
     local r = ("%d, %d%s"):format(self.input_size, self.hidden_size, K.bias_repr(self))
     if self.num_layers > 1 then r = r .. ", num_layers=" .. self.num_layers end
     if self.nonlinearity ~= "tanh" then r = r .. ', nonlinearity="' .. self.nonlinearity .. '"' end
+    if self.dropout > 0 then r = r .. ", dropout=" .. self.dropout end
     if self.batch_first then r = r .. ", batch_first=true" end
     if self.bidirectional then r = r .. ", bidirectional=true" end
     return r
