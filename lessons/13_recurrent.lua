@@ -1,4 +1,4 @@
--- title: Recurrent networks and backprop through time
+-- title: Recurrent networks and BPTT
 -- summary: an RNN step by hand, its BPTT, why gradients vanish, the LSTM's cell path, parameter counts under both bias conventions
 title("Lesson 13: recurrent networks and backprop through time")
 
