@@ -299,3 +299,41 @@ test("misuse is a Lua error naming the layer, the argument and the shapes", func
   expect_error(function() return summary(nn.LSTM(3, 2), { 3, 224, 224 }, { quiet = true }) end,
     "is not a sequence {T, 3} or {T, N, 3}")
 end)
+
+-- ---- against PyTorch itself ----------------------------------------------------------------
+
+-- Recorded from PyTorch 1.13.1 (Debian python3-torch), float64:
+--   m = nn.<KIND>(2, 3, num_layers=2, bidirectional=True)
+--   every parameter p named `name`: p.flat[k] = 0.5·sin(k + 1 + len(name)), k = 0 ..
+--   x = cos(k + 1) for k = 0..7, shape (4, 1, 2); out, st = m(x); out.sum().backward()
+local torch_figures = {
+  LSTM = { out = { -0.229764356085, -0.300463586365, 0.258113763679, -0.121326163621, 0.097965413584, 0.113262197823 },
+    hn = { -0.294725678563, -0.027709946884, -0.229764356085, -0.182025064829 },
+    dwhh = { -0.015077818571, 0.005477048975, -0.001422390376 } },
+  GRU = { out = { -0.320119293395, -0.200377653879, 0.591169156744, -0.377983007852, 0.073028688091, 0.260834791301 },
+    hn = { -0.396675040922, -0.172343017606, -0.320119293395, -0.62354645908 },
+    dwhh = { -0.008291552927, 0.030512194625, -0.036113916641 } },
+  RNN = { out = { -0.987138396998, -0.443757799702, -0.578407837652, -0.136523415136, 0.384078179851, 0.147094085855 },
+    hn = { -0.856620526027, -0.031762322735, -0.987138396998, -0.367516872163 },
+    dwhh = { -0.989935926173, -1.204138464696, 1.059808051009 } },
+}
+
+test("the same numbers as PyTorch 1.13: 2 layers, bidirectional, outputs, h_n and dL/dW_hh", function()
+  for kind, want in pairs(torch_figures) do
+    local m = nn[kind](2, 3, { num_layers = 2, bidirectional = true })
+    for _, np in ipairs(m:named_parameters()) do
+      local p = np[2]:detach()
+      local flat = p:view(p:numel())
+      for k = 0, p:numel() - 1 do flat[{ k + 1 }] = 0.5 * math.sin(k + 1 + #np[1]) end
+    end
+    local xs = {}
+    for k = 0, 7 do xs[k + 1] = math.cos(k + 1) end
+    local x = tensor(xs):reshape(4, 1, 2)
+    local out, st = m(x)
+    local hn = kind == "LSTM" and st[1] or st
+    tensor_eq(out:detach()[4][1], want.out, 1e-10, kind .. " out[4]")
+    tensor_eq(hn:detach():select(3, 1):select(2, 1), want.hn, 1e-10, kind .. " h_n[:, 1, 1]")
+    out:sum():backward()
+    tensor_eq(m.weight_hh_l0.grad:narrow(1, 1, 3):select(2, 1), want.dwhh, 1e-10, kind .. " dL/dweight_hh_l0")
+  end
+end)
