@@ -7,7 +7,7 @@
 #                   AddressSanitizer + UndefinedBehaviorSanitizer
 #   make sanitize   only the sanitizer pass
 #   make bench      benchmarks (GEMM, start-up, autograd, convolution, summary,
-#                   Adam), printed beside references
+#                   Adam, LSTM), printed beside references
 #   make install PREFIX=/usr/local
 #
 # ARCH=-march=x86-64-v2 (say) builds for another CPU; V=1 shows commands.
@@ -188,6 +188,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
 	./$(BIN) bench/bench_optim.lua
+	./$(BIN) bench/bench_lstm.lua
 
 $(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
 	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)

@@ -179,6 +179,18 @@ static int t_draw_seed(lua_State *L) {
   return 1;
 }
 
+/* A tensor from make() with the generator seeded by sd, the global stream
+** left where it was. */
+static Tensor *seeded(lua_Integer sd, int nd, const int64_t *size, Tensor *(*make)(int, const int64_t *)) {
+  RngState saved;
+  Tensor *t;
+  rng_save(&saved);
+  rng_seed((uint64_t)sd);
+  t = make(nd, size);
+  rng_restore(&saved);
+  return t;
+}
+
 /* nncalc._uniform_seeded(seed, a, b, n1, ...): uniform [a, b) numbers from
 ** their own stream, leaving the global one where it was (lazy parameters
 ** come out the same whenever they are first touched). */
@@ -187,17 +199,21 @@ static int t_uniform_seeded(lua_State *L) {
   lua_Integer sd = lt_checkinteger(L, 1);
   double a = luaL_checknumber(L, 2), b = luaL_checknumber(L, 3);
   int nd = lt_checkshape(L, 4, size);
-  RngState saved;
-  Tensor *t;
-  rng_save(&saved);
-  rng_seed((uint64_t)sd);
-  t = op_rand(nd, size);
-  rng_restore(&saved);
+  Tensor *t = seeded(sd, nd, size, op_rand);
   if (t != NULL) {
     int64_t i, n = tensor_numel(t);
     for (i = 0; i < n; i++) t->storage->data[i] = a + (b - a) * t->storage->data[i];
   }
   return lt_push(L, t, "uniform");
+}
+
+/* nncalc._normal_seeded(seed, n1, ...): N(0, 1) numbers from their own
+** stream, as _uniform_seeded (nn.Embedding's weights). */
+static int t_normal_seeded(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  lua_Integer sd = lt_checkinteger(L, 1);
+  int nd = lt_checkshape(L, 2, size);
+  return lt_push(L, seeded(sd, nd, size, op_randn), "normal");
 }
 
 /* limits{max_elements=N} sets; limits() returns the current table. */
@@ -751,7 +767,7 @@ static const luaL_Reg creators[] = {
   {"tensor", t_tensor}, {"full", t_full},
   {"eye", t_eye}, {"arange", t_arange}, {"linspace", t_linspace},
   {"seed", t_seed}, {"limits", t_limits}, {"_draw_seed", t_draw_seed},
-  {"_uniform_seeded", t_uniform_seeded}, {"_wants_grad", t_wants_grad},
+  {"_uniform_seeded", t_uniform_seeded}, {"_normal_seeded", t_normal_seeded}, {"_wants_grad", t_wants_grad},
   {"cat", t_cat}, {"stack", t_stack},
   {NULL, NULL}
 };

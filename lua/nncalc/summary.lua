@@ -63,6 +63,17 @@ local function spatial(shape)
   if n >= 3 then return shape[n - 1], shape[n] end
 end
 
+-- A model whose first layer reads sequences (its class says input_layout =
+-- "sequence": {T, C}, {N, T, C}, token indices) has no image axes, whatever
+-- the rank of its input.
+local function reads_sequence(m)
+  while Module.is_module(m) do
+    if m.input_layout == "sequence" then return true end
+    m = m:children()[1]
+  end
+  return false
+end
+
 local walk
 
 local function add_into(total, c)
@@ -460,7 +471,7 @@ function M.summary(model, shape, opts)
   local ctx = { rows = {} }
   local h, w = spatial(shape)
   local rf = {}
-  if h then rf[1], rf[2] = rf_start(h), rf_start(w) end
+  if h and not reads_sequence(model) then rf[1], rf[2] = rf_start(h), rf_start(w) end
   local ok, err = pcall(walk, model, shape, rf, ctx, "", 0)
   if not ok then error(err, 2) end
   local s = ctx.rows
