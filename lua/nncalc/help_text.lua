@@ -118,6 +118,9 @@ doc("pinv", "linalg", "pinv(A [, rcond])",
   "Moore-Penrose pseudo-inverse (from an SVD). pinv(X) * t is the least-squares solution of X w = t with the smallest norm: for under-determined X it equals X^T (X X^T)^-1 t.",
   "pinv(tensor{{1,2,3},{4,5,6}}) * tensor{1,2}")
 doc("rank", "linalg", "rank(A [, rcond])", "Numerical rank: singular values above rcond * the largest (default max(m,n) * eps).", "rank(tensor{{1,2},{2,4}})")
+doc("eigh", "linalg", "w, V = eigh(A)",
+  "Eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of a symmetric matrix, A = V diag(w) Vᵀ, by cyclic Jacobi rotations (accurate to a few ulps of ‖A‖ on small matrices). A matrix that is not symmetric is refused, naming the entry; no gradient (call it on x:detach()).",
+  "eigh(tensor{{2,1},{1,2}})")
 doc("allclose", "linalg", "allclose(a, b [, rtol=1e-5 [, atol=1e-8]])",
   "True when |a - b| <= atol + rtol |b| everywhere (NumPy's rule); NaN is never close.",
   "allclose(tensor{1, 2}, tensor{1, 2 + 1e-9})")
@@ -142,12 +145,12 @@ doc("requires_grad", "autograd", "x:requires_grad([on=true])",
 doc("name", "autograd", "x:name(\"W1\") | x:name()",
   "Labels a tensor for traces and graphs (returns x); without an argument gives the label. Unlabelled tensors held by global variables are shown with the variable's name, the rest by op: relu#3.",
   "tensor{1,2}:name(\"x\")")
-doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, grad=g}",
-  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
+doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, create_graph=true, grad=g}",
+  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. create_graph=true records the backward pass itself (as PyTorch): x.grad is then a tensor of a graph, named dL/dx, that can be differentiated again (its trace shows d(dL/dx)/dx); ops with no second derivative (conv2d, the pools, batch_norm) refuse it with the reason. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
   "x = tensor{1,2}:requires_grad(); (x*x):backward(); x.grad")
-doc("grad", "autograd", "x.grad",
-  "The accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil. x.grad = nil drops it.",
-  "x = tensor{3}:requires_grad(); (x^2):sum():backward(); x.grad")
+doc("grad", "autograd", "x.grad | grad(L, inputs [, {create_graph=false, retain_graph=create_graph, grad=g}]) | grad(f, inputs [, {...}])",
+  "x.grad: the accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil; x.grad = nil drops it. grad(L, inputs): dL/dx for each input (a tensor for a tensor, a list for a list) as torch.autograd.grad, WITHOUT touching any .grad; an input L does not depend on gets zeros. grad(f, inputs) computes L = f(inputs...) first (an input outside any graph is replaced by a leaf copy). create_graph=true records the gradients so they can be differentiated again (second derivatives: grad(grad(L, x, {create_graph=true}):sum(), x)).",
+  "x = tensor{3}:requires_grad(); g = grad((x^3):sum(), x, {create_graph=true}); grad(g:sum(), x)")
 doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
 doc("detach", "autograd", "x:detach()", "A new leaf sharing x's values, outside any graph.", "x = tensor{1}:requires_grad(); (2*x):detach()")
 doc("zero_grad", "autograd", "x:zero_grad()", "Sets x.grad to zeros (gradients accumulate across backward calls until you do).", "x = tensor{1}:requires_grad(); x:zero_grad()")
@@ -171,9 +174,24 @@ doc("gradcheck", "autograd", "gradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, 
 doc("bptt_norms", "autograd", "bptt_norms(rnn, x [, h0 [, {quiet=true}]]) | bptt_norms(f, h0, x [, opts])",
   "Backprop through time as a product of Jacobians: for t = T down to 0, dh_T/dh_t = J_T ··· J_{t+1} with J_k = dh_k/dh_{k-1}, and its Frobenius norm, with the ratio per step, so a vanishing (or exploding) gradient shows as a geometric fall (or rise). Takes a one-layer nn.RNN / nn.GRU / nn.LSTM and one sequence x {T, in} (for the LSTM the state is (h, c) and dc_T/dc_t, the cell's own path, is shown too), or a step function f(x_t, h) -> h'. Returns the list of {t, J, norm}.",
   "bptt_norms(function(x, h) return tanh(0.5 * h + x) end, zeros(2), zeros(3, 2), {quiet = true})[4].norm")
-doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps])",
-  "The matrix of d f(x)_i / d x_j: jacobian by one backward pass per output, numjacobian by central differences.",
+doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps=1e-6])",
+  "The matrix of d f(x)_i / d x_j: jacobian by one grad() pass per output (so f may use autograd inside, e.g. f = a gradient made with create_graph, and no .grad changes), numjacobian by central differences. numjacobian runs f with recording ON, on a fresh copy of x for each evaluation, and reads its result as numbers, so f may call grad or backward itself.",
   "jacobian(softmax, tensor{1,2,3})")
+doc("hessian", "autograd", "hessian(f, x)",
+  "The Hessian d²f/dx_i dx_j of a function f returning a single value, by reverse-over-reverse autograd (create_graph, then one backward pass per row): n x n for an x of n elements, x's shape twice for a matrix x (as PyTorch). Exact up to rounding: e.g. softmax cross-entropy gives diag(p) - p pᵀ.",
+  "hessian(function(x) return (x^3):sum() end, tensor{1,2})")
+doc("hvp", "autograd", "hvp(f, x, v)",
+  "The Hessian-vector product H v of f at x without forming H: d/dx (∇f(x) · v) by reverse-over-reverse. Returns H v (shaped like x) and f(x).",
+  "hvp(function(x) return (x^3):sum() end, tensor{1,2}, tensor{1,0})")
+doc("gradgradcheck", "autograd", "gradgradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3, quiet=true}])",
+  "Checks second derivatives: the Hessian of f (a single value) over all elements of all inputs by autograd, against central differences of the first gradient; prints and returns ok, message, worst mismatch. gradcheck's companion, as in PyTorch.",
+  "gradgradcheck(function(x) return (tanh(x)^3):sum() end, {tensor{0.5,-1}}, {quiet=true})")
+doc("curvature", "autograd", "curvature(H [, {explain=true}]) | curvature(f, x [, {explain=true}])",
+  "The eigenvalues of a symmetric Hessian (given, or hessian(f, x)) and what they say: a table {H, eigenvalues, eigenvectors, lambda_min, lambda_max, lr_max = 2/λ_max, lr_best = 2/(λ_min+λ_max), convex, strictly_convex}. Gradient descent on the quadratic multiplies the error along the eigenvector of λ by (1 − ηλ), so it converges iff 0 < η < 2/λ_max. explain=true prints the reasoning. Eigenvalues within 1e-12 of the largest count as 0.",
+  "curvature(tensor{{3,1},{1,2}}, {explain=true})")
+doc("newton_step", "autograd", "x_new, info = newton_step(f, x [, {trace=true, damping=0}])",
+  "One Newton step x − H⁻¹ g with g = ∇f(x) and H = ∇²f(x) by autograd (solved, not inverted; damping λ uses H + λI). info holds f, g, H, step, f_new. trace=true prints H, g, the step and f before and after; a note warns when H is not positive definite. On a quadratic with positive definite H one step reaches the minimum.",
+  "newton_step(function(x) return (x^4):sum() end, tensor{1,2}, {trace=true})")
 doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes, and the bytes held by storages of more than 32 values: a leak check for long loops. Large temporaries are counted against Lua's collector, so a loop making them does not pile them up.", "stats()")
 
 -- ---- layers as functions -------------------------------------------------------
@@ -228,6 +246,30 @@ doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn
 doc("nn.Softmax nn.LogSoftmax", "nn", "nn.Softmax([dim]) | nn.LogSoftmax([dim])", "softmax / log_softmax along dim (default: the last).", "nn.Softmax()(tensor{1, 2, 3})")
 doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, eps, momentum, affine, track_running_stats]) | nn.BatchNorm2d(C, {eps=1e-5, momentum=0.1, affine=true})", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
 doc("nn.Dropout", "nn", "nn.Dropout([p=0.5, inplace]) | nn.Dropout{p=}", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
+doc("nn.GELU", "nn", "nn.GELU([{approximate=\"none\"|\"tanh\"}])",
+  "GELU(x) = x·Φ(x) with Φ the normal CDF (exact, BERT and ViT), or PyTorch's tanh form 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) that GPT-2 used. summary counts one activation evaluation per element.",
+  "nn.GELU{approximate=\"tanh\"}(tensor{-1, 0, 1})")
+doc("nn.SiLU nn.ReLU6", "nn", "nn.SiLU() | nn.ReLU6()", "SiLU (swish) x·σ(x), ReLU6 min(max(x, 0), 6), elementwise as PyTorch.", "nn.SiLU()(tensor{-1, 0, 1})")
+doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise.", "nn.ELU()(tensor{-1, 2})")
+doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, {eps=1e-5, elementwise_affine=true, bias=true}])",
+  "Normalises each sample over its last dims: (x − mean)/sqrt(var + eps)·γ + β with the biased variance, as PyTorch; the same in training and eval. bias=false drops β (nanoGPT's bias-free GPT-2). summary counts one square root (norm evaluation) per normalised row.",
+  "nn.LayerNorm(3)(tensor{{1, 2, 3}})")
+doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, {eps=, elementwise_affine=true}])",
+  "x / sqrt(mean(x²) + eps)·γ over the last dims (LLaMA, T5); eps defaults to the float type's epsilon as in PyTorch (2⁻⁵² here).", "nn.RMSNorm(2)(tensor{3, 4})")
+doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}])",
+  "Splits the channels of N x C x ... into groups and normalises each group of each sample; γ, β per channel.", "nn.GroupNorm(2, 4)(randn(1, 4, 3))")
+doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\"}])",
+  "Self-attention on T x d or N x T x d with PyTorch's math: Q, K, V = x·Wᵀ + b, per head softmax(Q Kᵀ/sqrt(d_head) + mask)·V, heads concatenated and projected by out_proj. attn(x, {mask=M}) adds M (T x T, 0 keeps, -inf removes) as PyTorch's float attn_mask; causal=true masks the future. kv_heads < heads shares each K/V head among heads/kv_heads query heads (GQA; 1 = MQA). attn(x, {trace=true}) prints one head at a time: QKᵀ/sqrt(d), the mask, the softmax rows, the weighted sum and each head's share of the output. summary lists qkv projection, scores Q·Kᵀ, softmax, attention×V and output projection; causal_count=\"kept\" counts only the T(T+1)/2 unmasked scores.",
+  "nn.MultiheadAttention(8, 2, {causal=true})(randn(3, 8))")
+doc("nn.TransformerBlock", "nn", "nn.TransformerBlock{d=, heads=, d_ff=4d, norm=\"layer\"|\"rms\", mlp=\"gelu\"|\"swiglu\", bias=true, causal=true, pre_norm=true, kv_heads=, gelu=\"tanh\"|\"none\", eps=, rope=false, dropout=0}",
+  "A transformer block: pre-norm (GPT-2, LLaMA) x + attn(ln_1(x)), then x + mlp(ln_2(x)); pre_norm=false is BERT's post-norm ln_1(x + attn(x)), ln_2(x + mlp(x)). mlp=\"swiglu\" is LLaMA's W₂(silu(W₁x) ⊙ W₃x) (nn.SwiGLU).",
+  "summary(nn.TransformerBlock{d=64, heads=4}, {16, 64})")
+doc("nn.SwiGLU", "nn", "nn.SwiGLU(d, d_ff [, {bias=false}])", "LLaMA's feed-forward W₂(silu(W₁x) ⊙ W₃x), three d x d_ff matrices.", "nn.SwiGLU(4, 8)(randn(2, 4))")
+doc("nn.SinusoidalPositionalEncoding nn.sinusoidal", "nn", "nn.SinusoidalPositionalEncoding(d [, {max_len=5000}]) | nn.sinusoidal(T, d)",
+  "Vaswani et al.'s position codes PE[p, 2i] = sin(p/10000^(2i/d)), PE[p, 2i+1] = cos(...), p from 0; the module adds them to T x d input.", "nn.sinusoidal(3, 4)")
+doc("nn.rope", "nn", "nn.rope(x [, {base=10000}])",
+  "Rotary position embedding (RoFormer): each adjacent pair of the last dim of ... x T x d is rotated by p·base^(−2i/d) at position p (from 0), so q·k depends only on the distance. MultiheadAttention{rope=true} applies it to Q and K per head.", "nn.rope(randn(3, 4))")
+doc("nn.causal_mask", "nn", "nn.causal_mask(T [, Tk])", "The additive causal mask: 0 on and below the diagonal, -inf above.", "nn.causal_mask(3)")
 doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
 doc("nn.Embedding", "nn", "nn.Embedding(num, dim [, {padding_idx=k, weight=W}])",
   "A table of num vectors of size dim (weights N(0, 1), as PyTorch) read by 1-based indices: a tensor or table of indices of shape S gives S x dim. The backward adds into each row read (a row read twice gets both gradients); the padding_idx row starts at zero and gets no gradient. summary counts lookups, 0 MACs.",
@@ -277,6 +319,12 @@ doc("check_summary", "analysis", "check_summary()", "Prints the tally of the che
 doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
   "models.vgg16()")
+doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true} | models.bert{size=\"base\"|\"large\"} | models.vit{size=\"b16\"}",
+  "Transformers from their published configurations, no weights made: GPT-2 (124,439,808 parameters small; the LM head shares the token embedding, counted once), BERT with its pooler (109,482,240 base), torchvision's ViT-B/16 (86,567,656). Input: token ids {T} (GPT-2, BERT) or an image {3, 224, 224}.",
+  "summary(models.gpt2(), {1024}, {flops=\"2mac\", quiet=true}).total.flops")
+doc("models.param_counts", "analysis", "models.param_counts(gpt)",
+  "A GPT model's parameter count under every convention side by side, each with its reason: tied and untied head, without biases, vocabulary padded to a multiple of 64 (50,304), non-embedding (nanoGPT and Kaplan), 12·n_layer·d², excluding the LM head.",
+  "models.param_counts(models.gpt2())")
 
 -- ---- optimizers and training ----------------------------------------------------------
 doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, weight_decay=0, nesterov=false, momentum_form=\"pytorch\"|\"lr_inside\", nesterov_form=\"rewritten\"|\"lookahead\"})",

@@ -442,6 +442,16 @@ local function compare(s, scale)
     ("  PyTorch FlopCounterMode     %s   (2 x multiply-adds; bias ignored)"):format(group(t.flop_counter)),
     ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias; ReLU = numel, pooling and BN counted)"):format(group(t.torchscan)),
   }
+  -- ---- attention (nncalc.nn.Attention's counters): the versions that differ
+  if (t.thop_attention or 0) > 0 then
+    lines[#lines + 1] = ("  thop ≤ 2.1.2                %s   (nn.MultiheadAttention was never hooked: 0, until PR #157, July 2026)")
+      :format(group(t.thop - t.thop_attention))
+    lines[#lines + 1] = ("  FlopCounterMode on CPU      %s   (CPU scaled_dot_product_attention unregistered: 0, pytorch#195460)")
+      :format(group(t.flop_counter - t.flop_counter_sdpa))
+    lines[#lines + 1] = ("  DeepSpeed flops profiler    %s   (2·MACs of F.linear, conv, matmul and SDPA, bias ignored; layer_norm 5·numel, gelu numel)")
+      :format(group(t.deepspeed or 0))
+  end
+  -- ---- end attention
   return table.concat(lines, "\n"), t
 end
 
