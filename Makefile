@@ -203,6 +203,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_summary.lua resnet50
 	./$(BIN) bench/bench_optim.lua
 	./$(BIN) bench/bench_lstm.lua
+	./$(BIN) bench/bench_budget.lua
 
 $(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
 	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)
