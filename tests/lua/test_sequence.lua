@@ -19,6 +19,9 @@ test("nn.Linear applies to the last dim of {T, N, in}, forward and backward, as 
   eq(table.concat(lin:out_shape{ 2, 7, 3 }, "x"), "2x7x2", "out_shape")
   local s = summary(nn.Sequential{ nn.Linear(3, 2) }, { 2, 7, 3 }, { quiet = true })
   eq(s.total.macs, 2 * 7 * 2 * 3, "MACs: N·T·out·in")
+  -- torchinfo's rule (layer_info.py): the parameters x output_size[0], the first dim only
+  eq(lin:counters({ in_shape = { 2, 7, 3 }, out_shape = { 2, 7, 2 }, in_n = 42, out_n = 28, macs = 84 }).torchinfo,
+    2 * 8, "torchinfo for {N, T, in}")
   expect_error(function() return lin(zeros(4, 5, 2)) end, "does not fit weight 2x3")
 end)
 

@@ -59,7 +59,7 @@ function M.count(m, s, T, N)
     or (nb == 1 and 'bias="single": one bias per gate (Keras, the papers)' or "no biases")
   local layout = m.cell and "{in} or {N, in}" or (m.batch_first and "{N, T, in}" or "{T, N, in} or {T, in}")
   c.note = ("%s reads %s; %s; per layer and direction %d gates x (h·(in+h) + %d·h) parameters; "
-    .. "compare=true: fvcore counts it as 0, torchinfo as params x T x N"):format(m.class_name, layout, convention, G, nb)
+    .. "compare=true: fvcore counts it as 0, torchinfo as params x T x N for a batch"):format(m.class_name, layout, convention, G, nb)
   return c
 end
 
@@ -89,8 +89,10 @@ end
 -- What the usual counters report for the same layer, each by its own rules
 -- (read from their sources):
 --   fvcore: no handler for aten::lstm / gru / rnn_tanh (nor the _cell ops): 0
---   torchinfo: every weight_*/bias_* parameter x the output's first two
---     sizes (T x N): params x T x N
+--   torchinfo (layer_info.py calculate_macs): every weight_*/bias_*
+--     parameter x the product of the output's first two sizes: params x T x N
+--     for a batch, but T x D·h for one sequence {T, in} and N x h for a cell
+--     (its rule taken literally)
 --   thop (rnn_hooks.py): per step and sample gates·((in+h)·h + h) + 2·gates·h
 --     with bias, + 4h elementwise for LSTM and GRU; x T x N, x 2 directions
 --   ptflops (pytorch_ops.py rnn_flops): per step and sample the weights'
@@ -113,7 +115,8 @@ function M.counters(m, s, T, N)
     mm = mm + D * G * H * (nin + H)
   end
   local lead = m.cell and (s[1] or 1) or (s[1] or 1) * (s[2] or 1)   -- ptflops' shape[0] x shape[1]
-  return { fvcore = 0, torchinfo = params * T * N, thop = thop * T * N, ptflops = pt * lead * D,
+  local out = m:out_shape(s)
+  return { fvcore = 0, torchinfo = params * out[1] * (out[2] or 1), thop = thop * T * N, ptflops = pt * lead * D,
     flop_counter = 2 * mm * T * N, torchscan = 0 }
 end
 
