@@ -65,6 +65,10 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
     local sum = { macs = 0, mults = 0, adds = 0, acts = 0, bias_adds = 0 }
     for _, part in ipairs(c.parts) do for k in pairs(sum) do sum[k] = sum[k] + (part[k] or 0) end end
     for k, v in pairs(sum) do eq(v, c[k], kind .. " parts add up to " .. k) end
+    eq(c.parts[1].weights + c.parts[1].biases + c.parts[2].weights + c.parts[2].biases, c.weights + c.biases,
+      kind .. " the parts split the parameters")
+    eq(c.parts[2].weights, G * H * H, kind .. " W_hh in the recurrent part")
+    eq(c.saved, T * N * (I + H + G * H + ({ RNN = 0, LSTM = 2, GRU = 1 })[kind] * H), kind .. " saved for backward")
     eq(c.parts[1].macs, T * N * G * H * I, kind .. " input part")
     eq(c.parts[2].macs, T * N * G * H * H, kind .. " recurrent part")
     eq(c.note:find("two biases per gate", 1, true) ~= nil, true, "the convention is stated")

@@ -16,9 +16,9 @@
 local M = {}
 
 local elementwise = {
-  RNN = { acts = 1, mults = 0, adds = 0, saved = 0, what = "tanh (or relu) per unit" },
-  LSTM = { acts = 5, mults = 3, adds = 1, saved = 2, what = "σ for i, f, o; tanh for g and for c" },
-  GRU = { acts = 3, mults = 3, adds = 2, saved = 1, what = "σ for r, z; tanh for n" },
+  RNN = { acts = 1, mults = 0, adds = 0, saved = 0, what = "tanh (or relu) per unit", gates = "h" },
+  LSTM = { acts = 5, mults = 3, adds = 1, saved = 2, what = "σ for i, f, o; tanh for g and for c", gates = "i, f, g, o" },
+  GRU = { acts = 3, mults = 3, adds = 2, saved = 1, what = "σ for r, z; tanh for n", gates = "r, z, n" },
 }
 
 -- summary's 1,234 grouping (loaded when counting, never at start-up)
@@ -42,10 +42,12 @@ function M.count(m, s, T, N)
     local bh = nb == 2 and G * H or 0                       -- b_hh
     local input = { name = ("%sinput x·W_ihᵀ: %s MACs per step and sample, x T=%d x N=%d%s"):format(tag,
       group(G * H * nin), T, N, D == 2 and " x 2 directions" or ""),
-      macs = reps * G * H * nin, mults = reps * G * H * nin, adds = reps * G * H * (nin - 1), bias_adds = reps * bi }
+      macs = reps * G * H * nin, mults = reps * G * H * nin, adds = reps * G * H * (nin - 1), bias_adds = reps * bi,
+      weights = D * G * H * nin, biases = D * bi }
     local recur = { name = ("%srecurrent h·W_hhᵀ: %s MACs per step and sample, x T x N%s"):format(tag,
       group(G * H * H), D == 2 and " x 2" or ""),
-      macs = reps * G * H * H, mults = reps * G * H * H, adds = reps * G * H * H, bias_adds = reps * bh }
+      macs = reps * G * H * H, mults = reps * G * H * H, adds = reps * G * H * H, bias_adds = reps * bh,
+      weights = D * G * H * H, biases = D * bh }
     local gates = { name = ("%sgates: %d activations per unit (%s)"):format(tag, e.acts, e.what),
       macs = 0, mults = reps * e.mults * H, adds = reps * e.adds * H, acts = reps * e.acts * H }
     for _, part in ipairs({ input, recur, gates }) do
@@ -73,8 +75,9 @@ function M.explain(m, r, group, T, N)
   for l = 0, L - 1 do
     local nin = l == 0 and m.input_size or D * H
     local tag = L > 1 and ("layer " .. l .. ": ") or ""
-    lines[#lines + 1] = ("%sparams = %s%d·(%d·(%d + %d) + %d·%d) = %s"):format(tag, D == 2 and "2 directions · " or "",
-      G, H, nin, H, nb, H, group(D * G * (H * (nin + H) + nb * H)))
+    lines[#lines + 1] = ("%sparams = %s%d gate blocks (%s) of %d·(%d + %d) + %d·%d = %s each: %s"):format(tag,
+      D == 2 and "2 directions · " or "", G, e.gates, H, nin, H, nb, H, group(H * (nin + H) + nb * H),
+      group(D * G * (H * (nin + H) + nb * H)))
     lines[#lines + 1] = ("%sinput MACs = T·N%s · %d·%d·%d = %d·%d%s · %s = %s"):format(tag, D == 2 and "·2" or "", G, H,
       nin, T, N, D == 2 and "·2" or "", group(G * H * nin), group(T * N * D * G * H * nin))
     lines[#lines + 1] = ("%srecurrent MACs = T·N%s · %d·%d·%d = %s"):format(tag, D == 2 and "·2" or "", G, H, H,
