@@ -17,11 +17,12 @@ function M.class(kind, K)
   -- nn.LSTM(in, hidden, {num_layers=1, bias=true|"single"|false,
   -- batch_first=false, bidirectional=false, dropout=0 [, nonlinearity="tanh"|"relu" for RNN]})
   function C:init(nin, hidden, opts)
-    opts = K.settings(self, kind, nin, hidden, opts,
+    opts, nin = K.settings(self, kind, nin, hidden, opts,
       { num_layers = 1, bias = 1, batch_first = 1, bidirectional = 1, nonlinearity = 1, dropout = 1 })
-    local L = opts.num_layers or 1
-    if math.type(L) ~= "integer" or L < 1 then
-      error(("%s: num_layers must be a positive whole number, got %s"):format(kind, tostring(L)), 3)
+    hidden = self.hidden_size
+    local L = math.tointeger(opts.num_layers or 1)
+    if not L or L < 1 then
+      error(("%s: num_layers must be a positive whole number, got %s"):format(kind, tostring(opts.num_layers)), 3)
     end
     for _, k in ipairs({ "batch_first", "bidirectional" }) do
       if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
