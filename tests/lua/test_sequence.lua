@@ -79,6 +79,7 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
   -- ptflops (pytorch_ops.py rnn_flops): 4h·in + 4h·h + 10h + both biases (8h) per step and sample
   eq(k.ptflops, T * N * (4 * H * I + 4 * H * H + 10 * H + 8 * H), "ptflops")
   eq(k.flop_counter, 2 * T * N * 4 * H * (I + H), "FlopCounterMode: 2 x the matrix products")
+  eq(k.deepspeed, T * N * ((2 * 4 * H * I - 4 * H) + (2 * 4 * H * H - 4 * H) + 10 * H + 8 * H), "DeepSpeed")
   -- a second bidirectional layer reads 2h features
   local c2 = nn.GRU(I, H, { num_layers = 2, bidirectional = true }):cost({ T, N, I })
   eq(c2.macs, T * N * 2 * (3 * H * (I + H) + 3 * H * (2 * H + H)), "2 layers x 2 directions")

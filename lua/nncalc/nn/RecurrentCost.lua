@@ -102,24 +102,28 @@ end
 --     sizes (gates·h·in + gates·h·h) + h (RNN), 7h (GRU), 10h (LSTM), + the
 --     two biases; x input.shape[0] x input.shape[1] (T x N whatever the
 --     layout; a cell: x input.shape[0]), x 2 when bidirectional
+--   DeepSpeed's flops profiler (profiler.py _rnn_flops, current form): as
+--     ptflops but each product counted 2·rows·cols − rows (multiplications
+--     and the additions within a row)
 --   FlopCounterMode: 2 x the matrix products' MACs (the CPU kernel is
 --     decomposed into addmm / mm, which it counts); torchscan: no rule, 0
 function M.counters(m, s, T, N)
   local G, H, kind = m.gates, m.hidden_size, m.kind
   local L, D = m.num_layers or 1, m.directions or 1
   local bias = m.bias_mode ~= false
-  local params, thop, pt, mm = 0, 0, 0, 0
+  local params, thop, pt, ds, mm = 0, 0, 0, 0, 0
   local extra = ({ RNN = H, GRU = 7 * H, LSTM = 10 * H })[kind]
   for l = 0, L - 1 do
     local nin = l == 0 and m.input_size or D * H
     params = params + D * (G * H * (nin + H) + (m.bias_mode == "single" and 1 or (bias and 2 or 0)) * G * H)
     thop = thop + D * (G * ((nin + H) * H + H + (bias and 2 * H or 0)) + (kind == "RNN" and 0 or 4 * H))
     pt = pt + G * H * nin + G * H * H + extra + (bias and 2 * G * H or 0)
+    ds = ds + (2 * G * H * nin - G * H) + (2 * G * H * H - G * H) + extra + (bias and 2 * G * H or 0)
     mm = mm + D * G * H * (nin + H)
   end
   local lead = m.cell and (s[1] or 1) or (s[1] or 1) * (s[2] or 1)   -- ptflops' shape[0] x shape[1]
   local out = m:out_shape(s)
-  return { fvcore = 0, torchinfo = params * out[1] * (out[2] or 1), thop = thop * T * N, ptflops = pt * lead * D,
+  return { fvcore = 0, torchinfo = params * out[1] * (out[2] or 1), thop = thop * T * N, ptflops = pt * lead * D, deepspeed = ds * lead * D,
     flop_counter = 2 * mm * T * N, torchscan = 0 }
 end
 
