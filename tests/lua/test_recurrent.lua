@@ -273,12 +273,14 @@ test("gradcheck: every layer, direction and option, and every cell", function()
     end
     seed(22)
     grad_all(nn[kind](2, 3), randn(3, 2), nil, kind .. " unbatched, zero state")
-    for _, bias in ipairs({ true, "single" }) do
+    for _, bias in ipairs({ true, "single", false }) do
       local cell = nn[kind .. "Cell"](2, 3, { bias = bias })
       grad_all(cell, randn(2, 2), kind == "LSTM" and { randn(2, 3), randn(2, 3) } or randn(2, 3), kind .. "Cell")
     end
   end
   grad_all(nn.RNN(2, 2, { nonlinearity = "relu" }), randn(3, 2, 2), nil, "RNN relu")
+  grad_all(nn.RNNCell(2, 2, { nonlinearity = "relu" }), randn(2), randn(2), "RNNCell relu, unbatched")
+  grad_all(nn.LSTMCell(2, 2), randn(2), nil, "LSTMCell unbatched, zero state")
 end)
 
 -- ---- bad input --------------------------------------------------------------------------

@@ -96,6 +96,11 @@ function Embedding:counters(r)
   return { fvcore = 0, thop = 0, ptflops = 0, flop_counter = 0, torchscan = 0, torchinfo = r.out_shape[1] * params }
 end
 
+function Embedding:explain(r, group)
+  return { ("params = %d·%d = %s"):format(self.num_embeddings, self.embedding_dim, group(r.params)),
+    ("lookups = %s indices, one row of %d read each; 0 MACs"):format(group(r.lookups or 0), self.embedding_dim) }
+end
+
 function Embedding:window() return nil end
 
 function Embedding:extra_repr()
