@@ -94,6 +94,13 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
   local s = summary(net, { N, T }, { quiet = true })
   eq(table.concat(s.total.out_shape, "x"), N .. "x" .. T .. "x5", "output shape")
   eq(s.total.params, 100 * I + 4 * (H * (I + H) + 2 * H) + 5 * H + 5, "params")
+  -- explain=true writes the gate blocks and both parts with their numbers
+  local text = capture(function() summary(nn.LSTM(10, 20), { T, N, 10 }, { explain = true }) end)
+  for _, l in ipairs({ "params = 4 gate blocks (i, f, g, o) of 20·(10 + 20) + 2·20 = 640 each: 2,560",
+      "input MACs = T·N · 4·20·10 = 7·3 · 800 = 16,800", "recurrent MACs = T·N · 4·20·20 = 33,600",
+      "activations = T·N · 5·20 (σ for i, f, o; tanh for g and for c) = 2,100" }) do
+    eq(text:find(l, 1, true) ~= nil, true, l)
+  end
   -- a 3-D sequence is not an image: no receptive field along T and C
   local seq = summary(nn.Sequential{ nn.LSTM(I, H), nn.Linear(H, 2) }, { T, N, I }, { quiet = true })
   eq(next(seq[2].rf), nil, "no image axes for {T, N, C}")
