@@ -193,6 +193,16 @@ test("the cells: one step of the layer's equations, with a given state", functio
   end
 end)
 
+test("sequences longer than 64 steps (stack takes 64 tensors at a time)", function()
+  seed(31)
+  local m = nn.GRU(2, 2, { num_layers = 2, bidirectional = true })
+  local x = randn(150, 1, 2)
+  local out, hn = m(x)
+  local want_out, want_hn = ref_layer("GRU", m, x:totable())
+  tensor_eq(out:detach(), want_out, 1e-12, "150 steps")
+  tensor_eq(hn:detach(), want_hn, 1e-12, "h_n")
+end)
+
 test("an initial state is used, and LSTM's (h_n, c_n) feeds the next call", function()
   seed(8)
   local m = nn.LSTM(2, 3, { bidirectional = true })
