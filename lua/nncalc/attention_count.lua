@@ -40,13 +40,13 @@ function M.cost(m, s)
   local qkv = { name = "qkv projection", macs = rows * d * qkv_out, mults = rows * d * qkv_out,
     adds = rows * qkv_out * (d - 1), bias_adds = m.qkv_bias and rows * qkv_out or 0 }
   local nh = N * H
-  local scores = { name = "scores Q·Kᵀ", macs = nh * pairs * dh, mults = nh * pairs * dh, adds = nh * pairs * (dh - 1) }
+  local scores = { name = "scores Q·Kᵀ", kind = "attention", macs = nh * pairs * dh, mults = nh * pairs * dh, adds = nh * pairs * (dh - 1) }
   -- ÷sqrt(dh) per score, e^(s − max) per score, the row max subtracted,
   -- T−1 adds per row sum (over the kept entries), one division per score
   local kept_rows = pairs - T   -- adds summing each row: (entries in the row) − 1
   local soft = { name = "scale + softmax", mults = 2 * nh * pairs, adds = nh * pairs + nh * kept_rows,
     acts = nh * pairs, macs = 0 }
-  local av = { name = "attention×V", macs = nh * pairs * dh, mults = nh * pairs * dh, adds = nh * kept_rows * dh }
+  local av = { name = "attention×V", kind = "attention", macs = nh * pairs * dh, mults = nh * pairs * dh, adds = nh * kept_rows * dh }
   local out = { name = "output projection", macs = rows * d * d, mults = rows * d * d, adds = rows * d * (d - 1),
     bias_adds = b and rows * d or 0 }
   local parts = { qkv, scores, soft, av, out }

@@ -32,7 +32,27 @@ function gradcheck(f, inputs, o)
   if not is_tensor(out) or not out:grad_fn() and not out:is_leaf() then
     error("gradcheck: f's result does not depend on the inputs through the graph", 2)
   end
-  out:backward()
+  -- f may capture other leaves (a weight, an input): the backward pass below
+  -- would add into their .grad.  Every tensor of the graph lends its .grad
+  -- (the same object) for the pass and gets it back afterwards, so nothing
+  -- accumulates and no accumulation warning is about gradcheck's own pass.
+  local lent, seen = {}, {}
+  local function lend(t)
+    if t and not seen[nncalc._id(t)] then
+      seen[nncalc._id(t)] = true
+      lent[#lent + 1] = { t, nncalc._swap_grad(t, nil) }
+    end
+  end
+  lend(out)
+  for _, node in ipairs(nncalc._graph(out)) do
+    lend(node.out or nil)
+    for _, t in ipairs(node.inputs) do lend(t) end
+  end
+  local ok_b, err_b = pcall(out.backward, out)
+  local grads = {}
+  for i, x in ipairs(leaves) do grads[i] = x.grad end
+  for _, e in ipairs(lent) do nncalc._swap_grad(e[1], e[2]) end
+  if not ok_b then error(err_b, 0) end
   local worst = { err = 0 }
   local report = {}
   for i, x in ipairs(leaves) do
@@ -40,7 +60,7 @@ function gradcheck(f, inputs, o)
     -- outside the graph, so flat[k] reads a number (not a 0-d view that
     -- would change with the element while it is perturbed)
     local flat = x:detach():view(n)
-    local g = x.grad and x.grad:reshape(n) or zeros(n)
+    local g = grads[i] and grads[i]:reshape(n) or zeros(n)
     for k = 1, n do
       local old = flat[k]
       local fp, fm

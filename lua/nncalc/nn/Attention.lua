@@ -171,6 +171,9 @@ end
 -- every output position sees every key position
 function MHA:window() return false end
 
+-- what memory{kv_cache=true} reads: one K and one V vector per KV head and token
+function MHA:kv_spec() return { kv_heads = self.kv_heads, head_dim = self.head_dim } end
+
 -- The counts, with the matmuls a course lists as parts (count.lua).
 function MHA:cost(s) return require("nncalc.attention_count").cost(self, s) end
 -- summary{explain=true}: the formulas with the numbers; {compare=true}: the

@@ -13,11 +13,14 @@ local function check_size(cls, what, v)
   return n
 end
 
--- nn.Linear(in, out [, {bias=true, weight=W, bias=b}])
-function Linear:init(nin, nout, opts)
+-- nn.Linear(in, out [, bias]) or nn.Linear(in, out, {bias=true, weight=W, bias=b})
+function Linear:init(nin, nout, ...)
   nin = check_size("Linear", "in_features", nin)
   nout = check_size("Linear", "out_features", nout)
-  opts = opts or {}
+  local opts = Module.settings("Linear", { "bias" }, { "nn.Linear(4, 3, false)", "nn.Linear(4, 3, {bias = false})" }, ...)
+  for key in pairs(opts) do
+    if key ~= "bias" and key ~= "weight" then error(("Linear: unknown option '%s' (bias, weight)"):format(tostring(key)), 3) end
+  end
   self.in_features, self.out_features = nin, nout
   local bound = 1 / math.sqrt(nin)
   self:param("weight", { nout, nin }, bound, opts.weight)
@@ -66,7 +69,8 @@ function Linear:window() return false end
 
 function Linear:counters(r)
   local bias = self.has_bias and r.out_n or 0
-  local batch = (#r.in_shape >= 2) and (r.in_n // self.in_features) or 1
+  -- torchinfo: the parameters x the output's first size (N of {N, T, in}, not N·T)
+  local batch = (#r.in_shape >= 2) and r.out_shape[1] or 1
   return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias, deepspeed = 2 * r.macs,
     torchinfo = batch * (self.in_features * self.out_features + (self.has_bias and self.out_features or 0)),
     torchscan = r.out_n * (2 * self.in_features - 1) + bias }
