@@ -6,7 +6,7 @@
 --   models.bert{size="base"|"large"}            (Devlin et al. 2019; HF BertModel, with pooler)
 --   models.vit{size="b16"|"b32"|"l16"|"l32"}    (Dosovitskiy et al. 2021; torchvision vit_*)
 -- GPT-2's LM head shares the token embedding's matrix (tied=true): one
--- parameter, counted once, under embed.wte.
+-- parameter, counted once, under embed.wte.weight.
 local Module = require("nncalc.nn.Module")
 local T = require("nncalc.nn.Transformer")
 local M = {}
@@ -23,17 +23,17 @@ local function positive(model, what, v)
   end
 end
 
--- ---- token + position (+ segment) embeddings: tables looked up by index ---------
+-- ---- token + position (+ segment) embeddings: nn.Embedding tables, added --------
 
 local Embeddings = Module.class("Embeddings")
--- Embeddings(vocab, context, d [, {types=0, norm=LayerNorm}]); input: 1-based token ids, T or N x T
+-- Embeddings(vocab, context, d [, {types=0, norm=LayerNorm}]); input: 1-based token ids, T or N x T.
+-- The position table is read at 1..T; BERT's segment table at row 1 (one segment).
 function Embeddings:init(vocab, context, d, o)
   o = o or {}
   self.vocab, self.context, self.d, self.types = vocab, context, d, o.types or 0
-  local std = 0.02 * math.sqrt(3)   -- uniform with GPT-2's init std 0.02
-  self:param("wte", { vocab, d }, std)
-  self:param("wpe", { context, d }, std)
-  if self.types > 0 then self:param("token_type", { self.types, d }, std) end
+  self.wte = nn.Embedding(vocab, d)
+  self.wpe = nn.Embedding(context, d)
+  if self.types > 0 then self.token_type = nn.Embedding(self.types, d) end
   if o.norm then self.norm = o.norm end
 end
 function Embeddings:out_shape(s)
@@ -46,41 +46,28 @@ function Embeddings:out_shape(s)
   return out
 end
 function Embeddings:compute(idx)
-  local s = idx:shape()
-  self:out_shape(s)
-  local flat = idx:reshape(idx:numel())
-  for k = 1, flat:numel() do
-    local v = flat[k]
-    if v ~= math.floor(v) or v < 1 or v > self.vocab then
-      error(("Embeddings: token id %s at position %d is not in 1..%d"):format(tostring(v), k, self.vocab), 0)
-    end
-  end
-  local out = self:out_shape(s)
-  local x = index_select(self.wte, 1, flat):reshape(table.unpack(out)) + self.wpe:narrow(1, 1, s[#s])
-  if self.types > 0 then x = x + self.token_type:narrow(1, 1, 1) end
+  if not nncalc.is_tensor(idx) then error("Embeddings: token ids must be a tensor, got a " .. type(idx), 0) end
+  local T = idx:size(idx:dim())
+  self:out_shape(idx:shape())
+  local x = self.wte(idx) + self.wpe(arange(1, T))
+  if self.types > 0 then x = x + self.token_type(ones(T)) end
   if self.norm then x = self.norm(x) end
   return x
 end
+-- the tables read (positions and segments once per position, broadcast
+-- over a batch), then the norm
 function Embeddings:analyse(s, visit)
   local out = self:out_shape(s)
+  visit(self.wte, s, "wte")
+  visit(self.wpe, { s[#s] }, "wpe")
+  if self.types > 0 then visit(self.token_type, { s[#s] }, "token_type") end
   if self.norm then visit(self.norm, out, "norm") end
   return out
 end
--- one row copied per table per token; the tables' rows are added
+-- the rows of the tables added, per token
 function Embeddings:cost(s)
   local tables = self.types > 0 and 3 or 2
-  local n = numel(s)
-  return { lookups = tables * n, adds = (tables - 1) * n * self.d, weights = (self.vocab + self.context + self.types) * self.d }
-end
--- torchinfo: every table's size × the batch; the others count lookups as 0
-function Embeddings:counters(r)
-  local batch = #r.in_shape == 2 and r.in_shape[1] or 1
-  return { torchinfo = batch * (self.vocab + self.context + self.types) * self.d }
-end
-function Embeddings:explain(r, group)
-  return { ("params = (vocab %d + context %d%s)·d %d = %s"):format(self.vocab, self.context,
-    self.types > 0 and (" + types " .. self.types) or "", self.d, group((self.vocab + self.context + self.types) * self.d)),
-    ("lookups = %d tables · %s tokens: no multiplications"):format(self.types > 0 and 3 or 2, group(numel(r.in_shape))) }
+  return { adds = (tables - 1) * numel(s) * self.d }
 end
 function Embeddings:extra_repr()
   return ("vocab=%d, context=%d, d=%d%s"):format(self.vocab, self.context, self.d,
@@ -104,7 +91,7 @@ function LMHead:out_shape(s)
   return out
 end
 function LMHead:compute(h)
-  local W = self.tied and rawget(self, "_tied").wte or self.weight
+  local W = self.tied and rawget(self, "_tied").wte.weight or self.weight
   local s = h:shape()
   local y = linear(h:reshape(h:numel() // self.d, self.d), W, self.has_bias and self.bias or nil)
   return y:reshape(table.unpack(self:out_shape(s)))
@@ -115,7 +102,7 @@ function LMHead:cost(s)
   return { weights = self.tied and 0 or self.vocab * self.d, biases = self.has_bias and self.vocab or 0,
     bias_adds = self.has_bias and rows * self.vocab or 0, macs = macs, mults = macs, adds = rows * self.vocab * (self.d - 1),
     conns = macs, bwd_input = macs, bwd_weight = macs, saved = rows * self.d,
-    note = self.tied and "LM head: its weight is the token embedding's (tied), counted once, under embed.wte" or nil }
+    note = self.tied and "LM head: its weight is the token embedding's (tied), counted once, under embed.wte.weight" or nil }
 end
 -- an nn.Linear without bias in PyTorch's GPT-2: every counter sees it
 function LMHead:counters(r)

@@ -302,7 +302,7 @@ test("errors name the layer and the shapes", function()
   expect_error(function() nn.TransformerBlock{ d = 8, heads = 2, norm = "batch" } end, "TransformerBlock", "norm")
   expect_error(function() summary(models.gpt2(), { 2000 }) end, "T ≤ 1024")
   expect_error(function() models.gpt2{ context = 4 }(tensor{ 1, 2, 3, 4, 5 }) end, "T ≤ 4")
-  expect_error(function() models.gpt2{ vocab = 10, context = 4 }(tensor{ 1, 11 }) end, "token id 11", "1..10")
+  expect_error(function() models.gpt2{ vocab = 10, context = 4 }(tensor{ 1, 11 }) end, "Embedding(10, 768)", "index 11", "from 1 to 10")
 end)
 
 test("a tiny GPT runs forward and backward; the tied head gets the embedding's gradient", function()
@@ -312,7 +312,7 @@ test("a tiny GPT runs forward and backward; the tied head gets the embedding's g
   eq(table.concat(y:shape(), "x"), "3x11", "logits")
   y:sum():backward()
   eq(g.lm_head.weight, nil, "the tied head has no weight of its own")
-  eq(g.embed.wte.grad ~= nil, true, "wte receives the head's gradient")
+  eq(g.embed.wte.weight.grad ~= nil, true, "wte receives the head's gradient")
 end)
 
 test("attention trace: one head at a time on a 3-token input, then the backward names", function()
