@@ -61,10 +61,13 @@ function M.cost(m, s)
   -- dx through both projections, dQ dK dV through the products, the softmax
   c.bwd_input = qkv.macs + out.macs + 2 * scores.macs + 2 * av.macs + 2 * nh * pairs
   c.bwd_weight = qkv.macs + out.macs
-  c.note = (m.causal and m.causal_count == "kept")
-    and ("attention: only the T(T+1)/2 = %d unmasked scores per head are counted (causal_count=\"kept\")"):format(pairs)
-    or ("attention: all T·T = %d scores per head are counted%s"):format(T * T,
-      m.causal and ' (the masked half too, as the kernels compute it; causal_count="kept" counts T(T+1)/2)' or "")
+  -- which count a causal layer prints (without a mask there is only one)
+  if m.causal then
+    c.note = m.causal_count == "kept"
+      and ("attention: only the T(T+1)/2 = %d unmasked scores per head are counted (causal_count=\"kept\")"):format(pairs)
+      or ("attention: all T·T = %d scores per head are counted, the masked ones too, as the kernels compute them"
+        .. ' (causal_count="kept" counts T(T+1)/2)'):format(T * T)
+  end
   return c
 end
 
