@@ -120,8 +120,14 @@ function Optimizer:step(arg)
   for k in pairs(o) do
     if k ~= "trace" and k ~= "closure" then error(("step: unknown option '%s' (trace, closure)"):format(tostring(k)), 2) end
   end
+  -- As PyTorch: the closure (recomputing the loss and its gradient) runs
+  -- first and its loss is returned; without one, step returns nothing.
+  if o.closure ~= nil and type(o.closure) ~= "function" then
+    error(("%s:step: the closure must be a function, got %s"):format(self.name, type(o.closure)), 2)
+  end
   local loss
-  if self.before_step then loss = self:before_step(o.closure) end
+  if self.before_step then loss = self:before_step(o.closure)
+  elseif o.closure then loss = o.closure() end
   local any = false
   for _, p in ipairs(self.params) do if p.tensor.grad then any = true end end
   if not any then
@@ -144,7 +150,7 @@ function Optimizer:step(arg)
     end
   end)
   if lines then io.write(table.concat(lines, "\n"), "\n") end
-  return loss
+  if loss ~= nil then return loss end
 end
 
 -- ---- SGD ---------------------------------------------------------------------

@@ -228,3 +228,27 @@ test("bad input: unknown options, negative rates, non-leaves, step before backwa
   expect_error(function() fit(nn.Linear(2, 1), nn.MSELoss(), { tensor(1), zeros(1, 1) }) end,
     "fit: X and Y need a first dimension of samples")
 end)
+
+test("step(closure) calls the closure once, first, and returns its loss (PyTorch); step() returns nothing", function()
+  -- f(w) = w² at w = 1: the closure's gradient 2 is what the step uses.
+  -- First steps by hand: Adam, AdaGrad: w − lr·g/|g| = 0.9 (up to eps);
+  -- AdamW (decay 0.01 first, decoupled): 1 − 0.1·0.01 − 0.1 = 0.899;
+  -- SGD: 1 − 0.1·2 = 0.8; RMSProp (alpha 0.99): 1 − 0.1·2/√(0.01·4) = 0.
+  for _, case in ipairs{ { "Adam", 0.9 }, { "AdamW", 1 - 0.1 * 0.01 - 0.1 }, { "AdaGrad", 0.9 }, { "SGD", 0.8 }, { "RMSProp", 0 } } do
+    local w = tensor{1}:requires_grad()
+    local opt = optim[case[1]]({ w }, { lr = 0.1 })
+    local calls = 0
+    local loss = opt:step(function()
+      calls = calls + 1
+      opt:zero_grad()
+      local L = (w * w):sum()
+      L:backward()
+      return L
+    end)
+    eq(calls, 1, case[1] .. " calls the closure once")
+    near(tonumber(loss:item()), 1, 0, case[1] .. " returns the closure's loss")
+    near(w:detach()[1], case[2], 1e-6, case[1] .. " steps with the closure's gradient")
+    eq(select("#", opt:step()), 0, case[1] .. ":step() returns no value (the REPL prints nothing)")
+  end
+  expect_error(function() optim.Adam({ tensor{1}:requires_grad() }):step(3) end, "closure must be a function")
+end)
