@@ -1,6 +1,7 @@
 #!/bin/sh
 # run_all.sh BUILD_DIR NNCALC — every test against one build: the Check
-# suites of the C core, the Lua tests, the CLI tests and the terminal tests
+# suites of the C core, the Lua tests, the CLI tests, the README's sessions
+# and the terminal tests
 # of the REPL, all through the binary.
 # Ends with the total "N passed, N failed" and a non-zero status on failure.
 build=${1:-build}
@@ -39,6 +40,11 @@ printf '%s\n' "$out"; tally "$out" "lua"
 echo "== CLI tests =="
 out=$(sh "$top/tests/cli_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "cli"
+[ $rc -eq 0 ] || broken=1
+
+echo "== README sessions through the binary =="
+out=$(sh "$top/tests/readme_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "readme"
 [ $rc -eq 0 ] || broken=1
 
 echo "== robustness through the binary (output order, limits, recursion) =="
