@@ -1,8 +1,7 @@
 #!/bin/sh
 # run_all.sh BUILD_DIR NNCALC — every test against one build: the Check
 # suites of the C core, the Lua tests, the CLI tests, the README's sessions
-# and the terminal tests
-# of the REPL, all through the binary.
+# and the terminal tests of the REPL, all through the binary.
 # Ends with the total "N passed, N failed" and a non-zero status on failure.
 build=${1:-build}
 nn=${2:-./nncalc}
