@@ -180,10 +180,11 @@ static int try_expression(lua_State *L, const char *code) {
   return status;
 }
 
-/* `x = f(); x.grad`: statements ending in an expression, which Lua
-** rejects as a chunk.  Splits at the last ';' and returns the expression's
-** values.  Only tried when the line compiles no other way, so a ';' inside
-** a string can at worst make this attempt fail too. */
+/* `x = f(); x.grad` or `x = f(); x:sum()`: statements ending in an
+** expression.  Splits at the last ';' and returns the expression's values,
+** but only when both halves compile on their own: `for i = 1, 3 do x = i;
+** print(x) end` must stay a loop (`... return print(x) end` would compile),
+** and a ';' inside a string at worst makes this attempt fail. */
 static int try_statements_then_expression(lua_State *L, const char *code) {
   size_t n = strlen(code), k;
   const char *ret;
@@ -195,6 +196,14 @@ static int try_statements_then_expression(lua_State *L, const char *code) {
   if (k == 0) return LUA_ERRSYNTAX;
   lua_pushlstring(L, code, k);
   lua_pushlstring(L, code + k, n - k);
+  status = luaL_loadbuffer(L, lua_tostring(L, -2), k, "=stdin");
+  lua_pop(L, 1);   /* the head compiled alone (or its error) */
+  if (status == LUA_OK) {
+    ret = lua_pushfstring(L, "return %s;", lua_tostring(L, -1));
+    status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+    lua_pop(L, 2);   /* the tail compiled alone (or its error), its text */
+  }
+  if (status != LUA_OK) { lua_pop(L, 2); return status; }
   ret = lua_pushfstring(L, "%s return %s;", lua_tostring(L, -2), lua_tostring(L, -1));
   status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
   lua_rotate(L, -4, 1);   /* the function (or error) below the three strings */
@@ -210,13 +219,12 @@ static int try_statements_then_expression(lua_State *L, const char *code) {
 static int compile_once(lua_State *L, const char *code) {
   int status;
   if (try_expression(L, code) == LUA_OK) return LUA_OK;
+  /* before the chunk: `x = f(); x:sum()` is a chunk too, whose call's
+  ** values would be dropped; before incomplete(): `x = 1; x.grad` also
+  ** ends in "near <eof>" */
+  if (try_statements_then_expression(L, code) == LUA_OK) return LUA_OK;
   status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
   if (status == LUA_OK) return LUA_OK;
-  /* before incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
-  if (try_statements_then_expression(L, code) == LUA_OK) {
-    lua_remove(L, -2);   /* the first error */
-    return LUA_OK;
-  }
   return incomplete(L, status) ? STATUS_INCOMPLETE : status;
 }
 

@@ -85,6 +85,15 @@ n = 5; n * 2;
 ' ' 2  4
 [tensor 2]
 a;b!' "$NN"
+expect_exact "statements then a call show its values; a loop with ';' inside stays a loop" 'x = tensor{1,2}; x:sum()
+t = {3, 4}; #t, math.max(t[1], t[2])
+for i = 1, 2 do y = i; print(y * 10) end
+local q = 5; q + 1
+' '3
+2	4
+10
+20
+6' "$NN"
 expect_in "a real syntax error is still reported as such" 'n = 6; = 1
 ' 1 "stdin:1: unexpected symbol near '='" "$NN"
 expect_exact "statements print nothing" 'a = 1
