@@ -78,3 +78,26 @@ test("names sharing an entry see it in their own words", function()
   eq(s:find("example:  tensor{{1,2},{3,4}}:mean(1)", 1, true) ~= nil, true, s)
   eq(capture(function() help("min") end):find("x:min() | x:min(d) | min(a, b)", 1, true) ~= nil, true)
 end)
+
+test("every member of nn, nn.init, optim and models has help, by name and by value", function()
+  local missing = {}
+  for _, d in ipairs{ { "nn", nn }, { "nn.init", nn.init }, { "optim", optim }, { "models", models } } do
+    for k, v in pairs(d[2]) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" then
+        local path = d[1] .. "." .. k
+        if not pcall(capture, function() help(path) end) then missing[#missing + 1] = path end
+        if type(v) == "function" and not pcall(capture, function() help(v) end) then missing[#missing + 1] = "help(" .. path .. ")" end
+      end
+    end
+  end
+  table.sort(missing)
+  eq(table.concat(missing, " "), "", "members without help")
+  -- a member without an entry of its own gets its table's; one with, its own
+  eq(capture(function() help("nn.init.kaiming_uniform") end):match("^(%S+)"), "nn.init")
+  eq(capture(function() help(nn.init.zeros) end):match("^(%S+)"), "nn.init")
+  eq(capture(function() help("models.resnet50") end):match("^(%S+)"), "models")
+  eq(capture(function() help(models.gpt2) end):match("^(%S+)"), "models.gpt2")
+  eq(capture(function() help("models.bert") end):match("^(%S+)"), "models.bert")
+  expect_error(function() help("nn.init.no_such") end, "no help for 'nn.init.no_such'")
+  expect_error(function() help("models.no_such") end, "no help for 'models.no_such'")
+end)
