@@ -13,7 +13,9 @@
 -- any text, so the README can elide long outputs. Output is compared in a
 -- UTF-8 locale, trailing blanks ignored; the banner's "gemm: X" is
 -- whatever the build found.
--- Prints one line per session and "readme: N passed, N failed".
+-- A block after `<!-- script -->` is a Lua file that must run without an
+-- error (its output is not compared).
+-- Prints one line per block and "readme: N passed, N failed".
 
 local readme, bin = arg[1], arg[2]
 local top = readme:match("^(.*)/[^/]*$") or "."
@@ -95,10 +97,12 @@ for line in file:lines() do
     if line:match("^```") then blocks[#blocks + 1] = block; block = nil
     else block.lines[#block.lines + 1] = line end
   elseif marked then
-    assert(line:match("^```"), ("README line %d: <!-- session --> must be followed by a ``` block"):format(n))
-    block = { at = n, lines = {} }; marked = false
+    assert(line:match("^```"), ("README line %d: <!-- %s --> must be followed by a ``` block"):format(n, marked))
+    block = { at = n, lines = {}, kind = marked }; marked = false
   elseif line:match("^<!%-%- session %-%->%s*$") then
-    marked = true
+    marked = "session"
+  elseif line:match("^<!%-%- script %-%->%s*$") then
+    marked = "script"
   end
 end
 file:close()
@@ -122,14 +126,28 @@ local function segments(b)
   return segs
 end
 
+-- script(1) (util-linux, in every Debian) gives the banner a terminal
+local has_script = os.execute("command -v script >/dev/null 2>&1")
+local skipped = 0
+
 -- Consecutive REPL segments share one process: the outputs are joined in
 -- order, so expected lines sit right under the input that made them.
 local function check_block(b)
+  if b.kind == "script" then   -- a whole Lua file: it runs without an error
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w")); f:write(table.concat(b.lines, "\n"), "\n"); f:close()
+    local out = run("cd " .. quote(top) .. " && " .. env .. quote(bin) .. " " .. quote(path) .. " 2>&1 >/dev/null; echo \"status $?\"")
+    os.remove(path)
+    if out[#out] ~= "status 0" then return false, "the script failed: " .. table.concat(out, "\n    ") end
+    return true
+  end
   local segs = segments(b)
   local k = 1
   while k <= #segs do
     local s = segs[k]
-    if s.kind == "banner" then
+    if s.kind == "banner" and not has_script then
+      skipped = skipped + 1; k = k + 1
+    elseif s.kind == "banner" then
       local got = {}
       for _, line in ipairs(run(env .. "printf 'exit()\\n' | timeout 20 script -qec " .. quote(bin) .. " /dev/null")) do
         if line:match("^nncalc ") or line:match("^Type help") then got[#got + 1] = line end
@@ -168,5 +186,6 @@ for _, b in ipairs(blocks) do
   else fail = fail + 1; print(("FAIL README line %d: %s"):format(b.at, why)) end
 end
 if #blocks == 0 then fail = 1; print("FAIL no <!-- session --> blocks in " .. readme) end
-print(("readme: %d passed, %d failed"):format(pass, fail))
+print(("readme: %d passed, %d failed%s"):format(pass, fail,
+  skipped > 0 and (", %d banner skipped (no script(1) to give it a terminal)"):format(skipped) or ""))
 os.exit(fail == 0 and 0 or 1)
