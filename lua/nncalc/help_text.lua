@@ -10,9 +10,15 @@ local function doc(names, topic, usage, text, example)
   local first = names:match("%S+")
   local pat = "%f[%w_]" .. first:gsub("%p", "%%%0") .. "%f[^%w_]"
   for name in names:gmatch("%S+") do
-    -- a usage that already spells out every name (the schedulers) stays
+    -- a usage that already spells out this name (the schedulers) stays;
+    -- so does one that lists other names of the group: renaming its first
+    -- name would give this one the first's options (nn.GRU the RNN's)
+    local lists_others = false
+    for other in names:gmatch("%S+") do
+      if other ~= first and other ~= name and usage:find(other, 1, true) then lists_others = true end
+    end
     local own = function(s)
-      if usage:find(name, 1, true) then return s end
+      if usage:find(name, 1, true) or lists_others then return s end
       return (s:gsub(pat, (name:gsub("%%", "%%%%"))))
     end
     -- in the example only a method call is safe to rename (x:sum(1) -> x:mean(1));
@@ -75,7 +81,7 @@ doc("fill", "views", "x:fill(v)", "Sets every element to v; returns x.", "zeros(
 doc("index_select", "views", "x:index_select(d, {i1, i2, ...})", "Gathers the given positions along dim d (a copy); negative positions count from the end.", "arange(5):index_select(1, {5, 1})")
 
 -- ---- elementwise ------------------------------------------------------------
-doc("neg abs exp log sqrt sign tanh", "elementwise", "f(x)",
+doc("neg abs exp log sqrt sign tanh", "elementwise", "neg(x) | x:neg()",
   "Elementwise function; numbers in give a number out (exp(1) = e). sign(0) = 0.",
   "exp(tensor{0, 1})")
 doc("sigmoid", "elementwise", "sigmoid(x)", "1 / (1 + e^-x), computed without overflow for large |x|.", "sigmoid(tensor{-1, 0, 1})")
@@ -96,7 +102,7 @@ doc("add sub mul div pow", "elementwise", "add(a, b) | a + b, a - b, a / b, a ^ 
   "tensor{{1},{2}} + tensor{10, 20}")
 doc("cmul cdiv", "elementwise", "a:cmul(b) | a:cdiv(b)", "Elementwise product / quotient, with broadcasting.", "tensor{1,2}:cmul(tensor{3,4})")
 doc("maximum minimum", "elementwise", "maximum(a, b)", "Elementwise larger / smaller value (NaN wins).", "maximum(tensor{1,5}, 3)")
-doc("eq ne lt le gt ge", "elementwise", "x:gt(y)",
+doc("eq ne lt le gt ge", "elementwise", "x:eq(y) | x:ne(y) | x:lt(y) | x:le(y) | x:gt(y) | x:ge(y)",
   "Elementwise comparison giving 1 where true and 0 elsewhere. (x == y compares whole tensors and gives true or false.)",
   "tensor{1,2,3}:gt(1)")
 
@@ -285,10 +291,10 @@ doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLo
 doc("nn.Embedding", "nn", "nn.Embedding(num, dim [, {padding_idx=k, weight=W}])",
   "A table of num vectors of size dim (weights N(0, 1), as PyTorch) read by 1-based indices: a tensor or table of indices of shape S gives S x dim. The backward adds into each row read (a row read twice gets both gradients); the padding_idx row starts at zero and gets no gradient. summary counts lookups, 0 MACs.",
   "nn.Embedding(10, 3)({2, 5, 2}):shape()")
-doc("nn.RNN nn.LSTM nn.GRU", "nn", "nn.LSTM(in, hidden [, {num_layers=1, bias=true, batch_first=false, bidirectional=false, dropout=0}]) | nn.RNN(..., {nonlinearity=\"tanh\"|\"relu\"}); out, h_n = rnn(x [, h0]); out, {h_n, c_n} = lstm(x [, {h0, c0}])",
+doc("nn.RNN nn.LSTM nn.GRU", "nn", "nn.RNN(in, hidden [, {num_layers=1, nonlinearity=\"tanh\"|\"relu\", bias=true|\"single\"|false, batch_first=false, bidirectional=false, dropout=0}]) | nn.LSTM(in, hidden [, {...}]) | nn.GRU(in, hidden [, {...}]) (no nonlinearity); out, h_n = rnn(x [, h0]); out, {h_n, c_n} = lstm(x [, {h0, c0}])",
   "Recurrent layers in PyTorch's layout: weight_ih_l0 (gates·h x in), weight_hh_l0 (gates·h x h), bias_ih_l0, bias_hh_l0 (_reverse for the backward direction), LSTM gates i, f, g, o, GRU r, z, n with the reset applied after W_hn h + b_hn, all uniform in ±1/sqrt(h). Input {T, in}, {T, N, in}, or {N, T, in} with batch_first; out {.., D·h}; h_n {L·D, (N,) h}. Returns the output and the final state as two values (the LSTM's state is the table {h_n, c_n}, which can be passed back in). dropout=p drops out each layer's output but the last, in training only. bias=\"single\" is the one-bias-per-gate convention of Keras and the papers (the GRU keeps the reset-after form, its one n bias on the input side): nn.LSTM(10, 20) has 2,560 parameters in PyTorch's layout and 2,480 with one bias. Parameters per layer and direction: gates x (h·(in+h) + 2h). Each step's tensors are named h[t], c[t], i[t] ... for backward{trace=true}; see bptt_norms.",
   "nn.LSTM(10, 20)")
-doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "nn.LSTMCell(in, hidden [, {bias=true}]); h', c' = cell(x [, {h, c}]) | h' = nn.GRUCell(in, hidden)(x [, h])",
+doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "h' = nn.RNNCell(in, hidden [, {bias=true|\"single\"|false, nonlinearity=\"tanh\"|\"relu\"}])(x [, h]) | h', c' = nn.LSTMCell(in, hidden [, {bias=}])(x [, {h, c}]) | h' = nn.GRUCell(in, hidden [, {bias=}])(x [, h])",
   "One step of the recurrent layers, x {in} or {N, in}, parameters weight_ih, weight_hh, bias_ih, bias_hh (bias with bias=\"single\"); the state defaults to zeros.",
   "nn.GRUCell(3, 2)(ones(3))")
 doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")

@@ -101,3 +101,21 @@ test("every member of nn, nn.init, optim and models has help, by name and by val
   expect_error(function() help("nn.init.no_such") end, "no help for 'nn.init.no_such'")
   expect_error(function() help("models.no_such") end, "no help for 'models.no_such'")
 end)
+
+test("every entry's usage line names what it documents", function()
+  -- a group's shared usage is renamed per name only when that is safe; a
+  -- usage naming a sibling but not this name would mislead (nn.GRU once
+  -- showed nn.RNN's nonlinearity as its own)
+  local wrong = {}
+  for name, e in pairs(require("nncalc.help_text").entries) do
+    local short = name:match("([%w_]+)$")
+    local methods_of = { ["nn.Module"] = "net:", ["optim.Optimizer"] = "opt:" }
+    if not e.usage:find(short, 1, true) and not (methods_of[name] and e.usage:find(methods_of[name], 1, true)) then
+      wrong[#wrong + 1] = name .. ": " .. e.usage
+    end
+  end
+  table.sort(wrong)
+  eq(table.concat(wrong, "\n"), "", "usage lines without their name")
+  eq(entries["tanh"].usage, "tanh(x) | x:tanh()")
+  eq(entries["nn.GRU"].usage:find("nn.GRU(in, hidden", 1, true) ~= nil, true, "nn.GRU's own usage")
+end)
