@@ -203,7 +203,7 @@ doc("gradgradcheck", "autograd", "gradgradcheck(f, {x, W, ...} [, {eps=1e-6, ato
   "Checks second derivatives: the Hessian of f (a single value) over all elements of all inputs by autograd, against central differences of the first gradient; prints and returns ok, message, worst mismatch. gradcheck's companion, as in PyTorch.",
   "gradgradcheck(function(x) return (tanh(x)^3):sum() end, {tensor{0.5,-1}}, {quiet=true})")
 doc("curvature", "autograd", "curvature(H [, {explain=true}]) | curvature(f, x [, {explain=true}])",
-  "The eigenvalues of a symmetric Hessian (given, or hessian(f, x)) and what they say: a table {H, eigenvalues, eigenvectors, lambda_min, lambda_max, lr_max = 2/λ_max, lr_best = 2/(λ_min+λ_max), convex, strictly_convex}. Gradient descent on the quadratic multiplies the error along the eigenvector of λ by (1 − ηλ), so it converges iff 0 < η < 2/λ_max. explain=true prints the reasoning. Eigenvalues within 1e-12 of the largest count as 0.",
+  "The eigenvalues of a symmetric Hessian (given, or hessian(f, x)) and what they say: a table {H, eigenvalues, eigenvectors, lambda_min, lambda_max, lr_max = 2/λ_max, lr_best = 2/(λ_min+λ_max), convex, strictly_convex}. Gradient descent on the quadratic multiplies the error along the eigenvector of λ by (1 − ηλ), so it converges iff 0 < η < 2/λ_max. explain=true prints the reasoning. An eigenvalue of size at most 1e-12 times the largest |λ| counts as 0 (rounding, not curvature).",
   "curvature(tensor{{3,1},{1,2}}, {explain=true})")
 doc("newton_step", "autograd", "x_new, info = newton_step(f, x [, {trace=true, damping=0}])",
   "One Newton step x − H⁻¹ g with g = ∇f(x) and H = ∇²f(x) by autograd (solved, not inverted; damping λ uses H + λI). info holds f, g, H, step, f_new. trace=true prints H, g, the step and f before and after; a note warns when H is not positive definite. On a quadratic with positive definite H one step reaches the minimum.",
@@ -302,7 +302,7 @@ doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + 
 doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim = d]}", "Runs every branch on the same input and joins the results along the channel dim (dim 1 of C x H x W, 2 of N x C x H x W, else the last; dim = d chooses another): an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
 
 -- ---- analysis: counting, sizes, receptive fields, checking -------------------------
-doc("summary", "analysis", "summary(model, input_shape [, {columns=, explain=, compare=, bias=true, relu=true, flops=\"mac\"|\"2mac\"|\"2k-1\", per_sample=false, conventions=true, quiet=}])",
+doc("summary", "analysis", "summary(model, input_shape [, {columns=, explain=, compare=, bias=true, relu=true, flops=\"mac\"|\"2mac\"|\"2k-1\", per_sample=false, neurons=\"layers\"|\"all\", dtype=, compare_params=, conventions=true, quiet=}])",
   "A per-layer table from the layer settings alone (no weights are made): output shape, parameters (weights and biases), neurons, multiplications, additions, MACs, FLOPs, activation evaluations, max-pool comparisons, input connections, backward multiplications for dx and dW, values saved for backward, receptive field, jump and start per axis; totals; the counting conventions under the table. explain=true prints every formula with its numbers, compare=true what fvcore, thop, ptflops, torchinfo, FlopCounterMode and torchscan would report, each by its own rules (also as s.compare). compare_params=true lists a GPT model's parameter count under every convention (tied/untied head, biases, padded vocabulary, non-embedding), as models.param_counts. Returns a table: s.total.params, s[i].out_shape, s[i].rf ... (s[1] is the model itself). Columns: out params weights biases neurons mults adds macs flops acts comps conns bwd_input bwd_weight saved rf jump start.",
   "summary(models.lenet5(), {1, 32, 32}, {quiet = true}).total.params")
 doc("conv_out", "analysis", "conv_out(n, k [, {stride=1, padding=0, dilation=1, explain=false}])",
@@ -336,10 +336,10 @@ doc("check_summary", "analysis", "check_summary()", "Prints the tally of the che
 doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
   "models.vgg16()")
-doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true} | models.bert{size=\"base\"|\"large\"} | models.vit{size=\"b16\"|\"b32\"|\"l16\"|\"l32\"}",
+doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true, causal_count=\"full\"|\"kept\"} | models.bert{size=\"base\"|\"large\", vocab=30522, context=512} | models.vit{size=\"b16\"|\"b32\"|\"l16\"|\"l32\", classes=1000, image=224}",
   "Transformers from their published configurations, no weights made: GPT-2 (124,439,808 parameters small; the LM head shares the token embedding, counted once), BERT with its pooler (109,482,240 base), torchvision's ViT-B/16 (86,567,656; 17.56 G multiply-adds at 224x224, as torchvision's table), B/32, L/16, L/32. Input: token ids {T} (GPT-2, BERT) or an image {3, 224, 224}.",
   "summary(models.gpt2(), {1024}, {flops=\"2mac\", quiet=true}).total.flops")
-doc("models.gpt", "analysis", "models.gpt{d=, layers=, heads=, vocab=, context=, bias=true, tied=true, head_bias=false, qkv_bias=bias, mlp=\"gelu\"|\"relu\", dropout=0}",
+doc("models.gpt", "analysis", "models.gpt{d=, layers=, heads=, vocab=, context=, bias=true, tied=true, head_bias=false, qkv_bias=bias, mlp=\"gelu\"|\"relu\", dropout=0, causal_count=\"full\"|\"kept\"}",
   "Any GPT: learned token and position embeddings, pre-norm blocks with causal attention, a final LayerNorm and the LM head (tied to the token embedding unless tied=false). Karpathy's lecture GPT (10,788,929 parameters) is models.gpt{d=384, layers=6, heads=6, vocab=65, context=256, tied=false, head_bias=true, qkv_bias=false, mlp=\"relu\"}.",
   "summary(models.gpt{d=64, layers=2, heads=4, vocab=65, context=32}, {32}, {quiet=true}).total.params")
 doc("models.param_counts", "analysis", "models.param_counts(gpt)",
@@ -358,7 +358,7 @@ doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9,
 doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(closure) | opt:zero_grad() | opt:state()",
   "step applies one update to every parameter that has a gradient (trace=true prints the gradient, the state update and the new value with the formula and the convention); zero_grad clears the gradients; state() gives each parameter's step count and buffers (by position and by name). Errors: unknown options, negative rates, parameters that are not leaves, a step before any backward.",
   "optim.SGD({tensor{1}:requires_grad()}):state()")
-doc("optim.StepLR optim.ExponentialLR optim.CosineAnnealingLR", "optim", "optim.StepLR(opt, {step_size=, gamma=0.1}) | optim.ExponentialLR(opt, {gamma=}) | optim.CosineAnnealingLR(opt, {T_max=, eta_min=0})",
+doc("optim.StepLR optim.ExponentialLR optim.CosineAnnealingLR", "optim", "optim.StepLR(opt, {step_size=, gamma=0.1}) | optim.ExponentialLR(opt, {gamma=}) | optim.CosineAnnealingLR(opt, {T_max=, eta_min=0}) | optim.StepLR{lr=, step_size=, ...}(t) (no optimizer: a function of the step)",
   "Learning-rate schedules: sched:step() after each epoch sets opt.lr to lr·γ^⌊e/step_size⌋, lr·γ^e, or η_min + (lr − η_min)(1 + cos(πe/T_max))/2.",
   "optim.StepLR(optim.SGD({tensor{1}:requires_grad()}, {lr = 1}), {step_size = 2}):step()")
 doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false, accumulate=1, clip=, explain=false})",
@@ -387,12 +387,12 @@ doc("optim", "optim", "optim.SGD(params, {...}), optim.Adam(...), optim.StepLR(.
   "Optimizers and learning-rate schedules (help \"optim.SGD\" and so on for each).", "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1})")
 
 -- ---- training arithmetic -------------------------------------------------------
-doc("memory", "budget", "memory(model, input_shape [, {dtype=\"fp32\"|\"bf16\"|\"fp16\"|\"mixed\", optimizer=\"adam\"|\"adamw\"|\"sgd\"|\"momentum\", training=true, batch=1, kv_cache=true|{layers=, kv_heads=, head_dim=, tokens=}, memory=bytes, amsgrad=false, explain=false}]) | memory{params=N, ...}",
+doc("memory", "budget", "memory(model, input_shape [, {dtype=\"fp32\"|\"bf16\"|\"fp16\"|\"mixed\", optimizer=\"adam\"|\"adamw\"|\"sgd\"|\"momentum\", training=true, batch=1, kv_cache=true|{layers=, kv_heads=, head_dim=, tokens=}, memory=bytes, amsgrad=false, explain=false, quiet=false}]) | memory{params=N, ...}",
   "The bytes of a training run (or of inference with training=false), shape-only: parameters, gradients, optimizer state, activations saved for the backward (summary's saved values, max-pooling argmax indices at 8 B) and the KV cache (2·layers·kv_heads·head_dim·tokens·batch·bytes). Prints the bytes-per-parameter rule (fp32 Adam 16 B, mixed precision 2 + 2 + 12 with fp32 master weights, bf16 8) and the linear form a·batch + b; memory= adds the largest batch that fits. Returns {params, grads, optimizer, activations, kv_cache, total, per_sample, fixed, bytes_per_param, checkpoint, max_batch} in bytes.",
   "memory{params = 124439808, dtype = \"mixed\", quiet = true}.total")
 doc("fit_batch", "budget", "fit_batch(model, input_shape, bytes [, opts])", "The largest batch whose training memory (memory's a·batch + b) fits in the given bytes, and the ledger.",
   "fit_batch(nn.Linear(784, 10), {784}, 1e6, {quiet = true})")
-doc("train_compute", "budget", "train_compute{params=, tokens=, gpus=1, peak_flops=, mfu=, rule=\"6ND\"|\"palm\", layers=, heads=, head_dim=, context=, flops_per_token=, time=} | train_compute(model, input_shape, {tokens= | samples=, flash=false, ...})",
+doc("train_compute", "budget", "train_compute{params=, tokens=, gpus=1, peak_flops=, mfu=, rule=\"6ND\"|\"palm\", layers=, heads=, head_dim=, context=, flops_per_token=, time=, explain=, quiet=} | train_compute(model, input_shape, {tokens= | samples=, flash=false, ...})",
   "FLOPs, time (s, h, days), tokens/s and MFU of a training run: 6ND, PaLM's (6N + 12·L·H·Q·T) per token, or a model's own forward FLOPs from summary (2 per multiply-add) with the backward at 2x the forward (attention products 2.5x with flash=true). With time= (measured seconds) it gives the MFU instead. nanoGPT's GPT-2 small on 8 A100s at 30% MFU over 300B tokens: 3.46 days.",
   "train_compute{params = 124337664, tokens = 300e9, gpus = 8, peak_flops = 312e12, mfu = 0.3, quiet = true}.days")
 doc("clip_grad_norm", "budget", "clip_grad_norm(params, max_norm [, {norm_type=2, trace=false}])",
@@ -400,12 +400,12 @@ doc("clip_grad_norm", "budget", "clip_grad_norm(params, max_norm [, {norm_type=2
   "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_norm({W}, 1)")
 doc("clip_grad_value", "budget", "clip_grad_value(params, v)", "Clamps every gradient entry to [-v, v]; returns how many entries changed.",
   "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_value({W}, 7)")
-doc("optim.LinearLR", "optim", "optim.LinearLR(opt, {start_factor=1/3, end_factor=1, total_iters=5})", "lr = base·(start + (end − start)·min(t, total_iters)/total_iters), PyTorch's closed form. Every schedule is a function of the step too: s(t).",
+doc("optim.LinearLR", "optim", "optim.LinearLR(opt, {start_factor=1/3, end_factor=1, total_iters=5}) | optim.LinearLR{lr=, ...}(t)", "lr = base·(start + (end − start)·min(t, total_iters)/total_iters), PyTorch's closed form. Every schedule is a function of the step too: s(t).",
   "optim.LinearLR{lr = 0.1, start_factor = 0.5, total_iters = 4}(2)")
-doc("optim.LambdaLR", "optim", "optim.LambdaLR(opt, {lr_lambda = f})", "lr = base·f(t).", "optim.LambdaLR{lr = 1, lr_lambda = function(t) return 0.5 ^ t end}(3)")
-doc("optim.SequentialLR", "optim", "optim.SequentialLR(opt, {schedulers = {a, b}, milestones = {m}})", "Schedule a before step m, then b restarted at 0 (PyTorch's SequentialLR).",
+doc("optim.LambdaLR", "optim", "optim.LambdaLR(opt, {lr_lambda = f}) | optim.LambdaLR{lr=, lr_lambda=f}(t)", "lr = base·f(t).", "optim.LambdaLR{lr = 1, lr_lambda = function(t) return 0.5 ^ t end}(3)")
+doc("optim.SequentialLR", "optim", "optim.SequentialLR(opt, {schedulers = {a, b}, milestones = {m}}) | optim.SequentialLR{lr=, schedulers=, milestones=}(t)", "Schedule a before step m, then b restarted at 0 (PyTorch's SequentialLR).",
   "optim.SequentialLR{lr = 1, schedulers = {optim.LinearLR{lr = 1}, optim.ExponentialLR{lr = 1, gamma = 0.5}}, milestones = {5}}(6)")
-doc("optim.OneCycleLR", "optim", "optim.OneCycleLR(opt, {max_lr=, total_steps=, pct_start=0.3, anneal_strategy=\"cos\", div_factor=25, final_div_factor=1e4})",
+doc("optim.OneCycleLR", "optim", "optim.OneCycleLR(opt, {max_lr=, total_steps=, pct_start=0.3, anneal_strategy=\"cos\", div_factor=25, final_div_factor=1e4}) | optim.OneCycleLR{max_lr=, total_steps=, ...}(t)",
   "Smith's 1cycle as PyTorch computes it: from max_lr/div_factor up to max_lr by step pct_start·total_steps − 1, then down to initial/final_div_factor at total_steps − 1 (the learning rate only; momentum is not cycled).",
   "optim.OneCycleLR{max_lr = 1, total_steps = 10}(2)")
 doc("optim.warmup_cosine", "optim", "optim.warmup_cosine{lr=, min_lr=0, warmup=, total=, convention=\"nanogpt\"|\"build-nanogpt\"|\"cs336\"}",

@@ -8,6 +8,29 @@ local models = {}
 
 local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
 
+-- A misspelt option must not quietly build the default model
+-- (models.gpt2{sise = "xl"} would count GPT-2 small): each model names the
+-- options it knows.
+local known_options = {
+  resnet50 = "classes v1",
+  inception = "input b1 b3_reduce b3 b5_reduce b5 pool_proj pool",
+  gpt = "d layers heads vocab context bias tied head_bias qkv_bias mlp dropout causal_count name",
+  gpt2 = "size vocab context bias tied causal_count",
+  bert = "size vocab context",
+  vit = "size classes image",
+}
+local function check_options(model, o)
+  if type(o) ~= "table" then return end
+  for k in pairs(o) do
+    if type(k) ~= "string" or not (" " .. known_options[model] .. " "):find(" " .. k .. " ", 1, true) then
+      local list = {}
+      for name in known_options[model]:gmatch("%S+") do list[#list + 1] = name end
+      table.sort(list)
+      error(("models.%s: unknown option '%s' (%s)"):format(model, tostring(k), table.concat(list, ", ")), 3)
+    end
+  end
+end
+
 -- The class count of the last layer, checked here so the error names the
 -- model the user called rather than the Linear inside it.
 local function classes_of(model, c)
@@ -136,6 +159,7 @@ end
 -- models.resnet50() or (classes) or {classes=, v1=true}
 function models.resnet50(o)
   local classes, v1 = o, nil
+  check_options("resnet50", o)
   if type(o) == "table" then classes, v1 = o.classes, o.v1 end
   return resnet("bottleneck", { 3, 4, 6, 3 }, classes_of("resnet50", classes), v1)   -- 25,557,032 either way
 end
@@ -147,6 +171,7 @@ end
 -- branch then passes the input through).
 function models.inception(o)
   o = o or {}
+  check_options("inception", o)
   local cin = o.input or 192
   local function relu_conv(a, b, k) return nn.Sequential{ conv(a, b, k, { padding = k // 2 }), nn.ReLU() } end
   local branches = { relu_conv(cin, o.b1 or 64, 1) }
@@ -165,7 +190,10 @@ end
 -- Transformers (models_transformer.lua, loaded on first use): GPT-2, BERT, ViT,
 -- and the parameter counts under every convention (transformer_count.lua).
 for _, name in ipairs({ "gpt", "gpt2", "bert", "vit" }) do
-  models[name] = function(...) return require("nncalc.models_transformer")[name](...) end
+  models[name] = function(o, ...)
+    check_options(name, o)
+    return require("nncalc.models_transformer")[name](o, ...)
+  end
 end
 function models.param_counts(model, o) return require("nncalc.transformer_count").param_counts(model, o) end
 

@@ -481,3 +481,19 @@ test("a user's layer without a shape rule is named, not guessed", function()
   function Double:out_shape(s) return { 2 * s[1] } end
   eq(summary(net, {2}, { quiet = true }).total.out_shape[1], 4)
 end)
+
+test("models refuse an unknown option by name instead of building the default", function()
+  -- models.gpt2{sise = "xl"} once counted GPT-2 small without a word
+  expect_error(function() models.gpt2{ sise = "xl" } end, "models.gpt2: unknown option 'sise' (bias, causal_count, context, size, tied, vocab)")
+  expect_error(function() models.bert{ layers = 6 } end, "models.bert: unknown option 'layers'")
+  expect_error(function() models.vit{ patch = 14 } end, "models.vit: unknown option 'patch'")
+  expect_error(function() models.gpt{ d = 8, layers = 1, heads = 2, vocab = 5, context = 4, causal = true } end,
+    "models.gpt: unknown option 'causal'")
+  expect_error(function() models.resnet50{ v2 = true } end, "models.resnet50: unknown option 'v2' (classes, v1)")
+  expect_error(function() models.inception{ b7 = 3 } end, "models.inception: unknown option 'b7'")
+  -- the options each documents still work: 1000 -> 10 classes drops 990 outputs of a 2048-wide head
+  local full = summary(models.resnet50(), { 3, 224, 224 }, { quiet = true }).total.params
+  eq(summary(models.resnet50{ classes = 10, v1 = true }, { 3, 224, 224 }, { quiet = true }).total.params, full - 990 * 2049)
+  eq(summary(models.gpt2{ size = "small", tied = true, bias = true, vocab = 50257, context = 1024, causal_count = "kept" },
+    { 1024 }, { quiet = true }).total.params, 124439808)
+end)
