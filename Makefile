@@ -80,7 +80,7 @@ TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
 SO = $(BUILD)/nncalc.so
 
-.PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden
+.PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden check-op-tables
 all: $(BIN) $(SO)
 
 $(BIN): $(CORE_O) $(LUA_O) $(EMBED_O) $(BUILD)/main.o
@@ -134,14 +134,28 @@ run: $(BIN)
 # ---- tests ------------------------------------------------------------
 # unit: one pass of every suite against $(BUILD); test: the normal build,
 # then the sanitizer build; tests/run_all.sh prints the final tally.
-unit: $(BIN) $(BUILD)/check_runner
+unit: $(BIN) $(BUILD)/check_runner check-op-tables
 	sh tests/run_all.sh $(BUILD) $(BIN)
 
-test: $(BIN) $(BUILD)/check_runner
+test: $(BIN) $(BUILD)/check_runner check-op-tables
 	rm -f $(BUILD)/tally build/san/tally
 	-sh tests/run_all.sh $(BUILD) $(BIN)
 	-$(MAKE) --no-print-directory sanitize
 	@sh tests/total.sh $(BUILD) build/san
+
+# An op added to its enum without its rows must not compile (src/optable.h):
+# NNCALC_TEST_MISSING_OP adds a unary op in the middle of the enum and
+# nothing else, and each table indexed by that enum must then refuse to
+# build, with its own message.
+check-op-tables:
+	@for f in fn_elem:unary_table ops_elem:unary_fn ops_elem:op_unary_name; do \
+	  src=src/$${f%%:*}.c; table=$${f#*:}; \
+	  $(CC) $(CFLAGS_ALL) -fsyntax-only $$src || exit 1; \
+	  if $(CC) $(CFLAGS_ALL) -DNNCALC_TEST_MISSING_OP -fsyntax-only $$src 2>$(BUILD)/optable.err; then \
+	    echo "check-op-tables: $$src compiled with a unary op that has no row"; exit 1; fi; \
+	  grep -q "$$table: every op of the enum needs exactly one row" $(BUILD)/optable.err || \
+	    { echo "check-op-tables: $$src failed for another reason:"; cat $(BUILD)/optable.err; exit 1; }; \
+	done; echo "check-op-tables: a unary op without its rows does not compile (as it must)"
 
 # rewrite the lessons' golden transcripts after changing a lesson on purpose
 golden: $(BIN)

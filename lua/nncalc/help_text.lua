@@ -117,6 +117,9 @@ doc("pinv", "linalg", "pinv(A [, rcond])",
   "Moore-Penrose pseudo-inverse (from an SVD). pinv(X) * t is the least-squares solution of X w = t with the smallest norm: for under-determined X it equals X^T (X X^T)^-1 t.",
   "pinv(tensor{{1,2,3},{4,5,6}}) * tensor{1,2}")
 doc("rank", "linalg", "rank(A [, rcond])", "Numerical rank: singular values above rcond * the largest (default max(m,n) * eps).", "rank(tensor{{1,2},{2,4}})")
+doc("eigh", "linalg", "w, V = eigh(A)",
+  "Eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of a symmetric matrix, A = V diag(w) Vᵀ, by cyclic Jacobi rotations (accurate to a few ulps of ‖A‖ on small matrices). A matrix that is not symmetric is refused, naming the entry; no gradient (call it on x:detach()).",
+  "eigh(tensor{{2,1},{1,2}})")
 doc("allclose", "linalg", "allclose(a, b [, rtol=1e-5 [, atol=1e-8]])",
   "True when |a - b| <= atol + rtol |b| everywhere (NumPy's rule); NaN is never close.",
   "allclose(tensor{1, 2}, tensor{1, 2 + 1e-9})")
@@ -141,12 +144,12 @@ doc("requires_grad", "autograd", "x:requires_grad([on=true])",
 doc("name", "autograd", "x:name(\"W1\") | x:name()",
   "Labels a tensor for traces and graphs (returns x); without an argument gives the label. Unlabelled tensors held by global variables are shown with the variable's name, the rest by op: relu#3.",
   "tensor{1,2}:name(\"x\")")
-doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, grad=g}",
-  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
+doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, create_graph=true, grad=g}",
+  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. create_graph=true records the backward pass itself (as PyTorch): x.grad is then a tensor of a graph, named dL/dx, that can be differentiated again (its trace shows d(dL/dx)/dx); ops with no second derivative (conv2d, the pools, batch_norm) refuse it with the reason. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
   "x = tensor{1,2}:requires_grad(); (x*x):backward(); x.grad")
-doc("grad", "autograd", "x.grad",
-  "The accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil. x.grad = nil drops it.",
-  "x = tensor{3}:requires_grad(); (x^2):sum():backward(); x.grad")
+doc("grad", "autograd", "x.grad | grad(L, inputs [, {create_graph=false, retain_graph=create_graph, grad=g}]) | grad(f, inputs [, {...}])",
+  "x.grad: the accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil; x.grad = nil drops it. grad(L, inputs): dL/dx for each input (a tensor for a tensor, a list for a list) as torch.autograd.grad, WITHOUT touching any .grad; an input L does not depend on gets zeros. grad(f, inputs) computes L = f(inputs...) first (an input outside any graph is replaced by a leaf copy). create_graph=true records the gradients so they can be differentiated again (second derivatives: grad(grad(L, x, {create_graph=true}):sum(), x)).",
+  "x = tensor{3}:requires_grad(); g = grad((x^3):sum(), x, {create_graph=true}); grad(g:sum(), x)")
 doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
 doc("detach", "autograd", "x:detach()", "A new leaf sharing x's values, outside any graph.", "x = tensor{1}:requires_grad(); (2*x):detach()")
 doc("zero_grad", "autograd", "x:zero_grad()", "Sets x.grad to zeros (gradients accumulate across backward calls until you do).", "x = tensor{1}:requires_grad(); x:zero_grad()")
@@ -167,9 +170,24 @@ doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
 doc("gradcheck", "autograd", "gradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3}])",
   "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input (on copies of them); prints and returns ok, message, worst mismatch. It leaves every .grad as it found it, including those of other tensors f captures, and its own passes print no accumulation warning.",
   "gradcheck(function(x) return (x^3):sum() end, {tensor{1,2}}, {quiet=true})")
-doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps])",
-  "The matrix of d f(x)_i / d x_j: jacobian by one backward pass per output, numjacobian by central differences.",
+doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps=1e-6])",
+  "The matrix of d f(x)_i / d x_j: jacobian by one grad() pass per output (so f may use autograd inside, e.g. f = a gradient made with create_graph, and no .grad changes), numjacobian by central differences. numjacobian runs f with recording ON, on a fresh copy of x for each evaluation, and reads its result as numbers, so f may call grad or backward itself.",
   "jacobian(softmax, tensor{1,2,3})")
+doc("hessian", "autograd", "hessian(f, x)",
+  "The Hessian d²f/dx_i dx_j of a function f returning a single value, by reverse-over-reverse autograd (create_graph, then one backward pass per row): n x n for an x of n elements, x's shape twice for a matrix x (as PyTorch). Exact up to rounding: e.g. softmax cross-entropy gives diag(p) - p pᵀ.",
+  "hessian(function(x) return (x^3):sum() end, tensor{1,2})")
+doc("hvp", "autograd", "hvp(f, x, v)",
+  "The Hessian-vector product H v of f at x without forming H: d/dx (∇f(x) · v) by reverse-over-reverse. Returns H v (shaped like x) and f(x).",
+  "hvp(function(x) return (x^3):sum() end, tensor{1,2}, tensor{1,0})")
+doc("gradgradcheck", "autograd", "gradgradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3, quiet=true}])",
+  "Checks second derivatives: the Hessian of f (a single value) over all elements of all inputs by autograd, against central differences of the first gradient; prints and returns ok, message, worst mismatch. gradcheck's companion, as in PyTorch.",
+  "gradgradcheck(function(x) return (tanh(x)^3):sum() end, {tensor{0.5,-1}}, {quiet=true})")
+doc("curvature", "autograd", "curvature(H [, {explain=true}]) | curvature(f, x [, {explain=true}])",
+  "The eigenvalues of a symmetric Hessian (given, or hessian(f, x)) and what they say: a table {H, eigenvalues, eigenvectors, lambda_min, lambda_max, lr_max = 2/λ_max, lr_best = 2/(λ_min+λ_max), convex, strictly_convex}. Gradient descent on the quadratic multiplies the error along the eigenvector of λ by (1 − ηλ), so it converges iff 0 < η < 2/λ_max. explain=true prints the reasoning. Eigenvalues within 1e-12 of the largest count as 0.",
+  "curvature(tensor{{3,1},{1,2}}, {explain=true})")
+doc("newton_step", "autograd", "x_new, info = newton_step(f, x [, {trace=true, damping=0}])",
+  "One Newton step x − H⁻¹ g with g = ∇f(x) and H = ∇²f(x) by autograd (solved, not inverted; damping λ uses H + λI). info holds f, g, H, step, f_new. trace=true prints H, g, the step and f before and after; a note warns when H is not positive definite. On a quadratic with positive definite H one step reaches the minimum.",
+  "newton_step(function(x) return (x^4):sum() end, tensor{1,2}, {trace=true})")
 doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes, and the bytes held by storages of more than 32 values: a leak check for long loops. Large temporaries are counted against Lua's collector, so a loop making them does not pile them up.", "stats()")
 
 -- ---- layers as functions -------------------------------------------------------
