@@ -168,6 +168,8 @@ static double d_sigmoid(double x) {
 /* relu'(0) = 0, the usual convention */
 static double d_relu(double x) { return x > 0 ? 1.0 : 0.0; }
 static double d_softplus(double x) { return op_unary_apply(OP_SIGMOID, x); }
+/* floor, ceil, round are flat between their jumps: 0, as PyTorch gives */
+static double d_flat(double x) { (void)x; return 0.0; }
 
 /* the same derivatives as graphs of fn_* ops (x is borrowed) */
 static Tensor *dg_neg(Tensor *x) { return flat_map(x, d_neg); }
@@ -183,6 +185,7 @@ static Tensor *dg_sigmoid(Tensor *x) {
 }
 static Tensor *dg_relu(Tensor *x) { return flat_map(x, d_relu); }
 static Tensor *dg_softplus(Tensor *x) { return fn_unary(OP_SIGMOID, x); }
+static Tensor *dg_flat(Tensor *x) { return flat_map(x, d_flat); }
 
 static Tensor *unary_local(Node *n, int i) {
   (void)i;
@@ -229,6 +232,9 @@ static const UnaryRow unary_table[] = {
   OP_ROW(OP_SIGMOID) = UNARY("sigmoid", d_sigmoid, dg_sigmoid, "dL/d%0 = dL/d%o · σ(%0)·(1 - σ(%0))"),
   OP_ROW(OP_RELU) = UNARY("relu", d_relu, dg_relu, "dL/d%0 = dL/d%o · relu'(%0)"),
   OP_ROW(OP_SOFTPLUS) = UNARY("softplus", d_softplus, dg_softplus, "dL/d%0 = dL/d%o · σ(%0)"),
+  OP_ROW(OP_FLOOR) = UNARY("floor", d_flat, dg_flat, "dL/d%0 = dL/d%o · 0 (floor is flat between integers)"),
+  OP_ROW(OP_CEIL) = UNARY("ceil", d_flat, dg_flat, "dL/d%0 = dL/d%o · 0 (ceil is flat between integers)"),
+  OP_ROW(OP_ROUND) = UNARY("round", d_flat, dg_flat, "dL/d%0 = dL/d%o · 0 (round is flat between its steps)"),
 };
 OP_TABLE_END(unary_table, OP_UNARY_COUNT);
 
@@ -262,6 +268,7 @@ static double partial(BinaryOp op, int which, double a, double b) {
       if (a == b) return 0.5;
       return which ? !a_wins : a_wins;
     }
+    case OP_REMAINDER: return which ? -floor(a / b) : 1.0;   /* a − floor(a/b)·b */
     default: return 0.0;   /* comparisons are flat */
   }
 }
@@ -350,7 +357,7 @@ static Tensor *binary_graph_part(Node *n, const Tensor *g, int which) {
       /* a^b · ln a, 0 where a = 0 */
       return fx_chain(g, fx_bin(OP_MUL, fn_binary(OP_POW, a, b),
                                 fx_un(OP_LOG, fx_bin(OP_ADD, fx_keep(a), flat_map(a, is_zero)))));
-    default:   /* maximum, minimum: a constant mask */
+    default:   /* maximum, minimum, remainder: piecewise constant partials */
       return fx_chain(g, binary_partials(n, which));
   }
 }
@@ -386,6 +393,7 @@ static const OpDesc binary_table[] = {
   OP_ROW(OP_GT) = BINARY_FLAT("gt"), OP_ROW(OP_GE) = BINARY_FLAT("ge"),
   OP_ROW(OP_MAXIMUM) = BINARY("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %1]", "dL/d%1 = dL/d%o · [%1 ≥ %0]"),
   OP_ROW(OP_MINIMUM) = BINARY("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %1]", "dL/d%1 = dL/d%o · [%1 ≤ %0]"),
+  OP_ROW(OP_REMAINDER) = BINARY("remainder", "dL/d%0 = dL/d%o", "dL/d%1 = dL/d%o · (-floor(%0/%1))"),
 };
 OP_TABLE_END(binary_table, OP_BINARY_COUNT);
 
@@ -428,6 +436,7 @@ static double scalar_partial(const Node *n, double a) {
       return s == 0 ? 0.0 : s * pow(a, s - 1.0);
     case OP_MAXIMUM: return a > s ? 1.0 : (a == s ? 0.5 : 0.0);
     case OP_MINIMUM: return a < s ? 1.0 : (a == s ? 0.5 : 0.0);
+    case OP_REMAINDER: return first ? -floor(s / a) : 1.0;
     default: return 0.0;
   }
 }
@@ -470,7 +479,7 @@ static int scalar_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
       else   /* c^a: c^a·ln c */
         gin[0] = fx_chain(g, fx_num(OP_MUL, fn_binary_scalar(OP_POW, a, c, 1), log(c), 0));
       break;
-    default:   /* maximum, minimum with a number: a constant mask */
+    default:   /* maximum, minimum, remainder with a number: piecewise constant */
       gin[0] = fx_chain(g, scalar_local(n, 0));
   }
   return gin[0] ? NN_OK : nn_errcode();
@@ -495,6 +504,7 @@ static const OpDesc scalar_after[] = {   /* a op c */
   OP_ROW(OP_GT) = SCALAR_FLAT("gt"), OP_ROW(OP_GE) = SCALAR_FLAT("ge"),
   OP_ROW(OP_MAXIMUM) = SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"),
   OP_ROW(OP_MINIMUM) = SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
+  OP_ROW(OP_REMAINDER) = SCALAR("remainder", "dL/d%0 = dL/d%o"),
 };
 OP_TABLE_END(scalar_after, OP_BINARY_COUNT);
 
@@ -510,6 +520,7 @@ static const OpDesc scalar_before[] = {  /* c op a */
   OP_ROW(OP_GT) = SCALAR_FLAT("gt"), OP_ROW(OP_GE) = SCALAR_FLAT("ge"),
   OP_ROW(OP_MAXIMUM) = SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"),
   OP_ROW(OP_MINIMUM) = SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
+  OP_ROW(OP_REMAINDER) = SCALAR("remainder", "dL/d%0 = dL/d%o · (-floor(%c/%0))"),
 };
 OP_TABLE_END(scalar_before, OP_BINARY_COUNT);
 

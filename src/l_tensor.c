@@ -646,6 +646,7 @@ static int t_add(lua_State *L) { return arith(L, OP_ADD, "add"); }
 static int t_sub(lua_State *L) { return arith(L, OP_SUB, "sub"); }
 static int t_div(lua_State *L) { return arith(L, OP_DIV, "div"); }
 static int t_pow(lua_State *L) { return arith(L, OP_POW, "pow"); }
+static int t_mod(lua_State *L) { return arith(L, OP_REMAINDER, "remainder"); }
 static int t_cmul(lua_State *L) { return arith(L, OP_MUL, "cmul"); }
 
 /* `*` is the product written on paper: numbers (and 0-d tensors) scale,
@@ -739,7 +740,7 @@ static const luaL_Reg shared[] = {
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div},
+  {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div}, {"__mod", t_mod},
   {"__pow", t_pow}, {"__unm", t_unm}, {"__eq", t_eq}, {"__lt", t_lt},
   {"__le", t_le}, {"__len", t_len},
   {NULL, NULL}

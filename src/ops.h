@@ -46,6 +46,7 @@ typedef enum {
   OP_TEST_MISSING,   /* `make check-op-tables`: an op without rows must not compile */
 #endif
   OP_TANH, OP_SIGMOID, OP_RELU, OP_SOFTPLUS,
+  OP_FLOOR, OP_CEIL, OP_ROUND,   /* round: half to even, as PyTorch */
   OP_UNARY_COUNT
 } UnaryOp;
 
@@ -53,6 +54,7 @@ typedef enum {
   OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW,
   OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,   /* 1 where true, else 0 */
   OP_MAXIMUM, OP_MINIMUM,
+  OP_REMAINDER,   /* a − floor(a/b)·b: the sign of b, as Lua's and PyTorch's % */
   OP_BINARY_COUNT
 } BinaryOp;
 

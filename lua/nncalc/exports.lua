@@ -35,6 +35,12 @@ E.lazy = {
   ["nncalc.hyper"] = { "grid_search", "random_trials" },
   ["nncalc.lesson"] = { "lesson", "title", "say", "show", "pause", "ask" },
   ["nncalc.format"] = { "format" },
+  ["nncalc.linops"] = { "diag", "trace", "matrix_power", "norm", "var", "std" },
+}
+
+-- Tensor methods written in Lua (x:norm(), A:trace()), loaded on first use.
+E.methods = {
+  ["nncalc.linops"] = { "diag", "trace", "matrix_power", "norm", "var", "std" },
 }
 
 -- Defined by the prelude itself.

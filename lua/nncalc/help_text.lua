@@ -83,6 +83,12 @@ doc("softplus", "elementwise", "softplus(x)", "log(1 + e^x), without overflow.",
 doc("add sub mul div pow", "elementwise", "add(a, b) | a + b, a - b, a / b, a ^ b",
   "Elementwise with NumPy broadcasting; either side may be a number (1 - x, 2 / x). mul(a, b) is elementwise: the operator * is the matrix product.",
   "tensor{{1},{2}} + tensor{10, 20}")
+doc("floor ceil round", "elementwise", "floor(x) | ceil(x) | round(x)",
+  "Rounding elementwise: floor down, ceil up, round to the nearest integer with ties to the even one (round(2.5) = 2, round(-0.5) = -0), as torch.round. The gradient is 0 everywhere (flat between the jumps), as PyTorch's.",
+  "round(tensor{0.5, 1.5, 2.5, -1.7})")
+doc("remainder", "elementwise", "a % b | remainder(a, b)",
+  "The floored remainder a - floor(a/b)·b, with the sign of b (as Lua's % on numbers and torch.remainder; not C's fmod): 5 % 3 = 2, -5 % 3 = 1, 5 % -3 = -1; a % 0 is nan. Either side may be a number; broadcasting. Gradient: 1 for a, -floor(a/b) for b.",
+  "tensor{5, -5, 7.5} % 3")
 doc("cmul cdiv", "elementwise", "a:cmul(b) | a:cdiv(b)", "Elementwise product / quotient, with broadcasting.", "tensor{1,2}:cmul(tensor{3,4})")
 doc("maximum minimum", "elementwise", "maximum(a, b)", "Elementwise larger / smaller value (NaN wins).", "maximum(tensor{1,5}, 3)")
 doc("eq ne lt le gt ge", "elementwise", "x:gt(y)",
@@ -110,6 +116,19 @@ doc("mv", "products", "mv(A, x)", "Matrix times vector.", "mv(eye(2), tensor{1,2
 doc("mm", "products", "mm(A, B)", "Matrix times matrix; inner sizes must agree.", "mm(eye(2), tensor{{1,2},{3,4}})")
 doc("bmm", "products", "bmm(A, B)", "Batched matrix product of 3-D tensors (b x n x k times b x k x m).", "bmm(ones(2,1,3), ones(2,3,1))")
 doc("outer", "products", "outer(u, v)", "The matrix u v^T.", "outer(tensor{1,2}, tensor{3,4,5})")
+doc("diag", "linalg", "diag(v [, k]) | diag(A [, k])",
+  "As torch.diag: a vector becomes the square matrix with v on diagonal k (k > 0 above the main one, k < 0 below); a matrix gives its diagonal k as a vector (rectangular matrices too). Differentiable: each entry's gradient goes to its one source.",
+  "diag(tensor{1, 2, 3})")
+doc("trace", "linalg", "trace(A) | A:trace()", "The sum of the main diagonal of a matrix (rectangular too, as torch.trace); its gradient is the identity pattern.", "trace(tensor{{1, 2}, {3, 4}})")
+doc("matrix_power", "linalg", "matrix_power(A, k)",
+  "A·A·...·A (k factors, by repeated squaring) for a square matrix, as torch.linalg.matrix_power: k = 0 gives the identity, k < 0 powers inv(A). Differentiable through the products (and inv).",
+  "matrix_power(tensor{{2, 1}, {1, 3}}, 3)")
+doc("norm", "linalg", "norm(x [, p=2 | \"fro\"] [, dim] [, keepdim]) | norm(x, {p=, dim=, keepdim=})",
+  "The vector p-norm (Σ|x|^p)^(1/p) of all elements or along dim, as torch.norm: of a matrix with p = 2 (or \"fro\") it is the Frobenius norm, not the spectral one. p = 1 sums |x|, p = math.huge is max |x| (-math.huge min |x|), p = 0 counts the non-zeros. Gradients as PyTorch's: 0 at x = 0 (where the formula divides 0 by 0), and a max norm's gradient shared evenly between tied entries.",
+  "norm(tensor{3, -4}), norm(tensor{3, -4}, 1), norm(tensor{{1, 2}, {3, 4}}, 2, 2)")
+doc("var std", "reductions", "var(x [, dim] [, {correction=1 | unbiased=true, keepdim=false}]) | var(x, dim, unbiased, keepdim)",
+  "The variance Σ(x - mean)² / (N - correction) of all elements or along dim, and std = its square root. PyTorch's default is the unbiased (sample) variance, correction = 1 (divide by N - 1); unbiased = false or correction = 0 gives the population variance (divide by N). N - correction <= 0 is an error (PyTorch gives nan). Differentiable; std's gradient at a constant input is 0, as PyTorch's.",
+  "var(tensor{1, 2, 3, 4}), var(tensor{1, 2, 3, 4}, {unbiased = false})")
 doc("det", "linalg", "det(A)", "Determinant (LU with partial pivoting); 0 for a singular matrix. Its gradient is det(A)·A⁻ᵀ, the cofactor matrix, which also exists at a singular A (computed from the minors there, up to 64x64).", "det(tensor{{1,2},{3,4}})")
 doc("inv", "linalg", "inv(A)", "Inverse of a square matrix; a singular (or numerically singular) matrix is an error that gives its rank.", "inv(tensor{{4,7},{2,6}})")
 doc("solve", "linalg", "solve(A, b)", "x with A x = b (b a vector or a matrix of right-hand sides).", "solve(tensor{{2,1},{1,3}}, tensor{3,5})")
