@@ -341,7 +341,7 @@ static int check_graph(const NodeList *order, int create_graph) {
                      "backward pass; recompute the forward pass, or call backward "
                      "with {retain_graph=true} the first time to go through it again",
                      n->op->name, (long long)n->id);
-    for (i = 0; i < n->nin; i++)
+    for (i = 0; i < n->nin && !n->op->shape_only; i++)
       if (n->in[i]->storage->version != n->version[i])
         return nn_fail(NN_EARG, "%s (input %d of %s#%lld) was modified in place "
                        "after it was used; its old value is needed for backward: "

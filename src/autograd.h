@@ -74,6 +74,10 @@ typedef struct OpDesc {
   /* sizeof the settings struct the op's nodes carry (0: none); see
   ** ag_params. */
   size_t params_size;
+  /* 1: the backward reads only shapes and positions, never the inputs'
+  ** values (views, cat, index_select), so a later in-place write into an
+  ** input cannot make it wrong and the version check skips it. */
+  int shape_only;
 } OpDesc;
 
 #define OP_VARIADIC (-1)

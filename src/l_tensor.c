@@ -329,12 +329,19 @@ static int t_index(lua_State *L) {
 }
 
 /* Writing into a tensor that a graph computed would change values the
-** backward pass needs: only leaves may be written. */
+** backward pass needs: only leaves may be written, and views of a leaf
+** (W[1][2] = 7, W[i][i]:fill(0.25)), which write into the leaf itself.  A
+** write that would corrupt a recorded backward (the leaf was used and its
+** values are saved) is caught by the storage's version when that backward
+** runs. */
 static void check_writable(lua_State *L, const Tensor *t, const char *fname) {
-  if (t->node != NULL && ag_grad_enabled)
+  const Tensor *base = t;
+  while (base->node != NULL && base->node->nin >= 1 && base->node->in[0]->storage == base->storage)
+    base = base->node->in[0];   /* a view: the same storage as what it views */
+  if (base->node != NULL && ag_grad_enabled)
     luaL_error(L, "%s: cannot write into a tensor computed in a gradient graph (by %s#%I); "
                "write into a :detach()ed copy, or inside no_grad", fname,
-               t->node->op->name, (lua_Integer)t->node->id);
+               base->node->op->name, (lua_Integer)base->node->id);
   if (tensor_check_no_overlap(t) != NN_OK) lt_error(L, fname);
 }
 

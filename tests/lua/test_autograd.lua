@@ -917,6 +917,34 @@ test("requires_grad only on leaves; no writing into a computed tensor", function
   eq(type(w:sum()), "number")
 end)
 
+test("a parameter is editable through its views; the version check still guards recorded backwards", function()
+  local W = tensor{{1, 2}, {3, 4}}:requires_grad()
+  W[1][2] = 7                              -- a row view, then its element
+  tensor_eq(W:detach(), { {1, 7}, {3, 4} })
+  W:t()[1][2] = 9                          -- through a transpose: W[2][1]
+  tensor_eq(W:detach(), { {1, 7}, {9, 4} })
+  local c = nn.Linear(2, 2)
+  for i = 1, 2 do c.weight[i][i]:fill(0.25) end
+  eq(c.weight[{1, 1}]:item(), 0.25); eq(c.weight[{2, 2}]:item(), 0.25)
+  c.weight[2]:copy(tensor{1, 2})
+  tensor_eq(c.weight[2]:detach(), {1, 2})
+  -- a view written before it is used in a graph: its gradient is right
+  local v = W[1]
+  v[2] = 5
+  local L = v:sum()
+  L:backward()
+  tensor_eq(W.grad, { {1, 1}, {0, 0} })
+  -- a write after W's values were saved for a backward is caught there
+  local y = (W * tensor{1, 1}):sum()
+  W[1][1] = 100
+  expect_error(function() y:backward() end, "modified in place after it was used")
+  -- views of a computed tensor stay read-only
+  local h = W * tensor{1, 1}
+  expect_error(function() h[1] = 0 end, "cannot write into a tensor computed in a gradient graph")
+  expect_error(function() h:view(2)[1] = 0 end, "cannot write into a tensor computed in a gradient graph")
+  expect_error(function() W:reshape(4):clone():fill(0) end, "cannot write into")
+end)
+
 test("detect_anomaly: NaN in forward and Inf in backward are errors", function()
   local old = detect_anomaly(true)
   local ok, err = pcall(function()
