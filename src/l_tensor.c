@@ -313,8 +313,19 @@ static int t_index(lua_State *L) {
   if (lua_type(L, 2) == LUA_TSTRING) {
     const char *k = lua_tostring(L, 2);
     if (k[0] == 'g' && strcmp(k, "grad") == 0) {   /* x.grad */
-      if (t->grad == NULL) lua_pushnil(L);
-      else lt_push(L, tensor_retain(t->grad), "grad");
+      if (t->grad != NULL) return lt_push(L, tensor_retain(t->grad), "grad");
+      /* an intermediate's gradient is not kept: the methods' hook (in
+      ** autograd.lua, once loaded) says so, once, as PyTorch warns */
+      if (t->node != NULL && !t->retain_grad) {
+        lua_pushliteral(L, "_nonleaf_grad");
+        if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TFUNCTION) {
+          lua_pushvalue(L, 1);
+          lua_call(L, 1, 0);
+        } else {
+          lua_pop(L, 1);
+        }
+      }
+      lua_pushnil(L);
       return 1;
     }
     lua_pushvalue(L, 2);

@@ -3,7 +3,7 @@
 -- Jacobians.  The graph and the backward pass itself are C (autograd.c).
 
 local Tensor = nncalc.Tensor
-local settings = { accumulate = true }
+local settings = { accumulate = true, nonleaf_grad = true }
 
 local is_tensor = nncalc.is_tensor
 
@@ -251,15 +251,42 @@ function Tensor.backward(self, arg)
   if o.record then return steps end
 end
 
--- warnings{accumulate=false} silences the gradient-accumulation warning.
+-- Reading .grad of an intermediate (non-leaf) tensor gives nil: backward
+-- keeps only the leaves' gradients.  Said once, as PyTorch's UserWarning;
+-- nncalc's own readers (graph printing) are `quiet`.
+local nonleaf = { said = false, quiet = 0 }
+function Tensor._nonleaf_grad(t)
+  if nonleaf.said or nonleaf.quiet > 0 or not settings.nonleaf_grad then return end
+  nonleaf.said = true
+  local name, op = namer()(t), t:grad_fn()
+  local what = name == op and ("the result of " .. op) or (name .. (op and (" (computed by " .. op .. ")") or ""))
+  local call = name == op and "retain_grad() on it" or (name .. ":retain_grad()")
+  nncalc.warn(("warning: %s.grad is nil: %s is not a leaf, and backward keeps only the gradients of "
+    .. "leaves, as in PyTorch. Call %s before backward to keep it, or backward{trace=true} to see "
+    .. "every intermediate gradient. (said once; warnings{nonleaf_grad=false})\n"):format(name, what, call))
+end
+local function grad_of(t)
+  nonleaf.quiet = nonleaf.quiet + 1
+  local g = t.grad
+  nonleaf.quiet = nonleaf.quiet - 1
+  return g
+end
+
+-- warnings{accumulate=false, nonleaf_grad=false} silences the
+-- gradient-accumulation warning and the one about a non-leaf's .grad.
+local known_warnings = { accumulate = true, nonleaf_grad = true }
 function warnings(o)
-  if o == nil then return { accumulate = settings.accumulate } end
+  local function state() return { accumulate = settings.accumulate, nonleaf_grad = settings.nonleaf_grad } end
+  if o == nil then return state() end
   if type(o) ~= "table" then error("warnings: options table expected, e.g. warnings{accumulate=false}", 2) end
   for k, v in pairs(o) do
-    if k ~= "accumulate" then error(("warnings: unknown warning '%s' (accumulate)"):format(tostring(k)), 2) end
-    settings.accumulate = v and true or false
+    if not known_warnings[k] then
+      error(("warnings: unknown warning '%s' (accumulate, nonleaf_grad)"):format(tostring(k)), 2)
+    end
+    settings[k] = v and true or false
+    if k == "nonleaf_grad" and v then nonleaf.said = false end   -- armed again
   end
-  return { accumulate = settings.accumulate }
+  return state()
 end
 
 -- ---- the graph: a tree in text, Graphviz DOT, SVG ---------------------------
@@ -286,7 +313,8 @@ function Graph.__tostring(g)
   local function walk(t, depth)
     local n = by_out[nncalc._id(t)]
     local pad = ("  "):rep(depth)
-    local grad = t.grad and ("  grad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad))) or ""
+    local g = grad_of(t)
+    local grad = g and ("  grad " .. (short(g) ~= "" and short(g) or shape_of(g))) or ""
     if n == nil then
       lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
       return
@@ -320,7 +348,8 @@ function Graph.dot(g, path)
     local label = name(t) .. " [" .. shape_of(t) .. "]"
     local v = short(t)
     if v ~= "" then label = label .. "\\nvalue " .. v end
-    if t.grad then label = label .. "\\ngrad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad)) end
+    local gr = grad_of(t)
+    if gr then label = label .. "\\ngrad " .. (short(gr) ~= "" and short(gr) or shape_of(gr)) end
     out[#out + 1] = ('  %s [shape=box, label="%s"];'):format(id, esc(label))
     return id
   end

@@ -169,7 +169,7 @@ doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=tru
 doc("grad", "autograd", "x.grad | grad(L, inputs [, {create_graph=false, retain_graph=create_graph, grad=g}]) | grad(f, inputs [, {...}])",
   "x.grad: the accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil; x.grad = nil drops it. grad(L, inputs): dL/dx for each input (a tensor for a tensor, a list for a list) as torch.autograd.grad, WITHOUT touching any .grad; an input L does not depend on gets zeros. grad(f, inputs) computes L = f(inputs...) first (an input outside any graph is replaced by a leaf copy). create_graph=true records the gradients so they can be differentiated again (second derivatives: grad(grad(L, x, {create_graph=true}):sum(), x)).",
   "x = tensor{3}:requires_grad(); g = grad((x^3):sum(), x, {create_graph=true}); grad(g:sum(), x)")
-doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
+doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward. Without it z.grad is nil, and reading it says so once (as PyTorch's warning; warnings{nonleaf_grad=false} turns that off); backward{trace=true} prints every intermediate gradient.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
 doc("detach", "autograd", "x:detach()", "A new leaf sharing x's values, outside any graph.", "x = tensor{1}:requires_grad(); (2*x):detach()")
 doc("zero_grad", "autograd", "x:zero_grad()", "Sets x.grad to zeros (gradients accumulate across backward calls until you do).", "x = tensor{1}:requires_grad(); x:zero_grad()")
 doc("is_leaf", "autograd", "x:is_leaf()", "True for tensors made directly (not computed by a recorded op).", "tensor{1}:is_leaf()")
@@ -179,7 +179,7 @@ doc("grad_enabled", "autograd", "grad_enabled()", "False inside no_grad.", "grad
 doc("detect_anomaly", "autograd", "detect_anomaly(true|false)",
   "When on, the first op that produces a NaN or Inf, in forward or in backward, raises an error naming the op and where in the script it was created. Returns the previous setting.",
   "detect_anomaly(false)")
-doc("warnings", "autograd", "warnings{accumulate=false}", "Turns off the warning printed when backward adds to a .grad that already held a gradient.", "warnings()")
+doc("warnings", "autograd", "warnings{accumulate=false, nonleaf_grad=false}", "Turns off the warning printed when backward adds to a .grad that already held a gradient (accumulate), and the one said once when the .grad of a non-leaf tensor is read (nonleaf_grad; setting it true says it again next time). warnings() returns the settings.", "warnings()")
 doc("graph", "autograd", "graph(L) | graph(L):dot(\"g.dot\") | graph(L):svg(\"g.svg\")",
   "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT, :svg runs Graphviz's dot when installed.",
   "x = tensor{1,2}:requires_grad(); graph(relu(x):sum())")

@@ -945,6 +945,33 @@ test("a parameter is editable through its views; the version check still guards 
   expect_error(function() W:reshape(4):clone():fill(0) end, "cannot write into")
 end)
 
+test("a non-leaf's .grad is nil and says so once; retain_grad keeps it", function()
+  local said = {}
+  local saved_warn = nncalc.warn
+  nncalc.warn = function(m) said[#said + 1] = m end
+  warnings{ nonleaf_grad = true }   -- armed, whatever ran before
+  local W = tensor{{1, 2}, {3, 4}}:requires_grad()
+  local h = relu(W * tensor{1, 1})
+  local L = h:sum()
+  L:backward()
+  local g1, g2 = h.grad, h.grad
+  local ok = pcall(function() return tostring(graph(L)) end)   -- nncalc's own reads are silent
+  W.grad = nil
+  local z = W * tensor{1, 0}
+  z:retain_grad()
+  z:sum():backward()
+  local kept = z.grad
+  nncalc.warn = saved_warn
+  eq(g1, nil); eq(g2, nil); eq(ok, true)
+  eq(#said, 1, table.concat(said))
+  eq(said[1]:find("is not a leaf", 1, true) ~= nil, true, said[1])
+  eq(said[1]:find("retain_grad() on it before backward", 1, true) ~= nil, true, said[1])
+  tensor_eq(kept, {1, 1})
+  local off = warnings{ nonleaf_grad = false }
+  eq(off.nonleaf_grad, false)
+  warnings{ nonleaf_grad = true }
+end)
+
 test("detect_anomaly: NaN in forward and Inf in backward are errors", function()
   local old = detect_anomaly(true)
   local ok, err = pcall(function()
