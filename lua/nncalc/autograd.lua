@@ -218,29 +218,45 @@ end
 -- retain_graph=true, create_graph=true, record=true}
 function Tensor.backward(self, arg)
   local o = {}
-  if is_tensor(arg) then o.grad = arg
-  elseif type(arg) == "table" then o = arg
-  elseif arg ~= nil then error("backward: expected a gradient tensor or an options table", 2) end
+  if is_tensor(arg) or type(arg) == "number" then o.grad = arg
+  elseif type(arg) == "table" then
+    for k, v in pairs(arg) do o[k] = v end
+  elseif arg ~= nil then error("backward: expected a gradient (a tensor, or a number for a single value) or an options table", 2) end
   for k in pairs(o) do
     if not ({ grad = 1, trace = 1, step = 1, retain_graph = 1, create_graph = 1, record = 1 })[k] then
       error(("backward: unknown option '%s' (grad, trace, step, retain_graph, create_graph, record)")
         :format(tostring(k)), 2)
     end
   end
+  -- z:backward(0.01): the upstream gradient dL/dz of a single value, as a number
+  if type(o.grad) == "number" then
+    if self:numel() ~= 1 then
+      error(("backward: a number as the upstream gradient needs a single value, but this tensor has shape %s: "
+        .. "give a tensor of that shape"):format(table.concat(self:shape(), "x")), 2)
+    end
+    o.grad = full(self:shape(), o.grad)
+  elseif o.grad ~= nil and not is_tensor(o.grad) then
+    error("backward: grad must be a tensor shaped like z (or a number for a single value), got a " .. type(o.grad), 2)
+  end
   local record = (o.trace or o.step or o.record) and true or (o.create_graph and "names")
   local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record, o.create_graph)
   local name = (o.trace or o.step or nacc > 0 or o.create_graph) and namer()
-  if o.create_graph then name_gradients(steps, name, name(self)) end
+  -- with an upstream gradient g = dL/dz the pass computes dL/d..., for a
+  -- loss L beyond z: the labels say L, not z.  When z's own name already
+  -- uses L (z is a gradient dL/dw, seeded for a Hessian-vector product),
+  -- L is taken and the labels keep z's name: d(dL/dw)/dw.
+  local root = name and ((o.grad and not name(self):find("L", 1, true)) and "L" or name(self))
+  if o.create_graph then name_gradients(steps, name, root) end
   if nacc > 0 and settings.accumulate then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
       :format(name(first), nacc > 1 and (" (and " .. (nacc - 1) .. " more)") or ""))
   end
   if o.trace or o.step then
-    local root = name(self)
     local out = function(s) io.write(s, "\n") end
-    out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
-      wrap(root), wrap(root), o.grad and "the given gradient" or "1"))
+    local z = name(self)
+    out(("backward from %s = %s   (d%s/d%s = %s)"):format(z, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
+      wrap(root), wrap(z), o.grad and ("the given gradient" .. (inline(o.grad) and (" " .. inline(o.grad)) or "")) or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
     local paths = {}
     for k, st in ipairs(steps) do

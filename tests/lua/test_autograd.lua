@@ -862,9 +862,38 @@ test("backward errors: non-scalar, no requires_grad, shape mismatch", function()
   -- same number of elements but the shape of mᵀ: refused, not reinterpreted
   expect_error(function() mm2:backward(ones(3, 2)) end, "gradient has shape 3x2")
   eq(m.grad, nil, "a refused backward changes nothing")
-  expect_error(function() y:backward("a") end, "expected a gradient tensor")
+  expect_error(function() y:backward("a") end, "expected a gradient (a tensor, or a number for a single value)")
+  expect_error(function() y:backward(0.5) end, "a number as the upstream gradient needs a single value", "shape 2")
+  expect_error(function() y:backward{ grad = "g" } end, "grad must be a tensor shaped like z")
   expect_error(function() y:backward{ gard = 1 } end, "unknown option 'gard'")
   eq(x.grad, nil)
+end)
+
+test("z:backward(0.01): a number as the upstream gradient; the trace says dL/d...", function()
+  -- z = w·x = 14 with w = (2, 3), x = (1, 4); dL/dz = 0.01 gives dL/dw = 0.01·x
+  local w = tensor{2, 3}:requires_grad():name("w")
+  local x = tensor{1, 4}:name("x")
+  local z = w:dot(x):name("z")
+  local out = capture(function() z:backward{ grad = 0.01, trace = true } end)
+  tensor_eq(w.grad, {0.01, 0.04}, 1e-15)
+  eq(out:find("backward from z = 14   (dL/dz = the given gradient 0.01)", 1, true) ~= nil, true, out)
+  eq(out:find("dL/dw = dL/dz · x = 0.01 · (1, 4) = (0.01, 0.04)", 1, true) ~= nil, true, out)
+  eq(out:find("w.grad = dL/dw", 1, true) ~= nil, true, out)
+  eq(out:find("dz/d", 1, true), nil, out)
+  -- the positional number, on a 0-d and on a one-element tensor
+  w.grad = nil
+  local z2 = w:cmul(x):sum()
+  z2:backward(0.5)
+  tensor_eq(w.grad, {0.5, 2})
+  w.grad = nil
+  local z3 = w:cmul(x):sum(1, true)   -- shape {1}
+  z3:backward(2)
+  tensor_eq(w.grad, {2, 8})
+  -- without one, the root names itself: dz/dw
+  w.grad = nil
+  local z4 = w:dot(x):name("z4")
+  local out4 = capture(function() z4:backward{ trace = true } end)
+  eq(out4:find("dz4/dw = dz4/dz4 · x", 1, true) ~= nil, true, out4)
 end)
 
 test("backward twice through the same graph needs retain_graph", function()
