@@ -4,6 +4,8 @@
 ** Images may be C x H x W (one sample) or N x C x H x W; a single image is
 ** viewed as a batch of one, and the view is part of the graph.
 */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fn_layers.h"
@@ -128,9 +130,28 @@ static Tensor *as_batch(Tensor *x, const char *what) {
   return NULL;
 }
 
+/* A layer's error about the 1 x C x H x W view of a C x H x W image names
+** the shape the user gave (1x4x4, not 1x1x4x4). */
+static void restate_error(const Tensor *x) {
+  char from[128], to[128], msg[512];
+  int64_t size[4];
+  const char *m = nn_errmsg(), *at;
+  int code = nn_errcode();
+  size[0] = 1;
+  memcpy(size + 1, x->size, 3 * sizeof *size);
+  nn_shape_str(from, sizeof from, 4, size);
+  tensor_shape_str(x, to, sizeof to);
+  for (at = strstr(m, from); at != NULL; at = strstr(at + 1, from))
+    if (at == m || !(isdigit((unsigned char)at[-1]) || at[-1] == 'x')) break;
+  if (at == NULL) return;
+  snprintf(msg, sizeof msg, "%.*s%s%s", (int)(at - m), m, to, at + strlen(from));
+  nn_fail(code, "%s", msg);
+}
+
 /* Undoes as_batch on the result. */
 static Tensor *unbatch(Tensor *y, const Tensor *x) {
   Tensor *s;
+  if (y == NULL && x->ndim == 3) restate_error(x);
   if (y == NULL || x->ndim == 4) return y;
   s = fn_squeeze(y, 0);
   tensor_release(y);
