@@ -80,7 +80,8 @@ local function class(name, defaults, update)
     local parts = {}
     for k in pairs(defaults) do parts[#parts + 1] = k .. "=" .. tostring(self.settings[k]) end
     table.sort(parts)
-    return ("optim.%s(%d parameters, %s)"):format(name, #self.params, table.concat(parts, ", "))
+    return ("optim.%s(%d parameter%s, %s)"):format(name, #self.params, #self.params == 1 and "" or "s",
+      table.concat(parts, ", "))
   end
   setmetatable(C, { __index = Optimizer, __call = function(cls, params, opts)
     local self = setmetatable({}, cls)
