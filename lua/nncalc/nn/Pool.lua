@@ -180,6 +180,14 @@ M.AdaptiveAvgPool2d = Adaptive
 -- image (C x H x W) and becomes a vector; 1-D and N x F inputs stay as they are.
 local Flatten = Module.class("Flatten")
 Flatten.no_new_values = true   -- the same values, rearranged
+-- PyTorch's Flatten(start_dim=1, end_dim=-1) (0-based, after the batch dim)
+-- is what this one does; other dims are refused rather than ignored
+function Flatten:init(...)
+  local opts = Module.settings("Flatten", { "start_dim", "end_dim" }, { "nn.Flatten()", "nn.Flatten{}" }, ...)
+  Module.only_default("Flatten", opts, { start_dim = 1, end_dim = -1 })
+  local k = next(opts)
+  if k ~= nil then error(("Flatten: unknown option '%s' (start_dim, end_dim)"):format(tostring(k)), 3) end
+end
 function Flatten:cost() return {} end
 function Flatten:compute(x)
   local d = x:dim()
