@@ -64,10 +64,9 @@ function gradcheck(f, inputs, o)
   local ok = #report == 0
   local msg
   if worst.input then
-    local fmt = require("nncalc.format")
-    local a, n = fmt.apart(worst.analytic, worst.numeric)
+    local a, n = require("nncalc.format").apart(worst.analytic, worst.numeric)
     msg = ("gradcheck: %s, worst |analytic - numeric| = %s at input %d element %d (analytic %s, numeric %s)")
-      :format(ok and "ok" or "FAILED", fmt.num(worst.err), worst.input, worst.element, a, n)
+      :format(ok and "ok" or "FAILED", ag.num(worst.err), worst.input, worst.element, a, n)
   else
     msg = "gradcheck: ok (no elements)"
   end

@@ -35,6 +35,9 @@ E.lazy = {
   ["nncalc.hyper"] = { "grid_search", "random_trials" },
   ["nncalc.lesson"] = { "lesson", "title", "say", "show", "pause", "ask" },
   ["nncalc.format"] = { "format" },
+  ["nncalc.budget"] = { "memory", "fit_batch", "train_compute" },
+  ["nncalc.clip"] = { "clip_grad_norm", "clip_grad_value" },
+  ["nncalc.bptt"] = { "bptt_norms" },
   ["nncalc.linops"] = { "diag", "trace", "matrix_power", "norm", "var", "std" },
 }
 
