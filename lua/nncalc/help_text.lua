@@ -273,14 +273,14 @@ doc("nn.GELU", "nn", "nn.GELU([{approximate=\"none\"|\"tanh\"}])",
   "nn.GELU{approximate=\"tanh\"}(tensor{-1, 0, 1})")
 doc("nn.SiLU nn.ReLU6", "nn", "nn.SiLU() | nn.ReLU6()", "SiLU (swish) x·σ(x), ReLU6 min(max(x, 0), 6), elementwise as PyTorch.", "nn.SiLU()(tensor{-1, 0, 1})")
 doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise.", "nn.ELU()(tensor{-1, 2})")
-doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, {eps=1e-5, elementwise_affine=true, bias=true}])",
+doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, eps, elementwise_affine, bias]) | nn.LayerNorm(d, {eps=1e-5, elementwise_affine=true, bias=true})",
   "Normalises each sample over its last dims: (x − mean)/sqrt(var + eps)·γ + β with the biased variance, as PyTorch; the same in training and eval. bias=false drops β (nanoGPT's bias-free GPT-2). summary counts one square root (norm evaluation) per normalised row.",
   "nn.LayerNorm(3)(tensor{{1, 2, 3}})")
-doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, {eps=, elementwise_affine=true}])",
+doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, eps, elementwise_affine]) | nn.RMSNorm(d, {eps=, elementwise_affine=true})",
   "x / sqrt(mean(x²) + eps)·γ over the last dims (LLaMA, T5); eps defaults to the float type's epsilon as in PyTorch (2⁻⁵² here).", "nn.RMSNorm(2)(tensor{3, 4})")
-doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}])",
+doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, eps, affine]) | nn.GroupNorm(groups, channels, {eps=1e-5, affine=true})",
   "Splits the channels of N x C x ... into groups and normalises each group of each sample; γ, β per channel.", "nn.GroupNorm(2, 4)(randn(1, 4, 3))")
-doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\"}])",
+doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, dropout=0, bias, add_bias_kv=false, add_zero_attn=false, kdim=d, vdim=d, batch_first=true]) | nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\"}])",
   "Self-attention on T x d or N x T x d with PyTorch's math: Q, K, V = x·Wᵀ + b, per head softmax(Q Kᵀ/sqrt(d_head) + mask)·V, heads concatenated and projected by out_proj. attn(x, {mask=M}) adds M (T x T, 0 keeps, -inf removes) as PyTorch's float attn_mask; causal=true masks the future. kv_heads < heads shares each K/V head among heads/kv_heads query heads (GQA; 1 = MQA). attn(x, {trace=true}) prints one head at a time: QKᵀ/sqrt(d), the mask, the softmax rows, the weighted sum and each head's share of the output. summary lists qkv projection, scores Q·Kᵀ, softmax, attention×V and output projection; causal_count=\"kept\" counts only the T(T+1)/2 unmasked scores.",
   "nn.MultiheadAttention(8, 2, {causal=true})(randn(3, 8))")
 doc("nn.TransformerBlock", "nn", "nn.TransformerBlock{d=, heads=, d_ff=4d, norm=\"layer\"|\"rms\", mlp=\"gelu\"|\"swiglu\", bias=true, causal=true, pre_norm=true, kv_heads=, gelu=\"tanh\"|\"none\", eps=, rope=false, dropout=0}",
@@ -293,13 +293,13 @@ doc("nn.rope", "nn", "nn.rope(x [, {base=10000}])",
   "Rotary position embedding (RoFormer): each adjacent pair of the last dim of ... x T x d is rotated by p·base^(−2i/d) at position p (from 0), so q·k depends only on the distance. MultiheadAttention{rope=true} applies it to Q and K per head.", "nn.rope(randn(3, 4))")
 doc("nn.causal_mask", "nn", "nn.causal_mask(T [, Tk])", "The additive causal mask: 0 on and below the diagonal, -inf above.", "nn.causal_mask(3)")
 doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
-doc("nn.Embedding", "nn", "nn.Embedding(num, dim [, {padding_idx=k, weight=W}])",
+doc("nn.Embedding", "nn", "nn.Embedding(num, dim [, padding_idx]) | nn.Embedding(num, dim, {padding_idx=k (1-based), weight=W})",
   "A table of num vectors of size dim (weights N(0, 1), as PyTorch) read by 1-based indices: a tensor or table of indices of shape S gives S x dim. The backward adds into each row read (a row read twice gets both gradients); the padding_idx row starts at zero and gets no gradient. summary counts lookups, 0 MACs.",
   "nn.Embedding(10, 3)({2, 5, 2}):shape()")
-doc("nn.RNN nn.LSTM nn.GRU", "nn", "nn.LSTM(in, hidden [, {num_layers=1, bias=true, batch_first=false, bidirectional=false, dropout=0}]) | nn.RNN(..., {nonlinearity=\"tanh\"|\"relu\"}); out, h_n = rnn(x [, h0]); out, {h_n, c_n} = lstm(x [, {h0, c0}])",
+doc("nn.RNN nn.LSTM nn.GRU", "nn", "nn.LSTM(in, hidden [, num_layers, bias, batch_first, dropout, bidirectional]) | nn.RNN(in, hidden [, num_layers, nonlinearity, bias, ...]) | nn.LSTM(in, hidden [, {num_layers=1, bias=true, batch_first=false, bidirectional=false, dropout=0}]) | nn.RNN(..., {nonlinearity=\"tanh\"|\"relu\"}); out, h_n = rnn(x [, h0]); out, {h_n, c_n} = lstm(x [, {h0, c0}])",
   "Recurrent layers in PyTorch's layout: weight_ih_l0 (gates·h x in), weight_hh_l0 (gates·h x h), bias_ih_l0, bias_hh_l0 (_reverse for the backward direction), LSTM gates i, f, g, o, GRU r, z, n with the reset applied after W_hn h + b_hn, all uniform in ±1/sqrt(h). Input {T, in}, {T, N, in}, or {N, T, in} with batch_first; out {.., D·h}; h_n {L·D, (N,) h}. Returns the output and the final state as two values (the LSTM's state is the table {h_n, c_n}, which can be passed back in). dropout=p drops out each layer's output but the last, in training only. bias=\"single\" is the one-bias-per-gate convention of Keras and the papers (the GRU keeps the reset-after form, its one n bias on the input side): nn.LSTM(10, 20) has 2,560 parameters in PyTorch's layout and 2,480 with one bias. Parameters per layer and direction: gates x (h·(in+h) + 2h). Each step's tensors are named h[t], c[t], i[t] ... for backward{trace=true}; see bptt_norms.",
   "nn.LSTM(10, 20)")
-doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "nn.LSTMCell(in, hidden [, {bias=true}]); h', c' = cell(x [, {h, c}]) | h' = nn.GRUCell(in, hidden)(x [, h])",
+doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "nn.LSTMCell(in, hidden [, bias | {bias=true}]); nn.RNNCell(in, hidden [, bias, nonlinearity]); h', c' = cell(x [, {h, c}]) | h' = nn.GRUCell(in, hidden)(x [, h])",
   "One step of the recurrent layers, x {in} or {N, in}, parameters weight_ih, weight_hh, bias_ih, bias_hh (bias with bias=\"single\"); the state defaults to zeros.",
   "nn.GRUCell(3, 2)(ones(3))")
 doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
