@@ -30,7 +30,7 @@ BUILD ?= build
 # ---- dependencies -----------------------------------------------------
 # When pkg-config cannot find them, install them (scripts/install-deps
 # says what it does, or lists what to install on non-Debian systems).
-ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+ifeq ($(filter clean help print-%,$(MAKECMDGOALS)),)
 ifneq ($(shell pkg-config --exists lua5.4 readline check 2>/dev/null && echo ok),ok)
 $(info nncalc: build dependencies missing; running scripts/install-deps)
 DEPS_STATUS := $(shell sh scripts/install-deps 1>&2; echo $$?)
@@ -50,11 +50,17 @@ DEPCFLAGS := $(shell pkg-config --cflags lua5.4 readline 2>/dev/null)
 DEPLIBS := $(shell pkg-config --libs lua5.4 readline 2>/dev/null) -ldl
 CHECKFLAGS := $(shell pkg-config --cflags --libs check 2>/dev/null)
 
-WARN = -Wall -Wextra -Wpedantic
+# Lua's own warning set on top of the usual ones; the tree builds without
+# a single warning under it.
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wwrite-strings -Wmissing-prototypes \
+  -Wstrict-prototypes -Wdeclaration-after-statement
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) -g -fPIC $(ARCH) \
   -DNNCALC_VERSION='"$(VERSION)"' -DNNCALC_DATADIR='"$(PREFIX)/share/nncalc"' -DNNCALC_LUADIR='"$(LUA_LMOD)"' \
   $(BLAS_CFLAGS) $(DEPCFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
+# the core and its Check runner: no Lua, no Readline (the boundary, kept by
+# the build: neither their headers nor their libraries are offered)
+CORE_LIBS = -ldl -lm $(SANFLAGS) $(LDFLAGS)
 
 # ---- sources ----------------------------------------------------------
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
@@ -62,11 +68,13 @@ CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm 
   autograd fn_elem fn_reduce fn_matmul fn_shape \
   layers_conv layers_pool layers_norm losses fn_layers optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
-BIND = l_tensor l_ops l_autograd l_nn l_optim l_lib l_loader
+BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
 LUA_C = $(BIND) run repl complete history lalloc
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
-BIND_O = $(BIND:%=$(BUILD)/%.o)
+# nncalc's Lua modules as bytecode in the binary (src/embedded.h)
+EMBED_O = $(BUILD)/embedded.o $(BUILD)/embedded_lua.o
+BIND_O = $(BIND:%=$(BUILD)/%.o) $(EMBED_O)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd check_pool check_conv check_fixture
 TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
@@ -75,7 +83,7 @@ SO = $(BUILD)/nncalc.so
 .PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden check-op-tables
 all: $(BIN) $(SO)
 
-$(BIN): $(CORE_O) $(LUA_O) $(BUILD)/main.o
+$(BIN): $(CORE_O) $(LUA_O) $(EMBED_O) $(BUILD)/main.o
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 # require "nncalc" from a stock lua5.4: the same objects, without the
@@ -85,6 +93,19 @@ $(SO): $(CORE_O) $(BIND_O)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# Every .lua file under lua/ compiled to stripped bytecode by a host tool of our own
+# (luaL_loadfile + lua_dump), so nothing depends on a luac binary.
+HOSTCC ?= $(CC)
+LUA_FILES := $(shell find lua -name '*.lua' | LC_ALL=C sort)
+$(BUILD)/luaembed: tools/luaembed.c | $(BUILD)
+	$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
+
+$(BUILD)/embedded_lua.c: $(BUILD)/luaembed $(LUA_FILES)
+	$(BUILD)/luaembed lua $@ $(LUA_FILES)
+
+$(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
+	$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
 
 # the matrix kernel is the hot loop: full optimisation, wide vectors
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)
@@ -97,8 +118,12 @@ $(BUILD)/optim.o: src/optim.c src/optim.h | $(BUILD)
 $(BUILD)/tests/%.o: tests/%.c tests/check_suites.h src/*.h | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -Isrc $(shell pkg-config --cflags check) -c -o $@ $<
 
+# compiled without the Lua and Readline include paths: a core file that
+# reached for lua.h would not build
+$(CORE_O) $(TESTS_O): DEPCFLAGS =
+
 $(BUILD)/check_runner: $(TESTS_O) $(CORE_O)
-	$(CC) -o $@ $^ $(CHECKFLAGS) $(LDLIBS_ALL)
+	$(CC) -o $@ $^ $(CHECKFLAGS) $(CORE_LIBS)
 
 $(BUILD):
 	mkdir -p $(BUILD)/tests
@@ -140,14 +165,14 @@ SANFLAGS_ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 sanitize:
 	$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 SANFLAGS="$(SANFLAGS_ASAN)" \
 	  build/san/nncalc build/san/check_runner
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  sh tests/run_all.sh build/san build/san/nncalc
 
 # ---- benchmarks -------------------------------------------------------
 bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	$(BUILD)/bench_gemm
-	$(BUILD)/bench_startup ./$(BIN)
+	$(BUILD)/bench_startup ./$(BIN) $(CURDIR)/lua
 	$(BUILD)/bench_conv
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
@@ -190,3 +215,7 @@ clean:
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+
+# make -s print-WARN: a variable's value, for the tests
+print-%:
+	@echo '$($*)'

@@ -207,10 +207,10 @@ static int t_rank(lua_State *L) {
 static int t_allclose(lua_State *L) {
   double rtol = luaL_optnumber(L, 3, 1e-5), atol = luaL_optnumber(L, 4, 1e-8);
   Tensor *a, *b, *ea, *eb;
-  luaL_argcheck(L, rtol >= 0, 3, "the relative tolerance must be >= 0");
-  luaL_argcheck(L, atol >= 0, 4, "the absolute tolerance must be >= 0");
   int64_t size[TENSOR_MAXDIM], i, n;
   int ndim, close = 1;
+  luaL_argcheck(L, rtol >= 0, 3, "the relative tolerance must be >= 0");
+  luaL_argcheck(L, atol >= 0, 4, "the absolute tolerance must be >= 0");
   if (lua_type(L, 1) == LUA_TNUMBER && lt_test(L, 2) == NULL) lt_check(L, 2);
   /* hold both in userdata slots, so a raised error frees them */
   a = *lt_newslot(L) = lt_totensor(L, 1);

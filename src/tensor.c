@@ -45,7 +45,7 @@ int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
   ** a product that overflows int64 is over the cap as well */
   for (d = 0; d < ndim && !over; d++)
     if (size[d] != 0) over = __builtin_mul_overflow(n, size[d], &n);
-  if (over || n > cap)
+  if (over || n > cap || n > NN_MAX_ADDRESSABLE)
     return nn_fail(NN_ELIMIT, "size %s is over the limit of %lld elements "
                    "(see limits{max_elements=N})",
                    nn_shape_str(buf, sizeof buf, ndim, size), (long long)cap);
@@ -80,6 +80,9 @@ static Storage *storage_new(int64_t n) {
     if (s == NULL) return NULL;
     s->data = (double *)(s + 1);
   } else {
+    /* shapes were checked against the cap, which is addressable; this
+    ** keeps the byte count from wrapping whatever the caller checked */
+    if (n > NN_MAX_ADDRESSABLE) return NULL;
     s = malloc(sizeof *s);
     if (s == NULL) return NULL;
     s->data = malloc((size_t)n * sizeof(double));
@@ -432,8 +435,9 @@ Tensor *tensor_narrow(const Tensor *t, int dim, int64_t start, int64_t length) {
   Tensor *v;
   if (check_dim(t, dim, 0)) return NULL;
   if (start < 0 || length < 0 || start > t->size[dim] - length) {
-    nn_fail(NN_EINDEX, "range %lld..%lld out of bounds for dimension %d of size %lld",
-            (long long)start + 1, (long long)(start + length), dim + 1,
+    /* the message names start and length: their sum may overflow */
+    nn_fail(NN_EINDEX, "%lld elements from position %lld are out of bounds for dimension %d "
+            "of size %lld", (long long)length, (long long)start + 1, dim + 1,
             (long long)t->size[dim]);
     return NULL;
   }

@@ -76,31 +76,8 @@ end
 
 -- ---- showing values ----------------------------------------------------
 
-local function num(v)
-  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
-  return ("%.6g"):format(v)
-end
-
--- Small values inline, as on paper: 4, (16, 12, -4), [32 16; 24 12].
-local function inline(t)
-  t = t:detach()
-  local n = t:numel()
-  if n == 1 then return num(t:item()) end
-  if n > 8 or t:dim() > 2 then return nil end
-  local flat = t:reshape(n)
-  if t:dim() == 1 then
-    local v = {}
-    for i = 1, n do v[i] = num(flat[i]) end
-    return "(" .. table.concat(v, ", ") .. ")"
-  end
-  local rows, r, c = {}, t:size(1), t:size(2)
-  for i = 1, r do
-    local v = {}
-    for j = 1, c do v[j] = num(flat[(i - 1) * c + j]) end
-    rows[i] = table.concat(v, " ")
-  end
-  return "[" .. table.concat(rows, "; ") .. "]"
-end
+-- the one printer of values (format.lua): 16, (16, 12, -4), [32 16; 24 12]
+local num, inline = require("nncalc.format").num, require("nncalc.format").inline
 
 -- A value inline when small, else its shape (and the tensor itself on the
 -- lines below, collected in `blocks`).
@@ -411,5 +388,5 @@ function forward_trace(t, opts)
   return list
 end
 
-return { graph = graph, warnings = warnings, forward_trace = forward_trace, inline = inline, num = num,
-  namer = namer, name_gradients = name_gradients, wrap = wrap }
+return { graph = graph, warnings = warnings, forward_trace = forward_trace, namer = namer,
+  name_gradients = name_gradients, wrap = wrap }

@@ -4,7 +4,8 @@
 -- The backward passes are C (autograd.c); create_graph makes them record.
 
 local is_tensor = nncalc.is_tensor
-local ag = require("nncalc.autograd")
+local format_ = require("nncalc.format")
+local num = format_.num
 
 
 local function scalar_of(v, who)
@@ -32,7 +33,9 @@ function gradcheck(f, inputs, o)
   if not is_tensor(out) or not out:grad_fn() and not out:is_leaf() then
     error("gradcheck: f's result does not depend on the inputs through the graph", 2)
   end
-  out:backward()
+  -- grad() leaves every .grad as it was (f may capture other leaves: a
+  -- weight, an input), so nothing accumulates and nothing warns
+  local grads = nncalc._grad(out, leaves)
   local worst = { err = 0 }
   local report = {}
   for i, x in ipairs(leaves) do
@@ -40,7 +43,7 @@ function gradcheck(f, inputs, o)
     -- outside the graph, so flat[k] reads a number (not a 0-d view that
     -- would change with the element while it is perturbed)
     local flat = x:detach():view(n)
-    local g = x.grad and x.grad:reshape(n) or zeros(n)
+    local g = grads[i]:reshape(n)
     for k = 1, n do
       local old = flat[k]
       local fp, fm
@@ -61,8 +64,9 @@ function gradcheck(f, inputs, o)
   local ok = #report == 0
   local msg
   if worst.input then
-    msg = ("gradcheck: %s, worst |analytic - numeric| = %.3g at input %d element %d (analytic %.10g, numeric %.10g)")
-      :format(ok and "ok" or "FAILED", worst.err, worst.input, worst.element, worst.analytic, worst.numeric)
+    local a, n = format_.apart(worst.analytic, worst.numeric)
+    msg = ("gradcheck: %s, worst |analytic - numeric| = %s at input %d element %d (analytic %s, numeric %s)")
+      :format(ok and "ok" or "FAILED", num(worst.err), worst.input, worst.element, a, n)
   else
     msg = "gradcheck: ok (no elements)"
   end
@@ -292,9 +296,9 @@ function gradgradcheck(f, inputs, o)
   local ok = #report == 0
   local msg
   if worst.row then
-    msg = ("gradgradcheck: %s, worst |analytic - numeric| = %.3g at d²f/dθ%d dθ%d (input %d element %d; analytic %.10g, numeric %.10g)")
-      :format(ok and "ok" or "FAILED", worst.err, worst.row, worst.col, worst.input, worst.element,
-        worst.analytic, worst.numeric)
+    local a, n = format_.apart(worst.analytic, worst.numeric)
+    msg = ("gradgradcheck: %s, worst |analytic - numeric| = %s at d²f/dθ%d dθ%d (input %d element %d; analytic %s, numeric %s)")
+      :format(ok and "ok" or "FAILED", num(worst.err), worst.row, worst.col, worst.input, worst.element, a, n)
   else
     msg = "gradgradcheck: ok (no elements)"
   end

@@ -29,12 +29,14 @@ E.lazy = {
   ["nncalc.convmath"] = { "conv_out", "pool_out", "convT_out", "conv_solve" },
   ["nncalc.summary"] = { "summary" },
   ["nncalc.receptive"] = { "receptive_field", "receptive_region" },
-  ["nncalc.check"] = { "check", "check_summary" },
+  ["nncalc.check"] = { "check", "check_summary", "question", "variant" },
   ["nncalc.train"] = { "fit" },
   ["nncalc.plot"] = { "plot" },
   ["nncalc.hyper"] = { "grid_search", "random_trials" },
   ["nncalc.lesson"] = { "lesson", "title", "say", "show", "pause", "ask" },
   ["nncalc.format"] = { "format" },
+  ["nncalc.budget"] = { "memory", "fit_batch", "train_compute" },
+  ["nncalc.clip"] = { "clip_grad_norm", "clip_grad_value" },
 }
 
 -- Defined by the prelude itself.

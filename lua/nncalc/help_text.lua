@@ -168,7 +168,7 @@ doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
   "Every intermediate value that led to L, in the order it was computed, with names and shapes; returns them as a list.",
   "x = tensor{1,2}:requires_grad(); forward_trace(relu(x):sum())")
 doc("gradcheck", "autograd", "gradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3}])",
-  "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input; prints and returns ok, message, worst mismatch.",
+  "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input (on copies of them); prints and returns ok, message, worst mismatch. It leaves every .grad as it found it, including those of other tensors f captures, and its own passes print no accumulation warning.",
   "gradcheck(function(x) return (x^3):sum() end, {tensor{1,2}}, {quiet=true})")
 doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps=1e-6])",
   "The matrix of d f(x)_i / d x_j: jacobian by one grad() pass per output (so f may use autograd inside, e.g. f = a gradient made with create_graph, and no .grad changes), numjacobian by central differences. numjacobian runs f with recording ON, on a fresh copy of x for each evaluation, and reads its result as numbers, so f may call grad or backward itself.",
@@ -229,19 +229,19 @@ doc("globals", "inspect", "nncalc.globals()",
 doc("nn.Module", "nn", "net(x) | net:forward(x [, {trace=true}]) | net:trace(x) | net:parameters() | net:named_parameters() | net:zero_grad() | net:train() | net:eval() | net:out_shape(shape)",
   "What every module can do: forward (also net(x)); trace=true prints each layer's name, settings, output shape and values, net:trace(x) returns them as a list; parameters in order (named \"1.weight\" ...); zero_grad; train/eval mode; out_shape computes the output shape from an input shape without any data. Parameters are made on first use from a seed drawn when the module is built (seed(n) first for the same numbers every run), PyTorch's initialization: uniform in ±1/sqrt(fan_in).",
   "nn.Linear(2, 3):out_shape{2}")
-doc("nn.class", "nn", "C = nn.class(\"Name\" [, parent]); function C:init(...) end; function C:compute(x) end; function C:out_shape(s) end",
-  "Defines your own layer: init takes the settings (self:param(name, shape, bound) declares a parameter; modules stored in fields, self.fc = nn.Linear(2, 2), are children whose parameters, train/eval and printing follow the layer's, as in PyTorch), compute is the forward pass with tensor operations (autograd gives the backward), out_shape the shape rule summary() uses (nn.Module.same_shape for elementwise layers).",
-  "nn.class(\"Double\")")
-doc("nn.Linear", "nn", "nn.Linear(in, out [, {bias=true, weight=W, bias=b}])", "y = W x + b with W out x in (settable: net[1].weight:copy(W) or the options).", "nn.Linear(2, 3, {weight = tensor{{1,0},{3,4},{1,2}}, bias = tensor{0,-2,5}})(tensor{2, 1})")
-doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, {stride=1, padding=0, dilation=1, groups=1, bias=true}])", "A convolution layer (see conv2d); k and the settings are numbers or {h, w} pairs.", "nn.Conv2d(1, 6, 5):out_shape{1, 32, 32}")
-doc("nn.ConvTranspose2d", "nn", "nn.ConvTranspose2d(cin, cout, k [, {stride, padding, output_padding, dilation, groups, bias}])", "A transposed convolution layer (see conv_transpose2d).", "nn.ConvTranspose2d(4, 2, 3, {stride = 2}):out_shape{4, 5, 5}")
-doc("nn.MaxPool2d nn.AvgPool2d", "nn", "nn.MaxPool2d(k [, {stride=k, padding, dilation, ceil_mode}]) | nn.AvgPool2d(k [, {stride, padding, ceil_mode, count_include_pad}])", "Pooling layers (see max_pool2d, avg_pool2d); the stride defaults to the kernel size.", "nn.MaxPool2d(2):out_shape{6, 28, 28}")
+doc("nn.class", "nn", "C = nn.class(\"Name\" [, parent]); function C:init(...) end; function C:compute(x) end; function C:out_shape(s) end; function C:cost(s, out) end; function C:window(axis, s) end",
+  "Defines your own layer, and the contract summary(), receptive fields and traces read (nothing else: no class names). init takes the settings: self:param(name, shape, bound) declares a parameter; modules stored in fields (self.fc = nn.Linear(2, 2)) are children whose parameters, train/eval and printing follow the layer's, as in PyTorch. compute(x) is the forward pass with tensor operations (autograd gives the backward). out_shape(s) is the shape rule (nn.Module.same_shape for elementwise layers); summary needs it. cost(s, out) returns the counts of one forward: weights, biases, mults, adds, bias_adds, macs, conns, acts, comps, saved, bwd_input, bwd_weight, lookups, optional parts = {{name=, macs=, ...}} printed as sub-rows and note = \"...\"; parameters are counted from the declared ones and the children when it gives no weights. Without cost the row says \"not counted: Name defines no cost\" and the totals are partial. window(axis, s) is the receptive-field rule per axis ({k=, s=, p=, d=}, nil for the identity, false when every output sees everything); without it the field is unknown (?) from that layer on. elementwise = true (activations, normalisation) or no_new_values = true (reshapes) on the class: no new neurons and the identity window. A container defines analyse(s, visit) instead: visit(child, shape [, name]) in the order data flows, returning the output shape (see Sequential, Residual, Concat in nn/Container.lua). Optional: explain(row, group) lines for summary{explain=true}, counters(row) for compare=true.",
+  "C = nn.class(\"Attn\"); function C:init(d) self.q, self.k, self.v, self.o = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d) end; C.out_shape = nn.Module.same_shape; function C:cost(s) return { macs = 4 * s[1] * 16 } end; summary(C(4), {3, 4}, {quiet = true}).total.params")
+doc("nn.Linear", "nn", "nn.Linear(in, out [, bias]) | nn.Linear(in, out, {bias=true, weight=W, bias=b})", "y = W x + b with W out x in (settable: net[1].weight:copy(W) or the options).", "nn.Linear(2, 3, {weight = tensor{{1,0},{3,4},{1,2}}, bias = tensor{0,-2,5}})(tensor{2, 1})")
+doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, stride, padding, dilation, groups, bias, padding_mode]) | nn.Conv2d(cin, cout, k, {stride=1, padding=0, dilation=1, groups=1, bias=true})", "A convolution layer (see conv2d); k and the settings are numbers or {h, w} pairs, in PyTorch's positional order (nn.Conv2d(3, 64, 3, 1, 1) is stride 1, padding 1) or in the table, or positional then the table.", "nn.Conv2d(1, 6, 5):out_shape{1, 32, 32}")
+doc("nn.ConvTranspose2d", "nn", "nn.ConvTranspose2d(cin, cout, k [, stride, padding, output_padding, groups, bias, dilation]) | (cin, cout, k, {stride, padding, output_padding, dilation, groups, bias})", "A transposed convolution layer (see conv_transpose2d); the positional order is PyTorch's (dilation comes after bias).", "nn.ConvTranspose2d(4, 2, 3, {stride = 2}):out_shape{4, 5, 5}")
+doc("nn.MaxPool2d nn.AvgPool2d", "nn", "nn.MaxPool2d(k [, stride, padding, dilation, return_indices, ceil_mode]) | nn.AvgPool2d(k [, stride, padding, ceil_mode, count_include_pad]) | nn.MaxPool2d(k, {stride=k, padding, dilation, ceil_mode})", "Pooling layers (see max_pool2d, avg_pool2d); the stride defaults to the kernel size (nil positionally). PyTorch's positional order or the table; return_indices=true and divisor_override are refused.", "nn.MaxPool2d(2):out_shape{6, 28, 28}")
 doc("nn.AdaptiveAvgPool2d", "nn", "nn.AdaptiveAvgPool2d(size | {h, w})", "Average pooling to a fixed output size.", "nn.AdaptiveAvgPool2d(1):out_shape{512, 7, 7}")
 doc("nn.Flatten", "nn", "nn.Flatten()", "Joins every dim after the batch dim; a single image C x H x W becomes a vector.", "nn.Flatten():out_shape{16, 5, 5}")
-doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([slope])", "Activation layers: the elementwise functions as modules.", "nn.ReLU()(tensor{-1, 2})")
+doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([negative_slope=0.01, inplace]) | nn.LeakyReLU{negative_slope=}", "Activation layers: the elementwise functions as modules.", "nn.ReLU()(tensor{-1, 2})")
 doc("nn.Softmax nn.LogSoftmax", "nn", "nn.Softmax([dim]) | nn.LogSoftmax([dim])", "softmax / log_softmax along dim (default: the last).", "nn.Softmax()(tensor{1, 2, 3})")
-doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, {eps=1e-5, momentum=0.1, affine=true}]) | nn.BatchNorm2d(C [, ...])", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
-doc("nn.Dropout", "nn", "nn.Dropout([p=0.5])", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
+doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, eps, momentum, affine, track_running_stats]) | nn.BatchNorm2d(C, {eps=1e-5, momentum=0.1, affine=true})", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
+doc("nn.Dropout", "nn", "nn.Dropout([p=0.5, inplace]) | nn.Dropout{p=}", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
 doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
 doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
 doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + block(x) (or projection(x) + block(x) when the shapes differ): a skip connection.", "nn.Residual(nn.Linear(3, 3))(ones(3))")
@@ -260,18 +260,24 @@ doc("pool_out", "analysis", "pool_out(n, k [, {stride=k, padding=0, dilation=1, 
 doc("convT_out", "analysis", "convT_out(n, k [, {stride, padding, dilation, output_padding, explain}])",
   "The output size of a transposed convolution, (n-1)s - 2p + d(k-1) + output_padding + 1, with a note on which sizes output_padding chooses between.",
   "convT_out(4, 3, {stride = 2, output_padding = 1})")
-doc("conv_solve", "analysis", "conv_solve{input=, output=, kernel=, stride=, padding=, dilation=, exact=false}",
-  "Every value of the missing settings (one or two of input, kernel, stride, padding, dilation; padding 0 and dilation 1 are assumed when more are missing) that gives the output size under the floor rule, as a table with how many input rows each drops; exact=true keeps those that drop none.",
+doc("conv_solve", "analysis", "conv_solve{input=, output=, kernel=, stride=, padding=, dilation=, exact=false, no_drop=false, max=}",
+  "Every value of the missing settings (one or two of input, kernel, stride, padding, dilation; padding 0 and dilation 1 are assumed when more are missing) that gives the output size under the floor rule, as a table with each one's remainder = (n + 2p - d(k-1) - 1) mod s and dropped = the real input rows no window reaches, max(0, remainder - p). exact=true keeps the exact divisions (remainder 0); no_drop=true keeps those that leave no real input row unseen (the floor may discard trailing padding). With padding 0 the two agree.",
   "conv_solve{input = 64, output = 6, padding = 1, dilation = 2, exact = true}")
 doc("receptive_field", "analysis", "receptive_field(model, input_shape [, {quiet=true}])",
   "The receptive field of every layer, per axis: size, jump (effective stride) and start (the centre of the first output's field, in input pixels). Branches take the largest field and must be aligned.",
   "receptive_field(models.lenet5(), {1, 32, 32}, {quiet = true})")
 doc("receptive_region", "analysis", "receptive_region(model, input_shape [, {c, i, j}])",
-  "The input rows and columns (1-based, clipped to the image) that output element (c, i, j) depends on; without the index, the general form, e.g. rows 4i-9 .. 4i+6.",
-  "receptive_region(nn.Conv2d(1, 1, 5, {padding = 2}), {1, 28, 28})")
-doc("check", "analysis", "check(label, got, expected [, tol=1e-6])",
-  "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries); records it for check_summary(). `nncalc check FILE.lua [--tap|--json]` runs a homework file and exits 1 when a check failed.",
-  "check(\"two\", 1 + 1, 2)")
+  "The input channels, rows and columns (1-based, clipped at every layer, so padding and rows a floor drops are never counted) that output element (c, i, j) depends on, as .channels, .rows, .cols (.unclipped: the same walk without clipping). Channel rule: a pool's or elementwise layer's channel k reads channel k; a grouped/depthwise conv reads its group's channels; a Concat channel reads only the branch that made it (a note says which); a conv, Linear or global pooling reads all. Past a Linear the index is {k}. Without the index, the general form of rows and columns, e.g. rows 4i-9 .. 4i+6.",
+  "receptive_region(nn.Conv2d(4, 4, 5, {padding = 2, groups = 2}), {4, 28, 28}, {3, 1, 1})")
+doc("check", "analysis", "check(label, got, expected [, tol | {tol=, abs=, digits=, points=1}])",
+  "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries), and the rule it used; records it for check_summary(). The rules: when both values are integers the comparison is exact (unless a tolerance is given); otherwise relative 1e-6 (with 1e-12 absolute slack for an expected 0). An expected value written as the screen shows it, a string such as \"0.0900 0.2447 0.6652\" (rows on lines; a [tensor 2x3] footer is ignored), matches each entry to half a unit of its last written digit (±0.00005 here; an entry without a decimal point is exact); {digits = d} matches to half a unit of the d-th decimal; tol = r is relative r, abs = a within ±a. got may be a function: an error in it fails this check only. points = n counts for nncalc check (default 1). A nil answer reports got nil. `nncalc check FILE.lua...` runs homework files (see question, variant).",
+  "check(\"p\", softmax(tensor{1, 2, 3}), \"0.0900 0.2447 0.6652\")")
+doc("question", "analysis", "question(label, function() ... end [, {points=n}])",
+  "Runs a block of checks protected: an error inside fails the question (worth the points its checks did not get to, of n; 1 without points) at the line that raised it, and the rest of the file still runs. For homework files graded with nncalc check.",
+  "question(\"P2\", function() check(\"a1\", tensor{1, 2} * tensor{3, 4}, 11) end)")
+doc("variant", "analysis", "variant(student_id)",
+  "Seeds nncalc's generator (rand, randn, new modules) and math.random from a hash (FNV-1a) of the id, so each student's sheet and its answer key come from one file: the same id gives the same numbers on every run and machine, two ids different ones. Returns the seed. In a graded file: variant(arg[1]) with nncalc check hw.lua -- ID.",
+  "variant(\"s1234567\"); randn(2, 2)")
 doc("check_summary", "analysis", "check_summary()", "Prints the tally of the checks so far (passed, failed); returns the two numbers.", "check_summary()")
 doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
@@ -283,8 +289,8 @@ doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, 
   "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1, momentum = 0.9})")
 doc("optim.AdaGrad optim.Adagrad", "optim", "optim.AdaGrad(params, {lr=0.01, lr_decay=0, weight_decay=0, eps=1e-10})", "G ← G + g²; θ ← θ − lr/(1 + (t−1)·lr_decay) · g / (√G + ε).", "optim.AdaGrad({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.RMSProp optim.RMSprop", "optim", "optim.RMSProp(params, {lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false})", "E[g²] ← α·E[g²] + (1−α)·g²; θ ← θ − lr·g / (√E[g²] + ε) (with momentum: buf ← μ·buf + g/(√E[g²] + ε), θ ← θ − lr·buf).", "optim.RMSProp({tensor{1}:requires_grad()})")
-doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0}) | optim.AdamW(params, {..., weight_decay=0.01})",
-  "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient.",
+doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0, bias_correction=true, amsgrad=false}) | optim.AdamW(params, {..., weight_decay=0.01})",
+  "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient. bias_correction=false uses m and v as they are (CS224n's handout); amsgrad=true keeps vmax = max(vmax, v) for the denominator. The trace shows each buffer.",
   "optim.Adam({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(closure) | opt:zero_grad() | opt:state()",
   "step applies one update to every parameter that has a gradient (trace=true prints the gradient, the state update and the new value with the formula and the convention); zero_grad clears the gradients; state() gives each parameter's step count and buffers (by position and by name). Errors: unknown options, negative rates, parameters that are not leaves, a step before any backward.",
@@ -292,8 +298,8 @@ doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(cl
 doc("optim.StepLR optim.ExponentialLR optim.CosineAnnealingLR", "optim", "optim.StepLR(opt, {step_size=, gamma=0.1}) | optim.ExponentialLR(opt, {gamma=}) | optim.CosineAnnealingLR(opt, {T_max=, eta_min=0})",
   "Learning-rate schedules: sched:step() after each epoch sets opt.lr to lr·γ^⌊e/step_size⌋, lr·γ^e, or η_min + (lr − η_min)(1 + cos(πe/T_max))/2.",
   "optim.StepLR(optim.SGD({tensor{1}:requires_grad()}, {lr = 1}), {step_size = 2}):step()")
-doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false})",
-  "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly.",
+doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false, accumulate=1, clip=, explain=false})",
+  "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly. accumulate=k adds the gradients of k micro-batches (each loss weighted by its share of the samples) before one optimizer step: the step of a k-times larger batch; clip=max_norm clips the gradient norm before each step; explain=true says how the samples are split. An optimizer's lr may be a schedule (optim.warmup_cosine{...}), read before every step.",
   "fit(nn.Linear(1, 1), nn.MSELoss(), {tensor{{1}, {2}}, tensor{{2}, {4}}}, {epochs = 2, quiet = true})")
 doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=60, height=15}]) | plot({f, g}, a, b)",
   "A plot in the terminal (braille dots in UTF-8 terminals, '*' otherwise): a loss history, or functions on [a, b].",
@@ -317,6 +323,37 @@ doc("nn", "nn", "nn.Linear(...), nn.Conv2d(...), nn.Sequential{...} ...",
 doc("optim", "optim", "optim.SGD(params, {...}), optim.Adam(...), optim.StepLR(...) ...",
   "Optimizers and learning-rate schedules (help \"optim.SGD\" and so on for each).", "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1})")
 
+-- ---- training arithmetic -------------------------------------------------------
+doc("memory", "budget", "memory(model, input_shape [, {dtype=\"fp32\"|\"bf16\"|\"fp16\"|\"mixed\", optimizer=\"adam\"|\"adamw\"|\"sgd\"|\"momentum\", training=true, batch=1, kv_cache=true|{layers=, kv_heads=, head_dim=, tokens=}, memory=bytes, amsgrad=false, explain=false}]) | memory{params=N, ...}",
+  "The bytes of a training run (or of inference with training=false), shape-only: parameters, gradients, optimizer state, activations saved for the backward (summary's saved values, max-pooling argmax indices at 8 B) and the KV cache (2·layers·kv_heads·head_dim·tokens·batch·bytes). Prints the bytes-per-parameter rule (fp32 Adam 16 B, mixed precision 2 + 2 + 12 with fp32 master weights, bf16 8) and the linear form a·batch + b; memory= adds the largest batch that fits. Returns {params, grads, optimizer, activations, kv_cache, total, per_sample, fixed, bytes_per_param, checkpoint, max_batch} in bytes.",
+  "memory{params = 124439808, dtype = \"mixed\", quiet = true}.total")
+doc("fit_batch", "budget", "fit_batch(model, input_shape, bytes [, opts])", "The largest batch whose training memory (memory's a·batch + b) fits in the given bytes, and the ledger.",
+  "fit_batch(nn.Linear(784, 10), {784}, 1e6, {quiet = true})")
+doc("train_compute", "budget", "train_compute{params=, tokens=, gpus=1, peak_flops=, mfu=, rule=\"6ND\"|\"palm\", layers=, heads=, head_dim=, context=, flops_per_token=, time=} | train_compute(model, input_shape, {tokens= | samples=, flash=false, ...})",
+  "FLOPs, time (s, h, days), tokens/s and MFU of a training run: 6ND, PaLM's (6N + 12·L·H·Q·T) per token, or a model's own forward FLOPs from summary (2 per multiply-add) with the backward at 2x the forward (attention products 2.5x with flash=true). With time= (measured seconds) it gives the MFU instead. nanoGPT's GPT-2 small on 8 A100s at 30% MFU over 300B tokens: 3.46 days.",
+  "train_compute{params = 124337664, tokens = 300e9, gpus = 8, peak_flops = 312e12, mfu = 0.3, quiet = true}.days")
+doc("clip_grad_norm", "budget", "clip_grad_norm(params, max_norm [, {norm_type=2, trace=false}])",
+  "As torch.nn.utils.clip_grad_norm_: the total norm of all gradients together; when max_norm/(total + 1e-6) < 1 every gradient is multiplied by that factor. Returns the total norm before clipping; trace=true prints each norm and the factor.",
+  "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_norm({W}, 1)")
+doc("clip_grad_value", "budget", "clip_grad_value(params, v)", "Clamps every gradient entry to [-v, v]; returns how many entries changed.",
+  "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_value({W}, 7)")
+doc("optim.LinearLR", "optim", "optim.LinearLR(opt, {start_factor=1/3, end_factor=1, total_iters=5})", "lr = base·(start + (end − start)·min(t, total_iters)/total_iters), PyTorch's closed form. Every schedule is a function of the step too: s(t).",
+  "optim.LinearLR{lr = 0.1, start_factor = 0.5, total_iters = 4}(2)")
+doc("optim.LambdaLR", "optim", "optim.LambdaLR(opt, {lr_lambda = f})", "lr = base·f(t).", "optim.LambdaLR{lr = 1, lr_lambda = function(t) return 0.5 ^ t end}(3)")
+doc("optim.SequentialLR", "optim", "optim.SequentialLR(opt, {schedulers = {a, b}, milestones = {m}})", "Schedule a before step m, then b restarted at 0 (PyTorch's SequentialLR).",
+  "optim.SequentialLR{lr = 1, schedulers = {optim.LinearLR{lr = 1}, optim.ExponentialLR{lr = 1, gamma = 0.5}}, milestones = {5}}(6)")
+doc("optim.OneCycleLR", "optim", "optim.OneCycleLR(opt, {max_lr=, total_steps=, pct_start=0.3, anneal_strategy=\"cos\", div_factor=25, final_div_factor=1e4})",
+  "Smith's 1cycle as PyTorch computes it: from max_lr/div_factor up to max_lr by step pct_start·total_steps − 1, then down to initial/final_div_factor at total_steps − 1 (the learning rate only; momentum is not cycled).",
+  "optim.OneCycleLR{max_lr = 1, total_steps = 10}(2)")
+doc("optim.warmup_cosine", "optim", "optim.warmup_cosine{lr=, min_lr=0, warmup=, total=, convention=\"nanogpt\"|\"build-nanogpt\"|\"cs336\"}",
+  "Linear warmup, then cosine decay from lr to min_lr at step total, min_lr after. The warmup formulas differ: nanogpt lr·(t+1)/(W+1), build-nanogpt lr·(t+1)/W, cs336 lr·t/W (t from 0). f(t) is the rate; give it as an optimizer's lr to apply it every step; f:table(n), plot(f:values(n)).",
+  "optim.warmup_cosine{lr = 6e-4, min_lr = 6e-5, warmup = 2000, total = 600000}(1000)")
+doc("optim.inverse_sqrt", "optim", "optim.inverse_sqrt{d_model=, warmup=4000, scale=1}", "\"Attention is all you need\": lr = d_model^-0.5·min(t^-0.5, t·warmup^-1.5), t = the step from 1.",
+  "optim.inverse_sqrt{d_model = 512}(3999)")
+doc("nn.init", "nn", "nn.init.uniform(t, a, b) | normal(t, mean, std) | constant(t, v) | zeros(t) | ones(t) | xavier_uniform(t, {gain}) | xavier_normal(t, {gain}) | kaiming_uniform(t, {a=0, mode=\"fan_in\", nonlinearity=\"leaky_relu\"}) | kaiming_normal(t, {...}) | trunc_normal(t, {mean, std, a=-2, b=2}) | orthogonal(t, {gain}) | calculate_gain(nl [, param]) | fans(t)",
+  "PyTorch's torch.nn.init: each fills t in place from the seeded generator and returns t and a table with what it used (bound or std, fan_in, fan_out, gain, formula). Fans as PyTorch: fan_in = in·k1·k2, fan_out = out·k1·k2 for a weight out x in x k1 x k2. {explain=true} prints the formula with its numbers and the predicted Var(out) = fan_in·Var(w)·Var(x) (var_x= to set Var(x)).",
+  "select(2, nn.init.kaiming_normal(zeros(64, 32), {nonlinearity = \"relu\"})).std")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
@@ -328,6 +365,7 @@ local topics = {
   { "analysis", "counting, output sizes, receptive fields, checking answers" },
   { "optim", "optimizers, schedules, training loops, plots" },
   { "repl", "help and the REPL" }, { "lessons", "lessons and their vocabulary" },
+  { "budget", "memory in bytes, compute and time, clipping" },
 }
 
 local conventions = [[

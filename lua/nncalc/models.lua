@@ -11,10 +11,11 @@ local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
 -- model the user called rather than the Linear inside it.
 local function classes_of(model, c)
   if c == nil then return 1000 end
-  if math.type(c) ~= "integer" or c < 1 then
+  local n = type(c) == "number" and math.tointeger(c)   -- 10.0 is 10
+  if not n or n < 1 then
     error(("models.%s: the number of classes must be a positive integer, got %s"):format(model, tostring(c)), 3)
   end
-  return c
+  return n
 end
 
 -- LeNet-5 with full C3 connections and C5 as a 5x5 convolution (the

@@ -39,8 +39,16 @@ LeakyReLU.elementwise = true
 LeakyReLU.cost = activation_cost
 LeakyReLU.counters = activation_counters
 LeakyReLU.out_shape = Module.same_shape
-function LeakyReLU:init(slope)
-  self.negative_slope = slope or 0.01
+-- nn.LeakyReLU(0.2 [, inplace]) or nn.LeakyReLU{negative_slope = 0.2}
+function LeakyReLU:init(...)
+  local opts = Module.settings("LeakyReLU", { "negative_slope", "inplace" },
+    { "nn.LeakyReLU(0.2)", "nn.LeakyReLU{negative_slope = 0.2}" }, ...)
+  for key in pairs(opts) do
+    if key ~= "negative_slope" and key ~= "inplace" then
+      error(("LeakyReLU: unknown option '%s' (negative_slope, inplace)"):format(tostring(key)), 3)
+    end
+  end
+  self.negative_slope = opts.negative_slope or 0.01
   if type(self.negative_slope) ~= "number" then
     error("LeakyReLU: negative_slope must be a number", 3)
   end
@@ -62,11 +70,28 @@ local function softmax_class(name, fn)
     local classes = out[#out] or 1
     return { acts = n, adds = n - n // classes, mults = n, bwd_input = 2 * n, saved = n }
   end
-  function C:init(dim)
-    if dim ~= nil and math.type(dim) ~= "integer" then error(name .. ": dim must be a whole number", 3) end
-    self.dim = dim
+  function C:init(...)
+    local opts = Module.settings(name, { "dim" }, { ("nn.%s(1)"):format(name), ("nn.%s{dim = 1}"):format(name) }, ...)
+    for key in pairs(opts) do
+      if key ~= "dim" then error(("%s: unknown option '%s' (dim)"):format(name, tostring(key)), 3) end
+    end
+    local dim = opts.dim
+    local d = type(dim) == "number" and math.tointeger(dim)
+    if dim ~= nil and not d then error(name .. ": dim must be a whole number, got " .. tostring(dim), 3) end
+    self.dim = d or nil
   end
   function C:compute(x) return fn(x, self.dim) end
+  -- every element of the softmax dim depends on all of it (dim is of the
+  -- input as given; receptive_region walks one sample, so a batch's dim 2
+  -- is the sample's dim 1)
+  function C:input_region(reg, shape, batched)
+    local d = self.dim or #shape
+    if d < 0 then d = #shape + 1 + d elseif self.dim and batched then d = d - 1 end
+    local r = {}
+    for k = 1, #reg do r[k] = reg[k] end
+    if d >= 1 and d <= #shape then r[d] = { 1, shape[d] } end
+    return r
+  end
   function C:extra_repr() return self.dim and ("dim=" .. self.dim) or "" end
   M[name] = C
 end

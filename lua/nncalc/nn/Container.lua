@@ -112,10 +112,11 @@ function Concat:init(list, opts)
   for i, m in ipairs(list) do rawset(self, i, m) end
   -- nn.Concat{a, b, dim = 2} or nn.Concat({a, b}, {dim = 2})
   local dim = (opts and opts.dim) or list.dim
-  if dim ~= nil and (math.type(dim) ~= "integer" or dim < 1) then
+  local d = type(dim) == "number" and math.tointeger(dim)
+  if dim ~= nil and (not d or d < 1) then
     error("Concat: dim must be a positive whole number, got " .. tostring(dim), 3)
   end
-  self.dim = dim
+  self.dim = d or nil
 end
 -- channels: dim 1 of C x H x W, dim 2 of N x C x H x W, else the last dim
 local function join_dim(self, nd)

@@ -4,17 +4,23 @@
 local Module = require("nncalc.nn.Module")
 local Linear = Module.class("Linear")
 
+-- a whole number computed as a float (50176.0, 2^10) counts as that integer
 local function check_size(cls, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
     error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 4)
   end
+  return n
 end
 
--- nn.Linear(in, out [, {bias=true, weight=W, bias=b}])
-function Linear:init(nin, nout, opts)
-  check_size("Linear", "in_features", nin)
-  check_size("Linear", "out_features", nout)
-  opts = opts or {}
+-- nn.Linear(in, out [, bias]) or nn.Linear(in, out, {bias=true, weight=W, bias=b})
+function Linear:init(nin, nout, ...)
+  nin = check_size("Linear", "in_features", nin)
+  nout = check_size("Linear", "out_features", nout)
+  local opts = Module.settings("Linear", { "bias" }, { "nn.Linear(4, 3, false)", "nn.Linear(4, 3, {bias = false})" }, ...)
+  for key in pairs(opts) do
+    if key ~= "bias" and key ~= "weight" then error(("Linear: unknown option '%s' (bias, weight)"):format(tostring(key)), 3) end
+  end
   self.in_features, self.out_features = nin, nout
   local bound = 1 / math.sqrt(nin)
   self:param("weight", { nout, nin }, bound, opts.weight)

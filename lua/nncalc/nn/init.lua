@@ -4,6 +4,7 @@ local Module = require("nncalc.nn.Module")
 local nn = { Module = Module, class = Module.class, is_module = Module.is_module }
 
 nn.Linear = require("nncalc.nn.Linear")
+nn.init = require("nncalc.nn.initializers")
 for _, file in ipairs({ "nncalc.nn.Activation", "nncalc.nn.Conv", "nncalc.nn.Pool", "nncalc.nn.Norm", "nncalc.nn.Loss", "nncalc.nn.Container" }) do
   for name, class in pairs(require(file)) do nn[name] = class end
 end
