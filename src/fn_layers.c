@@ -190,6 +190,108 @@ static int adaptive_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
+/* ---- the pools' gradients as ops, for create_graph ---------------------------
+** A pool is linear in x (max pooling too, once its winners are fixed), so
+** its gradient is a fixed linear map of g: Pᵀ g.  Recorded as an op whose
+** own gradient is P again (avg, adaptive: the pool itself; max: gathering
+** at the winners, whose gradient is scattering back), the pools are
+** differentiable to any order; their second derivative in x is 0. */
+
+/* Pᵀ g as a node with input g (x gives the shape only). */
+static Tensor *pool_grad_op(LayerOp op, Tensor *g, const Tensor *x, const Pool2dParams *p,
+                            const Tensor *argmax) {
+  Node *n;
+  Tensor *out;
+  switch (op) {
+    case FN_AVG_POOL2D_GRAD: out = layer_avgpool2d_backward(x, p, g); break;
+    case FN_ADAPTIVE_POOL2D_GRAD: out = layer_adaptive_avgpool2d_backward(x, g); break;
+    default: out = layer_maxpool2d_backward(x, argmax, g);   /* scatter to the winners */
+  }
+  out = fn_link(out, &layer_table[op], 1, &g, op == FN_AVG_POOL2D_GRAD ? (const void *)p : NULL, &n);
+  if (n != NULL && argmax != NULL && (n->saved = tensor_clone(argmax)) == NULL) {
+    tensor_release(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* gy[plane, i] = g[plane, argmax[i]] (0 for a window that held no input):
+** the adjoint of scattering to the winners, shaped like argmax. */
+static Tensor *gather_winners(const Tensor *g, const Tensor *argmax) {
+  Tensor *gc = tensor_contiguous(g), *ac = gc ? tensor_contiguous(argmax) : NULL;
+  Tensor *out = ac ? tensor_new(4, argmax->size) : NULL;
+  int64_t pl, i, planes, hw, out_plane;
+  if (out != NULL) {
+    planes = argmax->size[0] * argmax->size[1];
+    hw = g->size[2] * g->size[3];
+    out_plane = argmax->size[2] * argmax->size[3];
+    for (pl = 0; pl < planes; pl++)
+      for (i = 0; i < out_plane; i++) {
+        double a = ac->storage->data[ac->offset + pl * out_plane + i];
+        out->storage->data[pl * out_plane + i] =
+            a < 0 ? 0.0 : gc->storage->data[gc->offset + pl * hw + (int64_t)a];
+      }
+  }
+  tensor_release(gc);
+  tensor_release(ac);
+  return out;
+}
+
+static int maxpool_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = pool_grad_op(FN_MAX_POOL2D_GRAD, (Tensor *)g, n->in[0], NULL, n->saved);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int avgpool_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = pool_grad_op(FN_AVG_POOL2D_GRAD, (Tensor *)g, n->in[0], AG_PARAMS(n, Pool2dParams), NULL);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int adaptive_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = pool_grad_op(FN_ADAPTIVE_POOL2D_GRAD, (Tensor *)g, n->in[0], NULL, NULL);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+/* The gradients of the gradient ops: P applied to what comes back. */
+static int avg_grad_backward(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = layer_avgpool2d(g, AG_PARAMS(n, Pool2dParams));
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int avg_grad_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = fn_avg_pool2d((Tensor *)g, AG_PARAMS(n, Pool2dParams));
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int adaptive_grad_backward(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = layer_adaptive_avgpool2d(g, n->in[0]->size[2], n->in[0]->size[3]);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int adaptive_grad_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = fn_adaptive_avg_pool2d((Tensor *)g, n->in[0]->size[2], n->in[0]->size[3]);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+/* scatter's gradient is the gather, and the gather's the scatter */
+static int scatter_backward(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = gather_winners(g, n->saved);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int scatter_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Node *m;
+  gin[0] = fn_link(gather_winners(g, n->saved), &layer_table[FN_MAX_POOL2D_GATHER], 1,
+                   (Tensor *const *)&g, NULL, &m);
+  if (m != NULL && (m->saved = tensor_clone(n->saved)) == NULL) {
+    tensor_release(gin[0]);
+    gin[0] = NULL;
+  }
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int gather_backward(Node *n, const Tensor *g, Tensor **gin) {
+  /* scatter into the shape of what was gathered from */
+  gin[0] = layer_maxpool2d_backward(n->in[0], n->saved, g);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+static int gather_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = pool_grad_op(FN_MAX_POOL2D_GRAD, (Tensor *)g, n->in[0], NULL, n->saved);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
 
 Tensor *fn_max_pool2d(Tensor *x, const Pool2dParams *p) {
   Tensor *xb = as_batch(x, "max_pool2d"), *arg = NULL, *y;
@@ -405,18 +507,30 @@ static const OpDesc layer_table[] = {
     .rule = { "dL/d%0 = conv2d(dL/d%o, %1)", "dL/d%1 = Σ_samples %0 ⋆ dL/d%o",
               "dL/d%2 = Σ dL/d%o over samples and positions" } },
   OP_ROW(FN_MAX_POOL2D) = { .name = "max_pool2d", .arity = 1, .backward = maxpool_backward,
-    .first_order = FUSED_KERNEL, .params_size = sizeof(Pool2dParams),
+    .backward_graph = maxpool_backward_graph, .params_size = sizeof(Pool2dParams),
     .rule = { "dL/d%0 = dL/d%o at each window's maximum, 0 elsewhere" } },
   OP_ROW(FN_AVG_POOL2D) = { .name = "avg_pool2d", .arity = 1, .backward = avgpool_backward,
-    .first_order = FUSED_KERNEL, .params_size = sizeof(Pool2dParams),
+    .backward_graph = avgpool_backward_graph, .params_size = sizeof(Pool2dParams),
     .rule = { "dL/d%0 = dL/d%o shared equally over each window" } },
   OP_ROW(FN_ADAPTIVE_AVG_POOL2D) = { .name = "adaptive_avg_pool2d", .arity = 1,
-    .backward = adaptive_backward, .first_order = FUSED_KERNEL,
+    .backward = adaptive_backward, .backward_graph = adaptive_backward_graph,
     .rule = { "dL/d%0 = dL/d%o shared equally over each window" } },
   OP_ROW(FN_BATCH_NORM) = { .name = "batch_norm", .arity = 3, .backward = bn_backward,
     .first_order = FUSED_KERNEL, .params_size = sizeof(BatchNormParams),
     .rule = { "dL/d%0 = %1·σ⁻¹/M · (M·dL/d%o − Σ dL/d%o − x̂ · Σ dL/d%o·x̂)", "dL/d%1 = Σ dL/d%o · x̂",
               "dL/d%2 = Σ dL/d%o" } },
+  OP_ROW(FN_MAX_POOL2D_GRAD) = { .name = "max_pool2d_backward", .arity = 1,
+    .backward = scatter_backward, .backward_graph = scatter_backward_graph,
+    .rule = { "dL/d%0 = dL/d%o read at each window's maximum" } },
+  OP_ROW(FN_MAX_POOL2D_GATHER) = { .name = "max_pool2d_gather", .arity = 1,
+    .backward = gather_backward, .backward_graph = gather_backward_graph,
+    .rule = { "dL/d%0 = dL/d%o put back at each window's maximum" } },
+  OP_ROW(FN_AVG_POOL2D_GRAD) = { .name = "avg_pool2d_backward", .arity = 1,
+    .backward = avg_grad_backward, .backward_graph = avg_grad_backward_graph,
+    .params_size = sizeof(Pool2dParams), .rule = { "dL/d%0 = avg_pool2d(dL/d%o)" } },
+  OP_ROW(FN_ADAPTIVE_POOL2D_GRAD) = { .name = "adaptive_avg_pool2d_backward", .arity = 1,
+    .backward = adaptive_grad_backward, .backward_graph = adaptive_grad_backward_graph,
+    .rule = { "dL/d%0 = adaptive_avg_pool2d(dL/d%o)" } },
 };
 OP_TABLE_END(layer_table, FN_LAYER_COUNT);
 

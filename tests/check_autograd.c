@@ -492,27 +492,27 @@ END_TEST
 
 /* A first-order-only op on the path: refused before any gradient moves. */
 START_TEST(create_graph_refuses_first_order_ops) {
-  Pool2dParams p;
-  int64_t sz[3] = {1, 2, 2};
-  Tensor *x = tensor_zeros(3, sz), *y, *L;
+  Conv2dParams p;
+  int64_t sz[3] = {1, 2, 2}, wsz[4] = {1, 1, 1, 1};
+  Tensor *x = tensor_zeros(3, sz), *w = op_full(4, wsz, 0.5), *y, *L;
   AgOptions o;
   memset(&p, 0, sizeof p);
-  p.kernel[0] = p.kernel[1] = p.stride[0] = p.stride[1] = 2;
-  p.dilation[0] = p.dilation[1] = 1;
+  p.stride[0] = p.stride[1] = p.dilation[0] = p.dilation[1] = p.groups = 1;
   ck_assert_int_eq(ag_set_requires_grad(x, 1), NN_OK);
-  y = fn_avg_pool2d(x, &p);
+  y = fn_conv2d(x, w, NULL, &p);
   ck_assert_ptr_nonnull(y);
   L = fn_reduce_all(OP_SUM, y);
   memset(&o, 0, sizeof o);
   o.create_graph = 1;
   ck_assert_int_eq(ag_backward(L, NULL, &o), NN_EARG);
-  ck_assert_ptr_nonnull(strstr(nn_errmsg(), "avg_pool2d"));
+  ck_assert_ptr_nonnull(strstr(nn_errmsg(), "conv2d"));
   ck_assert_ptr_nonnull(strstr(nn_errmsg(), "first-order only"));
   ck_assert_ptr_null(x->grad);
   ck_assert_int_eq(ag_backward(L, NULL, NULL), NN_OK);   /* first order works */
-  ck_assert_double_eq(tensor_get_flat(x->grad, 3), 0.25);
+  ck_assert_double_eq(tensor_get_flat(x->grad, 3), 0.5);
   tensor_release(L);
   tensor_release(y);
+  tensor_release(w);
   tensor_release(x);
 }
 END_TEST

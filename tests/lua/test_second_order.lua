@@ -270,9 +270,6 @@ test("first-order-only ops refuse create_graph with the reason, and change nothi
   local cases = {
     conv2d = function() return conv2d(img, w):sum() end,
     conv_transpose2d = function() return conv_transpose2d(img, randn(1, 2, 3, 3)):sum() end,
-    max_pool2d = function() return max_pool2d(img, 2):sum() end,
-    avg_pool2d = function() return avg_pool2d(img, 2):sum() end,
-    adaptive_avg_pool2d = function() return adaptive_avg_pool2d(img, 2):sum() end,
   }
   for name, f in pairs(cases) do
     local L = f()
@@ -422,4 +419,32 @@ test("batch_norm refuses create_graph; a jacobian of an f that calls backward in
     return z.grad
   end
   tensor_eq(jacobian(f, tensor{ 1, 2 }), { { 6, 0 }, { 0, 12 } }, 1e-14)
+end)
+
+test("gradgradcheck: the pools, to the third derivative", function()
+  local x = randn(1, 4, 4)
+  ggc("max_pool2d", cube(function(t) return max_pool2d(t, 2) end), { x })
+  ggc("max_pool2d overlapping", cube(function(t) return max_pool2d(t, 3, { stride = 1, padding = 1 }) end), { x })
+  ggc("avg_pool2d", cube(function(t) return avg_pool2d(t, 2, { stride = 1 }) end), { x })
+  ggc("avg_pool2d padded", cube(function(t) return avg_pool2d(t, 3, { stride = 2, padding = 1 }) end), { x })
+  ggc("adaptive_avg_pool2d", cube(function(t) return adaptive_avg_pool2d(t, 3) end), { x })
+  -- third derivatives: gradgradcheck of v·∇f, whose gradient is recorded
+  local v = randn(1, 4, 4)
+  for name, pool in pairs({
+    max = function(t) return max_pool2d(t, 2, { stride = 1 }) end,
+    avg = function(t) return avg_pool2d(t, 2, { stride = 1 }) end,
+    adaptive = function(t) return adaptive_avg_pool2d(t, 3) end,
+  }) do
+    local f = function(t) return wsum(pool(t) ^ 4) end
+    ggc(name .. " pool, third order", function(t) return (grad(f, t, { create_graph = true }):cmul(v)):sum() end, { x })
+  end
+  -- through tanh then a pool: one entry of the Hessian by hand.  With
+  -- y = max over the window of tanh(t) = tanh(t_k) at the winner k,
+  -- d²(y²)/dt_k² = 2(s² + y·(-2 y s)) where s = 1 - y²
+  local t0 = tensor{ { { 0.3, -0.5 }, { 0.9, 0.1 } } }
+  local H = hessian(function(t) return (max_pool2d(tanh(t), 2) ^ 2):sum() end, t0):reshape(4, 4)
+  local y = math.tanh(0.9)
+  local s2 = 1 - y * y
+  rel(H[{ 3, 3 }], 2 * (s2 * s2 - 2 * y * y * s2), 1e-14, "d²/dt² at the winner")
+  eq(H[{ 1, 1 }], 0, "a loser has no curvature")
 end)
