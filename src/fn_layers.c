@@ -324,7 +324,10 @@ Tensor *fn_adaptive_avg_pool2d(Tensor *x, int64_t oh, int64_t ow) {
 ** Batch normalization (saved: row 1 the mean, row 2 1/sqrt(var + eps))
 ** ====================================================================== */
 
-typedef struct BatchNormParams { int training; } BatchNormParams;
+typedef struct BatchNormParams {
+  int training;
+  double eps;
+} BatchNormParams;
 
 static int bn_backward(Node *n, const Tensor *g, Tensor **gin) {
   Tensor *mean = tensor_select(n->saved, 0, 0), *invstd = mean ? tensor_select(n->saved, 0, 1) : NULL;
@@ -342,6 +345,74 @@ static int bn_backward(Node *n, const Tensor *g, Tensor **gin) {
 }
 
 
+/* t summed (or averaged) over every dim but the channels' (dim 1), from the
+** last dim down: kept as 1 x C x 1 ... for broadcasting, or dropped to C.
+** t is taken (the fx_* convention of functions.h). */
+static Tensor *per_channel(ReduceOp op, Tensor *t, int keep) {
+  Tensor *cur = t, *next;
+  int d;
+  for (d = t ? t->ndim - 1 : -1; d >= 0 && cur != NULL; d--) {
+    if (d == 1) continue;
+    next = fn_reduce(op, cur, d, keep);
+    tensor_release(cur);
+    cur = next;
+  }
+  return cur;
+}
+
+/* A channel vector (C, taken) as 1 x C x 1 ... against x. */
+static Tensor *as_channels(Tensor *v, const Tensor *x) {
+  int64_t size[TENSOR_MAXDIM];
+  Tensor *r;
+  int d;
+  for (d = 0; d < x->ndim; d++) size[d] = d == 1 ? x->size[1] : 1;
+  r = v ? fn_reshape(v, x->ndim, size) : NULL;
+  tensor_release(v);
+  return r;
+}
+
+/* The same gradients from fn_* ops: x̂ = (x − μ)·σ⁻¹ with the batch's μ
+** and σ as functions of x (training) or the running ones (evaluation),
+**     dL/dx = γ σ⁻¹ (g − mean g − x̂ · mean(g x̂))   (training)
+**     dL/dx = γ σ⁻¹ g                                (evaluation)
+** dL/dγ = Σ g x̂, dL/dβ = Σ g (over everything but the channels). */
+static int bn_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  const BatchNormParams *p = AG_PARAMS(n, BatchNormParams);
+  Tensor *x = n->in[0], *gamma = n->nin > 1 ? n->in[1] : NULL;
+  Tensor *mu, *is, *xhat, *scale;
+  if (p->training) {
+    Tensor *xc;
+    mu = per_channel(OP_MEAN, fx_keep(x), 1);
+    xc = mu ? fn_binary(OP_SUB, x, mu) : NULL;
+    is = fx_num(OP_POW, fx_num(OP_ADD, per_channel(OP_MEAN, xc ? fx_sq(fx_keep(xc)) : NULL, 1),
+                                p->eps, 0), -0.5, 0);
+    xhat = fx_bin(OP_MUL, xc, fx_keep(is));
+  } else {   /* the running statistics: constants */
+    mu = as_channels(tensor_select(n->saved, 0, 0), x);
+    is = as_channels(tensor_select(n->saved, 0, 1), x);
+    xhat = mu && is ? fx_bin(OP_MUL, fn_binary(OP_SUB, x, mu), fx_keep(is)) : NULL;
+  }
+  tensor_release(mu);
+  if (xhat == NULL) { tensor_release(is); return nn_errcode(); }
+  scale = gamma ? fx_bin(OP_MUL, as_channels(fx_keep(gamma), x), is) : is;   /* γ σ⁻¹ */
+  if (x->requires_grad) {
+    Tensor *inner = fx_keep(g);
+    if (p->training)   /* g − mean g − x̂ · mean(g x̂) */
+      inner = fx_bin(OP_SUB, fx_bin(OP_SUB, inner, per_channel(OP_MEAN, fx_keep(g), 1)),
+                     fx_bin(OP_MUL, fx_keep(xhat),
+                            per_channel(OP_MEAN, fx_bin(OP_MUL, fx_keep(g), fx_keep(xhat)), 1)));
+    gin[0] = fx_bin(OP_MUL, fx_keep(scale), inner);
+  }
+  if (gamma && gamma->requires_grad) gin[1] = per_channel(OP_SUM, fx_bin(OP_MUL, fx_keep(g), fx_keep(xhat)), 0);
+  if (n->nin > 2 && n->in[2]->requires_grad) gin[2] = per_channel(OP_SUM, fx_keep(g), 0);
+  tensor_release(scale);
+  tensor_release(xhat);
+  if ((x->requires_grad && gin[0] == NULL) || (gamma && gamma->requires_grad && gin[1] == NULL) ||
+      (n->nin > 2 && n->in[2]->requires_grad && gin[2] == NULL))
+    return nn_errcode();
+  return NN_OK;
+}
+
 Tensor *fn_batch_norm(Tensor *x, Tensor *gamma, Tensor *beta, BatchNormState *s) {
   Tensor *mean = NULL, *invstd = NULL, *in[3], *y;
   Node *n;
@@ -349,6 +420,7 @@ Tensor *fn_batch_norm(Tensor *x, Tensor *gamma, Tensor *beta, BatchNormState *s)
   y = layer_batchnorm(x, gamma, beta, s, &mean, &invstd);
   in[0] = x; in[1] = gamma; in[2] = beta;
   p.training = s->training;
+  p.eps = s->eps;
   y = fn_link(y, &layer_table[FN_BATCH_NORM], gamma ? (beta ? 3 : 2) : 1, in, &p, &n);
   if (n != NULL) {
     Tensor *both[2];
@@ -516,7 +588,7 @@ static const OpDesc layer_table[] = {
     .backward = adaptive_backward, .backward_graph = adaptive_backward_graph,
     .rule = { "dL/d%0 = dL/d%o shared equally over each window" } },
   OP_ROW(FN_BATCH_NORM) = { .name = "batch_norm", .arity = 3, .backward = bn_backward,
-    .first_order = FUSED_KERNEL, .params_size = sizeof(BatchNormParams),
+    .backward_graph = bn_backward_graph, .params_size = sizeof(BatchNormParams),
     .rule = { "dL/d%0 = %1·σ⁻¹/M · (M·dL/d%o − Σ dL/d%o − x̂ · Σ dL/d%o·x̂)", "dL/d%1 = Σ dL/d%o · x̂",
               "dL/d%2 = Σ dL/d%o" } },
   OP_ROW(FN_MAX_POOL2D_GRAD) = { .name = "max_pool2d_backward", .arity = 1,

@@ -408,10 +408,19 @@ test("third derivatives: the gradients of index and index_select are differentia
   tensor_eq(hessian(h, tensor{ 1, -1 }), { { 12 + 10, 0 }, { 0, -12 + 10 } }, 1e-14, "cat, stack")
 end)
 
-test("batch_norm refuses create_graph; a jacobian of an f that calls backward inside", function()
-  local bn = nn.BatchNorm1d(2)
-  local L = bn(randn(4, 2):requires_grad()):sum()
-  expect_error(function() L:backward{ create_graph = true } end, "batch_norm", "first-order only")
+test("gradgradcheck: batch_norm in training and evaluation; a jacobian of an f that calls backward inside", function()
+  local x2, x4 = randn(4, 3), randn(3, 2, 2, 2)
+  ggc("batch_norm N x C, training", cube(function(t, w, b) return batch_norm(t, { weight = w, bias = b }) end),
+    { x2, rand(3) + 0.5, randn(3) })
+  ggc("batch_norm N x C x H x W, training", cube(function(t, w) return batch_norm(t, { weight = w }) end),
+    { x4, rand(2) + 0.5 })
+  ggc("batch_norm, no affine", function(t) return wsum(batch_norm(t) ^ 2) end, { x2 })
+  local rm, rv = randn(3), rand(3) + 0.5
+  ggc("batch_norm, evaluation", cube(function(t, w) return batch_norm(t, { weight = w, running_mean = rm,
+    running_var = rv, training = false }) end), { x2, rand(3) + 0.5 })
+  -- the Hessian of Σ bn(x)² in training is not 0: the batch statistics couple the samples
+  local H = hessian(function(t) return (batch_norm(t:reshape(3, 1)) ^ 3):sum() end, tensor{ 0.5, -1, 2 })
+  mat_rel(H, H:t(), 1e-13, "symmetric")
   -- f writes z.grad itself (create_graph), jacobian reads only grad()
   local f = function(z)
     local y = (z ^ 3):sum()
