@@ -163,6 +163,88 @@ static Tensor *conv_common(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *
   return unbatch(y, x);
 }
 
+/* ---- the convolutions' create_graph backward ---------------------------------
+** Each gradient of a convolution is a convolution again (groups = 1):
+**   conv2d:  dL/dx = conv_transpose2d(g, W) with the output_padding that
+**            gives back x's size;  dL/dW = conv2d(xᵀ, gᵀ) with stride and
+**            dilation swapped, cut to the kernel (ᵀ: batch and channels
+**            swapped, so the batch is summed as the channels are);
+**   conv_transpose2d:  dL/dx = conv2d(g, W);  dL/dW = conv2d(gᵀ, xᵀ), swapped
+**            and cut the same way;
+** dL/db = Σ g over samples and positions.  Both convolutions being ops with
+** such a backward, they are differentiable to any order. */
+
+static Tensor *swap01(Tensor *t) {   /* taken */
+  Tensor *r = t ? fn_transpose(t, 0, 1) : NULL;
+  tensor_release(t);
+  return r;
+}
+
+/* conv2d(a, b) with stride and dilation swapped and no padding but p's:
+** the weight gradient before the cut; a and b are taken. */
+static Tensor *weight_grad(Tensor *a, Tensor *b, const Conv2dParams *p, const Tensor *w) {
+  Conv2dParams q = *p;
+  Tensor *r, *cut;
+  int d;
+  for (d = 0; d < 2; d++) {
+    q.stride[d] = p->dilation[d];
+    q.dilation[d] = p->stride[d];
+    q.output_padding[d] = 0;
+  }
+  q.groups = 1;
+  r = a && b ? fn_conv2d(a, b, NULL, &q) : NULL;
+  tensor_release(a);
+  tensor_release(b);
+  /* the result is Cin x Cout (conv2d) or Cout x Cin (transposed): W's
+  ** layout the other way round in both cases */
+  r = swap01(r);
+  cut = r ? fn_narrow(r, 2, 0, w->size[2]) : NULL;
+  tensor_release(r);
+  r = cut ? fn_narrow(cut, 3, 0, w->size[3]) : NULL;
+  tensor_release(cut);
+  if (r == NULL) return NULL;
+  cut = fn_contiguous(r);
+  tensor_release(r);
+  return cut;
+}
+
+static int conv_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  const Conv2dParams *p = AG_PARAMS(n, Conv2dParams);
+  int transposed = n->op == &layer_table[FN_CONV_TRANSPOSE2D];
+  Tensor *x = n->in[0], *w = n->in[1], *gg = (Tensor *)g;
+  if (p->groups != 1)
+    return nn_fail(NN_EARG, "%s: the second derivative with groups = %lld is not available "
+                   "(create_graph); groups = 1 has one", n->op->name, (long long)p->groups);
+  if (x->requires_grad) {
+    if (transposed) {
+      Conv2dParams q = *p;
+      q.output_padding[0] = q.output_padding[1] = 0;
+      gin[0] = fn_conv2d(gg, w, NULL, &q);
+    } else {   /* the output_padding that maps g's size back to x's */
+      Conv2dParams q = *p;
+      int d;
+      for (d = 0; d < 2; d++)
+        q.output_padding[d] = x->size[2 + d] - ((g->size[2 + d] - 1) * p->stride[d] - 2 * p->padding[d] +
+                                                p->dilation[d] * (w->size[2 + d] - 1) + 1);
+      gin[0] = fn_conv_transpose2d(gg, w, NULL, &q);
+    }
+    if (gin[0] == NULL) return nn_errcode();
+  }
+  if (w->requires_grad) {
+    gin[1] = transposed ? weight_grad(swap01(fx_keep(g)), swap01(fx_keep(x)), p, w)
+                        : weight_grad(swap01(fx_keep(x)), swap01(fx_keep(g)), p, w);
+    if (gin[1] == NULL) return nn_errcode();
+  }
+  if (n->nin > 2 && n->in[2]->requires_grad) {
+    Tensor *s3 = fn_reduce(OP_SUM, gg, 3, 0), *s2 = s3 ? fn_reduce(OP_SUM, s3, 2, 0) : NULL;
+    gin[2] = s2 ? fn_reduce(OP_SUM, s2, 0, 0) : NULL;
+    tensor_release(s3);
+    tensor_release(s2);
+    if (gin[2] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
 Tensor *fn_conv2d(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *p) {
   return conv_common(x, w, b, p, 0);
 }
@@ -559,7 +641,6 @@ static int leaky_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-#define FUSED_KERNEL "its backward is a fused C kernel with no second derivative yet"
 
 OP_TABLE_BEGIN(layer_table);
 static const OpDesc layer_table[] = {
@@ -571,11 +652,11 @@ static const OpDesc layer_table[] = {
     .backward_graph = leaky_backward_graph, .local = leaky_local, .number = leaky_slope,
     .params_size = sizeof(LeakyParams), .rule = { "dL/d%0 = dL/d%o · (1 if %0 > 0 else %c)" } },
   OP_ROW(FN_CONV2D) = { .name = "conv2d", .arity = 3, .backward = conv_backward,
-    .first_order = FUSED_KERNEL, .params_size = sizeof(Conv2dParams),
+    .backward_graph = conv_backward_graph, .params_size = sizeof(Conv2dParams),
     .rule = { "dL/d%0 = conv_transpose2d(dL/d%o, %1)", "dL/d%1 = Σ_samples dL/d%o ⋆ %0",
               "dL/d%2 = Σ dL/d%o over samples and positions" } },
   OP_ROW(FN_CONV_TRANSPOSE2D) = { .name = "conv_transpose2d", .arity = 3, .backward = conv_backward,
-    .first_order = FUSED_KERNEL, .params_size = sizeof(Conv2dParams),
+    .backward_graph = conv_backward_graph, .params_size = sizeof(Conv2dParams),
     .rule = { "dL/d%0 = conv2d(dL/d%o, %1)", "dL/d%1 = Σ_samples %0 ⋆ dL/d%o",
               "dL/d%2 = Σ dL/d%o over samples and positions" } },
   OP_ROW(FN_MAX_POOL2D) = { .name = "max_pool2d", .arity = 1, .backward = maxpool_backward,
