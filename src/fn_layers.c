@@ -4,6 +4,7 @@
 ** Images may be C x H x W (one sample) or N x C x H x W; a single image is
 ** viewed as a batch of one, and the view is part of the graph.
 */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fn_layers.h"
@@ -164,7 +165,7 @@ static Tensor *conv_common(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *
 }
 
 /* ---- the convolutions' create_graph backward ---------------------------------
-** Each gradient of a convolution is a convolution again (groups = 1):
+** Each gradient of a convolution is a convolution again:
 **   conv2d:  dL/dx = conv_transpose2d(g, W) with the output_padding that
 **            gives back x's size;  dL/dW = conv2d(xᵀ, gᵀ) with stride and
 **            dilation swapped, cut to the kernel (ᵀ: batch and channels
@@ -172,7 +173,8 @@ static Tensor *conv_common(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *
 **   conv_transpose2d:  dL/dx = conv2d(g, W);  dL/dW = conv2d(gᵀ, xᵀ), swapped
 **            and cut the same way;
 ** dL/db = Σ g over samples and positions.  Both convolutions being ops with
-** such a backward, they are differentiable to any order. */
+** such a backward, they are differentiable to any order; with groups, each
+** group's channels are one such convolution. */
 
 static Tensor *swap01(Tensor *t) {   /* taken */
   Tensor *r = t ? fn_transpose(t, 0, 1) : NULL;
@@ -208,33 +210,69 @@ static Tensor *weight_grad(Tensor *a, Tensor *b, const Conv2dParams *p, const Te
   return cut;
 }
 
-static int conv_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
-  const Conv2dParams *p = AG_PARAMS(n, Conv2dParams);
-  int transposed = n->op == &layer_table[FN_CONV_TRANSPOSE2D];
-  Tensor *x = n->in[0], *w = n->in[1], *gg = (Tensor *)g;
-  if (p->groups != 1)
-    return nn_fail(NN_EARG, "%s: the second derivative with groups = %lld is not available "
-                   "(create_graph); groups = 1 has one", n->op->name, (long long)p->groups);
-  if (x->requires_grad) {
+/* The input and weight gradients of one group (p->groups is 1); gx or gw
+** NULL when not wanted. */
+static int conv_grads1(int transposed, Tensor *x, Tensor *w, Tensor *g, const Conv2dParams *p,
+                       Tensor **gx, Tensor **gw) {
+  if (gx != NULL) {
+    Conv2dParams q = *p;
+    int d;
     if (transposed) {
-      Conv2dParams q = *p;
       q.output_padding[0] = q.output_padding[1] = 0;
-      gin[0] = fn_conv2d(gg, w, NULL, &q);
+      *gx = fn_conv2d(g, w, NULL, &q);
     } else {   /* the output_padding that maps g's size back to x's */
-      Conv2dParams q = *p;
-      int d;
       for (d = 0; d < 2; d++)
         q.output_padding[d] = x->size[2 + d] - ((g->size[2 + d] - 1) * p->stride[d] - 2 * p->padding[d] +
                                                 p->dilation[d] * (w->size[2 + d] - 1) + 1);
-      gin[0] = fn_conv_transpose2d(gg, w, NULL, &q);
+      *gx = fn_conv_transpose2d(g, w, NULL, &q);
     }
-    if (gin[0] == NULL) return nn_errcode();
+    if (*gx == NULL) return nn_errcode();
   }
-  if (w->requires_grad) {
-    gin[1] = transposed ? weight_grad(swap01(fx_keep(g)), swap01(fx_keep(x)), p, w)
-                        : weight_grad(swap01(fx_keep(x)), swap01(fx_keep(g)), p, w);
-    if (gin[1] == NULL) return nn_errcode();
+  if (gw != NULL) {
+    *gw = transposed ? weight_grad(swap01(fx_keep(g)), swap01(fx_keep(x)), p, w)
+                     : weight_grad(swap01(fx_keep(x)), swap01(fx_keep(g)), p, w);
+    if (*gw == NULL) return nn_errcode();
   }
+  return NN_OK;
+}
+
+/* With groups, each group is a convolution of its own channels: the
+** gradients group by group, joined along the channels again. */
+static int conv_grads_grouped(int transposed, Tensor *x, Tensor *w, Tensor *g, const Conv2dParams *p,
+                              Tensor **gx, Tensor **gw) {
+  int64_t G = p->groups, cin = x->size[1] / G, cout = g->size[1] / G, k;
+  Tensor **px = calloc((size_t)G, sizeof *px), **pw = calloc((size_t)G, sizeof *pw);
+  Conv2dParams q = *p;
+  int rc = px && pw ? NN_OK : nn_fail(NN_ENOMEM, "out of memory");
+  q.groups = 1;
+  for (k = 0; k < G && rc == NN_OK; k++) {
+    /* W: Cout x Cin/G (conv2d) or Cin x Cout/G (transposed), by group along dim 0 */
+    Tensor *xk = fn_narrow(x, 1, k * cin, cin), *gk = xk ? fn_narrow(g, 1, k * cout, cout) : NULL;
+    Tensor *wk = gk ? fn_narrow(w, 0, k * (transposed ? cin : cout), transposed ? cin : cout) : NULL;
+    rc = wk ? conv_grads1(transposed, xk, wk, gk, &q, gx ? &px[k] : NULL, gw ? &pw[k] : NULL) : nn_errcode();
+    tensor_release(xk);
+    tensor_release(gk);
+    tensor_release(wk);
+  }
+  if (rc == NN_OK && gx != NULL && (*gx = fn_cat(px, (int)G, 1)) == NULL) rc = nn_errcode();
+  if (rc == NN_OK && gw != NULL && (*gw = fn_cat(pw, (int)G, 0)) == NULL) rc = nn_errcode();
+  for (k = 0; k < G && px && pw; k++) {
+    tensor_release(px[k]);
+    tensor_release(pw[k]);
+  }
+  free(px);
+  free(pw);
+  return rc;
+}
+
+static int conv_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  const Conv2dParams *p = AG_PARAMS(n, Conv2dParams);
+  int transposed = n->op == &layer_table[FN_CONV_TRANSPOSE2D], rc;
+  Tensor *x = n->in[0], *w = n->in[1], *gg = (Tensor *)g;
+  Tensor **gx = x->requires_grad ? &gin[0] : NULL, **gw = w->requires_grad ? &gin[1] : NULL;
+  rc = p->groups == 1 ? conv_grads1(transposed, x, w, gg, p, gx, gw)
+                      : conv_grads_grouped(transposed, x, w, gg, p, gx, gw);
+  if (rc != NN_OK) return rc;
   if (n->nin > 2 && n->in[2]->requires_grad) {
     Tensor *s3 = fn_reduce(OP_SUM, gg, 3, 0), *s2 = s3 ? fn_reduce(OP_SUM, s3, 2, 0) : NULL;
     gin[2] = s2 ? fn_reduce(OP_SUM, s2, 0, 0) : NULL;

@@ -287,14 +287,23 @@ test("gradgradcheck: convolutions and their transposes, with strides, padding an
   end, { randn(1, 3, 3) })
 end)
 
-test("groups > 1: the convolutions refuse create_graph with the reason, and change nothing", function()
-  local img = randn(1, 2, 4, 4):requires_grad()
-  local w = randn(2, 1, 3, 3):requires_grad()
-  local L = conv2d(img, w, nil, { groups = 2 }):sum()
-  expect_error(function() L:backward{ create_graph = true } end, "conv2d", "groups = 2", "create_graph")
-  eq(img.grad, nil, "nothing delivered")
-  L:backward()   -- the first derivative still works
-  eq(img.grad ~= nil, true, "first order")
+test("gradgradcheck: grouped convolutions (groups = 2, and depthwise)", function()
+  ggc("conv2d groups 2", cube(function(x, w, b) return conv2d(x, w, b, { groups = 2, padding = 1 }) end),
+    { randn(1, 4, 3, 3), randn(2, 2, 2, 2), randn(2) })
+  ggc("conv2d depthwise", cube(function(x, w) return conv2d(x, w, nil, { groups = 3, stride = 2 }) end),
+    { randn(1, 3, 5, 5), randn(3, 1, 3, 3) })
+  ggc("conv_transpose2d groups 2", cube(function(x, w) return conv_transpose2d(x, w, nil, { groups = 2, stride = 2 }) end),
+    { randn(1, 2, 2, 2), randn(2, 2, 2, 2) })
+end)
+
+test("where nncalc has no second derivative, create_graph says so", function()
+  local a = tensor{ 2, 0, 3 }:requires_grad()
+  expect_error(function() grad(a:prod(), a, { create_graph = true }) end,
+    "prod: the second derivative at a zero element is not available")
+  tensor_eq(grad(a:prod(), a), { 0, 6, 0 }, 0, "the first derivative is")
+  local s = tensor{ { 1, 2 }, { 2, 4 } }:requires_grad()
+  expect_error(function() grad(det(s), s, { create_graph = true }) end,
+    "det: the second derivative at a singular matrix is not available")
 end)
 
 test("grad: options, errors, zeros for an unused input, and .grad untouched", function()
