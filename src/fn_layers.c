@@ -12,7 +12,8 @@
 static const OpDesc layer_table[FN_LAYER_COUNT], loss_table[LOSS_COUNT];
 
 /* ======================================================================
-** Linear: y = x Wᵀ + b, x a vector (in) or a batch (N x in), W out x in
+** Linear: y = x Wᵀ + b, x a vector (in) or rows of them (N x in, T x N x in
+** ...), W out x in
 ** ====================================================================== */
 
 static int linear_backward(Node *n, const Tensor *g, Tensor **gin) {
@@ -46,10 +47,30 @@ Tensor *fn_plain_vm(const Tensor *v, const Tensor *m) {
   return r;
 }
 
+/* Any leading dimensions (a sequence T x N x in, a batch of them) are rows,
+** as in PyTorch: x is viewed as rows x in and the output viewed back, both
+** views part of the graph, so the backward is the 2-D one. */
+static Tensor *linear_rows(Tensor *x, Tensor *w, Tensor *b) {
+  int64_t rows[2], size[TENSOR_MAXDIM];
+  Tensor *x2, *y2, *y;
+  int k;
+  rows[0] = 1;
+  for (k = 0; k < x->ndim - 1; k++) { rows[0] *= x->size[k]; size[k] = x->size[k]; }
+  rows[1] = x->size[x->ndim - 1];
+  size[x->ndim - 1] = w->size[0];
+  if ((x2 = fn_reshape(x, 2, rows)) == NULL) return NULL;
+  y2 = fn_linear(x2, w, b);
+  tensor_release(x2);
+  if (y2 == NULL) return NULL;
+  y = fn_reshape(y2, x->ndim, size);
+  tensor_release(y2);
+  return y;
+}
+
 Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b) {
   Tensor *in[3], *y, *wt;
   char b1[128], b2[128];
-  if (w->ndim != 2 || (x->ndim != 1 && x->ndim != 2) || x->size[x->ndim - 1] != w->size[1]) {
+  if (w->ndim != 2 || x->ndim < 1 || x->size[x->ndim - 1] != w->size[1]) {
     nn_fail(NN_ESHAPE, "input %s does not fit weight %s (in_features %lld)",
             tensor_shape_str(x, b1, sizeof b1), tensor_shape_str(w, b2, sizeof b2),
             w->ndim == 2 ? (long long)w->size[1] : -1LL);
@@ -61,6 +82,7 @@ Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b) {
             (long long)w->size[0]);
     return NULL;
   }
+  if (x->ndim > 2) return linear_rows(x, w, b);
   if ((wt = tensor_t(w)) == NULL) return NULL;
   y = x->ndim == 1 ? op_mv(w, x) : op_mm(x, wt);
   tensor_release(wt);

@@ -11,6 +11,7 @@
 #include "check_suites.h"
 #include "fn_layers.h"
 #include "functions.h"
+#include "fn_layers.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -197,6 +198,38 @@ START_TEST(explicit_upstream_gradient_and_record) {
 END_TEST
 
 /* ---- refusals ------------------------------------------------------------------- */
+
+/* linear on a 2 x 2 x 3 input (T x N x in): every leading dim is a row, as
+** PyTorch.  W = [1 0 2; 0 1 -1], b = (1, -1), rows x = (1,2,3), (0,1,0),
+** (2,0,1), (-1,1,1): y = (8,-2), (1,0), (5,-2), (2,-1).  For L = sum(y):
+** dL/dW = each row the column sums of x (2, 4, 5), dL/db = 4 rows (4, 4),
+** dL/dx = each row the column sums of W (1, 1, 1). */
+START_TEST(linear_on_the_last_dim_by_hand) {
+  double wv[6] = {1, 0, 2, 0, 1, -1}, bv[2] = {1, -1}, xv[12] = {1, 2, 3, 0, 1, 0, 2, 0, 1, -1, 1, 1};
+  double wy[8] = {8, -2, 1, 0, 5, -2, 2, -1}, wgw[6] = {2, 4, 5, 2, 4, 5}, wgb[2] = {4, 4};
+  double wgx[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  int64_t s3[3] = {2, 2, 3};
+  Tensor *W = mat(2, 3, wv), *b = vec(2, bv), *x = tensor_new(3, s3), *y, *L;
+  memcpy(x->storage->data, xv, sizeof xv);
+  ck_assert_int_eq(ag_set_requires_grad(W, 1), NN_OK);
+  ck_assert_int_eq(ag_set_requires_grad(b, 1), NN_OK);
+  ck_assert_int_eq(ag_set_requires_grad(x, 1), NN_OK);
+  y = ok(fn_linear(x, W, b));
+  ck_assert_int_eq(y->ndim, 3);
+  ck_assert_int_eq(y->size[2], 2);
+  expect_vals(y, 8, wy);
+  L = ok(fn_reduce_all(OP_SUM, y));
+  ck_assert_int_eq(ag_backward(L, NULL, NULL), NN_OK);
+  expect_vals(W->grad, 6, wgw);
+  expect_vals(b->grad, 2, wgb);
+  expect_vals(x->grad, 12, wgx);
+  tensor_release(L);
+  tensor_release(y);
+  tensor_release(x);
+  tensor_release(b);
+  tensor_release(W);
+}
+END_TEST
 
 START_TEST(backward_refuses_non_scalar_and_no_grad) {
   static const double xv[] = {1, 2};
@@ -550,6 +583,7 @@ Suite *autograd_suite(void) {
   tcase_add_test(tc, gradients_accumulate_until_zero_grad);
   tcase_add_test(tc, same_leaf_twice_counts_once);
   tcase_add_test(tc, explicit_upstream_gradient_and_record);
+  tcase_add_test(tc, linear_on_the_last_dim_by_hand);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("op tables");

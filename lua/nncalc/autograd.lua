@@ -16,12 +16,22 @@ end
 
 -- ---- names: x:name(), else the global holding it, else relu#3 --------------
 
+-- A tensor in a global, or at a whole-number index of a plain global
+-- table (a hand-written loop's h[t] = tanh(...) is h[1], h[2] ...).
 local function global_names()
   local map = {}
+  local function put(k, v)
+    local id = nncalc._id(v)
+    if map[id] == nil or #k < #map[id] then map[id] = k end
+  end
   for k, v in pairs(_G) do
-    if type(k) == "string" and is_tensor(v) and k ~= "_" then
-      local id = nncalc._id(v)
-      if map[id] == nil or #k < #map[id] then map[id] = k end
+    if type(k) == "string" and k ~= "_" then
+      if is_tensor(v) then put(k, v)
+      elseif type(v) == "table" and getmetatable(v) == nil then
+        for i, x in pairs(v) do
+          if math.type(i) == "integer" and is_tensor(x) then put(k .. "[" .. i .. "]", x) end
+        end
+      end
     end
   end
   return map
@@ -114,7 +124,10 @@ local function add_path(paths, t, g)
   local id = nncalc._id(t)
   local p = paths[id]
   if p then p.n = p.n + 1; p.sum = p.sum + g
-  else p = { n = 1, sum = g:clone() }; paths[id] = p end
+  else
+    p = { n = 1, sum = g:clone(), t = t }; paths[id] = p
+    paths.order[#paths.order + 1] = p
+  end
   return p
 end
 
@@ -176,7 +189,17 @@ local function print_step(k, step, name, root, out, paths)
         out(("  %s.grad += d%s/d%s   (it already held a gradient: accumulating)")
           :format(name(x), wrap(root), wrap(name(x))))
       elseif x:is_leaf() then
-        out(("  %s.grad %s d%s/d%s"):format(name(x), p.n > 1 and "+=" or "=", wrap(root), wrap(name(x))))
+        -- an op named for a time step (hh[2] = linear(h[1], W_hh)) gives that
+        -- step's share; else an indexed input names the path (mul(W, h[1]))
+        local t, share = name(step.out):match("%[(%-?%d+)%]$"), ""
+        if t then share = "   (the share from step " .. t .. ")"
+        else
+          for _, y in ipairs(step.inputs) do
+            local n = y ~= x and name(y)
+            if n and n:match("%[%-?%d+%]$") then share = "   (the share through " .. n .. ")"; break end
+          end
+        end
+        out(("  %s.grad %s d%s/d%s%s"):format(name(x), p.n > 1 and "+=" or "=", wrap(root), wrap(name(x)), share))
       end
     end
   end
@@ -242,10 +265,19 @@ function Tensor.backward(self, arg)
     out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
       wrap(root), wrap(root), o.grad and "the given gradient" or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
-    local paths = {}
+    local paths = { order = {} }
     for k, st in ipairs(steps) do
       print_step(k, st, name, root, out, paths)
       if interactive and k < #steps then wait_enter() end
+    end
+    -- a shared weight (W_hh of every time step) gets one share per use
+    for _, p in ipairs(paths.order) do
+      if p.n > 1 and p.t:is_leaf() then
+        local blocks = {}
+        out(("total: d%s/d%s = the sum of its %d shares = %s"):format(root, name(p.t), p.n,
+          value(p.sum, "d" .. root .. "/d" .. name(p.t), blocks)))
+        if blocks[1] then out("    " .. blocks[1][1] .. " =\n" .. tostring(blocks[1][2]):gsub("[^\n]+", "      %0")) end
+      end
     end
   end
   if o.record then return steps end

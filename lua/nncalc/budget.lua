@@ -107,7 +107,7 @@ function M.memory(model, shape, o)
   local training = o.training ~= false
   local B = whole(fname, "batch", o.batch or 1, 1)
 
-  local L = { dtype = dtype, optimizer = opt, training = training, batch = B }
+  local L = { dtype = dtype, optimizer = opt, training = training, batch = B, n_params = P }
   L.params = P * d.w
   L.grads = training and P * d.g or 0
   L.optimizer = training and P * (nbuf * d.state + d.master) or 0

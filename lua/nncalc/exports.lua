@@ -37,6 +37,7 @@ E.lazy = {
   ["nncalc.format"] = { "format" },
   ["nncalc.budget"] = { "memory", "fit_batch", "train_compute" },
   ["nncalc.clip"] = { "clip_grad_norm", "clip_grad_value" },
+  ["nncalc.bptt"] = { "bptt_norms" },
 }
 
 -- Defined by the prelude itself.

@@ -63,6 +63,17 @@ local function spatial(shape)
   if n >= 3 then return shape[n - 1], shape[n] end
 end
 
+-- A model whose first layer reads sequences (its class says input_layout =
+-- "sequence": {T, C}, {N, T, C}, token indices) has no image axes, whatever
+-- the rank of its input.
+local function reads_sequence(m)
+  while Module.is_module(m) do
+    if m.input_layout == "sequence" then return true end
+    m = m:children()[1]
+  end
+  return false
+end
+
 local walk
 
 local function add_into(total, c)
@@ -431,6 +442,16 @@ local function compare(s, scale)
     ("  PyTorch FlopCounterMode     %s   (2 x multiply-adds; bias ignored)"):format(group(t.flop_counter)),
     ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias; ReLU = numel, pooling and BN counted)"):format(group(t.torchscan)),
   }
+  -- ---- attention (nncalc.nn.Attention's counters): the versions that differ
+  if (t.thop_attention or 0) > 0 then
+    lines[#lines + 1] = ("  thop ≤ 2.1.2                %s   (nn.MultiheadAttention was never hooked: 0, until PR #157, July 2026)")
+      :format(group(t.thop - t.thop_attention))
+    lines[#lines + 1] = ("  FlopCounterMode on CPU      %s   (CPU scaled_dot_product_attention unregistered: 0, pytorch#195460)")
+      :format(group(t.flop_counter - t.flop_counter_sdpa))
+    lines[#lines + 1] = ("  DeepSpeed flops profiler    %s   (2·MACs of F.linear, conv, matmul and SDPA, bias ignored; layer_norm 5·numel, gelu numel)")
+      :format(group(t.deepspeed or 0))
+  end
+  -- ---- end attention
   return table.concat(lines, "\n"), t
 end
 
@@ -460,7 +481,7 @@ function M.summary(model, shape, opts)
   local ctx = { rows = {} }
   local h, w = spatial(shape)
   local rf = {}
-  if h then rf[1], rf[2] = rf_start(h), rf_start(w) end
+  if h and not reads_sequence(model) then rf[1], rf[2] = rf_start(h), rf_start(w) end
   local ok, err = pcall(walk, model, shape, rf, ctx, "", 0)
   if not ok then error(err, 2) end
   local s = ctx.rows

@@ -202,3 +202,17 @@ test("summary's bytes column: parameters and saved values, argmax indices at 8 B
   eq(summary(nn.Linear(3, 2), {3}, { quiet = true, dtype = "bf16" }).total.bytes, (8 + 3) * 2)
   eq(tostring(s):find("Bytes: parameters and the values saved for the backward, 4 B each", 1, true) ~= nil, true)
 end)
+
+test("memory and train_compute on a transformer: the KV cache from its attention layers, FlashAttention's backward", function()
+  local m = models.gpt2()
+  -- GPT-2 small: 12 layers x 12 heads x 64 per head, 1024 tokens, fp16
+  local mem = memory(m, {1024}, { training = false, dtype = "fp16", kv_cache = true, quiet = true })
+  eq(mem.kv_cache, 2 * 12 * 12 * 64 * 1024 * 2)
+  eq(mem.n_params, 124439808)
+  local plain = train_compute(m, {1024}, { samples = 1, quiet = true })
+  local flash = train_compute(m, {1024}, { samples = 1, flash = true, quiet = true })
+  -- one block's scores and attention x V: 2·1024²·768 FLOPs each (nanoGPT)
+  local attn = 12 * 2 * 1610612736
+  eq(plain.backward, 2 * plain.forward)
+  eq(flash.backward - plain.backward, 0.5 * attn)
+end)

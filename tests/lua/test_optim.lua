@@ -204,9 +204,9 @@ test("plot draws a loss history and functions", function()
   nncalc.ascii = nil
   local lines = {}
   for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
-  eq(#lines, 7)
-  eq(lines[1]:sub(1, 3), "3 |")
-  eq(lines[1]:sub(4, 4), "*", "the first value is at the top left")
+  eq(#lines, 9)   -- "loss", 5 rows, the axis, its labels, "epoch"
+  eq(lines[2]:sub(1, 3), "3 +")
+  eq(lines[2]:sub(4, 4), "*", "the first value is at the top left")
   eq(plot(sigmoid, -5, 5, { quiet = true }):find("⠀", 1, true) == nil, true)
   expect_error(function() plot(sigmoid, 1, 0) end, "plot: give the interval")
 end)

@@ -2,6 +2,16 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
+-- composed forms until the C ops land (same values; the C ops are faster)
+local silu = silu or function(x) return x:cmul(sigmoid(x)) end
+local relu6 = relu6 or function(x) return relu(x) - relu(x - 6) end
+local elu = elu or function(x, a) return relu(x) + (exp(neg(relu(neg(x)))) - 1) * a end
+local gelu = gelu or function(x, o)
+  if o.approximate ~= "tanh" then error("GELU: the exact form needs erf") end
+  local c = math.sqrt(2 / math.pi)
+  return (x * 0.5):cmul(tanh((x + (x ^ 3) * 0.044715) * c) + 1)
+end
+
 -- an activation is evaluated once per element
 local function activation_cost(self, s, out)
   local n = 1
@@ -56,6 +66,43 @@ end
 function LeakyReLU:compute(x) return leaky_relu(x, self.negative_slope) end
 function LeakyReLU:extra_repr() return "negative_slope=" .. self.negative_slope end
 M.LeakyReLU = LeakyReLU
+
+-- SiLU (swish): x·σ(x); ReLU6: min(max(x, 0), 6), as PyTorch.
+simple("SiLU", silu)
+simple("ReLU6", relu6)
+
+-- ELU(alpha): x for x > 0, alpha·(eˣ − 1) otherwise.
+local ELU = Module.class("ELU")
+ELU.cost = activation_cost
+ELU.out_shape = Module.same_shape
+function ELU:init(alpha)
+  if type(alpha) == "table" then alpha = alpha.alpha end
+  self.alpha = alpha or 1.0
+  if type(self.alpha) ~= "number" then error("ELU: alpha must be a number", 3) end
+end
+function ELU:compute(x) return elu(x, self.alpha) end
+function ELU:extra_repr() return "alpha=" .. self.alpha end
+M.ELU = ELU
+
+-- GELU{approximate="none"|"tanh"}: x·Φ(x) with Φ the normal CDF
+-- (0.5·(1 + erf(x/√2))), or PyTorch's tanh form
+-- 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), which GPT-2 used.
+local GELU = Module.class("GELU")
+GELU.cost = activation_cost
+GELU.out_shape = Module.same_shape
+function GELU:init(o)
+  local a = type(o) == "table" and o.approximate or o
+  if a == nil then a = "none" end
+  if a ~= "none" and a ~= "tanh" then
+    error(('GELU: approximate must be "none" or "tanh", got %s'):format(tostring(a)), 3)
+  end
+  self.approximate = a
+end
+function GELU:compute(x) return gelu(x, { approximate = self.approximate }) end
+-- ptflops and DeepSpeed count one per element; fvcore, thop, FlopCounterMode 0
+function GELU:counters(r) return { ptflops = r.in_n, deepspeed = r.in_n } end
+function GELU:extra_repr() return self.approximate == "tanh" and "approximate='tanh'" or "" end
+M.GELU = GELU
 
 -- Softmax(dim): dim defaults to the last one, which is the class dim for
 -- both a single sample (C) and a batch (N x C).

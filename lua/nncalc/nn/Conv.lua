@@ -192,7 +192,7 @@ local function conv_class(name, transposed)
     local per_out = r.out_n * cin_g * kk
     local params = self.out_channels * cin_g * kk + (self.has_bias and self.out_channels or 0)
     return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = per_out, ptflops = per_out + bias,
-      torchinfo = params * (r.out_n // self.out_channels),
+      torchinfo = params * (r.out_n // self.out_channels), deepspeed = 2 * r.macs + bias,
       torchscan = r.out_n * (2 * cin_g * kk - 1) + bias + (transposed and 16 or 0) }
   end
   function C:explain(r, group)

@@ -30,8 +30,14 @@ function Linear:init(nin, nout, ...)
   end
 end
 
+-- on the last dim of anything: leading dims beyond a batch are folded into it
 function Linear:compute(x)
-  return linear(x, self.weight, self.has_bias and self.bias or nil)
+  local b = self.has_bias and self.bias or nil
+  if x:dim() <= 2 then return linear(x, self.weight, b) end
+  local s = x:shape()
+  local y = linear(x:reshape(x:numel() // s[#s], s[#s]), self.weight, b)
+  s[#s] = self.out_features
+  return y:reshape(table.unpack(s))
 end
 
 function Linear:out_shape(s)
@@ -63,8 +69,9 @@ function Linear:window() return false end
 
 function Linear:counters(r)
   local bias = self.has_bias and r.out_n or 0
-  local batch = (#r.in_shape >= 2) and (r.in_n // self.in_features) or 1
-  return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias,
+  -- torchinfo: the parameters x the output's first size (N of {N, T, in}, not N·T)
+  local batch = (#r.in_shape >= 2) and r.out_shape[1] or 1
+  return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias, deepspeed = 2 * r.macs,
     torchinfo = batch * (self.in_features * self.out_features + (self.has_bias and self.out_features or 0)),
     torchscan = r.out_n * (2 * self.in_features - 1) + bias }
 end

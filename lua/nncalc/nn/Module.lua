@@ -146,6 +146,7 @@ function Module:param(name, shape, bound, given)
     local t
     if bound == "ones" then t = ones(table.unpack(shape))
     elseif bound == "zeros" then t = zeros(table.unpack(shape))
+    elseif bound == "normal" then t = nncalc._normal_seeded(seed, table.unpack(shape))
     else t = nncalc._uniform_seeded(seed, -bound, bound, table.unpack(shape)) end
     return t:requires_grad():name(name)
   end
