@@ -34,7 +34,10 @@
 **              serves both.  An op that cannot have one yet says why
 **              instead, and create_graph through it is
 **              refused with that reason (never a silently wrong 0):
-**              `.first_order = "why"` and no .backward_graph;
+**              `.first_order = "why"` and no .backward_graph; one that
+**              lacks it only at some values says so in `first_order_at`
+**              (prod at a zero, det at a singular matrix), asked before the
+**              pass starts;
 **   rule       the chain-rule text of backward{trace=true} (%o the output,
 **              %0 %1 the inputs, %c the op's number);
 **   local      the local derivative shown beside the rule (optional);

@@ -296,14 +296,20 @@ test("gradgradcheck: grouped convolutions (groups = 2, and depthwise)", function
     { randn(1, 2, 2, 2), randn(2, 2, 2, 2) })
 end)
 
-test("where nncalc has no second derivative, create_graph says so", function()
+test("where nncalc has no second derivative, create_graph says so before anything changes", function()
   local a = tensor{ 2, 0, 3 }:requires_grad()
   expect_error(function() grad(a:prod(), a, { create_graph = true }) end,
-    "prod: the second derivative at a zero element is not available")
+    "create_graph: prod#", "the second derivative of prod at a zero element is not available")
   tensor_eq(grad(a:prod(), a), { 0, 6, 0 }, 0, "the first derivative is")
   local s = tensor{ { 1, 2 }, { 2, 4 } }:requires_grad()
   expect_error(function() grad(det(s), s, { create_graph = true }) end,
-    "det: the second derivative at a singular matrix is not available")
+    "create_graph: det#", "the second derivative of det at a singular matrix is not available")
+  -- refused before the pass: b, whose gradient would come first, is untouched
+  local b = tensor{ 1, 2 }:requires_grad()
+  local L = (b ^ 2):sum() + a:prod()
+  expect_error(function() L:backward{ create_graph = true } end, "prod at a zero element")
+  eq(b.grad, nil, "nothing delivered")
+  eq(a.grad, nil, "nothing delivered")
 end)
 
 test("grad: options, errors, zeros for an unused input, and .grad untouched", function()
