@@ -142,7 +142,7 @@ end
 
 -- The Hessian of the leaves xs (a list) of y: H[i][j] = d²y / dx_i dx_j
 -- over the elements of all the leaves, in order; rows by reverse-over-reverse.
-local function hessian_of(who, y, xs)
+local function hessian_of(y, xs)
   local g = grad(y, xs, { create_graph = true })
   local n, flat = 0, {}
   for i, x in ipairs(xs) do n = n + x:numel(); flat[i] = g[i]:reshape(x:numel()) end
@@ -168,12 +168,20 @@ end
 
 -- hessian(f, x): the matrix of d²f / dx_i dx_j (n x n for an x of n
 -- elements; x's shape twice, as PyTorch's, for a matrix x), by one
--- backward pass per row through the recorded gradient.
+-- backward pass per row through the recorded gradient.  hessian(f, {W, b,
+-- ...}) of f(W, b, ...): one N x N matrix over all their elements, in
+-- order (W's row by row, then b's ...), the mixed blocks included.
 function hessian(f, x)
   if type(f) ~= "function" then error("hessian: f must be a function of x", 2) end
-  if not is_tensor(x) then error("hessian: x must be a tensor", 2) end
+  if type(x) == "table" and not is_tensor(x) then
+    local xs = tensor_list("hessian", x)
+    local leaves = {}
+    for i, t in ipairs(xs) do leaves[i] = t:detach():clone():requires_grad() end
+    return (hessian_of(scalar_graph("hessian", f(table.unpack(leaves))), leaves))
+  end
+  if not is_tensor(x) then error("hessian: x must be a tensor or a list of tensors", 2) end
   local leaf = x:detach():clone():requires_grad()
-  local H = hessian_of("hessian", scalar_graph("hessian", f(leaf)), { leaf })
+  local H = hessian_of(scalar_graph("hessian", f(leaf)), { leaf })
   if x:dim() <= 1 then return H end
   local shape = x:shape()
   for _, s in ipairs(x:shape()) do shape[#shape + 1] = s end
@@ -264,7 +272,7 @@ function gradgradcheck(f, inputs, o)
   local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
   local leaves = {}
   for i, x in ipairs(inputs) do leaves[i] = x:detach():clone():requires_grad() end
-  local H, n = hessian_of("gradgradcheck", scalar_graph("gradgradcheck", f(table.unpack(leaves))), leaves)
+  local H, n = hessian_of(scalar_graph("gradgradcheck", f(table.unpack(leaves))), leaves)
   local function flat_grad()
     local g = grad(f(table.unpack(leaves)), leaves)
     local parts = {}

@@ -177,8 +177,8 @@ doc("bptt_norms", "autograd", "bptt_norms(rnn, x [, h0 [, {quiet=true}]]) | bptt
 doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps=1e-6])",
   "The matrix of d f(x)_i / d x_j: jacobian by one grad() pass per output (so f may use autograd inside, e.g. f = a gradient made with create_graph, and no .grad changes), numjacobian by central differences. numjacobian runs f with recording ON, on a fresh copy of x for each evaluation, and reads its result as numbers, so f may call grad or backward itself.",
   "jacobian(softmax, tensor{1,2,3})")
-doc("hessian", "autograd", "hessian(f, x)",
-  "The Hessian d²f/dx_i dx_j of a function f returning a single value, by reverse-over-reverse autograd (create_graph, then one backward pass per row): n x n for an x of n elements, x's shape twice for a matrix x (as PyTorch). Exact up to rounding: e.g. softmax cross-entropy gives diag(p) - p pᵀ.",
+doc("hessian", "autograd", "hessian(f, x) | hessian(f, {W, b, ...})",
+  "The Hessian d²f/dx_i dx_j of a function f returning a single value, by reverse-over-reverse autograd (create_graph, then one backward pass per row): n x n for an x of n elements, x's shape twice for a matrix x (as PyTorch). With a list, f(W, b, ...) and one N x N matrix over all their elements in order (W row by row, then b ...), mixed blocks included. Exact up to rounding: e.g. softmax cross-entropy gives diag(p) - p pᵀ.",
   "hessian(function(x) return (x^3):sum() end, tensor{1,2})")
 doc("hvp", "autograd", "hvp(f, x, v)",
   "The Hessian-vector product H v of f at x without forming H: d/dx (∇f(x) · v) by reverse-over-reverse. Returns H v (shaped like x) and f(x).",

@@ -153,6 +153,12 @@ test("2-2-1 tanh MLP: the Hessian equals central differences of the gradient", f
   mat_rel(hvp(mlp_loss, theta, v), H * v, 1e-13, "hvp = H v")
   local ok, msg = gradgradcheck(mlp_loss, { theta }, { quiet = true })
   eq(ok, true, msg)
+  -- the same Hessian from the parameters as four tensors, mixed blocks included
+  local Hp = hessian(function(W1, b1, W2, b2)
+    return mlp_loss(cat({ W1:reshape(4), b1, W2:reshape(2), b2 }, 1))
+  end, { theta:narrow(1, 1, 4):reshape(2, 2), theta:narrow(1, 5, 2), theta:narrow(1, 7, 2):reshape(1, 2),
+    theta:narrow(1, 9, 1) })
+  mat_rel(Hp, H, 1e-15, "hessian over a list of tensors")
 end)
 
 -- ---- every op: second derivatives, or a clear refusal ------------------------
