@@ -17,8 +17,9 @@
 **
 ** OP_TABLE_END fails to compile when the enum has an op without a row,
 ** wherever the op sits in the enum (the rows are counted), and the row
-** macros (UNARY, BINARY, ...) take every field positionally, so a row
-** without its derivative does not compile either.  Nothing may depend on
+** macros (UNARY, BINARY, REDUCE, PRODUCT, SHAPE, LOSS ...) take every field
+** positionally, so a row without its derivative does not compile either
+** (a row spelt out with .field = is checked by the table walk below).  Nothing may depend on
 ** the order of an enum: ask the row (`.backward == NULL`: no gradient).
 **
 ** A row gives
@@ -30,9 +31,13 @@
 **              backward{create_graph=true} and grad{...}: it is recorded,
 **              so the gradient can be differentiated again.  When the
 **              fast backward already uses only fn_* ops, the same function
-**              serves both.  An op that cannot have one yet is marked
-**              FIRST_ORDER("why") instead, and create_graph through it is
-**              refused with that reason (never a silently wrong 0);
+**              serves both.  An op that cannot have one yet says why
+**              instead, and create_graph through it is
+**              refused with that reason (never a silently wrong 0):
+**              `.first_order = "why"` and no .backward_graph; one that
+**              lacks it only at some values says so in `first_order_at`
+**              (prod at a zero, det at a singular matrix), asked before the
+**              pass starts;
 **   rule       the chain-rule text of backward{trace=true} (%o the output,
 **              %0 %1 the inputs, %c the op's number);
 **   local      the local derivative shown beside the rule (optional);
@@ -43,9 +48,25 @@
 ** A unary op needs, besides its row here, its formula in ops_elem.c
 ** (f_x, in that file's table) and a name in ops.h's enum; d_x(x) is f'(x)
 ** for one number (the fast backward), dg_x(x) builds f'(x) as a tensor
-** from fn_* ops (the create_graph backward).  Tests: a gradcheck and a
-** gradgradcheck in tests/lua/test_second_order.lua (every row is listed
-** there), and the C check of tests/check_autograd.c that walks the tables.
+** from fn_* ops (the create_graph backward).  For sin, say:
+**     static double d_sin(double x) { return cos(x); }
+**     static Tensor *dg_sin(Tensor *x) { return fn_unary(OP_COS, x); }
+**     OP_ROW(OP_SIN) = UNARY("sin", d_sin, dg_sin, "dL/d%0 = dL/d%o · cos(%0)"),
+**
+** A create_graph backward of another family has the backward's signature
+** (n, g, gin) and builds each gin[i] only from fn_* calls on n->in[], g,
+** and constants: an op_* result is a constant, right for a factor whose own
+** derivative is 0 (a relu mask, a max's winner, a one-hot target) and
+** wrong for anything that depends smoothly on an input.  Recompute what
+** the forward made (fn_softmax(x)) rather than reading n->out, which the
+** node does not hold (it may be gone by the time backward runs).  It runs with
+** recording on, so every fn_* it calls becomes a node of the gradient.
+**
+** Tests for a new op: its gradcheck in tests/lua/test_autograd.lua, its
+** gradgradcheck (or its refusal, when first-order only) in
+** tests/lua/test_second_order.lua; the table walk of tests/check_autograd.c
+** fails on a row without a name, arity, backward or create_graph backward
+** (or reason).
 */
 #include <math.h>
 #include <stdlib.h>

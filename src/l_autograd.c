@@ -331,7 +331,8 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg functions[] = {
-  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p}, {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
+  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p},
+  {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
   {"no_grad", l_no_grad}, {"detect_anomaly", l_detect_anomaly},
   {"grad_enabled", l_grad_enabled}, {"stats", l_stats},
   {NULL, NULL}

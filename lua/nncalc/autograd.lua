@@ -465,5 +465,5 @@ function forward_trace(t, opts)
   return list
 end
 
-return { graph = graph, warnings = warnings, forward_trace = forward_trace, inline = inline, num = num,
-  namer = namer, name_gradients = name_gradients, wrap = wrap }
+return { graph = graph, warnings = warnings, forward_trace = forward_trace, namer = namer,
+  name_gradients = name_gradients, wrap = wrap }
