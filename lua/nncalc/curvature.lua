@@ -3,12 +3,12 @@
 -- step 2/λ_max, convexity, and Newton's step -H⁻¹g with its trace.
 
 local is_tensor = nncalc.is_tensor
-local ag = require("nncalc.autograd")
+local fmt = require("nncalc.format")
 local d = require("nncalc.derivatives")
 
 local function show(t)
-  if type(t) == "number" then return ag.num(t) end
-  return ag.inline(t) or ("\n" .. tostring(t))
+  if type(t) == "number" then return fmt.num(t) end
+  return fmt.inline(t) or ("\n" .. tostring(t))
 end
 
 -- eigenvalues within rounding of 0 (1e-12 of the largest) print as 0:
@@ -17,7 +17,7 @@ local function list(w)
   local v, scale = {}, 0
   for i = 1, w:numel() do scale = math.max(scale, math.abs(w[i])) end
   for i = 1, w:numel() do
-    v[i] = math.abs(w[i]) <= 1e-12 * scale and "0 (to rounding)" or ag.num(w[i])
+    v[i] = math.abs(w[i]) <= 1e-12 * scale and "0 (to rounding)" or fmt.num(w[i])
   end
   return table.concat(v, ", ")
 end
@@ -65,16 +65,16 @@ function curvature(f, x, o)
     out[#out + 1] = "eigenvalues of H (eigh, ascending): " .. list(w)
     if r.lr_max and r.convex then
       out[#out + 1] = ("λ_max = %s: gradient descent x ← x − η∇f on the quadratic converges iff 0 < η < 2/λ_max = %s")
-        :format(ag.num(w[n]), ag.num(r.lr_max))
+        :format(fmt.num(w[n]), fmt.num(r.lr_max))
     elseif r.lr_max then
       out[#out + 1] = ("λ_max = %s: along the directions of positive curvature gradient descent needs η < 2/λ_max = %s;"
-        .. " along a negative eigenvalue it moves away for every η > 0"):format(ag.num(w[n]), ag.num(r.lr_max))
+        .. " along a negative eigenvalue it moves away for every η > 0"):format(fmt.num(w[n]), fmt.num(r.lr_max))
     end
     if r.lr_max then
       out[#out + 1] = "  (each step multiplies the error along the eigenvector of λ by (1 − ηλ); |1 − ηλ_max| < 1 ⇔ η < 2/λ_max)"
       if r.lr_best then
         out[#out + 1] = ("  the fastest rate is at η = 2/(λ_min + λ_max) = %s (error factor (λ_max − λ_min)/(λ_max + λ_min) = %s per step)")
-          :format(ag.num(r.lr_best), ag.num((w[n] - w[1]) / (w[n] + w[1])))
+          :format(fmt.num(r.lr_best), fmt.num((w[n] - w[1]) / (w[n] + w[1])))
       end
     else
       out[#out + 1] = "no positive eigenvalue: no step size bound (gradient descent does not converge to a minimum here)"
@@ -84,7 +84,7 @@ function curvature(f, x, o)
     elseif r.convex then
       out[#out + 1] = "H is positive semidefinite (λ_min ≈ 0): convex, flat along the eigenvector of λ_min"
     else
-      out[#out + 1] = ("H has a negative eigenvalue (λ_min = %s): not convex here (a saddle or a maximum)"):format(ag.num(w[1]))
+      out[#out + 1] = ("H has a negative eigenvalue (λ_min = %s): not convex here (a saddle or a maximum)"):format(fmt.num(w[1]))
     end
     io.write(table.concat(out, "\n"), "\n")
   end
@@ -125,18 +125,18 @@ function newton_step(f, x, o)
   if o.trace then
     local lines = {
       "Newton step at x = " .. show(x0),
-      "  f(x) = " .. ag.num(fx),
+      "  f(x) = " .. fmt.num(fx),
       "  g = ∇f(x) = " .. show(g),
       "  H = ∇²f(x) = " .. show(H),
     }
-    if damping > 0 then lines[#lines + 1] = ("  damped: H + %s·I = %s"):format(ag.num(damping), show(A)) end
+    if damping > 0 then lines[#lines + 1] = ("  damped: H + %s·I = %s"):format(fmt.num(damping), show(A)) end
     lines[#lines + 1] = ("  step = −%s⁻¹ g = %s   (solve(H, g), not the inverse)"):format(damping > 0 and "(H + λI)" or "H", show(step))
     lines[#lines + 1] = "  x_new = x + step = " .. show(x_new)
-    lines[#lines + 1] = "  f(x_new) = " .. ag.num(f_new)
+    lines[#lines + 1] = "  f(x_new) = " .. fmt.num(f_new)
     local w = eigh(A)
     if w[1] <= 0 then
       lines[#lines + 1] = ("  note: %s has eigenvalue %s ≤ 0, so this step is not a descent direction guarantee (a saddle or maximum of the model)")
-        :format(damping > 0 and "H + λI" or "H", ag.num(w[1]))
+        :format(damping > 0 and "H + λI" or "H", fmt.num(w[1]))
     end
     io.write(table.concat(lines, "\n"), "\n")
   end

@@ -38,6 +38,12 @@ E.lazy = {
   ["nncalc.budget"] = { "memory", "fit_batch", "train_compute" },
   ["nncalc.clip"] = { "clip_grad_norm", "clip_grad_value" },
   ["nncalc.bptt"] = { "bptt_norms" },
+  ["nncalc.linops"] = { "diag", "trace", "matrix_power", "norm", "var", "std" },
+}
+
+-- Tensor methods written in Lua (x:norm(), A:trace()), loaded on first use.
+E.methods = {
+  ["nncalc.linops"] = { "diag", "trace", "matrix_power", "norm", "var", "std" },
 }
 
 -- Defined by the prelude itself.

@@ -72,7 +72,9 @@ local function list_topics()
   for _, t in ipairs(H.topics) do
     local names = {}
     for k, e in pairs(entries) do
-      if e.topic == t[1] then names[#names + 1] = k end
+      -- a field of the nncalc table (is_tensor, globals) is not a global:
+      -- listed as its usage spells it
+      if e.topic == t[1] then names[#names + 1] = e.usage:find("^nncalc%." .. k .. "%f[^%w_]") and ("nncalc." .. k) or k end
     end
     table.sort(names)
     io.write(("%-12s %s\n"):format(t[1], t[2]))
