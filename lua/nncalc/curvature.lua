@@ -1,6 +1,7 @@
 -- curvature.lua — what the second derivative says about a loss: the
 -- eigenvalues of its Hessian (eigh), the largest stable gradient-descent
--- step 2/λ_max, convexity, and Newton's step -H⁻¹g with its trace.
+-- step 2/λ_max, convexity, Newton's step -H⁻¹g with its trace, and the
+-- Gauss-Newton matrix 2JᵀJ beside the Hessian.
 
 local is_tensor = nncalc.is_tensor
 local fmt = require("nncalc.format")
@@ -143,4 +144,36 @@ function newton_step(f, x, o)
   return x_new, { f = fx, g = g, H = H, step = step, f_new = f_new }
 end
 
-return { curvature = curvature, newton_step = newton_step }
+-- gauss_newton(r, x [, {explain=true}]): for L(x) = Σ rᵢ(x)² (the sum of
+-- squared residuals; divide by n for a mean), the Gauss-Newton matrix
+-- G = 2 JᵀJ with J = dr/dx, beside the true Hessian
+-- H = 2 JᵀJ + 2 Σ rᵢ ∇²rᵢ.  G is positive semidefinite always and equals H
+-- when the residuals are linear in x (or vanish at x).  Returns G and a
+-- table {J, H, r, rest = H − G}.
+function gauss_newton(r, x, o)
+  if type(r) ~= "function" then error("gauss_newton: r must be a function of x returning the residuals", 2) end
+  if not is_tensor(x) then error("gauss_newton: x must be a tensor", 2) end
+  o = o or {}
+  if type(o) ~= "table" then error("gauss_newton: the options must be a table {explain=true}", 2) end
+  local n = x:numel()
+  -- r sees a leaf, as in jacobian and hessian (x[1] is then a 0-d tensor)
+  local res = r(x:detach():clone():requires_grad())
+  if not is_tensor(res) then error("gauss_newton: r must return a tensor of residuals", 2) end
+  res = res:detach():reshape(res:numel())
+  local J = d.jacobian(function(t) return r(t):reshape(res:numel()) end, x:reshape(n))
+  local G = 2 * (J:t() * J)
+  local H = d.hessian(function(t) return (r(t) ^ 2):sum() end, x:reshape(n))
+  local info = { J = J, H = H, r = res, rest = H - G }
+  if o.explain then
+    io.write(table.concat({
+      "L(x) = Σ rᵢ(x)² (the sum; a mean divides everything by n), r(x) = " .. show(res),
+      "J = dr/dx = " .. show(J),
+      "Gauss-Newton G = 2 JᵀJ = " .. show(G),
+      "Hessian H = 2 JᵀJ + 2 Σ rᵢ ∇²rᵢ = " .. show(H),
+      "H − G = 2 Σ rᵢ ∇²rᵢ = " .. show(info.rest) .. "   (0 when r is linear in x or r = 0)",
+    }, "\n"), "\n")
+  end
+  return G, info
+end
+
+return { curvature = curvature, newton_step = newton_step, gauss_newton = gauss_newton }

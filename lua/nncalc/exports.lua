@@ -25,7 +25,7 @@ E.lazy = {
   ["nncalc.autograd"] = { "graph", "forward_trace", "warnings" },
   ["nncalc.derivatives"] = { "gradcheck", "jacobian", "numjacobian", "grad", "hessian", "hvp",
     "gradgradcheck" },
-  ["nncalc.curvature"] = { "curvature", "newton_step" },
+  ["nncalc.curvature"] = { "curvature", "newton_step", "gauss_newton" },
   ["nncalc.convmath"] = { "conv_out", "pool_out", "convT_out", "conv_solve" },
   ["nncalc.summary"] = { "summary" },
   ["nncalc.receptive"] = { "receptive_field", "receptive_region" },

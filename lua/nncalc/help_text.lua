@@ -221,6 +221,9 @@ doc("curvature", "autograd", "curvature(H [, {explain=true}]) | curvature(f, x [
 doc("newton_step", "autograd", "x_new, info = newton_step(f, x [, {trace=true, damping=0}])",
   "One Newton step x − H⁻¹ g with g = ∇f(x) and H = ∇²f(x) by autograd (solved, not inverted; damping λ uses H + λI). info holds f, g, H, step, f_new. trace=true prints H, g, the step and f before and after; a note warns when H is not positive definite. On a quadratic with positive definite H one step reaches the minimum.",
   "newton_step(function(x) return (x^4):sum() end, tensor{1,2}, {trace=true})")
+doc("gauss_newton", "autograd", "G, info = gauss_newton(r, x [, {explain=true}])",
+  "For L(x) = Σ rᵢ(x)², the sum of squared residuals r(x) (divide by n for a mean): the Gauss-Newton matrix G = 2 JᵀJ with J = dr/dx (jacobian), beside the true Hessian H = 2 JᵀJ + 2 Σ rᵢ ∇²rᵢ (hessian). G is positive semidefinite and equals H when r is linear in x or vanishes at x. info holds J, H, r and rest = H − G; explain=true prints them.",
+  "gauss_newton(function(x) return tensor{1, 1}:cmul(x) - 1 end, tensor{2, 3}, {explain=true})")
 doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes, and the bytes held by storages of more than 32 values: a leak check for long loops. Large temporaries are counted against Lua's collector, so a loop making them does not pile them up.", "stats()")
 
 -- ---- layers as functions -------------------------------------------------------

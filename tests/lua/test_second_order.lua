@@ -489,3 +489,20 @@ test("gradgradcheck: the pools, to the third derivative", function()
   rel(H[{ 3, 3 }], 2 * (s2 * s2 - 2 * y * y * s2), 1e-14, "d²/dt² at the winner")
   eq(H[{ 1, 1 }], 0, "a loser has no curvature")
 end)
+
+test("gauss_newton: 2JᵀJ equals the Hessian for linear residuals and differs by 2Σ rᵢ∇²rᵢ otherwise", function()
+  local A, b = tensor{ { 1, 2 }, { 3, -1 }, { 0, 1 } }, tensor{ 1, 0, 2 }
+  local G, info = gauss_newton(function(x) return A * x - b end, tensor{ 0.5, -1 })
+  mat_rel(G, 2 * (A:t() * A), 1e-15, "G = 2AᵀA")
+  mat_rel(info.H, 2 * (A:t() * A), 1e-15, "H = 2AᵀA")
+  -- r = (x₁² − 1, x₁x₂): J = [2x₁ 0; x₂ x₁], ∇²r₁ = [2 0; 0 0], ∇²r₂ = [0 1; 1 0]
+  local x1, x2 = 1.5, -0.5
+  local G2, i2 = gauss_newton(function(x) return stack({ x[1] ^ 2 - 1, x[1] * x[2] }) end, tensor{ x1, x2 })
+  local J = tensor{ { 2 * x1, 0 }, { x2, x1 } }
+  mat_rel(G2, 2 * (J:t() * J), 1e-15, "G = 2JᵀJ")
+  local r1, r2 = x1 ^ 2 - 1, x1 * x2
+  mat_rel(i2.rest, tensor{ { 4 * r1, 2 * r2 }, { 2 * r2, 0 } }, 1e-14, "H − G = 2(r₁∇²r₁ + r₂∇²r₂)")
+  local out = capture(function() gauss_newton(function(x) return A * x - b end, tensor{ 0, 0 }, { explain = true }) end)
+  expect_error(function() error(out) end, "Gauss-Newton G = 2 JᵀJ", "H − G = 2 Σ rᵢ ∇²rᵢ")
+  expect_error(function() gauss_newton(function(x) return x end, 3) end, "gauss_newton: x must be a tensor")
+end)
