@@ -86,7 +86,7 @@ endif
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
   autograd fn_elem fn_reduce fn_matmul fn_shape \
-  layers_conv layers_pool layers_norm losses fn_layers optim
+  layers_conv layers_pool layers_norm losses fn_layers fn_losses optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
 BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
 LUA_C = $(BIND) run repl complete history lalloc

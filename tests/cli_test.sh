@@ -150,6 +150,23 @@ expect_in "help(f) through a pipe" 'help(inv)
 out=$(printf 'x = tensor{1,2}\nx\nhelp()\n' | "$NN" 2>&1)
 case "$out" in *"$(printf '\033')"*) bad "no escape codes without a terminal" "$out" ;; *) ok ;; esac
 
+expect_exact "opt:step() shows nothing (not nil)" 'w = tensor{1}:requires_grad()
+opt = optim.SGD({w}, {lr = 0.1})
+w:sum():backward()
+opt:step()
+' "" "$NN"
+# a non-leaf's .grad is nil: said once on stderr (PyTorch's warning), the REPL shows nil
+out=$(printf 'W = tensor{{1,2},{3,4}}:requires_grad()\na1 = relu(W * tensor{1, 1})\na1:sum():backward()\na1.grad\na1.grad\nW.grad\n' | "$NN" 2>&1)
+n=$(printf '%s\n' "$out" | grep -c "a1.grad is nil: a1 (computed by relu#2) is not a leaf")
+case "$out" in
+  *"a1:retain_grad() before backward"*"backward{trace=true}"*) [ "$n" = 1 ] && ok || bad "non-leaf .grad: warned $n times" "$out" ;;
+  *) bad "non-leaf .grad: no warning naming retain_grad and trace" "$out" ;;
+esac
+expect_in "a leaf's and a retained .grad warn nothing" 'x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); print(z.grad:item(), x.grad:item())
+' 0 "1	2" "$NN"
+out=$(printf 'x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); print(z.grad:item(), x.grad:item())\n' | "$NN" 2>&1)
+case "$out" in *"not a leaf"*) bad "retained .grad warned" "$out" ;; *) ok ;; esac
+
 # ---- nncalc check: homework files for graders -------------------------------------
 cat > "$tmp/hw.lua" <<'LUA'
 check("a1", tensor{{1,0},{3,4},{1,2}} * tensor{2,1} + tensor{0,-2,5}, {2, 8, 9})

@@ -3,7 +3,7 @@
 -- Jacobians.  The graph and the backward pass itself are C (autograd.c).
 
 local Tensor = nncalc.Tensor
-local settings = { accumulate = true }
+local settings = { accumulate = true, nonleaf_grad = true }
 
 local is_tensor = nncalc.is_tensor
 
@@ -241,29 +241,45 @@ end
 -- retain_graph=true, create_graph=true, record=true}
 function Tensor.backward(self, arg)
   local o = {}
-  if is_tensor(arg) then o.grad = arg
-  elseif type(arg) == "table" then o = arg
-  elseif arg ~= nil then error("backward: expected a gradient tensor or an options table", 2) end
+  if is_tensor(arg) or type(arg) == "number" then o.grad = arg
+  elseif type(arg) == "table" then
+    for k, v in pairs(arg) do o[k] = v end
+  elseif arg ~= nil then error("backward: expected a gradient (a tensor, or a number for a single value) or an options table", 2) end
   for k in pairs(o) do
     if not ({ grad = 1, trace = 1, step = 1, retain_graph = 1, create_graph = 1, record = 1 })[k] then
       error(("backward: unknown option '%s' (grad, trace, step, retain_graph, create_graph, record)")
         :format(tostring(k)), 2)
     end
   end
+  -- z:backward(0.01): the upstream gradient dL/dz of a single value, as a number
+  if type(o.grad) == "number" then
+    if self:numel() ~= 1 then
+      error(("backward: a number as the upstream gradient needs a single value, but this tensor has shape %s: "
+        .. "give a tensor of that shape"):format(table.concat(self:shape(), "x")), 2)
+    end
+    o.grad = full(self:shape(), o.grad)
+  elseif o.grad ~= nil and not is_tensor(o.grad) then
+    error("backward: grad must be a tensor shaped like z (or a number for a single value), got a " .. type(o.grad), 2)
+  end
   local record = (o.trace or o.step or o.record) and true or (o.create_graph and "names")
   local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record, o.create_graph)
   local name = (o.trace or o.step or nacc > 0 or o.create_graph) and namer()
-  if o.create_graph then name_gradients(steps, name, name(self)) end
+  -- with an upstream gradient g = dL/dz the pass computes dL/d..., for a
+  -- loss L beyond z: the labels say L, not z.  When z's own name already
+  -- uses L (z is a gradient dL/dw, seeded for a Hessian-vector product),
+  -- L is taken and the labels keep z's name: d(dL/dw)/dw.
+  local root = name and ((o.grad and not name(self):find("L", 1, true)) and "L" or name(self))
+  if o.create_graph then name_gradients(steps, name, root) end
   if nacc > 0 and settings.accumulate then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
       :format(name(first), nacc > 1 and (" (and " .. (nacc - 1) .. " more)") or ""))
   end
   if o.trace or o.step then
-    local root = name(self)
     local out = function(s) io.write(s, "\n") end
-    out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
-      wrap(root), wrap(root), o.grad and "the given gradient" or "1"))
+    local z = name(self)
+    out(("backward from %s = %s   (d%s/d%s = %s)"):format(z, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
+      wrap(root), wrap(z), o.grad and ("the given gradient" .. (inline(o.grad) and (" " .. inline(o.grad)) or "")) or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
     local paths = { order = {} }
     for k, st in ipairs(steps) do
@@ -283,15 +299,42 @@ function Tensor.backward(self, arg)
   if o.record then return steps end
 end
 
--- warnings{accumulate=false} silences the gradient-accumulation warning.
+-- Reading .grad of an intermediate (non-leaf) tensor gives nil: backward
+-- keeps only the leaves' gradients.  Said once, as PyTorch's UserWarning;
+-- nncalc's own readers (graph printing) are `quiet`.
+local nonleaf = { said = false, quiet = 0 }
+function Tensor._nonleaf_grad(t)
+  if nonleaf.said or nonleaf.quiet > 0 or not settings.nonleaf_grad then return end
+  nonleaf.said = true
+  local name, op = namer()(t), t:grad_fn()
+  local what = name == op and ("the result of " .. op) or (name .. (op and (" (computed by " .. op .. ")") or ""))
+  local call = name == op and "retain_grad() on it" or (name .. ":retain_grad()")
+  nncalc.warn(("warning: %s.grad is nil: %s is not a leaf, and backward keeps only the gradients of "
+    .. "leaves, as in PyTorch. Call %s before backward to keep it, or backward{trace=true} to see "
+    .. "every intermediate gradient. (said once; warnings{nonleaf_grad=false})\n"):format(name, what, call))
+end
+local function grad_of(t)
+  nonleaf.quiet = nonleaf.quiet + 1
+  local g = t.grad
+  nonleaf.quiet = nonleaf.quiet - 1
+  return g
+end
+
+-- warnings{accumulate=false, nonleaf_grad=false} silences the
+-- gradient-accumulation warning and the one about a non-leaf's .grad.
+local known_warnings = { accumulate = true, nonleaf_grad = true }
 function warnings(o)
-  if o == nil then return { accumulate = settings.accumulate } end
+  local function state() return { accumulate = settings.accumulate, nonleaf_grad = settings.nonleaf_grad } end
+  if o == nil then return state() end
   if type(o) ~= "table" then error("warnings: options table expected, e.g. warnings{accumulate=false}", 2) end
   for k, v in pairs(o) do
-    if k ~= "accumulate" then error(("warnings: unknown warning '%s' (accumulate)"):format(tostring(k)), 2) end
-    settings.accumulate = v and true or false
+    if not known_warnings[k] then
+      error(("warnings: unknown warning '%s' (accumulate, nonleaf_grad)"):format(tostring(k)), 2)
+    end
+    settings[k] = v and true or false
+    if k == "nonleaf_grad" and v then nonleaf.said = false end   -- armed again
   end
-  return { accumulate = settings.accumulate }
+  return state()
 end
 
 -- ---- the graph: a tree in text, Graphviz DOT, SVG ---------------------------
@@ -318,7 +361,8 @@ function Graph.__tostring(g)
   local function walk(t, depth)
     local n = by_out[nncalc._id(t)]
     local pad = ("  "):rep(depth)
-    local grad = t.grad and ("  grad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad))) or ""
+    local g = grad_of(t)
+    local grad = g and ("  grad " .. (short(g) ~= "" and short(g) or shape_of(g))) or ""
     if n == nil then
       lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
       return
@@ -352,7 +396,8 @@ function Graph.dot(g, path)
     local label = name(t) .. " [" .. shape_of(t) .. "]"
     local v = short(t)
     if v ~= "" then label = label .. "\\nvalue " .. v end
-    if t.grad then label = label .. "\\ngrad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad)) end
+    local gr = grad_of(t)
+    if gr then label = label .. "\\ngrad " .. (short(gr) ~= "" and short(gr) or shape_of(gr)) end
     out[#out + 1] = ('  %s [shape=box, label="%s"];'):format(id, esc(label))
     return id
   end
@@ -420,5 +465,5 @@ function forward_trace(t, opts)
   return list
 end
 
-return { graph = graph, warnings = warnings, forward_trace = forward_trace, inline = inline, num = num,
-  namer = namer, name_gradients = name_gradients, wrap = wrap }
+return { graph = graph, warnings = warnings, forward_trace = forward_trace, namer = namer,
+  name_gradients = name_gradients, wrap = wrap }

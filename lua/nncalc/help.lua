@@ -68,8 +68,9 @@ local function normalize(name)
   if name:match("^nn%.[%w_.]+$") or name:match("^optim%.[%w_]+$") or name:match("^models%.[%w_]+$") then
     if entries[name] then return name end
     local _, e = member_of(function(_, path) return path == name end)
-    return e or name
+    if e then return e end
   end
+  -- else the last part: nn.Module.same_shape is same_shape
   return name:match("[%.:]([%w_]+)$") or name
 end
 
@@ -103,7 +104,9 @@ local function list_topics()
   for _, t in ipairs(H.topics) do
     local names = {}
     for k, e in pairs(entries) do
-      if e.topic == t[1] then names[#names + 1] = k end
+      -- a field of the nncalc table (is_tensor, globals) is not a global:
+      -- listed as its usage spells it
+      if e.topic == t[1] then names[#names + 1] = e.usage:find("^nncalc%." .. k .. "%f[^%w_]") and ("nncalc." .. k) or k end
     end
     table.sort(names)
     io.write(("%-12s %s\n"):format(t[1], t[2]))

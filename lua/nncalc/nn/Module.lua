@@ -92,10 +92,14 @@ function Module.settings(cls, order, forms, ...)
     n = n - 1
   end
   local function refuse(what)
+    if #order == 0 then error(("%s: %s; it takes no settings: %s"):format(cls, what, forms[1]), 5) end
     error(("%s: %s. Settings go in PyTorch's order (%s), e.g. %s, or in a table, e.g. %s")
       :format(cls, what, table.concat(order, ", "), forms[1], forms[2]), 5)   -- refuse, settings, init, new, caller
   end
-  if n > #order then refuse(("%d positional settings, but PyTorch's %s takes at most %d"):format(n, cls, #order)) end
+  if n > #order then
+    refuse(("%d positional setting%s, but PyTorch's %s takes %s"):format(n, n == 1 and "" or "s", cls,
+      #order == 0 and "none" or ("at most " .. #order)))
+  end
   for i = 1, n do
     local v = args[i]
     if v ~= nil then
