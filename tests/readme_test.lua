@@ -31,7 +31,7 @@ local function lines_of(text)
 end
 
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1", "r"))
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1", "r"))
   local text = p:read("a")
   p:close()
   return lines_of(text)
