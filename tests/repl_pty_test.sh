@@ -57,6 +57,17 @@ keys C-u 'nn.Con' Tab Tab; check "Tab lists nn classes" "nn.Conv2d"
 keys C-u 'm = nn.Conv2' Tab; check "Tab completes nn.Conv2 -> nn.Conv2d" "> m = nn.Conv2d"
 keys '(1, 2, 3)' Enter 'm:out' Tab; check "Tab completes module methods" "> m:out_shape"
 keys C-u
+# completion where students need it (issue 16.3)
+keys 'W1 = tensor{1,2}:requires_grad(); lin = nn.Linear(2, 3); net = nn.Sequential{nn.Linear(2, 2)}' Enter
+keys 'W1.gr' Tab; check "Tab completes a tensor's field: W1.gr -> W1.grad" "> W1.grad"
+keys C-u 'lin.we' Tab; check "Tab completes a parameter before it is read: lin.we -> lin.weight" "> lin.weight"
+keys C-u 'net[1].we' Tab; check "Tab completes after an index: net[1].we -> net[1].weight" "> net[1].weight"
+keys C-u 'net[1]:forw' Tab; check "  ... and its methods: net[1]:forw -> net[1]:forward" "> net[1]:forward"
+keys C-u '?conv_s' Tab; check "Tab completes help topics: ?conv_s -> ?conv_solve" "> ?conv_solve"
+keys C-u 'help("nn.Conv' Tab Tab; check "  ... also inside help(\"..." "nn.ConvTranspose2d"
+: > "$tmp/hwfile_set1.lua"
+keys C-u "dofile(\"$tmp/hwfile_s" Tab; check "Tab completes a file name inside a string" "dofile(\"$tmp/hwfile_set1.lua"
+keys C-u
 keys C-u 'half a line'; sleep 0.3; keys C-c; check "Ctrl-C at the prompt shows ^C" "half a line^C"
 keys 'y = 1' Enter 'y + 1' Enter; check "the prompt works after Ctrl-C" "2"
 keys 'while true do end' Enter; sleep 0.5; keys C-c
