@@ -154,9 +154,36 @@ static int l_backward(lua_State *L) {
   lua_setmetatable(L, -2);
   o->retain_graph = lua_toboolean(L, 3);
   o->record = lua_toboolean(L, 4);
+  /* record = "grads": for graph pictures after a backward, each node's
+  ** id with its output's gradient, {{id, dL/dout}, ...}, only for a small graph
+  ** (teaching size: at most 64 nodes of at most 65536 values), so training
+  ** loops pay next to nothing */
+  if (lua_type(L, 4) == LUA_TSTRING) {
+    Node **nodes;
+    int n = 0;
+    o->record = 0;
+    if (ag_collect(t, &nodes, &n) == NN_OK) {
+      for (k = 0; k < n; k++) node_release(nodes[k]);
+      free(nodes);
+      o->record = n <= 64 ? 2 : 0;
+    }
+  }
   rc = ag_backward(t, g, o);
   if (rc != NN_OK) return lt_error(L, "backward");
-  if (o->record) {
+  if (o->record == 2) {
+    int m = 0;
+    lua_createtable(L, o->nsteps, 0);
+    for (k = 0; k < o->nsteps; k++) {
+      const AgStep *st = &o->steps[k];
+      if (st->node->out == NULL || st->gout == NULL || tensor_numel(st->gout) > 65536) continue;
+      lua_createtable(L, 2, 0);
+      lua_pushinteger(L, (lua_Integer)st->node->id);   /* ids are never reused */
+      lua_rawseti(L, -2, 1);
+      lt_push(L, tensor_retain(st->gout), "backward");
+      lua_rawseti(L, -2, 2);
+      lua_rawseti(L, -2, ++m);
+    }
+  } else if (o->record) {
     lua_createtable(L, o->nsteps, 0);
     for (k = 0; k < o->nsteps; k++) {
       push_step(L, &o->steps[k]);

@@ -207,6 +207,23 @@ local function wait_enter()
   io.read("l")
 end
 
+-- The last backward's gradient of every intermediate tensor, by the id of
+-- the node that made it (ids are never reused; nothing keeps the graph alive).
+local last_grads = {}
+local function remember_grads(steps, record)
+  last_grads = {}
+  for _, st in ipairs(steps or {}) do
+    if record then
+      if st.out and st.gout then last_grads[st.id] = st.gout end
+    else
+      last_grads[st[1]] = st[2]
+    end
+  end
+end
+local function grad_of(t, node_id)
+  return t.grad or (node_id and last_grads[node_id])
+end
+
 -- L:backward() | L:backward(g) | L:backward{grad=g, trace=true, step=true,
 -- retain_graph=true, record=true}
 function Tensor.backward(self, arg)
@@ -220,7 +237,11 @@ function Tensor.backward(self, arg)
     end
   end
   local record = o.trace or o.step or o.record
-  local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record)
+  -- without a trace, "grads" keeps each node's gradient of a small graph
+  -- for a picture drawn afterwards (graph(L):dot shows dL/da1 on a1)
+  local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record or "grads")
+  remember_grads(steps, record)
+  if not record then steps = nil end
   local name = (o.trace or o.step or nacc > 0) and namer()
   if nacc > 0 and settings.accumulate then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
@@ -264,10 +285,11 @@ local function shape_of(t)
 end
 local function short(t) return t and (inline(t) or "") or "" end
 
--- graph(L): the computation graph that produced L.
-function graph(t)
+-- graph(L [, {rankdir=, clusters=}]): the computation graph that produced L.
+function graph(t, opts)
   if not is_tensor(t) then error("graph: a tensor expected", 2) end
-  return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer() }, Graph)
+  if opts ~= nil and type(opts) ~= "table" then error("graph: options must be a table, e.g. {rankdir = \"TB\"}", 2) end
+  return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer(), opts = opts }, Graph)
 end
 
 function Graph.__tostring(g)
@@ -293,45 +315,12 @@ function Graph.__tostring(g)
   return table.concat(lines, "\n")
 end
 
--- Graphviz DOT: ops as ellipses, tensors as boxes with value and gradient.
-function Graph.dot(g, path)
-  local name, out, ids, next_id = g.name, {}, {}, 0
-  local function id_of(t)
-    local k = nncalc._id(t)
-    if not ids[k] then next_id = next_id + 1; ids[k] = "t" .. next_id end
-    return ids[k]
-  end
-  local function esc(s) return (s:gsub('"', '\\"')) end
-  out[#out + 1] = "digraph nncalc {\n  rankdir=LR;\n  node [fontname=\"monospace\"];"
-  local seen = {}
-  local function tensor_node(t)
-    local id = id_of(t)
-    if seen[id] then return id end
-    seen[id] = true
-    local label = name(t) .. " [" .. shape_of(t) .. "]"
-    local v = short(t)
-    if v ~= "" then label = label .. "\\nvalue " .. v end
-    if t.grad then label = label .. "\\ngrad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad)) end
-    out[#out + 1] = ('  %s [shape=box, label="%s"];'):format(id, esc(label))
-    return id
-  end
-  for _, n in ipairs(g.nodes) do
-    local op = "op" .. n.id
-    out[#out + 1] = ('  %s [shape=ellipse, label="%s#%d"];'):format(op, n.op, n.id)
-    -- tensor_node appends the box first: call it before taking #out + 1,
-    -- or the edge would overwrite the box's line
-    for _, x in ipairs(n.inputs) do
-      local t = tensor_node(x)
-      out[#out + 1] = ("  %s -> %s;"):format(t, op)
-    end
-    if n.out then
-      local t = tensor_node(n.out)
-      out[#out + 1] = ("  %s -> %s;"):format(op, t)
-    end
-  end
-  tensor_node(g.root)
-  out[#out + 1] = "}"
-  local text = table.concat(out, "\n") .. "\n"
+-- Graphviz DOT (graph_dot.lua): ops with their formulas, tensors with value
+-- and gradient, modules as clusters; opts {rankdir = "TB"} as graph(L, opts).
+function Graph.dot(g, path, opts)
+  if type(path) == "table" then path, opts = nil, path end
+  local ctx = { name = g.name, inline = short, shape_of = shape_of, grad_of = grad_of }
+  local text = require("nncalc.graph_dot").render(g, ctx, opts or g.opts)
   if path then
     local f, err = io.open(path, "w")
     if not f then error("graph:dot: " .. err, 2) end
@@ -342,12 +331,12 @@ function Graph.dot(g, path)
 end
 
 -- SVG through Graphviz's dot program, when it is installed.
-function Graph.svg(g, path)
+function Graph.svg(g, path, opts)
   if type(path) ~= "string" then error("graph:svg: a file name expected", 2) end
   local ok = os.execute("command -v dot >/dev/null 2>&1")
   if not ok then error("graph:svg: Graphviz 'dot' is not installed (apt-get install graphviz); graph(L):dot(path) writes the DOT text", 2) end
   local tmp = os.tmpname()
-  g:dot(tmp)
+  g:dot(tmp, opts)
   local done = os.execute(("dot -Tsvg %q -o %q"):format(tmp, path))
   os.remove(tmp)
   if not done then error("graph:svg: dot failed", 2) end

@@ -159,8 +159,8 @@ doc("detect_anomaly", "autograd", "detect_anomaly(true|false)",
   "When on, the first op that produces a NaN or Inf, in forward or in backward, raises an error naming the op and where in the script it was created. Returns the previous setting.",
   "detect_anomaly(false)")
 doc("warnings", "autograd", "warnings{accumulate=false}", "Turns off the warning printed when backward adds to a .grad that already held a gradient.", "warnings()")
-doc("graph", "autograd", "graph(L) | graph(L):dot(\"g.dot\") | graph(L):svg(\"g.svg\")",
-  "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT, :svg runs Graphviz's dot when installed.",
+doc("graph", "autograd", "graph(L [, {rankdir=\"LR\"|\"TB\", clusters=true}]) | graph(L):dot([\"g.dot\"] [, opts]) | graph(L):svg(\"g.svg\" [, opts])",
+  "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT (returns the text), :svg runs Graphviz's dot when installed. The picture shows every node's gradient after L:backward() (intermediate ones from that last backward, for graphs up to 64 nodes), each op's formula with its constants (yhat − 10, ^ 2), parameters, inputs and the output in their own colours, and each module's nodes in a cluster labelled with it; rankdir=\"TB\" lays it out top to bottom.",
   "x = tensor{1,2}:requires_grad(); graph(relu(x):sum())")
 doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
   "Every intermediate value that led to L, in the order it was computed, with names and shapes; returns them as a list.",

@@ -90,14 +90,15 @@ local rules = {
   end,
   -- x.size() in PyTorch is x:size() in Lua: the method got no tensor
   function(msg)
-    local fname = msg:match("bad argument #1 to '([%w_]+)' %(tensor expected, got no value%)")
+    local fname = msg:match("bad argument #1 to '([%w_.]+)' %(tensor expected, got no value%)")
+    fname = fname and fname:match("[%w_]+$")
     if fname then return ("methods are called with a colon in Lua: x:%s(), not x.%s()"):format(fname, fname) end
   end,
   function(msg)
     if msg:find("near '@'", 1, true) then return "the matrix product is *, as on paper: W1 * x (a:cmul(b) multiplies elementwise)" end
   end,
   function(msg)
-    if msg:find("bad argument #1 to 'tensor' (table of numbers expected, got string)", 1, true) then
+    if msg:find("bad argument #1 to '[%w_.]*tensor' %(table of numbers expected, got string%)") then
       return "write tensor{{1,2},{3,4}}: braces make a Lua table ([[...]] is a string in Lua)"
     end
     if msg:find("near '['", 1, true) then return "lists are written with braces in Lua: tensor{{1,2},{3,4}}" end

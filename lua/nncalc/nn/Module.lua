@@ -145,6 +145,8 @@ function Module:forward(x, opts)
     error(msg, 2)
   end
   self.output = y
+  -- graph pictures group the ops between this input and output (graph_dot)
+  rawset(self, "_input_id", nncalc.is_tensor(x) and nncalc._id(x) or nil)
   return y
 end
 
