@@ -122,6 +122,23 @@ keys '6' Enter; check "the right answer is called right" "right: 6"
 check "  ... with the working" "3 rows x 2 columns = 6"
 keys Enter; check "pause() waits for Enter, then goes on" "Indices start at 1"
 
+# a lesson in the REPL (issue 16.8): a typo is read again, not revealed;
+# Ctrl-C leaves cleanly; the student's globals stay, the lesson's are in lessonvars
+start "$NNCALC_HISTORY" -q
+keys 'W1 = 123' Enter 'lesson(1)' Enter
+check "lesson(1) in the REPL asks" "How many numbers does W1 hold?"
+keys -- '-4x' Enter; check "a typo is not an answer: it asks again" "could not read '-4x'"
+if screen | grep -qF "answer: 6"; then bad "a typo revealed the answer"; else ok; fi
+keys '5' Enter; check "  ... then a wrong answer counts" "you gave 5"
+keys Left Left; keys '6' Enter; check "the answer prompt edits with Readline" "right: 6"
+keys Enter; check "  ... the lesson goes on" "What is W1[{3, 2}]?"
+keys C-c; check "Ctrl-C leaves the lesson" "Left lesson 1 (tensors) at Ctrl-C"
+if screen | grep -qF "lesson.lua"; then bad "no internal path after Ctrl-C"; else ok; fi
+check "  ... and says what it left" "Lesson 1 left its variables in lessonvars"
+keys 'W1' Enter; check "the student's W1 is kept" "123"
+keys 'lessonvars.W1:numel()' Enter; check "  ... the lesson's W1 is lessonvars.W1" "6"
+keys C-d; sleep 0.3
+
 head -c 3000 /dev/urandom > "$tmp/corrupt"
 start "$tmp/corrupt" -q
 keys '2 + 3' Enter; check "a corrupt history file does not stop the REPL" "5"

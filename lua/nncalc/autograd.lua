@@ -16,13 +16,26 @@ end
 
 -- ---- names: x:name(), else the global holding it, else relu#3 --------------
 
+-- Where names live: a running lesson's own environment first, then the
+-- user's globals.
+local function scopes()
+  local lesson = package.loaded["nncalc.lesson"]
+  local env = type(lesson) == "table" and rawget(lesson, "env")
+  return env and { env, _G } or { _G }
+end
+nncalc._name_scopes = scopes
+
 local function global_names()
   local map = {}
-  for k, v in pairs(_G) do
-    if type(k) == "string" and is_tensor(v) and k ~= "_" then
-      local id = nncalc._id(v)
-      if map[id] == nil or #k < #map[id] then map[id] = k end
+  for _, scope in ipairs(scopes()) do
+    local here = {}
+    for k, v in pairs(scope) do
+      if type(k) == "string" and is_tensor(v) and k ~= "_" then
+        local id = nncalc._id(v)
+        if map[id] == nil and (here[id] == nil or #k < #here[id]) then here[id] = k end
+      end
     end
+    for id, k in pairs(here) do map[id] = k end
   end
   return map
 end
@@ -44,12 +57,14 @@ local function module_paths()
       walk(nc[2], base .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
     end
   end
-  local names = {}
-  for k, v in pairs(_G) do
-    if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+  for _, scope in ipairs(scopes()) do
+    local names = {}
+    for k, v in pairs(scope) do
+      if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+    end
+    table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
+    for _, k in ipairs(names) do walk(scope[k], k) end
   end
-  table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
-  for _, k in ipairs(names) do walk(_G[k], k) end
   return map
 end
 

@@ -45,12 +45,14 @@ local function global_modules()
       walk(nc[2], path .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
     end
   end
-  local names = {}
-  for k, v in pairs(_G) do
-    if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+  for _, scope in ipairs(nncalc._name_scopes and nncalc._name_scopes() or { _G }) do
+    local names = {}
+    for k, v in pairs(scope) do
+      if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+    end
+    table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)
+    for _, k in ipairs(names) do walk(scope[k], k) end
   end
-  table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)
-  for _, k in ipairs(names) do walk(_G[k], k) end
   return list
 end
 
