@@ -285,6 +285,15 @@ expect_in "x.shape prints as a shape" 'x = zeros(2, 3)
 x.shape
 ' 0 "{2, 3}" "$NN"
 
+# ---- lessons keep the student's globals (issue 16.8) ----------------------------
+out=$(printf 'W1 = 123\nmine = "kept"\nlesson(1)\nW1\nlessonvars.W1:numel()\nx\nmine\n' | "$NN" 2>&1)
+case "$out" in *"your own W1"*"lessonvars.W1"*) ok ;; *) bad "a lesson says which of the student's names it kept" "$out" ;; esac
+case "$out" in *"as globals too: "*"x"*) ok ;; *) bad "a lesson copies its names where they are free" "$out" ;; esac
+last=$(printf '%s\n' "$out" | tail -n 6 | tr '\n' '|')
+case "$last" in *"123|6|"*"[tensor 2]|kept|"*) ok ;; *) bad "W1 stays the student's, lessonvars.W1 the lesson's, x copied" "$last" ;; esac
+expect "ask() reads a typo as unreadable, not as no answer" 0 "true	true	6" "$NN" -e \
+  'local p = require("nncalc.lesson").parse; print(p("-4x") == false, p("  ") == nil, p("2*3"))'
+
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
   env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"
