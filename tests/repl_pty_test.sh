@@ -139,6 +139,12 @@ keys 'W1' Enter; check "the student's W1 is kept" "123"
 keys 'lessonvars.W1:numel()' Enter; check "  ... the lesson's W1 is lessonvars.W1" "6"
 keys C-d; sleep 0.3
 
+# the first screen line wider than $1 columns (characters, not bytes)
+wider_than() {
+  while IFS= read -r l; do
+    [ "$(printf '%s' "$l" | LC_ALL=C.UTF-8 wc -m)" -gt "$1" ] && { printf '%s\n' "$l"; break; }
+  done
+}
 # a 60-column pane (issue 16.2): tables, plots, the lesson list and help fit
 # it; long help goes through $PAGER at a terminal, and never when piped
 $T kill-session -t s 2>/dev/null; sleep 0.2
@@ -147,14 +153,14 @@ $T new-session -d -s s -x 60 -y 20 \
 sleep 0.5
 keys 'summary(models.lenet5(), {1, 32, 32})' Enter
 check "summary in 60 columns says what it left out" "to fit the 60-column terminal"
-wide=$(screen | awk 'length($0) > 60' | head -n 1)
+wide=$(screen | wider_than 60)
 [ -z "$wide" ] && ok || bad "summary rows fit 60 columns: '$wide'"
 keys C-l 'plot(sigmoid, -6, 6, {height = 6})' Enter; check "a plot in 60 columns" "└"
 rule=$(screen | grep "└" | head -n 1)
-n=$(printf '%s' "$rule" | wc -m)
+n=$(printf '%s' "$rule" | LC_ALL=C.UTF-8 wc -m)
 [ "$n" -ge 55 ] && [ "$n" -le 60 ] && ok || bad "the plot fills the 60 columns (axis is $n wide)"
-keys C-l 'lesson()' Enter; check "the lesson list" "Lessons (run one"
-wide=$(screen | awk 'length($0) > 60' | head -n 1)
+keys C-l 'lesson()' Enter; check "the lesson list" "12  Grid and random search"
+wide=$(screen | wider_than 60)
 [ -z "$wide" ] && ok || bad "the lesson list fits 60 columns: '$wide'"
 keys C-l 'help()' Enter; sleep 1
 if [ -s "$tmp/paged" ] && grep -q "nncalc help." "$tmp/paged"; then ok; else bad "help() longer than the pane goes through \$PAGER"; fi
