@@ -302,10 +302,10 @@ static int pmain(lua_State *L) {
   parse(argc, argv, &o);
   if (o.bad) {
     if (strcmp(argv[o.bad], "-e") == 0 && o.bad == argc - 1)
-      fprintf(stderr, "%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
+      run_eprintf("%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
     else
-      fprintf(stderr, "%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
-    fprintf(stderr, usage_text, run_progname);
+      run_eprintf("%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
+    run_eprintf(usage_text, run_progname);
     lua_pushinteger(L, 1);
     return 1;
   }
@@ -316,6 +316,7 @@ static int pmain(lua_State *L) {
   ** collector's passes over it would only cost start-up time */
   lua_gc(L, LUA_GCSTOP);
   luaL_openlibs(L);
+  run_order_output(L);
   luaL_requiref(L, "nncalc", lt_open_core, 1);
   add_host_functions(L);
   find_lua_dir(dir, sizeof dir);
@@ -326,17 +327,14 @@ static int pmain(lua_State *L) {
   lua_pushstring(L, dir);
   if (run_call(L, 2, 0) != LUA_OK) {
     run_report(L, LUA_ERRRUN);
-    fprintf(stderr, "%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
+    run_eprintf("%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
             run_progname, dir);
     lua_pushinteger(L, 1);
     return 1;
   }
   lua_gc(L, LUA_GCRESTART);
-  /* Generational: a graph's tensors and nodes die young, and minor
-  ** collections return them in small batches that the free lists (pool.h)
-  ** absorb; whole incremental cycles freed thousands at once, past the
-  ** lists' caps, and cost the homework MLP half its forward+backward time. */
-  lua_gc(L, LUA_GCGEN, 0, 0);
+  /* generational, with minor collections paced by tensor count (l_gc.c) */
+  lt_gc_start(L);
 
   if (o.first_e) ok = run_e_chunks(L, argc, argv);
   if (ok && o.script && !o.stdin_script && is_subcommand(argv[o.script])) {
@@ -360,7 +358,7 @@ static int pmain(lua_State *L) {
 /* Errors outside any protected call (there should be none) end here. */
 static int panic(lua_State *L) {
   const char *msg = lua_tostring(L, -1);
-  fprintf(stderr, "%s: unprotected error: %s\n", run_progname, msg ? msg : "?");
+  run_eprintf("%s: unprotected error: %s\n", run_progname, msg ? msg : "?");
   return 0;
 }
 
@@ -369,12 +367,12 @@ int main(int argc, char **argv) {
   int status, code;
   if (argv[0] && argv[0][0]) run_progname = "nncalc";
   if (L == NULL) {
-    fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", run_progname);
+    run_eprintf("%s: cannot create the Lua state: not enough memory\n", run_progname);
     return EXIT_FAILURE;
   }
   lua_atpanic(L, panic);
   if (!nn_max_elements_env_ok())
-    fprintf(stderr, "%s: NNCALC_MAX_ELEMENTS=%s is not a positive whole number; using %lld\n",
+    run_eprintf("%s: NNCALC_MAX_ELEMENTS=%s is not a positive whole number; using %lld\n",
             run_progname, getenv("NNCALC_MAX_ELEMENTS"), (long long)nn_max_elements());
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);

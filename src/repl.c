@@ -179,11 +179,12 @@ static int quiet_line(const char *s) {
 static int try_expression(lua_State *L, const char *code) {
   size_t n = strlen(code);
   const char *ret;
+  int status;
   while (n > 0 && (code[n - 1] == ' ' || code[n - 1] == '\t')) n--;
   if (n > 0 && code[n - 1] == ';') n--;
   ret = lua_pushfstring(L, "return %s;", lua_pushlstring(L, code, n));
   lua_remove(L, -2);
-  int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+  status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
   lua_remove(L, -2);
   if (status != LUA_OK) lua_pop(L, 1);
   return status;
@@ -194,12 +195,12 @@ static int try_expression(lua_State *L, const char *code) {
 ** values.  Only tried when the line compiles no other way, so a ';' inside
 ** a string can at worst make this attempt fail too. */
 static int try_statements_then_expression(lua_State *L, const char *code) {
-  size_t n = strlen(code);
+  size_t n = strlen(code), k;
   const char *ret;
   int status;
   while (n > 0 && (code[n - 1] == ' ' || code[n - 1] == '\t')) n--;
   if (n > 0 && code[n - 1] == ';') n--;
-  size_t k = n;
+  k = n;
   while (k > 0 && code[k - 1] != ';') k--;
   if (k == 0) return LUA_ERRSYNTAX;
   lua_pushlstring(L, code, k);

@@ -301,6 +301,17 @@ expect "a malformed NNCALC_MAX_ELEMENTS is reported, the default used" 0 "NNCALC
   env NNCALC_MAX_ELEMENTS=1e3 "$NN" -e "zeros(10, 10)"
 expect "NNCALC_LUA_DIR that does not exist" 1 "cannot load the Lua library" \
   env NNCALC_LUA_DIR="$tmp/nowhere" "$NN" -e "print(1)"
+# the Lua half is compiled into the binary; NNCALC_LUA_DIR picks the sources
+expect "modules come embedded without NNCALC_LUA_DIR" 0 "(embedded) nncalc.plot" \
+  env -u NNCALC_LUA_DIR "$NN" -e 'print(select(2, require "nncalc.plot"))'
+expect "NNCALC_LUA_DIR loads the source files" 0 "/lua/nncalc/plot.lua" \
+  env NNCALC_LUA_DIR="$(cd "$(dirname "$0")/.." && pwd)/lua" "$NN" -e 'print(select(2, require "nncalc.plot"))'
+mkdir -p "$tmp/alone" && cp "$NN" "$tmp/alone/nncalc"
+expect "the binary alone, away from lua/, has its library" 0 "61706" \
+  env -u NNCALC_LUA_DIR "$tmp/alone/nncalc" -e 'print(summary(models.lenet5(), {1, 32, 32}, {quiet = true}).total.params)'
+printf 'local c = nn.Conv2d(1, 2, 3)\nc(zeros(2, 2))\n' > "$tmp/e.lua"
+expect "an embedded module's error names the user's line" 1 "e.lua:2: Conv2d(1, 2, kernel_size=3) (input 2x2)" \
+  env -u NNCALC_LUA_DIR "$NN" "$tmp/e.lua"
 
 # ---- terminals without UTF-8 -------------------------------------------------
 # every byte nncalc prints (values, help, traces, errors) is ASCII there;

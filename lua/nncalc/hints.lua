@@ -98,6 +98,7 @@ local rules = {
     if msg:find("near '@'", 1, true) then return "the matrix product is *, as on paper: W1 * x (a:cmul(b) multiplies elementwise)" end
   end,
   function(msg)
+    -- called through pcall, Lua may name it by its module path (nncalc.tensor)
     if msg:find("bad argument #1 to '[%w_.]*tensor' %(table of numbers expected, got string%)") then
       return "write tensor{{1,2},{3,4}}: braces make a Lua table ([[...]] is a string in Lua)"
     end

@@ -221,7 +221,7 @@ test("bad input: unknown options, negative rates, non-leaves, step before backwa
   expect_error(function() optim.SGD({ tensor{1}:requires_grad() }, { lr = 0.1 }):step() end, "no parameter has a gradient yet")
   expect_error(function() optim.SGD({ p }, { lr = 0.1, nesterov = true }) end, "Nesterov momentum needs momentum > 0")
   expect_error(function() optim.SGD({ p }, { lr = "fast" }) end, "option 'lr' must be a number")
-  expect_error(function() optim.StepLR({}, {}) end, "an optimizer expected")
+  expect_error(function() optim.StepLR({}, {}) end, "give an optimizer (optim.StepLR(opt, {...})) or the base rate lr")
   expect_error(function() fit(nn.Linear(1, 1), nn.MSELoss(), { zeros(3, 1), zeros(2, 1) }) end, "X has 3 samples but Y has 2")
   expect_error(function() fit(nn.Linear(2, 1), nn.MSELoss(), { zeros(0, 2), zeros(0, 1) }, { epochs = 1 }) end,
     "fit: no samples (X has 0 rows)")

@@ -4,8 +4,12 @@ local Module = require("nncalc.nn.Module")
 local M = {}
 
 -- settings past 2^31 - 1 are refused, as the C layers refuse them
+-- (a whole number computed as a float, 2.0 or 2^1, counts as that integer)
 local function pair(cls, what, v, min)
   if type(v) == "number" then v = { v, v } end
+  if type(v) == "table" and #v == 2 and type(v[1]) == "number" and type(v[2]) == "number" then
+    v = { math.tointeger(v[1]), math.tointeger(v[2]) }
+  end
   if type(v) ~= "table" or #v ~= 2 or math.type(v[1]) ~= "integer" or math.type(v[2]) ~= "integer"
      or v[1] < min or v[2] < min or v[1] > 0x7fffffff or v[2] > 0x7fffffff then
     error(("%s: %s must be a whole number from %d to 2^31-1 or an {h, w} pair of them"):format(cls, what, min), 4)
@@ -22,10 +26,11 @@ local function image_dims(self, s)
   return n
 end
 
-local function pool_class(name, known, avg)
+local function pool_class(name, known, avg, order, unsupported)
   local C = Module.class(name)
-  function C:init(k, opts)
-    opts = opts or {}
+  local forms = { ("nn.%s(3, 2, 1)"):format(name), ("nn.%s(3, {stride = 2, padding = 1})"):format(name) }
+  function C:init(k, ...)
+    local opts = Module.only_default(name, Module.settings(name, order, forms, ...), unsupported)
     for key in pairs(opts) do
       if not known[key] then error(("%s: unknown option '%s'"):format(name, tostring(key)), 3) end
     end
@@ -74,13 +79,30 @@ local function pool_class(name, known, avg)
     if avg then
       c.adds, c.mults, c.bwd_input = nout * (kk - 1), nout, nout
     else
-      c.comps = nout * (kk - 1)
+      -- the backward routes each gradient to its window's maximum: PyTorch
+      -- keeps the input and the argmax of every output (an int64 index)
+      local nin = 1
+      for i = 1, #s do nin = nin * s[i] end
+      c.comps, c.saved, c.saved_index = nout * (kk - 1), nin, nout
     end
     return c
   end
   function C:window(axis)
     return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis],
       d = avg and 1 or self.dilation[axis] }
+  end
+  function C:counters(r)
+    local kk = self.kernel_size[1] * self.kernel_size[2]
+    return { ptflops = r.in_n, torchscan = r.out_n * (kk - 1 + (avg and 2 or 0)) }
+  end
+  function C:explain(r)
+    local lines, n = {}, #r.in_shape
+    for axis = 1, 2 do
+      local _, res = pool_out(r.in_shape[n - 2 + axis], self.kernel_size[axis], { stride = self.stride[axis],
+        padding = self.padding[axis], ceil_mode = self.ceil_mode })
+      lines[#lines + 1] = (axis == 1 and "H: " or "W: ") .. res.formula
+    end
+    return lines
   end
   function C:extra_repr()
     local parts = { "kernel_size=" .. Module.pair_repr(self.kernel_size),
@@ -94,8 +116,10 @@ local function pool_class(name, known, avg)
   M[name] = C
 end
 
-pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false)
-pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true)
+pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false,
+  { "stride", "padding", "dilation", "return_indices", "ceil_mode" }, { return_indices = false })
+pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true,
+  { "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override" }, { divisor_override = "nil" })
 
 local Adaptive = Module.class("AdaptiveAvgPool2d")
 function Adaptive:init(size)
@@ -133,13 +157,34 @@ function Adaptive:window(axis, s)
   if o == 1 or math.type(inn) ~= "integer" or inn % o ~= 0 then return false end
   return { k = inn // o, s = inn // o, p = 0, d = 1 }
 end
+-- for one element the bins are exact, even or not: output o of n reads
+-- input floor((o − 1)·in/n) + 1 .. ceil(o·in/n)
+function Adaptive:input_region(reg, shape)
+  local n, r = #shape, {}
+  for d = 1, n - 2 do r[d] = reg[d] end
+  for axis = 1, 2 do
+    local inn, o, rg = shape[n - 2 + axis], self.output_size[axis], reg[n - 2 + axis]
+    r[n - 2 + axis] = { (rg[1] - 1) * inn // o + 1, -((-rg[2] * inn) // o) }
+  end
+  return r
+end
+-- fvcore counts the input once; torchscan an estimated kernel's k−1 + 2
+function Adaptive:counters(r)
+  local k = 1
+  for axis = 1, 2 do
+    local i, o = r.in_shape[#r.in_shape - 2 + axis], self.output_size[axis]
+    k = k * (i % o == 0 and i // o or i - o * (i // o) + 1)
+  end
+  return { ptflops = r.in_n, fvcore = r.in_n, torchscan = r.out_n * (k - 1 + 2) }
+end
 function Adaptive:extra_repr() return "output_size=" .. Module.pair_repr(self.output_size) end
 M.AdaptiveAvgPool2d = Adaptive
 
 -- Flatten: everything after the batch dim becomes one.  A 3-D input is one
 -- image (C x H x W) and becomes a vector; 1-D and N x F inputs stay as they are.
 local Flatten = Module.class("Flatten")
-Flatten.no_new_values = true
+Flatten.no_new_values = true   -- the same values, rearranged
+function Flatten:cost() return {} end
 function Flatten:compute(x)
   local d = x:dim()
   if d <= 1 then return x end
