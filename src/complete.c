@@ -161,24 +161,7 @@ static void collect_fields(lua_State *L, int idx, int list, const char *prefix, 
     lua_rawget(L, idx);
     lua_remove(L, -2);
   }
-  if (lua_type(L, -1) == LUA_TTABLE) {
-    int t = lua_gettop(L);
-    size_t slen = strlen(stem);
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-      if (lua_type(L, -2) == LUA_TSTRING) {
-        const char *k = lua_tostring(L, -2);
-        if (strncmp(k, stem, slen) == 0 && is_identifier(k)) {
-          lua_pushlstring(L, prefix, plen);
-          lua_pushstring(L, k);
-          lua_concat(L, 2);
-          lua_pushboolean(L, 1);
-          lua_rawset(L, list);
-        }
-      }
-      lua_pop(L, 1);
-    }
-  }
+  if (lua_type(L, -1) == LUA_TTABLE) collect(L, list, prefix, plen, stem, 0, 8);   /* no class */
   lua_pop(L, 2);
 }
 

@@ -50,21 +50,17 @@ local function global_names()
   return map
 end
 
--- Parameters of the modules held in globals, by path: net[1].weight,
--- block.fc.bias.  Only parameters already made are visited (a lazy one has
--- no tensor yet and cannot be in a graph).
-local function module_paths()
-  local map, seen = {}, {}
-  local function walk(m, base)
+-- The modules held in globals (a running lesson's first), each once, by
+-- its shortest path: {module = m, path = "net[1]"} (graph pictures too).
+local function global_modules()
+  local list, seen = {}, {}
+  local function walk(m, path)
     if seen[m] then return end
     seen[m] = true
-    for _, name in ipairs(rawget(m, "_order") or {}) do
-      local p = rawget(m, name)
-      if is_tensor(p) then map[nncalc._id(p)] = { path = base .. "." .. name, field = name } end
-    end
+    list[#list + 1] = { module = m, path = path }
     for _, nc in ipairs(m:named_children()) do
       local k = nc[1]
-      walk(nc[2], base .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
+      walk(nc[2], path .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
     end
   end
   for _, scope in ipairs(scopes()) do
@@ -74,6 +70,21 @@ local function module_paths()
     end
     table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
     for _, k in ipairs(names) do walk(scope[k], k) end
+  end
+  return list
+end
+nncalc._global_modules = global_modules
+
+-- Parameters of those modules, by path: net[1].weight, block.fc.bias.
+-- Only parameters already made are visited (a lazy one has no tensor yet
+-- and cannot be in a graph).
+local function module_paths()
+  local map = {}
+  for _, e in ipairs(global_modules()) do
+    for _, name in ipairs(rawget(e.module, "_order") or {}) do
+      local p = rawget(e.module, name)
+      if is_tensor(p) then map[nncalc._id(p)] = { path = e.path .. "." .. name, field = name } end
+    end
   end
   return map
 end

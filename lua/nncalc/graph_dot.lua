@@ -32,34 +32,10 @@ local function scalar_formula(n, a)
   return ("%s %s %s"):format(a, sym, c), c
 end
 
--- The modules held in the user's globals, with their paths (net, net[1],
--- block.fc), each once, by its shortest path.
-local function global_modules()
-  local list, seen = {}, {}
-  local function walk(m, path)
-    if seen[m] then return end
-    seen[m] = true
-    list[#list + 1] = { module = m, path = path }
-    for _, nc in ipairs(m:named_children()) do
-      local k = nc[1]
-      walk(nc[2], path .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
-    end
-  end
-  for _, scope in ipairs(nncalc._name_scopes and nncalc._name_scopes() or { _G }) do
-    local names = {}
-    for k, v in pairs(scope) do
-      if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
-    end
-    table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)
-    for _, k in ipairs(names) do walk(scope[k], k) end
-  end
-  return list
-end
-
 -- ctx: name(t), inline(t), shape_of(t), grad_of(t, id of the node that made t),
 -- and optionally
 -- modules() -> list of {module = m, path = "net[1]"} (default: the
--- globals'); opts: rankdir ("LR", "TB" ...), clusters (default true).
+-- globals', autograd.lua's _global_modules); opts: rankdir ("LR", "TB" ...), clusters (default true).
 function M.render(g, ctx, opts)
   opts = opts or {}
   local rankdir = opts.rankdir or "LR"
@@ -91,7 +67,7 @@ function M.render(g, ctx, opts)
   -- between its input and its output, and its parameters
   local clusters, owner_of_op, owner_of_param, input_label = {}, {}, {}, {}
   if opts.clusters ~= false then
-    for _, e in ipairs((ctx.modules or global_modules)()) do
+    for _, e in ipairs((ctx.modules or nncalc._global_modules)()) do
       local m = e.module
       local out = rawget(m, "output")
       if nncalc.is_tensor(out) and maker[nncalc._id(out)] then
