@@ -57,6 +57,14 @@ static int t_is_leaf(lua_State *L) {
   return 1;
 }
 
+/* nncalc._kept_grad(t): the gradient the last backward gave the computed
+** tensor t (kept for small graphs, autograd.h), or nil. */
+static int l_kept_grad(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  if (t->node == NULL || t->node->kept_grad == NULL) return 0;
+  return lt_push(L, tensor_retain(t->node->kept_grad), "graph");
+}
+
 /* "relu#3" for a computed tensor, nil for a leaf. */
 static int t_grad_fn(lua_State *L) {
   Tensor *t = lt_check(L, 1);
@@ -162,36 +170,9 @@ static int l_backward(lua_State *L) {
   o->retain_graph = lua_toboolean(L, 3);
   o->record = lua_toboolean(L, 4);
   o->create_graph = lua_toboolean(L, 5);
-  /* record = "grads": for graph pictures after a backward, each node's
-  ** id with its output's gradient, {{id, dL/dout}, ...}, only for a small graph
-  ** (teaching size: at most 64 nodes of at most 65536 values), so training
-  ** loops pay next to nothing */
-  if (lua_type(L, 4) == LUA_TSTRING && strcmp(lua_tostring(L, 4), "grads") == 0) {
-    Node **nodes;
-    int n = 0;
-    o->record = 0;
-    if (ag_collect(t, &nodes, &n) == NN_OK) {
-      for (k = 0; k < n; k++) node_release(nodes[k]);
-      free(nodes);
-      o->record = n <= 64 ? 2 : 0;
-    }
-  }
   rc = ag_backward(t, g, o);
   if (rc != NN_OK) return lt_error(L, "backward");
-  if (o->record == 2) {
-    int m = 0;
-    lua_createtable(L, o->nsteps, 0);
-    for (k = 0; k < o->nsteps; k++) {
-      const AgStep *st = &o->steps[k];
-      if (st->node->out == NULL || st->gout == NULL || tensor_numel(st->gout) > 65536) continue;
-      lua_createtable(L, 2, 0);
-      lua_pushinteger(L, (lua_Integer)st->node->id);   /* ids are never reused */
-      lua_rawseti(L, -2, 1);
-      lt_push(L, tensor_retain(st->gout), "backward");
-      lua_rawseti(L, -2, 2);
-      lua_rawseti(L, -2, ++m);
-    }
-  } else if (o->record) {
+  if (o->record) {
     lua_createtable(L, o->nsteps, 0);
     for (k = 0; k < o->nsteps; k++) {
       push_step(L, &o->steps[k], locals);
@@ -376,6 +357,7 @@ static const luaL_Reg methods[] = {
 
 static const luaL_Reg functions[] = {
   {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p}, {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
+  {"_kept_grad", l_kept_grad},
   {"_swap_grad", l_swap_grad},
   {"no_grad", l_no_grad}, {"detect_anomaly", l_detect_anomaly},
   {"grad_enabled", l_grad_enabled}, {"stats", l_stats},

@@ -237,21 +237,10 @@ local function wait_enter()
   io.read("l")
 end
 
--- The last backward's gradient of every intermediate tensor, by the id of
--- the node that made it (ids are never reused; nothing keeps the graph alive).
-local last_grads = {}
-local function remember_grads(steps, record)
-  last_grads = {}
-  for _, st in ipairs(steps or {}) do
-    if record then
-      if st.out and st.gout then last_grads[st.id] = st.gout end
-    else
-      last_grads[st[1]] = st[2]
-    end
-  end
-end
-local function grad_of(t, node_id)
-  return t.grad or (node_id and last_grads[node_id])
+-- A tensor's gradient for pictures: its .grad, or for a computed one what
+-- the last backward left on its node (small graphs only, autograd.h).
+local function grad_of(t)
+  return t.grad or nncalc._kept_grad(t)
 end
 
 -- Under create_graph the gradients are tensors of a graph, and a later
@@ -294,11 +283,7 @@ function Tensor.backward(self, arg)
     end
   end
   local record = (o.trace or o.step or o.record) and true or (o.create_graph and "names")
-  -- otherwise "grads" keeps each node's gradient of a small graph for a
-  -- picture drawn afterwards (graph(L):dot shows dL/da1 on a1)
-  local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record or "grads", o.create_graph)
-  remember_grads(steps, record)
-  if not record then steps = nil end
+  local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record, o.create_graph)
   local name = (o.trace or o.step or nacc > 0 or o.create_graph) and namer()
   if o.create_graph then name_gradients(steps, name, name(self)) end
   if nacc > 0 and settings.accumulate then

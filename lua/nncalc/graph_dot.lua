@@ -32,8 +32,7 @@ local function scalar_formula(n, a)
   return ("%s %s %s"):format(a, sym, c), c
 end
 
--- ctx: name(t), inline(t), shape_of(t), grad_of(t, id of the node that made t),
--- and optionally
+-- ctx: name(t), inline(t), shape_of(t), grad_of(t), and optionally
 -- modules() -> list of {module = m, path = "net[1]"} (default: the
 -- globals', autograd.lua's _global_modules); opts: rankdir ("LR", "TB" ...), clusters (default true).
 function M.render(g, ctx, opts)
@@ -138,7 +137,7 @@ function M.render(g, ctx, opts)
     local label = label_name(t) .. " [" .. ctx.shape_of(t) .. "]"
     local v = ctx.inline(t)
     if v ~= "" then label = label .. "\\nvalue " .. v end
-    local gr = ctx.grad_of(t, maker[k] and maker[k].id)
+    local gr = ctx.grad_of(t)
     if gr then label = label .. "\\ngrad " .. (ctx.inline(gr) ~= "" and ctx.inline(gr) or ctx.shape_of(gr)) end
     local kind = k == root_id and "output" or (maker[k] and "value" or (nncalc._wants_grad(t) and "param" or "input"))
     add_node(maker[k] and cl or owner_of_param[k],
