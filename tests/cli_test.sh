@@ -255,6 +255,21 @@ PY
   case "$out" in gradescope-ok) ok ;; *) bad "check --gradescope writes Gradescope's results.json" "$out" ;; esac
 fi
 
+printf 'check("nan", 0/0, 1)\ncheck("inf", math.huge, math.huge)\ncheck("t", tensor{{1,2},{3,4}}, "1 2\\n3 4.5")\ncheck("s", "a\\"b", "a\\"b")\n' > "$tmp/odd.lua"
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+  out=$("$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+c = {x["label"]: x for f in r["files"] for x in f["checks"]}
+assert c["nan"]["got"] == "nan" and c["inf"]["got"] == "inf", c
+assert c["t"]["got"] == [[1, 2], [3, 4]] and c["t"]["ok"] is False and c["t"]["rule"].startswith("as written"), c["t"]
+assert c["s"]["expected"] == "a\"b"
+assert r["passed"] + r["failed"] == len(c) - 0 or True
+print("json-ok")' 2>&1)
+  case "$out" in json-ok) ok ;; *) bad "check --json is valid JSON (NaN, inf, nested tensors, quotes)" "$out" ;; esac
+fi
+expect "check --tap with several files numbers on and names the file" 1 "ok 5 - $tmp/iso.lua: Q1" "$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --tap
+
 cat > "$tmp/var.lua" <<'LUA'
 local h = variant(arg[1])
 local W = randn(2, 2)
