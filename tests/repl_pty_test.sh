@@ -121,6 +121,8 @@ keys '5' Enter; check "a wrong answer is called wrong" "you gave 5"
 keys '6' Enter; check "the right answer is called right" "right: 6"
 check "  ... with the working" "3 rows x 2 columns = 6"
 keys Enter; check "pause() waits for Enter, then goes on" "Indices start at 1"
+keys C-c; check "nncalc lesson: Ctrl-C at a prompt leaves cleanly" "Left lesson 1 (tensors) at Ctrl-C"
+if screen | grep -qF "lesson.lua"; then bad "nncalc lesson: no internal path after Ctrl-C"; else ok; fi
 
 # a lesson in the REPL (issue 16.8): a typo is read again, not revealed;
 # Ctrl-C leaves cleanly; the student's globals stay, the lesson's are in lessonvars

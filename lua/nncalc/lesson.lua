@@ -334,8 +334,9 @@ function M.main(args)
   end
   if not which then M.print_list(); return 0 end
   local interactive = pause and nncalc.stdin_tty and nncalc.stdin_tty()
-  local ok, pass_or_err, fail = pcall(M.run, which, interactive)
+  local ok, pass_or_err, fail, _, left = pcall(M.run, which, interactive)
   if not ok then io.stderr:write(tostring(pass_or_err), "\n"); return 1 end
+  if left then return 130 end   -- as a shell reports a Ctrl-C
   return fail == 0 and 0 or 1
 end
 
