@@ -123,13 +123,13 @@ $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 HOSTCC ?= $(CC)
 LUA_FILES := $(shell find lua -name '*.lua' | LC_ALL=C sort)
 $(BUILD)/luaembed: tools/luaembed.c | $(BUILD)
-	$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
+	$(call say,CC,$<)$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
 
 $(BUILD)/embedded_lua.c: $(BUILD)/luaembed $(LUA_FILES)
-	$(BUILD)/luaembed lua $@ $(LUA_FILES)
+	$(call say,EMBED,$@)$(BUILD)/luaembed lua $@ $(LUA_FILES)
 
 $(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
-	$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
 
 # the matrix kernel is the hot loop: full optimisation, wide vectors
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)

@@ -42,6 +42,7 @@ static void node_free(Node *n) {
   }
   tensor_release(n->saved);
   tensor_release(n->gout);
+  tensor_release(n->kept_grad);
   free(n->site);
   pool_put(&node_pool, n);
   live_nodes--;
@@ -550,8 +551,15 @@ int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
     for (k = 0; k < order.n; k++) order.v[k]->used = 1;
 done:
   for (k = 0; k < order.n; k++) {
-    tensor_release(order.v[k]->gout);
-    order.v[k]->gout = NULL;
+    Node *n = order.v[k];
+    tensor_release(n->kept_grad);
+    n->kept_grad = NULL;
+    if (rc == NN_OK && order.n <= AG_KEEP_NODES && n->gout != NULL &&
+        tensor_numel(n->gout) <= AG_KEEP_VALUES)
+      n->kept_grad = n->gout;   /* the reference moves */
+    else
+      tensor_release(n->gout);
+    n->gout = NULL;
   }
   free(order.v);
   return finish_grads(opt, rc);

@@ -109,8 +109,18 @@ struct Node {
   char *site;              /* "file:line" of creation (detect_anomaly) */
   /* backward bookkeeping */
   Tensor *gout;            /* gradient of out, accumulated during backward */
+  /* gout as the last backward left it, kept for graph pictures (not a
+  ** .grad: a1.grad stays nil) when the graph was small; see AG_KEEP_NODES */
+  Tensor *kept_grad;
   int mark;
 };
+
+/* A backward through at most this many nodes keeps each node's gradient
+** (of at most AG_KEEP_VALUES values) in kept_grad, so that a picture drawn
+** afterwards shows dL/da1 on a1, as micrograd's draw_dot does.  Bigger
+** graphs (training loops over real networks) keep nothing. */
+#define AG_KEEP_NODES 64
+#define AG_KEEP_VALUES 65536
 
 /* The node's settings as the struct its op declared (the size must be the
 ** op's params_size: a mismatch is our bug, and asserts). */

@@ -57,6 +57,14 @@ static int t_is_leaf(lua_State *L) {
   return 1;
 }
 
+/* nncalc._kept_grad(t): the gradient the last backward gave the computed
+** tensor t (kept for small graphs, autograd.h), or nil. */
+static int l_kept_grad(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  if (t->node == NULL || t->node->kept_grad == NULL) return 0;
+  return lt_push(L, tensor_retain(t->node->kept_grad), "graph");
+}
+
 /* "relu#3" for a computed tensor, nil for a leaf. */
 static int t_grad_fn(lua_State *L) {
   Tensor *t = lt_check(L, 1);
@@ -333,6 +341,7 @@ static const luaL_Reg methods[] = {
 static const luaL_Reg functions[] = {
   {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p},
   {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
+  {"_kept_grad", l_kept_grad},
   {"no_grad", l_no_grad}, {"detect_anomaly", l_detect_anomaly},
   {"grad_enabled", l_grad_enabled}, {"stats", l_stats},
   {NULL, NULL}

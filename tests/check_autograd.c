@@ -90,6 +90,28 @@ START_TEST(relu_sum_gradient) {
 }
 END_TEST
 
+/* A small graph keeps each node's gradient for pictures (kept_grad), not
+** as .grad: relu's output y = relu(x) of L = sum(y) gets dL/dy = 1 everywhere;
+** a second backward replaces it, and it dies with the graph. */
+START_TEST(small_graph_keeps_node_gradients) {
+  static const double xv[] = {-1, 2}, ones[] = {1, 1};
+  AgOptions o = {0};
+  Tensor *x = leaf(2, xv), *L = relu_sum(x);
+  Node *relu = L->node->in[0]->node;
+  o.retain_graph = 1;
+  ck_assert_int_eq(ag_backward(L, NULL, &o), NN_OK);
+  ck_assert_ptr_null(L->node->in[0]->grad);
+  expect_vals(relu->kept_grad, 2, ones);
+  ck_assert(tensor_get_flat(L->node->kept_grad, 0) == 1);
+  ck_assert_ptr_null(relu->gout);   /* the next pass starts from nothing */
+  ck_assert_int_eq(ag_backward(L, NULL, NULL), NN_OK);
+  expect_vals(relu->kept_grad, 2, ones);   /* replaced, not added */
+  tensor_release(L);
+  tensor_release(x);
+  ck_assert_int_eq(ag_live_nodes(), 0);
+}
+END_TEST
+
 /* The homework network's last layer by hand: z = W a + b, L = relu(z)²
 ** with W = (-2, 3), a = (38, 22), b = 18: z = 8, dL/dz = 16, dL/dW = 16 a. */
 START_TEST(mv_add_relu_pow_by_hand) {
@@ -579,6 +601,7 @@ Suite *autograd_suite(void) {
   TCase *tc = tcase_create("gradients");
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, relu_sum_gradient);
+  tcase_add_test(tc, small_graph_keeps_node_gradients);
   tcase_add_test(tc, mv_add_relu_pow_by_hand);
   tcase_add_test(tc, gradients_accumulate_until_zero_grad);
   tcase_add_test(tc, same_leaf_twice_counts_once);

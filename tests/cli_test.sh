@@ -281,6 +281,21 @@ PY
   case "$out" in gradescope-ok) ok ;; *) bad "check --gradescope writes Gradescope's results.json" "$out" ;; esac
 fi
 
+printf 'check("nan", 0/0, 1)\ncheck("inf", math.huge, math.huge)\ncheck("t", tensor{{1,2},{3,4}}, "1 2\\n3 4.5")\ncheck("s", "a\\"b", "a\\"b")\n' > "$tmp/odd.lua"
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+  out=$("$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+c = {x["label"]: x for f in r["files"] for x in f["checks"]}
+assert c["nan"]["got"] == "nan" and c["inf"]["got"] == "inf", c
+assert c["t"]["got"] == [[1, 2], [3, 4]] and c["t"]["ok"] is False and c["t"]["rule"].startswith("as written"), c["t"]
+assert c["s"]["expected"] == "a\"b"
+assert r["passed"] + r["failed"] == len(c) - 0 or True
+print("json-ok")' 2>&1)
+  case "$out" in json-ok) ok ;; *) bad "check --json is valid JSON (NaN, inf, nested tensors, quotes)" "$out" ;; esac
+fi
+expect "check --tap with several files numbers on and names the file" 1 "ok 5 - $tmp/iso.lua: Q1" "$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --tap
+
 cat > "$tmp/var.lua" <<'LUA'
 local h = variant(arg[1])
 local W = randn(2, 2)
@@ -310,6 +325,15 @@ expect_in "?x on an expression path" 'W1 = tensor{{1,0},{3,4}}
 expect_in "x.shape prints as a shape" 'x = zeros(2, 3)
 x.shape
 ' 0 "{2, 3}" "$NN"
+
+# ---- lessons keep the student's globals (issue 16.8) ----------------------------
+out=$(printf 'W1 = 123\nmine = "kept"\nlesson(1)\nW1\nlessonvars.W1:numel()\nx\nmine\n' | "$NN" 2>&1)
+case "$out" in *"your own W1"*"lessonvars.W1"*) ok ;; *) bad "a lesson says which of the student's names it kept" "$out" ;; esac
+case "$out" in *"as globals too: "*"x"*) ok ;; *) bad "a lesson copies its names where they are free" "$out" ;; esac
+last=$(printf '%s\n' "$out" | tail -n 6 | tr '\n' '|')
+case "$last" in *"123|6|"*"[tensor 2]|kept|"*) ok ;; *) bad "W1 stays the student's, lessonvars.W1 the lesson's, x copied" "$last" ;; esac
+expect "ask() reads a typo as unreadable, not as no answer" 0 "true	true	6" "$NN" -e \
+  'local p = require("nncalc.lesson").parse; print(p("-4x") == false, p("  ") == nil, p("2*3"))'
 
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \

@@ -16,50 +16,76 @@ end
 
 -- ---- names: x:name(), else the global holding it, else relu#3 --------------
 
+-- Where names live: a running lesson's own environment first, then the
+-- user's globals.
+local function scopes()
+  local lesson = package.loaded["nncalc.lesson"]
+  local env = type(lesson) == "table" and rawget(lesson, "env")
+  return env and { env, _G } or { _G }
+end
+nncalc._name_scopes = scopes
+
 -- A tensor in a global, or at a whole-number index of a plain global
 -- table (a hand-written loop's h[t] = tanh(...) is h[1], h[2] ...).
 local function global_names()
   local map = {}
-  local function put(k, v)
-    local id = nncalc._id(v)
-    if map[id] == nil or #k < #map[id] then map[id] = k end
-  end
-  for k, v in pairs(_G) do
-    if type(k) == "string" and k ~= "_" then
-      if is_tensor(v) then put(k, v)
-      elseif type(v) == "table" and getmetatable(v) == nil then
-        for i, x in pairs(v) do
-          if math.type(i) == "integer" and is_tensor(x) then put(k .. "[" .. i .. "]", x) end
+  for _, scope in ipairs(scopes()) do
+    local here = {}
+    local function put(k, v)
+      local id = nncalc._id(v)
+      if map[id] == nil and (here[id] == nil or #k < #here[id]) then here[id] = k end
+    end
+    for k, v in pairs(scope) do
+      if type(k) == "string" and k ~= "_" then
+        if is_tensor(v) then put(k, v)
+        elseif type(v) == "table" and getmetatable(v) == nil then
+          for i, x in pairs(v) do
+            if math.type(i) == "integer" and is_tensor(x) then put(k .. "[" .. i .. "]", x) end
+          end
         end
       end
     end
+    for id, k in pairs(here) do map[id] = k end
   end
   return map
 end
 
--- Parameters of the modules held in globals, by path: net[1].weight,
--- block.fc.bias.  Only parameters already made are visited (a lazy one has
--- no tensor yet and cannot be in a graph).
-local function module_paths()
-  local map, seen = {}, {}
-  local function walk(m, base)
+-- The modules held in globals (a running lesson's first), each once, by
+-- its shortest path: {module = m, path = "net[1]"} (graph pictures too).
+local function global_modules()
+  local list, seen = {}, {}
+  local function walk(m, path)
     if seen[m] then return end
     seen[m] = true
-    for _, name in ipairs(rawget(m, "_order") or {}) do
-      local p = rawget(m, name)
-      if is_tensor(p) then map[nncalc._id(p)] = { path = base .. "." .. name, field = name } end
-    end
+    list[#list + 1] = { module = m, path = path }
     for _, nc in ipairs(m:named_children()) do
       local k = nc[1]
-      walk(nc[2], base .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
+      walk(nc[2], path .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
     end
   end
-  local names = {}
-  for k, v in pairs(_G) do
-    if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+  for _, scope in ipairs(scopes()) do
+    local names = {}
+    for k, v in pairs(scope) do
+      if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+    end
+    table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
+    for _, k in ipairs(names) do walk(scope[k], k) end
   end
-  table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
-  for _, k in ipairs(names) do walk(_G[k], k) end
+  return list
+end
+nncalc._global_modules = global_modules
+
+-- Parameters of those modules, by path: net[1].weight, block.fc.bias.
+-- Only parameters already made are visited (a lazy one has no tensor yet
+-- and cannot be in a graph).
+local function module_paths()
+  local map = {}
+  for _, e in ipairs(global_modules()) do
+    for _, name in ipairs(rawget(e.module, "_order") or {}) do
+      local p = rawget(e.module, name)
+      if is_tensor(p) then map[nncalc._id(p)] = { path = e.path .. "." .. name, field = name } end
+    end
+  end
   return map
 end
 
@@ -313,11 +339,14 @@ function Tensor._nonleaf_grad(t)
     .. "leaves, as in PyTorch. Call %s before backward to keep it, or backward{trace=true} to see "
     .. "every intermediate gradient. (said once; warnings{nonleaf_grad=false})\n"):format(name, what, call))
 end
+-- A tensor's gradient for pictures: its .grad (read without the non-leaf
+-- warning), or for a computed one what the last backward left on its node
+-- (small graphs only, autograd.h).
 local function grad_of(t)
   nonleaf.quiet = nonleaf.quiet + 1
   local g = t.grad
   nonleaf.quiet = nonleaf.quiet - 1
-  return g
+  return g or nncalc._kept_grad(t)
 end
 
 -- warnings{accumulate=false, nonleaf_grad=false} silences the
@@ -348,10 +377,11 @@ local function shape_of(t)
 end
 local function short(t) return t and (inline(t) or "") or "" end
 
--- graph(L): the computation graph that produced L.
-function graph(t)
+-- graph(L [, {rankdir=, clusters=}]): the computation graph that produced L.
+function graph(t, opts)
   if not is_tensor(t) then error("graph: a tensor expected", 2) end
-  return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer() }, Graph)
+  if opts ~= nil and type(opts) ~= "table" then error("graph: options must be a table, e.g. {rankdir = \"TB\"}", 2) end
+  return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer(), opts = opts }, Graph)
 end
 
 function Graph.__tostring(g)
@@ -378,46 +408,12 @@ function Graph.__tostring(g)
   return table.concat(lines, "\n")
 end
 
--- Graphviz DOT: ops as ellipses, tensors as boxes with value and gradient.
-function Graph.dot(g, path)
-  local name, out, ids, next_id = g.name, {}, {}, 0
-  local function id_of(t)
-    local k = nncalc._id(t)
-    if not ids[k] then next_id = next_id + 1; ids[k] = "t" .. next_id end
-    return ids[k]
-  end
-  local function esc(s) return (s:gsub('"', '\\"')) end
-  out[#out + 1] = "digraph nncalc {\n  rankdir=LR;\n  node [fontname=\"monospace\"];"
-  local seen = {}
-  local function tensor_node(t)
-    local id = id_of(t)
-    if seen[id] then return id end
-    seen[id] = true
-    local label = name(t) .. " [" .. shape_of(t) .. "]"
-    local v = short(t)
-    if v ~= "" then label = label .. "\\nvalue " .. v end
-    local gr = grad_of(t)
-    if gr then label = label .. "\\ngrad " .. (short(gr) ~= "" and short(gr) or shape_of(gr)) end
-    out[#out + 1] = ('  %s [shape=box, label="%s"];'):format(id, esc(label))
-    return id
-  end
-  for _, n in ipairs(g.nodes) do
-    local op = "op" .. n.id
-    out[#out + 1] = ('  %s [shape=ellipse, label="%s#%d"];'):format(op, n.op, n.id)
-    -- tensor_node appends the box first: call it before taking #out + 1,
-    -- or the edge would overwrite the box's line
-    for _, x in ipairs(n.inputs) do
-      local t = tensor_node(x)
-      out[#out + 1] = ("  %s -> %s;"):format(t, op)
-    end
-    if n.out then
-      local t = tensor_node(n.out)
-      out[#out + 1] = ("  %s -> %s;"):format(op, t)
-    end
-  end
-  tensor_node(g.root)
-  out[#out + 1] = "}"
-  local text = table.concat(out, "\n") .. "\n"
+-- Graphviz DOT (graph_dot.lua): ops with their formulas, tensors with value
+-- and gradient, modules as clusters; opts {rankdir = "TB"} as graph(L, opts).
+function Graph.dot(g, path, opts)
+  if type(path) == "table" then path, opts = nil, path end
+  local ctx = { name = g.name, inline = short, shape_of = shape_of, grad_of = grad_of }
+  local text = require("nncalc.graph_dot").render(g, ctx, opts or g.opts)
   if path then
     local f, err = io.open(path, "w")
     if not f then error("graph:dot: " .. err, 2) end
@@ -428,12 +424,12 @@ function Graph.dot(g, path)
 end
 
 -- SVG through Graphviz's dot program, when it is installed.
-function Graph.svg(g, path)
+function Graph.svg(g, path, opts)
   if type(path) ~= "string" then error("graph:svg: a file name expected", 2) end
   local ok = os.execute("command -v dot >/dev/null 2>&1")
   if not ok then error("graph:svg: Graphviz 'dot' is not installed (apt-get install graphviz); graph(L):dot(path) writes the DOT text", 2) end
   local tmp = os.tmpname()
-  g:dot(tmp)
+  g:dot(tmp, opts)
   local done = os.execute(("dot -Tsvg %q -o %q"):format(tmp, path))
   os.remove(tmp)
   if not done then error("graph:svg: dot failed", 2) end

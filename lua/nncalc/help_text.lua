@@ -197,8 +197,8 @@ doc("detect_anomaly", "autograd", "detect_anomaly(true|false)",
   "When on, the first op that produces a NaN or Inf, in forward or in backward, raises an error naming the op and where in the script it was created. Returns the previous setting.",
   "detect_anomaly(false)")
 doc("warnings", "autograd", "warnings{accumulate=false, nonleaf_grad=false}", "Turns off the warning printed when backward adds to a .grad that already held a gradient (accumulate), and the one said once when the .grad of a non-leaf tensor is read (nonleaf_grad; setting it true says it again next time). warnings() returns the settings.", "warnings()")
-doc("graph", "autograd", "graph(L) | graph(L):dot(\"g.dot\") | graph(L):svg(\"g.svg\")",
-  "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT, :svg runs Graphviz's dot when installed.",
+doc("graph", "autograd", "graph(L [, {rankdir=\"LR\"|\"TB\", clusters=true}]) | graph(L):dot([\"g.dot\"] [, opts]) | graph(L):svg(\"g.svg\" [, opts])",
+  "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT (returns the text), :svg runs Graphviz's dot when installed. The picture shows every node's gradient after L:backward() (intermediate ones from that last backward, for graphs up to 64 nodes), each op's formula with its constants (yhat − 10, ^ 2), parameters, inputs and the output in their own colours, and each module's nodes in a cluster labelled with it; rankdir=\"TB\" lays it out top to bottom.",
   "x = tensor{1,2}:requires_grad(); graph(relu(x):sum())")
 doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
   "Every intermediate value that led to L, in the order it was computed, with names and shapes; returns them as a list.",
@@ -396,14 +396,14 @@ doc("grid_search", "optim", "grid_search{n1, n2, ..., epochs=, minutes_per_epoch
 doc("random_trials", "optim", "random_trials(p, confidence)", "The fewest random trials N with 1 − (1 − p)^N ≥ confidence when each succeeds with probability p; second result: the formula.", "random_trials(0.05, 0.95)")
 
 doc("lesson", "lessons", "lesson() | lesson(n) | lesson(\"name\")",
-  "Lists the lessons, or runs one in the REPL (nncalc lesson N from the shell). Each walks through one topic of the course step by step and checks your answers.",
+  "Lists the lessons, or runs one in the REPL (nncalc lesson N from the shell). Each walks through one topic of the course step by step and checks your answers. A lesson runs in its own environment: your globals are never overwritten; what it made is left in lessonvars (lessonvars.W1) and as globals only where the names are free, and it says which. Ctrl-C at a prompt leaves it.",
   "type(lesson)")
 doc("title", "lessons", "title(text)", "A lesson's heading, underlined.", "title(\"Backprop by hand\")")
 doc("say", "lessons", "say(text)", "A paragraph of a lesson, wrapped to the width.", "say(\"The chain rule multiplies local derivatives.\")")
 doc("show", "lessons", "show(label, value)", "Prints label = value (a tensor below its label).", "show(\"W1\", eye(2))")
 doc("pause", "lessons", "pause()", "Waits for Enter when a person is running the lesson; goes straight on in scripts and tests.", "pause()")
 doc("ask", "lessons", "ask(question, answer [, tol [, working]])",
-  "Asks the student a question and checks the answer (a number or tensor, within tol, default 1e-4), showing the working after a wrong answer; in scripts it prints the answer.",
+  "Asks the student a question and checks the answer (a number or tensor, within tol, default 1e-4), showing the working after a wrong answer; in scripts it prints the answer. The answer is read with Readline: numbers, numbers with spaces or commas, ';' between rows, or an expression; what cannot be read (-4x) is asked again, an empty line shows the answer.",
   "type(ask)")
 doc("nn", "nn", "nn.Linear(...), nn.Conv2d(...), nn.Sequential{...} ...",
   "The layers as modules, containers and losses (help \"nn.Linear\" and so on for each). Every module keeps the module contract: help \"nn.class\".",

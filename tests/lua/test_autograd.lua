@@ -824,8 +824,8 @@ test("graph(L) prints names and shapes; :dot writes Graphviz", with_homework_glo
     eq(boxes[t], true, t .. " has no box in\n" .. content)
   end
   -- inputs: mv, add 2 each, relu 1, three layers (15), index, sub, pow 1 each (3);
-  -- outputs: 12
-  eq(edges, 15 + 3 + 12, "edges: one per input and one per output")
+  -- outputs: 12; and the numbers y = 10 (sub) and the exponent 2 (pow)
+  eq(edges, 15 + 3 + 12 + 2, "edges: one per input, one per output, one per constant")
 end))
 
 test("forward_trace lists the values in forward order", with_homework_globals(function()

@@ -51,6 +51,7 @@ function Module.class(name, parent)
   class.__name = "nn." .. name
   class.__index = instance_index(class)
   class.__methods = class   -- for Tab completion, which never calls __index
+  class.__fields = "_lazy"   -- ... and parameters not yet made complete too
   class.__call = function(self, ...) return self:forward(...) end
   class.__tostring = function(self) return self:repr("") end
   class.__len = function(self) return rawlen(self) end
@@ -201,6 +202,8 @@ function Module:forward(x, opts)
     error(msg, 2)
   end
   self.output = y
+  -- graph pictures group the ops between this input and output (graph_dot)
+  rawset(self, "_input_id", nncalc.is_tensor(x) and nncalc._id(x) or nil)
   return y
 end
 
