@@ -14,7 +14,8 @@
 -- UTF-8 locale, trailing blanks ignored; the banner's "gemm: X" is
 -- whatever the build found.
 -- A block after `<!-- script -->` is a Lua file that must run without an
--- error (its output is not compared).
+-- error (its output is not compared). Last, the README must name every
+-- calculator global and every member of nn, nn.init, optim and models.
 -- Prints one line per block and "readme: N passed, N failed".
 
 local readme, bin = arg[1], arg[2]
@@ -186,6 +187,27 @@ for _, b in ipairs(blocks) do
   else fail = fail + 1; print(("FAIL README line %d: %s"):format(b.at, why)) end
 end
 if #blocks == 0 then fail = 1; print("FAIL no <!-- session --> blocks in " .. readme) end
+
+-- The API sections name every calculator global and every member of nn,
+-- nn.init, optim and models (a name added without a word in the README
+-- fails here). A member may be named in a list after its table
+-- (`nn.init.uniform/normal/...`), so members are looked up by their own name.
+do
+  local text = assert(io.open(readme, "r")):read("a")
+  local function named(n) return text:find("%f[%w_]" .. n:gsub("%p", "%%%0") .. "%f[^%w_]") ~= nil end
+  local missing = {}
+  for _, n in ipairs(require("nncalc.exports").names(nncalc)) do
+    if not named(n) then missing[#missing + 1] = n end
+  end
+  for _, t in ipairs{ { "nn", nn }, { "nn.init", nn.init }, { "optim", optim }, { "models", models } } do
+    for k in pairs(t[2]) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" and not named(k) then missing[#missing + 1] = t[1] .. "." .. k end
+    end
+  end
+  table.sort(missing)
+  if #missing == 0 then pass = pass + 1; print("ok   README names every global and every nn, nn.init, optim, models member")
+  else fail = fail + 1; print("FAIL README does not name: " .. table.concat(missing, " ")) end
+end
 print(("readme: %d passed, %d failed%s"):format(pass, fail,
   skipped > 0 and (", %d banner skipped (no script(1) to give it a terminal)"):format(skipped) or ""))
 os.exit(fail == 0 and 0 or 1)
