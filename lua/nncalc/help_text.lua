@@ -377,7 +377,7 @@ doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, 
   "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1, momentum = 0.9})")
 doc("optim.AdaGrad optim.Adagrad", "optim", "optim.AdaGrad(params, {lr=0.01, lr_decay=0, weight_decay=0, eps=1e-10})", "G ← G + g²; θ ← θ − lr/(1 + (t−1)·lr_decay) · g / (√G + ε).", "optim.AdaGrad({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.RMSProp optim.RMSprop", "optim", "optim.RMSProp(params, {lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false})", "E[g²] ← α·E[g²] + (1−α)·g²; θ ← θ − lr·g / (√E[g²] + ε) (with momentum: buf ← μ·buf + g/(√E[g²] + ε), θ ← θ − lr·buf).", "optim.RMSProp({tensor{1}:requires_grad()})")
-doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0, bias_correction=true, amsgrad=false}) | optim.AdamW(params, {..., weight_decay=0.01})",
+doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, betas={0.9, 0.999} | beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0, bias_correction=true, amsgrad=false}) | optim.AdamW(params, {..., weight_decay=0.01})",
   "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient. bias_correction=false uses m and v as they are (CS224n's handout); amsgrad=true keeps vmax = max(vmax, v) for the denominator. The trace shows each buffer.",
   "optim.Adam({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(closure) | opt:zero_grad() | opt:state()",

@@ -51,6 +51,19 @@ local function settings(cls, opts, defaults)
   if type(opts) ~= "table" then error(cls .. ": options must be a table, e.g. {lr=0.1}", 4) end
   local s = {}
   for k, v in pairs(defaults) do s[k] = v end
+  -- PyTorch's betas = (b1, b2), written {b1, b2}, is beta1 and beta2
+  if opts.betas ~= nil and defaults.beta1 ~= nil then
+    local b = opts.betas
+    if type(b) ~= "table" or #b ~= 2 or type(b[1]) ~= "number" or type(b[2]) ~= "number" then
+      error(("%s: betas must be two numbers, e.g. {0.9, 0.999}, got %s"):format(cls, tostring(b)), 4)
+    end
+    if opts.beta1 ~= nil or opts.beta2 ~= nil then
+      error(("%s: give betas = {b1, b2} or beta1 and beta2, not both"):format(cls), 4)
+    end
+    local o = {}
+    for k, v in pairs(opts) do if k ~= "betas" then o[k] = v end end
+    o.beta1, o.beta2, opts = b[1], b[2], o
+  end
   for k, v in pairs(opts) do
     if defaults[k] == nil then
       local names = {}

@@ -271,3 +271,19 @@ test("step(closure) calls the closure once, first, and returns its loss (PyTorch
   end
   expect_error(function() optim.Adam({ tensor{1}:requires_grad() }):step(3) end, "closure must be a function")
 end)
+
+test("Adam/AdamW take PyTorch's betas = {b1, b2} as beta1, beta2", function()
+  -- one step on f(w) = w² at w = 1 (g = 2), betas (0.5, 0.75), lr 0.1, by hand:
+  -- m = 0.5·2 = 1, v = 0.25·4 = 1; m̂ = 1/0.5 = 2, v̂ = 1/0.25 = 4; w = 1 − 0.1·2/(2 + 1e-8)
+  for _, name in ipairs{ "Adam", "AdamW" } do
+    local w = tensor{1}:requires_grad()
+    local opt = optim[name]({ w }, { lr = 0.1, betas = { 0.5, 0.75 }, weight_decay = 0 })
+    eq(opt.settings.beta1, 0.5); eq(opt.settings.beta2, 0.75)
+    ;(w ^ 2):sum():backward()
+    opt:step()
+    near(w:detach()[1], 1 - 0.1 * 2 / (2 + 1e-8), 1e-12, name)
+  end
+  expect_error(function() optim.Adam({ tensor{1}:requires_grad() }, { betas = { 0.9 } }) end, "betas must be two numbers")
+  expect_error(function() optim.Adam({ tensor{1}:requires_grad() }, { betas = { 0.9, 0.99 }, beta1 = 0.8 }) end, "not both")
+  expect_error(function() optim.SGD({ tensor{1}:requires_grad() }, { betas = { 0.9, 0.99 } }) end, "unknown option 'betas'")
+end)
