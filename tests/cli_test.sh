@@ -94,6 +94,15 @@ local q = 5; q + 1
 10
 20
 6' "$NN"
+# a report its function printed is not dumped again as a table
+out=$(printf '%s\n' 'rnn = nn.RNN(2, 3); xs = randn(3, 2)' 'bptt_norms(rnn, xs)' \
+  'curvature(tensor{{2,0},{0,4}}, {explain=true})' \
+  'newton_step(function(a) return ((a - 1)^2):sum() end, tensor{3, 3}, {trace=true})' | "$NN" 2>&1)
+case "$out" in
+  *"{J ="*|*"{H ="*|*"f_new ="*) bad "reports printed twice (as tables)" "$out" ;;
+  *"backprop through time"*"converges iff"*"Newton step"*) ok ;;
+  *) bad "bptt_norms, curvature, newton_step reports" "$out" ;;
+esac
 expect_in "a real syntax error is still reported as such" 'n = 6; = 1
 ' 1 "stdin:1: unexpected symbol near '='" "$NN"
 expect_exact "statements print nothing" 'a = 1

@@ -65,6 +65,7 @@ local function bptt_norms(a, b, c, opts)
       io.write(("  t = %-3d %12.6g%s%s\n"):format(e.t, e.norm,
         e.cell_norm and ("   dc/dc %.6g"):format(e.cell_norm) or "", ratio))
     end
+    list._printed = true   -- the REPL does not show the table again
   end
   return list
 end

@@ -88,6 +88,7 @@ function curvature(f, x, o)
       out[#out + 1] = ("H has a negative eigenvalue (λ_min = %s): not convex here (a saddle or a maximum)"):format(fmt.num(w[1]))
     end
     io.write(table.concat(out, "\n"), "\n")
+    r._printed = true   -- the REPL does not show the table again
   end
   return r
 end
@@ -141,7 +142,8 @@ function newton_step(f, x, o)
     end
     io.write(table.concat(lines, "\n"), "\n")
   end
-  return x_new, { f = fx, g = g, H = H, step = step, f_new = f_new }
+  -- traced, the REPL shows x_new but not the info the trace printed
+  return x_new, { f = fx, g = g, H = H, step = step, f_new = f_new, _printed = o.trace and true or nil }
 end
 
 -- gauss_newton(r, x [, {explain=true}]): for L(x) = Σ rᵢ(x)² (the sum of
