@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_direct.h"
 #include "gemm.h"
 
 
@@ -586,11 +587,39 @@ static int wide_grad_input(const Geom *G, const Wide *D, const double *w, const 
 ** =======================================================
 */
 
+/* The direct kernel (conv_direct.c) for an image's first layers: stride 1,
+** one group, at most DIRECT_MAX_C input channels (LeNet's first layer ran
+** 3-4x faster than by columns; at 6 channels the columns' GEMM won). */
+#define DIRECT_MAX_C 4
+
+static int direct_plan(const Geom *G, DirectGeom *D) {
+  if (G->sh != 1 || G->sw != 1 || G->groups != 1 || G->C > DIRECT_MAX_C ||
+      G->ph > G->H || G->pw > G->W || G->L == 0)
+    return 0;
+  D->N = G->N; D->C = G->C; D->H = G->H; D->W = G->W; D->K = G->K;
+  D->kh = G->kh; D->kw = G->kw; D->ph = G->ph; D->pw = G->pw; D->dh = G->dh; D->dw = G->dw;
+  D->OH = G->OH; D->OW = G->OW;
+  return 1;
+}
+
+static int direct_status(int rc) {
+  return rc == 0 ? NN_OK : nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
+}
+
 static int conv_forward_raw(const Geom *G, const double *x, const double *w,
                             const double *bias, double *y) {
   Wide D;
+  DirectGeom DG;
+  if (direct_plan(G, &DG)) return direct_status(conv_direct_forward(&DG, x, w, bias, y));
   if (wide_plan(G, &D)) return wide_forward(G, &D, x, w, bias, y);
   return cols_forward(G, x, w, bias, y);
+}
+
+/* gx alone, by the wide form or by columns. */
+static int conv_backward_raw_gx(const Geom *G, const double *w, const double *gy, double *gx) {
+  Wide D;
+  if (wide_plan(G, &D)) return wide_grad_input(G, &D, w, gy, gx);
+  return cols_backward(G, NULL, w, gy, gx, NULL);
 }
 
 /* gx and/or gw (NULL: not wanted) for dL/dy = gy; x is read only for gw,
@@ -598,6 +627,11 @@ static int conv_forward_raw(const Geom *G, const double *x, const double *w,
 static int conv_backward_raw(const Geom *G, const double *x, const double *w,
                              const double *gy, double *gx, double *gw) {
   Wide D;
+  DirectGeom DG;
+  if (gw != NULL && direct_plan(G, &DG)) {
+    int st = direct_status(conv_direct_grad_weight(&DG, x, gy, gw));
+    return st == NN_OK && gx != NULL ? conv_backward_raw_gx(G, w, gy, gx) : st;
+  }
   /* gw by columns: the per-tap GEMMs for it are Kg x Cg products with a
   ** long inner dimension, which ran 10-20% slower than the one im2col GEMM
   ** (measured); gx gains from the wide form as much as the forward does */
