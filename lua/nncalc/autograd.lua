@@ -77,36 +77,50 @@ end
 -- ---- showing values ----------------------------------------------------
 
 local function num(v)
-  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
+  if v % 1 == 0 and v < 1e15 and v > -1e15 then return ("%.0f"):format(v) end
   return ("%.6g"):format(v)
 end
 
 -- Small values inline, as on paper: 4, (16, 12, -4), [32 16; 24 12].
 local function inline(t)
-  t = t:detach()
   local n = t:numel()
   if n == 1 then return num(t:item()) end
   if n > 8 or t:dim() > 2 then return nil end
-  local flat = t:reshape(n)
+  local vals = t:totable()
   if t:dim() == 1 then
-    local v = {}
-    for i = 1, n do v[i] = num(flat[i]) end
-    return "(" .. table.concat(v, ", ") .. ")"
+    for i = 1, n do vals[i] = num(vals[i]) end
+    return "(" .. table.concat(vals, ", ") .. ")"
   end
-  local rows, r, c = {}, t:size(1), t:size(2)
-  for i = 1, r do
-    local v = {}
-    for j = 1, c do v[j] = num(flat[(i - 1) * c + j]) end
-    rows[i] = table.concat(v, " ")
+  for i, row in ipairs(vals) do
+    for j = 1, #row do row[j] = num(row[j]) end
+    vals[i] = table.concat(row, " ")
   end
-  return "[" .. table.concat(rows, "; ") .. "]"
+  return "[" .. table.concat(vals, "; ") .. "]"
+end
+
+-- f(t) remembered per tensor for one trace or one printing: a trace names
+-- each tensor and shows each gradient several times (as an op's output,
+-- then as its inputs' rule), and formatted each anew, which was most of
+-- its cost per op.
+local function memo(f)
+  local cache = {}
+  return function(t)
+    if not t then return f(t) end
+    local id = nncalc._id(t)
+    local v = cache[id]
+    if v == nil then
+      v = f(t)
+      cache[id] = v == nil and false or v
+    end
+    return v or nil
+  end
 end
 
 -- A value inline when small, else its shape (and the tensor itself on the
--- lines below, collected in `blocks`).
-local function value(t, label, blocks)
+-- lines below, collected in `blocks`); fmt: inline, or a memo of it.
+local function value(t, label, blocks, fmt)
   if not t then return "?" end
-  local s = inline(t)
+  local s = (fmt or inline)(t)
   if s then return s end
   blocks[#blocks + 1] = { label, t }
   return "[" .. table.concat(t:shape(), "x") .. "]"
@@ -137,7 +151,7 @@ local function add_path(paths, t, g)
   return p
 end
 
-local function print_step(k, step, name, root, out, paths)
+local function print_step(k, step, name, root, out, paths, fmt)
   local ins = {}
   for i, x in ipairs(step.inputs) do ins[i] = name(x) end
   out(("step %d: %s = %s(%s)   [%s]"):format(k, name(step.out), step.op, table.concat(ins, ", "),
@@ -146,7 +160,7 @@ local function print_step(k, step, name, root, out, paths)
   if mine and mine.n > 1 then
     local blocks = {}
     out(("  d%s/d%s = the sum of its %d paths above = %s"):format(root, name(step.out), mine.n,
-      value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)))
+      value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks, fmt)))
     for _, b in ipairs(blocks) do
       out("    " .. b[1] .. " =")
       for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -167,9 +181,9 @@ local function print_step(k, step, name, root, out, paths)
         line = line .. ", summed over the broadcast " .. table.concat(step.gout:shape(), "x")
           .. " -> " .. (g:dim() == 0 and "scalar" or table.concat(g:shape(), "x"))
       end
-      local gout = value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)
-      local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks)
-      local res = value(g, "d" .. root .. "/d" .. name(step.inputs[i]), blocks)
+      local gout = value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks, fmt)
+      local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks, fmt)
+      local res = value(g, "d" .. root .. "/d" .. name(step.inputs[i]), blocks, fmt)
       -- the numbers in the order of the rule: dL/dz · f'(a), or Wᵀ · dL/dz
       local gout_first = rule:match("= (.*)$"):sub(1, 4) == "dL/d"
       if loc and gout_first then line = line .. " = " .. gout .. " · " .. loc .. " = " .. res
@@ -185,7 +199,7 @@ local function print_step(k, step, name, root, out, paths)
       if p.n > 1 then
         local blocks = {}
         out(("  (%s is used by more than one op and the chain rule adds the paths: d%s/d%s so far = %s, from %d paths)")
-          :format(name(x), root, name(x), value(p.sum, "sum so far", blocks), p.n))
+          :format(name(x), root, name(x), value(p.sum, "sum so far", blocks, fmt), p.n))
         for _, b in ipairs(blocks) do
           out("    " .. b[1] .. " =")
           for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -221,7 +235,7 @@ function Tensor.backward(self, arg)
   end
   local record = o.trace or o.step or o.record
   local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record)
-  local name = (o.trace or o.step or nacc > 0) and namer()
+  local name = (o.trace or o.step or nacc > 0) and memo(namer())
   if nacc > 0 and settings.accumulate then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
@@ -233,9 +247,9 @@ function Tensor.backward(self, arg)
     out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, num(self:numel() == 1 and self:item() or 0 / 0),
       root, root, o.grad and "the given gradient" or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
-    local paths = {}
+    local paths, fmt = {}, memo(inline)
     for k, st in ipairs(steps) do
-      print_step(k, st, name, root, out, paths)
+      print_step(k, st, name, root, out, paths, fmt)
       if interactive and k < #steps then wait_enter() end
     end
   end
@@ -270,13 +284,19 @@ function graph(t)
   return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer() }, Graph)
 end
 
+-- Indentation shows depth up to MAX_INDENT levels; deeper lines stay at
+-- that column and say their depth, so a 10,000-op chain prints in 10,000
+-- lines of bounded length instead of 100 MB of leading spaces.
+local MAX_INDENT = 16
+
 function Graph.__tostring(g)
-  local name, lines, seen = g.name, {}, {}
+  local name, lines, seen = memo(g.name), {}, {}
   local by_out = {}
+  local deep = ("  "):rep(MAX_INDENT)
   for _, n in ipairs(g.nodes) do if n.out then by_out[nncalc._id(n.out)] = n end end
   local function walk(t, depth)
     local n = by_out[nncalc._id(t)]
-    local pad = ("  "):rep(depth)
+    local pad = depth <= MAX_INDENT and ("  "):rep(depth) or (deep .. "(depth " .. depth .. ") ")
     local grad = t.grad and ("  grad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad))) or ""
     if n == nil then
       lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
