@@ -157,6 +157,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_startup ./$(BIN) $(CURDIR)/lua
 	$(BUILD)/bench_conv
+	./$(BIN) bench/bench_anchors.lua ./$(BIN) 3 $(BUILD)/bench_gemm
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50

@@ -294,22 +294,35 @@ function Graph.__tostring(g)
   local by_out = {}
   local deep = ("  "):rep(MAX_INDENT)
   for _, n in ipairs(g.nodes) do if n.out then by_out[nncalc._id(n.out)] = n end end
-  local function walk(t, depth)
+  -- one line per visit, depth first in input order, from an explicit
+  -- stack: a recursion as deep as the graph made every collection walk a
+  -- Lua stack of that depth, and printing quadratic in the chain's length
+  local function line(t, depth)
     local n = by_out[nncalc._id(t)]
     local pad = depth <= MAX_INDENT and ("  "):rep(depth) or (deep .. "(depth " .. depth .. ") ")
     local grad = t.grad and ("  grad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad))) or ""
     if n == nil then
       lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
-      return
+      return nil
     end
     local id = nncalc._id(t)
     lines[#lines + 1] = ("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
       seen[id] and "  (shown above)" or "")
-    if seen[id] then return end
+    if seen[id] then return nil end
     seen[id] = true
-    for _, x in ipairs(n.inputs) do walk(x, depth + 1) end
+    return n.inputs
   end
-  walk(g.root, 0)
+  local stack, depths = { g.root }, { 0 }
+  while #stack > 0 do
+    local t, depth = stack[#stack], depths[#depths]
+    stack[#stack], depths[#depths] = nil, nil
+    local inputs = line(t, depth)
+    if inputs then   -- pushed last first, so that the first is shown first
+      for i = #inputs, 1, -1 do
+        stack[#stack + 1], depths[#depths + 1] = inputs[i], depth + 1
+      end
+    end
+  end
   return table.concat(lines, "\n")
 end
 
