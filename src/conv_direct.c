@@ -19,6 +19,9 @@
 
 #include "conv_direct.h"
 
+#include "gemm.h"
+#include "status.h"
+
 /* eight doubles, GCC/Clang vector extension (one AVX-512 register, two
 ** AVX2 ones), loaded unaligned */
 typedef double v8 __attribute__((vector_size(64)));
@@ -160,4 +163,33 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   free(gyw);
   free(D.off);
   return 0;
+}
+
+/* ======================================================================
+** A kernel as large as its unpadded input (LeNet's C5, a classifier
+** written as a convolution): one output per sample, so the layer is a
+** matrix product with the flattened samples, and no column matrix is
+** needed (it would only be the input transposed).
+** ====================================================================== */
+
+int conv_is_fc(const DirectGeom *G) {
+  return G->OH == 1 && G->OW == 1 && G->ph == 0 && G->pw == 0 && G->kh == G->H &&
+         G->kw == G->W;
+}
+
+int conv_fc_forward(const DirectGeom *G, const double *x, const double *w,
+                    const double *bias, double *y) {
+  int64_t n, k, R = G->C * G->H * G->W;
+  for (n = 0; n < G->N; n++)
+    for (k = 0; k < G->K; k++) y[n * G->K + k] = bias != NULL ? bias[k] : 0.0;
+  return gemm(0, 1, G->N, G->K, R, 1.0, x, R, w, R, 1.0, y, G->K);
+}
+
+int conv_fc_backward(const DirectGeom *G, const double *x, const double *w,
+                     const double *gy, double *gx, double *gw) {
+  int64_t R = G->C * G->H * G->W;
+  int st = NN_OK;
+  if (gx != NULL) st = gemm(0, 0, G->N, R, G->K, 1.0, gy, G->K, w, R, 0.0, gx, R);
+  if (st == NN_OK && gw != NULL) st = gemm(1, 0, G->K, R, G->N, 1.0, gy, G->K, x, R, 0.0, gw, R);
+  return st;
 }

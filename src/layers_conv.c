@@ -592,14 +592,25 @@ static int wide_grad_input(const Geom *G, const Wide *D, const double *w, const 
 ** 3-4x faster than by columns; at 6 channels the columns' GEMM won). */
 #define DIRECT_MAX_C 4
 
+static void direct_geom(const Geom *G, DirectGeom *D) {
+  D->N = G->N; D->C = G->C; D->H = G->H; D->W = G->W; D->K = G->K;
+  D->kh = G->kh; D->kw = G->kw; D->ph = G->ph; D->pw = G->pw; D->dh = G->dh; D->dw = G->dw;
+  D->OH = G->OH; D->OW = G->OW;
+}
+
 static int direct_plan(const Geom *G, DirectGeom *D) {
   if (G->sh != 1 || G->sw != 1 || G->groups != 1 || G->C > DIRECT_MAX_C ||
       G->ph > G->H || G->pw > G->W || G->L == 0)
     return 0;
-  D->N = G->N; D->C = G->C; D->H = G->H; D->W = G->W; D->K = G->K;
-  D->kh = G->kh; D->kw = G->kw; D->ph = G->ph; D->pw = G->pw; D->dh = G->dh; D->dw = G->dw;
-  D->OH = G->OH; D->OW = G->OW;
+  direct_geom(G, D);
   return 1;
+}
+
+/* One group and a kernel over the whole input: a matrix product. */
+static int fc_plan(const Geom *G, DirectGeom *D) {
+  if (G->groups != 1 || G->N == 0) return 0;
+  direct_geom(G, D);
+  return conv_is_fc(D);
 }
 
 static int direct_status(int rc) {
@@ -610,6 +621,7 @@ static int conv_forward_raw(const Geom *G, const double *x, const double *w,
                             const double *bias, double *y) {
   Wide D;
   DirectGeom DG;
+  if (fc_plan(G, &DG)) return conv_fc_forward(&DG, x, w, bias, y);
   if (direct_plan(G, &DG)) return direct_status(conv_direct_forward(&DG, x, w, bias, y));
   if (wide_plan(G, &D)) return wide_forward(G, &D, x, w, bias, y);
   return cols_forward(G, x, w, bias, y);
@@ -628,6 +640,7 @@ static int conv_backward_raw(const Geom *G, const double *x, const double *w,
                              const double *gy, double *gx, double *gw) {
   Wide D;
   DirectGeom DG;
+  if (fc_plan(G, &DG)) return conv_fc_backward(&DG, x, w, gy, gx, gw);
   if (gw != NULL && direct_plan(G, &DG)) {
     int st = direct_status(conv_direct_grad_weight(&DG, x, gy, gw));
     return st == NN_OK && gx != NULL ? conv_backward_raw_gx(G, w, gy, gx) : st;

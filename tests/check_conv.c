@@ -200,6 +200,9 @@ static const Case conv_cases[] = {
   {"direct: 7 channels out (a part block), padding {1,2}", 2, 3, 9, 11, 7, 3, 3, 1, 1, 1, 2, 1, 1, 1, 1},
   {"direct: 13 out, dilation {2,1}, 4 in", 1, 4, 10, 7, 13, 3, 2, 1, 1, 2, 0, 2, 1, 1, 0},
   {"columns at stride 1 with 5 channels", 2, 5, 8, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  /* a kernel over the whole unpadded input is one matrix product */
+  {"whole-input kernel (LeNet's C5), batch 3, stride 2", 3, 5, 5, 5, 7, 5, 5, 2, 2, 0, 0, 1, 1, 1, 1},
+  {"whole-input 3x2 kernel, 1 channel", 2, 1, 3, 2, 4, 3, 2, 1, 1, 0, 0, 1, 1, 1, 0},
 };
 #define NCONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
