@@ -6,8 +6,8 @@
 #                   through the binary, then all of them again under
 #                   AddressSanitizer + UndefinedBehaviorSanitizer
 #   make sanitize   only the sanitizer pass
-#   make bench      benchmarks (GEMM, start-up, autograd, convolution, summary,
-#                   Adam), printed beside references
+#   make bench      benchmarks (GEMM, start-up, convolution, nncalc beside PyTorch, summary,
+#                   Adam), PyTorch measured in the same run when installed
 #   make install PREFIX=/usr/local
 #
 # ARCH=-march=x86-64-v2 (say) builds for another CPU than this one.
@@ -158,7 +158,6 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	$(BUILD)/bench_startup ./$(BIN) $(CURDIR)/lua
 	$(BUILD)/bench_conv
 	./$(BIN) bench/bench_anchors.lua ./$(BIN) 3 $(BUILD)/bench_gemm
-	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
 	./$(BIN) bench/bench_optim.lua

@@ -32,17 +32,21 @@ local b2 = tensor{-23, -11}:requires_grad()
 local W3 = tensor{{-2, 3}}:requires_grad()
 local b3 = tensor{18}:requires_grad()
 local params = {W1, b1, W2, b2, W3, b3}
-local function mlp_step()
-  for _, p in ipairs(params) do p:zero_grad() end
+local function mlp_forward()
   local z1 = relu(W1 * xx + b1)
   local z2 = relu(W2 * z1 + b2)
   local yhat = relu(W3 * z2 + b3)
-  local L = ((yhat - 10) ^ 2):sum()
-  L:backward()
+  return ((yhat - 10) ^ 2):sum()
+end
+local function mlp_step()
+  for _, p in ipairs(params) do p:zero_grad() end
+  mlp_forward():backward()
 end
 
 out("op_fresh", median(op, 20000))
 out("mlp_fresh", median(mlp_step, 2000))
+out("mlp_forward", median(mlp_forward, 2000))
+out("mlp_nograd", median(function() no_grad(mlp_forward) end, 2000))
 
 -- what a REPL session has done by the time a student times something:
 -- thousands of live tensors, a backward through a bigger graph, a summary,
