@@ -260,6 +260,35 @@ fail:
   return NULL;
 }
 
+/* Whether every winner lies in its own 2x2 block of the plane (as after
+** the 2x2, stride-2 pooling of most networks): then each input position
+** gets the gradient of at most one window. */
+static int winners_in_blocks(const double *a, int64_t planes, int64_t oh, int64_t ow,
+                             int64_t w) {
+  int64_t pl, oy, ox;
+  for (pl = 0; pl < planes; pl++, a += oh * ow)
+    for (oy = 0; oy < oh; oy++)
+      for (ox = 0; ox < ow; ox++) {
+        double d = a[oy * ow + ox] - (double)(2 * oy * w + 2 * ox);
+        if (!(d == 0 || d == 1 || d == (double)w || d == (double)(w + 1))) return 0;
+      }
+  return 1;
+}
+
+/* Each block written whole, the winner's gradient and three zeros: one
+** pass, where zeroing the input-sized gradient first was another. */
+static void scatter_blocks(const double *a, const double *d, double *dst, int64_t planes,
+                           int64_t oh, int64_t ow, int64_t w) {
+  int64_t pl, oy, ox;
+  for (pl = 0; pl < planes; pl++, a += oh * ow, d += oh * ow, dst += 4 * oh * ow)
+    for (oy = 0; oy < oh; oy++)
+      for (ox = 0; ox < ow; ox++) {
+        int64_t p = 2 * oy * w + 2 * ox, i = oy * ow + ox;
+        dst[p] = dst[p + 1] = dst[p + w] = dst[p + w + 1] = 0.0;
+        dst[(int64_t)a[i]] = d[i];
+      }
+}
+
 /* The gradient goes to each window's winner; overlapping windows that
 ** share a winner add up. */
 Tensor *layer_maxpool2d_backward(const Tensor *x, const Tensor *argmax, const Tensor *gy) {
@@ -277,12 +306,21 @@ Tensor *layer_maxpool2d_backward(const Tensor *x, const Tensor *argmax, const Te
             tensor_shape_str(argmax, b1, sizeof b1), tensor_shape_str(gy, b2, sizeof b2));
     return NULL;
   }
-  if ((gx = tensor_zeros(4, x->size)) == NULL || (gc = tensor_contiguous(gy)) == NULL ||
-      (ac = tensor_contiguous(argmax)) == NULL)
+  if ((gc = tensor_contiguous(gy)) == NULL || (ac = tensor_contiguous(argmax)) == NULL)
     goto fail;
   planes = x->size[0] * x->size[1];
   hw = x->size[2] * x->size[3];
   out_plane = gy->size[2] * gy->size[3];
+  if (x->size[2] == 2 * gy->size[2] && x->size[3] == 2 * gy->size[3] &&
+      winners_in_blocks(data_of(ac), planes, gy->size[2], gy->size[3], x->size[3])) {
+    if ((gx = tensor_new(4, x->size)) == NULL) goto fail;
+    scatter_blocks(data_of(ac), data_of(gc), data_of(gx), planes, gy->size[2], gy->size[3],
+                   x->size[3]);
+    tensor_release(ac);
+    tensor_release(gc);
+    return gx;
+  }
+  if ((gx = tensor_zeros(4, x->size)) == NULL) goto fail;
   for (pl = 0; pl < planes; pl++) {
     const double *a = data_of(ac) + pl * out_plane, *d = data_of(gc) + pl * out_plane;
     double *dst = data_of(gx) + pl * hw;
