@@ -70,9 +70,12 @@ static double row(const char *label, char *const argv[], int runs, double base) 
 }
 
 int main(int argc, char **argv) {
-  char *nn[] = {argc > 1 ? argv[1] : "./nncalc", "-e", "", NULL};
-  char *lua[] = {"lua5.4", "-e", "", NULL};
-  char *torch[] = {"/usr/bin/python3", "-c", "import torch", NULL};
+  /* execvp's argv is char *const[]: writable copies of the literals */
+  static char self[] = "./nncalc", lua5[] = "lua5.4", e[] = "-e", empty[] = "";
+  static char py[] = "/usr/bin/python3", c[] = "-c", imp[] = "import torch";
+  char *nn[] = {argc > 1 ? argv[1] : self, e, empty, NULL};
+  char *lua[] = {lua5, e, empty, NULL};
+  char *torch[] = {py, c, imp, NULL};
   char env[4200];
   double med, peak;
   printf("== start-up: median of %d runs (5 for torch), peak RSS ==\n", RUNS);

@@ -34,8 +34,10 @@ static const char usage_text[] =
   "An interactive calculator for neural networks (Lua 5.4 with tensors).\n"
   "\n"
   "  script [args]  run a Lua script; its arguments are in the table `arg`\n"
-  "  check FILE [--tap|--json]  run a homework file of check() calls and report;\n"
-  "                 exit status 1 when any check failed\n"
+  "  check FILE... [--tap|--json|--gradescope[=PATH]] [-- args]\n"
+  "                 run homework files of check() calls and report per file and\n"
+  "                 in total; args reach each file as arg; exit status 1 when\n"
+  "                 any check failed\n"
   "  lesson [N|name] [--no-pause]  list the lessons, or run one\n"
   "  -              run standard input as a script\n"
   "  -e code        run a chunk of code (may be repeated)\n"
@@ -47,7 +49,9 @@ static const char usage_text[] =
   "\n"
   "Without a script, nncalc opens the REPL at a terminal, and reads standard\n"
   "input as REPL lines (with values printed, no prompts) otherwise.\n"
-  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR.\n";
+  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR,\n"
+  "NNCALC_LESSONS_DIR, NNCALC_HISTORY (history file), PAGER, NO_COLOR;\n"
+  "see man nncalc.\n";
 
 typedef struct Options {
   int interactive, quiet, version, help, stdin_script;
@@ -131,6 +135,17 @@ static int l_complete(lua_State *L) {
   return 1;
 }
 
+/* nncalc._term_size(): columns and rows of the terminal on stdout, or
+** nothing when stdout is not a terminal (tables, plots and help then keep
+** their fixed widths and never page). */
+static int l_term_size(lua_State *L) {
+  int rows = 0, cols = 0;
+  if (!repl_screen_size(&rows, &cols)) return 0;
+  lua_pushinteger(L, cols);
+  lua_pushinteger(L, rows);
+  return 2;
+}
+
 /* The binary's own additions to the library table (at the top). */
 static void add_host_functions(lua_State *L) {
   lua_pushliteral(L, NNCALC_VERSION);
@@ -145,6 +160,8 @@ static void add_host_functions(lua_State *L) {
   lua_setfield(L, -2, "interactive");
   lua_pushcfunction(L, l_stdin_tty);
   lua_setfield(L, -2, "stdin_tty");
+  lua_pushcfunction(L, l_term_size);
+  lua_setfield(L, -2, "_term_size");
 }
 
 /* The Lua half, then the calculator's globals: lib.globals() writes them
@@ -270,10 +287,10 @@ static int pmain(lua_State *L) {
   parse(argc, argv, &o);
   if (o.bad) {
     if (strcmp(argv[o.bad], "-e") == 0 && o.bad == argc - 1)
-      fprintf(stderr, "%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
+      run_eprintf("%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
     else
-      fprintf(stderr, "%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
-    fprintf(stderr, usage_text, run_progname);
+      run_eprintf("%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
+    run_eprintf(usage_text, run_progname);
     lua_pushinteger(L, 1);
     return 1;
   }
@@ -284,6 +301,7 @@ static int pmain(lua_State *L) {
   ** collector's passes over it would only cost start-up time */
   lua_gc(L, LUA_GCSTOP);
   luaL_openlibs(L);
+  run_order_output(L);
   luaL_requiref(L, "nncalc", lt_open_core, 1);
   add_host_functions(L);
   find_lua_dir(dir, sizeof dir);
@@ -294,7 +312,7 @@ static int pmain(lua_State *L) {
   lua_pushstring(L, dir);
   if (run_call(L, 2, 0) != LUA_OK) {
     run_report(L, LUA_ERRRUN);
-    fprintf(stderr, "%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
+    run_eprintf("%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
             run_progname, dir);
     lua_pushinteger(L, 1);
     return 1;
@@ -325,7 +343,7 @@ static int pmain(lua_State *L) {
 /* Errors outside any protected call (there should be none) end here. */
 static int panic(lua_State *L) {
   const char *msg = lua_tostring(L, -1);
-  fprintf(stderr, "%s: unprotected error: %s\n", run_progname, msg ? msg : "?");
+  run_eprintf("%s: unprotected error: %s\n", run_progname, msg ? msg : "?");
   return 0;
 }
 
@@ -348,12 +366,12 @@ int main(int argc, char **argv) {
   L = lua_newstate(lalloc, NULL);
   if (argv[0] && argv[0][0]) run_progname = "nncalc";
   if (L == NULL) {
-    fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", run_progname);
+    run_eprintf("%s: cannot create the Lua state: not enough memory\n", run_progname);
     return EXIT_FAILURE;
   }
   lua_atpanic(L, panic);
   if (!nn_max_elements_env_ok())
-    fprintf(stderr, "%s: NNCALC_MAX_ELEMENTS=%s is not a positive whole number; using %lld\n",
+    run_eprintf("%s: NNCALC_MAX_ELEMENTS=%s is not a positive whole number; using %lld\n",
             run_progname, getenv("NNCALC_MAX_ELEMENTS"), (long long)nn_max_elements());
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);

@@ -34,7 +34,7 @@ local function set_format(o)
     if k == "precision" and (v < 0 or v > 17 or v ~= math.floor(v)) then
       error("format: precision must be a whole number from 0 to 17", 2)
     end
-    if k == "edgeitems" and (math.type(v) ~= "integer" or v < 1 or v > 1000) then
+    if k == "edgeitems" and (not math.tointeger(v) or v < 1 or v > 1000) then
       error("format: edgeitems must be a whole number from 1 to 1000", 2)
     end
     if k == "threshold" and (v ~= v or v < 0) then
@@ -73,7 +73,7 @@ local function number_style(values, o)
     end
   end
   if all_int then
-    return function(v) return special(v) or ("%.0f"):format(v) end
+    return function(v) return special(v) or (v == 0 and "0") or ("%.0f"):format(v) end
   end
   local p = o.precision
   local sci = maxabs >= 1e6 or (minabs < 10 ^ -p and minabs < math.huge)
@@ -202,7 +202,55 @@ function Tensor.format(x, o)
   return format_tensor(x, o)
 end
 
+-- ---- one printer for values in homework notation ------------------------------
+--
+-- Traces of backward, optimizer steps, explain output, check messages and
+-- lessons all show a value this way, so the same 2x2 reads the same
+-- everywhere: a whole number as an integer, anything else to 6 significant
+-- digits, nan/inf spelled out, never "-0"; a vector inline as (a, b), a
+-- matrix as [a b; c d].
+
+local function num(v, digits)
+  local s = special(v)
+  if s then return s end
+  if v == 0 then return "0" end
+  if is_int(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
+  s = ("%." .. (digits or 6) .. "g"):format(v)
+  if s:match("^%-0%.?0*$") then s = "0" end
+  return s
+end
+
+-- Two values to be told apart (expected and got): the one rule's 6 digits,
+-- or as many more as it takes for them to print differently.
+local function apart(a, b)
+  for d = 6, 17 do
+    local x, y = num(a, d), num(b, d)
+    if x ~= y or a == b or a ~= a or b ~= b then return x, y end
+  end
+  return num(a, 17), num(b, 17)
+end
+
+-- A number or a small tensor inline (at most max values, default 8, and two
+-- dims); nil when it does not fit on a line.
+local function inline(t, max)
+  if type(t) == "number" then return num(t) end
+  local n = t:numel()
+  if n == 1 then return num(t:item()) end
+  if n > (max or 8) or t:dim() > 2 or n == 0 then return nil end
+  -- (the values in one call, not one indexing each: traces print thousands)
+  local vals = t:totable()
+  if t:dim() == 1 then
+    for i = 1, n do vals[i] = num(vals[i]) end
+    return "(" .. table.concat(vals, ", ") .. ")"
+  end
+  for i, row in ipairs(vals) do
+    for j = 1, #row do row[j] = num(row[j]) end
+    vals[i] = table.concat(row, " ")
+  end
+  return "[" .. table.concat(vals, "; ") .. "]"
+end
+
 format = set_format
 nncalc.format = set_format
 
-return { format_tensor = format_tensor, set_format = set_format }
+return { format_tensor = format_tensor, set_format = set_format, num = num, apart = apart, inline = inline }

@@ -2,10 +2,13 @@
 -- search costs, and how many random trials make success likely.
 local M = {}
 
+-- the integer v is (10.0 and 2^3 are whole numbers; 2.5 is refused)
 local function whole(fname, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
     error(("%s: %s must be a positive whole number, got %s"):format(fname, what, tostring(v)), 3)
   end
+  return n
 end
 
 -- grid_search{values_per_hyperparameter, ..., epochs=, minutes_per_epoch=}
@@ -15,12 +18,16 @@ function M.grid_search(o)
     error("grid_search: give the number of values of each hyper-parameter, e.g. grid_search{10, 6, 5, epochs=10, minutes_per_epoch=2}", 2)
   end
   local runs, parts = 1, {}
-  for i, v in ipairs(o) do whole("grid_search", "entry " .. i, v); runs = runs * v; parts[i] = tostring(v) end
+  for i, v in ipairs(o) do
+    v = whole("grid_search", "entry " .. i, v)
+    runs = runs * v
+    parts[i] = tostring(v)
+  end
   local r = { runs = runs, formula = "runs = " .. table.concat(parts, " × ") .. " = " .. runs }
   if o.epochs then
-    whole("grid_search", "epochs", o.epochs)
-    r.epochs = runs * o.epochs
-    r.formula = r.formula .. ("\nepochs = %d × %d = %d"):format(runs, o.epochs, r.epochs)
+    local epochs = whole("grid_search", "epochs", o.epochs)
+    r.epochs = runs * epochs
+    r.formula = r.formula .. ("\nepochs = %d × %d = %d"):format(runs, epochs, r.epochs)
     if o.minutes_per_epoch then
       r.minutes = r.epochs * o.minutes_per_epoch
       r.formula = r.formula .. ("\ntime = %d × %g min = %g min (%.4g h)"):format(r.epochs, o.minutes_per_epoch, r.minutes, r.minutes / 60)

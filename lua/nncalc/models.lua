@@ -3,6 +3,7 @@
 -- no weights (parameters are made on first use), so models.vgg16() is free.
 --   models.lenet5()  models.alexnet()  models.vgg11()  models.vgg16()
 --   models.resnet18()  models.resnet50()  models.inception{...}
+--   models.gpt2{...}  models.bert{...}  models.vit{...}  models.param_counts(model)
 local models = {}
 
 local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
@@ -11,10 +12,11 @@ local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
 -- model the user called rather than the Linear inside it.
 local function classes_of(model, c)
   if c == nil then return 1000 end
-  if math.type(c) ~= "integer" or c < 1 then
+  local n = type(c) == "number" and math.tointeger(c)   -- 10.0 is 10
+  if not n or n < 1 then
     error(("models.%s: the number of classes must be a positive integer, got %s"):format(model, tostring(c)), 3)
   end
-  return c
+  return n
 end
 
 -- LeNet-5 with full C3 connections and C5 as a 5x5 convolution (the
@@ -159,5 +161,12 @@ function models.inception(o)
   end
   return nn.Concat(branches)
 end
+
+-- Transformers (models_transformer.lua, loaded on first use): GPT-2, BERT, ViT,
+-- and the parameter counts under every convention (transformer_count.lua).
+for _, name in ipairs({ "gpt2", "bert", "vit" }) do
+  models[name] = function(...) return require("nncalc.models_transformer")[name](...) end
+end
+function models.param_counts(model, o) return require("nncalc.transformer_count").param_counts(model, o) end
 
 return models

@@ -9,12 +9,14 @@ local function pair(cls, what, v, min)
   if type(v) ~= "table" or #v ~= 2 then
     error(("%s: %s must be a number or an {h, w} pair"):format(cls, what), 4)
   end
-  for i = 1, 2 do
-    if math.type(v[i]) ~= "integer" or v[i] < min then
+  local out = {}
+  for i = 1, 2 do   -- 3.0 and 2^1 are whole numbers, 2.5 is not
+    out[i] = type(v[i]) == "number" and math.tointeger(v[i])
+    if not out[i] or out[i] < min then
       error(("%s: %s must be whole numbers >= %d, got %s"):format(cls, what, min, tostring(v[i])), 4)
     end
   end
-  return { v[1], v[2] }
+  return out
 end
 
 local known = { stride = 1, padding = 1, dilation = 1, groups = 1, bias = 1, weight = 1,
@@ -28,10 +30,12 @@ local function settings(self, cls, cin, cout, k, opts, transposed)
     end
   end
   for _, v in ipairs({ { "in_channels", cin }, { "out_channels", cout } }) do
-    if math.type(v[2]) ~= "integer" or v[2] < 1 then
+    local n = type(v[2]) == "number" and math.tointeger(v[2])
+    if not n or n < 1 then
       error(("%s: %s must be a positive whole number, got %s"):format(cls, v[1], tostring(v[2])), 4)
     end
   end
+  cin, cout = math.tointeger(cin), math.tointeger(cout)
   self.in_channels, self.out_channels = cin, cout
   self.kernel_size = pair(cls, "kernel_size", k, 1)
   self.stride = pair(cls, "stride", opts.stride or 1, 1)
@@ -44,7 +48,7 @@ local function settings(self, cls, cin, cout, k, opts, transposed)
       error(("%s: output_padding %d must be smaller than the stride %d or the dilation %d"):format(cls, op, s, d), 4)
     end
   end
-  self.groups = opts.groups or 1
+  self.groups = type(opts.groups or 1) == "number" and math.tointeger(opts.groups or 1) or opts.groups
   if math.type(self.groups) ~= "integer" or self.groups < 1 or cin % self.groups ~= 0 or cout % self.groups ~= 0 then
     error(("%s: groups=%s must divide in_channels %d and out_channels %d"):format(
       cls, tostring(self.groups), cin, cout), 4)
@@ -113,8 +117,14 @@ end
 
 local function conv_class(name, transposed)
   local C = Module.class(name)
-  function C:init(cin, cout, k, opts)
+  -- PyTorch's positional order differs between the two
+  local order = transposed and { "stride", "padding", "output_padding", "groups", "bias", "dilation", "padding_mode" }
+    or { "stride", "padding", "dilation", "groups", "bias", "padding_mode" }
+  local forms = { ("nn.%s(3, 64, 3, 1, 1)"):format(name), ("nn.%s(3, 64, 3, {stride = 1, padding = 1})"):format(name) }
+  function C:init(cin, cout, k, ...)
     self.transposed = transposed
+    local opts = Module.settings(name, order, forms, ...)
+    Module.only_default(name, opts, { padding_mode = "zeros" })
     settings(self, name, cin, cout, k, opts, transposed)
   end
   function C:compute(x)
@@ -155,6 +165,53 @@ local function conv_class(name, transposed)
   function C:window(axis)
     if transposed then return nil end
     return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis], d = self.dilation[axis] }
+  end
+  -- output channels lo..hi read the input channels of their groups
+  function C:input_channels(lo, hi)
+    local per_out, per_in = self.out_channels // self.groups, self.in_channels // self.groups
+    return (lo - 1) // per_out * per_in + 1, ((hi - 1) // per_out + 1) * per_in
+  end
+  if transposed then
+    -- output o takes input i through tap t when o − 1 = (i − 1)s − p + d·t
+    function C:input_region(reg, shape)
+      local n, r = #shape, {}
+      for d = 1, n - 3 do r[d] = reg[d] end
+      r[n - 2] = { self:input_channels(reg[n - 2][1], reg[n - 2][2]) }
+      for axis = 1, 2 do
+        local o, s, p, d, k = reg[n - 2 + axis], self.stride[axis], self.padding[axis], self.dilation[axis],
+          self.kernel_size[axis]
+        r[n - 2 + axis] = { -((-(o[1] - 1 + p - d * (k - 1))) // s) + 1, (o[2] - 1 + p) // s + 1 }
+      end
+      return r
+    end
+  end
+  function C:counters(r)
+    local kk = self.kernel_size[1] * self.kernel_size[2]
+    local cin_g = self.in_channels // self.groups
+    local bias = self.has_bias and r.out_n or 0
+    local per_out = r.out_n * cin_g * kk
+    local params = self.out_channels * cin_g * kk + (self.has_bias and self.out_channels or 0)
+    return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = per_out, ptflops = per_out + bias,
+      torchinfo = params * (r.out_n // self.out_channels), deepspeed = 2 * r.macs + bias,
+      torchscan = r.out_n * (2 * cin_g * kk - 1) + bias + (transposed and 16 or 0) }
+  end
+  function C:explain(r, group)
+    local kh, kw = self.kernel_size[1], self.kernel_size[2]
+    local lines = { ("params = %d·(%d·%d·%d)%s = %s"):format(self.out_channels, self.in_channels // self.groups, kh, kw,
+      self.has_bias and (" + " .. self.out_channels) or "", group(r.params)) }
+    if not transposed then
+      local n = #r.in_shape
+      for axis = 1, 2 do
+        local _, res = conv_out(r.in_shape[n - 2 + axis], self.kernel_size[axis], { stride = self.stride[axis],
+          padding = self.padding[axis], dilation = self.dilation[axis] })
+        lines[#lines + 1] = (axis == 1 and "H: " or "W: ") .. res.formula
+      end
+      local nout = 1
+      for _, v in ipairs(r.out_shape) do nout = nout * v end
+      lines[#lines + 1] = ("mults = outputs·(C_in/g·kh·kw) = %s·%d = %s"):format(group(nout),
+        (self.in_channels // self.groups) * kh * kw, group(r.mults))
+    end
+    return lines
   end
   C.extra_repr = repr
   M[name] = C

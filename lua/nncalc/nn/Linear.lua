@@ -4,17 +4,23 @@
 local Module = require("nncalc.nn.Module")
 local Linear = Module.class("Linear")
 
+-- a whole number computed as a float (50176.0, 2^10) counts as that integer
 local function check_size(cls, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
     error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 4)
   end
+  return n
 end
 
--- nn.Linear(in, out [, {bias=true, weight=W, bias=b}])
-function Linear:init(nin, nout, opts)
-  check_size("Linear", "in_features", nin)
-  check_size("Linear", "out_features", nout)
-  opts = opts or {}
+-- nn.Linear(in, out [, bias]) or nn.Linear(in, out, {bias=true, weight=W, bias=b})
+function Linear:init(nin, nout, ...)
+  nin = check_size("Linear", "in_features", nin)
+  nout = check_size("Linear", "out_features", nout)
+  local opts = Module.settings("Linear", { "bias" }, { "nn.Linear(4, 3, false)", "nn.Linear(4, 3, {bias = false})" }, ...)
+  for key in pairs(opts) do
+    if key ~= "bias" and key ~= "weight" then error(("Linear: unknown option '%s' (bias, weight)"):format(tostring(key)), 3) end
+  end
   self.in_features, self.out_features = nin, nout
   local bound = 1 / math.sqrt(nin)
   self:param("weight", { nout, nin }, bound, opts.weight)
@@ -24,8 +30,14 @@ function Linear:init(nin, nout, opts)
   end
 end
 
+-- on the last dim of anything: leading dims beyond a batch are folded into it
 function Linear:compute(x)
-  return linear(x, self.weight, self.has_bias and self.bias or nil)
+  local b = self.has_bias and self.bias or nil
+  if x:dim() <= 2 then return linear(x, self.weight, b) end
+  local s = x:shape()
+  local y = linear(x:reshape(x:numel() // s[#s], s[#s]), self.weight, b)
+  s[#s] = self.out_features
+  return y:reshape(table.unpack(s))
 end
 
 function Linear:out_shape(s)
@@ -54,6 +66,23 @@ end
 
 -- every output sees every input: the receptive field becomes everything
 function Linear:window() return false end
+
+function Linear:counters(r)
+  local bias = self.has_bias and r.out_n or 0
+  -- torchinfo: the parameters x the output's first size (N of {N, T, in}, not N·T)
+  local batch = (#r.in_shape >= 2) and r.out_shape[1] or 1
+  return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias, deepspeed = 2 * r.macs,
+    torchinfo = batch * (self.in_features * self.out_features + (self.has_bias and self.out_features or 0)),
+    torchscan = r.out_n * (2 * self.in_features - 1) + bias }
+end
+
+function Linear:explain(r, group)
+  local nout = 1
+  for _, v in ipairs(r.out_shape) do nout = nout * v end
+  return { ("params = %d·%d%s = %s"):format(self.out_features, self.in_features,
+      self.has_bias and (" + " .. self.out_features) or "", group(r.params)),
+    ("mults = %s outputs · %d inputs = %s"):format(group(nout), self.in_features, group(r.mults)) }
+end
 
 function Linear:extra_repr()
   return ("in_features=%d, out_features=%d, bias=%s"):format(self.in_features, self.out_features,

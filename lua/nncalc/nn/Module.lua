@@ -72,6 +72,58 @@ end
 
 function Module:init() end
 
+-- ---- settings: PyTorch's positional order, or an option table --------------
+
+-- An option table has only named keys; {2, 3} is an {h, w} setting.
+local function is_options(v)
+  return type(v) == "table" and not getmetatable(v) and rawlen(v) == 0
+end
+
+-- Module.settings(cls, order, forms, ...): the settings after a layer's
+-- required arguments as one table, from PyTorch's positional order
+-- (nn.Conv2d(3, 64, 3, 1, 1): stride 1, padding 1), an option table
+-- ({stride = 1, padding = 1}) or positional ones followed by a table.
+-- `order` is PyTorch's signature; forms = {positional example, table example}
+-- for the error when neither fits.
+function Module.settings(cls, order, forms, ...)
+  local n, args, opts = select("#", ...), { ... }, {}
+  if n > 0 and is_options(args[n]) then
+    for k, v in pairs(args[n]) do opts[k] = v end
+    n = n - 1
+  end
+  local function refuse(what)
+    error(("%s: %s. Settings go in PyTorch's order (%s), e.g. %s, or in a table, e.g. %s")
+      :format(cls, what, table.concat(order, ", "), forms[1], forms[2]), 5)   -- refuse, settings, init, new, caller
+  end
+  if n > #order then refuse(("%d positional settings, but PyTorch's %s takes at most %d"):format(n, cls, #order)) end
+  for i = 1, n do
+    local v = args[i]
+    if v ~= nil then
+      if is_options(v) then refuse("the option table must come last") end
+      local t = type(v)
+      if t ~= "number" and t ~= "boolean" and t ~= "table" and t ~= "string" then
+        refuse(("setting %d (%s) is a %s"):format(i, order[i], t))
+      end
+      if opts[order[i]] ~= nil then refuse(("%s is given twice (setting %d and in the table)"):format(order[i], i)) end
+      opts[order[i]] = v
+    end
+  end
+  return opts
+end
+
+-- PyTorch settings nncalc takes only at their default value: refused by
+-- name otherwise, never silently ignored.
+function Module.only_default(cls, opts, defaults)
+  for k, d in pairs(defaults) do
+    local v = opts[k]
+    if v ~= nil and v ~= d then
+      error(("%s: %s=%s is not supported (only %s)"):format(cls, k, tostring(v), tostring(d)), 4)
+    end
+    opts[k] = nil
+  end
+  return opts
+end
+
 -- Declares a parameter: `make()` builds its tensor when first needed;
 -- a given tensor is taken as it is (copied, marked requires_grad).
 function Module:param(name, shape, bound, given)
@@ -94,6 +146,7 @@ function Module:param(name, shape, bound, given)
     local t
     if bound == "ones" then t = ones(table.unpack(shape))
     elseif bound == "zeros" then t = zeros(table.unpack(shape))
+    elseif bound == "normal" then t = nncalc._normal_seeded(seed, table.unpack(shape))
     else t = nncalc._uniform_seeded(seed, -bound, bound, table.unpack(shape)) end
     return t:requires_grad():name(name)
   end
@@ -157,9 +210,19 @@ function Module:trace(x, prefix, list)
   return list, y
 end
 
--- Leaves record themselves; containers override this to walk children.
+-- A module records its output after those of the children it ran:
+-- while its compute runs, each child's forward is traced under the child's
+-- name (net.fc, block.q ...), so a user's block shows its inside too.
+-- Containers override this to walk their children in order.
 function Module:compute_traced(x, prefix, list)
-  local y = self:compute(x)
+  local kids = self:named_children()
+  local p = prefix .. (prefix ~= "" and "." or "")
+  for _, nc in ipairs(kids) do
+    rawset(nc[2], "forward", function(child, input) return child:compute_traced(input, p .. nc[1], list) end)
+  end
+  local ok, y = pcall(self.compute, self, x)
+  for _, nc in ipairs(kids) do rawset(nc[2], "forward", nil) end
+  if not ok then error(y, 0) end
   self.output = y
   list[#list + 1] = { index = prefix, name = self.class_name, module = self, output = y }
   return y
@@ -207,6 +270,52 @@ function Module:out_shape()
 end
 
 function Module.same_shape(_, shape) return { table.unpack(shape) } end
+
+-- ---- what analysis reads (summary, receptive fields) --------------------------
+--
+-- A layer states, besides out_shape:
+--   cost(shape, out)   its counts for one forward: weights, biases, mults, adds,
+--                      bias_adds, macs, conns, acts, comps, saved, bwd_input,
+--                      bwd_weight, lookups; optional parts = {{name=, ...}} shown
+--                      as sub-rows (they sum to the row), note = "..."
+--   window(axis, shape) its receptive-field rule per axis: {k=, s=, p=, d=},
+--                      nil for the identity, false when each output sees the
+--                      whole input; the default below says "unknown"
+--   explain(row, group) lines of formulas for summary{explain=true}
+--   counters(row)      what fvcore, thop ... report for it (summary{compare=true})
+-- A container states analyse(shape, visit) instead: it calls
+-- visit(child, input_shape [, name]) in the order data flows (each call
+-- returns the child's output shape) and returns its own output shape (and,
+-- when it joins branches into a new shape, the list of the joined ones);
+-- its own cost(shape, out), if any, counts only what it adds itself.
+-- Elementwise layers (activations, dropout, normalisation) set
+-- elementwise = true, and reshapes no_new_values = true: they make no new
+-- neurons and keep the receptive field.
+
+function Module:makes_neurons() return not (self.elementwise or self.no_new_values) end
+
+function Module:window()
+  if self.elementwise or self.no_new_values then return nil end
+  return "unknown"
+end
+
+-- The number of parameter values, from the declared shapes (nothing is
+-- allocated), children included; a module reached twice counts once.
+function Module:count_parameters(seen)
+  seen = seen or {}
+  if seen[self] then return 0 end
+  seen[self] = true
+  local n = 0
+  for _, name in ipairs(self._order) do
+    local t = rawget(self, name)
+    local k = 1
+    if t ~= nil then k = t:numel()
+    else for _, d in ipairs(self._shapes[name]) do k = k * d end end
+    n = n + k
+  end
+  for _, nc in ipairs(self:named_children()) do n = n + nc[2]:count_parameters(seen) end
+  return n
+end
 
 -- ---- printing, as PyTorch's repr ------------------------------------------------
 

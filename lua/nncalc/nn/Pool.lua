@@ -4,8 +4,12 @@ local Module = require("nncalc.nn.Module")
 local M = {}
 
 -- settings past 2^31 - 1 are refused, as the C layers refuse them
+-- (a whole number computed as a float, 2.0 or 2^1, counts as that integer)
 local function pair(cls, what, v, min)
   if type(v) == "number" then v = { v, v } end
+  if type(v) == "table" and #v == 2 and type(v[1]) == "number" and type(v[2]) == "number" then
+    v = { math.tointeger(v[1]), math.tointeger(v[2]) }
+  end
   if type(v) ~= "table" or #v ~= 2 or math.type(v[1]) ~= "integer" or math.type(v[2]) ~= "integer"
      or v[1] < min or v[2] < min or v[1] > 0x7fffffff or v[2] > 0x7fffffff then
     error(("%s: %s must be a whole number from %d to 2^31-1 or an {h, w} pair of them"):format(cls, what, min), 4)
@@ -22,10 +26,11 @@ local function image_dims(self, s)
   return n
 end
 
-local function pool_class(name, known, avg)
+local function pool_class(name, known, avg, order, unsupported)
   local C = Module.class(name)
-  function C:init(k, opts)
-    opts = opts or {}
+  local forms = { ("nn.%s(3, 2, 1)"):format(name), ("nn.%s(3, {stride = 2, padding = 1})"):format(name) }
+  function C:init(k, ...)
+    local opts = Module.only_default(name, Module.settings(name, order, forms, ...), unsupported)
     for key in pairs(opts) do
       if not known[key] then error(("%s: unknown option '%s'"):format(name, tostring(key)), 3) end
     end
@@ -74,13 +79,30 @@ local function pool_class(name, known, avg)
     if avg then
       c.adds, c.mults, c.bwd_input = nout * (kk - 1), nout, nout
     else
-      c.comps = nout * (kk - 1)
+      -- the backward routes each gradient to its window's maximum: PyTorch
+      -- keeps the input and the argmax of every output (an int64 index)
+      local nin = 1
+      for i = 1, #s do nin = nin * s[i] end
+      c.comps, c.saved, c.saved_index = nout * (kk - 1), nin, nout
     end
     return c
   end
   function C:window(axis)
     return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis],
       d = avg and 1 or self.dilation[axis] }
+  end
+  function C:counters(r)
+    local kk = self.kernel_size[1] * self.kernel_size[2]
+    return { ptflops = r.in_n, torchscan = r.out_n * (kk - 1 + (avg and 2 or 0)) }
+  end
+  function C:explain(r)
+    local lines, n = {}, #r.in_shape
+    for axis = 1, 2 do
+      local _, res = pool_out(r.in_shape[n - 2 + axis], self.kernel_size[axis], { stride = self.stride[axis],
+        padding = self.padding[axis], ceil_mode = self.ceil_mode })
+      lines[#lines + 1] = (axis == 1 and "H: " or "W: ") .. res.formula
+    end
+    return lines
   end
   function C:extra_repr()
     local parts = { "kernel_size=" .. Module.pair_repr(self.kernel_size),
@@ -94,8 +116,10 @@ local function pool_class(name, known, avg)
   M[name] = C
 end
 
-pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false)
-pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true)
+pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false,
+  { "stride", "padding", "dilation", "return_indices", "ceil_mode" }, { return_indices = false })
+pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true,
+  { "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override" }, { divisor_override = "nil" })
 
 local Adaptive = Module.class("AdaptiveAvgPool2d")
 function Adaptive:init(size)
@@ -133,27 +157,82 @@ function Adaptive:window(axis, s)
   if o == 1 or math.type(inn) ~= "integer" or inn % o ~= 0 then return false end
   return { k = inn // o, s = inn // o, p = 0, d = 1 }
 end
+-- for one element the bins are exact, even or not: output o of n reads
+-- input floor((o − 1)·in/n) + 1 .. ceil(o·in/n)
+function Adaptive:input_region(reg, shape)
+  local n, r = #shape, {}
+  for d = 1, n - 2 do r[d] = reg[d] end
+  for axis = 1, 2 do
+    local inn, o, rg = shape[n - 2 + axis], self.output_size[axis], reg[n - 2 + axis]
+    r[n - 2 + axis] = { (rg[1] - 1) * inn // o + 1, -((-rg[2] * inn) // o) }
+  end
+  return r
+end
+-- fvcore counts the input once; torchscan an estimated kernel's k−1 + 2
+function Adaptive:counters(r)
+  local k = 1
+  for axis = 1, 2 do
+    local i, o = r.in_shape[#r.in_shape - 2 + axis], self.output_size[axis]
+    k = k * (i % o == 0 and i // o or i - o * (i // o) + 1)
+  end
+  return { ptflops = r.in_n, fvcore = r.in_n, torchscan = r.out_n * (k - 1 + 2) }
+end
 function Adaptive:extra_repr() return "output_size=" .. Module.pair_repr(self.output_size) end
 M.AdaptiveAvgPool2d = Adaptive
 
 -- Flatten: everything after the batch dim becomes one.  A 3-D input is one
 -- image (C x H x W) and becomes a vector; 1-D and N x F inputs stay as they are.
+-- nn.Flatten(start_dim [, end_dim]) joins exactly those dims (1-based, as
+-- every nncalc dim; negative from the end), whatever the rank: nn.Flatten(2)
+-- on a batch of sequences {N, T, C} gives {N, T·C}, as PyTorch's nn.Flatten().
 local Flatten = Module.class("Flatten")
-Flatten.no_new_values = true
+Flatten.no_new_values = true   -- the same values, rearranged
+function Flatten:cost() return {} end
+function Flatten:init(first, last)
+  for _, v in ipairs({ first or 1, last or -1 }) do
+    if type(v) ~= "number" or not math.tointeger(v) or v == 0 then
+      error("Flatten: start_dim and end_dim must be whole numbers (1-based, negative from the end), got " .. tostring(v), 3)
+    end
+  end
+  self.start_dim, self.end_dim = first and math.tointeger(first), last and math.tointeger(last)
+end
+
+-- the dims joined for a rank n: start_dim..end_dim, or the default rule
+local function span(self, n)
+  if not self.start_dim then
+    if n <= 1 then return 1, n end
+    return n == 3 and 1 or 2, n
+  end
+  local a, b = self.start_dim, self.end_dim or -1
+  if a < 0 then a = n + 1 + a end
+  if b < 0 then b = n + 1 + b end
+  if a < 1 or b > n or a > b then
+    error(("Flatten(%s): dims %d..%d do not fit an input of %d dims"):format(self:extra_repr(), a, b, n), 0)
+  end
+  return a, b
+end
+
+local function flat_shape(self, s)
+  local a, b = span(self, #s)
+  local out, prod = {}, 1
+  for i = 1, a - 1 do out[#out + 1] = s[i] end
+  for i = a, b do prod = prod * s[i] end
+  out[#out + 1] = prod
+  for i = b + 1, #s do out[#out + 1] = s[i] end
+  return out
+end
+
 function Flatten:compute(x)
-  local d = x:dim()
-  if d <= 1 then return x end
-  if d == 3 then return x:reshape(-1) end
-  return x:reshape(x:size(1), -1)
+  if x:dim() <= 1 and not self.start_dim then return x end
+  return x:reshape(table.unpack(flat_shape(self, x:dim() == 0 and {} or x:shape())))
 end
 function Flatten:out_shape(s)
-  local n = #s
-  if n <= 1 then return { table.unpack(s) } end
-  local start = n == 3 and 1 or 2
-  local prod = 1
-  for i = start, n do prod = prod * s[i] end
-  if start == 1 then return { prod } end
-  return { s[1], prod }
+  if #s <= 1 and not self.start_dim then return { table.unpack(s) } end
+  return flat_shape(self, s)
+end
+function Flatten:extra_repr()
+  if not self.start_dim then return "" end
+  return self.start_dim .. (self.end_dim and (", " .. self.end_dim) or "")
 end
 M.Flatten = Flatten
 

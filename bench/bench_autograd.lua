@@ -1,0 +1,59 @@
+-- bench_autograd.lua — forward and forward+backward of the 2-3-2-1
+-- homework MLP from Lua, in microseconds per iteration (nncalc bench).
+local clock = os.clock
+local x, y = tensor{2, 1}, 10
+local W1 = tensor{{1, 0}, {3, 4}, {1, 2}}:requires_grad()
+local b1 = tensor{0, -2, 5}:requires_grad()
+local W2 = tensor{{2, 6, 1}, {0, 3, 1}}:requires_grad()
+local b2 = tensor{-23, -11}:requires_grad()
+local W3 = tensor{{-2, 3}}:requires_grad()
+local b3 = tensor{18}:requires_grad()
+local params = {W1, b1, W2, b2, W3, b3}
+
+local function forward()
+  local z1 = relu(W1 * x + b1)
+  local z2 = relu(W2 * z1 + b2)
+  local yhat = relu(W3 * z2 + b3)
+  return ((yhat - y) ^ 2):sum()
+end
+
+local function time(n, fn)
+  local best = math.huge
+  for _ = 1, 5 do
+    local t0 = clock()
+    for _ = 1, n do fn() end
+    best = math.min(best, (clock() - t0) / n * 1e6)
+  end
+  return best
+end
+
+local n = tonumber(arg and arg[1]) or 20000
+local fwd = time(n, forward)
+local fb = time(n, function()
+  for _, p in ipairs(params) do p:zero_grad() end
+  forward():backward()
+end)
+local nf = time(n, function() no_grad(forward) end)
+print("== autograd: 2-3-2-1 homework MLP driven from Lua (best of 5 x " .. n .. " iterations) ==")
+print(("forward (recording the graph)   %8.2f us/iter"):format(fwd))
+print(("forward without graph (no_grad) %8.2f us/iter"):format(nf))
+print(("forward + backward              %8.2f us/iter   target < 10 us (%s)"):format(fb, fb < 10 and "PASS" or "MISS"))
+print("PyTorch on the same step: bench_anchors.lua, measured in the same `make bench`")
+
+-- second order on the same network: the recorded backward (create_graph)
+-- beside the plain one above, and the 6x6 Hessian in W1 (1 + 6 passes)
+local m = math.max(1, n // 10)
+local cg = time(m, function()
+  for _, p in ipairs(params) do p.grad = nil end
+  forward():backward{ create_graph = true }
+end)
+local W1v = W1:detach():clone()
+local H = time(math.max(1, m // 10), function()
+  hessian(function(w)
+    local z1 = relu(w:reshape(3, 2) * x + b1:detach())
+    local z2 = relu(W2:detach() * z1 + b2:detach())
+    return ((relu(W3:detach() * z2 + b3:detach()) - y) ^ 2):sum()
+  end, W1v:reshape(6))
+end)
+print(("forward + backward{create_graph} %7.2f us/iter   (%.1fx the plain backward)"):format(cg, cg / fb))
+print(("hessian in W1 (6x6, 7 passes)    %7.2f us/iter"):format(H))
