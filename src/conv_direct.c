@@ -23,13 +23,10 @@
 #include "status.h"
 
 /* eight doubles, GCC/Clang vector extension (one AVX-512 register, two
-** AVX2 ones), loaded unaligned */
+** AVX2 ones), loaded unaligned; never passed or returned by value, which
+** without AVX-512 would depend on the ABI */
 typedef double v8 __attribute__((vector_size(64)));
-static inline v8 load8(const double *p) {
-  v8 v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8))
 
 #define KB 6     /* output channels per register block */
 #define PB 32    /* wide positions per register block (4 AVX-512 vectors) */
@@ -96,7 +93,7 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
             const double *wt = w + ((k0 + 0) * G->C + c) * D.taps + t;   /* w[k0][c][t] */
             int64_t ws = G->C * D.taps;
             v8 xv[PB / 8];
-            for (j = 0; j < PB / 8; j++) xv[j] = load8(xs + 8 * j);
+            for (j = 0; j < PB / 8; j++) LOAD8(xv[j], xs + 8 * j);
             for (kk = 0; kk < KB; kk++) {
               double wv = wt[(kk < kb ? kk : 0) * ws];
               for (j = 0; j < PB / 8; j++) acc[kk][j] += xv[j] * wv;
@@ -147,8 +144,12 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
             acc[kk] = (v8){0};
           }
           for (p = 0; p < D.Npb; p += 8) {
-            v8 xv = load8(xs + p);
-            for (kk = 0; kk < KB; kk++) acc[kk] += load8(gk[kk] + p) * xv;
+            v8 xv, gv;
+            LOAD8(xv, xs + p);
+            for (kk = 0; kk < KB; kk++) {
+              LOAD8(gv, gk[kk] + p);
+              acc[kk] += gv * xv;
+            }
           }
           for (kk = 0; kk < kb; kk++) {
             double s = 0.0;
