@@ -336,26 +336,35 @@ end
 local MAX_INDENT = 16
 
 function Graph.__tostring(g)
-  local name, lines, seen = memo(g.name), {}, {}
+  local name, lines, chunks = memo(g.name), {}, {}
   local by_out = {}
   local deep = ("  "):rep(MAX_INDENT)
-  for _, n in ipairs(g.nodes) do if n.out then by_out[nncalc._id(n.out)] = n end end
+  for _, n in ipairs(g.nodes) do
+    n.shown = nil   -- (a printing before this one marked them)
+    if n.out then by_out[nncalc._id(n.out)] = n end
+  end
   -- one line per visit, depth first in input order, from an explicit
   -- stack: a recursion as deep as the graph made every collection walk a
-  -- Lua stack of that depth, and printing quadratic in the chain's length
+  -- Lua stack of that depth, and printing quadratic in the chain's length.
+  -- For the same reason no big table grows while printing (the collector
+  -- walks a changed old table whole): lines go out in chunks of 256, and
+  -- a node shown is marked in its own small table.
+  local function emit(l)
+    lines[#lines + 1] = l
+    if #lines == 256 then chunks[#chunks + 1] = table.concat(lines, "\n"); lines = {} end
+  end
   local function line(t, depth)
     local n = by_out[nncalc._id(t)]
     local pad = depth <= MAX_INDENT and ("  "):rep(depth) or (deep .. "(depth " .. depth .. ") ")
     local grad = t.grad and ("  grad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad))) or ""
     if n == nil then
-      lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
+      emit(("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad))
       return nil
     end
-    local id = nncalc._id(t)
-    lines[#lines + 1] = ("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
-      seen[id] and "  (shown above)" or "")
-    if seen[id] then return nil end
-    seen[id] = true
+    emit(("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
+      n.shown and "  (shown above)" or ""))
+    if n.shown then return nil end
+    n.shown = true
     return n.inputs
   end
   local stack, depths = { g.root }, { 0 }
@@ -369,7 +378,8 @@ function Graph.__tostring(g)
       end
     end
   end
-  return table.concat(lines, "\n")
+  if #lines > 0 then chunks[#chunks + 1] = table.concat(lines, "\n") end
+  return table.concat(chunks, "\n")
 end
 
 -- Graphviz DOT: ops as ellipses, tensors as boxes with value and gradient.
