@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layers.h"
@@ -177,21 +178,46 @@ static int64_t first_inside(int64_t start, int64_t d) {
 ** same comparisons in the same order. */
 #define TAKE(pos) do { double v_ = in[pos]; \
     if (v_ > best || isnan(v_)) { best = v_; at = (pos); } } while (0)
-static void maxpool_plane_2x2(const double *in, const Geom *g, double *out, double *arg) {
-  int64_t oy, ox;
-  for (oy = 0; oy < g->oh; oy++)
-    for (ox = 0; ox < g->ow; ox++) {
-      int64_t p = 2 * oy * g->w + 2 * ox, at = p;
-      double best = -INFINITY;
-      TAKE(p);
-      TAKE(p + 1);
-      TAKE(p + g->w);
-      TAKE(p + g->w + 1);
-      out[oy * g->ow + ox] = best;
-      if (arg != NULL) arg[oy * g->ow + ox] = (double)at;
-    }
+static void window_2x2(const double *in, const Geom *g, int64_t oy, int64_t ox, double *out,
+                       double *arg) {
+  int64_t p = 2 * oy * g->w + 2 * ox, at = p;
+  double best = -INFINITY;
+  TAKE(p);
+  TAKE(p + 1);
+  TAKE(p + g->w);
+  TAKE(p + g->w + 1);
+  out[oy * g->ow + ox] = best;
+  if (arg != NULL) arg[oy * g->ow + ox] = (double)at;
 }
 #undef TAKE
+
+/* A row of windows as compare-and-select chains on doubles, which the
+** compiler turns into vector blends (branches on real activations are
+** coin flips): the first maximum of each window and its position, as the
+** loop above finds them.  A row holding a NaN is redone by that loop.
+** Without arg the positions go to scratch (ow doubles), so that the loop
+** has no branch. */
+static void maxpool_plane_2x2(const double *in, const Geom *g, double *out, double *arg,
+                              double *scratch) {
+  int64_t oy, ox, w = g->w, ow = g->ow;
+  double wd = (double)w;
+  for (oy = 0; oy < g->oh; oy++) {
+    const double *r0 = in + 2 * oy * w, *r1 = r0 + w;
+    double *o = out + oy * ow, *am = arg != NULL ? arg + oy * ow : scratch;
+    double base = (double)(2 * oy * w), nan_seen = 0.0;
+    for (ox = 0; ox < ow; ox++) {
+      double a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+      double m1 = b > a ? b : a, k1 = b > a ? 1.0 : 0.0;
+      double m2 = c > m1 ? c : m1, k2 = c > m1 ? wd : k1;
+      double m3 = d > m2 ? d : m2, k3 = d > m2 ? wd + 1.0 : k2;
+      nan_seen += (a - a) + (b - b) + (c - c) + (d - d);   /* NaN stays NaN */
+      o[ox] = m3;
+      am[ox] = base + 2.0 * (double)ox + k3;
+    }
+    if (nan_seen != 0.0)   /* NaN (or an infinity, whose x - x is NaN too) */
+      for (ox = 0; ox < ow; ox++) window_2x2(in, g, oy, ox, out, arg);
+  }
+}
 
 static int is_plain_2x2(const Geom *g, const Pool2dParams *p) {
   return p->kernel[0] == 2 && p->kernel[1] == 2 && p->stride[0] == 2 && p->stride[1] == 2 &&
@@ -234,26 +260,35 @@ Tensor *layer_maxpool2d(const Tensor *x, const Pool2dParams *p, Tensor **argmax)
   Geom g;
   Tensor *xc = NULL, *y = NULL, *am = NULL;
   int64_t pl, in_plane, out_plane;
+  double *scratch = NULL;
+  int plain;
   if (argmax != NULL) *argmax = NULL;
   if (pool_geometry(x, p, 1, &g) != NN_OK) return NULL;
   if ((xc = tensor_contiguous(x)) == NULL || (y = new_output(&g)) == NULL ||
       (argmax != NULL && (am = new_output(&g)) == NULL))
     goto fail;
+  plain = is_plain_2x2(&g, p);
+  /* (no scratch, no fast path: the general loop needs none) */
+  if (plain && am == NULL &&
+      (scratch = malloc((size_t)(g.ow > 0 ? g.ow : 1) * sizeof *scratch)) == NULL)
+    plain = 0;
   in_plane = g.h * g.w;
   out_plane = g.oh * g.ow;
   for (pl = 0; pl < g.n * g.c; pl++) {
     if (nn_check_interrupt() != NN_OK) goto fail;
-    if (is_plain_2x2(&g, p))
+    if (plain)
       maxpool_plane_2x2(data_of(xc) + pl * in_plane, &g, data_of(y) + pl * out_plane,
-                        am != NULL ? data_of(am) + pl * out_plane : NULL);
+                        am != NULL ? data_of(am) + pl * out_plane : NULL, scratch);
     else
       maxpool_plane(data_of(xc) + pl * in_plane, &g, p, data_of(y) + pl * out_plane,
                     am != NULL ? data_of(am) + pl * out_plane : NULL);
   }
+  free(scratch);
   tensor_release(xc);
   if (argmax != NULL) *argmax = am;
   return y;
 fail:
+  free(scratch);
   tensor_release(am);
   tensor_release(y);
   tensor_release(xc);
