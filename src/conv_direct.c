@@ -99,7 +99,8 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
               for (j = 0; j < PB / 8; j++) acc[kk][j] += xv[j] * wv;
             }
           }
-        for (kk = 0; kk < kb; kk++) memcpy(yw + (k0 + kk) * D.Npb + p0, acc[kk], sizeof acc[kk]);
+        for (kk = 0; kk < kb; kk++)   /* one vector store each (a 256-byte memcpy was a call) */
+          for (j = 0; j < PB / 8; j++) memcpy(yw + (k0 + kk) * D.Npb + p0 + 8 * j, &acc[kk][j], sizeof(v8));
       }
     }
     for (kk = 0; kk < G->K; kk++)   /* the real columns of the wide rows */
