@@ -336,7 +336,7 @@ end
 local MAX_INDENT = 16
 
 function Graph.__tostring(g)
-  local name, lines, chunks = memo(g.name), {}, {}
+  local name, lines, chunks = g.name, {}, {}
   local by_out = {}
   local deep = ("  "):rep(MAX_INDENT)
   for _, n in ipairs(g.nodes) do
