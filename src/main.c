@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -362,9 +365,23 @@ static int panic(lua_State *L) {
   return 0;
 }
 
+/* Tensors of a few MB come and go at every layer of a training step, and
+** glibc gave their pages back to the kernel (mmap, or trimming the heap
+** top) only to fault them in again on the next allocation: 130 page faults
+** a LeNet-5 forward.  Freed memory up to 64 MB now stays for reuse, and
+** only tensors past 32 MB get pages of their own. */
+static void tune_malloc(void) {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
+}
+
 int main(int argc, char **argv) {
-  lua_State *L = lua_newstate(lalloc, NULL);
+  lua_State *L;
   int status, code;
+  tune_malloc();
+  L = lua_newstate(lalloc, NULL);
   if (argv[0] && argv[0][0]) run_progname = "nncalc";
   if (L == NULL) {
     run_eprintf("%s: cannot create the Lua state: not enough memory\n", run_progname);

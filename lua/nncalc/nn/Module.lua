@@ -192,19 +192,22 @@ function Module:forward(x, opts)
     end
   end
   local ok, y = pcall(self.compute, self, x)
-  if not ok then
-    -- name the layer and its settings, and the input it was given
-    local msg = tostring(y):gsub("^[^:\n]*:%d+: ", "")
-    if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
-      local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
-      msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
-    end
-    error(msg, 2)
-  end
+  if not ok then error(Module.forward_error(self, x, y), 2) end
   self.output = y
   -- graph pictures group the ops between this input and output (graph_dot)
   rawset(self, "_input_id", nncalc.is_tensor(x) and nncalc._id(x) or nil)
   return y
+end
+
+-- The message of a forward that raised err: the layer, its settings and
+-- the input it was given, then what went wrong.
+function Module.forward_error(self, x, err)
+  local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+  if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
+    local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
+    msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
+  end
+  return msg
 end
 
 -- Every module's output as a list of {index, name, module, output}.
