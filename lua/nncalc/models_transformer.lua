@@ -11,17 +11,9 @@ local Module = require("nncalc.nn.Module")
 local T = require("nncalc.nn.Transformer")
 local M = {}
 
-local function numel(s)
-  local n = 1
-  for i = 1, #s do n = n * s[i] end
-  return n
-end
+local numel = require("nncalc.nn.Module").numel
 
-local function positive(model, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
-    error(("models.%s: %s must be a positive whole number, got %s"):format(model, what, tostring(v)), 4)
-  end
-end
+local function positive(model, what, v) return Module.whole("models." .. model, what, v, 3) end
 
 -- ---- token + position (+ segment) embeddings: nn.Embedding tables, added --------
 
@@ -175,8 +167,9 @@ end
 function M.gpt(o, who)
   who = who or "gpt"
   if type(o) ~= "table" then error("models." .. who .. ": options expected, e.g. {d=384, layers=6, heads=6, vocab=65, context=256}", 3) end
-  for _, k in ipairs({ "d", "layers", "heads", "vocab", "context" }) do positive(who, k, o[k]) end
-  local d, L, H, vocab, context = o.d, o.layers, o.heads, o.vocab, o.context
+  local w = {}
+  for _, k in ipairs({ "d", "layers", "heads", "vocab", "context" }) do w[k] = positive(who, k, o[k]) end
+  local d, L, H, vocab, context = w.d, w.layers, w.heads, w.vocab, w.context
   local bias, tied = o.bias ~= false, o.tied ~= false
   local emb = Embeddings(vocab, context, d)
   return Transformer({

@@ -52,11 +52,7 @@ local function zero_cost()
     acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, saved_index = 0, buffers = 0, lookups = 0 }
 end
 
-local function numel(shape)
-  local n = 1
-  for i = 1, #shape do n = n * shape[i] end
-  return n
-end
+local numel = require("nncalc.nn.Module").numel
 
 local function spatial(shape)
   local n = #shape

@@ -278,6 +278,24 @@ end
 
 function Module.same_shape(_, shape) return { table.unpack(shape) } end
 
+-- A setting that must be a whole number >= 1, as an integer: one computed as
+-- a float (64 * 2^i, 50176.0) counts; 2.5 or 0 is refused and named.  level
+-- is where the error points, counted from the caller (default: its caller).
+function Module.whole(cls, what, v, level)
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
+    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), (level or 2) + 1)
+  end
+  return n
+end
+
+-- The number of elements of a shape {2, 3, 4}: 24 (1 for {}).
+function Module.numel(shape)
+  local n = 1
+  for i = 1, #shape do n = n * shape[i] end
+  return n
+end
+
 -- ---- what analysis reads (summary, receptive fields) --------------------------
 --
 -- A layer states, besides out_shape:
