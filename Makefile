@@ -44,6 +44,12 @@ BLAS_CFLAGS := $(if $(HAVE_BLAS),-DHAVE_CBLAS $(shell pkg-config --cflags openbl
 BLAS_LIBS := $(if $(HAVE_BLAS),$(shell pkg-config --libs openblas))
 DEPCFLAGS := $(shell pkg-config --cflags lua5.4 readline 2>/dev/null)
 DEPLIBS := $(shell pkg-config --libs lua5.4 readline 2>/dev/null) -ldl
+# The Jupyter kernel (nncalc --kernel, src/kernel*.c) only when ZeroMQ,
+# cJSON and libcrypto are there: `make` itself needs Lua and Readline only.
+HAVE_KERNEL := $(shell pkg-config --exists libzmq libcjson libcrypto 2>/dev/null && echo 1)
+KERNEL_C := $(if $(HAVE_KERNEL),kernel kernel_wire kernel_exec kernel_install)
+DEPCFLAGS += $(if $(HAVE_KERNEL),-DNNCALC_KERNEL $(shell pkg-config --cflags libzmq libcjson libcrypto))
+DEPLIBS += $(if $(HAVE_KERNEL),$(shell pkg-config --libs libzmq libcjson libcrypto) -pthread)
 CHECKFLAGS := $(shell pkg-config --cflags --libs check 2>/dev/null)
 
 WARN = -Wall -Wextra -Wpedantic
@@ -57,7 +63,7 @@ LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
   autograd fn_elem fn_reduce fn_matmul fn_shape \
   layers_conv layers_pool layers_norm losses fn_layers optim
-LUA_C = l_tensor l_ops l_autograd l_nn l_optim l_lib run repl complete history lalloc
+LUA_C = l_tensor l_ops l_autograd l_nn l_optim l_lib run repl complete history lalloc $(KERNEL_C)
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd check_pool check_conv check_fixture
@@ -144,10 +150,11 @@ install: $(BIN)
 	cp -R lua/. $(DESTDIR)$(PREFIX)/share/nncalc/lua/
 	cp -R lessons/. $(DESTDIR)$(PREFIX)/share/nncalc/lessons/
 	install -m 644 doc/nncalc.1 $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
+	$(if $(HAVE_KERNEL),DESTDIR=$(DESTDIR) $(DESTDIR)$(PREFIX)/bin/nncalc --install-kernel --prefix $(DESTDIR)$(PREFIX))
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/nncalc $(DESTDIR)$(PREFIX)/share/nncalc \
-	  $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
+	  $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1 $(DESTDIR)$(PREFIX)/share/jupyter/kernels/nncalc
 
 clean:
 	rm -rf build nncalc

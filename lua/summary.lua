@@ -226,26 +226,49 @@ local columns_all = {
 }
 local default_columns = { "out", "params", "mults", "adds", "acts", "rf", "jump", "start" }
 
-local function render(s, conv, cols)
-  local head, widths, lines = { "layer" }, { 5 }, {}
-  for i, c in ipairs(cols) do head[i + 1] = columns_all[c][1]; widths[i + 1] = #head[i + 1] end
+-- The table's cells: the header, one row per layer (and its note), the total.
+local function cells(s, cols)
+  local head = { "layer" }
+  for i, c in ipairs(cols) do head[i + 1] = columns_all[c][1] end
   local body = {}
   for _, r in ipairs(s) do
-    local cells = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name }
+    local row = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name }
     for i, c in ipairs(cols) do
       local shown = not r.container or c == "out" or c == "rf" or c == "jump" or c == "start"
         or (r.adds and (c == "adds" or c == "flops"))   -- a residual's own additions
-      cells[i + 1] = shown and columns_all[c][2](r) or ""
+      row[i + 1] = shown and columns_all[c][2](r) or ""
     end
-    for i, v in ipairs(cells) do widths[i] = math.max(widths[i], utf8.len(v) or #v) end
-    body[#body + 1] = { cells, r }
+    body[#body + 1] = { cells = row, note = r.note }
   end
   local total = { "total" }
   for i, c in ipairs(cols) do
     local v = s.total[c == "adds" and "adds_total" or c]
     total[i + 1] = (c == "out" or c == "rf" or c == "jump" or c == "start") and "" or group(v)
-    widths[i + 1] = math.max(widths[i + 1], #total[i + 1])
   end
+  return head, body, total
+end
+
+local function conventions(s, conv)
+  return ("conventions: mults and MACs count one per weight use; adds %s the bias "
+    .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
+    .. "counts are %s.  RF, jump and start per axis (h x w when they differ), start = centre of the "
+    .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "
+    .. "per_sample=, columns=, explain=, compare=}) changes them.")
+    :format(conv.bias and "include" or "exclude", conv.bias and ", + 1 for the bias" or "",
+      conv.relu and "count each activation function once per element" or "are not counted",
+      conv.flops == "2mac" and "2·MACs" or (conv.flops == "2k-1" and "mults + adds" or "MACs"),
+      s.per_sample and "per sample" or "for the whole input shape given")
+end
+
+local function render(s, conv, cols)
+  local head, body, total = cells(s, cols)
+  local widths, lines = {}, {}
+  local function measure(row)
+    for i, v in ipairs(row) do widths[i] = math.max(widths[i] or 0, utf8.len(v) or #v) end
+  end
+  measure(head)
+  for _, b in ipairs(body) do measure(b.cells) end
+  measure(total)
   local function line(cells)
     local parts = {}
     for i, v in ipairs(cells) do
@@ -257,33 +280,35 @@ local function render(s, conv, cols)
   lines[1] = line(head)
   lines[2] = ("-"):rep(#lines[1])
   for _, b in ipairs(body) do
-    lines[#lines + 1] = line(b[1])
-    if b[2].note then lines[#lines + 1] = "    note: " .. b[2].note end
+    lines[#lines + 1] = line(b.cells)
+    if b.note then lines[#lines + 1] = "    note: " .. b.note end
   end
   lines[#lines + 1] = ("-"):rep(#lines[1])
   lines[#lines + 1] = line(total)
+  if not conv.show_conventions then return table.concat(lines, "\n") end
   lines[#lines + 1] = ""
-  local conv_text = ("conventions: mults and MACs count one per weight use; adds %s the bias "
-    .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
-    .. "counts are %s.  RF, jump and start per axis (h x w when they differ), start = centre of the "
-    .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "
-    .. "per_sample=, columns=, explain=, compare=}) changes them.")
-    :format(conv.bias and "include" or "exclude", conv.bias and ", + 1 for the bias" or "",
-      conv.relu and "count each activation function once per element" or "are not counted",
-      conv.flops == "2mac" and "2·MACs" or (conv.flops == "2k-1" and "mults + adds" or "MACs"),
-      s.per_sample and "per sample" or "for the whole input shape given")
-  if not conv.show_conventions then
-    lines[#lines] = nil   -- the blank line before them
-    return table.concat(lines, "\n")
-  end
   -- wrapped to the table's width (at least 72 columns)
   local width, cur = math.max(72, #lines[1]), ""
-  for word in conv_text:gmatch("%S+") do
+  for word in conventions(s, conv):gmatch("%S+") do
     if #cur + #word + 1 > width then lines[#lines + 1] = cur; cur = word
     else cur = cur == "" and word or (cur .. " " .. word) end
   end
   lines[#lines + 1] = cur
   return table.concat(lines, "\n")
+end
+
+-- The same table in HTML, for notebooks (the Jupyter kernel).
+local function html(s, conv, cols)
+  local J = require("jupyter")
+  local head, body, total = cells(s, cols)
+  local rows = {}
+  for _, b in ipairs(body) do
+    rows[#rows + 1] = { cells = b.cells }
+    if b.note then rows[#rows + 1] = { cells = b.cells, note = b.note } end
+  end
+  local t = J.table_html(head, rows, total, "nncalc-summary")
+  if conv.show_conventions then t = t .. "\n<p><small>" .. J.escape(conventions(s, conv)) .. "</small></p>" end
+  return t
 end
 
 -- explain=true: every count's formula with the numbers filled in.
@@ -468,7 +493,7 @@ function M.summary(model, shape, opts)
   setmetatable(s, { __tostring = function(t)
     t.text = t.text or render(t, conv, cols)
     return t.text
-  end })
+  end, __mime = function(t) return { ["text/html"] = html(t, conv, cols) } end })
   local compared
   if opts.compare then
     local nums
@@ -477,7 +502,11 @@ function M.summary(model, shape, opts)
       flop_counter = nums.fc, torchscan = nums.scan }
   end
   if not opts.quiet then
-    print(tostring(s))
+    if nncalc.present then   -- a notebook: the text and an HTML table
+      nncalc.present(tostring(s), getmetatable(s).__mime(s))
+    else
+      print(tostring(s))
+    end
     rawset(s, "_printed", true)
     if opts.explain then print("\n" .. explain(s)) end
     if compared then print("\n" .. compared) end

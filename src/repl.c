@@ -112,7 +112,7 @@ static char *read_line(int tty, const char *prompt) {
 ** ====================================================================== */
 
 /* An incomplete statement: a syntax error that ran into the end of input. */
-static int incomplete(lua_State *L, int status) {
+int repl_incomplete(lua_State *L, int status) {
   if (status == LUA_ERRSYNTAX) {
     size_t lmsg;
     const char *msg = lua_tolstring(L, -1, &lmsg);
@@ -126,7 +126,7 @@ static int incomplete(lua_State *L, int status) {
 }
 
 /* Ends with ';' (after trailing blanks): the user asked for no print. */
-static int quiet_line(const char *s) {
+int repl_quiet(const char *s) {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
   return n > 0 && s[n - 1] == ';';
@@ -170,6 +170,19 @@ static int try_statements_then_expression(lua_State *L, const char *code) {
   return status;
 }
 
+int repl_compile(lua_State *L, const char *code) {
+  int status;
+  if ((status = try_expression(L, code)) == LUA_OK) return status;
+  status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+  if (status == LUA_OK) return status;
+  /* before repl_incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
+  if (try_statements_then_expression(L, code) == LUA_OK) {
+    lua_remove(L, -2);   /* the first error */
+    return LUA_OK;
+  }
+  return status;
+}
+
 /* Compiles a complete chunk from lines, reading continuation lines while
 ** the statement is incomplete.  Leaves the function on the stack and the
 ** full text in *text (malloc'd); returns the load status, or
@@ -180,16 +193,8 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
   size_t len = strlen(first);
   char *code = first;
   for (;;) {
-    if ((status = try_expression(L, code)) == LUA_OK) break;
-    status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-    if (status == LUA_OK) break;
-    /* before incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
-    if (try_statements_then_expression(L, code) == LUA_OK) {
-      lua_remove(L, -2);   /* the first error */
-      status = LUA_OK;
-      break;
-    }
-    if (!incomplete(L, status)) break;
+    if ((status = repl_compile(L, code)) == LUA_OK) break;
+    if (!repl_incomplete(L, status)) break;
     {
       char *more = read_line(tty, PROMPT2);
       if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
@@ -224,7 +229,7 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
 
 /* Shows the n values on top of the stack through nncalc.display (set by
 ** the prelude), or print() when there is none; sets `_` to the first. */
-static void show_results(lua_State *L, int n) {
+void repl_show(lua_State *L, int n) {
   lua_pushvalue(L, -n);
   lua_setglobal(L, "_");
   if (lua_getglobal(L, "nncalc") == LUA_TTABLE) {
@@ -244,7 +249,7 @@ static void show_results(lua_State *L, int n) {
 ** ====================================================================== */
 
 /* `?name` asks for help on name; `?` alone lists the topics. */
-static char *help_shortcut(char *line) {
+char *repl_help_line(char *line) {
   const char *p = line + 1;
   char *out;
   size_t n;
@@ -276,7 +281,7 @@ int repl_run(lua_State *L, int tty) {
       break;
     }
     if (line[0] == '\0') { free(line); continue; }
-    if (line[0] == '?') line = help_shortcut(line);
+    if (line[0] == '?') line = repl_help_line(line);
     status = compile(L, tty, line, &text);
     if (status == STATUS_ABANDONED) {
       lua_settop(L, base);
@@ -287,7 +292,7 @@ int repl_run(lua_State *L, int tty) {
     if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
     if (status == LUA_OK) {
       int n = lua_gettop(L) - base;
-      if (n > 0 && !quiet_line(text)) show_results(L, n);
+      if (n > 0 && !repl_quiet(text)) repl_show(L, n);
     } else {
       errors++;
       run_report(L, status);
