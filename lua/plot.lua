@@ -115,6 +115,10 @@ function M.plot(what, a, b, o)
   end
   local text = draw(series, o)
   if o.quiet then return text end
+  if nncalc.present then   -- a notebook: the picture, and the text for consoles
+    nncalc.present(text, { ["image/svg+xml"] = function() return require("plot_svg").svg(series, o) end })
+    return
+  end
   print(text)   -- shown once: nothing is returned for the REPL to print again
 end
 
