@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -458,7 +459,10 @@ void kx_execute(Kernel *k, const KMsg *m) {
   k->current = m;
   k->allow_stdin = flag(m, "allow_stdin", 1);
   out_s.hold = err_s.hold = silent;
-  if (in_f != NULL) clearerr(in_f);
+  if (in_f != NULL) {   /* what the last cell left unread (a '\n' after a number) */
+    __fpurge(in_f);
+    clearerr(in_f);
+  }
   in_len = in_pos = 0;
   out_s.last = err_s.last = now_s();
   st = src == NULL ? LUA_ERRMEM : kx_compile(L, src);
