@@ -1,7 +1,7 @@
 #!/bin/sh
 # jupyter_test.sh NNCALC — the Jupyter kernel through the real clients:
 # jupyter_client (tests/jupyter_test.py), `jupyter console` and an nbclient
-# run of the seed homework (tests/jupyter_notebook.py).  Needs Debian's
+# run of the seed homework (tests/jupyter_clients.py).  Needs Debian's
 # python3-jupyter-client, jupyter-console and python3-nbclient (.ci/run
 # and scripts/install-deps install them); skipped, saying why, without them
 # or when nncalc was built without the kernel.
@@ -28,7 +28,7 @@ add() {   # adds the tally line of a part's output
 }
 out=$(timeout 600 "$py" "$top/tests/jupyter_test.py" "$nn" "$work" 2>&1)
 printf '%s\n' "$out" | grep -v '^jupyter: [0-9]'; add "$out" "jupyter_test.py"
-out=$(timeout 600 "$py" "$top/tests/jupyter_notebook.py" "$nn" "$work" 2>&1)
-printf '%s\n' "$out" | grep -v '^jupyter-[a-z]*: [0-9]'; add "$out" "jupyter_notebook.py"
+out=$(timeout 600 "$py" "$top/tests/jupyter_clients.py" "$nn" "$work" 2>&1)
+printf '%s\n' "$out" | grep -v '^jupyter-[a-z]*: [0-9]'; add "$out" "jupyter_clients.py"
 echo "jupyter: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
