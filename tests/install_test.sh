@@ -15,5 +15,19 @@ if make -s -C "$top" install DESTDIR="$tmp" PREFIX=/usr >"$tmp/log" 2>&1; then o
 [ -f "$tmp/usr/share/man/man1/nncalc.1" ] && ok || bad "no man page"
 out=$(cd "$tmp" && env -u NNCALC_LUA_DIR "$tmp/usr/bin/nncalc" -e 'print(tensor{{1,2},{3,4}}:sum())' 2>&1)
 [ "$out" = "10" ] && ok || bad "the installed binary does not run: $out"
+# the kernelspec, when nncalc has the Jupyter kernel: argv names the
+# installed binary (/usr/bin/nncalc), not the staging root
+if "$top/nncalc" --kernel 2>&1 | grep -q "connection file"; then
+  spec="$tmp/usr/share/jupyter/kernels/nncalc/kernel.json"
+  [ -f "$spec" ] && ok || bad "no kernel.json in share/jupyter/kernels/nncalc"
+  grep -q '"argv":[[:space:]]*\["/usr/bin/nncalc", "--kernel", "{connection_file}"\]' "$spec" 2>/dev/null && ok ||
+    bad "kernel.json argv is not /usr/bin/nncalc --kernel {connection_file}: $(cat "$spec" 2>/dev/null)"
+  grep -q '"display_name":[[:space:]]*"nncalc"' "$spec" 2>/dev/null && grep -q '"language":[[:space:]]*"lua"' "$spec" &&
+    ok || bad "kernel.json lacks display_name nncalc / language lua"
+  out=$(env -u JUPYTER_DATA_DIR -u XDG_DATA_HOME HOME="$tmp/home" "$top/nncalc" --install-kernel --user 2>&1)
+  [ -f "$tmp/home/.local/share/jupyter/kernels/nncalc/kernel.json" ] && ok || bad "--install-kernel --user: $out"
+  out=$("$top/nncalc" --install-kernel --bogus 2>&1); rc=$?
+  [ $rc -ne 0 ] && echo "$out" | grep -q "usage: nncalc --install-kernel" && ok || bad "a bad option is not refused: $out"
+fi
 echo "install: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
