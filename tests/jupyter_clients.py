@@ -6,7 +6,7 @@ checks) whose outputs must be the REPL's output for the same cells, and
 Hand-computed answers are in the cells' check() calls.
 Prints "jupyter-clients: N passed, N failed".
 """
-import os, re, subprocess, sys
+import os, re, shutil, subprocess, sys, time
 
 import nbformat
 from nbclient import NotebookClient
@@ -134,6 +134,57 @@ check("jupyter console shows the error line", "stdin:1: bad" in out, out)
 check("jupyter console keeps the state after the error (Out[4]: 4)", re.search(r"Out\[4\]: 4\b", out), out)
 check("jupyter console: ?relu shows the help", "relu(x)" in out, out)
 check("jupyter console shuts the kernel down", "Shutting down kernel" in out, out)
+
+# ---- jupyter console at a terminal (tmux): multi-line entry, Tab -----------
+def console_in_tmux():
+    name = "nncalc-jupyter-%d" % os.getpid()   # a tmux server of our own
+
+    def tmux(*args):
+        return subprocess.run(["tmux", "-L", name] + list(args), capture_output=True, text=True)
+
+    def screen():
+        return tmux("capture-pane", "-p").stdout
+
+    def wait_for(text, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            if text in screen():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def typed(text):   # -l: literally ("end" is not the End key)
+        time.sleep(0.7)   # console 6.4.4 trips over keys typed while it is busy
+        tmux("send-keys", "-l", text)
+    tmux("new-session", "-d", "-x", "120", "-y", "40",
+         "env JUPYTER_PATH=%s LC_ALL=C.UTF-8 jupyter console --kernel nncalc" % os.environ["JUPYTER_PATH"])
+    try:
+        check("console at a terminal: the prompt comes", wait_for("In [1]:"), screen())
+        time.sleep(2)
+        typed("for i = 1, 2 do"); tmux("send-keys", "Enter")
+        check("console: an unfinished 'for' asks for more (is_complete)", wait_for("   ...:", 20), screen())
+        typed("print(i * 10)"); tmux("send-keys", "Enter")
+        typed("end"); tmux("send-keys", "Enter")
+        check("console: the block runs once complete (10, 20)", wait_for("10\n20", 20), screen())
+        typed("x = tensor{1, 2}"); tmux("send-keys", "Enter")
+        wait_for("In [3]:", 20)
+        typed("x:su"); tmux("send-keys", "Tab")
+        check("console: Tab offers x:sum", wait_for("x:sum", 20), screen())
+        tmux("send-keys", "Escape"); tmux("send-keys", "C-u")
+        typed("x:sum() * 7"); tmux("send-keys", "Enter")
+        check("console: Out[3]: 21", wait_for("Out[3]: 21", 20), screen())
+        tmux("send-keys", "C-d")
+        if wait_for("exit ([y]/n)?", 20):
+            typed("y"); tmux("send-keys", "Enter")
+        check("console: leaves and shuts the kernel down", wait_for("Shutting down kernel", 30), screen())
+    finally:
+        tmux("kill-server")
+
+
+if shutil.which("tmux"):
+    console_in_tmux()
+else:
+    print("jupyter-clients: tmux is not installed: the terminal part of the console test is skipped")
 
 print("jupyter-clients: %d passed, %d failed" % (passed, failed))
 sys.stdout.flush()
