@@ -219,10 +219,33 @@ static void reply_empty(Kernel *k, void *sock, const KMsg *m, const char *type, 
   kw_send(k, sock, m, type, c);
 }
 
+/* iopub is an XPUB socket, so subscriptions arrive as messages: \1 for a
+** new subscriber, \0 for one that left.  Reads those that are there, or
+** waits up to wait_ms for one. */
+static void read_subscriptions(Kernel *k, int wait_ms) {
+  zmq_pollitem_t item = {k->iopub, 0, ZMQ_POLLIN, 0};
+  while (zmq_poll(&item, 1, wait_ms) > 0 && (item.revents & ZMQ_POLLIN)) {
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, k->iopub, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&m) >= 1)
+      k->subscribers += *(unsigned char *)zmq_msg_data(&m) == 1 ? 1 : -1;
+    zmq_msg_close(&m);
+    wait_ms = 0;
+  }
+}
+
 static void handle(Kernel *k, void *sock) {
   KMsg m;
   const char *type;
   if (kw_recv(k, sock, &m) != 0) return;
+  /* A client's iopub subscription can arrive after its first request
+  ** (ZeroMQ's slow joiner): published then, busy/idle would be lost and
+  ** the client would wait for idle forever.  So wait for a subscriber
+  ** (briefly: a client may not listen at all). */
+  if (k->subscribers <= 0) {
+    double waited = 0;
+    while (k->subscribers <= 0 && waited < 2000) { read_subscriptions(k, 100); waited += 100; }
+  }
   type = kw_str(m.header, "msg_type", "");
   kw_status(k, &m, "busy");
   if (strcmp(type, "kernel_info_request") == 0) kernel_info(k, sock, &m);
@@ -262,19 +285,21 @@ int kernel_main(lua_State *L, const char *connection_file) {
   k.shell = open_socket(&k, ZMQ_ROUTER, &c, c.shell);
   k.control = open_socket(&k, ZMQ_ROUTER, &c, c.control);
   k.stdin_sock = open_socket(&k, ZMQ_ROUTER, &c, c.stdin_port);
-  k.iopub = open_socket(&k, ZMQ_PUB, &c, c.iopub);
+  k.iopub = open_socket(&k, ZMQ_XPUB, &c, c.iopub);
   hb = open_socket(&k, ZMQ_REP, &c, c.hb);
   if (hb != NULL) hb_started = pthread_create(&hb_thread, NULL, heartbeat, hb) == 0;
   if (k.shell && k.control && k.stdin_sock && k.iopub && hb_started) {
     kx_init(&k);
     kw_status(&k, NULL, "starting");
     while (!k.done) {
-      zmq_pollitem_t items[2] = {{k.control, 0, ZMQ_POLLIN, 0}, {k.shell, 0, ZMQ_POLLIN, 0}};
-      if (zmq_poll(items, 2, -1) < 0) {
+      zmq_pollitem_t items[3] = {{k.control, 0, ZMQ_POLLIN, 0}, {k.shell, 0, ZMQ_POLLIN, 0},
+                                 {k.iopub, 0, ZMQ_POLLIN, 0}};
+      if (zmq_poll(items, 3, -1) < 0) {
         if (zmq_errno() == EINTR) continue;
         fprintf(stderr, "nncalc kernel: %s\n", zmq_strerror(zmq_errno()));
         break;
       }
+      if (items[2].revents & ZMQ_POLLIN) read_subscriptions(&k, 0);
       if (items[0].revents & ZMQ_POLLIN) handle(&k, k.control);
       else if (items[1].revents & ZMQ_POLLIN) handle(&k, k.shell);
     }

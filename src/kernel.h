@@ -43,6 +43,7 @@ typedef struct Kernel {
   int execution_count;
   int done;                  /* a shutdown_request was answered */
   int bad_signatures;        /* messages rejected so far (for the log) */
+  int subscribers;           /* iopub subscriptions now (an XPUB socket counts them) */
   lua_State *L;
   const KMsg *current;       /* the execute_request running: parent of its output */
   int allow_stdin;

@@ -7,6 +7,7 @@ or computed by hand in the comments.  Prints "jupyter: N passed, N failed".
 import json, os, queue, subprocess, sys, time
 
 import jupyter_client
+import jupyter_client.utils   # run_sync: the control channel has no blocking getter
 import zmq
 from jupyter_client.session import Session
 
@@ -264,9 +265,26 @@ try:
     res = of_type(outs, "execute_result")
     check("after a restart the state is fresh", res and res[0]["data"]["text/plain"] == "nil", res)
     check("after a restart execution_count starts again", r["execution_count"] == 1, r)
+
+    # ---- shutdown: the reply, then the process ends by itself, status 0 ------
+    proc = km.provisioner.process
+    msg_id = kc.shutdown()   # on the control channel
+    rep = {}
+    while rep.get("parent") != msg_id:
+        m = jupyter_client.utils.run_sync(kc._async_get_control_msg)(timeout=20)
+        rep = dict(m["content"], parent=m["parent_header"].get("msg_id"))
+    check("shutdown_reply ok, restart false", rep.get("status") == "ok" and rep.get("restart") is False, rep)
+    try:
+        rc = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        rc = "still running"
+    check("the kernel exits by itself after shutdown_request, status 0", rc == 0, rc)
 finally:
     kc.stop_channels()
-    km.shutdown_kernel(now=False)
+    try:
+        km.shutdown_kernel(now=True)
+    except Exception:
+        pass
     log.close()
 
 text = open(LOG).read()
