@@ -18,19 +18,7 @@ local function draw(series, o)
   local uni = unicode()
   local dx, dy = uni and 2 or 1, uni and 4 or 1
   local W, H = w * dx, h * dy
-  local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
-  for _, s in ipairs(series) do
-    for i = 1, #s[1] do
-      local x, y = s[1][i], s[2][i]
-      if y == y and y ~= math.huge and y ~= -math.huge then
-        xmin, xmax = math.min(xmin, x), math.max(xmax, x)
-        ymin, ymax = math.min(ymin, y), math.max(ymax, y)
-      end
-    end
-  end
-  if xmin > xmax then error("plot: nothing finite to plot", 3) end
-  if ymax == ymin then ymax, ymin = ymax + 1, ymin - 1 end
-  if xmax == xmin then xmax = xmin + 1 end
+  local xmin, xmax, ymin, ymax = require("plot_svg").bounds(series)   -- the picture's range too
   local dots = {}
   local function set(px, py)
     if px < 0 or px >= W or py < 0 or py >= H then return end

@@ -40,8 +40,8 @@ function M.ticks(lo, hi)
 end
 
 -- The range of the finite points of all series, widened where it is a
--- single value (as the terminal plot does).
-local function bounds(series)
+-- single value; the terminal plot (plot.lua) uses it too.
+function M.bounds(series)
   local xmin, xmax, ymin, ymax = math.huge, -math.huge, math.huge, -math.huge
   for _, s in ipairs(series) do
     for i = 1, #s[1] do
@@ -62,7 +62,7 @@ function M.svg(series, o)
   o = o or {}
   local W, H = o.svg_width or 480, o.svg_height or 300
   local left, right, top, bottom = 64, 16, o.title and 32 or 16, 40
-  local xmin, xmax, ymin, ymax = bounds(series)
+  local xmin, xmax, ymin, ymax = M.bounds(series)
   local pw, ph = W - left - right, H - top - bottom
   local function px(x) return left + (x - xmin) / (xmax - xmin) * pw end
   local function py(y) return top + (ymax - y) / (ymax - ymin) * ph end

@@ -14,16 +14,10 @@ from nbclient import NotebookClient
 NN, WORK = sys.argv[1], sys.argv[2]
 os.environ["JUPYTER_PATH"] = os.path.join(WORK, "share", "jupyter")
 os.environ["LC_ALL"] = "C.UTF-8"
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL jupyter-clients: %s%s" % (name, ("\n    " + str(detail)) if detail else ""))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jupyter_util import Tally
+T = Tally("jupyter-clients")
+check = T.check
 
 
 CELLS = [
@@ -186,6 +180,4 @@ if shutil.which("tmux"):
 else:
     print("jupyter-clients: tmux is not installed: the terminal part of the console test is skipped")
 
-print("jupyter-clients: %d passed, %d failed" % (passed, failed))
-sys.stdout.flush()
-os._exit(1 if failed else 0)
+T.finish()

@@ -13,16 +13,10 @@ from jupyter_client.session import Session
 
 NN, WORK = sys.argv[1], sys.argv[2]
 LOG = os.path.join(WORK, "kernel.log")
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL jupyter: %s%s" % (name, ("\n    " + str(detail)) if detail else ""))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jupyter_util import Tally
+T = Tally("jupyter")
+check = T.check
 
 
 def repl(code):
@@ -55,12 +49,16 @@ def text_of(outs):
     return s
 
 
-def shell(kc, send, timeout=20):
-    msg_id = send()
+def reply_to(kc, msg_id, timeout=20):
+    """The shell reply to msg_id (other replies are skipped)."""
     while True:
         m = kc.get_shell_msg(timeout=timeout)
         if m["parent_header"].get("msg_id") == msg_id:
             return m["content"]
+
+
+def shell(kc, send, timeout=20):
+    return reply_to(kc, send(), timeout)
 
 
 os.environ["JUPYTER_PATH"] = os.path.join(WORK, "share", "jupyter")
@@ -198,11 +196,7 @@ try:
     time.sleep(1.0)
     t0 = time.time()
     km.interrupt_kernel()
-    rep = None
-    while rep is None:
-        m = kc.get_shell_msg(timeout=60)
-        if m["parent_header"].get("msg_id") == msg_id:
-            rep = m["content"]
+    rep = reply_to(kc, msg_id, 60)
     check("interrupt stops a long matmul with 'interrupted'", rep["status"] == "error" and
           rep["evalue"].endswith("interrupted"), rep)
     check("the interrupt lands within 5 s", time.time() - t0 < 5, time.time() - t0)
@@ -212,11 +206,7 @@ try:
     msg_id = kc.execute("while true do end")
     time.sleep(0.5)
     km.interrupt_kernel()
-    rep = None
-    while rep is None:
-        m = kc.get_shell_msg(timeout=30)
-        if m["parent_header"].get("msg_id") == msg_id:
-            rep = m["content"]
+    rep = reply_to(kc, msg_id, 30)
     check("interrupt stops a Lua loop", rep["evalue"].endswith("interrupted"), rep)
     km.interrupt_kernel()   # while idle: ignored, the kernel lives on
     time.sleep(0.3)
@@ -289,6 +279,4 @@ finally:
 
 text = open(LOG).read()
 check("the kernel logged no sanitizer report", "Sanitizer" not in text and "runtime error" not in text, text[-3000:])
-print("jupyter: %d passed, %d failed" % (passed, failed))
-sys.stdout.flush()
-os._exit(1 if failed else 0)   # not sys.exit: the clients' __del__ at shutdown only makes noise
+T.finish()
