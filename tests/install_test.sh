@@ -17,7 +17,7 @@ out=$(cd "$tmp" && env -u NNCALC_LUA_DIR "$tmp/usr/bin/nncalc" -e 'print(tensor{
 [ "$out" = "10" ] && ok || bad "the installed binary does not run: $out"
 # the kernelspec, when nncalc has the Jupyter kernel: argv names the
 # installed binary (/usr/bin/nncalc), not the staging root
-if "$top/nncalc" --kernel 2>&1 | grep -q "connection file"; then
+if ! "$top/nncalc" --kernel /nonexistent/kernel.json 2>&1 | grep -q "built without the Jupyter kernel"; then
   spec="$tmp/usr/share/jupyter/kernels/nncalc/kernel.json"
   [ -f "$spec" ] && ok || bad "no kernel.json in share/jupyter/kernels/nncalc"
   grep -q '"argv":[[:space:]]*\["/usr/bin/nncalc", "--kernel", "{connection_file}"\]' "$spec" 2>/dev/null && ok ||

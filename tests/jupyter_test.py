@@ -106,6 +106,13 @@ try:
     r, outs = run(kc, "t = {}\nfor i = 1, 3 do\n  t[i] = i * i\nend\nt")
     res = of_type(outs, "execute_result")
     check("a block, then the expression on the last line", res and res[0]["data"]["text/plain"] == "{1, 4, 9}", res)
+    r, outs = run(kc, "21 * 2")
+    r, outs = run(kc, "_ + 1")
+    res = of_type(outs, "execute_result")
+    check("_ holds the last value shown (42 + 1)", res and res[0]["data"]["text/plain"] == "43", res)
+    r, outs = run(kc, "print('first')\nlocal t = os.clock()\nwhile os.clock() - t < 0.5 do end\nprint('second')")
+    st = [s["text"] for s in of_type(outs, "stream")]
+    check("output shows while a cell still runs (two stream messages)", st == ["first\n", "second\n"], st)
     r, outs = run(kc, "?relu")
     want, _ = repl("?relu\n")
     check("?name in a cell is the REPL's help", text_of(outs) == want, (text_of(outs), want))
