@@ -2,6 +2,7 @@
 ** history.c — where the REPL keeps its history, and keeping it safely.
 */
 #include "history.h"
+#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,7 @@ static char path[4096];
 static int saving = 0;
 
 static void warn(const char *what) {
-  fprintf(stderr, "nncalc: history not saved: %s %s (%s)\n", what, path, strerror(errno));
+  run_eprintf("nncalc: history not saved: %s %s (%s)\n", what, path, strerror(errno));
 }
 
 /* mkdir -p for the directories above path, mode 0700 (history is private). */

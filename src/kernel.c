@@ -186,15 +186,13 @@ static void inspect(Kernel *k, void *sock, const KMsg *m) {
 /* The REPL's multi-line rule: incomplete when the cell fails to compile
 ** only because its end came too soon. */
 static void is_complete(Kernel *k, void *sock, const KMsg *m) {
-  const char *code = kw_str(m->content, "code", "");
-  const char *p = code, *status;
+  char *code = kx_cell_code(kw_str(m->content, "code", ""));
+  const char *status;
   cJSON *c = cJSON_CreateObject();
-  int top = lua_gettop(k->L), st;
-  while (isspace((unsigned char)*p)) p++;
-  if (*p == '?') status = "complete";
-  else if ((st = kx_compile(k->L, code)) == LUA_OK) status = "complete";
-  else status = repl_incomplete(k->L, st) ? "incomplete" : "invalid";
+  int top = lua_gettop(k->L), st = code != NULL ? kx_compile(k->L, code) : LUA_ERRMEM;
+  status = st == LUA_OK ? "complete" : st == REPL_INCOMPLETE ? "incomplete" : "invalid";
   lua_settop(k->L, top);
+  free(code);
   cJSON_AddStringToObject(c, "status", status);
   if (strcmp(status, "incomplete") == 0) cJSON_AddStringToObject(c, "indent", "");
   kw_send(k, sock, m, "is_complete_reply", c);

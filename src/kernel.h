@@ -88,8 +88,11 @@ void kx_execute(Kernel *k, const KMsg *m);
 ** the text in *out (malloc'd). */
 int kx_capture(Kernel *k, const char *code, char **out);
 /* Compiles a cell as the kernel runs it (see kernel_exec.c); pushes the
-** function or the error message; status as lua_load. */
+** function or the error message; status as repl_compile. */
 int kx_compile(lua_State *L, const char *code);
+/* The code a cell runs: a one-line help request (`?name`, `name?`) as the
+** REPL runs it; malloc'd. */
+char *kx_cell_code(const char *code);
 
 /* ---- kernel_install.c -------------------------------------------------- */
 /* nncalc --install-kernel [--user | --prefix P]: argv after the option. */

@@ -187,6 +187,7 @@ static ssize_t stdin_read(void *cookie, char *buf, size_t size) {
 ** ====================================================================== */
 
 static Kernel *K;
+static int mime_ref = LUA_NOREF;   /* nncalc.jupyter's mime, in the registry */
 
 /* nncalc.present(text [, {mime = string | function}]): a display_data
 ** message, text/plain always (consoles, nbconvert to text) and each rich
@@ -240,7 +241,9 @@ static int l_interactive(lua_State *L) {
 static FILE *swap_file(lua_State *L, const char *name, FILE *f) {
   FILE *old = NULL;
   luaL_Stream *p;
-  lua_getglobal(L, "io");
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, LUA_IOLIBNAME);
+  lua_remove(L, -2);
   lua_getfield(L, -1, name);
   p = luaL_testudata(L, -1, LUA_FILEHANDLE);
   if (p != NULL) { old = p->f; p->f = f; }
@@ -267,13 +270,27 @@ void kx_init(Kernel *k) {
   saved_in = swap_file(k->L, "stdin", in_f);
   saved_stdout = stdout;
   stdout = out_f;   /* glibc: a variable; Lua's own print writes here */
-  lua_getglobal(k->L, "nncalc");
+  /* the library's own table (the global may be the user's by now) */
+  lua_getfield(k->L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(k->L, -1, "nncalc");
+  lua_remove(k->L, -2);
   lua_pushcfunction(k->L, l_present);
   lua_setfield(k->L, -2, "present");
   lua_pushcfunction(k->L, l_interactive);
   lua_setfield(k->L, -2, "interactive");
   lua_pushboolean(k->L, 0);   /* notebooks speak UTF-8 whatever the locale */
   lua_setfield(k->L, -2, "ascii");
+  lua_pop(k->L, 1);
+  /* loaded now, before any cell: a user's `require = nil` cannot break it */
+  lua_getglobal(k->L, "require");
+  lua_pushliteral(k->L, "nncalc.jupyter");
+  if (run_call(k->L, 1, 1) == LUA_OK && lua_istable(k->L, -1)) {
+    lua_getfield(k->L, -1, "mime");
+    mime_ref = luaL_ref(k->L, LUA_REGISTRYINDEX);
+  } else {
+    run_eprintf("nncalc kernel: no rich output (nncalc.jupyter: %s)\n", luaL_tolstring(k->L, -1, NULL));
+    lua_pop(k->L, 1);
+  }
   lua_pop(k->L, 1);
 }
 
@@ -371,10 +388,7 @@ int kx_capture(Kernel *k, const char *code, char **text) {
 /* Adds the rich forms of the value on top (jupyter.lua's mime) to data. */
 static void add_mime(lua_State *L, cJSON *data) {
   int top = lua_gettop(L);
-  lua_getglobal(L, "require");
-  lua_pushliteral(L, "jupyter");
-  if (run_call(L, 1, 1) == LUA_OK) {
-    lua_getfield(L, -1, "mime");
+  if (lua_rawgeti(L, LUA_REGISTRYINDEX, mime_ref) == LUA_TFUNCTION) {
     lua_pushvalue(L, top);
     if (run_call(L, 1, 1) == LUA_OK && lua_istable(L, -1)) {
       lua_pushnil(L);
@@ -428,15 +442,14 @@ static int flag(const KMsg *m, const char *name, int dflt) {
   return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
 }
 
-/* `?name` alone in a cell is the REPL's help shortcut. */
-static char *cell_code(const char *code) {
+char *kx_cell_code(const char *code) {
   const char *p = code;
   char *line;
   size_t n;
   while (isspace((unsigned char)*p)) p++;
   n = strlen(p);
   while (n > 0 && isspace((unsigned char)p[n - 1])) n--;
-  if (*p != '?' || memchr(p, '\n', n) != NULL) return strdup(code);
+  if (memchr(p, '\n', n) != NULL) return strdup(code);
   line = strndup(p, n);
   return line != NULL ? repl_help_line(line) : NULL;
 }
@@ -446,7 +459,7 @@ void kx_execute(Kernel *k, const KMsg *m) {
   const char *code = kw_str(m->content, "code", "");
   int silent = flag(m, "silent", 0), store = flag(m, "store_history", 1);
   int base = lua_gettop(L), st, count;
-  char *src = cell_code(code);
+  char *src = kx_cell_code(code);
   cJSON *reply = cJSON_CreateObject();
   if (!silent && store) k->execution_count++;
   count = k->execution_count;
@@ -466,6 +479,8 @@ void kx_execute(Kernel *k, const KMsg *m) {
   in_len = in_pos = 0;
   out_s.last = err_s.last = now_s();
   st = src == NULL ? LUA_ERRMEM : kx_compile(L, src);
+  if (st == REPL_INCOMPLETE)   /* the message the REPL gives at end of input */
+    st = luaL_loadbuffer(L, src, strlen(src), "=stdin");
   if (st == LUA_OK) st = run_call(L, 0, LUA_MULTRET);
   if (st == LUA_OK) {
     int n = lua_gettop(L) - base;

@@ -4,7 +4,7 @@
 */
 #include "lua_api.h"
 
-int luaopen_nncalc(lua_State *L) {
+int lt_open_core(lua_State *L) {
   int lib, methods;
   lua_newtable(L);
   lib = lua_gettop(L);

@@ -24,6 +24,56 @@ static int t_unary(lua_State *L) {
   return lt_push(L, fn_unary(op, lt_check(L, 1)), op_unary_name[op]);
 }
 
+/* gelu(x [, {approximate="none"|"tanh"}]): the exact form or PyTorch's
+** tanh one (the gelu_tanh op). */
+static int t_gelu(lua_State *L) {
+  UnaryOp op = OP_GELU;
+  if (lua_istable(L, 2)) {
+    const char *a;
+    lua_getfield(L, 2, "approximate");
+    a = lua_isnil(L, -1) ? "none" : lua_tostring(L, -1);
+    if (a != NULL && strcmp(a, "tanh") == 0) op = OP_GELU_TANH;
+    else if (a == NULL || strcmp(a, "none") != 0)
+      return luaL_argerror(L, 2, "approximate must be \"none\" or \"tanh\"");
+    lua_pop(L, 1);
+  } else if (!lua_isnoneornil(L, 2)) {
+    return luaL_argerror(L, 2, "options table expected, e.g. {approximate=\"tanh\"}");
+  }
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_pushnumber(L, op_unary_apply(op, lua_tonumber(L, 1)));
+    return 1;
+  }
+  return lt_push(L, fn_unary(op, lt_check(L, 1)), "gelu");
+}
+
+/* where(c, a, b): a where c ≠ 0, else b (a, b tensors or numbers). */
+static int t_where(lua_State *L) {
+  Tensor *c = lt_check(L, 1), *a, *b, **slot;
+  if (lt_test(L, 2) == NULL) luaL_checknumber(L, 2);
+  if (lt_test(L, 3) == NULL) luaL_checknumber(L, 3);
+  a = *lt_newslot(L) = lt_totensor(L, 2);
+  b = *lt_newslot(L) = lt_totensor(L, 3);
+  if (a == NULL || b == NULL) return lt_error(L, "where");
+  slot = lt_newslot(L);
+  *slot = fn_where(c, a, b);
+  return *slot ? 1 : lt_error(L, "where");
+}
+
+/* masked_fill(x, mask, v): v where mask ≠ 0, else x (PyTorch's). */
+static int t_masked_fill(lua_State *L) {
+  Tensor *x = lt_check(L, 1), *m = lt_check(L, 2), *v, **slot;
+  luaL_checknumber(L, 3);
+  v = *lt_newslot(L) = lt_totensor(L, 3);
+  if (v == NULL) return lt_error(L, "masked_fill");
+  slot = lt_newslot(L);
+  *slot = fn_where(m, v, x);
+  return *slot ? 1 : lt_error(L, "masked_fill");
+}
+
+/* tril(x [, k]) / triu(x [, k]) over the last two dims */
+static int t_tril(lua_State *L) { return lt_push(L, fn_tri(lt_check(L, 1), lt_optinteger(L, 2, 0), 0), "tril"); }
+static int t_triu(lua_State *L) { return lt_push(L, fn_tri(lt_check(L, 1), lt_optinteger(L, 2, 0), 1), "triu"); }
+
 /* A binary elementwise method; either side may be a number. */
 static int t_binary(lua_State *L) {
   BinaryOp op = (BinaryOp)lua_tointeger(L, lua_upvalueindex(1));
@@ -176,6 +226,20 @@ static int t_pinv(lua_State *L) {
   return lt_push(L, op_pinv(a, luaL_optnumber(L, 2, 0.0)), "pinv");
 }
 
+/* eigh(A) -> w, V: eigenvalues ascending and eigenvectors as columns. */
+static int t_eigh(lua_State *L) {
+  Tensor *a = lt_check(L, 1), *w, *v;
+  Tensor **sw, **sv;
+  if (a->requires_grad && ag_grad_enabled)
+    return luaL_error(L, "eigh: has no gradient; call eigh on x:detach()");
+  sw = lt_newslot(L);   /* both slots exist before anything can fail */
+  sv = lt_newslot(L);
+  if (op_eigh(a, &w, &v) != NN_OK) return lt_error(L, "eigh");
+  *sw = w;
+  *sv = v;
+  return 2;
+}
+
 static int t_rank(lua_State *L) {
   int64_t r;
   if (op_rank(lt_check(L, 1), luaL_optnumber(L, 2, 0.0), &r) != NN_OK)
@@ -193,10 +257,10 @@ static int t_rank(lua_State *L) {
 static int t_allclose(lua_State *L) {
   double rtol = luaL_optnumber(L, 3, 1e-5), atol = luaL_optnumber(L, 4, 1e-8);
   Tensor *a, *b, *ea, *eb;
-  luaL_argcheck(L, rtol >= 0, 3, "the relative tolerance must be >= 0");
-  luaL_argcheck(L, atol >= 0, 4, "the absolute tolerance must be >= 0");
   int64_t size[TENSOR_MAXDIM], i, n;
   int ndim, close = 1;
+  luaL_argcheck(L, rtol >= 0, 3, "the relative tolerance must be >= 0");
+  luaL_argcheck(L, atol >= 0, 4, "the absolute tolerance must be >= 0");
   if (lua_type(L, 1) == LUA_TNUMBER && lt_test(L, 2) == NULL) lt_check(L, 2);
   /* hold both in userdata slots, so a raised error frees them */
   a = *lt_newslot(L) = lt_totensor(L, 1);
@@ -225,8 +289,9 @@ static const luaL_Reg shared[] = {
   {"softmax", t_softmax}, {"log_softmax", t_log_softmax},
   {"dot", t_dot}, {"mv", t_mv}, {"mm", t_mm}, {"bmm", t_bmm},
   {"outer", t_outer}, {"matmul", t_matmul},
-  {"det", t_det}, {"inv", t_inv}, {"solve", t_solve}, {"pinv", t_pinv},
+  {"det", t_det}, {"inv", t_inv}, {"solve", t_solve}, {"pinv", t_pinv}, {"eigh", t_eigh},
   {"rank", t_rank}, {"allclose", t_allclose},
+  {"where", t_where}, {"masked_fill", t_masked_fill}, {"tril", t_tril}, {"triu", t_triu},
   {NULL, NULL}
 };
 
@@ -249,6 +314,8 @@ void lt_open_ops(lua_State *L, int lib, int methods) {
     luaL_setfuncs(L, shared, 0);
     set_closures(L, lua_gettop(L), op_unary_name, OP_UNARY_COUNT, t_unary);
     set_closures(L, lua_gettop(L), op_binary_name, OP_BINARY_COUNT, t_binary);
+    lua_pushcfunction(L, t_gelu);
+    lua_setfield(L, -2, "gelu");
     lua_pop(L, 1);
   }
 }

@@ -11,178 +11,8 @@
 #include "functions.h"
 
 /* ======================================================================
-** The userdata
+** Shapes
 ** ====================================================================== */
-
-/* The metatable is also kept under this address in the registry: every
-** op checks its arguments, and a light-userdata key avoids the string
-** lookup luaL_testudata makes on each call. */
-static const char mt_key = 0;
-static const void *tensor_mt = NULL;   /* the metatable itself, for == tests */
-
-static Tensor **test_slot(lua_State *L, int arg) {
-  Tensor **p = lua_touserdata(L, arg);
-  int same;
-  if (p == NULL || lua_type(L, arg) != LUA_TUSERDATA || !lua_getmetatable(L, arg)) return NULL;
-  same = lua_topointer(L, -1) == tensor_mt;
-  lua_pop(L, 1);
-  return same ? p : NULL;
-}
-
-Tensor *lt_test(lua_State *L, int arg) {
-  Tensor **p = test_slot(L, arg);
-  return p != NULL ? *p : NULL;
-}
-
-Tensor *lt_check(lua_State *L, int arg) {
-  Tensor **p = test_slot(L, arg);
-  if (p == NULL) luaL_typeerror(L, arg, "tensor");
-  if (*p == NULL) luaL_argerror(L, arg, "tensor has been closed");
-  return *p;
-}
-
-Tensor *lt_totensor(lua_State *L, int arg) {
-  Tensor *t = lt_test(L, arg);
-  if (t != NULL) return tensor_retain(t);
-  if (lua_type(L, arg) == LUA_TNUMBER) {
-    t = tensor_scalar(lua_tonumber(L, arg));
-    if (t == NULL) lt_error(L, "tensor");
-    return t;
-  }
-  luaL_typeerror(L, arg, "tensor or number");
-  return NULL;
-}
-
-/* Lua sees a tensor as a pointer-sized userdata.  Without being told about
-** the storage behind it, the collector would let a loop of large
-** temporaries (randn(1000, 1000) a few hundred times) hold gigabytes until
-** the Lua heap itself grew enough to start a collection.  So new storage
-** counts as debt (a minor collection in generational mode), and, since
-** temporaries that outlive two minor collections turn old and wait for a
-** major one, a full collection runs whenever live storage has grown past
-** twice what the last one left (Lua's own pause rule) plus some slack.
-** Reporting in quarter-megabyte steps leaves small-tensor work untouched. */
-#define GC_REPORT_BYTES ((int64_t)256 * 1024)
-#define GC_FULL_SLACK ((int64_t)64 * 1024 * 1024)
-static int64_t unreported = 0, live_after_full = 0;
-
-static void report_storage(lua_State *L) {
-  int64_t kb;
-  unreported += tensor_take_allocated();
-  if (unreported < GC_REPORT_BYTES) return;
-  kb = unreported >> 10;
-  unreported = 0;
-  /* LUA_GCSTEP runs even when collection is stopped: respect a stop */
-  if (!lua_gc(L, LUA_GCISRUNNING)) return;
-  if (storage_live_bytes() > 2 * live_after_full + GC_FULL_SLACK) {
-    lua_gc(L, LUA_GCCOLLECT);
-    live_after_full = storage_live_bytes();
-  } else {
-    lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
-  }
-}
-
-Tensor **lt_newslot(lua_State *L) {
-  Tensor **p;
-  report_storage(L);
-  p = lua_newuserdatauv(L, sizeof *p, 0);
-  *p = NULL;
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);
-  lua_setmetatable(L, -2);
-  return p;
-}
-
-const char *lt_typename(lua_State *L, int arg) {
-  return lt_test(L, arg) != NULL ? "tensor" : luaL_typename(L, arg);
-}
-
-int lt_error(lua_State *L, const char *fname) {
-  /* a kernel that honoured Ctrl-C has reported it: the hook the signal
-  ** handler set must not raise a second time */
-  if (nn_errcode() == NN_EINTR) lua_sethook(L, NULL, 0, 0);
-  return luaL_error(L, "%s: %s", fname, nn_errmsg());
-}
-
-void lt_set(lua_State *L, Tensor **slot, Tensor *t, const char *fname) {
-  if (t == NULL) lt_error(L, fname);
-  *slot = t;
-}
-
-int lt_push(lua_State *L, Tensor *t, const char *fname) {
-  Tensor **slot;
-  if (t == NULL) return lt_error(L, fname);
-  /* if the userdata allocation fails, Lua raises and t would leak; the
-  ** window is one small allocation and only under memory exhaustion */
-  slot = lt_newslot(L);
-  *slot = t;
-  /* detect_anomaly: remember where in the script each op was made */
-  if (ag_anomaly && t->node != NULL && t->node->site == NULL) {
-    luaL_where(L, 1);
-    ag_set_site(t->node, lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  return 1;
-}
-
-static int t_gc(lua_State *L) {
-  Tensor **p = luaL_checkudata(L, 1, TENSOR_MT);
-  tensor_release(*p);
-  *p = NULL;
-  return 0;
-}
-
-/* ======================================================================
-** Argument helpers
-** ====================================================================== */
-
-int lt_checkdim(lua_State *L, int arg, const Tensor *t, int extra) {
-  lua_Integer d = luaL_checkinteger(L, arg);
-  int n = t->ndim + extra;
-  if (d < 0) d += n + 1;
-  if (d < 1 || d > n) {
-    char b[128];
-    return luaL_argerror(L, arg, lua_pushfstring(L,
-        "dimension %d out of range for a tensor of shape %s (dims 1..%d)",
-        (int)luaL_checkinteger(L, arg), tensor_shape_str(t, b, sizeof b), n));
-  }
-  return (int)d - 1;
-}
-
-/* One size from the integer at stack index idx (which is argument arg). */
-static int64_t checksize(lua_State *L, int idx, int arg) {
-  int isnum;
-  lua_Integer v = lua_tointegerx(L, idx, &isnum);
-  if (!isnum) {
-    if (lua_type(L, idx) == LUA_TNUMBER)
-      luaL_argerror(L, arg, lua_pushfstring(L, "size %f is not a whole number",
-                                            lua_tonumber(L, idx)));
-    luaL_argerror(L, arg, lua_pushfstring(L, "size expected, got %s",
-                                          luaL_typename(L, idx)));
-  }
-  return (int64_t)v;
-}
-
-int lt_checkshape(lua_State *L, int arg, int64_t *size) {
-  int n, i;
-  if (lua_istable(L, arg) && !lt_test(L, arg)) {
-    lua_Integer len = luaL_len(L, arg);
-    if (len < 0 || len > TENSOR_MAXDIM)
-      luaL_argerror(L, arg, lua_pushfstring(L, "%I dimensions (at most %d)", len, TENSOR_MAXDIM));
-    n = (int)len;
-    for (i = 0; i < n; i++) {
-      lua_geti(L, arg, i + 1);
-      size[i] = checksize(L, -1, arg);
-      lua_pop(L, 1);
-    }
-    return n;
-  }
-  n = lua_gettop(L) - arg + 1;
-  if (n < 0) n = 0;
-  if (n > TENSOR_MAXDIM)
-    luaL_argerror(L, arg, lua_pushfstring(L, "%d dimensions (at most %d)", n, TENSOR_MAXDIM));
-  for (i = 0; i < n; i++) size[i] = checksize(L, arg + i, arg + i);
-  return n;
-}
 
 static int shape_tostring(lua_State *L) {
   luaL_Buffer b;
@@ -212,14 +42,9 @@ static int shape_eq(lua_State *L) {
   return 1;
 }
 
-void lt_pushshape(lua_State *L, int ndim, const int64_t *size) {
-  int i;
-  lua_createtable(L, ndim, 0);
-  for (i = 0; i < ndim; i++) {
-    lua_pushinteger(L, (lua_Integer)size[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
-  luaL_setmetatable(L, SHAPE_MT);
+static int shape_self(lua_State *L) {
+  lua_settop(L, 1);
+  return 1;
 }
 
 /* ======================================================================
@@ -321,8 +146,8 @@ static int t_full(lua_State *L) {
 }
 
 static int t_eye(lua_State *L) {
-  int64_t n = checksize(L, 1, 1);
-  int64_t m = lua_isnoneornil(L, 2) ? n : checksize(L, 2, 2);
+  int64_t n = lt_checksize(L, 1, 1);
+  int64_t m = lua_isnoneornil(L, 2) ? n : lt_checksize(L, 2, 2);
   return lt_push(L, op_eye(n, m), "eye");
 }
 
@@ -337,12 +162,12 @@ static int t_arange(lua_State *L) {
 
 static int t_linspace(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
-  int64_t n = lua_isnoneornil(L, 3) ? 100 : checksize(L, 3, 3);
+  int64_t n = lua_isnoneornil(L, 3) ? 100 : lt_checksize(L, 3, 3);
   return lt_push(L, op_linspace(a, b, n), "linspace");
 }
 
 static int t_seed(lua_State *L) {
-  lua_Integer s = luaL_checkinteger(L, 1);
+  lua_Integer s = lt_checkinteger(L, 1);
   rng_seed((uint64_t)s);
   return 0;
 }
@@ -354,25 +179,41 @@ static int t_draw_seed(lua_State *L) {
   return 1;
 }
 
+/* A tensor from make() with the generator seeded by sd, the global stream
+** left where it was. */
+static Tensor *seeded(lua_Integer sd, int nd, const int64_t *size, Tensor *(*make)(int, const int64_t *)) {
+  RngState saved;
+  Tensor *t;
+  rng_save(&saved);
+  rng_seed((uint64_t)sd);
+  t = make(nd, size);
+  rng_restore(&saved);
+  return t;
+}
+
 /* nncalc._uniform_seeded(seed, a, b, n1, ...): uniform [a, b) numbers from
 ** their own stream, leaving the global one where it was (lazy parameters
 ** come out the same whenever they are first touched). */
 static int t_uniform_seeded(lua_State *L) {
   int64_t size[TENSOR_MAXDIM];
-  lua_Integer sd = luaL_checkinteger(L, 1);
+  lua_Integer sd = lt_checkinteger(L, 1);
   double a = luaL_checknumber(L, 2), b = luaL_checknumber(L, 3);
   int nd = lt_checkshape(L, 4, size);
-  RngState saved;
-  Tensor *t;
-  rng_save(&saved);
-  rng_seed((uint64_t)sd);
-  t = op_rand(nd, size);
-  rng_restore(&saved);
+  Tensor *t = seeded(sd, nd, size, op_rand);
   if (t != NULL) {
     int64_t i, n = tensor_numel(t);
     for (i = 0; i < n; i++) t->storage->data[i] = a + (b - a) * t->storage->data[i];
   }
   return lt_push(L, t, "uniform");
+}
+
+/* nncalc._normal_seeded(seed, n1, ...): N(0, 1) numbers from their own
+** stream, as _uniform_seeded (nn.Embedding's weights). */
+static int t_normal_seeded(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  lua_Integer sd = lt_checkinteger(L, 1);
+  int nd = lt_checkshape(L, 2, size);
+  return lt_push(L, seeded(sd, nd, size, op_randn), "normal");
 }
 
 /* limits{max_elements=N} sets; limits() returns the current table. */
@@ -383,10 +224,11 @@ static int t_limits(lua_State *L) {
     while (lua_next(L, 1)) {
       const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
       if (strcmp(k, "max_elements") == 0) {
-        int isint;
-        lua_Integer n = lua_tointegerx(L, -1, &isint);
-        if (!isint || nn_set_max_elements((int64_t)n) != NN_OK)
-          luaL_error(L, "limits: max_elements must be a positive whole number");
+        lua_Integer n;
+        if (!lt_towhole(L, -1, &n) || n < 1)
+          luaL_error(L, "limits: max_elements must be a positive whole number, got %s",
+                     lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL) : lt_typename(L, -1));
+        if (nn_set_max_elements((int64_t)n) != NN_OK) lt_error(L, "limits");
       } else {
         luaL_error(L, "limits: unknown limit '%s' (known: max_elements)", k);
       }
@@ -403,21 +245,26 @@ static int t_limits(lua_State *L) {
 ** Indexing: x[i], x[{i, j}], x[{i, {a, b}, {}}] and assignment
 ** ====================================================================== */
 
-/* A 1-based index (negative from the end) into a dim of size n, as
-** 0-based; messages speak of dimension d of the tensor t the user indexed. */
-static int64_t checkindex(lua_State *L, int idx, int64_t n, const Tensor *t, int d,
-                          const char *fname) {
-  int isint;
-  lua_Integer i = lua_tointegerx(L, idx, &isint);
+/* Where a position lies: " (or -3..-1) for dimension 2 (shape 4x3)". */
+static const char *where_in(lua_State *L, const Tensor *t, int d) {
   char b[128];
-  if (!isint)
+  return lua_pushfstring(L, " (or %I..-1) for dimension %d (shape %s)", -(lua_Integer)t->size[d],
+                         d + 1, tensor_shape_str(t, b, sizeof b));
+}
+
+/* A 1-based position (negative from the end) along dim d of t, read from
+** stack index idx, as 0-based.  arg is the argument it came in as, or 0
+** for an entry of an index table (errors then name fname). */
+static int64_t checkindex(lua_State *L, int idx, int arg, const Tensor *t, int d,
+                          const char *fname) {
+  lua_Integer given, i, n = (lua_Integer)t->size[d];
+  if (!lt_towhole(L, idx, &given)) {
+    if (arg > 0) luaL_argerror(L, arg, lt_notwhole(L, idx));
     luaL_error(L, "%s: index must be a whole number, got %s", fname,
-               lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
-  if (i < 0) i += n + 1;
-  if (i < 1 || i > n)
-    luaL_error(L, "%s: index %I out of range for dimension %d of size %I (shape %s)",
-               fname, lua_tointeger(L, idx), d + 1, (lua_Integer)n,
-               tensor_shape_str(t, b, sizeof b));
+               lua_type(L, idx) == LUA_TNUMBER ? luaL_tolstring(L, idx, NULL) : lt_typename(L, idx));
+  }
+  i = given < 0 && given >= -n ? given + n + 1 : given;
+  if (i < 1 || i > n) lt_rangeerror(L, arg, fname, "index", given, 1, n, where_in(L, t, d));
   return (int64_t)i - 1;
 }
 
@@ -425,15 +272,23 @@ static int64_t checkindex(lua_State *L, int idx, int64_t n, const Tensor *t, int
 ** {} is everything, {i} is just i) for dimension d of t. */
 static void checkrange(lua_State *L, int idx, const Tensor *t, int d, const char *fname,
                        int64_t *start, int64_t *len) {
-  lua_Integer n = luaL_len(L, idx), a = 1, b = t->size[d];
+  lua_Integer n = luaL_len(L, idx), a = 1, b = t->size[d], size = t->size[d];
   char sh[128];
-  if (n >= 1) { lua_geti(L, idx, 1); a = luaL_checkinteger(L, -1); lua_pop(L, 1); b = a; }
-  if (n >= 2) { lua_geti(L, idx, 2); b = luaL_checkinteger(L, -1); lua_pop(L, 1); }
-  if (a < 0) a += t->size[d] + 1;
-  if (b < 0) b += t->size[d] + 1;
-  if (n > 2 || a < 1 || b > t->size[d] || b < a - 1)
+  int k;
+  for (k = 1; k <= 2 && k <= n; k++) {
+    lua_Integer v;
+    lua_geti(L, idx, k);
+    if (!lt_towhole(L, -1, &v))
+      luaL_error(L, "%s: range entry %d must be a whole number, got %s", fname, k,
+                 lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1, NULL) : lt_typename(L, -1));
+    lua_pop(L, 1);
+    if (v < 0 && v >= -size) v += size + 1;
+    if (k == 1) a = b = v;
+    else b = v;
+  }
+  if (n > 2 || a < 1 || b > size || b < a - 1)
     luaL_error(L, "%s: range {%I, %I} out of bounds for dimension %d of size %I (shape %s)",
-               fname, a, b, d + 1, (lua_Integer)t->size[d], tensor_shape_str(t, sh, sizeof sh));
+               fname, a, b, d + 1, size, tensor_shape_str(t, sh, sizeof sh));
   *start = a - 1;
   *len = b - a + 1;
 }
@@ -449,20 +304,20 @@ static void checkspec(lua_State *L, Tensor *t, int idx, const char *fname, Index
     if (t->ndim == 0) luaL_error(L, "%s: cannot index a scalar", fname);
     spec->n = 1;
     spec->is_range[0] = 0;
-    spec->start[0] = checkindex(L, idx, t->size[0], t, 0, fname);
+    spec->start[0] = checkindex(L, idx, 0, t, 0, fname);
     return;
   }
   if (!lua_istable(L, idx))
     luaL_error(L, "%s: cannot index a tensor with a %s", fname, luaL_typename(L, idx));
   n = luaL_len(L, idx);
   if (n > t->ndim)
-    luaL_error(L, "%s: %d indices for a tensor of shape %s", fname, (int)n,
+    luaL_error(L, "%s: %I indices for a tensor of shape %s", fname, n,
                tensor_shape_str(t, b, sizeof b));
   for (k = 1; k <= n; k++) {
     int ty = lua_geti(L, idx, k), d = (int)k - 1;
     spec->is_range[d] = ty == LUA_TTABLE;
     if (ty == LUA_TNUMBER)
-      spec->start[d] = checkindex(L, -1, t->size[d], t, d, fname);
+      spec->start[d] = checkindex(L, -1, 0, t, d, fname);
     else if (ty == LUA_TTABLE)
       checkrange(L, lua_gettop(L), t, d, fname, &spec->start[d], &spec->len[d]);
     else
@@ -473,13 +328,22 @@ static void checkspec(lua_State *L, Tensor *t, int idx, const char *fname, Index
   spec->n = (int)n;
 }
 
-/* Pushes a single value the way the rules say: a plain number, except
-** inside a gradient graph, where the 0-d tensor keeps the gradient. */
-int lt_pushvalue(lua_State *L, Tensor *t, const char *fname) {
-  if (t == NULL) return lt_error(L, fname);
-  if (t->requires_grad) return lt_push(L, t, fname);
-  lua_pushnumber(L, tensor_get_flat(t, 0));
-  tensor_release(t);
+/* x.T: the transpose of a matrix, the dimensions reversed for more (as
+** PyTorch's .mT/.permute), a vector or scalar as it is. */
+static int t_T(lua_State *L, Tensor *t, int methods) {
+  int i;
+  if (t->ndim <= 1) { lua_settop(L, 1); return 1; }
+  lua_getfield(L, methods, t->ndim == 2 ? "t" : "permute");
+  lua_pushvalue(L, 1);
+  if (t->ndim > 2)
+    for (i = t->ndim; i >= 1; i--) lua_pushinteger(L, i);
+  lua_call(L, t->ndim == 2 ? 1 : 1 + t->ndim, 1);
+  return 1;
+}
+
+/* nncalc._wants_grad(x): whether x requires grad (help on a value). */
+static int t_wants_grad(lua_State *L) {
+  lua_pushboolean(L, lt_check(L, 1)->requires_grad);
   return 1;
 }
 
@@ -493,6 +357,13 @@ static int t_index(lua_State *L) {
       else lt_push(L, tensor_retain(t->grad), "grad");
       return 1;
     }
+    /* PyTorch's spellings: x.shape is a field there (and stays a method
+    ** here: a shape table called returns itself), x.T the transpose */
+    if (k[0] == 's' && strcmp(k, "shape") == 0) {
+      lt_pushshape(L, t->ndim, t->size);
+      return 1;
+    }
+    if (k[0] == 'T' && k[1] == '\0') return t_T(L, t, lua_upvalueindex(1));
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));   /* the methods table */
     return 1;
@@ -603,8 +474,9 @@ static int t_item(lua_State *L) {
 /* Flat row-major read, 1-based: for the Lua-side printer. */
 static int t_flat(lua_State *L) {
   Tensor *t = lt_check(L, 1);
-  lua_Integer i = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, i >= 1 && i <= tensor_numel(t), 2, "flat index out of range");
+  lua_Integer i = lt_checkinteger(L, 2);
+  if (i < 1 || i > tensor_numel(t))
+    return lt_rangeerror(L, 2, "_flat", "flat index", i, 1, (lua_Integer)tensor_numel(t), NULL);
   lua_pushnumber(L, tensor_get_flat(t, (int64_t)i - 1));
   return 1;
 }
@@ -653,8 +525,9 @@ static int t_permute(lua_State *L) {
                       tensor_shape_str(t, b, sizeof b));
   for (d = 0; d < n; d++) {
     if (p[d] < 1 || p[d] > n)
-      return luaL_error(L, "permute: dimension %I out of range 1..%d (shape %s)",
-                        (lua_Integer)p[d], n, tensor_shape_str(t, b, sizeof b));
+      return lt_rangeerror(L, lua_istable(L, 2) ? 2 : 2 + d, "permute", "dimension",
+                           (lua_Integer)p[d], 1, n, lua_pushfstring(L, " (shape %s)",
+                           tensor_shape_str(t, b, sizeof b)));
     perm[d] = (int)(p[d] - 1);
   }
   return lt_push(L, fn_permute(t, perm), "permute");
@@ -674,21 +547,20 @@ static int t_unsqueeze(lua_State *L) {
 static int t_narrow(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lt_checkdim(L, 2, t, 0);
-  lua_Integer given = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4), start = given;
-  char b[128];
-  /* negative from the end, as in indexing; checked before any arithmetic */
+  lua_Integer given = lt_checkinteger(L, 3), len = lt_checkinteger(L, 4), start = given;
+  /* negative from the end, as in indexing; checked before any arithmetic;
+  ** start may be one past the end (an empty narrow) */
   if (start < 0 && start >= -(lua_Integer)t->size[d]) start += (lua_Integer)t->size[d] + 1;
   if (start < 1 || start > t->size[d] + 1)
-    return luaL_error(L, "narrow: start %I out of range 1..%I (or -%I..-1) for dimension %d (shape %s)",
-                      given, (lua_Integer)t->size[d] + 1, (lua_Integer)t->size[d], d + 1,
-                      tensor_shape_str(t, b, sizeof b));
+    return lt_rangeerror(L, 3, "narrow", "start", given, 1, (lua_Integer)t->size[d] + 1,
+                         where_in(L, t, d));
   return lt_push(L, fn_narrow(t, d, (int64_t)start - 1, (int64_t)len), "narrow");
 }
 
 static int t_select(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   int d = lt_checkdim(L, 2, t, 0);
-  return lt_push(L, fn_select(t, d, checkindex(L, 3, t->size[d], t, d, "select")), "select");
+  return lt_push(L, fn_select(t, d, checkindex(L, 3, 3, t, d, "select")), "select");
 }
 
 static int t_contiguous(lua_State *L) {
@@ -720,36 +592,38 @@ static int t_fill(lua_State *L) {
 static int t_index_select(lua_State *L) {
   Tensor *t = lt_check(L, 1), *it;
   int d = lt_checkdim(L, 2, t, 0);
-  int64_t n, i, *idx;
+  lua_Integer n, i, size = (lua_Integer)t->size[d];
+  int64_t *idx;
   if ((it = lt_test(L, 3)) != NULL) {
-    luaL_argcheck(L, it->ndim == 1, 3, "1-D tensor of indices expected");
-    n = it->size[0];
+    if (it->ndim != 1) return lt_argerror(L, 3, "1-D tensor of indices expected, got %d-D", it->ndim);
+    n = (lua_Integer)it->size[0];
   } else {
     luaL_checktype(L, 3, LUA_TTABLE);
-    n = (int64_t)luaL_len(L, 3);
+    n = luaL_len(L, 3);   /* a __len may say anything */
   }
+  if (n < 0 || n > (lua_Integer)nn_max_elements())
+    return lt_argerror(L, 3, "%I indices: the length must be 0..%I (limits().max_elements)",
+                       n, (lua_Integer)nn_max_elements());
   idx = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *idx, 0);
   for (i = 0; i < n; i++) {
-    double v;
-    if (it != NULL) v = tensor_get_flat(it, i);
-    else {
-      lua_geti(L, 3, i + 1);
-      v = luaL_checknumber(L, -1);
-      lua_pop(L, 1);
+    lua_Integer v, k;
+    if (it != NULL) {
+      lua_pushnumber(L, tensor_get_flat(it, (int64_t)i));
+    } else if (lua_geti(L, 3, i + 1) != LUA_TNUMBER) {
+      return lt_argerror(L, 3, "index at position %I is a %s, not a number", i + 1,
+                         lt_typename(L, -1));
     }
-    if (v != floor(v) || fabs(v) > 1e15)
-      return luaL_error(L, "index_select: index %f at position %d is not a whole number",
-                        v, (int)i + 1);
-    {
-      double k = v < 0 ? v + (double)t->size[d] + 1 : v;   /* from the end, as in indexing */
-      if (k < 1 || k > (double)t->size[d])
-        return luaL_error(L, "index_select: index %I at position %d is out of range for dimension %d "
-                          "of size %I (1..%I, or -1 for the last)", (lua_Integer)v, (int)i + 1, d + 1,
-                          (lua_Integer)t->size[d], (lua_Integer)t->size[d]);
-      idx[i] = (int64_t)k - 1;
-    }
+    if (!lt_towhole(L, -1, &v))
+      return lt_argerror(L, 3, "index %s at position %I is not a whole number",
+                         luaL_tolstring(L, -1, NULL), i + 1);
+    lua_pop(L, 1);
+    k = v < 0 && v >= -size ? v + size + 1 : v;   /* from the end, as in indexing */
+    if (k < 1 || k > size)
+      return lt_rangeerror(L, 3, "index_select", "index", v, 1, size, lua_pushfstring(L,
+          " (or %I..-1) at position %I, for dimension %d", -size, i + 1, d + 1));
+    idx[i] = (int64_t)k - 1;
   }
-  return lt_push(L, fn_index_select(t, d, idx, n), "index_select");
+  return lt_push(L, fn_index_select(t, d, idx, (int64_t)n), "index_select");
 }
 
 /* The tensors of a list table (or of the arguments) for cat and stack. */
@@ -893,7 +767,7 @@ static const luaL_Reg creators[] = {
   {"tensor", t_tensor}, {"full", t_full},
   {"eye", t_eye}, {"arange", t_arange}, {"linspace", t_linspace},
   {"seed", t_seed}, {"limits", t_limits}, {"_draw_seed", t_draw_seed},
-  {"_uniform_seeded", t_uniform_seeded},
+  {"_uniform_seeded", t_uniform_seeded}, {"_normal_seeded", t_normal_seeded}, {"_wants_grad", t_wants_grad},
   {"cat", t_cat}, {"stack", t_stack},
   {NULL, NULL}
 };
@@ -914,18 +788,13 @@ static const luaL_Reg shared[] = {
 static const luaL_Reg metamethods[] = {
   {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div},
   {"__pow", t_pow}, {"__unm", t_unm}, {"__eq", t_eq}, {"__lt", t_lt},
-  {"__le", t_le}, {"__len", t_len}, {"__gc", t_gc}, {"__close", t_gc},
+  {"__le", t_le}, {"__len", t_len},
   {NULL, NULL}
 };
 
 void lt_open_tensor(lua_State *L, int lib, int methods) {
-  luaL_newmetatable(L, TENSOR_MT);
-  tensor_mt = lua_topointer(L, -1);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &mt_key);
+  lt_newtensormt(L);
   luaL_setfuncs(L, metamethods, 0);
-  lua_pushliteral(L, "tensor");
-  lua_setfield(L, -2, "__name");   /* "bad argument ... got tensor" */
   lua_pushvalue(L, methods);
   lua_pushcclosure(L, t_index, 1);
   lua_setfield(L, -2, "__index");
@@ -938,9 +807,23 @@ void lt_open_tensor(lua_State *L, int lib, int methods) {
   lua_setfield(L, -2, "__methods");   /* for Tab completion (complete.c) */
   lua_pop(L, 1);
 
+  /* the fields __index answers besides the methods, for Tab completion */
+  luaL_getmetatable(L, TENSOR_MT);
+  lua_createtable(L, 0, 3);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "grad");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "shape");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "T");
+  lua_setfield(L, -2, "__fields");
+  lua_pop(L, 1);
+
   luaL_newmetatable(L, SHAPE_MT);
   lua_pushcfunction(L, shape_tostring);
   lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, shape_self);
+  lua_setfield(L, -2, "__call");   /* x:shape() as x.shape(x) */
   lua_pushcfunction(L, shape_eq);
   lua_setfield(L, -2, "__eq");
   lua_pop(L, 1);

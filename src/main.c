@@ -24,7 +24,7 @@
 #include "kernel.h"
 #else
 static int kernel_absent(void) {
-  fprintf(stderr, "%s: this nncalc was built without the Jupyter kernel; install libzmq3-dev, "
+  run_eprintf("%s: this nncalc was built without the Jupyter kernel; install libzmq3-dev, "
           "libcjson-dev and libssl-dev (scripts/install-deps does) and run make again\n", run_progname);
   return 1;
 }
@@ -35,8 +35,8 @@ static int kernel_absent(void) {
 #ifndef NNCALC_VERSION
 #define NNCALC_VERSION "0.1.0"
 #endif
-#ifndef NNCALC_DATADIR
-#define NNCALC_DATADIR "/usr/local/share/nncalc"
+#ifndef NNCALC_LUADIR
+#define NNCALC_LUADIR "/usr/local/share/lua/5.4"
 #endif
 
 static const char usage_text[] =
@@ -44,8 +44,10 @@ static const char usage_text[] =
   "An interactive calculator for neural networks (Lua 5.4 with tensors).\n"
   "\n"
   "  script [args]  run a Lua script; its arguments are in the table `arg`\n"
-  "  check FILE [--tap|--json]  run a homework file of check() calls and report;\n"
-  "                 exit status 1 when any check failed\n"
+  "  check FILE... [--tap|--json|--gradescope[=PATH]] [-- args]\n"
+  "                 run homework files of check() calls and report per file and\n"
+  "                 in total; args reach each file as arg; exit status 1 when\n"
+  "                 any check failed\n"
   "  lesson [N|name] [--no-pause]  list the lessons, or run one\n"
   "  -              run standard input as a script\n"
   "  -e code        run a chunk of code (may be repeated)\n"
@@ -59,7 +61,9 @@ static const char usage_text[] =
   "\n"
   "Without a script, nncalc opens the REPL at a terminal, and reads standard\n"
   "input as REPL lines (with values printed, no prompts) otherwise.\n"
-  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR.\n";
+  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR,\n"
+  "NNCALC_LESSONS_DIR, NNCALC_HISTORY (history file), PAGER, NO_COLOR;\n"
+  "see man nncalc.\n";
 
 typedef struct Options {
   int interactive, quiet, version, help, stdin_script;
@@ -77,7 +81,7 @@ typedef struct Options {
 static int is_dir_with_prelude(const char *dir) {
   char path[4200];
   struct stat st;
-  snprintf(path, sizeof path, "%s/prelude.lua", dir);
+  snprintf(path, sizeof path, "%s/nncalc/prelude.lua", dir);
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -96,10 +100,10 @@ static void find_lua_dir(char *out, size_t n) {
     if ((slash = strrchr(exe, '/')) != NULL) *slash = '\0';
     snprintf(out, n, "%s/lua", exe);
     if (is_dir_with_prelude(out)) return;
-    snprintf(out, n, "%s/../share/nncalc/lua", exe);
+    snprintf(out, n, "%s/../share/lua/5.4", exe);   /* installed: where stock Lua looks */
     if (is_dir_with_prelude(out)) return;
   }
-  snprintf(out, n, "%s/lua", NNCALC_DATADIR);
+  snprintf(out, n, "%s", NNCALC_LUADIR);
 }
 
 /* nncalc.debug(on): tracebacks with errors, like --debug. */
@@ -144,16 +148,19 @@ static int l_complete(lua_State *L) {
   return 1;
 }
 
-/* Puts lua/ first on package.path and records it as nncalc.luadir. */
-static void set_paths(lua_State *L, const char *dir) {
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
-  lua_setfield(L, -3, "path");
-  lua_pop(L, 2);
-  lua_getglobal(L, "nncalc");
-  lua_pushstring(L, dir);
-  lua_setfield(L, -2, "luadir");
+/* nncalc._term_size(): columns and rows of the terminal on stdout, or
+** nothing when stdout is not a terminal (tables, plots and help then keep
+** their fixed widths and never page). */
+static int l_term_size(lua_State *L) {
+  int rows = 0, cols = 0;
+  if (!repl_screen_size(&rows, &cols)) return 0;
+  lua_pushinteger(L, cols);
+  lua_pushinteger(L, rows);
+  return 2;
+}
+
+/* The binary's own additions to the library table (at the top). */
+static void add_host_functions(lua_State *L) {
   lua_pushliteral(L, NNCALC_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushstring(L, gemm_backend());
@@ -166,7 +173,18 @@ static void set_paths(lua_State *L, const char *dir) {
   lua_setfield(L, -2, "interactive");
   lua_pushcfunction(L, l_stdin_tty);
   lua_setfield(L, -2, "stdin_tty");
-  lua_pop(L, 1);
+  lua_pushcfunction(L, l_term_size);
+  lua_setfield(L, -2, "_term_size");
+}
+
+/* The Lua half, then the calculator's globals: lib.globals() writes them
+** (only where the user has none of that name yet). */
+static int boot(lua_State *L) {
+  const char *dir = lua_tostring(L, 2);
+  lt_boot(L, 1, dir);
+  lua_getfield(L, 1, "globals");
+  lua_call(L, 0, 0);
+  return 0;
 }
 
 /* ======================================================================
@@ -248,7 +266,7 @@ static int is_subcommand(const char *a) {
 static int run_subcommand(lua_State *L, int argc, char **argv, int at, int *exit_code) {
   int i, status;
   lua_getglobal(L, "require");
-  lua_pushstring(L, argv[at]);
+  lua_pushfstring(L, "nncalc.%s", argv[at]);
   status = run_call(L, 1, 1);
   if (status == LUA_OK) {
     lua_getfield(L, -1, "main");
@@ -290,12 +308,12 @@ static int pmain(lua_State *L) {
   parse(argc, argv, &o);
   if (o.bad) {
     if (strcmp(argv[o.bad], "-e") == 0 && o.bad == argc - 1)
-      fprintf(stderr, "%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
+      run_eprintf("%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
     else if (strcmp(argv[o.bad], "--kernel") == 0 && o.bad == argc - 1)
-      fprintf(stderr, "%s: option '--kernel' needs the connection file Jupyter gives\n", run_progname);
+      run_eprintf("%s: option '--kernel' needs the connection file Jupyter gives\n", run_progname);
     else
-      fprintf(stderr, "%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
-    fprintf(stderr, usage_text, run_progname);
+      run_eprintf("%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
+    run_eprintf(usage_text, run_progname);
     lua_pushinteger(L, 1);
     return 1;
   }
@@ -306,26 +324,25 @@ static int pmain(lua_State *L) {
   ** collector's passes over it would only cost start-up time */
   lua_gc(L, LUA_GCSTOP);
   luaL_openlibs(L);
-  luaL_requiref(L, "nncalc", luaopen_nncalc, 1);
-  lua_pop(L, 1);
+  run_order_output(L);
+  luaL_requiref(L, "nncalc", lt_open_core, 1);
+  add_host_functions(L);
   find_lua_dir(dir, sizeof dir);
   run_set_libdir(dir);
-  set_paths(L, dir);
   create_arg_table(L, argc, argv, o.script);
-  lua_pushfstring(L, "%s/prelude.lua", dir);
-  if (run_file(L, lua_tostring(L, -1)) != LUA_OK) {
-    fprintf(stderr, "%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
+  lua_pushcfunction(L, boot);
+  lua_insert(L, -2);
+  lua_pushstring(L, dir);
+  if (run_call(L, 2, 0) != LUA_OK) {
+    run_report(L, LUA_ERRRUN);
+    run_eprintf("%s: cannot load the Lua library from %s (set NNCALC_LUA_DIR)\n",
             run_progname, dir);
     lua_pushinteger(L, 1);
     return 1;
   }
-  lua_pop(L, 1);
   lua_gc(L, LUA_GCRESTART);
-  /* Generational: a graph's tensors and nodes die young, and minor
-  ** collections return them in small batches that the free lists (pool.h)
-  ** absorb; whole incremental cycles freed thousands at once, past the
-  ** lists' caps, and cost the homework MLP half its forward+backward time. */
-  lua_gc(L, LUA_GCGEN, 0, 0);
+  /* generational, with minor collections paced by tensor count (l_gc.c) */
+  lt_gc_start(L);
   if (o.kernel) {
     lua_pushinteger(L, kernel_main(L, argv[o.kernel]));
     return 1;
@@ -353,7 +370,7 @@ static int pmain(lua_State *L) {
 /* Errors outside any protected call (there should be none) end here. */
 static int panic(lua_State *L) {
   const char *msg = lua_tostring(L, -1);
-  fprintf(stderr, "%s: unprotected error: %s\n", run_progname, msg ? msg : "?");
+  run_eprintf("%s: unprotected error: %s\n", run_progname, msg ? msg : "?");
   return 0;
 }
 
@@ -362,12 +379,12 @@ int main(int argc, char **argv) {
   int status, code;
   if (argv[0] && argv[0][0]) run_progname = "nncalc";
   if (L == NULL) {
-    fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", run_progname);
+    run_eprintf("%s: cannot create the Lua state: not enough memory\n", run_progname);
     return EXIT_FAILURE;
   }
   lua_atpanic(L, panic);
   if (!nn_max_elements_env_ok())
-    fprintf(stderr, "%s: NNCALC_MAX_ELEMENTS=%s is not a positive whole number; using %lld\n",
+    run_eprintf("%s: NNCALC_MAX_ELEMENTS=%s is not a positive whole number; using %lld\n",
             run_progname, getenv("NNCALC_MAX_ELEMENTS"), (long long)nn_max_elements());
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);

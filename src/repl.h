@@ -11,19 +11,24 @@
 /* Runs until end of input; returns the number of statements that failed. */
 int repl_run(lua_State *L, int tty);
 
+/* The terminal's size as Readline knows it (followed through SIGWINCH in
+** the REPL, asked of the terminal elsewhere); 0 when stdout is not a
+** terminal. */
+int repl_screen_size(int *rows, int *cols);
+
 /* The REPL's rules, shared with the Jupyter kernel (kernel_exec.c). */
+#define REPL_INCOMPLETE (-2)   /* repl_compile(): the statement goes on */
 /* Compiles code as one REPL entry: `return code` first, then code as a
 ** chunk, then statements ending in an expression (`x = f(); x.grad`).
-** Pushes the function, or the chunk's error message; status as lua_load. */
+** LUA_OK pushes the function; REPL_INCOMPLETE (the code ran into its end)
+** pushes nothing; any other status pushes the error message. */
 int repl_compile(lua_State *L, const char *code);
-/* The error on top (status from repl_compile) ran into the end of input:
-** more lines are needed.  Pops the message when so. */
-int repl_incomplete(lua_State *L, int status);
 /* The entry ends with ';': its values are not shown. */
 int repl_quiet(const char *code);
 /* Shows the n values on top through nncalc.display, sets `_`; pops them. */
 void repl_show(lua_State *L, int n);
-/* `?name` as the code help("name") (`?` alone: help()); frees line. */
+/* A line asking for help (`?name`, `name?`, `?` alone) as the code
+** help("name") or help(); any other line as it is.  Takes over line. */
 char *repl_help_line(char *line);
 
 #endif

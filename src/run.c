@@ -4,11 +4,13 @@
 #include "run.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
+#include <lualib.h>
 
 #include "status.h"
 
@@ -51,10 +53,20 @@ static int in_libdir(const lua_Debug *ar) {
 ** instead.  Leaves msg alone when it carries no such position. */
 static const char *relocate(lua_State *L, const char *msg) {
   lua_Debug ar;
-  int level;
+  int level, seen_lua = 0, stripped_first = 0;
   size_t skip = 0;
   for (level = 1; lua_getstack(L, level, &ar); level++) {
-    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    if (!lua_getinfo(L, "Sl", &ar) || ar.what[0] == 'C') continue;
+    /* nncalc's embedded modules are stripped bytecode (source "=?", no
+    ** lines): where a source module's message would have carried its own
+    ** position, theirs carries none, and gets the caller's all the same */
+    if (strcmp(ar.source, "=?") == 0) {
+      if (!seen_lua) stripped_first = 1;
+      seen_lua = 1;
+      continue;
+    }
+    if (ar.currentline <= 0) continue;
+    seen_lua = 1;
     if (in_libdir(&ar)) {
       if (skip == 0) {   /* does msg start with this frame's position? */
         const char *pos = lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
@@ -63,7 +75,14 @@ static const char *relocate(lua_State *L, const char *msg) {
       }
       continue;
     }
-    if (skip == 0) return msg;
+    if (skip == 0 && stripped_first) {
+      const char *pos = lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+      int has = strncmp(msg, pos, strlen(pos)) == 0;
+      lua_pop(L, 1);
+      if (has) return msg;
+    } else if (skip == 0) {
+      return msg;
+    }
     return lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg + skip);
   }
   /* no caller left on the stack (a REPL line `return f(...)` is a tail
@@ -102,6 +121,66 @@ int run_call(lua_State *L, int narg, int nres) {
   return status;
 }
 
+/* ======================================================================
+** Output order: stdout is flushed before anything goes to stderr
+** ====================================================================== */
+
+void run_eprintf(const char *fmt, ...) {
+  va_list ap;
+  fflush(stdout);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fflush(stderr);
+}
+
+static int is_stderr(lua_State *L, int idx) {
+  luaL_Stream *s = luaL_testudata(L, idx, LUA_FILEHANDLE);
+  return s != NULL && s->closef != NULL && s->f == stderr;
+}
+
+/* file:write(...), the original method as upvalue 1 */
+static int ordered_file_write(lua_State *L) {
+  if (is_stderr(L, 1)) fflush(stdout);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+/* io.write(...): the default output file is kept in the registry under
+** "_IO_output" (liolib.c's IO_OUTPUT) */
+static int ordered_io_write(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "_IO_output");
+  if (is_stderr(L, -1)) fflush(stdout);
+  lua_pop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+static void wrap(lua_State *L, int table, const char *name, lua_CFunction f) {
+  if (lua_getfield(L, table, name) == LUA_TFUNCTION) {
+    lua_pushcclosure(L, f, 1);
+    lua_setfield(L, table, name);
+  } else {
+    lua_pop(L, 1);
+  }
+}
+
+void run_order_output(lua_State *L) {
+  if (luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE &&
+      lua_getfield(L, -1, "__index") == LUA_TTABLE) {   /* the methods of every file */
+    wrap(L, lua_gettop(L), "write", ordered_file_write);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, LUA_IOLIBNAME) == LUA_TTABLE) wrap(L, lua_gettop(L), "write", ordered_io_write);
+  lua_pop(L, 2);
+}
+
 /* Pushes the message as the terminal should see it: term.lua's
 ** nncalc._error_text transliterates it where the locale is not UTF-8.
 ** Raw gets, so a user's globals cannot raise here; any failure keeps the
@@ -127,11 +206,11 @@ static void push_report_text(lua_State *L, int msg) {
 
 int run_report(lua_State *L, int status) {
   if (status != LUA_OK) {
+    const char *msg;
     if (lua_type(L, -1) == LUA_TSTRING) push_report_text(L, lua_gettop(L));
     else lua_pushnil(L);
-    const char *msg = lua_tostring(L, -1);
-    fprintf(stderr, "%s\n", msg != NULL ? msg : "(error with no message)");
-    fflush(stderr);
+    msg = lua_tostring(L, -1);
+    run_eprintf("%s\n", msg != NULL ? msg : "(error with no message)");
     lua_pop(L, 2);
   }
   return status;

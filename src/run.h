@@ -16,6 +16,17 @@ extern int run_debug;      /* print tracebacks with errors */
 ** checking its arguments) is reported at the user's line that called in. */
 void run_set_libdir(const char *dir);
 
+/* Output order.  stdout is buffered and stderr is not, so through
+** `2>&1 | cat` an error would overtake the prints before it: everything
+** nncalc sends to stderr flushes stdout first.  C code writes there with
+** run_eprintf; run_order_output makes Lua's io.stderr:write (and io.write
+** while io.output() is stderr) do the same. */
+#ifdef __GNUC__
+__attribute__((format(printf, 1, 2)))
+#endif
+void run_eprintf(const char *fmt, ...);
+void run_order_output(lua_State *L);
+
 /* Calls the function below narg arguments; status as lua_pcall. */
 int run_call(lua_State *L, int narg, int nres);
 /* Prints the error on top of the stack (if status != LUA_OK) and pops it. */

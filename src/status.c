@@ -46,7 +46,7 @@ int64_t nn_max_elements(void) {
       v = strtoll(s, &end, 10);
       /* a malformed value is not fatal: the default is safe (the program
       ** says so, see nn_max_elements_env_ok) */
-      if (errno == 0 && *end == '\0' && v > 0) max_elements = v;
+      if (errno == 0 && *end == '\0' && v > 0 && v <= NN_MAX_ADDRESSABLE) max_elements = v;
       else env_ok = 0;
     }
   }
@@ -61,6 +61,9 @@ int nn_max_elements_env_ok(void) {
 int nn_set_max_elements(int64_t n) {
   if (n <= 0)
     return nn_fail(NN_EARG, "max_elements must be positive (got %lld)", (long long)n);
+  if (n > NN_MAX_ADDRESSABLE)
+    return nn_fail(NN_EARG, "max_elements %lld is more doubles than memory can address "
+                   "(at most %lld, 2^60 - 1)", (long long)n, (long long)NN_MAX_ADDRESSABLE);
   max_elements = n;
   return NN_OK;
 }

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include <stddef.h>
 
 typedef enum {
   NN_OK = 0,
@@ -39,11 +40,18 @@ int nn_errcode(void);          /* code of the most recent failure */
 extern volatile sig_atomic_t nn_interrupted;
 int nn_check_interrupt(void);  /* NN_EINTR (and clears the flag) or NN_OK */
 
-/* The allocation cap, in elements (default 2^27, or NNCALC_MAX_ELEMENTS). */
+/* The allocation cap, in elements (default 2^27, or NNCALC_MAX_ELEMENTS).
+** It can be raised up to NN_MAX_ADDRESSABLE and no further: the most
+** doubles whose byte count fits both size_t and int64 (2^60 - 1 on 64-bit
+** machines), so that no size, byte count or stride product of a tensor
+** the cap admits can overflow. */
+#define NN_MAX_ADDRESSABLE \
+  ((int64_t)((SIZE_MAX < (uint64_t)INT64_MAX ? SIZE_MAX : (uint64_t)INT64_MAX) / sizeof(double)))
 int64_t nn_max_elements(void);
 /* 1 when NNCALC_MAX_ELEMENTS is unset or a positive whole number; 0 when it
 ** was set to something else (the default is used then). */
 int nn_max_elements_env_ok(void);
+/* NN_EARG unless 1 <= n <= NN_MAX_ADDRESSABLE. */
 int nn_set_max_elements(int64_t n);
 
 /* Writes "3x2" (or "scalar" for 0 dims) into buf; returns buf. */

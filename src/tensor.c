@@ -9,6 +9,7 @@
 #include <string.h>
 
 void (*tensor_ag_free)(Tensor *t) = NULL;
+void (*tensor_ag_unref)(Tensor *t) = NULL;
 static int64_t live_tensors = 0, live_storages = 0;
 static int64_t allocated_bytes = 0, live_bytes = 0;
 
@@ -44,7 +45,7 @@ int tensor_check_shape(int ndim, const int64_t *size, int64_t *numel) {
   ** a product that overflows int64 is over the cap as well */
   for (d = 0; d < ndim && !over; d++)
     if (size[d] != 0) over = __builtin_mul_overflow(n, size[d], &n);
-  if (over || n > cap)
+  if (over || n > cap || n > NN_MAX_ADDRESSABLE)
     return nn_fail(NN_ELIMIT, "size %s is over the limit of %lld elements "
                    "(see limits{max_elements=N})",
                    nn_shape_str(buf, sizeof buf, ndim, size), (long long)cap);
@@ -79,6 +80,9 @@ static Storage *storage_new(int64_t n) {
     if (s == NULL) return NULL;
     s->data = (double *)(s + 1);
   } else {
+    /* shapes were checked against the cap, which is addressable; this
+    ** keeps the byte count from wrapping whatever the caller checked */
+    if (n > NN_MAX_ADDRESSABLE) return NULL;
     s = malloc(sizeof *s);
     if (s == NULL) return NULL;
     s->data = malloc((size_t)n * sizeof(double));
@@ -160,7 +164,11 @@ Tensor *tensor_retain(Tensor *t) {
 }
 
 void tensor_release(Tensor *t) {
-  if (t == NULL || --t->refcount > 0) return;
+  if (t == NULL) return;
+  if (--t->refcount > 0) {
+    if (t->grad != NULL && t->grad->node != NULL && tensor_ag_unref != NULL) tensor_ag_unref(t);
+    return;
+  }
   if ((t->node != NULL || t->grad != NULL || t->name != NULL) && tensor_ag_free != NULL)
     tensor_ag_free(t);
   storage_release(t->storage);
@@ -427,8 +435,9 @@ Tensor *tensor_narrow(const Tensor *t, int dim, int64_t start, int64_t length) {
   Tensor *v;
   if (check_dim(t, dim, 0)) return NULL;
   if (start < 0 || length < 0 || start > t->size[dim] - length) {
-    nn_fail(NN_EINDEX, "range %lld..%lld out of bounds for dimension %d of size %lld",
-            (long long)start + 1, (long long)(start + length), dim + 1,
+    /* the message names start and length: their sum may overflow */
+    nn_fail(NN_EINDEX, "%lld elements from position %lld are out of bounds for dimension %d "
+            "of size %lld", (long long)length, (long long)start + 1, dim + 1,
             (long long)t->size[dim]);
     return NULL;
   }

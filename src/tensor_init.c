@@ -119,7 +119,9 @@ Tensor *op_arange(double start, double stop, double step) {
   count = floor((stop - start) / step + 1e-9) + 1;
   if (count < 0) count = 0;
   if (count > (double)nn_max_elements())
-    return nn_fail(NN_ELIMIT, "%.0f elements is over the limit of %lld "
+    /* every digit while they are few, else 1e+300 rather than 301 digits */
+    return nn_fail(NN_ELIMIT, count < 1e15 ? "%.0f elements is over the limit of %lld "
+                   "(see limits{max_elements=N})" : "%.4g elements is over the limit of %lld "
                    "(see limits{max_elements=N})", count,
                    (long long)nn_max_elements()), NULL;
   n = (int64_t)count;

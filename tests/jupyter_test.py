@@ -188,7 +188,7 @@ try:
     check("input_request's prompt is the unfinished line", asked and asked[0]["prompt"] == "a number: ", asked)
     check("the answer reaches Lua (7 * 6 = 42)", res and res[0]["data"]["text/plain"] == "42", (r, res))
     asked.clear()
-    r, outs = run(kc, "L = require('lesson'); L.interactive = true\nok = ask('2 + 5 = ?', 7)\nL.interactive = false\nok",
+    r, outs = run(kc, "L = require('nncalc.lesson'); L.interactive = true\nok = ask('2 + 5 = ?', 7)\nL.interactive = false\nok",
                   stdin_hook=answer, allow_stdin=True)
     res = of_type(outs, "execute_result")
     check("ask() in a lesson takes the answer from the notebook", len(asked) == 1 and res and

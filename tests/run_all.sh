@@ -26,6 +26,11 @@ out=$("$build/check_runner" 2>&1); rc=$?
 printf '%s\n' "$out" | grep -vE '^[0-9]+%: Checks' ; tally "$out" "check"
 [ $rc -eq 0 ] || broken=1
 
+echo "== the core's boundary (no Lua in the core, warning-free) =="
+out=$(sh "$top/tests/boundary_test.sh" "$build" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "boundary"
+[ $rc -eq 0 ] || broken=1
+
 echo "== Lua tests through $nn =="
 out=$("$nn" "$top/tests/lua/run.lua" "$top"/tests/lua/test_*.lua 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "lua"
@@ -34,6 +39,11 @@ printf '%s\n' "$out"; tally "$out" "lua"
 echo "== CLI tests =="
 out=$(sh "$top/tests/cli_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "cli"
+[ $rc -eq 0 ] || broken=1
+
+echo "== robustness through the binary (output order, limits, recursion) =="
+out=$(sh "$top/tests/robust_cli_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "robust"
 [ $rc -eq 0 ] || broken=1
 
 echo "== lessons (with golden transcripts) =="
@@ -52,7 +62,17 @@ printf '%s\n' "$out"; tally "$out" "jupyter"
 [ $rc -eq 0 ] || broken=1
 
 if [ "$build" = build ]; then   # installing needs the normal build only
-  echo "== make install =="
+  echo "== stock lua5.4: require \"nncalc\" =="
+out=$(sh "$top/tests/stock_lua_test.sh" "$top/lua" "$(cd "$build" && pwd)" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "stock"
+[ $rc -eq 0 ] || broken=1
+
+echo "== the build elsewhere: aarch64, V=1, dependencies, man page =="
+  out=$(sh "$top/tests/build_test.sh" "$nn" 2>&1); rc=$?
+  printf '%s\n' "$out"; tally "$out" "build"
+  [ $rc -eq 0 ] || broken=1
+
+echo "== make install =="
   out=$(sh "$top/tests/install_test.sh" 2>&1); rc=$?
   printf '%s\n' "$out"; tally "$out" "install"
   [ $rc -eq 0 ] || broken=1

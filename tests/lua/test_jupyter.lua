@@ -1,43 +1,16 @@
--- The rich forms notebooks show (lua/jupyter.lua, lua/plot_svg.lua, the
--- summary's HTML), checked against coordinates and tables worked out by
--- hand.  The kernel itself is tested through Jupyter's own clients in
+-- The rich forms notebooks show (lua/nncalc/jupyter.lua, a plot's SVG,
+-- the summary's HTML), checked against tables worked out by hand.  The
+-- kernel itself is tested through Jupyter's own clients in
 -- tests/jupyter_test.sh.
 
-local J = require("jupyter")
-local S = require("plot_svg")
+local J = require("nncalc.jupyter")
 
-local function list_near(got, want)
-  eq(#got, #want, "number of ticks")
-  for i = 1, #want do near(got[i], want[i], 1e-9, "tick " .. i) end
-end
-
-test("ticks: steps of 1, 2 or 5 times a power of ten, about five", function()
-  list_near(S.ticks(0, 1), { 0, 0.2, 0.4, 0.6, 0.8, 1 })        -- raw step 0.2
-  list_near(S.ticks(-3, 3), { -2, 0, 2 })                        -- raw 1.2 -> 2
-  list_near(S.ticks(0.013, 0.0171), { 0.013, 0.014, 0.015, 0.016, 0.017 })   -- raw 0.00082 -> 0.001
-  list_near(S.ticks(1, 100), { 20, 40, 60, 80, 100 })            -- raw 19.8 -> 20
-end)
-
-test("svg: points mapped into the plot area (480x300, margins 64/16/16/40)", function()
-  -- plot area x 64..464 (400 wide), y 16..260 (244 high); y range 1..9:
-  -- (1,1) -> (64, 260); (2,4) -> (264, 16 + 5/8*244 = 168.5); (3,9) -> (464, 16)
-  local svg = S.svg({ { { 1, 2, 3 }, { 1, 4, 9 } } })
-  assert(svg:find("^<svg"), "starts with <svg")
-  assert(svg:find('points="64.00,260.00 264.00,168.50 464.00,16.00"', 1, true), svg)
-end)
-
-test("svg: a gap at a non-finite value; a lone point stays visible", function()
-  local svg = S.svg({ { { 1, 2, 3, 4 }, { 1, 0 / 0, 3, 4 } } })
-  local _, lines = svg:gsub("<polyline", "")
-  local _, dots = svg:gsub("<circle", "")
-  eq(lines, 1, "polylines")   -- 3..4
-  eq(dots, 1, "lone points")  -- the point before the NaN
-  expect_error(function() S.svg({ { { 1 }, { 0 / 0 } } }) end, "nothing finite")
-end)
-
-test("svg: the title is escaped", function()
-  local svg = S.svg({ { { 1, 2 }, { 1, 2 } } }, { title = "a<b & c" })
-  assert(svg:find("a&lt;b &amp; c", 1, true), svg)
+test("a plot's __mime is its SVG, the same as p:svg()", function()
+  local p = plot({ 3, 2, 1 }, { width = 20, height = 5 })
+  local m = getmetatable(p).__mime(p)
+  eq(type(m["image/svg+xml"]), "string")
+  assert(m["image/svg+xml"]:find("<svg", 1, true), "an SVG")
+  eq(m["image/svg+xml"], p:svg(), "the picture p:svg() draws")
 end)
 
 test("tensor_html: one cell per printed number, the shape line below", function()

@@ -1,0 +1,341 @@
+-- nn/Module.lua — the contract every layer keeps, and the class helper.
+--
+-- A layer class defines
+--   init(self, ...)          settings; parameters declared with self:param()
+--   compute(self, x)         the forward computation (autograd ops only)
+--   out_shape(self, shape)   the output shape for an input shape, no data
+--   extra_repr(self)         the settings, for printing
+-- and inherits forward / __call, parameters, named_parameters, zero_grad,
+-- train / eval, trace and printing from Module.
+--
+-- Parameters are created lazily, on first use, from a seed the module draws
+-- from the global generator when it is built: seed(1) then building a net
+-- gives the same numbers every time, and a net that is only analysed
+-- (summary, shapes) never allocates its weights.
+
+local Module = { __name = "nn.Module" }
+
+-- Instances look up methods in their class chain, then materialize a lazy
+-- parameter the first time it is read.
+local function instance_index(class)
+  return function(self, k)
+    local v = class[k]
+    if v ~= nil then return v end
+    local lazy = rawget(self, "_lazy")
+    local make = lazy and lazy[k]
+    if make then
+      local p = make()
+      lazy[k] = nil
+      rawset(self, k, p)
+      return p
+    end
+  end
+end
+
+-- A module stored in a field (self.fc = nn.Linear(2, 2) in a user's layer)
+-- is a child, as in PyTorch: its parameters, train/eval and printing follow
+-- the parent's.  Fields are remembered in the order they were first set.
+local function record_field(self, k, v)
+  if type(k) == "string" and getmetatable(v) and rawget(getmetatable(v), "class_name") then
+    local fields = rawget(self, "_fields")
+    if not fields then fields = {}; rawset(self, "_fields", fields) end
+    fields[#fields + 1] = k
+  end
+  rawset(self, k, v)
+end
+
+-- nn.class("Linear", parent): a class table; calling it builds an instance.
+function Module.class(name, parent)
+  parent = parent or Module
+  local class = setmetatable({}, { __index = parent })
+  class.__name = "nn." .. name
+  class.__index = instance_index(class)
+  class.__methods = class   -- for Tab completion, which never calls __index
+  class.__call = function(self, ...) return self:forward(...) end
+  class.__tostring = function(self) return self:repr("") end
+  class.__len = function(self) return rawlen(self) end
+  class.__newindex = record_field
+  class.class_name = name
+  getmetatable(class).__call = function(cls, ...)
+    local self = setmetatable({ _lazy = {}, _order = {}, training = true }, cls)
+    self._seed = nncalc._draw_seed()
+    self:init(...)
+    return self
+  end
+  return class
+end
+
+function Module.is_module(v)
+  local mt = getmetatable(v)
+  return type(mt) == "table" and type(mt.class_name) == "string"
+end
+
+function Module:init() end
+
+-- ---- settings: PyTorch's positional order, or an option table --------------
+
+-- An option table has only named keys; {2, 3} is an {h, w} setting.
+local function is_options(v)
+  return type(v) == "table" and not getmetatable(v) and rawlen(v) == 0
+end
+
+-- Module.settings(cls, order, forms, ...): the settings after a layer's
+-- required arguments as one table, from PyTorch's positional order
+-- (nn.Conv2d(3, 64, 3, 1, 1): stride 1, padding 1), an option table
+-- ({stride = 1, padding = 1}) or positional ones followed by a table.
+-- `order` is PyTorch's signature; forms = {positional example, table example}
+-- for the error when neither fits.
+function Module.settings(cls, order, forms, ...)
+  local n, args, opts = select("#", ...), { ... }, {}
+  if n > 0 and is_options(args[n]) then
+    for k, v in pairs(args[n]) do opts[k] = v end
+    n = n - 1
+  end
+  local function refuse(what)
+    error(("%s: %s. Settings go in PyTorch's order (%s), e.g. %s, or in a table, e.g. %s")
+      :format(cls, what, table.concat(order, ", "), forms[1], forms[2]), 5)   -- refuse, settings, init, new, caller
+  end
+  if n > #order then refuse(("%d positional settings, but PyTorch's %s takes at most %d"):format(n, cls, #order)) end
+  for i = 1, n do
+    local v = args[i]
+    if v ~= nil then
+      if is_options(v) then refuse("the option table must come last") end
+      local t = type(v)
+      if t ~= "number" and t ~= "boolean" and t ~= "table" and t ~= "string" then
+        refuse(("setting %d (%s) is a %s"):format(i, order[i], t))
+      end
+      if opts[order[i]] ~= nil then refuse(("%s is given twice (setting %d and in the table)"):format(order[i], i)) end
+      opts[order[i]] = v
+    end
+  end
+  return opts
+end
+
+-- PyTorch settings nncalc takes only at their default value: refused by
+-- name otherwise, never silently ignored.
+function Module.only_default(cls, opts, defaults)
+  for k, d in pairs(defaults) do
+    local v = opts[k]
+    if v ~= nil and v ~= d then
+      error(("%s: %s=%s is not supported (only %s)"):format(cls, k, tostring(v), tostring(d)), 4)
+    end
+    opts[k] = nil
+  end
+  return opts
+end
+
+-- Declares a parameter: `make()` builds its tensor when first needed;
+-- a given tensor is taken as it is (copied, marked requires_grad).
+function Module:param(name, shape, bound, given)
+  self._order[#self._order + 1] = name
+  self._shapes = self._shapes or {}
+  self._shapes[name] = shape
+  if given ~= nil then
+    if not nncalc.is_tensor(given) then
+      error(("%s: %s must be a tensor"):format(self.class_name, name), 3)
+    end
+    if table.concat(given:shape(), "x") ~= table.concat(shape, "x") then
+      error(("%s: %s must have shape %s, got %s"):format(self.class_name, name,
+        table.concat(shape, "x"), table.concat(given:shape(), "x")), 3)
+    end
+    rawset(self, name, given:detach():clone():requires_grad():name(name))
+    return
+  end
+  local seed = self._seed + #self._order   -- one stream per parameter
+  self._lazy[name] = function()
+    local t
+    if bound == "ones" then t = ones(table.unpack(shape))
+    elseif bound == "zeros" then t = zeros(table.unpack(shape))
+    elseif bound == "normal" then t = nncalc._normal_seeded(seed, table.unpack(shape))
+    else t = nncalc._uniform_seeded(seed, -bound, bound, table.unpack(shape)) end
+    return t:requires_grad():name(name)
+  end
+end
+
+-- A buffer: state that is not trained (BatchNorm's running statistics).
+function Module:buffer(name, t)
+  rawset(self, name, t)
+end
+
+-- Children in order, with their names: containers keep theirs in the
+-- array part ("1", "2" ...), a user's layer may hold more in fields.
+function Module:named_children()
+  local c = {}
+  for i = 1, rawlen(self) do c[i] = { tostring(i), rawget(self, i) } end
+  for _, name in ipairs(rawget(self, "_fields") or {}) do
+    local m = rawget(self, name)
+    if Module.is_module(m) then c[#c + 1] = { name, m } end
+  end
+  return c
+end
+
+function Module:children()
+  local c = {}
+  for i, nc in ipairs(self:named_children()) do c[i] = nc[2] end
+  return c
+end
+
+-- ---- the forward pass ------------------------------------------------------
+
+function Module:forward(x, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
+    if opts.trace then
+      local list = self:trace(x)
+      nncalc._print_trace(list)
+      return list[#list] and list[#list].output
+    end
+  end
+  local ok, y = pcall(self.compute, self, x)
+  if not ok then
+    -- name the layer and its settings, and the input it was given
+    local msg = tostring(y):gsub("^[^:\n]*:%d+: ", "")
+    if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
+      local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
+      msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
+    end
+    error(msg, 2)
+  end
+  self.output = y
+  return y
+end
+
+-- Every module's output as a list of {index, name, module, output}.
+function Module:trace(x, prefix, list)
+  list = list or {}
+  local y = self:compute_traced(x, prefix or "", list)
+  return list, y
+end
+
+-- A module records its output after those of the children it ran:
+-- while its compute runs, each child's forward is traced under the child's
+-- name (net.fc, block.q ...), so a user's block shows its inside too.
+-- Containers override this to walk their children in order.
+function Module:compute_traced(x, prefix, list)
+  local kids = self:named_children()
+  local p = prefix .. (prefix ~= "" and "." or "")
+  for _, nc in ipairs(kids) do
+    rawset(nc[2], "forward", function(child, input) return child:compute_traced(input, p .. nc[1], list) end)
+  end
+  local ok, y = pcall(self.compute, self, x)
+  for _, nc in ipairs(kids) do rawset(nc[2], "forward", nil) end
+  if not ok then error(y, 0) end
+  self.output = y
+  list[#list + 1] = { index = prefix, name = self.class_name, module = self, output = y }
+  return y
+end
+
+-- ---- parameters ---------------------------------------------------------------
+
+function Module:named_parameters(prefix, out)
+  out = out or {}
+  prefix = prefix or ""
+  for _, name in ipairs(self._order) do
+    out[#out + 1] = { prefix .. name, self[name] }
+  end
+  for _, nc in ipairs(self:named_children()) do nc[2]:named_parameters(prefix .. nc[1] .. ".", out) end
+  return out
+end
+
+function Module:parameters()
+  local list = {}
+  for i, np in ipairs(self:named_parameters()) do list[i] = np[2] end
+  return list
+end
+
+function Module:zero_grad()
+  for _, p in ipairs(self:parameters()) do p:zero_grad() end
+  return self
+end
+
+function Module:train(on)
+  if on == nil then on = true end
+  self.training = on and true or false
+  for _, child in ipairs(self:children()) do child:train(on) end
+  return self
+end
+
+function Module:eval() return self:train(false) end
+
+-- ---- shapes without data ---------------------------------------------------
+
+-- A layer states its shape rule; elementwise layers take same_shape.  A
+-- user's class without one is reported, rather than guessed.
+function Module:out_shape()
+  error(("%s has no shape rule: define %s:out_shape(shape) for summary and shapes"):format(
+    self.class_name, self.class_name), 2)
+end
+
+function Module.same_shape(_, shape) return { table.unpack(shape) } end
+
+-- ---- what analysis reads (summary, receptive fields) --------------------------
+--
+-- A layer states, besides out_shape:
+--   cost(shape, out)   its counts for one forward: weights, biases, mults, adds,
+--                      bias_adds, macs, conns, acts, comps, saved, bwd_input,
+--                      bwd_weight, lookups; optional parts = {{name=, ...}} shown
+--                      as sub-rows (they sum to the row), note = "..."
+--   window(axis, shape) its receptive-field rule per axis: {k=, s=, p=, d=},
+--                      nil for the identity, false when each output sees the
+--                      whole input; the default below says "unknown"
+--   explain(row, group) lines of formulas for summary{explain=true}
+--   counters(row)      what fvcore, thop ... report for it (summary{compare=true})
+-- A container states analyse(shape, visit) instead: it calls
+-- visit(child, input_shape [, name]) in the order data flows (each call
+-- returns the child's output shape) and returns its own output shape (and,
+-- when it joins branches into a new shape, the list of the joined ones);
+-- its own cost(shape, out), if any, counts only what it adds itself.
+-- Elementwise layers (activations, dropout, normalisation) set
+-- elementwise = true, and reshapes no_new_values = true: they make no new
+-- neurons and keep the receptive field.
+
+function Module:makes_neurons() return not (self.elementwise or self.no_new_values) end
+
+function Module:window()
+  if self.elementwise or self.no_new_values then return nil end
+  return "unknown"
+end
+
+-- The number of parameter values, from the declared shapes (nothing is
+-- allocated), children included; a module reached twice counts once.
+function Module:count_parameters(seen)
+  seen = seen or {}
+  if seen[self] then return 0 end
+  seen[self] = true
+  local n = 0
+  for _, name in ipairs(self._order) do
+    local t = rawget(self, name)
+    local k = 1
+    if t ~= nil then k = t:numel()
+    else for _, d in ipairs(self._shapes[name]) do k = k * d end end
+    n = n + k
+  end
+  for _, nc in ipairs(self:named_children()) do n = n + nc[2]:count_parameters(seen) end
+  return n
+end
+
+-- ---- printing, as PyTorch's repr ------------------------------------------------
+
+function Module:extra_repr() return "" end
+
+function Module:repr(indent)
+  local children = self:named_children()
+  if #children == 0 then return self.class_name .. "(" .. self:extra_repr() .. ")" end
+  local lines = { self.class_name .. "(" }
+  for _, nc in ipairs(children) do
+    lines[#lines + 1] = indent .. "  (" .. nc[1] .. "): " .. nc[2]:repr(indent .. "  ")
+  end
+  lines[#lines + 1] = indent .. ")"
+  return table.concat(lines, "\n")
+end
+
+-- "2" or {2, 3} as "2" or "(2, 3)", for reprs
+function Module.pair_repr(v)
+  if type(v) == "table" then
+    if v[1] == v[2] then return tostring(v[1]) end
+    return "(" .. v[1] .. ", " .. v[2] .. ")"
+  end
+  return tostring(v)
+end
+
+return Module

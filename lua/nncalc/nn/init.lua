@@ -1,0 +1,27 @@
+-- nn/init.lua — the nn package: layers as modules (Linear, Conv2d, ...),
+-- containers (Sequential, Residual, Concat) and losses.
+local Module = require("nncalc.nn.Module")
+local nn = { Module = Module, class = Module.class, is_module = Module.is_module }
+
+nn.Linear = require("nncalc.nn.Linear")
+nn.init = require("nncalc.nn.initializers")
+for _, file in ipairs({ "nncalc.nn.initializers", "nncalc.nn.Activation", "nncalc.nn.Conv", "nncalc.nn.Pool", "nncalc.nn.Norm", "nncalc.nn.Loss", "nncalc.nn.Container", "nncalc.nn.Embedding", "nncalc.nn.Recurrent", "nncalc.nn.LayerNorm", "nncalc.nn.Attention", "nncalc.nn.Transformer", "nncalc.nn.Position" }) do
+  for name, class in pairs(require(file)) do nn[name] = class end
+end
+
+-- The printing of net:forward(x, {trace=true}): each layer's index, name
+-- and settings, output shape and values (abbreviated when large).
+function nncalc._print_trace(list)
+  for _, e in ipairs(list) do
+    local y = e.output
+    local shape = y:dim() == 0 and "scalar" or table.concat(y:shape(), "x")
+    local label = e.module.class_name and e.name == e.module.class_name and e.module:repr(""):gsub("\n.*", " ...") or e.name
+    io.write(("(%s) %s -> [%s]\n"):format(e.index ~= "" and e.index or "out", label, shape))
+    local text = y:detach():format{ threshold = 24, edgeitems = 2 }
+    for line in text:gmatch("[^\n]+") do
+      if not line:match("^%[tensor") then io.write("      ", line, "\n") end
+    end
+  end
+end
+
+return nn

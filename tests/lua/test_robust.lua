@@ -1,0 +1,71 @@
+-- test_robust.lua — issue 20: what hostile sizes, shapes and structures do.
+-- Every size, byte count and stride product is checked whatever the cap;
+-- the cap itself cannot be raised past what memory can address.
+
+local MAXADDR = (1 << 60) - 1   -- the most doubles whose byte count fits size_t and int64
+
+-- runs f with the cap at n, restoring the cap whatever happens
+local function with_cap(n, f)
+  local old = limits().max_elements
+  limits{max_elements = n}
+  local ok, err = pcall(f)
+  limits{max_elements = old}
+  if not ok then error(err, 0) end
+end
+
+test("caps that cannot be addressed are refused", function()
+  expect_error(function() limits{max_elements = 2 ^ 62} end,
+    "limits: max_elements 4611686018427387904 is more doubles than memory can address (at most 1152921504606846975")
+  expect_error(function() limits{max_elements = math.maxinteger} end, "more doubles than memory can address")
+  expect_error(function() limits{max_elements = 2 ^ 60} end, "more doubles than memory can address")
+  expect_error(function() limits{max_elements = 0} end, "max_elements must be a positive whole number, got 0")
+  expect_error(function() limits{max_elements = 1e300} end, "max_elements must be a positive whole number, got 1e+300")
+  with_cap(MAXADDR, function() eq(limits().max_elements, MAXADDR) end)
+end)
+
+test("sizes at 2^31, 2^53, 2^62 and math.maxinteger never wrap, at the highest cap", function()
+  with_cap(MAXADDR, function()
+    -- 2^61 elements: over the cap, refused before any allocation
+    expect_error(function() return zeros(2 ^ 61):sum() end, "zeros: size 2305843009213693952 is over the limit")
+    -- 2^31 x 2^31 = 2^62 elements: refused, never read out of bounds
+    expect_error(function() return zeros(2 ^ 31, 2 ^ 31)[{1, 1}] end, "size 2147483648x2147483648 is over the limit")
+    -- under the cap but more than memory: an out-of-memory error, not a wrapped byte count
+    expect_error(function() return zeros(2 ^ 59) end, "out of memory allocating 576460752303423488 elements")
+    expect_error(function() return randn(2 ^ 53) end, "out of memory allocating 9007199254740992 elements")
+    -- empty tensors: the non-zero sizes (the strides) are bounded too
+    expect_error(function() return zeros(0, 2 ^ 62) end, "over the limit")
+    expect_error(function() return zeros(0, math.maxinteger, 2) end, "over the limit")
+    expect_error(function() return zeros(0):reshape(2 ^ 62, 2 ^ 62, 0) end, "size product overflows")
+    expect_error(function() return eye(2 ^ 31, 2 ^ 31) end, "over the limit")
+  end)
+end)
+
+test("expanded zero-stride views are checked like any shape", function()
+  with_cap(MAXADDR, function()
+    -- 2^53 elements that all read one number: allowed as a view (nothing allocated)
+    eq(ones(1):expand(2 ^ 53):numel(), 2 ^ 53)
+    eq(ones(1, 1):expand(2 ^ 31, 2 ^ 20)[{2 ^ 31, 2 ^ 20}], 1)   -- the last element, read through stride 0
+    expect_error(function() return ones(1):expand(2 ^ 62) end, "expand: size 4611686018427387904 is over the limit")
+    expect_error(function() return ones(1, 1):expand(math.maxinteger, 1) end, "over the limit")
+    expect_error(function() return ones(1):expand(2 ^ 59):unsqueeze(1):expand(2, 2 ^ 59) end, "over the limit")
+    expect_error(function() return cat({ones(1):expand(2 ^ 59), ones(1):expand(2 ^ 59)}) end,
+      "cat: size 1152921504606846976 is over the limit")
+    -- a product of two huge expanded views: the result is refused, not wrapped
+    expect_error(function() return ones(1, 1):expand(2 ^ 20, 1) * ones(1, 1):expand(1, 2 ^ 20) end, "out of memory")
+  end)
+  -- at the default cap the view itself is refused; at the highest, the copy sum makes is
+  expect_error(function() return ones(1):expand(2 ^ 40) end, "expand: size 1099511627776 is over the limit of")
+  with_cap(MAXADDR, function()
+    expect_error(function() return ones(1):expand(2 ^ 40):sum() end, "sum: out of memory allocating 1099511627776 elements")
+  end)
+end)
+
+test("start + length and other sums never overflow", function()
+  expect_error(function() return zeros(3):narrow(1, 2, math.maxinteger) end,
+    "narrow: 9223372036854775807 elements from position 2 are out of bounds for dimension 1 of size 3")
+  expect_error(function() return zeros(3):narrow(1, 1, 2 ^ 62) end, "out of bounds")
+  -- 1e300 elements, in readable form
+  expect_error(function() return arange(1, 2, 1e-300) end, "arange: 1e+300 elements is over the limit")
+  expect_error(function() return zeros(3):index_select(1, setmetatable({}, {__len = function() return 2 ^ 62 end})) end,
+    "4611686018427387904 indices: the length must be 0..")
+end)
