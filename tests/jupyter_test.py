@@ -116,6 +116,10 @@ try:
     r, outs = run(kc, "?relu")
     want, _ = repl("?relu\n")
     check("?name in a cell is the REPL's help", text_of(outs) == want, (text_of(outs), want))
+    r, outs = run(kc, "relu?")
+    check("name? in a cell is the REPL's help too", text_of(outs) == want, (text_of(outs), want))
+    c = shell(kc, lambda: kc.is_complete("relu?"))
+    check("is_complete: a help request is complete", c["status"] == "complete", c)
     r, outs = run(kc, "print('quiet')", silent=True)
     check("silent: nothing on iopub", not of_type(outs, "stream") and not of_type(outs, "execute_input"), outs)
 
