@@ -92,7 +92,7 @@ endif
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
   autograd fn_elem fn_reduce fn_matmul fn_shape \
-  layers_conv layers_pool layers_norm losses fn_layers optim
+  layers_conv layers_pool layers_norm losses fn_layers fn_losses optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
 BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
 LUA_C = $(BIND) run repl complete history lalloc $(KERNEL_C)
@@ -129,13 +129,13 @@ $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 HOSTCC ?= $(CC)
 LUA_FILES := $(shell find lua -name '*.lua' | LC_ALL=C sort)
 $(BUILD)/luaembed: tools/luaembed.c | $(BUILD)
-	$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
+	$(call say,CC,$<)$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
 
 $(BUILD)/embedded_lua.c: $(BUILD)/luaembed $(LUA_FILES)
-	$(BUILD)/luaembed lua $@ $(LUA_FILES)
+	$(call say,EMBED,$@)$(BUILD)/luaembed lua $@ $(LUA_FILES)
 
 $(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
-	$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
 
 # the matrix kernel is the hot loop: full optimisation, wide vectors
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)

@@ -132,22 +132,28 @@ static char *stream_take(Stream *s) {
 ** Standard input: input_request / input_reply
 ** ====================================================================== */
 
-/* Asks the frontend for a line: the unfinished last line written (the
-** question) is its prompt.  0 when a reply came, -1 when input is not
-** allowed or Ctrl-C stopped the wait (io.read then sees end of file). */
-static int ask_frontend(Kernel *k) {
-  size_t upto = out_s.len;
-  char *prompt;
+/* Sends input_request with prompt (ANSI colour codes left out: an input
+** box shows them as text) and waits for the input_reply: its value,
+** malloc'd, or NULL when input is not allowed or Ctrl-C stopped the wait. */
+static char *input_request(Kernel *k, const char *prompt) {
+  char *plain = malloc(strlen(prompt) + 1), *o = plain;
+  const char *p;
   cJSON *c;
-  if (!k->allow_stdin || k->current == NULL) return -1;
-  while (upto > 0 && out_s.buf[upto - 1] != '\n') upto--;
-  if (!out_s.hold) stream_send(&out_s, upto);
-  if (!err_s.hold) stream_send(&err_s, err_s.len);
-  prompt = out_s.hold ? strdup("") : stream_take(&out_s);
+  if (plain == NULL || !k->allow_stdin || k->current == NULL) { free(plain); return NULL; }
+  for (p = prompt; *p; p++) {
+    if (p[0] == '\033' && p[1] == '[') {   /* ESC [ digits ; ... m */
+      const char *q = p + 2;
+      while (*q && (isdigit((unsigned char)*q) || *q == ';')) q++;
+      if (*q == 'm') { p = q; continue; }
+    }
+    if (*p != '\001' && *p != '\002') *o++ = *p;   /* Readline's markers */
+  }
+  *o = '\0';
+  streams_flush();
   c = cJSON_CreateObject();
-  cJSON_AddStringToObject(c, "prompt", prompt != NULL ? prompt : "");
+  cJSON_AddStringToObject(c, "prompt", plain);
   cJSON_AddFalseToObject(c, "password");
-  free(prompt);
+  free(plain);
   kw_send(k, k->stdin_sock, k->current, "input_request", c);
   while (!nn_interrupted) {
     zmq_pollitem_t item = {k->stdin_sock, 0, ZMQ_POLLIN, 0};
@@ -155,22 +161,38 @@ static int ask_frontend(Kernel *k) {
     int rc = zmq_poll(&item, 1, 200);
     if (rc <= 0 || kw_recv(k, k->stdin_sock, &r) != 0) continue;
     if (strcmp(kw_str(r.header, "msg_type", ""), "input_reply") == 0) {
-      const char *v = kw_str(r.content, "value", "");
-      size_t n = strlen(v);
-      free(in_buf);
-      in_buf = malloc(n + 2);
-      if (in_buf != NULL) {
-        memcpy(in_buf, v, n);
-        in_buf[n] = '\n';
-        in_len = n + 1;
-        in_pos = 0;
-      }
+      char *v = strdup(kw_str(r.content, "value", ""));
       kw_free(&r);
-      return in_buf != NULL ? 0 : -1;
+      return v;
     }
     kw_free(&r);
   }
-  return -1;
+  return NULL;
+}
+
+/* Reading io.stdin: the unfinished last line written (the question) is
+** the prompt.  0 when a line came, -1 at "end of input". */
+static int ask_frontend(Kernel *k) {
+  size_t upto = out_s.len, n;
+  char *prompt, *v;
+  if (!k->allow_stdin || k->current == NULL) return -1;
+  while (upto > 0 && out_s.buf[upto - 1] != '\n') upto--;
+  if (!out_s.hold) stream_send(&out_s, upto);
+  prompt = out_s.hold ? strdup("") : stream_take(&out_s);
+  v = input_request(k, prompt != NULL ? prompt : "");
+  free(prompt);
+  if (v == NULL) return -1;
+  n = strlen(v);
+  free(in_buf);
+  in_buf = malloc(n + 2);
+  if (in_buf != NULL) {
+    memcpy(in_buf, v, n);
+    in_buf[n] = '\n';
+    in_len = n + 1;
+    in_pos = 0;
+  }
+  free(v);
+  return in_buf != NULL ? 0 : -1;
 }
 
 static ssize_t stdin_read(void *cookie, char *buf, size_t size) {
@@ -230,6 +252,24 @@ static int l_present(lua_State *L) {
   return 0;
 }
 
+/* nncalc._read_answer(prompt): a lesson's ask and pause read through the
+** notebook's input box; nil, "interrupted" after an interrupt (the lesson
+** ends, as Ctrl-C at the REPL's prompt), nil when input is not allowed. */
+static int l_read_answer(lua_State *L) {
+  char *v = input_request(K, luaL_optstring(L, 1, ""));
+  if (v == NULL) {
+    lua_pushnil(L);
+    if (!nn_interrupted) return 1;
+    nn_interrupted = 0;   /* the lesson's own way out, not the hook's */
+    lua_sethook(L, NULL, 0, 0);
+    lua_pushliteral(L, "interrupted");
+    return 2;
+  }
+  lua_pushstring(L, v);
+  free(v);
+  return 1;
+}
+
 /* nncalc.interactive(): lessons wait for answers when the frontend can
 ** give them (allow_stdin), as at a terminal. */
 static int l_interactive(lua_State *L) {
@@ -278,6 +318,8 @@ void kx_init(Kernel *k) {
   lua_setfield(k->L, -2, "present");
   lua_pushcfunction(k->L, l_interactive);
   lua_setfield(k->L, -2, "interactive");
+  lua_pushcfunction(k->L, l_read_answer);
+  lua_setfield(k->L, -2, "_read_answer");
   lua_pushboolean(k->L, 0);   /* notebooks speak UTF-8 whatever the locale */
   lua_setfield(k->L, -2, "ascii");
   lua_pop(k->L, 1);

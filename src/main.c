@@ -159,6 +159,22 @@ static int l_term_size(lua_State *L) {
   return 2;
 }
 
+/* nncalc._read_answer(prompt): a line read through Readline (a lesson's
+** ask and pause); nil at end of input; nil, "interrupted" after Ctrl-C. */
+static int l_read_answer(lua_State *L) {
+  int interrupted = 0;
+  char *line = repl_read_answer(luaL_optstring(L, 1, ""), &interrupted);
+  if (line == NULL) {
+    lua_pushnil(L);
+    if (!interrupted) return 1;
+    lua_pushliteral(L, "interrupted");
+    return 2;
+  }
+  lua_pushstring(L, line);
+  free(line);
+  return 1;
+}
+
 /* The binary's own additions to the library table (at the top). */
 static void add_host_functions(lua_State *L) {
   lua_pushliteral(L, NNCALC_VERSION);
@@ -175,6 +191,8 @@ static void add_host_functions(lua_State *L) {
   lua_setfield(L, -2, "stdin_tty");
   lua_pushcfunction(L, l_term_size);
   lua_setfield(L, -2, "_term_size");
+  lua_pushcfunction(L, l_read_answer);
+  lua_setfield(L, -2, "_read_answer");
 }
 
 /* The Lua half, then the calculator's globals: lib.globals() writes them

@@ -31,4 +31,10 @@ void repl_show(lua_State *L, int n);
 ** help("name") or help(); any other line as it is.  Takes over line. */
 char *repl_help_line(char *line);
 
+/* One line read through Readline at a terminal (editing, arrow keys, the
+** session's history), for prompts inside a running program (a lesson's
+** ask): malloc'd, or NULL at end of input, with *interrupted set when
+** Ctrl-C abandoned it. */
+char *repl_read_answer(const char *prompt, int *interrupted);
+
 #endif

@@ -197,6 +197,8 @@ try:
     res = of_type(outs, "execute_result")
     check("ask() in a lesson takes the answer from the notebook", len(asked) == 1 and res and
           res[0]["data"]["text/plain"] == "true" and "right" in text_of(outs), (asked, outs))
+    check("ask()'s prompt reaches the input box without colour codes", asked and "your answer" in asked[0]["prompt"]
+          and "\x1b" not in asked[0]["prompt"] and "\x01" not in asked[0]["prompt"], asked)
     r, outs = run(kc, "io.read('l')", allow_stdin=False)
     res = of_type(outs, "execute_result")
     check("without allow_stdin io.read sees end of input", res and res[0]["data"]["text/plain"] == "nil", res)
