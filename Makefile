@@ -62,6 +62,12 @@ BLAS_CFLAGS := $(if $(HAVE_BLAS),-DHAVE_CBLAS $(shell $(PKG_CONFIG) --cflags ope
 BLAS_LIBS := $(if $(HAVE_BLAS),$(shell $(PKG_CONFIG) --libs openblas))
 DEPCFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 readline 2>/dev/null)
 DEPLIBS := $(shell $(PKG_CONFIG) --libs lua5.4 readline 2>/dev/null) -ldl
+# The Jupyter kernel (nncalc --kernel, src/kernel*.c) only when ZeroMQ,
+# cJSON and libcrypto are there: `make` itself needs Lua and Readline only.
+HAVE_KERNEL := $(shell $(PKG_CONFIG) --exists libzmq libcjson libcrypto 2>/dev/null && echo 1)
+KERNEL_C := $(if $(HAVE_KERNEL),kernel kernel_wire kernel_exec kernel_install)
+DEPCFLAGS += $(if $(HAVE_KERNEL),-DNNCALC_KERNEL $(shell $(PKG_CONFIG) --cflags libzmq libcjson libcrypto))
+DEPLIBS += $(if $(HAVE_KERNEL),$(shell $(PKG_CONFIG) --libs libzmq libcjson libcrypto) -pthread)
 CHECKFLAGS := $(shell $(PKG_CONFIG) --cflags --libs check 2>/dev/null)
 
 # Lua's own warning set on top of the usual ones; the tree builds without
@@ -90,7 +96,7 @@ CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm 
   layers_conv conv_direct layers_pool layers_norm losses fn_layers fn_losses optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
 BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
-LUA_C = $(BIND) run repl complete history lalloc
+LUA_C = $(BIND) run repl complete history lalloc $(KERNEL_C)
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
 # nncalc's Lua modules as bytecode in the binary (src/embedded.h)
@@ -233,6 +239,7 @@ install: $(BIN) install-module
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nncalc
 	cp -R lessons/. $(DESTDIR)$(PREFIX)/share/nncalc/lessons/
 	install -m 644 doc/nncalc.1 $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
+	$(if $(HAVE_KERNEL),DESTDIR=$(DESTDIR) $(DESTDIR)$(PREFIX)/bin/nncalc --install-kernel --prefix $(DESTDIR)$(PREFIX))
 
 # the Lua library alone (LuaRocks' make backend uses these two)
 module: $(SO)
@@ -244,7 +251,7 @@ install-module: $(SO)
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/nncalc $(DESTDIR)$(PREFIX)/share/nncalc \
 	  $(DESTDIR)$(LUA_LMOD)/nncalc $(DESTDIR)$(LUA_CMOD)/nncalc.so \
-	  $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
+	  $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1 $(DESTDIR)$(PREFIX)/share/jupyter/kernels/nncalc
 
 clean:
 	rm -rf build nncalc

@@ -484,6 +484,11 @@ function Graph.svg(g, path, opts)
   return path
 end
 
+-- In a notebook (the Jupyter kernel) graph(L) shows as this picture.
+function Graph.__mime(g)
+  return { ["image/svg+xml"] = require("nncalc.jupyter").graph_svg(g) }
+end
+
 -- forward_trace(L): every intermediate value in the order it was computed.
 function forward_trace(t, opts)
   if not is_tensor(t) then error("forward_trace: a tensor expected", 2) end

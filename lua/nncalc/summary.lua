@@ -298,19 +298,20 @@ local default_columns = { "out", "params", "mults", "adds", "acts", "rf", "jump"
 
 local rf_columns = { rf = true, jump = true, start = true }
 
-local function render(s, conv, cols, max_width, name_max)
-  local head, widths, lines = { "layer" }, { 5 }, {}
-  local shows_rf = false
+-- The table's cells: the header, one row per module (with its notes), the
+-- total; names longer than name_max (when given) are cut.
+local function cells(s, cols, name_max)
+  local head, shows_rf = { "layer" }, false
   for i, c in ipairs(cols) do
-    head[i + 1] = columns_all[c][1]; widths[i + 1] = #head[i + 1]
+    head[i + 1] = columns_all[c][1]
     shows_rf = shows_rf or rf_columns[c]
   end
   local body = {}
   for _, r in ipairs(s) do
     local label = r.part and ("· " .. r.name) or ((r.index ~= "" and (r.index .. " ") or "") .. r.name)
-    local cells = { ("  "):rep(r.depth) .. label }
-    if name_max and (utf8.len(cells[1]) or #cells[1]) > name_max then   -- cut to fit a narrow terminal
-      cells[1] = cells[1]:sub(1, utf8.offset(cells[1], name_max) - 1) .. "…"
+    local row = { ("  "):rep(r.depth) .. label }
+    if name_max and (utf8.len(row[1]) or #row[1]) > name_max then   -- cut to fit a narrow terminal
+      row[1] = row[1]:sub(1, utf8.offset(row[1], name_max) - 1) .. "…"
     end
     for i, c in ipairs(cols) do
       local shown
@@ -318,42 +319,29 @@ local function render(s, conv, cols, max_width, name_max)
       elseif r.container then shown = c == "out" or rf_columns[c] or (r.own and (r[c] or 0) ~= 0)
       elseif r.not_counted then shown = c == "out" or c == "params" or c == "weights" or c == "biases" or rf_columns[c]
       else shown = true end
-      cells[i + 1] = shown and columns_all[c][2](r) or (r.not_counted and "—" or "")
+      row[i + 1] = shown and columns_all[c][2](r) or (r.not_counted and "—" or "")
     end
-    for i, v in ipairs(cells) do widths[i] = math.max(widths[i], utf8.len(v) or #v) end
-    body[#body + 1] = { cells, r }
+    local notes = {}
+    if r.not_counted then notes[#notes + 1] = "not counted: " .. r.not_counted .. " (parameters are counted; give it cost(shape, out) for the rest)" end
+    if r.note and (shows_rf or not r.rf_note) then notes[#notes + 1] = "note: " .. r.note end
+    body[#body + 1] = { cells = row, notes = notes }
   end
   local total = { s.total.partial and "total (partial)" or "total" }
   for i, c in ipairs(cols) do
     total[i + 1] = (c == "out" or rf_columns[c]) and "" or group(s.total[c])
-    widths[i + 1] = math.max(widths[i + 1], utf8.len(total[i + 1]) or #total[i + 1])
   end
-  widths[1] = math.max(widths[1], utf8.len(total[1]))
-  local function line(cells)
-    local parts = {}
-    for i, v in ipairs(cells) do
-      local pad = widths[i] - (utf8.len(v) or #v)
-      parts[i] = i == 1 and (v .. (" "):rep(pad)) or ((" "):rep(pad) .. v)
-    end
-    return (table.concat(parts, "  "):gsub("%s+$", ""))
-  end
-  lines[1] = line(head)
-  lines[2] = ("-"):rep(#lines[1])
-  for _, b in ipairs(body) do
-    local r = b[2]
-    lines[#lines + 1] = line(b[1])
-    if r.not_counted then lines[#lines + 1] = "    not counted: " .. r.not_counted .. " (parameters are counted; give it cost(shape, out) for the rest)" end
-    if r.note and (shows_rf or not r.rf_note) then lines[#lines + 1] = "    note: " .. r.note end
-  end
-  lines[#lines + 1] = ("-"):rep(#lines[1])
-  lines[#lines + 1] = line(total)
-  if s.total.partial then
-    lines[#lines + 1] = ("partial: %d module(s) define no cost, so only their parameters are in the totals"):format(s.total.partial)
-  end
-  lines[#lines + 1] = ""
+  return head, body, total
+end
+
+local function partial_text(s)
+  return s.total.partial and
+    ("partial: %d module(s) define no cost, so only their parameters are in the totals"):format(s.total.partial)
+end
+
+local function conventions(s, conv, cols)
   local shows_neurons, shows_bytes = false, false
   for _, c in ipairs(cols) do shows_neurons = shows_neurons or c == "neurons"; shows_bytes = shows_bytes or c == "bytes" end
-  local conv_text = ("conventions: mults and MACs count one per weight use; adds %s the bias "
+  return ("conventions: mults and MACs count one per weight use; adds %s the bias "
     .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
     .. "counts are %s.%s  RF, jump and start per axis (h x w when they differ), start = centre of the "
     .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "
@@ -367,6 +355,36 @@ local function render(s, conv, cols, max_width, name_max)
         or "  Neurons: the outputs of layers that compute new values (conv, linear, pooling); an activation, dropout, normalisation or reshape transforms the same neurons, shown as (same) and counted once."))
       .. (shows_bytes and ("  Bytes: parameters and the values saved for the backward, " .. conv.bytes_per_value
         .. " B each (dtype=" .. conv.dtype .. "), + 8 B per max-pooling argmax index.") or ""))
+end
+
+local function render(s, conv, cols, max_width, name_max)
+  local head, body, total = cells(s, cols, name_max)
+  local widths, lines = {}, {}
+  local function measure(row)
+    for i, v in ipairs(row) do widths[i] = math.max(widths[i] or 0, utf8.len(v) or #v) end
+  end
+  measure(head)
+  for _, b in ipairs(body) do measure(b.cells) end
+  measure(total)
+  local function line(row)
+    local parts = {}
+    for i, v in ipairs(row) do
+      local pad = widths[i] - (utf8.len(v) or #v)
+      parts[i] = i == 1 and (v .. (" "):rep(pad)) or ((" "):rep(pad) .. v)
+    end
+    return (table.concat(parts, "  "):gsub("%s+$", ""))
+  end
+  lines[1] = line(head)
+  lines[2] = ("-"):rep(#lines[1])
+  for _, b in ipairs(body) do
+    lines[#lines + 1] = line(b.cells)
+    for _, n in ipairs(b.notes) do lines[#lines + 1] = "    " .. n end
+  end
+  lines[#lines + 1] = ("-"):rep(#lines[1])
+  lines[#lines + 1] = line(total)
+  lines[#lines + 1] = partial_text(s)
+  lines[#lines + 1] = ""
+  local conv_text = conventions(s, conv, cols)
   if not conv.show_conventions then
     lines[#lines] = nil   -- the blank line before them
     return table.concat(lines, "\n"), widths[1]
@@ -425,6 +443,21 @@ local function fit(s, conv, cols, explicit)
   end
   lines[#lines + 1] = cur
   return text .. "\n" .. table.concat(lines, "\n")
+end
+
+-- The same table in HTML, for notebooks (the Jupyter kernel).
+local function html(s, conv, cols)
+  local J = require("nncalc.jupyter")
+  local head, body, total = cells(s, cols)
+  local rows = {}
+  for _, b in ipairs(body) do
+    rows[#rows + 1] = { cells = b.cells }
+    for _, n in ipairs(b.notes) do rows[#rows + 1] = { cells = b.cells, note = n } end
+  end
+  local t = J.table_html(head, rows, total, "nncalc-summary")
+  if partial_text(s) then t = t .. "\n<p>" .. J.escape(partial_text(s)) .. "</p>" end
+  if conv.show_conventions then t = t .. "\n<p><small>" .. J.escape(conventions(s, conv, cols)) .. "</small></p>" end
+  return t
 end
 
 -- explain=true: every count's formula with the numbers filled in, from each
@@ -570,13 +603,17 @@ function M.summary(model, shape, opts)
   setmetatable(s, { __tostring = function(t)
     t.text = t.text or fit(t, conv, cols, opts.columns ~= nil)
     return t.text
-  end })
+  end, __mime = function(t) return { ["text/html"] = html(t, conv, cols) } end })
   local compared
   if opts.compare then
     compared, s.compare = compare(s, scale)
   end
   if not opts.quiet then
-    print(tostring(s))
+    if nncalc.present then   -- a notebook: the text and an HTML table
+      nncalc.present(tostring(s), getmetatable(s).__mime(s))
+    else
+      print(tostring(s))
+    end
     rawset(s, "_printed", true)
     if opts.explain then print("\n" .. explain(s)) end
     if compared then print("\n" .. compared) end
