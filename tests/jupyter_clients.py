@@ -168,9 +168,13 @@ def console_in_tmux():
         typed("x:sum() * 7"); tmux("send-keys", "Enter")
         check("console: Out[3]: 21", wait_for("Out[3]: 21", 20), screen())
         tmux("send-keys", "C-d")
-        if wait_for("exit ([y]/n)?", 20):
+        asked = wait_for("exit ([y]/n)?", 20)
+        if not asked:   # a busy machine can swallow the first key: ask again
+            tmux("send-keys", "C-d")
+            asked = wait_for("exit ([y]/n)?", 30)
+        if asked:
             typed("y"); tmux("send-keys", "Enter")
-        check("console: leaves and shuts the kernel down", wait_for("Shutting down kernel", 30), screen())
+        check("console: leaves and shuts the kernel down", wait_for("Shutting down kernel", 60), screen())
     finally:
         tmux("kill-server")
 
