@@ -90,6 +90,19 @@ expect_in "a real syntax error is still reported as such" 'n = 6; = 1
 expect_exact "statements print nothing" 'a = 1
 b = a + 1
 ' '' "$NN"
+expect_exact "opt:step() and opt:zero_grad() print nothing (issue 12, 14)" 'w = tensor{1, 2}:requires_grad()
+opt = optim.Adam({w}, {lr = 0.1})
+w:sum():backward()
+opt:step()
+opt:zero_grad()
+opt:step{trace = true}
+' 'step 2 of optim.Adam (PyTorch Adam)
+  w: g = (0, 0)
+    m ← 0.9·m + 0.1·g = (0.09, 0.09)
+    v ← 0.999·v + 0.001·g² = (0.000999, 0.000999)
+    m̂ = m / (1 − 0.9^2) = (0.473684, 0.473684),  v̂ = v / (1 − 0.999^2) = (0.49975, 0.49975)
+    w ← w − 0.1·m̂ / (√v̂ + 1e-08)
+    w = (0.832994, 1.83299)   (was (0.9, 1.9))' env LC_ALL=C.UTF-8 "$NN"
 expect_exact "multi-line function and table" 'function f(x)
   return 2 * x
 end
