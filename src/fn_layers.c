@@ -4,6 +4,7 @@
 ** Images may be C x H x W (one sample) or N x C x H x W; a single image is
 ** viewed as a batch of one, and the view is part of the graph.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "fn_layers.h"
@@ -150,9 +151,30 @@ static Tensor *as_batch(Tensor *x, const char *what) {
   return NULL;
 }
 
+/* A layer that failed on the batch of one names the shape it was given:
+** "input 1x4x4", not the 1x1x4x4 it ran as. */
+static void name_the_image(const Tensor *x) {
+  char b4[128], b3[128], want[140], msg[512];
+  const char *at;
+  int64_t size[4];
+  int code = nn_errcode();
+  size[0] = 1;
+  size[1] = x->size[0];
+  size[2] = x->size[1];
+  size[3] = x->size[2];
+  nn_shape_str(b4, sizeof b4, 4, size);
+  tensor_shape_str(x, b3, sizeof b3);
+  snprintf(want, sizeof want, "input %s", b4);
+  snprintf(msg, sizeof msg, "%s", nn_errmsg());
+  at = strstr(msg, want);
+  if (at == NULL) return;
+  nn_fail(code, "%.*sinput %s%s", (int)(at - msg), msg, b3, at + strlen(want));
+}
+
 /* Undoes as_batch on the result. */
 static Tensor *unbatch(Tensor *y, const Tensor *x) {
   Tensor *s;
+  if (y == NULL && x->ndim == 3) name_the_image(x);
   if (y == NULL || x->ndim == 4) return y;
   s = fn_squeeze(y, 0);
   tensor_release(y);

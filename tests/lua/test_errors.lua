@@ -155,3 +155,15 @@ test("absurd numbers found by fuzzing are refused, not overflowed", function()
   expect_error(function() return nn.AdaptiveAvgPool2d(math.maxinteger) end, "from 1 to 2^31-1")
   eq(summary(nn.AdaptiveAvgPool2d(100000), {3, 8, 8}, { quiet = true }).total.conns > 0, true)
 end)
+
+test("an image C x H x W too small for the window is named as given, not as the batch of one it runs as", function()
+  expect_error(function() return max_pool2d(zeros(1, 4, 4), 5) end, "max_pool2d: input 1x4x4 is too small for the 5x5 window")
+  expect_error(function() return avg_pool2d(zeros(3, 2, 6), {3, 3}) end, "avg_pool2d: input 3x2x6 is too small for the 3x3 window")
+  expect_error(function() return conv2d(zeros(2, 4, 4), zeros(1, 2, 5, 5)) end, "conv2d: input 2x4x4 is too small for the 5x5 kernel")
+  expect_error(function() return conv_transpose2d(zeros(1, 2, 2), zeros(1, 1, 3, 3), {padding = 5}) end,
+    "conv_transpose2d: input 1x2x2 gives an empty output")
+  expect_error(function() return nn.MaxPool2d(3)(zeros(2, 2, 2)) end, "max_pool2d: input 2x2x2 is too small")
+  -- a batch keeps its own shape
+  expect_error(function() return max_pool2d(zeros(2, 1, 4, 4), 5) end, "max_pool2d: input 2x1x4x4 is too small")
+  expect_error(function() return max_pool2d(zeros(1, 1, 4, 4), 5) end, "max_pool2d: input 1x1x4x4 is too small")
+end)
