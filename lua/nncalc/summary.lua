@@ -354,7 +354,8 @@ local function render(s, conv, cols)
   lines[#lines + 1] = ""
   local shows_neurons, shows_bytes = false, false
   for _, c in ipairs(cols) do shows_neurons = shows_neurons or c == "neurons"; shows_bytes = shows_bytes or c == "bytes" end
-  local conv_text = ("conventions: mults and MACs count one per weight use; adds %s the bias "
+  local conv_text = ("conventions: mults and MACs count one per weight use, a window over zero padding in full "
+    .. "(as im2col computes it; so do connections and compares); adds %s the bias "
     .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
     .. "counts are %s.%s  RF, jump and start per axis (h x w when they differ), start = centre of the "
     .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "

@@ -481,3 +481,15 @@ test("a user's layer without a shape rule is named, not guessed", function()
   function Double:out_shape(s) return { 2 * s[1] } end
   eq(summary(net, {2}, { quiet = true }).total.out_shape[1], 4)
 end)
+
+test("windows over zero padding count in full, and the conventions say so", function()
+  -- Conv2d(2, 3, 3, padding 1) on 2x5x5: 5·5·3 outputs, each 2·3·3 products,
+  -- though a corner output has only 2·2·2 real inputs
+  local s = summary(nn.Conv2d(2, 3, 3, 1, 1), {2, 5, 5}, {quiet = true})
+  eq(s[1].mults, 5 * 5 * 3 * 2 * 9); eq(s[1].conns, 5 * 5 * 3 * 2 * 9)
+  -- MaxPool2d(3, 1, 1) on 1x4x4: 16 windows of 9 positions, 8 compares each
+  local p = summary(nn.MaxPool2d(3, 1, 1), {1, 4, 4}, {quiet = true})
+  eq(p[1].comps, 16 * 8); eq(p[1].conns, 16 * 9)
+  local out = capture(function() summary(nn.Conv2d(2, 3, 3, 1, 1), {2, 5, 5}) end)
+  eq(out:gsub("%s+", " "):find("a window over zero padding in full", 1, true) ~= nil, true, out)
+end)
