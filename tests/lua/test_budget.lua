@@ -217,3 +217,14 @@ test("memory and train_compute on a transformer: the KV cache from its attention
   eq(plain.backward, 2 * plain.forward)
   eq(flash.backward - plain.backward, 0.5 * attn)
 end)
+
+test("inverse_sqrt: s(t) is step t + 1 of the paper, as its help says", function()
+  local s = optim.inverse_sqrt{d_model = 64, warmup = 10}
+  for t = 0, 30 do
+    local n = t + 1
+    near(s(t), 64 ^ -0.5 * math.min(n ^ -0.5, n * 10 ^ -1.5), 1e-15, "t = " .. t)
+  end
+  near(s(9), 64 ^ -0.5 * 10 ^ -0.5, 1e-15, "the peak at s(warmup - 1)")
+  local h = capture(function() help("optim.inverse_sqrt") end)
+  eq(h:find("peak", 1, true) ~= nil and h:find("s(warmup - 1)", 1, true) ~= nil, true, h)
+end)
