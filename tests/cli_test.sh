@@ -283,6 +283,14 @@ v2=$("$NN" check "$tmp/var.lua" -- bob 2>&1 | grep sheet)
 expect "a misspelt global: did you mean" 1 "(command line):1: attempt to call a nil value (global 'sofmax')
   hint: did you mean softmax?" "$NN" -e 'sofmax(tensor{1,2})'
 expect "x.size(): use a colon" 1 "hint: methods are called with a colon in Lua: x:size(), not x.size()" "$NN" -e 'x = tensor{1,2}; x.size()'
+# a homework's 3x3 matrix and 2x2 kernel (seed 002, P4 Q4): say how to make them an image and a filter
+expect "conv2d on a matrix: the view that makes it one channel" 1 "(command line):1: conv2d: the input must be an image C x H x W or a batch N x C x H x W, got 3x3
+  hint: a matrix is one channel: conv2d(x:view(1, 3, 3), w:view(1, 1, kh, kw))" "$NN" -e 'conv2d(eye(3), ones(1, 1, 2, 2))'
+expect "conv2d with a kernel matrix" 1 "got 2x2
+  hint: a kernel matrix is one filter of one channel: w:view(1, 1, kh, kw)" "$NN" -e 'conv2d(eye(3):view(1, 3, 3), eye(2))'
+expect "a module given a matrix" 1 "(input 4x5): max_pool2d: the input must be an image C x H x W or a batch N x C x H x W, got 4x5
+  hint: a matrix is one channel: give the module x:view(1, 4, 5)" "$NN" -e 'nn.MaxPool2d(2)(zeros(4, 5))'
+expect "the hint's own view works" 0 "10   1" "$NN" -e 'print(conv2d(tensor{{6,0,1},{3,4,1},{4,7,0}}:view(1, 3, 3), tensor{{1,0},{0,1}}:view(1, 1, 2, 2)))'
 expect_in "@ in the REPL: the product is *" 'W = eye(2)
 W @ W
 ' 1 "hint: the matrix product is *" "$NN"
