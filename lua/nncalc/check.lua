@@ -5,7 +5,8 @@
 -- `nncalc check` (nncalc.grade) runs homework files for graders.
 --
 -- Which comparison a check makes (the report names it):
---   both values integers          exact, unless a tolerance is given
+--   both values integers          exact, unless a tolerance is given (a float
+--                                 past 2^53 is not taken for an integer)
 --   otherwise                     relative 1e-6 (plus 1e-12 absolute, for an expected 0)
 --   expected as written, a string "0.0900 0.2447 0.6652"
 --                                 each entry to half a unit of its last written digit
@@ -24,6 +25,11 @@ local num, apart = fmt.num, fmt.apart
 M.num = num
 
 local function is_int(v) return v == math.floor(v) and v - v == 0 end
+
+-- A count, compared exactly: a Lua integer, or a whole float below 2^53.
+-- Past 2^53 every float is whole, and two roundings of the same product
+-- (6·N·D and N·D·6) may differ in the last bit: those compare relatively.
+local function is_count(v) return math.type(v) == "integer" or (is_int(v) and math.abs(v) < 2 ^ 53) end
 
 -- ---- expected values as the screen shows them ------------------------------------
 
@@ -75,7 +81,7 @@ end
 local function within(a, b, rule, k, used)
   if a ~= a and b ~= b then return true end   -- "the answer is NaN" can be checked
   if rule.kind == "default" then
-    if is_int(a) and is_int(b) then used.exact = true; return a == b end
+    if is_count(a) and is_count(b) then used.exact = true; return a == b end
     used.rel = true
   end
   if a == b then return true end

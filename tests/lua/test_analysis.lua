@@ -493,3 +493,30 @@ test("windows over zero padding count in full, and the conventions say so", func
   local out = capture(function() summary(nn.Conv2d(2, 3, 3, 1, 1), {2, 5, 5}) end)
   eq(out:gsub("%s+", " "):find("a window over zero padding in full", 1, true) ~= nil, true, out)
 end)
+
+test("check(): counts compare exactly, floats past 2^53 relatively (two roundings of 6·N·D differ in the last bit)", function()
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
+  local n, d = 193027209, 502695148524.0
+  local a, b = 6 * n * d, n * d * 6
+  eq(a ~= b, true, "the two orders round differently")   -- 65536 apart, 1 ulp at 5.8e20
+  local out = capture(function()
+    nncalc.ascii = true
+    check("6ND", a, b)
+    check("conns", 999407616, 999407000)             -- below 2^53: exact
+    check("2^52 + 1", 2.0 ^ 52 + 1, 2.0 ^ 52)       -- whole floats below 2^53: exact
+    check("Lua integers past 2^53", (1 << 60) + 1, 1 << 60)   -- integers are exact at any size
+    check("1e20 vs 1.0000001e20", 1e20, 1.0000001e20) -- relative 1e-7 < 1e-6
+    check("1e20 vs 1.00001e20", 1e20, 1.00001e20)
+    nncalc.ascii = nil
+  end)
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  eq(lines[1]:match("^ok 6ND") ~= nil, true, out)
+  eq(lines[2]:match("^FAIL conns.*%[exact: integers%]") ~= nil, true, out)
+  eq(lines[3]:match("^FAIL 2%^52 %+ 1.*%[exact: integers%]") ~= nil, true, out)
+  eq(lines[4]:match("^FAIL Lua integers past 2%^53.*%[exact: integers%]") ~= nil, true, out)
+  eq(lines[5]:match("^ok 1e20 vs 1.0000001e20") ~= nil, true, out)
+  eq(lines[6]:match("^FAIL 1e20 vs 1.00001e20.*%[relative tolerance 1e%-06%]") ~= nil, true, out)
+  require("nncalc.check").results = saved
+end)
