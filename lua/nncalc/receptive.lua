@@ -32,7 +32,7 @@ function M.receptive_field(model, shape, opts)
     if r.rf and r.rf[1] and r.rf[1].unknown then
       list[#list + 1] = { index = r.index, name = r.name, unknown = true }
       rows[#rows + 1] = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name, "?", "?", "?",
-        note = not r.container and r.module:window(1, r.in_shape) == "unknown" and (r.module.class_name .. " defines no window(): the field is unknown from here on") or nil }
+        note = not r.container and require("nncalc.summary").unknown_note(r.module, r.in_shape) or nil }
     elseif r.rf and r.rf[1] and not r.part then
       local h, w = r.rf[1], r.rf[2]
       local e = { index = r.index, name = r.name,
@@ -258,6 +258,10 @@ function M.receptive_region(model, shape, idx)
       error("receptive_region: the model has no spatial output to trace back", 2)
     end
     local h, w = top.rf[1], top.rf[2]
+    if h.uneven or w.uneven then
+      error("receptive_region: an adaptive pooling's bins are uneven here (outputs see windows of different sizes), so no one formula; "
+        .. "give the output index, receptive_region(model, shape, {c, i, j}), for one output's exact field", 2)
+    end
     if h.unknown or w.unknown then
       error("receptive_region: a layer of this model defines no window() (its receptive-field rule), so the field is unknown", 2)
     end

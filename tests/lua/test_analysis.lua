@@ -284,7 +284,8 @@ test("receptive fields per axis, and the region of seed 000 part 4", function()
   end
   local g = receptive_region(nn.AdaptiveAvgPool2d(1), {3, 7, 5}, {3, 1, 1})
   eq(table.concat(g.rows, ".."), "1..7"); eq(table.concat(g.cols, ".."), "1..5"); eq(table.concat(g.channels, ".."), "3..3")
-  expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}) end, "whole input")
+  -- no one formula for uneven bins, but not "the whole input" (each output reads its bin)
+  expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}) end, "bins are uneven", "give the output index")
   l = receptive_field(models.resnet18(), {3, 224, 224}, { quiet = true })
   eq(l[#l - 2].h.all, true)
 end)
@@ -519,4 +520,29 @@ test("check(): counts compare exactly, floats past 2^53 relatively (two rounding
   eq(lines[5]:match("^ok 1e20 vs 1.0000001e20") ~= nil, true, out)
   eq(lines[6]:match("^FAIL 1e20 vs 1.00001e20.*%[relative tolerance 1e%-06%]") ~= nil, true, out)
   require("nncalc.check").results = saved
+end)
+
+test("uneven adaptive bins: the field is unknown (?), not 'all'; a Linear after still sees all", function()
+  -- Conv 3x3 on 9x9 -> 7x7, adaptive 3: bins 1..3, 3..5, 5..7 of the 7, so output
+  -- (1, 1) reads input rows 1..5: a field of 5, not the whole 9
+  local net = nn.Sequential{ nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(3) }
+  local s = summary(net, {1, 9, 9}, { quiet = true })
+  eq(s[2].rf[1].r, 3)
+  eq(s[3].rf[1].unknown, true); eq(s[3].rf[1].global, nil)
+  local r = receptive_region(net, {1, 9, 9}, {1, 1, 1})
+  eq(table.concat(r.rows, ".."), "1..5"); eq(table.concat(r.cols, ".."), "1..5")
+  r = receptive_region(net, {1, 9, 9}, {1, 2, 3})
+  eq(table.concat(r.rows, ".."), "3..7"); eq(table.concat(r.cols, ".."), "5..9")
+  local out = capture(function() summary(net, {1, 9, 9}, { columns = { "rf" } }) end)
+  eq(out:find("bins are uneven on 1x7x7", 1, true) ~= nil, true, out)
+  -- a divisible input is a plain pool (6 -> 3: k = s = 2), one bin is global
+  eq(summary(nn.Sequential{ nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(3) }, {1, 8, 8}, { quiet = true })[3].rf[1].r, 3 + 1)
+  eq(summary(nn.AdaptiveAvgPool2d(1), {1, 7, 7}, { quiet = true })[1].rf[1].global, true)
+  -- AlexNet at 256: features end at 7x7, adaptive 6 is uneven; the classifier sees all
+  local a = summary(models.alexnet(), {3, 256, 256}, { quiet = true })
+  eq(a[14].rf[1].r, 195)
+  eq(a[15].rf[1].unknown, true)
+  eq(a[#a].rf[1].global, true); eq(a[1].rf[1].global, true)
+  local l = receptive_field(nn.Sequential{ nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(9, 2) }, {1, 9, 9}, { quiet = true })
+  eq(l[3].unknown, true); eq(l[#l].h.all, true)
 end)

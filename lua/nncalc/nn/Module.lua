@@ -277,7 +277,9 @@ function Module.same_shape(_, shape) return { table.unpack(shape) } end
 --                      as sub-rows (they sum to the row), note = "..."
 --   window(axis, shape) its receptive-field rule per axis: {k=, s=, p=, d=},
 --                      nil for the identity, false when each output sees the
---                      whole input; the default below says "unknown"
+--                      whole input, "uneven" when outputs see windows of
+--                      different sizes or strides (adaptive pooling's uneven
+--                      bins: no one affine field); the default says "unknown"
 --   explain(row, group) lines of formulas for summary{explain=true}
 --   counters(row)      what fvcore, thop ... report for it (summary{compare=true})
 -- A container states analyse(shape, visit) instead: it calls
