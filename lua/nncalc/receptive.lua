@@ -252,7 +252,7 @@ end
 -- without the index, the general affine form of rows and columns.
 function M.receptive_region(model, shape, idx)
   if idx == nil then
-    local s = final_state(model, shape, "receptive_region")
+    local s, sizes = final_state(model, shape, "receptive_region")
     local top = s[1]
     if not top or not top.rf or not top.rf[1] then
       error("receptive_region: the model has no spatial output to trace back", 2)
@@ -265,8 +265,11 @@ function M.receptive_region(model, shape, idx)
     if h.unknown or w.unknown then
       error("receptive_region: a layer of this model defines no window() (its receptive-field rule), so the field is unknown", 2)
     end
-    if h.global then
-      error("receptive_region: every output depends on the whole input past a Linear layer or global pooling (and an adaptive pool with uneven bins has no single window)", 2)
+    if h.global then   -- an answer, not an error: every output reads everything
+      local H, W = sizes[#sizes - 1], sizes[#sizes]
+      return setmetatable({ rows = { size = H, all = true }, cols = { size = W, all = true }, all = true,
+        text = ("every output sees the whole input: rows 1..%d, columns 1..%d (past a Linear layer or global pooling)"):format(H, W) },
+        { __tostring = function(t) return t.text end })
     end
     if h.aligned == false or w.aligned == false then
       error("receptive_region: the branches are not aligned, so no single window describes the field", 2)

@@ -433,7 +433,11 @@ test("summary returns a table and reports bad input by layer", function()
   expect_error(function() summary(models.lenet5(), {1, 32, 0}) end, "not a positive whole number")
   expect_error(function() summary(models.lenet5(), {1, 32, 32}, { bogus = 1 }) end, "unknown option 'bogus'")
   expect_error(function() summary(models.lenet5(), {1, 32, 32}, { columns = { "nope" } }) end, "unknown column 'nope'")
-  expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}) end, "every output depends on the whole input")
+  -- past a Linear the general form is an answer: the whole input, not an error
+  local whole = receptive_region(models.lenet5(), {1, 32, 32})
+  eq(whole.all, true); eq(whole.rows.size, 32); eq(whole.cols.size, 32)
+  eq(tostring(whole), "every output sees the whole input: rows 1..32, columns 1..32 (past a Linear layer or global pooling)")
+  eq(receptive_region(nn.Sequential{ nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1) }, {3, 10, 12}).cols.size, 12)
   expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}, {1, 1, 1}) end, "one entry per output dim, {k} for output shape {10}")
   local all = receptive_region(models.lenet5(), {1, 32, 32}, {7})   -- past a Linear: everything
   eq(table.concat({ all.channels[1], all.channels[2], all.rows[1], all.rows[2], all.cols[1], all.cols[2] }, " "), "1 1 1 32 1 32")
