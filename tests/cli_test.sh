@@ -222,6 +222,18 @@ expect "check: an error in a question fails it at the user's line, the rest runs
 expect "check: an error in a check's function fails that check" 1 "✗ Q3: error: $tmp/iso.lua:7: dot: size mismatch" "$NN" check "$tmp/iso.lua"
 # Q1 1 + Q2a 2 + Q4 3 = 6 of 1 + 5 (Q2) + 1 (Q3) + 3 (Q4) = 10 points
 expect "check: points per check and per question" 1 "iso.lua: 3 passed, 2 failed (6 of 10 points)" "$NN" check "$tmp/iso.lua"
+# a question declaring 5 points whose checks (2 + 1) complete without an error:
+# the same sheet would count 5 for a student whose answer raised one, so say so
+cat > "$tmp/short.lua" <<'LUA'
+question("P1", function()
+  check("P1a", 1, 1, {points = 2})
+  check("P1b", 2, 2)
+end, {points = 5})
+question("P2", function() check("P2a", 1, 1, {points = 4}) end, {points = 4})
+LUA
+expect "check: a question's declared points its checks do not add up to" 0 "warning: question P1 declares 5 points but its checks are worth 3" "$NN" check "$tmp/short.lua"
+out=$("$NN" check "$tmp/short.lua" 2>&1)
+case "$out" in *"question P2"*) bad "check: a question whose checks add up is not warned about" "$out" ;; *) ok ;; esac
 expect "check: a top-level error ends the file with a clear report" 1 "broken.lua: stopped with an error: $tmp/broken.lua:2: boom; the checks after it did not run" "$NN" check "$tmp/broken.lua"
 out=$("$NN" check "$tmp/good.lua" "$tmp/iso.lua" "$tmp/broken.lua" 2>&1); rc=$?
 case "$out" in *"== $tmp/good.lua =="*"good.lua: 1 passed, 0 failed (1 of 1 point)"*"iso.lua: 3 passed, 2 failed"*"broken.lua: 1 passed, 0 failed"*"total: 3 files, 5 passed, 2 failed, 1 stopped by an error (8 of 12 points)"*) ok ;;

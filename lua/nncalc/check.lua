@@ -294,9 +294,18 @@ function M.question(label, fn, opts)
   M.current_question = label
   local ok, err = xpcall(fn, M.where)
   M.current_question = outer
-  if ok then return true end
   local earned = 0
   for i = first, #M.results do earned = earned + M.results[i].points end
+  if ok then
+    -- a declared total the checks do not add up to would make the file's
+    -- maximum depend on whether a student's answer raised an error
+    if opts and opts.points and earned ~= opts.points then
+      nncalc.warn(("warning: question %s declares %s points but its checks are worth %s, so the file's total "
+        .. "depends on whether an error stops it: give its checks points that add up to %s\n"):format(label,
+        num(opts.points), num(earned), num(opts.points)))
+    end
+    return true
+  end
   local points = (opts and opts.points) and math.max(opts.points - earned, 0) or 1
   record({ label = label, ok = false, points = points, error = err,
     detail = "stopped with an error: " .. err .. " (the rest of this question did not run)" })
