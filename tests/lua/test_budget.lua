@@ -228,3 +228,13 @@ test("inverse_sqrt: s(t) is step t + 1 of the paper, as its help says", function
   local h = capture(function() help("optim.inverse_sqrt") end)
   eq(h:find("peak", 1, true) ~= nil and h:find("s(warmup - 1)", 1, true) ~= nil, true, h)
 end)
+
+test("memory's activations: each layer's saved values summed, the rule says a shared tensor counts twice", function()
+  -- Conv(1->2, 3) on 1x8x8 keeps its input (64), ReLU its output (2·6·6 = 72),
+  -- Conv(2->2, 3) its input, the same 72 values again: 208 x 4 B
+  local net = nn.Sequential{ nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3) }
+  local m = memory(net, {1, 8, 8}, { quiet = true })
+  eq(m.activations, (64 + 72 + 72) * 4)
+  local out = capture(function() memory(net, {1, 8, 8}) end)
+  eq(out:find("counts twice where PyTorch stores it once: an upper bound", 1, true) ~= nil, true, out)
+end)
