@@ -201,6 +201,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
+	./$(BIN) bench/bench_transformer.lua
 	./$(BIN) bench/bench_optim.lua
 	./$(BIN) bench/bench_lstm.lua
 	./$(BIN) bench/bench_budget.lua
