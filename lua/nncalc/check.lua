@@ -52,8 +52,24 @@ end
 -- and the half-units, or nil when the string is not numbers.
 local function parse_written(s)
   local rows, halfs = {}, {}
+  -- a tensor of 3 or more dims prints as slices, "(1,.,.) =" over each
+  -- matrix, with a "[tensor 1x2x2]" footer: the footer (or the slice
+  -- indices) gives the shape, the slice headers are not numbers
+  local shape, lead = nil, nil
+  local footer = s:match("%[tensor ([%dx]+)%]")
+  if footer then
+    shape = {}
+    for d in footer:gmatch("%d+") do shape[#shape + 1] = tonumber(d) end
+  end
   for line in (s .. "\n"):gmatch("(.-)\r?\n") do
     line = line:gsub("%[tensor[^%]]*%]", "")
+    local head = line:match("^%s*%(([%d,]+)[,.]*%)%s*=%s*$")
+    if head then
+      local k = 0
+      lead = lead or {}
+      for d in head:gmatch("%d+") do k = k + 1; lead[k] = math.max(lead[k] or 0, tonumber(d)) end
+      line = ""
+    end
     local row = {}
     for tok in line:gmatch("[^%s,;{}%[%]()]+") do
       local v, h = written_number(tok)
@@ -64,6 +80,21 @@ local function parse_written(s)
     if #row > 0 then rows[#rows + 1] = row end
   end
   if #rows == 0 then return nil end
+  if lead then   -- slices: every number in order, in the printed shape
+    local flat, n = {}, 1
+    for _, r in ipairs(rows) do for _, v in ipairs(r) do flat[#flat + 1] = v end end
+    if not shape then   -- no footer: the slice indices, then rows x columns of each
+      local slices = 1
+      for _, v in ipairs(lead) do slices = slices * v end
+      if #rows % slices ~= 0 then return nil end
+      shape = { table.unpack(lead) }
+      shape[#shape + 1] = #rows // slices
+      shape[#shape + 1] = #rows[1]
+    end
+    for _, d in ipairs(shape) do n = n * d end
+    if n ~= #flat then return nil end
+    return tensor(flat):view(table.unpack(shape)), halfs
+  end
   local value = rows
   if #rows == 1 then value = rows[1] end
   for _, r in ipairs(rows) do if #r ~= #rows[1] then value = nil end end

@@ -550,3 +550,30 @@ test("uneven adaptive bins: the field is unknown (?), not 'all'; a Linear after 
   local l = receptive_field(nn.Sequential{ nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(9, 2) }, {1, 9, 9}, { quiet = true })
   eq(l[3].unknown, true); eq(l[#l].h.all, true)
 end)
+
+test("check(): a 3-D or 4-D tensor copied from the screen, slice headers and all", function()
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
+  -- seed 002 P4 Q4: I = [6 0 1; 3 4 1; 4 7 0], K = [1 0; 0 -1] gives [2 -1; -4 4]
+  local y = conv2d(tensor{{{6, 0, 1}, {3, 4, 1}, {4, 7, 0}}}, tensor{{{{1, 0}, {0, -1}}}})
+  local z = arange(1, 12):view(2, 1, 2, 3)
+  local out = capture(function()
+    nncalc.ascii = true
+    check("conv as printed", y, tostring(y))
+    check("conv typed", y, "(1,.,.) =\n  2  -1\n -4   4\n\n[tensor 1x2x2]")
+    check("conv wrong", y, "(1,.,.) =\n  2  -1\n -4   5\n\n[tensor 1x2x2]")
+    check("4-D without the footer", z, "(1,1,.,.) =\n 1 2 3\n 4 5 6\n\n(2,1,.,.) =\n 7 8 9\n 10 11 12\n")
+    check("decimals", tensor{{{0.5, 0.25}}}, "(1,.,.) =\n 0.5000  0.2500\n\n[tensor 1x1x2]")
+    check("a shape that does not fit", y, "(1,.,.) =\n 2 -1 -4\n\n[tensor 1x1x3]")
+    nncalc.ascii = nil
+  end)
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do if l:match("^ok") or l:match("^FAIL") then lines[#lines + 1] = l end end
+  eq(lines[1]:match("^ok conv as printed: all 4 entries match") ~= nil, true, out)
+  eq(lines[2]:match("^ok conv typed: all 4 entries match") ~= nil, true, out)
+  eq(lines[3]:match("^FAIL conv wrong: 1 of 4 entries differ.*%[1,2,2%] expected 5, got 4") ~= nil, true, out)
+  eq(lines[4]:match("^ok 4%-D without the footer: all 12 entries match") ~= nil, true, out)
+  eq(lines[5]:match("^ok decimals: all 2 entries match %[as written: within ") ~= nil, true, out)
+  eq(lines[6]:match("^FAIL a shape that does not fit") ~= nil, true, out)
+  require("nncalc.check").results = saved
+end)
