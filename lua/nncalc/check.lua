@@ -174,6 +174,11 @@ local function compare(got, expected, rule, used)
   if type(expected) == "number" then
     return false, ("expected %s, got a %s"):format(num(expected), type(got))
   end
+  if type(expected) == "string" and type(got) ~= "string" then
+    -- numbers as the screen shows them were parsed before; this text is not that
+    return false, ("expected %q, which is not numbers as nncalc prints them (a word or sign it cannot read), got %s"):format(
+      expected, nncalc.is_tensor(got) and ("a tensor of shape " .. shape_text(got)) or tostring(got))
+  end
   if type(expected) == "boolean" or type(expected) == "string" then
     if got == expected then return true, tostring(got) end
     return false, ("expected %s, got %s"):format(tostring(expected), tostring(got))

@@ -577,3 +577,19 @@ test("check(): a 3-D or 4-D tensor copied from the screen, slice headers and all
   eq(lines[6]:match("^FAIL a shape that does not fit") ~= nil, true, out)
   require("nncalc.check").results = saved
 end)
+
+test("check(): text that is not numbers as printed says so instead of showing two equal-looking values", function()
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
+  local out = capture(function()
+    nncalc.ascii = true
+    check("units", 3, "3 apples")
+    check("words", tensor{1, 2}, "1, 2, x")
+    check("strings", "abc", "abc")
+    nncalc.ascii = nil
+  end)
+  eq(out:find('FAIL units: expected "3 apples", which is not numbers as nncalc prints them', 1, true) ~= nil, true, out)
+  eq(out:find('FAIL words: expected "1, 2, x", which is not numbers as nncalc prints them (a word or sign it cannot read), got a tensor of shape 2', 1, true) ~= nil, true, out)
+  eq(out:find("ok strings", 1, true) ~= nil, true, out)
+  require("nncalc.check").results = saved
+end)
