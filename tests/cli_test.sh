@@ -90,11 +90,13 @@ expect_in "a real syntax error is still reported as such" 'n = 6; = 1
 expect_exact "statements print nothing" 'a = 1
 b = a + 1
 ' '' "$NN"
-expect_exact "opt:step() and opt:zero_grad() print nothing (issue 12, 14)" 'w = tensor{1, 2}:requires_grad()
+expect_exact "opt:step(), opt:zero_grad() and net:zero_grad() print nothing (issue 12, 14)" 'w = tensor{1, 2}:requires_grad()
 opt = optim.Adam({w}, {lr = 0.1})
 w:sum():backward()
 opt:step()
 opt:zero_grad()
+net = nn.Sequential{nn.Linear(2, 1)}
+net:zero_grad()
 opt:step{trace = true}
 ' 'step 2 of optim.Adam (PyTorch Adam)
   w: g = (0, 0)

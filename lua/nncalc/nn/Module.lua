@@ -243,9 +243,9 @@ function Module:parameters()
   return list
 end
 
+-- Returns nothing, as PyTorch's, so net:zero_grad() in the REPL prints no network.
 function Module:zero_grad()
   for _, p in ipairs(self:parameters()) do p:zero_grad() end
-  return self
 end
 
 function Module:train(on)
