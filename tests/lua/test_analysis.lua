@@ -593,3 +593,25 @@ test("check(): text that is not numbers as printed says so instead of showing tw
   eq(out:find("ok strings", 1, true) ~= nil, true, out)
   require("nncalc.check").results = saved
 end)
+
+test("models.inception: a misspelt or missing width is an error, not a different module", function()
+  -- seed 000, part 5: the module with 1x1 reductions has 346,720 parameters:
+  -- 257·128 + 257·64 + 577·192 + 257·64 + 1601·96 + 257·64
+  local full = { input = 256, b1 = 128, b3_reduce = 64, b3 = 192, b5_reduce = 64, b5 = 96, pool_proj = 64 }
+  eq(summary(models.inception(full), {256, 32, 32}, { quiet = true }).total.params,
+    257 * 128 + 257 * 64 + 577 * 192 + 257 * 64 + 1601 * 96 + 257 * 64)
+  -- the naive one: 257·128 + 2305·192 + 6401·96 = 1,089,952 (the sheet's 1,147,264 used 128 for every branch)
+  eq(summary(models.inception{ input = 256, b1 = 128, b3 = 192, b5 = 96 }, {256, 32, 32}, { quiet = true }).total.params,
+    257 * 128 + 2305 * 192 + 6401 * 96)
+  local typo = {}; for k, v in pairs(full) do typo[k] = v end
+  typo.b3_reduce, typo.b3_redcue = nil, 64
+  expect_error(function() models.inception(typo) end, "models.inception: unknown setting 'b3_redcue'")
+  local no_proj = {}; for k, v in pairs(full) do no_proj[k] = v end
+  no_proj.pool_proj = nil
+  expect_error(function() models.inception(no_proj) end, "but not pool_proj")
+  expect_error(function() models.inception{ input = 256, b1 = 128, b3 = 192, b5 = 96, pool_proj = 64 } end,
+    "but not b3_reduce, b5_reduce")
+  expect_error(function() models.inception{ input = 256, b1 = 128, b3 = 192 } end, "but not b5")
+  expect_error(function() models.inception{ b3_reduce = false, b1 = 1, b3 = 2, b5 = 3, pool_proj = 4 } end,
+    "pool_proj belong to the module with 1x1 reductions")
+end)
