@@ -11,6 +11,12 @@ local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
 -- The class count of the last layer, checked here so the error names the
 -- model the user called rather than the Linear inside it.
 local function classes_of(model, c)
+  if type(c) == "table" then   -- {classes = 10}, as models.resnet50 takes it
+    for k in pairs(c) do
+      if k ~= "classes" then error(("models.%s: unknown setting '%s' (classes)"):format(model, tostring(k)), 3) end
+    end
+    c = c.classes
+  end
   if c == nil then return 1000 end
   local n = type(c) == "number" and math.tointeger(c)   -- 10.0 is 10
   if not n or n < 1 then
@@ -136,7 +142,12 @@ end
 -- models.resnet50() or (classes) or {classes=, v1=true}
 function models.resnet50(o)
   local classes, v1 = o, nil
-  if type(o) == "table" then classes, v1 = o.classes, o.v1 end
+  if type(o) == "table" then
+    for k in pairs(o) do
+      if k ~= "classes" and k ~= "v1" then error(("models.resnet50: unknown setting '%s' (classes, v1)"):format(tostring(k)), 2) end
+    end
+    classes, v1 = o.classes, o.v1
+  end
   return resnet("bottleneck", { 3, 4, 6, 3 }, classes_of("resnet50", classes), v1)   -- 25,557,032 either way
 end
 

@@ -615,3 +615,19 @@ test("models.inception: a misspelt or missing width is an error, not a different
   expect_error(function() models.inception{ b3_reduce = false, b1 = 1, b3 = 2, b5 = 3, pool_proj = 4 } end,
     "pool_proj belong to the module with 1x1 reductions")
 end)
+
+test("models: a misspelt setting is an error, not the default; {classes=} everywhere", function()
+  -- a 10-class head: 1000-class count − (fan·1000 + 1000) + (fan·10 + 10)
+  local function with10(full, fan) return full - (fan * 1000 + 1000) + (fan * 10 + 10) end
+  local function params(m, shape) return summary(m, shape, { quiet = true }).total.params end
+  eq(params(models.alexnet{ classes = 10 }, {3, 224, 224}), with10(61100840, 4096))
+  eq(params(models.resnet18{ classes = 10 }, {3, 224, 224}), with10(11689512, 512))
+  eq(params(models.resnet50{ classes = 10, v1 = true }, {3, 224, 224}), with10(25557032, 2048))
+  expect_error(function() models.resnet50{ clases = 10 } end, "models.resnet50: unknown setting 'clases' (classes, v1)")
+  expect_error(function() models.vgg16{ clases = 10 } end, "models.vgg16: unknown setting 'clases' (classes)")
+  expect_error(function() models.gpt2{ bais = false } end, "models.gpt2: unknown setting 'bais'")
+  expect_error(function() models.bert{ size = "base", layers = 6 } end, "models.bert: unknown setting 'layers'")
+  expect_error(function() models.vit{ clases = 10 } end, "models.vit: unknown setting 'clases'")
+  expect_error(function() models.gpt{ d = 8, layers = 1, heads = 2, vocab = 10, context = 4, n_embd = 8 } end,
+    "models.gpt: unknown setting 'n_embd'")
+end)
