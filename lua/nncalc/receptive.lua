@@ -25,6 +25,10 @@ end
 -- receptive_field(model, shape): a list of {index, name, h = {size, jump,
 -- start}, w = {...}} per layer, printed as a table unless quiet.
 function M.receptive_field(model, shape, opts)
+  if opts ~= nil and type(opts) ~= "table" then error("receptive_field: the third argument is {quiet = true}", 2) end
+  for k in pairs(opts or {}) do
+    if k ~= "quiet" then error(("receptive_field: unknown option '%s' (quiet)"):format(tostring(k)), 2) end
+  end
   local s
   s, shape = final_state(model, shape, "receptive_field")
   local list, rows = {}, { { "layer", "size (HxW)", "jump", "start" } }

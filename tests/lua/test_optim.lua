@@ -284,3 +284,10 @@ test("step() and zero_grad() return nothing (the REPL prints no nil); traces nam
   out = capture(function() o3:step{ trace = true } end)
   eq(out:find("theta ← theta − 1·g", 1, true) ~= nil, true, out)
 end)
+
+test("grid_search and receptive_field name a misspelt setting instead of dropping it", function()
+  expect_error(function() grid_search{10, 6, 5, epoch = 10, minutes_per_epoch = 2} end, "grid_search: unknown setting 'epoch'")
+  expect_error(function() grid_search{10, 6, 5, minutes_per_epoch = 2} end, "minutes_per_epoch needs epochs=")
+  eq(grid_search{10, 6, 5, epochs = 10, minutes_per_epoch = 2}.minutes, 10 * 6 * 5 * 10 * 2)
+  expect_error(function() receptive_field(models.lenet5(), {1, 32, 32}, {quite = true}) end, "receptive_field: unknown option 'quite' (quiet)")
+end)
