@@ -170,3 +170,14 @@ test("an image C x H x W too small for the window is named as given, not as the 
   expect_error(function() return max_pool2d(zeros(2, 1, 4, 4), 5) end, "max_pool2d: input 2x1x4x4 is too small")
   expect_error(function() return max_pool2d(zeros(1, 1, 4, 4), 5) end, "max_pool2d: input 1x1x4x4 is too small")
 end)
+
+test("a reduction's options table is checked: sum{dims=1} is not the sum of everything", function()
+  local x = tensor{{1, 2}, {3, 4}}
+  expect_error(function() return x:sum{dims = 1} end, "sum: unknown option 'dims' (known: dim, keepdim)")
+  expect_error(function() return x:mean{keep_dim = true, dim = 1} end, "mean: unknown option 'keep_dim'")
+  expect_error(function() return x:max{axis = 2} end, "max: unknown option 'axis'")
+  expect_error(function() return x:argmax{dims = 2} end, "argmax: unknown option 'dims'")
+  tensor_eq(x:sum{dim = 1}, { 4, 6 }); tensor_eq(x:sum{dim = 2, keepdim = true}, { { 3 }, { 7 } })
+  local v, i = x:max{dim = 2}
+  tensor_eq(v, { 2, 4 }); tensor_eq(i, { 2, 2 })
+end)
