@@ -21,6 +21,12 @@ function gradcheck(f, inputs, o)
   if is_tensor(inputs) then inputs = { inputs } end
   if type(inputs) ~= "table" or #inputs == 0 then error("gradcheck: a list of input tensors expected", 2) end
   o = o or {}
+  if type(o) ~= "table" then error("gradcheck: the third argument is {eps=, atol=, rtol=, quiet=}", 2) end
+  for k in pairs(o) do
+    if k ~= "eps" and k ~= "atol" and k ~= "rtol" and k ~= "quiet" then
+      error(("gradcheck: unknown option '%s' (eps, atol, rtol, quiet)"):format(tostring(k)), 2)
+    end
+  end
   local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
   local leaves = {}
   for i, x in ipairs(inputs) do
@@ -278,6 +284,12 @@ function gradgradcheck(f, inputs, o)
   if type(f) ~= "function" then error("gradgradcheck: a function expected", 2) end
   inputs = tensor_list("gradgradcheck", inputs)
   o = o or {}
+  if type(o) ~= "table" then error("gradcheck: the third argument is {eps=, atol=, rtol=, quiet=}", 2) end
+  for k in pairs(o) do
+    if k ~= "eps" and k ~= "atol" and k ~= "rtol" and k ~= "quiet" then
+      error(("gradcheck: unknown option '%s' (eps, atol, rtol, quiet)"):format(tostring(k)), 2)
+    end
+  end
   local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
   local leaves = {}
   for i, x in ipairs(inputs) do leaves[i] = x:detach():clone():requires_grad() end

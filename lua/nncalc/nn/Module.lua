@@ -180,6 +180,9 @@ end
 function Module:forward(x, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
+    for k in pairs(opts) do
+      if k ~= "trace" then error(("%s:forward: unknown option '%s' (trace)"):format(self.class_name, tostring(k)), 2) end
+    end
     if opts.trace then
       local list = self:trace(x)
       nncalc._print_trace(list)
