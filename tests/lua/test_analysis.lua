@@ -631,3 +631,15 @@ test("models: a misspelt setting is an error, not the default; {classes=} everyw
   expect_error(function() models.gpt{ d = 8, layers = 1, heads = 2, vocab = 10, context = 4, n_embd = 8 } end,
     "models.gpt: unknown setting 'n_embd'")
 end)
+
+test("conv_solve says which settings it assumed, in the table and when nothing fits", function()
+  -- 32 -> 16 with k = 3: with padding 0 no stride works (floor(29/s) + 1 = 16 has none);
+  -- with padding 1, stride 2: floor((32 + 2 - 2 - 1)/2) + 1 = 16
+  expect_error(function() conv_solve{ input = 32, output = 16, kernel = 3 } end,
+    "no stride gives output 16 from these settings; assumed padding 0 and dilation 1")
+  local s = conv_solve{ input = 32, output = 16, kernel = 3, padding = 1, dilation = 1 }
+  eq(#s, 1); eq(s[1].stride, 2); eq(#s.assumed, 0)
+  local t = conv_solve{ input = 64, output = 6, exact = true }
+  eq(table.concat(t.assumed, ", "), "padding 0, dilation 1")
+  eq(tostring(t):find("(12 solutions with exact division; assumed padding 0 and dilation 1)", 1, true) ~= nil, true)
+end)
