@@ -185,6 +185,8 @@ end)
 test("gradcheck and net:forward name a misspelt option", function()
   expect_error(function() gradcheck(function(x) return x:sum() end, {tensor{1}}, {eps2 = 1e-3}) end,
     "gradcheck: unknown option 'eps2' (eps, atol, rtol, quiet)")
+  expect_error(function() gradgradcheck(function(x) return (x ^ 3):sum() end, {tensor{1}}, {ep = 1e-3}) end,
+    "gradgradcheck: unknown option 'ep' (eps, atol, rtol, quiet)")
   expect_error(function() nn.Linear(1, 1):forward(tensor{1}, {trce = true}) end, "Linear:forward: unknown option 'trce' (trace)")
   eq((gradcheck(function(x) return (x ^ 2):sum() end, {tensor{1, 2}}, {eps = 1e-5, quiet = true})), true)
 end)
