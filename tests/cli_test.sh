@@ -305,6 +305,7 @@ expect "conv2d with a kernel matrix" 1 "got 2x2
 expect "a module given a matrix" 1 "(input 4x5): max_pool2d: the input must be an image C x H x W or a batch N x C x H x W, got 4x5
   hint: a matrix is one channel: give the module x:view(1, 4, 5)" "$NN" -e 'nn.MaxPool2d(2)(zeros(4, 5))'
 expect "the hint's own view works" 0 "10   1" "$NN" -e 'print(conv2d(tensor{{6,0,1},{3,4,1},{4,7,0}}:view(1, 3, 3), tensor{{1,0},{0,1}}:view(1, 1, 2, 2)))'
+expect "PyTorch's dim 0: dims are 1-based" 1 "hint: dims are 1-based in nncalc: PyTorch's dim=0 is 1 here, its dim=1 is 2" "$NN" -e 'x = tensor{{1,2}}:sum(0)'
 expect_in "@ in the REPL: the product is *" 'W = eye(2)
 W @ W
 ' 1 "hint: the matrix product is *" "$NN"

@@ -93,6 +93,13 @@ local rules = {
     local fname = msg:match("bad argument #1 to '([%w_]+)' %(tensor expected, got no value%)")
     if fname then return ("methods are called with a colon in Lua: x:%s(), not x.%s()"):format(fname, fname) end
   end,
+  -- PyTorch's 0-based dims: dim 0 is out of range here, and dim=1 would be
+  -- the first dim, not PyTorch's second
+  function(msg)
+    if msg:find("dimension 0 out of range 1%.%.") then
+      return "dims are 1-based in nncalc: PyTorch's dim=0 is 1 here, its dim=1 is 2, and -1 is still the last"
+    end
+  end,
   -- a homework's matrix and kernel: one channel is 1 x H x W, one filter 1 x 1 x kh x kw
   function(msg)
     local f, h, w = msg:match("([%w_]+): the input must be an image C x H x W or a batch N x C x H x W, got (%d+)x(%d+)$")
