@@ -120,6 +120,16 @@ static char *tty_read_line(const char *prompt) {
   return cb_line;
 }
 
+char *repl_read_answer(const char *prompt, int *interrupted) {
+  char *line;
+  line_interrupted = 0;
+  line = tty_read_line(prompt);
+  *interrupted = line_interrupted;
+  line_interrupted = 0;
+  if (line != NULL && *line != '\0') add_history(line);   /* this session only */
+  return line;
+}
+
 /* One line without its newline, malloc'd; NULL at end of input or when
 ** Ctrl-C abandoned the line (then line_interrupted is set). */
 static char *read_line(int tty, const char *prompt) {

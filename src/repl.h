@@ -16,4 +16,10 @@ int repl_run(lua_State *L, int tty);
 ** terminal. */
 int repl_screen_size(int *rows, int *cols);
 
+/* One line read through Readline at a terminal (editing, arrow keys, the
+** session's history), for prompts inside a running program (a lesson's
+** ask): malloc'd, or NULL at end of input, with *interrupted set when
+** Ctrl-C abandoned it. */
+char *repl_read_answer(const char *prompt, int *interrupted);
+
 #endif

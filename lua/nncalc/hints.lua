@@ -90,7 +90,8 @@ local rules = {
   end,
   -- x.size() in PyTorch is x:size() in Lua: the method got no tensor
   function(msg)
-    local fname = msg:match("bad argument #1 to '([%w_]+)' %(tensor expected, got no value%)")
+    local fname = msg:match("bad argument #1 to '([%w_.]+)' %(tensor expected, got no value%)")
+    fname = fname and fname:match("[%w_]+$")
     if fname then return ("methods are called with a colon in Lua: x:%s(), not x.%s()"):format(fname, fname) end
   end,
   -- PyTorch's 0-based dims: dim 0 is out of range here, and dim=1 would be

@@ -39,7 +39,9 @@ local function collect(cls, params)
     end
     if not t:is_contiguous() then error(("%s: parameter %d is not contiguous"):format(cls, i), 4) end
     t:requires_grad()
-    list[i] = { given = name, name = name or t:name() or ("p" .. i), tensor = t, state = {} }
+    -- without a name of its own, a parameter is named when a trace prints
+    -- it: by the global holding it (W1) or its module path (net[1].weight)
+    list[i] = { name = name or t:name() or ("p" .. i), tensor = t, state = {}, auto = name == nil, index = i }
   end
   return list
 end
@@ -82,7 +84,8 @@ local function class(name, defaults, update)
     local parts = {}
     for k in pairs(defaults) do parts[#parts + 1] = k .. "=" .. tostring(self.settings[k]) end
     table.sort(parts)
-    return ("optim.%s(%d parameters, %s)"):format(name, #self.params, table.concat(parts, ", "))
+    return ("optim.%s(%d parameter%s, %s)"):format(name, #self.params, #self.params == 1 and "" or "s",
+      table.concat(parts, ", "))
   end
   setmetatable(C, { __index = Optimizer, __call = function(cls, params, opts)
     local self = setmetatable({}, cls)
@@ -107,10 +110,12 @@ end
 -- path in a global module (net[1].weight), as backward's trace names it;
 -- "p1" ... only for a tensor nothing names.
 function Optimizer:name_params()
-  local name = require("nncalc.autograd").namer()
-  for i, p in ipairs(self.params) do
-    local n = p.given or name(p.tensor)
-    p.name = (n == nil or n:match("^leaf#")) and ("p" .. i) or n
+  local namer = require("nncalc.autograd").namer()
+  for _, p in ipairs(self.params) do
+    if p.auto then
+      local n = namer(p.tensor)
+      p.name = n:find("^leaf#") and ("p" .. p.index) or n
+    end
   end
 end
 
@@ -169,8 +174,8 @@ function Optimizer:step(arg)
     end
   end)
   if lines then io.write(table.concat(lines, "\n"), "\n") end
-  -- nothing (not nil) without a closure, so the REPL prints nothing
-  if o.closure ~= nil then return loss end
+  -- only a closure's loss: opt:step() in the REPL shows nothing (not nil)
+  if loss ~= nil then return loss end
 end
 
 -- ---- SGD ---------------------------------------------------------------------

@@ -59,6 +59,14 @@ function lib.warn(...)
   require("nncalc.autograd")
   return lib.warn(...)
 end
+for module, names in pairs(exports.methods) do
+  for _, name in ipairs(names) do
+    lib.Tensor[name] = function(...)
+      require(module)   -- replaces this stub with the method
+      return lib.Tensor[name](...)
+    end
+  end
+end
 
 -- ---- how the REPL shows values ----------------------------------------
 

@@ -318,7 +318,7 @@ local default_columns = { "out", "params", "mults", "adds", "acts", "rf", "jump"
 
 local rf_columns = { rf = true, jump = true, start = true }
 
-local function render(s, conv, cols)
+local function render(s, conv, cols, max_width, name_max)
   local head, widths, lines = { "layer" }, { 5 }, {}
   local shows_rf = false
   for i, c in ipairs(cols) do
@@ -329,6 +329,9 @@ local function render(s, conv, cols)
   for _, r in ipairs(s) do
     local label = r.part and ("· " .. r.name) or ((r.index ~= "" and (r.index .. " ") or "") .. r.name)
     local cells = { ("  "):rep(r.depth) .. label }
+    if name_max and (utf8.len(cells[1]) or #cells[1]) > name_max then   -- cut to fit a narrow terminal
+      cells[1] = cells[1]:sub(1, utf8.offset(cells[1], name_max) - 1) .. "…"
+    end
     for i, c in ipairs(cols) do
       local shown
       if r.part then shown = c ~= "out" and not rf_columns[c]
@@ -387,16 +390,62 @@ local function render(s, conv, cols)
         .. " B each (dtype=" .. conv.dtype .. "), + 8 B per max-pooling argmax index.") or ""))
   if not conv.show_conventions then
     lines[#lines] = nil   -- the blank line before them
-    return table.concat(lines, "\n")
+    return table.concat(lines, "\n"), widths[1]
   end
   -- wrapped to the table's width (at least 72 columns)
   local width, cur = math.max(72, #lines[1]), ""
+  if max_width then width = math.min(width, max_width) end
   for word in conv_text:gmatch("%S+") do
     if #cur + #word + 1 > width then lines[#lines + 1] = cur; cur = word
     else cur = cur == "" and word or (cur .. " " .. word) end
   end
   lines[#lines + 1] = cur
-  return table.concat(lines, "\n")
+  return table.concat(lines, "\n"), widths[1]
+end
+
+-- At a terminal narrower than the table, long layer names are cut (to 28
+-- columns at first), then columns are left out by priority (start, jump,
+-- acts, rf, adds, mults ...; out and params stay), then names cut further,
+-- with a note saying which; columns= given by the user are kept as asked.
+local drop_order = { "start", "jump", "acts", "rf", "adds", "mults", "flops", "macs", "comps", "conns",
+  "bwd_input", "bwd_weight", "saved", "weights", "biases", "neurons" }
+local function fit(s, conv, cols, explicit)
+  local width = require("nncalc.term").size()
+  if not width or explicit then return render(s, conv, cols) end
+  local avail = width - 1
+  local function first_len(t) return utf8.len(t:match("^[^\n]*")) or 0 end
+  local kept, dropped, name_max = { table.unpack(cols) }, {}, nil
+  local text, name_w = render(s, conv, kept, avail)
+  local function cut_names(floor)
+    local over = first_len(text) - avail
+    if over <= 0 then return end
+    name_max = math.max(floor, name_w - over - 1)
+    if name_max < name_w then text, name_w = render(s, conv, kept, avail, name_max) end
+  end
+  cut_names(28)
+  for _, c in ipairs(drop_order) do
+    if first_len(text) <= avail then break end
+    for i, k in ipairs(kept) do
+      if k == c then
+        table.remove(kept, i)
+        dropped[#dropped + 1] = c
+        text, name_w = render(s, conv, kept, avail, name_max)
+        break
+      end
+    end
+  end
+  cut_names(12)
+  if #dropped == 0 and not name_max then return text end
+  local note = ("note: to fit the %d-column terminal%s%s; summary(..., {columns = {...}}) chooses the columns.")
+    :format(width, #dropped > 0 and (", left out: " .. table.concat(dropped, ", ")) or "",
+      name_max and ", layer names cut" or "")
+  local lines, cur = {}, ""
+  for word in note:gmatch("%S+") do
+    if #cur + #word + 1 > avail and cur ~= "" then lines[#lines + 1] = cur; cur = word
+    else cur = cur == "" and word or (cur .. " " .. word) end
+  end
+  lines[#lines + 1] = cur
+  return text .. "\n" .. table.concat(lines, "\n")
 end
 
 -- explain=true: every count's formula with the numbers filled in, from each
@@ -540,7 +589,7 @@ function M.summary(model, shape, opts)
   -- (quiet=true) skip the formatting, which is most of the work
   conv.show_conventions = opts.conventions ~= false
   setmetatable(s, { __tostring = function(t)
-    t.text = t.text or render(t, conv, cols)
+    t.text = t.text or fit(t, conv, cols, opts.columns ~= nil)
     return t.text
   end })
   local compared

@@ -94,7 +94,7 @@ test("dotted names reach their entries: models.*, nn.init.*, module methods, nnc
   eq(first_line(models.alexnet):find("^models  ") ~= nil, true, "help(models.alexnet)")
   eq(first_line("nn.init.xavier_uniform"):find("^nn%.init  ") ~= nil, true)
   -- what every module does, and what a layer defines
-  for _, n in ipairs({ "out_shape", "net:out_shape", "parameters", "named_parameters", "forward", "eval" }) do
+  for _, n in ipairs({ "parameters", "named_parameters", "forward", "eval", "net:train" }) do
     eq(first_line(n):find("^nn%.Module  ") ~= nil, true, n)
   end
   for _, n in ipairs({ "cost", "window", "analyse", "C:extra_repr" }) do
@@ -107,4 +107,16 @@ test("dotted names reach their entries: models.*, nn.init.*, module methods, nnc
   local list = capture(function() help() end)
   eq(list:find("nncalc.is_tensor", 1, true) ~= nil, true, "nncalc.is_tensor listed")
   eq(list:find("%f[%w_.]is_tensor") == nil, true, "no bare is_tensor")
+end)
+
+test("help(): fields of the nncalc table are not listed as globals; out_shape has an entry", function()
+  local all = capture(function() help() end)
+  eq(all:find("nncalc.is_tensor", 1, true) ~= nil, true, all)
+  eq(all:find("%f[%w_.]is_tensor"), nil, "is_tensor listed as a global")
+  eq(all:find("nncalc.globals", 1, true) ~= nil, true)
+  eq(is_tensor, nil)   -- indeed not a global
+  local o = capture(function() help("out_shape") end)
+  eq(o:find("net:out_shape(shape)", 1, true), o:find("out_shape  ", 1, true) + #"out_shape  —  ", o)
+  eq(capture(function() help("nn.Module.same_shape") end):find("same_shape", 1, true) ~= nil, true)
+  eq(capture(function() help("x:out_shape") end):find("no data", 1, true) ~= nil, true)
 end)

@@ -161,6 +161,25 @@ test("trace prints each step in homework notation", function()
   eq(out:find("v ← 0.9·v − 0.5·g = -0.5", 1, true) ~= nil, true, out)
 end)
 
+test("the trace names parameters by their global or module path; step() returns nothing", function()
+  trace_W1 = tensor{{1, 2}, {3, 4}}:requires_grad()
+  trace_net = nn.Sequential{ nn.Linear(2, 1) }
+  local anon = tensor{5}:requires_grad()
+  local opt = optim.SGD({ trace_W1, trace_net[1].weight, anon }, { lr = 0.1 })
+  local L = (trace_W1 * tensor{1, 1}):sum() + trace_net(tensor{1, 1}):sum() + anon:sum()
+  L:backward()
+  local out = capture(function() opt:step{ trace = true } end)
+  trace_W1, trace_net = nil, nil
+  eq(out:find("  trace_W1: g = [1 1; 1 1]", 1, true) ~= nil, true, out)
+  eq(out:find("    trace_W1 ← trace_W1 − 0.1·g", 1, true) ~= nil, true, out)
+  eq(out:find("  trace_net[1].weight: g = [1 1]", 1, true) ~= nil, true, out)
+  eq(out:find("  p3: g = 1", 1, true) ~= nil, true, out)   -- held by no global: its position
+  eq(out:find("p1", 1, true), nil, out)
+  -- opt:step() has no result (the REPL shows nothing); with a closure, its loss
+  eq(select("#", opt:step()), 0)
+  eq(opt:step(function() return 42 end), 42)
+end)
+
 test("learning-rate schedules", function()
   local p = tensor{1}:requires_grad()
   local opt = optim.SGD({ p }, { lr = 1 })

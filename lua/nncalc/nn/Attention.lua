@@ -21,8 +21,20 @@ end
 -- nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads,
 --   qkv="fused"|"separate", rope=false, causal_count="full"|"kept", qkv_bias=bias,
 --   batch_first=true}])
-function MHA:init(d, heads, o)
-  o = o or {}
+-- PyTorch's positional order: (embed_dim, num_heads, dropout, bias,
+-- add_bias_kv, add_zero_attn, kdim, vdim, batch_first); nncalc's default is
+-- batch-first (N x T x C), without dropout, extra k/v rows or other k/v sizes
+function MHA:init(d, heads, ...)
+  local o = Module.only_default("MultiheadAttention", Module.settings("MultiheadAttention",
+    { "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim", "batch_first" },
+    { "nn.MultiheadAttention(64, 8, 0.0, true)", "nn.MultiheadAttention(64, 8, {bias = true})" }, ...),
+    { dropout = 0, add_bias_kv = false, add_zero_attn = false })
+  for _, k in ipairs({ "kdim", "vdim" }) do
+    if o[k] ~= nil and o[k] ~= d then
+      error(("MultiheadAttention: %s=%s is not supported (keys and values have embed_dim %d)"):format(k, tostring(o[k]), d), 3)
+    end
+    o[k] = nil
+  end
   positive("embed_dim", d)
   positive("num_heads", heads)
   if d % heads ~= 0 then

@@ -54,8 +54,10 @@ end
 local LayerNorm = Module.class("LayerNorm")
 LayerNorm.elementwise = true
 -- nn.LayerNorm(d [, {eps=1e-5, elementwise_affine=true, bias=true}])
-function LayerNorm:init(shape, o)
-  o = o or {}
+-- PyTorch's positional order: LayerNorm(shape, eps, elementwise_affine, bias)
+function LayerNorm:init(shape, ...)
+  local o = Module.settings("LayerNorm", { "eps", "elementwise_affine", "bias" },
+    { "nn.LayerNorm(64, 1e-6)", "nn.LayerNorm(64, {eps = 1e-6})" }, ...)
   self.normalized_shape = norm_shape("LayerNorm", shape)
   self.eps = o.eps or 1e-5
   self.affine = o.elementwise_affine ~= false
@@ -112,8 +114,9 @@ local RMSNorm = Module.class("RMSNorm")
 RMSNorm.elementwise = true
 -- nn.RMSNorm(d [, {eps=, elementwise_affine=true}]); eps defaults, as in
 -- PyTorch, to the float type's epsilon (2⁻⁵² for our float64).
-function RMSNorm:init(shape, o)
-  o = o or {}
+function RMSNorm:init(shape, ...)
+  local o = Module.settings("RMSNorm", { "eps", "elementwise_affine" },
+    { "nn.RMSNorm(64, 1e-6)", "nn.RMSNorm(64, {eps = 1e-6})" }, ...)
   self.normalized_shape = norm_shape("RMSNorm", shape)
   self.eps = o.eps
   self.affine = o.elementwise_affine ~= false
@@ -145,8 +148,9 @@ M.RMSNorm = RMSNorm
 local GroupNorm = Module.class("GroupNorm")
 GroupNorm.elementwise = true
 -- nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}]) on N x C x ...
-function GroupNorm:init(g, c, o)
-  o = o or {}
+function GroupNorm:init(g, c, ...)
+  local o = Module.settings("GroupNorm", { "eps", "affine" },
+    { "nn.GroupNorm(4, 32, 1e-6)", "nn.GroupNorm(4, 32, {eps = 1e-6})" }, ...)
   positive("GroupNorm", "num_groups", g)
   positive("GroupNorm", "num_channels", c)
   if c % g ~= 0 then error(("GroupNorm: num_channels %d is not divisible by num_groups %d"):format(c, g), 3) end

@@ -51,6 +51,7 @@ function Module.class(name, parent)
   class.__name = "nn." .. name
   class.__index = instance_index(class)
   class.__methods = class   -- for Tab completion, which never calls __index
+  class.__fields = "_lazy"   -- ... and parameters not yet made complete too
   class.__call = function(self, ...) return self:forward(...) end
   class.__tostring = function(self) return self:repr("") end
   class.__len = function(self) return rawlen(self) end
@@ -92,10 +93,14 @@ function Module.settings(cls, order, forms, ...)
     n = n - 1
   end
   local function refuse(what)
+    if #order == 0 then error(("%s: %s; it takes no settings: %s"):format(cls, what, forms[1]), 5) end
     error(("%s: %s. Settings go in PyTorch's order (%s), e.g. %s, or in a table, e.g. %s")
       :format(cls, what, table.concat(order, ", "), forms[1], forms[2]), 5)   -- refuse, settings, init, new, caller
   end
-  if n > #order then refuse(("%d positional settings, but PyTorch's %s takes at most %d"):format(n, cls, #order)) end
+  if n > #order then
+    refuse(("%d positional setting%s, but PyTorch's %s takes %s"):format(n, n == 1 and "" or "s", cls,
+      #order == 0 and "none" or ("at most " .. #order)))
+  end
   for i = 1, n do
     local v = args[i]
     if v ~= nil then
@@ -190,17 +195,22 @@ function Module:forward(x, opts)
     end
   end
   local ok, y = pcall(self.compute, self, x)
-  if not ok then
-    -- name the layer and its settings, and the input it was given
-    local msg = tostring(y):gsub("^[^:\n]*:%d+: ", "")
-    if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
-      local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
-      msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
-    end
-    error(msg, 2)
-  end
+  if not ok then error(Module.forward_error(self, x, y), 2) end
   self.output = y
+  -- graph pictures group the ops between this input and output (graph_dot)
+  rawset(self, "_input_id", nncalc.is_tensor(x) and nncalc._id(x) or nil)
   return y
+end
+
+-- The message of a forward that raised err: the layer, its settings and
+-- the input it was given, then what went wrong.
+function Module.forward_error(self, x, err)
+  local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+  if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
+    local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
+    msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
+  end
+  return msg
 end
 
 -- Every module's output as a list of {index, name, module, output}.

@@ -151,7 +151,11 @@ end
 local function cell_class(kind)
   local C = Module.class(kind .. "Cell")
   C.forward = forward
-  function C:init(nin, hidden, opts)
+  -- PyTorch: RNNCell(in, hidden, bias, nonlinearity); LSTMCell, GRUCell(in, hidden, bias)
+  local order = kind == "RNN" and { "bias", "nonlinearity" } or { "bias" }
+  local forms = { ("nn.%sCell(10, 20, false)"):format(kind), ("nn.%sCell(10, 20, {bias = false})"):format(kind) }
+  function C:init(nin, hidden, ...)
+    local opts = Module.settings(kind .. "Cell", order, forms, ...)
     local _, n = settings(self, kind, nin, hidden, opts, { bias = 1, nonlinearity = 1 })
     self.names = declare(self, n, "")
   end
