@@ -26,6 +26,11 @@ local function name_of(fn)
       return "optim.Optimizer"
     end
   end
+  if models then   -- help(models.gpt2): its own entry, else the models one
+    for k, v in pairs(models) do
+      if v == fn then return entries["models." .. k] and "models." .. k or "models" end
+    end
+  end
   if nn then   -- a module class, or a module: its class
     local class = nn.is_module(fn) and getmetatable(fn) or fn
     for k, v in pairs(nn) do
@@ -35,11 +40,25 @@ local function name_of(fn)
   end
 end
 
--- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; "nn.Linear"
--- stays as it is.
+-- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; a name with
+-- an entry of its own ("nn.Linear", "models.gpt2") stays as it is.
 local function normalize(name)
-  if name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
+  if entries[name] or name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
   return name:match("[%.:]([%w_]+)$") or name
+end
+
+-- The module methods are documented together: net:out_shape, ?parameters
+-- read nn.Module's entry, the contract a layer defines (cost, window ...)
+-- nn.class's; models.vgg16 and nn.init.xavier_uniform their family's.
+local contract = { init = true, compute = true, cost = true, window = true, analyse = true,
+  param = true, extra_repr = true, input_channels = true, input_region = true }
+local function family(what, name)
+  if entries[name] then return name end
+  local head = what:match("^(models)%.") or what:match("^(nn%.init)%.")
+  if head then return head end
+  if contract[name] then return "nn.class" end
+  if nn and type(rawget(nn.Module, name)) == "function" then return "nn.Module" end
+  return name
 end
 
 -- columns, not bytes: σ and · are one column each
@@ -190,7 +209,7 @@ function show_help(...)
     io.write(what, ": ", tostring(value), "\n")
     name = name_of(value)
   elseif type(what) == "string" then
-    name = normalize(what)
+    name = family(what, normalize(what))
     for _, t in ipairs(H.topics) do
       if t[1] == what then   -- a topic: list its entries
         local names = {}

@@ -93,6 +93,16 @@ local function shape_of(m, shape, index)
   return out
 end
 
+-- Why a layer's field is unknown, said at the layer that makes it so.
+function M.unknown_note(m, shape)
+  local w1, w2 = m:window(1, shape), m:window(2, shape)
+  if w1 == "uneven" or w2 == "uneven" then
+    return ("%s's bins are uneven on %s: outputs see windows of different sizes, so no one field (not the whole input); "
+      .. "receptive_region(model, shape, {c, i, j}) gives each output's exact one"):format(m.class_name, table.concat(shape, "x"))
+  end
+  if w1 == "unknown" then return m.class_name .. " defines no window(): the field is unknown from here on" end
+end
+
 -- Receptive-field state per axis: known for the identity and stated
 -- windows; a module that states none makes the field unknown from there on.
 local function rf_step(m, rf, shape)
@@ -100,7 +110,10 @@ local function rf_step(m, rf, shape)
   for axis = 1, 2 do
     if rf[axis] then
       local w = m:window(axis, shape)
-      if w == "unknown" or rf[axis].unknown then new[axis] = { unknown = true, size = rf[axis].size }
+      -- a layer that sees everything (Linear, global pooling) does so whatever came before
+      if w == false then new[axis] = rf_apply(rf[axis], w)
+      elseif w == "unknown" or w == "uneven" or rf[axis].unknown then
+        new[axis] = { unknown = true, uneven = rf[axis].uneven or w == "uneven", size = rf[axis].size }
       else new[axis] = rf_apply(rf[axis], w) end
     end
   end
@@ -126,6 +139,9 @@ local function leaf(m, shape, rf, ctx, index, depth)
   end
   for k, v in pairs(c) do row[k] = v end
   row.rf = rf_step(m, rf, shape)
+  if row.rf[1] and row.rf[1].uneven and not (rf[1] and rf[1].uneven) and not row.note then
+    row.note, row.rf_note = M.unknown_note(m, shape), true
+  end
   ctx.rows[#ctx.rows + 1] = row
   for _, p in ipairs(row.parts or {}) do
     local sub = zero_cost()
@@ -173,9 +189,9 @@ local function container(m, shape, rf, ctx, index, depth)
         local states = {}
         for i, o in ipairs(list) do states[i] = (state_of[o] or rf)[axis] end
         if #states == 0 then states[1] = rf[axis] end
-        local unknown = false
-        for _, st in ipairs(states) do unknown = unknown or st.unknown end
-        if unknown then state[axis] = { unknown = true, size = rf[axis].size }
+        local unknown, uneven = false, false
+        for _, st in ipairs(states) do unknown, uneven = unknown or st.unknown, uneven or st.uneven end
+        if unknown then state[axis] = { unknown = true, uneven = uneven, size = rf[axis].size }
         else
           local merged, aligned = rf_merge(states)
           state[axis] = merged
@@ -341,7 +357,8 @@ end
 local function conventions(s, conv, cols)
   local shows_neurons, shows_bytes = false, false
   for _, c in ipairs(cols) do shows_neurons = shows_neurons or c == "neurons"; shows_bytes = shows_bytes or c == "bytes" end
-  return ("conventions: mults and MACs count one per weight use; adds %s the bias "
+  return ("conventions: mults and MACs count one per weight use, a window over zero padding in full "
+    .. "(as im2col computes it; so do connections and compares); adds %s the bias "
     .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
     .. "counts are %s.%s  RF, jump and start per axis (h x w when they differ), start = centre of the "
     .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "

@@ -1108,3 +1108,16 @@ test("graph(L):svg draws with Graphviz when it is installed, else says how to ge
   end
   os.remove(path)
 end)
+
+test("jacobian with respect to a matrix: rows are outputs, columns A's elements in row-major order (as help says)", function()
+  seed(4)
+  local A, x, b = randn(3, 4), randn(4), randn(3)
+  local J = jacobian(function(B) return sigmoid(B * x + b) end, A)
+  eq(J:size(1), 3); eq(J:size(2), 12)
+  local s = sigmoid(A * x + b)
+  -- d y_i / d A_kj = σ'(z_i)·x_j when k = i, else 0 (seed 001, 6b)
+  for i = 1, 3 do for k = 1, 3 do for j = 1, 4 do
+    near(J[{i, (k - 1) * 4 + j}], i == k and s[i] * (1 - s[i]) * x[j] or 0, 1e-12, ("dy%d/dA%d%d"):format(i, k, j))
+  end end end
+  near(J:view(3, 3, 4)[{2, 2, 3}], s[2] * (1 - s[2]) * x[3], 1e-12, "PyTorch's layout by a view")
+end)

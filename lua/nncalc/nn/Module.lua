@@ -185,6 +185,9 @@ end
 function Module:forward(x, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
+    for k in pairs(opts) do
+      if k ~= "trace" then error(("%s:forward: unknown option '%s' (trace)"):format(self.class_name, tostring(k)), 2) end
+    end
     if opts.trace then
       local list = self:trace(x)
       nncalc._print_trace(list)
@@ -253,9 +256,9 @@ function Module:parameters()
   return list
 end
 
+-- Returns nothing, as PyTorch's, so net:zero_grad() in the REPL prints no network.
 function Module:zero_grad()
   for _, p in ipairs(self:parameters()) do p:zero_grad() end
-  return self
 end
 
 function Module:train(on)
@@ -305,7 +308,9 @@ end
 --                      as sub-rows (they sum to the row), note = "..."
 --   window(axis, shape) its receptive-field rule per axis: {k=, s=, p=, d=},
 --                      nil for the identity, false when each output sees the
---                      whole input; the default below says "unknown"
+--                      whole input, "uneven" when outputs see windows of
+--                      different sizes or strides (adaptive pooling's uneven
+--                      bins: no one affine field); the default says "unknown"
 --   explain(row, group) lines of formulas for summary{explain=true}
 --   counters(row)      what fvcore, thop ... report for it (summary{compare=true})
 -- A container states analyse(shape, visit) instead: it calls
