@@ -302,8 +302,16 @@ static int accumulate(Tensor **dst, Tensor *g) {
   return NN_OK;
 }
 
+/* (each backward scans every leaf's .grad: a contiguous one, the usual
+** case, is read straight, without tensor_get_flat's index arithmetic) */
 static int all_zero(const Tensor *t) {
   int64_t i, n = tensor_numel(t);
+  if (tensor_is_contiguous(t)) {
+    const double *d = t->storage->data + t->offset;
+    for (i = 0; i < n; i++)
+      if (d[i] != 0.0) return 0;
+    return 1;
+  }
   for (i = 0; i < n; i++)
     if (tensor_get_flat(t, i) != 0.0) return 0;
   return 1;
@@ -311,6 +319,12 @@ static int all_zero(const Tensor *t) {
 
 static int all_finite(const Tensor *t) {
   int64_t i, n = tensor_numel(t);
+  if (tensor_is_contiguous(t)) {
+    const double *d = t->storage->data + t->offset;
+    for (i = 0; i < n; i++)
+      if (!isfinite(d[i])) return 0;
+    return 1;
+  }
   for (i = 0; i < n; i++)
     if (!isfinite(tensor_get_flat(t, i))) return 0;
   return 1;

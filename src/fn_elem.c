@@ -274,9 +274,16 @@ static int unary_backward(Node *n, const Tensor *g, Tensor **gin) {
   ops[1] = (Tensor *)g;
   ops[2] = x;
   tensor_iter_init(&it, 3, ops);
-  while (tensor_iter_next(&it))
-    for (i = 0; i < it.inner; i++)
-      it.ptr[0][i * it.istride[0]] = it.ptr[1][i * it.istride[1]] * d(it.ptr[2][i * it.istride[2]]);
+  while (tensor_iter_next(&it)) {
+    double *o = it.ptr[0], *gy = it.ptr[1], *xi = it.ptr[2];
+    int64_t so = it.istride[0], sg = it.istride[1], sx = it.istride[2];
+    if (d == d_relu && so == 1 && sg == 1 && sx == 1)   /* vectorises: gy · (x > 0) */
+      for (i = 0; i < it.inner; i++) o[i] = xi[i] > 0 ? gy[i] : 0.0;
+    else if (d == d_relu)
+      for (i = 0; i < it.inner; i++) o[i * so] = xi[i * sx] > 0 ? gy[i * sg] : 0.0;
+    else
+      for (i = 0; i < it.inner; i++) o[i * so] = gy[i * sg] * d(xi[i * sx]);
+  }
   gin[0] = out;
   return NN_OK;
 }

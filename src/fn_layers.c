@@ -146,12 +146,12 @@ Tensor *fn_leaky_relu(Tensor *x, double slope) {
 
 /* x as 4-D (a recorded view when it was 3-D); NULL with a message naming
 ** the expected layout otherwise. */
-static Tensor *as_batch(Tensor *x, const char *what) {
+static Tensor *as_batch(Tensor *x) {
   char b[128];
   if (x->ndim == 4) return tensor_retain(x);
   if (x->ndim == 3) return fn_unsqueeze(x, 0);
-  nn_fail(NN_ESHAPE, "%s expects an image C x H x W or a batch N x C x H x W, got %s",
-          what, tensor_shape_str(x, b, sizeof b));
+  nn_fail(NN_ESHAPE, "the input must be an image C x H x W or a batch N x C x H x W, got %s",
+          tensor_shape_str(x, b, sizeof b));
   return NULL;
 }
 
@@ -199,8 +199,7 @@ static int conv_backward(Node *n, const Tensor *g, Tensor **gin) {
 
 
 static Tensor *conv_common(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *p, int transposed) {
-  const char *name = transposed ? "conv_transpose2d" : "conv2d";
-  Tensor *xb = as_batch(x, name), *in[3], *y;
+  Tensor *xb = as_batch(x), *in[3], *y;
   if (xb == NULL) return NULL;
   y = transposed ? layer_conv_transpose2d(xb, w, b, p) : layer_conv2d(xb, w, b, p);
   in[0] = xb; in[1] = w; in[2] = b;
@@ -459,7 +458,7 @@ static int gather_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
 
 
 Tensor *fn_max_pool2d(Tensor *x, const Pool2dParams *p) {
-  Tensor *xb = as_batch(x, "max_pool2d"), *arg = NULL, *y;
+  Tensor *xb = as_batch(x), *arg = NULL, *y;
   Node *n;
   if (xb == NULL) return NULL;
   y = fn_link(layer_maxpool2d(xb, p, &arg), &layer_table[FN_MAX_POOL2D], 1, &xb, p, &n);
@@ -470,7 +469,7 @@ Tensor *fn_max_pool2d(Tensor *x, const Pool2dParams *p) {
 }
 
 Tensor *fn_avg_pool2d(Tensor *x, const Pool2dParams *p) {
-  Tensor *xb = as_batch(x, "avg_pool2d"), *y;
+  Tensor *xb = as_batch(x), *y;
   if (xb == NULL) return NULL;
   y = fn_link(layer_avgpool2d(xb, p), &layer_table[FN_AVG_POOL2D], 1, &xb, p, NULL);
   tensor_release(xb);
@@ -478,7 +477,7 @@ Tensor *fn_avg_pool2d(Tensor *x, const Pool2dParams *p) {
 }
 
 Tensor *fn_adaptive_avg_pool2d(Tensor *x, int64_t oh, int64_t ow) {
-  Tensor *xb = as_batch(x, "adaptive_avg_pool2d"), *y;
+  Tensor *xb = as_batch(x), *y;
   if (xb == NULL) return NULL;
   y = fn_link(layer_adaptive_avgpool2d(xb, oh, ow), &layer_table[FN_ADAPTIVE_AVG_POOL2D], 1, &xb, NULL, NULL);
   tensor_release(xb);

@@ -146,7 +146,15 @@ Tensor *op_map(const Tensor *a, double (*f)(double)) {
   while (tensor_iter_next(&it)) {
     double *o = it.ptr[0], *x = it.ptr[1];
     int64_t sx = it.istride[1];
-    for (i = 0; i < it.inner; i++) o[i] = f(x[i * sx]);
+    /* relu is every network's activation: its loop is written out, so that
+    ** it vectorises (through the pointer it cost 10x an add).  x <= 0 is
+    ** false for NaN, which so passes through, as f_relu says. */
+    if (f == f_relu && sx == 1)
+      for (i = 0; i < it.inner; i++) o[i] = x[i] <= 0 ? 0.0 : x[i];
+    else if (f == f_relu)
+      for (i = 0; i < it.inner; i++) o[i] = x[i * sx] <= 0 ? 0.0 : x[i * sx];
+    else
+      for (i = 0; i < it.inner; i++) o[i] = f(x[i * sx]);
   }
   return out;
 }

@@ -28,7 +28,6 @@
 #define PROMPT2 ">> "
 #define EOFMARK "<eof>"
 #define STATUS_ABANDONED (-1)   /* compile(): the user pressed Ctrl-C */
-#define STATUS_INCOMPLETE (-2)  /* compile_once(): the statement goes on */
 
 /* ======================================================================
 ** Reading lines
@@ -168,7 +167,7 @@ static int incomplete(lua_State *L, int status) {
 }
 
 /* Ends with ';' (after trailing blanks): the user asked for no print. */
-static int quiet_line(const char *s) {
+int repl_quiet(const char *s) {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
   return n > 0 && s[n - 1] == ';';
@@ -224,9 +223,9 @@ static int try_statements_then_expression(lua_State *L, const char *code) {
 
 /* One attempt at compiling code as typed: an expression, a chunk, or
 ** statements ending in an expression.  LUA_OK leaves the function on the
-** stack; STATUS_INCOMPLETE means the statement goes on (nothing pushed);
+** stack; REPL_INCOMPLETE means the statement goes on (nothing pushed);
 ** any other status leaves the error message. */
-static int compile_once(lua_State *L, const char *code) {
+int repl_compile(lua_State *L, const char *code) {
   int status;
   if (try_expression(L, code) == LUA_OK) return LUA_OK;
   /* before the chunk: `x = f(); x:sum()` is a chunk too, whose call's
@@ -235,7 +234,7 @@ static int compile_once(lua_State *L, const char *code) {
   if (try_statements_then_expression(L, code) == LUA_OK) return LUA_OK;
   status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
   if (status == LUA_OK) return LUA_OK;
-  return incomplete(L, status) ? STATUS_INCOMPLETE : status;
+  return incomplete(L, status) ? REPL_INCOMPLETE : status;
 }
 
 /* Compiles a complete chunk from lines, reading continuation lines while
@@ -247,7 +246,7 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
   int status;
   size_t len = strlen(first);
   char *code = first;
-  while ((status = compile_once(L, code)) == STATUS_INCOMPLETE) {
+  while ((status = repl_compile(L, code)) == REPL_INCOMPLETE) {
     char *more = read_line(tty, PROMPT2);
     if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
       *text = code;
@@ -280,7 +279,7 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
 
 /* Shows the n values on top of the stack through nncalc.display (set by
 ** the prelude), or print() when there is none; sets `_` to the first. */
-static void show_results(lua_State *L, int n) {
+void repl_show(lua_State *L, int n) {
   lua_pushvalue(L, -n);
   lua_setglobal(L, "_");
   /* the library's own table, not the global (which the user may reuse) */
@@ -325,7 +324,7 @@ static int execute(lua_State *L, int tty, int status, const char *text, int base
   if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
   if (status == LUA_OK) {
     int n = lua_gettop(L) - base;
-    if (n > 0 && !quiet_line(text)) show_results(L, n);
+    if (n > 0 && !repl_quiet(text)) repl_show(L, n);
   } else {
     run_report(L, status);
   }
@@ -343,10 +342,10 @@ static int run_pasted(lua_State *L, int tty, char *block) {
   int errors = 0, base = lua_gettop(L);
   size_t from = 0, len = strlen(block);
   while (from < len) {
-    int status = STATUS_INCOMPLETE;
+    int status = REPL_INCOMPLETE;
     char *code = NULL;
     /* the shortest run of lines from `from` that compiles (or fails) */
-    while (status == STATUS_INCOMPLETE && from < len) {
+    while (status == REPL_INCOMPLETE && from < len) {
       const char *nl = strchr(block + from, '\n');
       size_t stop = nl ? (size_t)(nl - block) : len;
       char *grown = code ? malloc(strlen(code) + (stop - from) + 2) : strndup(block + from, stop - from);
@@ -357,10 +356,10 @@ static int run_pasted(lua_State *L, int tty, char *block) {
       }
       code = grown;
       from = nl ? stop + 1 : len;
-      if (!is_blank(code)) status = compile_once(L, code);
+      if (!is_blank(code)) status = repl_compile(L, code);
     }
     if (is_blank(code)) { free(code); continue; }
-    if (status == STATUS_INCOMPLETE) {   /* still open at the end: read on */
+    if (status == REPL_INCOMPLETE) {   /* still open at the end: read on */
       char *text = NULL;
       status = compile(L, tty, code, &text);
       code = text;
@@ -384,6 +383,20 @@ static int is_trailing_help(const char *line) {
   for (; i < n - 1; i++)
     if (!(isalnum((unsigned char)line[i]) || strchr("_.:[]", line[i]) != NULL)) return 0;
   return 1;
+}
+
+char *repl_help_line(char *line) {
+  if (is_trailing_help(line)) {
+    char *q = malloc(strlen(line) + 2);
+    if (q != NULL) {
+      q[0] = '?';
+      strcpy(q + 1, line);
+      *strrchr(q, '?') = '\0';
+      free(line);
+      line = q;
+    }
+  }
+  return line[0] == '?' ? help_shortcut(line) : line;
 }
 
 int repl_run(lua_State *L, int tty) {
@@ -413,17 +426,7 @@ int repl_run(lua_State *L, int tty) {
     }
     if (line[0] == '\0') { free(line); continue; }
     if (strchr(line, '\n') != NULL) { errors += run_pasted(L, tty, line); continue; }
-    if (is_trailing_help(line)) {
-      char *q = malloc(strlen(line) + 2);
-      if (q != NULL) {
-        q[0] = '?';
-        strcpy(q + 1, line);
-        *strrchr(q, '?') = '\0';
-        free(line);
-        line = q;
-      }
-    }
-    if (line[0] == '?') line = help_shortcut(line);
+    line = repl_help_line(line);
     status = compile(L, tty, line, &text);
     if (status == STATUS_ABANDONED) {
       lua_settop(L, base);

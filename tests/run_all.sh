@@ -61,6 +61,11 @@ out=$(sh "$top/tests/repl_pty_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "pty"
 [ $rc -eq 0 ] || broken=1
 
+echo "== Jupyter kernel (jupyter_client, nbclient, jupyter console) =="
+out=$(sh "$top/tests/jupyter_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "jupyter"
+[ $rc -eq 0 ] || broken=1
+
 if [ "$build" = build ]; then   # installing needs the normal build only
   echo "== stock lua5.4: require \"nncalc\" =="
 out=$(sh "$top/tests/stock_lua_test.sh" "$top/lua" "$(cd "$build" && pwd)" 2>&1); rc=$?

@@ -115,11 +115,29 @@ end
 -- the one printer of values (format.lua): 16, (16, 12, -4), [32 16; 24 12]
 local num, inline = require("nncalc.format").num, require("nncalc.format").inline
 
+-- f(t) remembered per tensor for one trace or one printing: a trace names
+-- each tensor and shows each gradient several times (as an op's output,
+-- then as its inputs' rule), and formatted each anew, which was most of
+-- its cost per op.
+local function memo(f)
+  local cache = {}
+  return function(t)
+    if not t then return f(t) end
+    local id = nncalc._id(t)
+    local v = cache[id]
+    if v == nil then
+      v = f(t)
+      cache[id] = v == nil and false or v
+    end
+    return v or nil
+  end
+end
+
 -- A value inline when small, else its shape (and the tensor itself on the
--- lines below, collected in `blocks`).
-local function value(t, label, blocks)
+-- lines below, collected in `blocks`); fmt: inline, or a memo of it.
+local function value(t, label, blocks, fmt)
   if not t then return "?" end
-  local s = inline(t)
+  local s = (fmt or inline)(t)
   if s then return s end
   blocks[#blocks + 1] = { label, t }
   return "[" .. table.concat(t:shape(), "x") .. "]"
@@ -157,7 +175,7 @@ local function add_path(paths, t, g)
   return p
 end
 
-local function print_step(k, step, name, root, out, paths)
+local function print_step(k, step, name, root, out, paths, fmt)
   local ins = {}
   for i, x in ipairs(step.inputs) do ins[i] = name(x) end
   out(("step %d: %s = %s(%s)   [%s]"):format(k, name(step.out), step.op, table.concat(ins, ", "),
@@ -166,7 +184,7 @@ local function print_step(k, step, name, root, out, paths)
   if mine and mine.n > 1 then
     local blocks = {}
     out(("  d%s/d%s = the sum of its %d paths above = %s"):format(wrap(root), wrap(name(step.out)), mine.n,
-      value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks)))
+      value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks, fmt)))
     for _, b in ipairs(blocks) do
       out("    " .. b[1] .. " =")
       for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -187,9 +205,9 @@ local function print_step(k, step, name, root, out, paths)
         line = line .. ", summed over the broadcast " .. table.concat(step.gout:shape(), "x")
           .. " -> " .. (g:dim() == 0 and "scalar" or table.concat(g:shape(), "x"))
       end
-      local gout = value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks)
-      local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks)
-      local res = value(g, "d" .. wrap(root) .. "/d" .. wrap(name(step.inputs[i])), blocks)
+      local gout = value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks, fmt)
+      local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks, fmt)
+      local res = value(g, "d" .. wrap(root) .. "/d" .. wrap(name(step.inputs[i])), blocks, fmt)
       -- the numbers in the order of the rule: dL/dz · f'(a), or Wᵀ · dL/dz
       local gout_first = rule:match("= (.*)$"):sub(1, 4) == "dL/d"
       if loc and gout_first then line = line .. " = " .. gout .. " · " .. loc .. " = " .. res
@@ -205,7 +223,7 @@ local function print_step(k, step, name, root, out, paths)
       if p.n > 1 then
         local blocks = {}
         out(("  (%s is used by more than one op and the chain rule adds the paths: d%s/d%s so far = %s, from %d paths)")
-          :format(name(x), wrap(root), wrap(name(x)), value(p.sum, "sum so far", blocks), p.n))
+          :format(name(x), wrap(root), wrap(name(x)), value(p.sum, "sum so far", blocks, fmt), p.n))
         for _, b in ipairs(blocks) do
           out("    " .. b[1] .. " =")
           for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -296,6 +314,7 @@ function Tensor.backward(self, arg)
   -- L is taken and the labels keep z's name: d(dL/dw)/dw.
   local root = name and ((o.grad and not name(self):find("L", 1, true)) and "L" or name(self))
   if o.create_graph then name_gradients(steps, name, root) end
+  if o.trace or o.step then name = memo(name) end   -- names are settled by now
   if nacc > 0 and settings.accumulate then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
@@ -307,9 +326,9 @@ function Tensor.backward(self, arg)
     out(("backward from %s = %s   (d%s/d%s = %s)"):format(z, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
       wrap(root), wrap(z), o.grad and ("the given gradient" .. (inline(o.grad) and (" " .. inline(o.grad)) or "")) or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
-    local paths = { order = {} }
+    local paths, fmt = { order = {} }, memo(inline)
     for k, st in ipairs(steps) do
-      print_step(k, st, name, root, out, paths)
+      print_step(k, st, name, root, out, paths, fmt)
       if interactive and k < #steps then wait_enter() end
     end
     -- a shared weight (W_hh of every time step) gets one share per use
@@ -384,28 +403,57 @@ function graph(t, opts)
   return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer(), opts = opts }, Graph)
 end
 
+-- Indentation shows depth up to MAX_INDENT levels; deeper lines stay at
+-- that column and say their depth, so a 10,000-op chain prints in 10,000
+-- lines of bounded length instead of 100 MB of leading spaces.
+local MAX_INDENT = 16
+
 function Graph.__tostring(g)
-  local name, lines, seen = g.name, {}, {}
+  local name, lines, chunks = g.name, {}, {}
   local by_out = {}
-  for _, n in ipairs(g.nodes) do if n.out then by_out[nncalc._id(n.out)] = n end end
-  local function walk(t, depth)
+  local deep = ("  "):rep(MAX_INDENT)
+  for _, n in ipairs(g.nodes) do
+    n.shown = nil   -- (a printing before this one marked them)
+    if n.out then by_out[nncalc._id(n.out)] = n end
+  end
+  -- one line per visit, depth first in input order, from an explicit
+  -- stack: a recursion as deep as the graph made every collection walk a
+  -- Lua stack of that depth, and printing quadratic in the chain's length.
+  -- For the same reason no big table grows while printing (the collector
+  -- walks a changed old table whole): lines go out in chunks of 256, and
+  -- a node shown is marked in its own small table.
+  local function emit(l)
+    lines[#lines + 1] = l
+    if #lines == 256 then chunks[#chunks + 1] = table.concat(lines, "\n"); lines = {} end
+  end
+  local function line(t, depth)
     local n = by_out[nncalc._id(t)]
-    local pad = ("  "):rep(depth)
+    local pad = depth <= MAX_INDENT and ("  "):rep(depth) or (deep .. "(depth " .. depth .. ") ")
     local g = grad_of(t)
     local grad = g and ("  grad " .. (short(g) ~= "" and short(g) or shape_of(g))) or ""
     if n == nil then
-      lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
-      return
+      emit(("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad))
+      return nil
     end
-    local id = nncalc._id(t)
-    lines[#lines + 1] = ("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
-      seen[id] and "  (shown above)" or "")
-    if seen[id] then return end
-    seen[id] = true
-    for _, x in ipairs(n.inputs) do walk(x, depth + 1) end
+    emit(("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
+      n.shown and "  (shown above)" or ""))
+    if n.shown then return nil end
+    n.shown = true
+    return n.inputs
   end
-  walk(g.root, 0)
-  return table.concat(lines, "\n")
+  local stack, depths = { g.root }, { 0 }
+  while #stack > 0 do
+    local t, depth = stack[#stack], depths[#depths]
+    stack[#stack], depths[#depths] = nil, nil
+    local inputs = line(t, depth)
+    if inputs then   -- pushed last first, so that the first is shown first
+      for i = #inputs, 1, -1 do
+        stack[#stack + 1], depths[#depths + 1] = inputs[i], depth + 1
+      end
+    end
+  end
+  if #lines > 0 then chunks[#chunks + 1] = table.concat(lines, "\n") end
+  return table.concat(chunks, "\n")
 end
 
 -- Graphviz DOT (graph_dot.lua): ops with their formulas, tensors with value
@@ -434,6 +482,11 @@ function Graph.svg(g, path, opts)
   os.remove(tmp)
   if not done then error("graph:svg: dot failed", 2) end
   return path
+end
+
+-- In a notebook (the Jupyter kernel) graph(L) shows as this picture.
+function Graph.__mime(g)
+  return { ["image/svg+xml"] = require("nncalc.jupyter").graph_svg(g) }
 end
 
 -- forward_trace(L): every intermediate value in the order it was computed.

@@ -17,11 +17,23 @@ end
 -- gradcheck(f, {x, W, ...}, {eps=1e-6, atol=1e-5, rtol=1e-3}): compares
 -- the backward gradient of f(x, W, ...) with central differences for every
 -- element of every input; returns ok, report.
+-- The options both checks take; a misspelt one is named, not dropped.
+local function check_opts(fname, o)
+  o = o or {}
+  if type(o) ~= "table" then error(fname .. ": the third argument is {eps=, atol=, rtol=, quiet=}", 3) end
+  for k in pairs(o) do
+    if k ~= "eps" and k ~= "atol" and k ~= "rtol" and k ~= "quiet" then
+      error(("%s: unknown option '%s' (eps, atol, rtol, quiet)"):format(fname, tostring(k)), 3)
+    end
+  end
+  return o
+end
+
 function gradcheck(f, inputs, o)
   if type(f) ~= "function" then error("gradcheck: a function expected", 2) end
   if is_tensor(inputs) then inputs = { inputs } end
   if type(inputs) ~= "table" or #inputs == 0 then error("gradcheck: a list of input tensors expected", 2) end
-  o = o or {}
+  o = check_opts("gradcheck", o)
   local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
   local leaves = {}
   for i, x in ipairs(inputs) do
@@ -268,7 +280,7 @@ end
 function gradgradcheck(f, inputs, o)
   if type(f) ~= "function" then error("gradgradcheck: a function expected", 2) end
   inputs = tensor_list("gradgradcheck", inputs)
-  o = o or {}
+  o = check_opts("gradgradcheck", o)
   local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
   local leaves = {}
   for i, x in ipairs(inputs) do leaves[i] = x:detach():clone():requires_grad() end

@@ -50,6 +50,11 @@ local function name_of(fn)
       return "optim.Optimizer"
     end
   end
+  if models then   -- help(models.gpt2): its own entry, else the models one
+    for k, v in pairs(models) do
+      if v == fn then return entries["models." .. k] and "models." .. k or "models" end
+    end
+  end
   if nn then   -- a module class, or a module: its class
     local class = nn.is_module(fn) and getmetatable(fn) or fn
     for k, v in pairs(nn) do
@@ -61,17 +66,33 @@ local function name_of(fn)
   return name
 end
 
--- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; "nn.Linear",
--- "nn.init.zeros" and "models.bert" are looked up as they are (a member
--- without its own entry gets its table's).
+-- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; a name with
+-- an entry of its own ("nn.Linear", "models.gpt2") stays as it is; a member
+-- of nn, nn.init, optim or models without one gets its table's
+-- ("nn.init.zeros", "models.vgg16").
 local function normalize(name)
+  if entries[name] then return name end
   if name:match("^nn%.[%w_.]+$") or name:match("^optim%.[%w_]+$") or name:match("^models%.[%w_]+$") then
-    if entries[name] then return name end
     local _, e = member_of(function(_, path) return path == name end)
     if e then return e end
+    if name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
   end
   -- else the last part: nn.Module.same_shape is same_shape
   return name:match("[%.:]([%w_]+)$") or name
+end
+
+-- The module methods are documented together: net:out_shape, ?parameters
+-- read nn.Module's entry, the contract a layer defines (cost, window ...)
+-- nn.class's; models.vgg16 and nn.init.xavier_uniform their family's.
+local contract = { init = true, compute = true, cost = true, window = true, analyse = true,
+  param = true, extra_repr = true, input_channels = true, input_region = true }
+local function family(what, name)
+  if entries[name] then return name end
+  local head = what:match("^(models)%.") or what:match("^(nn%.init)%.")
+  if head then return head end
+  if contract[name] then return "nn.class" end
+  if nn and type(rawget(nn.Module, name)) == "function" then return "nn.Module" end
+  return name
 end
 
 -- columns, not bytes: σ and · are one column each
@@ -222,7 +243,7 @@ function show_help(...)
     io.write(what, ": ", tostring(value), "\n")
     name = name_of(value)
   elseif type(what) == "string" then
-    name = normalize(what)
+    name = family(what, normalize(what))
     for _, t in ipairs(H.topics) do
       if t[1] == what then   -- a topic: list its entries
         local names = {}

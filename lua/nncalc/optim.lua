@@ -113,14 +113,29 @@ local function class(name, defaults, update)
   return C
 end
 
+-- Returns nothing, as PyTorch's (the REPL then prints nothing).
 function Optimizer:zero_grad()
   for _, p in ipairs(self.params) do p.tensor:zero_grad() end
-  return self
+end
+
+-- The names traces and state() use, read when they are needed: the name
+-- given with the parameter, else the tensor's own name, its global or its
+-- path in a global module (net[1].weight), as backward's trace names it;
+-- "p1" ... only for a tensor nothing names.
+function Optimizer:name_params()
+  local namer = require("nncalc.autograd").namer()
+  for _, p in ipairs(self.params) do
+    if p.auto then
+      local n = namer(p.tensor)
+      p.name = n:find("^leaf#") and ("p" .. p.index) or n
+    end
+  end
 end
 
 -- The optimizer's state: per parameter its step count and buffers.
 function Optimizer:state()
   local out = {}
+  self:name_params()
   for i, p in ipairs(self.params) do
     local s = { step = p.state.step or 0 }
     for k, v in pairs(p.state) do if k ~= "step" then s[k] = v:clone() end end
@@ -136,14 +151,17 @@ function Optimizer:step(arg)
   for k in pairs(o) do
     if k ~= "trace" and k ~= "closure" then error(("step: unknown option '%s' (trace, closure)"):format(tostring(k)), 2) end
   end
-  -- As PyTorch: the closure (recomputing the loss and its gradient) runs
-  -- first and its loss is returned; without one, step returns nothing.
-  if o.closure ~= nil and type(o.closure) ~= "function" then
-    error(("%s:step: the closure must be a function, got %s"):format(self.name, type(o.closure)), 2)
-  end
+  -- PyTorch's step(closure): the closure recomputes the loss and its
+  -- gradients before the update, whichever the optimizer
   local loss
   if self.before_step then loss = self:before_step(o.closure)
-  elseif o.closure then loss = o.closure() end
+  elseif o.closure ~= nil then
+    if type(o.closure) ~= "function" then
+      error(("%s:step: the closure must be a function that recomputes the loss and calls backward, got a %s"):format(
+        self.name, type(o.closure)), 2)
+    end
+    loss = o.closure()
+  end
   local any = false
   for _, p in ipairs(self.params) do if p.tensor.grad then any = true end end
   if not any then
@@ -153,15 +171,9 @@ function Optimizer:step(arg)
   self.steps = self.steps + 1
   local lines = o.trace and {} or nil
   if lines then
-    local namer = require("nncalc.autograd").namer()
-    for _, p in ipairs(self.params) do
-      if p.auto then
-        local n = namer(p.tensor)
-        p.name = n:find("^leaf#") and ("p" .. p.index) or n
-      end
-    end
+    lines[1] = ("step %d of optim.%s (%s)"):format(self.steps, self.name, self:convention())
+    self:name_params()
   end
-  if lines then lines[1] = ("step %d of optim.%s (%s)"):format(self.steps, self.name, self:convention()) end
   no_grad(function()
     for _, p in ipairs(self.params) do
       local g = p.tensor.grad

@@ -25,6 +25,10 @@ end
 -- receptive_field(model, shape): a list of {index, name, h = {size, jump,
 -- start}, w = {...}} per layer, printed as a table unless quiet.
 function M.receptive_field(model, shape, opts)
+  if opts ~= nil and type(opts) ~= "table" then error("receptive_field: the third argument is {quiet = true}", 2) end
+  for k in pairs(opts or {}) do
+    if k ~= "quiet" then error(("receptive_field: unknown option '%s' (quiet)"):format(tostring(k)), 2) end
+  end
   local s
   s, shape = final_state(model, shape, "receptive_field")
   local list, rows = {}, { { "layer", "size (HxW)", "jump", "start" } }
@@ -32,7 +36,7 @@ function M.receptive_field(model, shape, opts)
     if r.rf and r.rf[1] and r.rf[1].unknown then
       list[#list + 1] = { index = r.index, name = r.name, unknown = true }
       rows[#rows + 1] = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name, "?", "?", "?",
-        note = not r.container and r.module:window(1, r.in_shape) == "unknown" and (r.module.class_name .. " defines no window(): the field is unknown from here on") or nil }
+        note = not r.container and require("nncalc.summary").unknown_note(r.module, r.in_shape) or nil }
     elseif r.rf and r.rf[1] and not r.part then
       local h, w = r.rf[1], r.rf[2]
       local e = { index = r.index, name = r.name,
@@ -87,17 +91,24 @@ local range_text = walk.range_text
 -- without the index, the general affine form of rows and columns.
 function M.receptive_region(model, shape, idx)
   if idx == nil then
-    local s = final_state(model, shape, "receptive_region")
+    local s, sizes = final_state(model, shape, "receptive_region")
     local top = s[1]
     if not top or not top.rf or not top.rf[1] then
       error("receptive_region: the model has no spatial output to trace back", 2)
     end
     local h, w = top.rf[1], top.rf[2]
+    if h.uneven or w.uneven then
+      error("receptive_region: an adaptive pooling's bins are uneven here (outputs see windows of different sizes), so no one formula; "
+        .. "give the output index, receptive_region(model, shape, {c, i, j}), for one output's exact field", 2)
+    end
     if h.unknown or w.unknown then
       error("receptive_region: a layer of this model defines no window() (its receptive-field rule), so the field is unknown", 2)
     end
-    if h.global then
-      error("receptive_region: every output depends on the whole input past a Linear layer or global pooling (and an adaptive pool with uneven bins has no single window)", 2)
+    if h.global then   -- an answer, not an error: every output reads everything
+      local H, W = sizes[#sizes - 1], sizes[#sizes]
+      return setmetatable({ rows = { size = H, all = true }, cols = { size = W, all = true }, all = true,
+        text = ("every output sees the whole input: rows 1..%d, columns 1..%d (past a Linear layer or global pooling)"):format(H, W) },
+        { __tostring = function(t) return t.text end })
     end
     if h.aligned == false or w.aligned == false then
       error("receptive_region: the branches are not aligned, so no single window describes the field", 2)

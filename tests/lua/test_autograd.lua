@@ -1077,6 +1077,22 @@ test("a graph dies with its last tensor, whatever holds it", function()
   eq(stats().nodes, n0)
 end)
 
+test("a deep graph prints with bounded indentation, each line saying its depth past 16", function()
+  local x = tensor{1, 2}:requires_grad():name("x")
+  local y = x
+  for _ = 1, 30 do y = y * 2 end            -- 30 muls, then the sum: depth 0..31
+  local lines = {}
+  for l in tostring(graph(y:sum())):gmatch("[^\n]+") do lines[#lines + 1] = l end
+  eq(#lines, 32, "the sum, 30 muls and x")
+  eq(lines[1]:match("^sum"), "sum")
+  eq(lines[17]:match("^(%s*)mul"), ("  "):rep(16), "depth 16 is still indented as deep")
+  eq(lines[18]:match("^(%s*)%(depth 17%) mul") ~= nil, true, lines[18])
+  eq(lines[32]:match("^(%s*)%(depth 31%) x  %[2%]") == ("  "):rep(16), true, lines[32])
+  local longest = 0
+  for _, l in ipairs(lines) do longest = math.max(longest, #l) end
+  eq(longest < 100, true, "longest line " .. longest)
+end)
+
 test("graph(L):svg draws with Graphviz when it is installed, else says how to get it", function()
   local x = tensor{1, 2}:requires_grad()
   local g = graph(relu(x):sum())
@@ -1091,4 +1107,17 @@ test("graph(L):svg draws with Graphviz when it is installed, else says how to ge
     expect_error(function() g:svg(path) end, "graph:svg: Graphviz 'dot' is not installed")
   end
   os.remove(path)
+end)
+
+test("jacobian with respect to a matrix: rows are outputs, columns A's elements in row-major order (as help says)", function()
+  seed(4)
+  local A, x, b = randn(3, 4), randn(4), randn(3)
+  local J = jacobian(function(B) return sigmoid(B * x + b) end, A)
+  eq(J:size(1), 3); eq(J:size(2), 12)
+  local s = sigmoid(A * x + b)
+  -- d y_i / d A_kj = σ'(z_i)·x_j when k = i, else 0 (seed 001, 6b)
+  for i = 1, 3 do for k = 1, 3 do for j = 1, 4 do
+    near(J[{i, (k - 1) * 4 + j}], i == k and s[i] * (1 - s[i]) * x[j] or 0, 1e-12, ("dy%d/dA%d%d"):format(i, k, j))
+  end end end
+  near(J:view(3, 3, 4)[{2, 2, 3}], s[2] * (1 - s[2]) * x[3], 1e-12, "PyTorch's layout by a view")
 end)

@@ -125,6 +125,10 @@ local function softmax_class(name, fn)
     local dim = opts.dim
     local d = type(dim) == "number" and math.tointeger(dim)
     if dim ~= nil and not d then error(name .. ": dim must be a whole number, got " .. tostring(dim), 3) end
+    if d == 0 then
+      error(("%s: dim 0 does not exist: dims are 1-based (PyTorch's nn.%s(dim=1) over the classes of N x C is nn.%s(2), or -1)")
+        :format(name, name, name), 3)
+    end
     self.dim = d or nil
   end
   function C:compute(x) return fn(x, self.dim) end

@@ -12,11 +12,7 @@ local M = {}
 
 local MHA = Module.class("MultiheadAttention")
 
-local function positive(what, v)
-  if math.type(v) ~= "integer" or v < 1 then
-    error(("MultiheadAttention: %s must be a positive whole number, got %s"):format(what, tostring(v)), 4)
-  end
-end
+local function positive(what, v) return Module.whole("MultiheadAttention", what, v, 3) end
 
 -- nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads,
 --   qkv="fused"|"separate", rope=false, causal_count="full"|"kept", qkv_bias=bias,
@@ -35,13 +31,13 @@ function MHA:init(d, heads, ...)
     end
     o[k] = nil
   end
-  positive("embed_dim", d)
-  positive("num_heads", heads)
+  d = positive("embed_dim", d)
+  heads = positive("num_heads", heads)
   if d % heads ~= 0 then
     error(("MultiheadAttention: embed_dim %d is not divisible by num_heads %d"):format(d, heads), 3)
   end
   local kv = o.kv_heads or heads
-  positive("kv_heads", kv)
+  kv = positive("kv_heads", kv)
   if heads % kv ~= 0 then
     error(("MultiheadAttention: num_heads %d is not a multiple of kv_heads %d"):format(heads, kv), 3)
   end

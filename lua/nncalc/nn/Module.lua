@@ -185,6 +185,9 @@ end
 function Module:forward(x, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
+    for k in pairs(opts) do
+      if k ~= "trace" then error(("%s:forward: unknown option '%s' (trace)"):format(self.class_name, tostring(k)), 2) end
+    end
     if opts.trace then
       local list = self:trace(x)
       nncalc._print_trace(list)
@@ -192,19 +195,22 @@ function Module:forward(x, opts)
     end
   end
   local ok, y = pcall(self.compute, self, x)
-  if not ok then
-    -- name the layer and its settings, and the input it was given
-    local msg = tostring(y):gsub("^[^:\n]*:%d+: ", "")
-    if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
-      local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
-      msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
-    end
-    error(msg, 2)
-  end
+  if not ok then error(Module.forward_error(self, x, y), 2) end
   self.output = y
   -- graph pictures group the ops between this input and output (graph_dot)
   rawset(self, "_input_id", nncalc.is_tensor(x) and nncalc._id(x) or nil)
   return y
+end
+
+-- The message of a forward that raised err: the layer, its settings and
+-- the input it was given, then what went wrong.
+function Module.forward_error(self, x, err)
+  local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+  if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
+    local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
+    msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
+  end
+  return msg
 end
 
 -- Every module's output as a list of {index, name, module, output}.
@@ -250,9 +256,9 @@ function Module:parameters()
   return list
 end
 
+-- Returns nothing, as PyTorch's, so net:zero_grad() in the REPL prints no network.
 function Module:zero_grad()
   for _, p in ipairs(self:parameters()) do p:zero_grad() end
-  return self
 end
 
 function Module:train(on)
@@ -275,6 +281,24 @@ end
 
 function Module.same_shape(_, shape) return { table.unpack(shape) } end
 
+-- A setting that must be a whole number >= 1, as an integer: one computed as
+-- a float (64 * 2^i, 50176.0) counts; 2.5 or 0 is refused and named.  level
+-- is where the error points, counted from the caller (default: its caller).
+function Module.whole(cls, what, v, level)
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
+    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), (level or 2) + 1)
+  end
+  return n
+end
+
+-- The number of elements of a shape {2, 3, 4}: 24 (1 for {}).
+function Module.numel(shape)
+  local n = 1
+  for i = 1, #shape do n = n * shape[i] end
+  return n
+end
+
 -- ---- what analysis reads (summary, receptive fields) --------------------------
 --
 -- A layer states, besides out_shape:
@@ -284,7 +308,9 @@ function Module.same_shape(_, shape) return { table.unpack(shape) } end
 --                      as sub-rows (they sum to the row), note = "..."
 --   window(axis, shape) its receptive-field rule per axis: {k=, s=, p=, d=},
 --                      nil for the identity, false when each output sees the
---                      whole input; the default below says "unknown"
+--                      whole input, "uneven" when outputs see windows of
+--                      different sizes or strides (adaptive pooling's uneven
+--                      bins: no one affine field); the default says "unknown"
 --   explain(row, group) lines of formulas for summary{explain=true}
 --   counters(row)      what fvcore, thop ... report for it (summary{compare=true})
 -- A container states analyse(shape, visit) instead: it calls

@@ -47,13 +47,7 @@ end
 -- ---- settings shared by the cells and the layers -----------------------------
 
 -- a whole number computed as a float (20.0, 2^4) counts as that integer
-local function check_size(cls, what, v)
-  local n = type(v) == "number" and math.tointeger(v)
-  if not n or n < 1 then
-    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 5)
-  end
-  return n
-end
+local function check_size(cls, what, v) return Module.whole(cls, what, v, 4) end
 
 local function settings(self, kind, nin, hidden, opts, known)
   local cls = self.class_name
