@@ -66,8 +66,11 @@ DEPLIBS := $(shell $(PKG_CONFIG) --libs lua5.4 readline 2>/dev/null) -ldl
 # cJSON and libcrypto are there: `make` itself needs Lua and Readline only.
 HAVE_KERNEL := $(shell $(PKG_CONFIG) --exists libzmq libcjson libcrypto 2>/dev/null && echo 1)
 KERNEL_C := $(if $(HAVE_KERNEL),kernel kernel_wire kernel_exec kernel_install)
-DEPCFLAGS += $(if $(HAVE_KERNEL),-DNNCALC_KERNEL $(shell $(PKG_CONFIG) --cflags libzmq libcjson libcrypto))
-DEPLIBS += $(if $(HAVE_KERNEL),$(shell $(PKG_CONFIG) --libs libzmq libcjson libcrypto) -pthread)
+# The kernel is its own executable, nncalc-kernel, that `nncalc --kernel`
+# runs: linking ZeroMQ and OpenSSL (two dozen libraries) into nncalc itself
+# would cost every start-up their loading.
+KERNEL_CFLAGS := $(if $(HAVE_KERNEL),-DNNCALC_KERNEL $(shell $(PKG_CONFIG) --cflags libzmq libcjson libcrypto))
+KERNEL_LIBS := $(if $(HAVE_KERNEL),$(shell $(PKG_CONFIG) --libs libzmq libcjson libcrypto) -pthread)
 CHECKFLAGS := $(shell $(PKG_CONFIG) --cflags --libs check 2>/dev/null)
 
 # Lua's own warning set on top of the usual ones; the tree builds without
@@ -96,7 +99,8 @@ CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm 
   layers_conv conv_direct layers_pool layers_norm losses fn_layers fn_losses optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
 BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
-LUA_C = $(BIND) run repl complete history lalloc $(KERNEL_C)
+LUA_C = $(BIND) run repl complete history lalloc
+KERNEL_O = $(KERNEL_C:%=$(BUILD)/%.o)
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
 # nncalc's Lua modules as bytecode in the binary (src/embedded.h)
@@ -106,9 +110,10 @@ TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg
 TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
 SO = $(BUILD)/nncalc.so
+KBIN = $(if $(HAVE_KERNEL),$(if $(filter build,$(BUILD)),nncalc-kernel,$(BUILD)/nncalc-kernel))
 
 .PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden core check-op-tables
-all: $(BIN) $(SO)
+all: $(BIN) $(SO) $(KBIN)
 
 # the C core's objects (no Lua, no linking): what a cross compiler builds
 # without the target's libraries (make core CC=aarch64-linux-gnu-gcc BUILD=build/aarch64)
@@ -116,6 +121,14 @@ core: $(CORE_O)
 
 $(BIN): $(CORE_O) $(LUA_O) $(EMBED_O) $(BUILD)/main.o
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+$(KBIN): $(CORE_O) $(LUA_O) $(EMBED_O) $(KERNEL_O) $(BUILD)/main_kernel.o
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDLIBS_ALL) $(KERNEL_LIBS)
+
+$(BUILD)/main_kernel.o: src/main.c src/*.h | $(BUILD)
+	$(call say,CC,$< (kernel))$(CC) $(CFLAGS_ALL) $(KERNEL_CFLAGS) -c -o $@ $<
+
+$(KERNEL_O): DEPCFLAGS += $(KERNEL_CFLAGS)
 
 # require "nncalc" from a stock lua5.4: the same objects, without the
 # host (REPL, CLI); Lua's own symbols come from the interpreter.
@@ -172,10 +185,10 @@ run: $(BIN)
 # ---- tests ------------------------------------------------------------
 # unit: one pass of every suite against $(BUILD); test: the normal build,
 # then the sanitizer build; tests/run_all.sh prints the final tally.
-unit: $(BIN) $(SO) $(BUILD)/check_runner check-op-tables
+unit: $(BIN) $(SO) $(KBIN) $(BUILD)/check_runner check-op-tables
 	sh tests/run_all.sh $(BUILD) $(BIN)
 
-test: $(BIN) $(SO) $(BUILD)/check_runner check-op-tables
+test: $(BIN) $(SO) $(KBIN) $(BUILD)/check_runner check-op-tables
 	rm -f $(BUILD)/tally build/san/tally
 	-sh tests/run_all.sh $(BUILD) $(BIN)
 	-$(MAKE) --no-print-directory sanitize
@@ -202,7 +215,7 @@ golden: $(BIN)
 SANFLAGS_ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 sanitize:
 	$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 SANFLAGS="$(SANFLAGS_ASAN)" \
-	  build/san/nncalc build/san/check_runner
+	  build/san/nncalc build/san/check_runner $(if $(HAVE_KERNEL),build/san/nncalc-kernel)
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  sh tests/run_all.sh build/san build/san/nncalc
@@ -237,6 +250,7 @@ install: $(BIN) install-module
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nncalc/lessons \
 	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nncalc
+	$(if $(KBIN),install -m 755 $(KBIN) $(DESTDIR)$(PREFIX)/bin/nncalc-kernel)
 	cp -R lessons/. $(DESTDIR)$(PREFIX)/share/nncalc/lessons/
 	install -m 644 doc/nncalc.1 $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
 	$(if $(HAVE_KERNEL),DESTDIR=$(DESTDIR) $(DESTDIR)$(PREFIX)/bin/nncalc --install-kernel --prefix $(DESTDIR)$(PREFIX))

@@ -293,13 +293,13 @@ static void print_cell(double gf, double peak) {
 }
 
 int main(int argc, char **argv) {
-  double gf[NSIZES][NPATH], peak;
+  double gf[NSIZES][NPATH], peak, t0;
+  int i, p, pass_path = 1, pass_own = 1;
   if (argc > 1 && strcmp(argv[1], "--peak") == 0) {   /* for bench_anchors.lua */
     printf("%.1f\n", fma_peak());
     return 0;
   }
-  int i, p, pass_path = 1, pass_own = 1;
-  double t0 = now();
+  t0 = now();
 
 #if defined(HAVE_CBLAS) && defined(OPENBLAS_VERSION)
   /* a single-threaded comparison: the own kernel is single-threaded */

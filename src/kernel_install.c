@@ -27,12 +27,16 @@ static int mkdirs(const char *path) {
   return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Where this binary is; under a staging root ($DESTDIR, as `make install
+/* Where nncalc is (beside this binary); under a staging root ($DESTDIR, as `make install
 ** DESTDIR=...` sets it) the path it will have once installed. */
 static void exe_path(char *out, size_t n) {
   char buf[PATH_MAX];
   const char *dest = getenv("DESTDIR");
+  char *base;
   if (realpath("/proc/self/exe", buf) == NULL) snprintf(buf, sizeof buf, "nncalc");
+  /* this is nncalc-kernel, which nncalc runs: the kernelspec names nncalc */
+  base = strrchr(buf, '/');
+  if (base != NULL && strcmp(base + 1, "nncalc-kernel") == 0) base[1 + strlen("nncalc")] = '\0';
   if (dest != NULL && *dest != '\0' && strncmp(buf, dest, strlen(dest)) == 0 &&
       buf[strlen(dest)] == '/')
     snprintf(out, n, "%s", buf + strlen(dest));

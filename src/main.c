@@ -26,9 +26,25 @@
 #ifdef NNCALC_KERNEL
 #include "kernel.h"
 #else
+/* nncalc itself links no ZeroMQ or OpenSSL (start-up would load two dozen
+** libraries): --kernel and --install-kernel run nncalc-kernel, the same
+** program with the kernel, from the folder this binary is in. */
+static char **kernel_argv;
+
 static int kernel_absent(void) {
-  run_eprintf("%s: this nncalc was built without the Jupyter kernel; install libzmq3-dev, "
-          "libcjson-dev and libssl-dev (scripts/install-deps does) and run make again\n", run_progname);
+  char exe[4096], *slash;
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
+  if (n > 0 && kernel_argv != NULL) {
+    exe[n] = '\0';
+    if ((slash = strrchr(exe, '/')) != NULL) {
+      strcpy(slash + 1, "nncalc-kernel");
+      fflush(stdout);
+      execv(exe, kernel_argv);   /* returns only when there is none */
+    }
+  }
+  run_eprintf("%s: this nncalc was built without the Jupyter kernel (no nncalc-kernel beside it); "
+          "install libzmq3-dev, libcjson-dev and libssl-dev (scripts/install-deps does) and run make again\n",
+          run_progname);
   return 1;
 }
 #define kernel_main(L, file) ((void)(L), (void)(file), kernel_absent())
@@ -322,6 +338,9 @@ static int pmain(lua_State *L) {
   char dir[4096];
   int ok = 1, tty = isatty(0);
 
+#ifndef NNCALC_KERNEL
+  kernel_argv = argv;
+#endif
   if (argc >= 2 && strcmp(argv[1], "--install-kernel") == 0) {
     lua_pushinteger(L, kernel_install(argc - 2, argv + 2));
     return 1;
