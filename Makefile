@@ -68,11 +68,13 @@ CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm 
   autograd fn_elem fn_reduce fn_matmul fn_shape \
   layers_conv layers_pool layers_norm losses fn_layers optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
-BIND = l_aux l_tensor l_ops l_autograd l_nn l_optim l_lib l_loader
+BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
 LUA_C = $(BIND) run repl complete history lalloc
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
-BIND_O = $(BIND:%=$(BUILD)/%.o)
+# nncalc's Lua modules as bytecode in the binary (src/embedded.h)
+EMBED_O = $(BUILD)/embedded.o $(BUILD)/embedded_lua.o
+BIND_O = $(BIND:%=$(BUILD)/%.o) $(EMBED_O)
 TESTS_C = check_main check_status check_tensor check_ops check_gemm check_linalg check_autograd check_pool check_conv check_fixture
 TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
@@ -81,7 +83,7 @@ SO = $(BUILD)/nncalc.so
 .PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden
 all: $(BIN) $(SO)
 
-$(BIN): $(CORE_O) $(LUA_O) $(BUILD)/main.o
+$(BIN): $(CORE_O) $(LUA_O) $(EMBED_O) $(BUILD)/main.o
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 # require "nncalc" from a stock lua5.4: the same objects, without the
@@ -91,6 +93,19 @@ $(SO): $(CORE_O) $(BIND_O)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# Every .lua file under lua/ compiled to stripped bytecode by a host tool of our own
+# (luaL_loadfile + lua_dump), so nothing depends on a luac binary.
+HOSTCC ?= $(CC)
+LUA_FILES := $(shell find lua -name '*.lua' | LC_ALL=C sort)
+$(BUILD)/luaembed: tools/luaembed.c | $(BUILD)
+	$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
+
+$(BUILD)/embedded_lua.c: $(BUILD)/luaembed $(LUA_FILES)
+	$(BUILD)/luaembed lua $@ $(LUA_FILES)
+
+$(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
+	$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
 
 # the matrix kernel is the hot loop: full optimisation, wide vectors
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)
@@ -143,7 +158,7 @@ sanitize:
 # ---- benchmarks -------------------------------------------------------
 bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	$(BUILD)/bench_gemm
-	$(BUILD)/bench_startup ./$(BIN)
+	$(BUILD)/bench_startup ./$(BIN) $(CURDIR)/lua
 	$(BUILD)/bench_conv
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16

@@ -101,7 +101,10 @@ pause()
 
 say([[Going backwards: which kernel k and stride s take 64 to 6 (p = 0)?
 Exactly, with no row dropped, (64 - k)/s = 5, so k = 64 - 5s.
-conv_solve lists every pair; exact = true keeps those that drop nothing.]])
+conv_solve lists every pair; exact = true keeps those where the division
+is exact (remainder 0). With p = 0 that is also "no input row dropped";
+with padding, no_drop = true is the weaker rule that lets the floor discard
+a padding row.]])
 solutions = conv_solve{input = 64, output = 6, exact = true}
 print(solutions)
 kernel_for = {}

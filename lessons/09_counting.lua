@@ -81,10 +81,10 @@ convolution with a ReLU:]])
 small = nn.Sequential{ nn.Conv2d(1, 10, 5), nn.ReLU() }
 s4 = summary(small, {1, 28, 28}, {columns = {"params", "mults", "adds", "macs", "flops", "acts"}, compare = true})
 ask("How many additions without the bias?",
-  summary(small, {1, 28, 28}, {quiet = true, bias = false}).total.adds_total, 0, ("one fewer per output: %d outputs"):format(s4.total.acts))
+  summary(small, {1, 28, 28}, {quiet = true, bias = false}).total.adds, 0, ("one fewer per output: %d outputs"):format(s4.total.acts))
 ask("How many FLOPs when a MAC counts as 2?", summary(small, {1, 28, 28}, {quiet = true, flops = "2mac"}).total.flops, 0)
 check("mults = 10 x 24 x 24 outputs x 25 weights", s4.total.mults, 144000)
-check("adds with the bias equal mults", s4.total.adds_total, s4.total.mults)
+check("adds with the bias equal mults", s4.total.adds, s4.total.mults)
 
 say([[Always say which convention you count in. The tables are in s_lenet,
 s1, s2, s3 and s4 (s1.total.params, s3[2].out_shape ...).]])

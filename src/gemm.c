@@ -20,6 +20,7 @@
 */
 #include "gemm.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "status.h"
@@ -529,9 +530,12 @@ static int blas_load(void) {
 static int blas_gemm(int transA, int transB, int64_t M, int64_t N, int64_t K,
                      double alpha, const double *A, int64_t lda,
                      const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
-  /* ~2^28 multiply-adds a band: about 6 ms here, and few enough calls
-  ** that BLAS keeps its speed (n = 1024 is one call) */
-  int64_t band = (int64_t)(((double)(1 << 28)) / ((double)N * (double)K));
+  /* at most 2^30 multiply-adds a band (about 25 ms here): few enough
+  ** calls that BLAS keeps its speed, n = 1024 being exactly one, and the
+  ** rows split evenly, so no band is a sliver */
+  double macs = (double)M * (double)N * (double)K;
+  int64_t bands = (int64_t)ceil(macs / (double)(1 << 30));
+  int64_t band = bands > 1 ? (M + bands - 1) / bands : M;
   int64_t r;
   if (band < 256) band = 256;
   for (r = 0; r < M; r += band) {

@@ -55,38 +55,9 @@ Tensor *lt_totensor(lua_State *L, int arg) {
   return NULL;
 }
 
-/* Lua sees a tensor as a pointer-sized userdata.  Without being told about
-** the storage behind it, the collector would let a loop of large
-** temporaries (randn(1000, 1000) a few hundred times) hold gigabytes until
-** the Lua heap itself grew enough to start a collection.  So new storage
-** counts as debt (a minor collection in generational mode), and, since
-** temporaries that outlive two minor collections turn old and wait for a
-** major one, a full collection runs whenever live storage has grown past
-** twice what the last one left (Lua's own pause rule) plus some slack.
-** Reporting in quarter-megabyte steps leaves small-tensor work untouched. */
-#define GC_REPORT_BYTES ((int64_t)256 * 1024)
-#define GC_FULL_SLACK ((int64_t)64 * 1024 * 1024)
-static int64_t unreported = 0, live_after_full = 0;
-
-static void report_storage(lua_State *L) {
-  int64_t kb;
-  unreported += tensor_take_allocated();
-  if (unreported < GC_REPORT_BYTES) return;
-  kb = unreported >> 10;
-  unreported = 0;
-  /* LUA_GCSTEP runs even when collection is stopped: respect a stop */
-  if (!lua_gc(L, LUA_GCISRUNNING)) return;
-  if (storage_live_bytes() > 2 * live_after_full + GC_FULL_SLACK) {
-    lua_gc(L, LUA_GCCOLLECT);
-    live_after_full = storage_live_bytes();
-  } else {
-    lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
-  }
-}
-
 Tensor **lt_newslot(lua_State *L) {
   Tensor **p;
-  report_storage(L);
+  lt_gc_pace(L);
   p = lua_newuserdatauv(L, sizeof *p, 0);
   *p = NULL;
   lua_rawgetp(L, LUA_REGISTRYINDEX, &mt_key);

@@ -11,10 +11,16 @@
 ** `summary` inside nncalc means nncalc's, whatever the user's globals
 ** hold, and a module's top-level assignment never writes a user global.
 ** Only the prelude's globals() writes _G, from the exports table.
+**
+** The modules come precompiled from the binary itself (embedded.h), unless
+** NNCALC_LUA_DIR is set: then from the source files in that folder, so
+** that a change to them shows without a rebuild.
 */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "embedded.h"
 #include "lua_api.h"
 
 #ifndef NNCALC_DATADIR
@@ -57,12 +63,27 @@ static void set_env(lua_State *L) {
   if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
 }
 
-/* package.searchers entry: upvalue 1 is the folder that holds nncalc/. */
+/* The embedded module name, as the searcher's loader and data. */
+static int load_embedded(lua_State *L, const char *name, const EmbeddedModule *m) {
+  /* the chunk name only labels load errors: stripped code keeps none */
+  if (luaL_loadbufferx(L, (const char *)m->code, m->size, name, "b") != LUA_OK)
+    return luaL_error(L, "error loading nncalc's embedded module '%s':\n\t%s", name,
+                      lua_tostring(L, -1));
+  set_env(L);
+  lua_pushfstring(L, "(embedded) %s", name);
+  return 2;
+}
+
+/* package.searchers entry: upvalue 1 is the folder that holds nncalc/,
+** upvalue 2 whether to look in the embedded modules first. */
 static int searcher(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   const char *dir = lua_tostring(L, lua_upvalueindex(1));
   const char *path;
+  const EmbeddedModule *m;
   if (strncmp(name, PREFIX, sizeof PREFIX - 1) != 0 || strstr(name, "..") != NULL) return 0;
+  if (lua_toboolean(L, lua_upvalueindex(2)) && (m = embedded_find(name)) != NULL)
+    return load_embedded(L, name, m);
   if (!module_path(L, dir, name)) {
     lua_pushfstring(L, "no file '%s' (nncalc's own modules)", lua_tostring(L, -1));
     return 1;
@@ -101,7 +122,8 @@ static void install(lua_State *L, int lib, const char *dir) {
     lua_rawseti(L, -2, i + 1);
   }
   lua_pushstring(L, dir);
-  lua_pushcclosure(L, searcher, 1);
+  lua_pushboolean(L, getenv("NNCALC_LUA_DIR") == NULL || *getenv("NNCALC_LUA_DIR") == '\0');
+  lua_pushcclosure(L, searcher, 2);
   lua_rawseti(L, -2, 2);
   lua_pop(L, 2);
 }

@@ -116,6 +116,11 @@ void lt_checkpair(lua_State *L, int idx, const char *fname, const char *what, in
 int lt_optpair(lua_State *L, int opts, const char *fname, const char *key, int64_t min,
                int64_t out[2]);
 
+/* Collector pacing (l_gc.c): lt_gc_pace before each new tensor userdata;
+** lt_gc_start once the library is loaded. */
+void lt_gc_pace(lua_State *L);
+void lt_gc_start(lua_State *L);
+
 /* Library openers: each adds its functions to the table at the top of the
 ** stack and its methods to the methods table (upvalue-free). */
 void lt_open_tensor(lua_State *L, int lib, int methods);

@@ -31,8 +31,10 @@ static const char usage_text[] =
   "An interactive calculator for neural networks (Lua 5.4 with tensors).\n"
   "\n"
   "  script [args]  run a Lua script; its arguments are in the table `arg`\n"
-  "  check FILE [--tap|--json]  run a homework file of check() calls and report;\n"
-  "                 exit status 1 when any check failed\n"
+  "  check FILE... [--tap|--json|--gradescope[=PATH]] [-- args]\n"
+  "                 run homework files of check() calls and report per file and\n"
+  "                 in total; args reach each file as arg; exit status 1 when\n"
+  "                 any check failed\n"
   "  lesson [N|name] [--no-pause]  list the lessons, or run one\n"
   "  -              run standard input as a script\n"
   "  -e code        run a chunk of code (may be repeated)\n"
@@ -298,11 +300,8 @@ static int pmain(lua_State *L) {
     return 1;
   }
   lua_gc(L, LUA_GCRESTART);
-  /* Generational: a graph's tensors and nodes die young, and minor
-  ** collections return them in small batches that the free lists (pool.h)
-  ** absorb; whole incremental cycles freed thousands at once, past the
-  ** lists' caps, and cost the homework MLP half its forward+backward time. */
-  lua_gc(L, LUA_GCGEN, 0, 0);
+  /* generational, with minor collections paced by tensor count (l_gc.c) */
+  lt_gc_start(L);
 
   if (o.first_e) ok = run_e_chunks(L, argc, argv);
   if (ok && o.script && !o.stdin_script && is_subcommand(argv[o.script])) {

@@ -53,10 +53,20 @@ static int in_libdir(const lua_Debug *ar) {
 ** instead.  Leaves msg alone when it carries no such position. */
 static const char *relocate(lua_State *L, const char *msg) {
   lua_Debug ar;
-  int level;
+  int level, seen_lua = 0, stripped_first = 0;
   size_t skip = 0;
   for (level = 1; lua_getstack(L, level, &ar); level++) {
-    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+    if (!lua_getinfo(L, "Sl", &ar) || ar.what[0] == 'C') continue;
+    /* nncalc's embedded modules are stripped bytecode (source "=?", no
+    ** lines): where a source module's message would have carried its own
+    ** position, theirs carries none, and gets the caller's all the same */
+    if (strcmp(ar.source, "=?") == 0) {
+      if (!seen_lua) stripped_first = 1;
+      seen_lua = 1;
+      continue;
+    }
+    if (ar.currentline <= 0) continue;
+    seen_lua = 1;
     if (in_libdir(&ar)) {
       if (skip == 0) {   /* does msg start with this frame's position? */
         const char *pos = lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
@@ -65,7 +75,14 @@ static const char *relocate(lua_State *L, const char *msg) {
       }
       continue;
     }
-    if (skip == 0) return msg;
+    if (skip == 0 && stripped_first) {
+      const char *pos = lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+      int has = strncmp(msg, pos, strlen(pos)) == 0;
+      lua_pop(L, 1);
+      if (has) return msg;
+    } else if (skip == 0) {
+      return msg;
+    }
     return lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg + skip);
   }
   /* no caller left on the stack (a REPL line `return f(...)` is a tail

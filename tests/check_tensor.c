@@ -775,7 +775,8 @@ START_TEST(overflowing_product_is_a_limit_error) {
   expect_error(NN_ELIMIT, NULL);
   ck_assert_int_eq(tensor_check_shape(2, huge, &n), NN_ELIMIT);
   /* with no effective cap the product itself must not overflow */
-  ck_assert_int_eq(nn_set_max_elements(INT64_MAX), NN_OK);
+  ck_assert_int_eq(nn_set_max_elements(INT64_MAX), NN_EARG);   /* past 2^60 - 1: refused */
+  ck_assert_int_eq(nn_set_max_elements(((int64_t)1 << 60) - 1), NN_OK);
   ck_assert_int_eq(tensor_check_shape(2, huge, &n), NN_ELIMIT);
   ck_assert_int_eq(tensor_check_shape(2, sq, &n), NN_ELIMIT);
   ck_assert_ptr_null(tensor_zeros(2, sq));

@@ -163,9 +163,108 @@ printf 'print("chatter")\ncheck("a", 1, 1)\n' > "$tmp/chatty.lua"
 out=$("$NN" check "$tmp/chatty.lua" --json 2>/dev/null)
 case "$out" in '{"file":'*) ok ;; *) bad "check --json: stdout is only the report" "$out" ;; esac
 expect "check --json: the homework's own output goes to stderr" 0 "chatter" "$NN" check "$tmp/chatty.lua" --json
-expect "check: a second file is refused" 2 "unexpected argument 'more.lua'" "$NN" check "$tmp/chatty.lua" more.lua
+expect "check: an unknown option is refused" 2 "unknown option --bogus" "$NN" check "$tmp/chatty.lua" --bogus
 printf 'check("a\\nb # TODO", 1, 1)\n' > "$tmp/tap.lua"
 expect "check --tap keeps a label on one line and escapes #" 0 "ok 1 - a b \\# TODO" "$NN" check "$tmp/tap.lua" --tap
+
+
+# ---- grading: the comparison rules (issue 12.4), isolation, several files, points,
+# ---- arguments, --json fields, --gradescope, variants (issue 16.9-16.10) ----------
+expect "check: integers compare exactly (a grader's false pass before)" 0 "expected 999407000, got 999407616 (difference 616) [exact: integers]" \
+  "$NN" -e 'check("conns", 999407616, 999407000)'
+expect "check: integers with a tolerance given" 0 "✓ conns = 999407616" \
+  "$NN" -e 'check("conns", 999407616, 999407000, 1e-6)'
+# softmax(1,2,3) = e^k / (e + e^2 + e^3) = 0.090030573, 0.244728471, 0.665240956
+expect "check: expected as the screen shows it" 0 "✓ p: all 3 entries match [as written: within ±5e-05" \
+  "$NN" -e 'check("p", softmax(tensor{1,2,3}), "0.0900 0.2447 0.6652")'
+expect "check: as written, a wrong last digit fails" 0 "✗ p: 1 of 3 entries differ" \
+  "$NN" -e 'check("p", softmax(tensor{1,2,3}), "0.0900 0.2448 0.6652")'
+expect "check: {digits = 4}" 0 "✓ p: all 3 entries match [4 decimals: within ±5e-05]" \
+  "$NN" -e 'check("p", softmax(tensor{1,2,3}), {0.09, 0.2447, 0.6652}, {digits = 4})'
+expect "check: {digits = 5} is stricter than 4 written decimals" 0 "✗ p: 3 of 3 entries differ" \
+  "$NN" -e 'check("p", softmax(tensor{1,2,3}), {0.09, 0.2447, 0.6652}, {digits = 5})'
+expect "check: a matrix pasted from the screen, with its footer" 0 "✓ m: all 4 entries match" \
+  "$NN" -e 'check("m", tensor{{1,2},{3,4.5}}, " 1.0000  2.0000\n 3.0000  4.5000\n[tensor 2x2]")'
+# "0.25" is ±0.005, "0.1" is ±0.05: 0.14 passes the second, 0.256 fails the first
+expect "check: each written entry has its own precision" 0 "✓ s: all 2 entries match [as written: each entry within half a unit of its last digit]" \
+  "$NN" -e 'check("s", tensor{0.254, 0.14}, "0.25 0.1")'
+expect "check: ... and fails past it" 0 "✗ s: 1 of 2 entries differ (largest difference 0.006): [1] expected 0.25, got 0.256" \
+  "$NN" -e 'check("s", tensor{0.256, 0.14}, "0.25 0.1")'
+expect "check: scientific notation as written" 0 "✓ e = 1e-07 [as written: within ±5e-12" "$NN" -e 'check("e", 1e-7, "1.0000e-07")'
+expect "check: a nil answer" 0 "✗ Q: expected 9, got nil" "$NN" -e 'check("Q", nil, 9)'
+expect "check: an unknown option is named" 1 "check: unknown option 'digit'" "$NN" -e 'check("Q", 1, 1, {digit = 3})'
+expect "help(check) states the default rules" 0 "exact" "$NN" -e 'help "check"'
+
+cat > "$tmp/iso.lua" <<'LUA'
+check("Q1", 2, 2)
+question("Q2", function()
+  check("Q2a", 1, 1, {points = 2})
+  local y = tensor{1, 2} + tensor{1, 2, 3}
+  check("Q2b", y, 0)
+end, {points = 5})
+check("Q3", function() return tensor{1, 2} * tensor{1, 2, 3} end, 5)
+check("Q4", 7, 7, {points = 3})
+LUA
+expect "check: an error in a question fails it at the user's line, the rest runs" 1 "✗ Q2: stopped with an error: $tmp/iso.lua:4: add: shapes 2 and 3" "$NN" check "$tmp/iso.lua"
+expect "check: an error in a check's function fails that check" 1 "✗ Q3: error: $tmp/iso.lua:7: dot: size mismatch" "$NN" check "$tmp/iso.lua"
+# Q1 1 + Q2a 2 + Q4 3 = 6 of 1 + 5 (Q2) + 1 (Q3) + 3 (Q4) = 10 points
+expect "check: points per check and per question" 1 "iso.lua: 3 passed, 2 failed (6 of 10 points)" "$NN" check "$tmp/iso.lua"
+expect "check: a top-level error ends the file with a clear report" 1 "broken.lua: stopped with an error: $tmp/broken.lua:2: boom; the checks after it did not run" "$NN" check "$tmp/broken.lua"
+out=$("$NN" check "$tmp/good.lua" "$tmp/iso.lua" "$tmp/broken.lua" 2>&1); rc=$?
+case "$out" in *"== $tmp/good.lua =="*"good.lua: 1 passed, 0 failed (1 of 1 point)"*"iso.lua: 3 passed, 2 failed"*"broken.lua: 1 passed, 0 failed"*"total: 3 files, 5 passed, 2 failed, 1 stopped by an error (8 of 12 points)"*) ok ;;
+  *) bad "check: several files, per file and in total" "$out" ;; esac
+[ "$rc" = 1 ] && ok || bad "check: several files with a failure: exit status $rc"
+expect "check: several good files pass" 0 "total: 2 files, 2 passed, 0 failed (2 of 2 points)" "$NN" check "$tmp/good.lua" "$tmp/good.lua"
+printf 'x = 1\ncheck("x", x, 1)\n' > "$tmp/setx.lua"
+printf 'check("no x from the file before", x, nil == nil)\n' > "$tmp/usex.lua"
+expect "check: each file runs in its own environment" 1 "expected true, got nil" "$NN" check "$tmp/setx.lua" "$tmp/usex.lua"
+printf 'check("seed", rand(1)[1], rand(1)[1])\n' > "$tmp/r1.lua"
+printf 'print("first draw", rand(1)[1])\n' > "$tmp/r2.lua"
+a=$("$NN" check "$tmp/r2.lua" 2>&1 | head -1); b=$("$NN" check "$tmp/good.lua" "$tmp/r2.lua" 2>&1 | grep "first draw")
+[ "$a" = "$b" ] && ok || bad "check: a file's numbers do not depend on the files before it" "$a / $b"
+
+cat > "$tmp/args.lua" <<'LUA'
+print("arg0=" .. arg[0], "n=" .. #arg, "a1=" .. tostring(arg[1]), "a2=" .. tostring(arg[2]), "dots=" .. select("#", ...), arg[-1] == nil)
+check("got args", #arg, 2)
+LUA
+expect "check: arguments after -- reach the file as arg, arg[0] the file" 0 "arg0=$tmp/args.lua	n=2	a1=s123	a2=two words	dots=2	true" \
+  "$NN" check "$tmp/args.lua" -- s123 "two words"
+
+out=$("$NN" check "$tmp/iso.lua" --json 2>/dev/null)
+case "$out" in *'{"label":"Q4","ok":true,"expected":7,"got":7,"difference":0,"rule":"exact: integers","points":3,'*) ok ;; *) bad "check --json: label, expected, got, difference, rule, points" "$out" ;; esac
+case "$out" in *'"points":6,"max_points":10'*) ok ;; *) bad "check --json: the file's points" "$out" ;; esac
+out=$("$NN" check "$tmp/good.lua" "$tmp/broken.lua" --json 2>/dev/null)
+case "$out" in '{"files":[{"file":'*'"passed":2,"failed":0,"points":2,"max_points":2,"errors":1}') ok ;; *) bad "check --json with several files" "$out" ;; esac
+
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+  "$NN" check --gradescope "$tmp/iso.lua" "$tmp/broken.lua" > "$tmp/results.json" 2>/dev/null
+  "$NN" check "$tmp/iso.lua" --gradescope="$tmp/results2.json" > /dev/null 2>&1
+  out=$(/usr/bin/python3 - "$tmp/results.json" "$tmp/results2.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = {x["name"].split(": ", 1)[-1]: x for x in r["tests"]}
+assert r["score"] == 7, r["score"]   # 6 from iso.lua, 1 from broken.lua
+assert t["Q2"]["score"] == 0 and t["Q2"]["max_score"] == 3 and t["Q2"]["visibility"] == "visible", t["Q2"]
+assert t["Q4"]["score"] == 3 and t["Q4"]["max_score"] == 3 and "passed" in t["Q4"]["output"], t["Q4"]
+assert any("ran to the end" in x["name"] and "boom" in x["output"] for x in r["tests"])
+r2 = json.load(open(sys.argv[2]))
+assert r2["score"] == 6 and len(r2["tests"]) == 5, r2
+print("gradescope-ok")
+PY
+  )
+  case "$out" in gradescope-ok) ok ;; *) bad "check --gradescope writes Gradescope's results.json" "$out" ;; esac
+fi
+
+cat > "$tmp/var.lua" <<'LUA'
+local h = variant(arg[1])
+local W = randn(2, 2)
+print(("sheet %s: %.12f %.12f %d"):format(arg[1], W[{1,1}], W[{2,2}], math.random(1, 1000000)))
+check("W trace", W[{1,1}] + W[{2,2}], W:cmul(eye(2)):sum())
+LUA
+v1=$("$NN" check "$tmp/var.lua" -- alice 2>&1 | grep sheet); v1b=$("$NN" check "$tmp/var.lua" -- alice 2>&1 | grep sheet)
+v2=$("$NN" check "$tmp/var.lua" -- bob 2>&1 | grep sheet)
+[ -n "$v1" ] && [ "$v1" = "$v1b" ] && ok || bad "variant: the same id gives the same numbers across runs" "$v1 / $v1b"
+[ "${v1#sheet alice: }" != "${v2#sheet bob: }" ] && ok || bad "variant: two ids give different numbers" "$v1 / $v2"
 
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
@@ -174,6 +273,17 @@ expect "a malformed NNCALC_MAX_ELEMENTS is reported, the default used" 0 "NNCALC
   env NNCALC_MAX_ELEMENTS=1e3 "$NN" -e "zeros(10, 10)"
 expect "NNCALC_LUA_DIR that does not exist" 1 "cannot load the Lua library" \
   env NNCALC_LUA_DIR="$tmp/nowhere" "$NN" -e "print(1)"
+# the Lua half is compiled into the binary; NNCALC_LUA_DIR picks the sources
+expect "modules come embedded without NNCALC_LUA_DIR" 0 "(embedded) nncalc.plot" \
+  env -u NNCALC_LUA_DIR "$NN" -e 'print(select(2, require "nncalc.plot"))'
+expect "NNCALC_LUA_DIR loads the source files" 0 "/lua/nncalc/plot.lua" \
+  env NNCALC_LUA_DIR="$(cd "$(dirname "$0")/.." && pwd)/lua" "$NN" -e 'print(select(2, require "nncalc.plot"))'
+mkdir -p "$tmp/alone" && cp "$NN" "$tmp/alone/nncalc"
+expect "the binary alone, away from lua/, has its library" 0 "61706" \
+  env -u NNCALC_LUA_DIR "$tmp/alone/nncalc" -e 'print(summary(models.lenet5(), {1, 32, 32}, {quiet = true}).total.params)'
+printf 'local c = nn.Conv2d(1, 2, 3)\nc(zeros(2, 2))\n' > "$tmp/e.lua"
+expect "an embedded module's error names the user's line" 1 "e.lua:2: Conv2d(1, 2, kernel_size=3) (input 2x2)" \
+  env -u NNCALC_LUA_DIR "$NN" "$tmp/e.lua"
 
 # ---- terminals without UTF-8 -------------------------------------------------
 # every byte nncalc prints (values, help, traces, errors) is ASCII there;

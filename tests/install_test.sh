@@ -20,5 +20,15 @@ out=$(cd "$tmp" && env -u NNCALC_LUA_DIR "$tmp/usr/bin/nncalc" -e 'print(tensor{
 # stock lua5.4 through require "nncalc", from the installed files
 out=$(sh "$top/tests/stock_lua_test.sh" "$tmp/usr/share/lua/5.4" "$tmp$cmod" 2>&1)
 case "$out" in *"stock: "*" 0 failed"*) ok ;; *) bad "stock lua5.4 after make install: $out" ;; esac
+# the rockspec, where LuaRocks is installed (its make backend runs make module / install-module)
+if command -v luarocks >/dev/null 2>&1; then
+  if (cd "$top" && luarocks --lua-version=5.4 make --tree="$tmp/rocks" nncalc-*.rockspec) >"$tmp/rock.log" 2>&1; then
+    ok
+    out=$(sh "$top/tests/stock_lua_test.sh" "$tmp/rocks/share/lua/5.4" "$tmp/rocks/lib/lua/5.4" 2>&1)
+    case "$out" in *"stock: "*" 0 failed"*) ok ;; *) bad "stock lua5.4 after luarocks make: $out" ;; esac
+  else bad "luarocks make failed: $(tail -n 3 "$tmp/rock.log")"; fi
+else
+  echo "install: luarocks is not installed; the rockspec is not tested"
+fi
 echo "install: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,8 +1,17 @@
 -- check.lua — write your own answers next to the computed ones:
---   check("P1 Q1 yhat", yhat, 9)   ->  ✗ P1 Q1 yhat: expected 9, got 8 (difference -1)
+--   check("P1 Q1 yhat", yhat, 9)   ->  ✗ P1 Q1 yhat: expected 9, got 8 (difference -1; exact: integers)
 --   check_summary()                ->  checks: 5 passed, 1 failed
--- and `nncalc check hw1.lua [--tap | --json]` for graders: a report, and
--- exit status 1 when any check failed.
+-- question() isolates a block of checks, variant() seeds a student's numbers;
+-- `nncalc check` (nncalc.grade) runs homework files for graders.
+--
+-- Which comparison a check makes (the report names it):
+--   both values integers          exact, unless a tolerance is given
+--   otherwise                     relative 1e-6 (plus 1e-12 absolute, for an expected 0)
+--   expected as written, a string "0.0900 0.2447 0.6652"
+--                                 each entry to half a unit of its last written digit
+--                                 (an entry written without a decimal point: exact)
+--   {digits = d}                  to half a unit of the d-th decimal (±0.5·10^-d)
+--   {tol = r} or a number r       relative r;   {abs = a}: within ±a
 
 local M = { results = {}, quiet = false }
 
@@ -13,6 +22,91 @@ local function num(v)
   if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
   return ("%.10g"):format(v)
 end
+M.num = num
+
+local function is_int(v) return v == math.floor(v) and v - v == 0 end
+
+-- ---- expected values as the screen shows them ------------------------------------
+
+-- "0.0900" -> 0.09, 0.00005; "1.0000e-07" -> 1e-7, 5e-12; "3" -> 3, 0 (exact)
+local function written_number(tok)
+  local low = tok:lower()
+  local special = { nan = 0 / 0, ["-nan"] = 0 / 0, inf = math.huge, ["+inf"] = math.huge, ["-inf"] = -math.huge }
+  if special[low] then return special[low], 0 end
+  local v = tonumber(tok)
+  if not v or not tok:match("^[-+]?[%d.]+[eE]?[-+]?%d*$") then return nil end
+  local mant, ex = tok:match("^([^eE]*)[eE]([-+]?%d+)$")
+  mant, ex = mant or tok, tonumber(ex or 0)
+  local decimals = mant:match("%.(%d*)$")
+  if not decimals and ex == 0 then return v, 0 end
+  return v, 0.5 * 10.0 ^ (ex - #(decimals or ""))
+end
+
+-- A string of numbers copied from the screen: rows on lines (a
+-- "[tensor 2x3]" footer and brackets/commas allowed).  Returns the tensor
+-- and the half-units, or nil when the string is not numbers.
+local function parse_written(s)
+  local rows, halfs = {}, {}
+  for line in (s .. "\n"):gmatch("(.-)\r?\n") do
+    line = line:gsub("%[tensor[^%]]*%]", "")
+    local row = {}
+    for tok in line:gmatch("[^%s,;{}%[%]()]+") do
+      local v, h = written_number(tok)
+      if not v then return nil end
+      row[#row + 1] = v
+      halfs[#halfs + 1] = h
+    end
+    if #row > 0 then rows[#rows + 1] = row end
+  end
+  if #rows == 0 then return nil end
+  local value = rows
+  if #rows == 1 then value = rows[1] end
+  for _, r in ipairs(rows) do if #r ~= #rows[1] then value = nil end end
+  if not value then   -- ragged rows: read it as one list
+    value = {}
+    for _, r in ipairs(rows) do for _, v in ipairs(r) do value[#value + 1] = v end end
+  end
+  if #halfs == 1 then return value[1], halfs end
+  return tensor(value), halfs
+end
+
+-- ---- the comparison rule ---------------------------------------------------------
+
+-- rule = {kind = "default" | "rel" | "abs" | "half", tol, halfs}
+local function within(a, b, rule, k, used)
+  if a ~= a and b ~= b then return true end   -- "the answer is NaN" can be checked
+  if rule.kind == "default" then
+    if is_int(a) and is_int(b) then used.exact = true; return a == b end
+    used.rel = true
+  end
+  if a == b then return true end
+  if a ~= a or b ~= b then return false end
+  local d = math.abs(a - b)
+  if rule.kind == "abs" then return d <= rule.tol end
+  if rule.kind == "half" then
+    local h = rule.halfs and rule.halfs[k] or rule.tol
+    return h > 0 and d <= h * (1 + 1e-9)
+  end
+  return d <= (rule.tol or 1e-6) * math.abs(b) + 1e-12
+end
+
+local function rule_text(rule, used)
+  if rule.kind == "abs" then return "within ±" .. num(rule.tol) end
+  if rule.kind == "rel" then return "relative tolerance " .. num(rule.tol) end
+  if rule.kind == "half" and rule.digits then
+    return ("%d decimals: within ±%s"):format(rule.digits, num(rule.tol))
+  end
+  if rule.kind == "half" then
+    local h, same = rule.halfs[1], true
+    for _, x in ipairs(rule.halfs) do if x ~= h then same = false end end
+    if same and h == 0 then return "as written: exact, whole numbers" end
+    if same then return "as written: within ±" .. num(h) .. ", half a unit of the last digit" end
+    return "as written: each entry within half a unit of its last digit"
+  end
+  if used.exact and not used.rel then return "exact: integers" end
+  if used.rel and not used.exact then return "relative tolerance 1e-06" end
+  return "exact for integers, relative 1e-06 otherwise"
+end
 
 local function as_tensor(v)
   if nncalc.is_tensor(v) then return v:detach() end
@@ -22,25 +116,26 @@ local function as_tensor(v)
   end
 end
 
--- tol is relative (0.000005 is not 0.00005 at any sensible tol); a tiny
--- absolute slack lets an expected 0 match a round-off residue.
-local function close(a, b, tol)
-  if a == b then return true end
-  if a ~= a and b ~= b then return true end   -- "the answer is NaN" can be checked
-  if a ~= a or b ~= b then return false end
-  return math.abs(a - b) <= tol * math.abs(b) + 1e-12
+local function shape_text(t)
+  local s = table.concat(t:shape(), "x")
+  return s == "" and "scalar" or s
 end
 
--- Compares; returns ok and the lines that explain a failure.
-local function compare(got, expected, tol)
+-- Compares; returns ok, the detail line and the difference (a number or nil).
+local function compare(got, expected, rule, used)
+  if got == nil then return false, ("expected %s, got nil"):format(
+    type(expected) == "number" and num(expected) or nncalc.is_tensor(expected) and "a tensor of shape " .. shape_text(expected)
+    or tostring(expected)) end
   if type(expected) == "number" and (type(got) == "number" or (nncalc.is_tensor(got) and got:numel() == 1)) then
     local g = type(got) == "number" and got or got:item()
-    if close(g, expected, tol) then return true, num(g) end
-    return false, ("expected %s, got %s (difference %s)"):format(num(expected), num(g), num(g - expected))
+    if within(g, expected, rule, 1, used) then return true, num(g), g - expected end
+    return false, ("expected %s, got %s (difference %s)"):format(num(expected), num(g), num(g - expected)), g - expected
   end
   if type(expected) == "number" and nncalc.is_tensor(got) then
-    return false, ("expected a single number %s, got a tensor of shape %s"):format(num(expected),
-      table.concat(got:shape(), "x"))
+    return false, ("expected a single number %s, got a tensor of shape %s"):format(num(expected), shape_text(got))
+  end
+  if type(expected) == "number" then
+    return false, ("expected %s, got a %s"):format(num(expected), type(got))
   end
   if type(expected) == "boolean" or type(expected) == "string" then
     if got == expected then return true, tostring(got) end
@@ -48,8 +143,8 @@ local function compare(got, expected, tol)
   end
   local e, g = as_tensor(expected), as_tensor(got)
   if not e then return false, ("cannot compare with a %s"):format(type(expected)) end
-  if not g then return false, ("expected a tensor of shape %s, got a %s"):format(table.concat(e:shape(), "x"), type(got)) end
-  local es, gs = table.concat(e:shape(), "x"), table.concat(g:shape(), "x")
+  if not g then return false, ("expected a tensor of shape %s, got a %s"):format(shape_text(e), type(got)) end
+  local es, gs = shape_text(e), shape_text(g)
   -- shapes may differ only by dimensions of size 1 (a 1x3 row for a
   -- vector of 3); a 2x3 answer for a 3x2 one is wrong, not reshaped
   local function squeezed(t)
@@ -59,111 +154,176 @@ local function compare(got, expected, tol)
   end
   if es ~= gs and squeezed(e) ~= squeezed(g) then
     local transposed = e:dim() == 2 and g:dim() == 2 and e:size(1) == g:size(2) and e:size(2) == g:size(1)
-    return false, ("expected shape %s, got shape %s%s"):format(es == "" and "scalar" or es, gs == "" and "scalar" or gs,
-      transposed and " (the transpose?)" or "")
+    return false, ("expected shape %s, got shape %s%s"):format(es, gs, transposed and " (the transpose?)" or "")
   end
   local n = e:numel()
   local ef, gf = e:reshape(n), g:reshape(n)
-  local bad, shown, worst = 0, {}, 0
+  local bad, shown, worst, largest = 0, {}, 0, 0
   for k = 1, n do
     local a, b = gf[k], ef[k]
-    if not close(a, b, tol) then
+    local d = math.abs(a - b)
+    if d == d and d > largest then largest = d end
+    if not within(a, b, rule, k, used) then
       bad = bad + 1
-      local d = math.abs(a - b)
       if d ~= d or (worst == worst and d > worst) then worst = d end   -- NaN sticks
       if #shown < 4 then
         -- the multi-index of flat position k, 1-based
         local idx, rest, shape = {}, k - 1, e:shape()
-        for d = #shape, 1, -1 do idx[d] = rest % shape[d] + 1; rest = rest // shape[d] end
+        for i = #shape, 1, -1 do idx[i] = rest % shape[i] + 1; rest = rest // shape[i] end
         shown[#shown + 1] = ("[%s] expected %s, got %s"):format(table.concat(idx, ","), num(b), num(a))
       end
     end
   end
-  if bad == 0 then return true, (es ~= gs and ("shape %s read as %s; "):format(gs, es) or "") .. "all " .. n .. " entries match" end
+  if bad == 0 then
+    return true, (es ~= gs and ("shape %s read as %s; "):format(gs, es) or "") .. "all " .. n .. " entries match", largest
+  end
   return false, ("%d of %d entries differ (largest difference %s): %s%s"):format(bad, n, num(worst),
-    table.concat(shown, "; "), bad > #shown and "; ..." or "")
+    table.concat(shown, "; "), bad > #shown and "; ..." or ""), worst
 end
 
--- check(label, got, expected [, tol=1e-6]): prints ✓ or ✗ and records it;
--- tol is relative to the expected value.
-function M.check(label, got, expected, tol)
-  if type(label) ~= "string" then error("check: the first argument is a label (a string)", 2) end
-  if expected == nil then error("check: give the expected value: check(label, got, expected [, tol])", 2) end
-  tol = tol or 1e-6
-  if type(tol) ~= "number" or tol < 0 then error("check: tol must be a non-negative number", 2) end
-  local ok, detail = compare(got, expected, tol)
-  local r = { label = label, ok = ok, detail = detail, got = got, expected = expected }
+-- ---- check() ---------------------------------------------------------------------
+
+local option_names = { tol = true, rel = true, abs = true, digits = true, points = true }
+
+local function read_options(opts)
+  if opts == nil then return {} end
+  if type(opts) == "number" then return { rel = opts } end
+  if type(opts) ~= "table" then
+    error("check: the 4th argument is a tolerance (a number) or options {tol=, abs=, digits=, points=}", 3)
+  end
+  for k in pairs(opts) do
+    if not option_names[k] then
+      error(("check: unknown option '%s' (tol, abs, digits, points)"):format(tostring(k)), 3)
+    end
+  end
+  local o = { rel = opts.rel or opts.tol, abs = opts.abs, digits = opts.digits, points = opts.points }
+  for _, k in ipairs({ "rel", "abs", "points" }) do
+    if o[k] ~= nil and (type(o[k]) ~= "number" or o[k] < 0 or o[k] ~= o[k]) then
+      error(("check: %s must be a non-negative number, got %s"):format(k == "rel" and "tol" or k, tostring(o[k])), 3)
+    end
+  end
+  if o.digits ~= nil and (math.type(o.digits) == nil or not is_int(o.digits) or o.digits < 0) then
+    error("check: digits must be a whole number of decimals, got " .. tostring(o.digits), 3)
+  end
+  return o
+end
+
+-- Error messages from inside a protected block, at the user's line.
+local libdir = (debug.getinfo(1, "S").source:match("^@(.*/)nncalc/[^/]*$"))
+function M.where(msg)
+  if type(msg) ~= "string" then msg = tostring(msg) end
+  for level = 2, 40 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    local src = info.source
+    if info.currentline > 0 and not (libdir and src:sub(2, #libdir + 1) == libdir) then
+      local pos = ("%s:%d:"):format(info.short_src, info.currentline)
+      if msg:sub(1, #pos) == pos then return msg end
+      -- a position inside nncalc's own files gives way to the user's line
+      local inner = libdir and msg:match("^" .. libdir:gsub("%p", "%%%0") .. "[^:]*:%d+: (.*)$")
+      return pos .. " " .. (inner or msg)
+    end
+  end
+  return msg
+end
+
+local function record(r)
   M.results[#M.results + 1] = r
   if not M.quiet then
-    local mark = ok and (unicode() and "✓" or "ok") or (unicode() and "✗" or "FAIL")
-    local sep = (ok and detail:match("^[-%d.e+na]+$")) and " = " or ": "
-    io.write(mark, " ", label, sep, detail, "\n")
+    local mark = r.ok and (unicode() and "✓" or "ok") or (unicode() and "✗" or "FAIL")
+    local sep = (r.ok and r.detail:match("^[-%d.e+na]+$")) and " = " or ": "
+    -- the rule shows on a failure, and on a pass that was not the default one
+    local rule = (r.rule and (not r.ok or r.rule_shown)) and (" [" .. r.rule .. "]") or ""
+    io.write(mark, " ", r.label, sep, r.detail, rule, "\n")
   end
-  return ok
+  return r.ok
+end
+
+-- check(label, got, expected [, tol | {tol=, abs=, digits=, points=}]): prints ✓
+-- or ✗ and records it.  got may be a function: it runs protected, and an
+-- error fails this check only.
+function M.check(label, got, expected, opts)
+  if type(label) ~= "string" then error("check: the first argument is a label (a string)", 2) end
+  if expected == nil then error("check: give the expected value: check(label, got, expected [, tol])", 2) end
+  local o = read_options(opts)
+  local r = { label = label, expected = expected, points = o.points or 1, question = M.current_question }
+  if type(got) == "function" then
+    local ok, v = xpcall(got, M.where)
+    if not ok then
+      r.ok, r.detail, r.error = false, "error: " .. v, v
+      return record(r)
+    end
+    got = v
+  end
+  r.got = got
+  local rule = { kind = "default" }
+  if type(expected) == "string" and type(got) ~= "string" then
+    local value, halfs = parse_written(expected)
+    if value then expected, rule = value, { kind = "half", halfs = halfs } end
+  end
+  if o.abs then rule = { kind = "abs", tol = o.abs }
+  elseif o.rel then rule = { kind = "rel", tol = o.rel }
+  elseif o.digits then rule = { kind = "half", tol = 0.5 * 10.0 ^ -o.digits, digits = o.digits } end
+  local used = {}
+  r.ok, r.detail, r.difference = compare(got, expected, rule, used)
+  local numeric = type(expected) == "number" or type(expected) == "table" or nncalc.is_tensor(expected)
+  if numeric and (rule.kind ~= "default" or next(used)) then
+    r.rule = rule_text(rule, used)
+    r.rule_shown = rule.kind == "half"   -- the way the answer was written decided it
+  end
+  return record(r)
+end
+
+-- question(label, function() ... end [, {points = n}]): a block of checks run
+-- protected; an error fails the question (with the points its checks did not
+-- get to) and the rest of the file still runs.
+function M.question(label, fn, opts)
+  if type(label) ~= "string" then error("question: the first argument is a label (a string)", 2) end
+  if type(fn) ~= "function" then error("question: the second argument is a function holding the checks", 2) end
+  if opts ~= nil and (type(opts) ~= "table" or (opts.points ~= nil and type(opts.points) ~= "number")) then
+    error("question: the third argument is {points = n}", 2)
+  end
+  local first, outer = #M.results + 1, M.current_question
+  M.current_question = label
+  local ok, err = xpcall(fn, M.where)
+  M.current_question = outer
+  if ok then return true end
+  local earned = 0
+  for i = first, #M.results do earned = earned + M.results[i].points end
+  local points = (opts and opts.points) and math.max(opts.points - earned, 0) or 1
+  record({ label = label, ok = false, points = points, error = err,
+    detail = "stopped with an error: " .. err .. " (the rest of this question did not run)" })
+  return false
+end
+
+-- variant(id): seeds nncalc's generator and math.random from a student id, so
+-- each student gets their own numbers, the same on every run and machine.
+function M.variant(id)
+  if id == nil then error("variant: give the student's id, e.g. variant(arg[1])", 2) end
+  local s, h = tostring(id), 0xcbf29ce484222325   -- FNV-1a, 64 bits
+  for i = 1, #s do h = (h ~ s:byte(i)) * 0x100000001b3 end
+  h = h & 0x7fffffffffffffff
+  seed(h)
+  math.randomseed(h)
+  M.variant_id = s
+  return h
+end
+
+function M.tally()
+  local pass, fail, points, max_points = 0, 0, 0, 0
+  for _, r in ipairs(M.results) do
+    if r.ok then pass = pass + 1; points = points + r.points else fail = fail + 1 end
+    max_points = max_points + r.points
+  end
+  return pass, fail, points, max_points
 end
 
 function M.check_summary()
-  local pass, fail = 0, 0
-  for _, r in ipairs(M.results) do if r.ok then pass = pass + 1 else fail = fail + 1 end end
+  local pass, fail = M.tally()
   if not M.quiet then io.write(("checks: %d passed, %d failed\n"):format(pass, fail)) end
   return pass, fail
 end
 
--- ---- `nncalc check FILE.lua [--tap|--json]` ---------------------------------------
+function M.main(args) return require("nncalc.grade").main(args) end
 
-local function json_string(s)
-  return '"' .. tostring(s):gsub('[%c"\\]', function(c)
-    local map = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
-    return map[c] or ("\\u%04x"):format(c:byte())
-  end) .. '"'
-end
-
-function M.main(args)
-  local mode, file = "text", nil
-  for _, a in ipairs(args) do
-    if a == "--tap" then mode = "tap"
-    elseif a == "--json" then mode = "json"
-    elseif a:sub(1, 2) == "--" then io.stderr:write("nncalc check: unknown option ", a, "\n"); return 2
-    elseif not file then file = a
-    else io.stderr:write("nncalc check: unexpected argument '", a, "' (one file at a time)\n"); return 2 end
-  end
-  if not file then io.stderr:write("usage: nncalc check FILE.lua [--tap | --json]\n"); return 2 end
-  M.quiet = mode ~= "text"
-  local chunk, err = loadfile(file)
-  local ok = chunk ~= nil
-  -- what the homework prints goes to stderr in the machine formats, so
-  -- that stdout holds nothing but the TAP or JSON report
-  local saved_output = io.output()
-  if M.quiet then io.output(io.stderr) end
-  if ok then ok, err = pcall(chunk) end
-  io.output(saved_output)
-  local pass, fail = 0, 0
-  for _, r in ipairs(M.results) do if r.ok then pass = pass + 1 else fail = fail + 1 end end
-  local out = io.stdout   -- machine formats: raw bytes, whatever the terminal
-  if mode == "tap" then
-    local n = #M.results + (ok and 0 or 1)
-    out:write("TAP version 13\n1..", n, "\n")
-    for i, r in ipairs(M.results) do
-      -- one line per test point, and '#' would start a TAP directive
-      local label = r.label:gsub("[\r\n]+", " "):gsub("#", "\\#")
-      out:write(r.ok and "ok " or "not ok ", i, " - ", label, "\n")
-      if not r.ok then out:write("  ---\n  message: ", json_string(r.detail), "\n  ...\n") end
-    end
-    if not ok then out:write("not ok ", n, " - ", file, " ran to the end\n  ---\n  message: ", json_string(err), "\n  ...\n") end
-  elseif mode == "json" then
-    local items = {}
-    for _, r in ipairs(M.results) do
-      items[#items + 1] = ('{"label":%s,"ok":%s,"detail":%s}'):format(json_string(r.label), tostring(r.ok), json_string(r.detail))
-    end
-    out:write(('{"file":%s,"passed":%d,"failed":%d,"error":%s,"checks":[%s]}\n'):format(json_string(file), pass, fail,
-      ok and "null" or json_string(err), table.concat(items, ",")))
-  else
-    if not ok then io.write(file, ": stopped with an error: ", tostring(err), "\n") end
-    io.write(("%s: %d passed, %d failed\n"):format(file, pass, fail))
-  end
-  return (fail == 0 and ok) and 0 or 1
-end
-
-check = M.check
-check_summary = M.check_summary
 return M

@@ -144,11 +144,16 @@ local unknowns = { "input", "kernel", "stride", "padding", "dilation" }
 
 -- conv_solve{input=64, output=6, padding=1, dilation=2}: every assignment of
 -- the missing settings (at most two unknowns; stride and kernel by default)
--- that gives `output` under the floor rule.  exact=true keeps only those
--- whose windows reach the last input row.
+-- that gives `output` under the floor rule.  Two filters, because homework
+-- means two different things by "exact":
+--   exact=true    the division (n + 2p − d(k − 1) − 1) / s has remainder 0
+--                 (the floor discards nothing, padding rows included)
+--   no_drop=true  no real input row is left unseen; the floor may discard
+--                 trailing padding rows.  dropped = max(0, remainder − p),
+--                 so exact implies no_drop, and with p = 0 they agree.
 function M.conv_solve(o)
   if type(o) ~= "table" then error("conv_solve: a table {input=, output=, kernel=, stride=, padding=, dilation=} expected", 2) end
-  local known = { input = 1, output = 1, kernel = 1, stride = 1, padding = 1, dilation = 1, exact = 1, max = 1 }
+  local known = { input = 1, output = 1, kernel = 1, stride = 1, padding = 1, dilation = 1, exact = 1, no_drop = 1, max = 1 }
   for k in pairs(o) do if not known[k] then error(("conv_solve: unknown key '%s'"):format(tostring(k)), 2) end end
   if o.output == nil then error("conv_solve: give the output size (output=...)", 2) end
   local missing = {}
@@ -169,8 +174,8 @@ function M.conv_solve(o)
   for _, name in ipairs(unknowns) do
     if given[name] ~= nil then given[name] = int_arg("conv_solve", name, given[name], name == "padding" and 0 or 1) end
   end
-  int_arg("conv_solve", "output", o.output, 1)
-  local limit = o.max or 2 * (given.input or 64) + 64
+  local output = int_arg("conv_solve", "output", o.output, 1)
+  local limit = o.max and int_arg("conv_solve", "max", o.max, 1) or 2 * (given.input or 64) + 64
   -- the search is a double loop over the unknowns: keep it to seconds
   if (#missing == 2 and limit > 3000) or limit > 10000000 then
     error(("conv_solve: the search up to %d is too large; give more of the settings, or max=N for a smaller range")
@@ -183,12 +188,15 @@ function M.conv_solve(o)
   local function try(v)
     local n, k, s, p, d = v.input, v.kernel, v.stride, v.padding, v.dilation
     local span = n + 2 * p - d * (k - 1) - 1
-    if span < 0 or span // s + 1 ~= o.output then return end
-    local dropped = (n + p) - ((o.output - 1) * s + d * (k - 1) + 1)
-    if o.exact and dropped > 0 then return end
+    if span < 0 or span // s + 1 ~= output then return end
+    local remainder = span % s
+    -- the floor discards the last `remainder` padded rows; the trailing p are padding
+    local dropped = math.max(0, remainder - p)
+    if o.exact and remainder > 0 then return end
+    if o.no_drop and dropped > 0 then return end
     local sol = {}
     for _, name in ipairs(missing) do sol[name] = v[name] end
-    sol.dropped = math.max(0, dropped)
+    sol.remainder, sol.dropped = remainder, dropped
     sols[#sols + 1] = sol
   end
   local v = {}
@@ -202,18 +210,23 @@ function M.conv_solve(o)
       try(v)
     end
   end
+  local filter = o.exact and "exact division" or o.no_drop and "no real input row dropped" or nil
   if #sols == 0 then
-    error(("conv_solve: no %s gives output %d from these settings"):format(table.concat(missing, " and "), o.output), 2)
+    error(("conv_solve: no %s gives output %d from these settings%s"):format(table.concat(missing, " and "), output,
+      filter and (" with " .. filter) or ""), 2)
   end
   sols.unknowns = missing
   return setmetatable(sols, { __tostring = function(t)
-    local lines = { table.concat(missing, "  ") .. "  dropped" }
+    local lines = { table.concat(missing, "  ") .. "  remainder  dropped" }
     for _, sol in ipairs(t) do
       local row = {}
       for _, name in ipairs(missing) do row[#row + 1] = ("%" .. #name .. "d"):format(sol[name]) end
-      lines[#lines + 1] = table.concat(row, "  ") .. "  " .. ("%7d"):format(sol.dropped)
+      lines[#lines + 1] = table.concat(row, "  ") .. ("  %9d  %7d"):format(sol.remainder, sol.dropped)
     end
-    lines[#lines + 1] = ("(%d solutions%s)"):format(#t, o.exact and ", exact only" or "; exact=true keeps those that drop no input row")
+    lines[#lines + 1] = ("(%d solution%s%s)"):format(#t, #t == 1 and "" or "s",
+      filter and (" with " .. filter) or "")
+    lines[#lines + 1] = "remainder = (n + 2p − d(k − 1) − 1) mod s; exact=true keeps remainder 0"
+    lines[#lines + 1] = "dropped = real input rows no window reaches = max(0, remainder − p); no_drop=true keeps 0"
     return table.concat(lines, "\n")
   end })
 end

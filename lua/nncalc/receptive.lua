@@ -28,7 +28,11 @@ function M.receptive_field(model, shape, opts)
   s, shape = final_state(model, shape, "receptive_field")
   local list, rows = {}, { { "layer", "size (HxW)", "jump", "start" } }
   for _, r in ipairs(s) do
-    if r.rf and r.rf[1] then
+    if r.rf and r.rf[1] and r.rf[1].unknown then
+      list[#list + 1] = { index = r.index, name = r.name, unknown = true }
+      rows[#rows + 1] = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name, "?", "?", "?",
+        note = not r.container and r.module:window(1, r.in_shape) == "unknown" and (r.module.class_name .. " defines no window(): the field is unknown from here on") or nil }
+    elseif r.rf and r.rf[1] and not r.part then
       local h, w = r.rf[1], r.rf[2]
       local e = { index = r.index, name = r.name,
         h = { size = h.global and shape[#shape - 1] or h.r, jump = h.j, start = h.start, all = h.global },
@@ -86,6 +90,9 @@ function M.receptive_region(model, shape, idx)
     error("receptive_region: the model has no spatial output to trace back", 2)
   end
   local h, w = top.rf[1], top.rf[2]
+  if h.unknown or w.unknown then
+    error("receptive_region: a layer of this model defines no window() (its receptive-field rule), so the field is unknown", 2)
+  end
   if h.global then
     error("receptive_region: every output depends on the whole input past a Linear layer or global pooling (and an adaptive pool with uneven bins has no single window)", 2)
   end

@@ -41,10 +41,15 @@ local function rf_merge(states)
 end
 
 -- ---- walking the model -----------------------------------------------------------
+--
+-- Everything here reads the module contract (nn/Module.lua), never class
+-- names: a container composes its children through analyse(shape, visit),
+-- a leaf states out_shape, cost and window.  What a module does not state is
+-- shown as not counted, and the totals are marked partial.
 
 local function zero_cost()
   return { weights = 0, biases = 0, mults = 0, adds = 0, bias_adds = 0, macs = 0, comps = 0,
-    acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, buffers = 0 }
+    acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, buffers = 0, lookups = 0 }
 end
 
 local function numel(shape)
@@ -64,70 +69,126 @@ local function add_into(total, c)
   for k, v in pairs(c) do if type(v) == "number" then total[k] = (total[k] or 0) + v end end
 end
 
--- A leaf layer: one row.
-local function leaf(m, shape, rf, ctx, index, depth)
+local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
+
+-- An error from a module's hook, said at the layer it came from.
+local function fail_at(m, index, msg)
+  local w = what(m)
+  msg = tostring(msg):gsub("^[^:]*:%d+: ", ""):gsub("^" .. w:gsub("%p", "%%%0") .. ": ", "")
+  error(index == "" and ("summary: %s: %s"):format(w, msg) or ("summary: layer %s (%s): %s"):format(index, w, msg), 0)
+end
+
+-- The shape rule, which every module must state (nothing is run to find
+-- it: summary allocates no weights).
+local function shape_of(m, shape, index)
   local ok, out = pcall(m.out_shape, m, shape)
-  if not ok then
-    local what = m:repr(""):gsub("\n.*", " ...")
-    local msg = tostring(out):gsub("^[^:]*:%d+: ", ""):gsub("^" .. what:gsub("%p", "%%%0") .. ": ", "")
-    error(index == "" and ("summary: %s: %s"):format(what, msg) or ("summary: layer %s (%s): %s"):format(index, what, msg), 0)
-  end
-  local c = zero_cost()
-  if m.cost then add_into(c, m:cost(shape, out)) end
-  -- a reshape (Flatten) or an identity in evaluation (Dropout) makes no new neurons
-  local row = { index = index, depth = depth, name = m:repr(""):gsub("\n.*", " ..."), module = m,
-    in_shape = shape, out_shape = out, neurons = m.no_new_values and 0 or numel(out) }
-  for k, v in pairs(c) do row[k] = v end
+  if not ok then fail_at(m, index, out) end
+  return out
+end
+
+-- Receptive-field state per axis: known for the identity and stated
+-- windows; a module that states none makes the field unknown from there on.
+local function rf_step(m, rf, shape)
   local new = {}
   for axis = 1, 2 do
     if rf[axis] then
-      local w = m.window and m:window(axis, shape)
-      new[axis] = rf_apply(rf[axis], w)
+      local w = m:window(axis, shape)
+      if w == "unknown" or rf[axis].unknown then new[axis] = { unknown = true, size = rf[axis].size }
+      else new[axis] = rf_apply(rf[axis], w) end
     end
   end
-  row.rf = new
-  ctx.rows[#ctx.rows + 1] = row
-  return out, new
+  return new
 end
 
--- Containers: a header row, then their children indented one level.
+-- A module that computes (a leaf): one row, plus its cost's parts as sub-rows.
+local function leaf(m, shape, rf, ctx, index, depth)
+  local out = shape_of(m, shape, index)
+  local row = { index = index, depth = depth, name = what(m), module = m, in_shape = shape, out_shape = out,
+    neurons = m:makes_neurons() and numel(out) or 0, same_neurons = not m:makes_neurons() }
+  local c = zero_cost()
+  if m.cost then
+    local ok, given = pcall(m.cost, m, shape, out)
+    if not ok then fail_at(m, index, given) end
+    add_into(c, given)
+    if given.weights == nil and given.biases == nil then c.weights = m:count_parameters() end
+    row.parts, row.note = given.parts, given.note
+  else
+    c.weights = m:count_parameters()
+    row.not_counted = m.class_name .. " defines no cost"
+    ctx.partial = (ctx.partial or 0) + 1
+  end
+  for k, v in pairs(c) do row[k] = v end
+  row.rf = rf_step(m, rf, shape)
+  ctx.rows[#ctx.rows + 1] = row
+  for _, p in ipairs(row.parts or {}) do
+    local sub = zero_cost()
+    add_into(sub, p)
+    sub.index, sub.depth, sub.name, sub.part, sub.module = "", depth + 1, p.name, true, m
+    ctx.rows[#ctx.rows + 1] = sub
+  end
+  return out, row.rf
+end
+
+-- A container: a header row, its children's rows one level in, walked in
+-- the order its analyse() feeds them.  Each shape visit() returns carries
+-- its receptive-field state, so branches and sequences compose alike.
 local function container(m, shape, rf, ctx, index, depth)
-  local cls = m.class_name
-  local header = { index = index, depth = depth, name = cls .. (cls == "Residual" and " (x + block(x))" or ""),
+  local header = { index = index, depth = depth, name = m.summary_name and m:summary_name() or m.class_name,
     module = m, in_shape = shape, container = true }
   ctx.rows[#ctx.rows + 1] = header
   local prefix = index ~= "" and (index .. ".") or ""
-  local out, state
-  if cls == "Sequential" then
-    out, state = shape, rf
-    for i, child in ipairs(m:children()) do out, state = walk(child, out, state, ctx, prefix .. i, depth + 1) end
-  else
-    local outs, states = {}, {}
-    for i, child in ipairs(m:children()) do
-      outs[i], states[i] = walk(child, shape, rf, ctx, prefix .. i, depth + 1)
-    end
-    if cls == "Residual" and not rawget(m, 2) then outs[2], states[2] = shape, rf end   -- identity shortcut
-    local ok, r = pcall(m.out_shape, m, shape)
-    if not ok then error(("summary: %s %s: %s"):format(cls, index, tostring(r):gsub("^[^:]*:%d+: ", "")), 0) end
-    out = r
+  local state_of, consumed, produced = setmetatable({}, { __mode = "k" }), {}, {}
+  state_of[shape] = rf
+  local n = 0
+  local function visit(child, s, name)
+    n = n + 1
+    local st = state_of[s]
+    if st == nil then st = rf end
+    consumed[s] = true
+    local o, ost = walk(child, s, st, ctx, prefix .. (name or tostring(n)), depth + 1)
+    o = { table.unpack(o) }
+    state_of[o] = ost
+    produced[#produced + 1] = o
+    return o
+  end
+  local ok, out, joined = pcall(m.analyse, m, shape, visit)
+  if not ok then
+    if tostring(out):find("^summary: ") then error(out, 0) end
+    fail_at(m, index, out)
+  end
+  local state = state_of[out]
+  if state == nil then   -- branches joined into a new shape: the largest field
+    local list = joined or {}
+    if not joined then for _, o in ipairs(produced) do if not consumed[o] then list[#list + 1] = o end end end
     state = {}
     for axis = 1, 2 do
       if rf[axis] then
-        local list = {}
-        for i = 1, #states do list[i] = states[i][axis] end
-        local merged, aligned = rf_merge(list)
-        state[axis] = merged
-        if not aligned then header.note = "branches are not aligned (different jump or start): the field shown is the largest branch's" end
+        local states = {}
+        for i, o in ipairs(list) do states[i] = (state_of[o] or rf)[axis] end
+        if #states == 0 then states[1] = rf[axis] end
+        local unknown = false
+        for _, st in ipairs(states) do unknown = unknown or st.unknown end
+        if unknown then state[axis] = { unknown = true, size = rf[axis].size }
+        else
+          local merged, aligned = rf_merge(states)
+          state[axis] = merged
+          if not aligned then header.note = "branches are not aligned (different jump or start): the field shown is the largest branch's" end
+        end
       end
     end
-    if cls == "Concat" then header.note = header.note or "receptive field: the largest branch's" end
-    if cls == "Residual" then
-      header.adds = numel(out)   -- the addition x + block(x)
-    end
+  end
+  if m.rf_note and rf[1] and not header.note then header.note, header.rf_note = m.rf_note, true end
+  if m.cost then   -- what the container adds itself (a residual's additions)
+    local given = m:cost(shape, out)
+    local c = zero_cost()
+    add_into(c, given)
+    for k, v in pairs(c) do if v ~= 0 then header[k] = v end end
+    header.own = true
+    if given.note then header.note = given.note end
   end
   header.out_shape = out
   header.rf = state
-  header.neurons = numel(out)
+  header.neurons = 0
   return out, state
 end
 
@@ -135,20 +196,17 @@ walk = function(m, shape, rf, ctx, index, depth)
   if not Module.is_module(m) then
     error(("summary: %s is a %s, not a module"):format(index ~= "" and ("layer " .. index) or "the model", type(m)), 0)
   end
-  local cls = m.class_name
-  if cls == "Sequential" or cls == "Residual" or cls == "Concat" then
-    return container(m, shape, rf, ctx, index, depth)
-  end
+  if m.analyse then return container(m, shape, rf, ctx, index, depth) end
   return leaf(m, shape, rf, ctx, index, depth)
 end
 
 -- ---- conventions and totals ---------------------------------------------------------
 
-local defaults = { bias = true, relu = true, flops = "mac", per_sample = false }
+local defaults = { bias = true, relu = true, flops = "mac", per_sample = false, neurons = "layers" }
 
 local function flops_of(row, conv)
   if conv.flops == "2mac" then return 2 * row.macs end
-  if conv.flops == "2k-1" then return row.mults + row.adds + (conv.bias and row.bias_adds or 0) end
+  if conv.flops == "2k-1" then return row.mults + row.adds end
   return row.macs
 end
 
@@ -158,24 +216,22 @@ local function per(v, scale)
   return v == math.floor(v) and math.tointeger(v) or v
 end
 
+-- The counts a row carries, under the names of the printed columns: adds
+-- is what the adds column shows (the bias included unless bias=false).
+local counted = { "params", "weights", "biases", "neurons", "mults", "adds", "bias_adds", "macs", "flops", "comps",
+  "acts", "conns", "bwd_input", "bwd_weight", "saved", "buffers", "lookups" }
+
 local function finish(row, conv, scale)
-  if row.container then
-    -- a residual's x + block(x): additions and no multiplications, so FLOPs
-    -- only where additions count (2k-1), as for every other layer
-    if row.adds then
-      row.adds = per(row.adds, scale)
-      row.adds_total = row.adds
-      row.flops = conv.flops == "2k-1" and row.adds or 0
-    end
-    return
-  end
+  if row.container and not row.own then return end
+  row.weights, row.biases = row.weights or 0, row.biases or 0
   row.params = row.weights + row.biases
-  row.adds_total = row.adds + (conv.bias and row.bias_adds or 0)
+  row.adds = (row.adds or 0) + (conv.bias and (row.bias_adds or 0) or 0)
   if not conv.relu then row.acts = 0 end
-  for _, k in ipairs({ "mults", "adds", "bias_adds", "adds_total", "macs", "comps", "acts", "conns",
-    "bwd_input", "bwd_weight", "saved", "neurons" }) do
-    if row[k] then row[k] = per(row[k], scale) end
+  if conv.neurons == "all" and not row.container and not row.part then row.neurons = numel(row.out_shape) end
+  for _, k in ipairs(counted) do
+    if row[k] and k ~= "params" and k ~= "weights" and k ~= "biases" and k ~= "buffers" then row[k] = per(row[k], scale) end
   end
+  row.macs, row.mults = row.macs or 0, row.mults or 0
   row.flops = flops_of(row, conv)
 end
 
@@ -189,11 +245,13 @@ local function group(n)
   int = int:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^(-?),", "%1")
   return int .. frac
 end
+M.group = group
 
 local function rf_text(rf, field)
   local h, w = rf and rf[1], rf and rf[2]
   if not h then return "" end
   local function one(st)
+    if st.unknown then return "?" end
     if field == "rf" then return st.global and "all" or tostring(st.r) end
     if st.global then return "-" end
     local v = st[field == "jump" and "j" or "start"]
@@ -209,9 +267,9 @@ local columns_all = {
   params = { "params", function(r) return group(r.params) end },
   weights = { "weights", function(r) return group(r.weights) end },
   biases = { "biases", function(r) return group(r.biases) end },
-  neurons = { "neurons", function(r) return group(r.neurons) end },
+  neurons = { "neurons", function(r) return r.same_neurons and r.neurons == 0 and "(same)" or group(r.neurons) end },
   mults = { "mults", function(r) return group(r.mults) end },
-  adds = { "adds", function(r) return group(r.adds_total) end },
+  adds = { "adds", function(r) return group(r.adds) end },
   macs = { "MACs", function(r) return group(r.macs) end },
   flops = { "FLOPs", function(r) return group(r.flops) end },
   acts = { "act evals", function(r) return group(r.acts) end },
@@ -226,26 +284,36 @@ local columns_all = {
 }
 local default_columns = { "out", "params", "mults", "adds", "acts", "rf", "jump", "start" }
 
+local rf_columns = { rf = true, jump = true, start = true }
+
 local function render(s, conv, cols)
   local head, widths, lines = { "layer" }, { 5 }, {}
-  for i, c in ipairs(cols) do head[i + 1] = columns_all[c][1]; widths[i + 1] = #head[i + 1] end
+  local shows_rf = false
+  for i, c in ipairs(cols) do
+    head[i + 1] = columns_all[c][1]; widths[i + 1] = #head[i + 1]
+    shows_rf = shows_rf or rf_columns[c]
+  end
   local body = {}
   for _, r in ipairs(s) do
-    local cells = { ("  "):rep(r.depth) .. (r.index ~= "" and (r.index .. " ") or "") .. r.name }
+    local label = r.part and ("· " .. r.name) or ((r.index ~= "" and (r.index .. " ") or "") .. r.name)
+    local cells = { ("  "):rep(r.depth) .. label }
     for i, c in ipairs(cols) do
-      local shown = not r.container or c == "out" or c == "rf" or c == "jump" or c == "start"
-        or (r.adds and (c == "adds" or c == "flops"))   -- a residual's own additions
-      cells[i + 1] = shown and columns_all[c][2](r) or ""
+      local shown
+      if r.part then shown = c ~= "out" and not rf_columns[c]
+      elseif r.container then shown = c == "out" or rf_columns[c] or (r.own and (r[c] or 0) ~= 0)
+      elseif r.not_counted then shown = c == "out" or c == "params" or c == "weights" or c == "biases" or rf_columns[c]
+      else shown = true end
+      cells[i + 1] = shown and columns_all[c][2](r) or (r.not_counted and "—" or "")
     end
     for i, v in ipairs(cells) do widths[i] = math.max(widths[i], utf8.len(v) or #v) end
     body[#body + 1] = { cells, r }
   end
-  local total = { "total" }
+  local total = { s.total.partial and "total (partial)" or "total" }
   for i, c in ipairs(cols) do
-    local v = s.total[c == "adds" and "adds_total" or c]
-    total[i + 1] = (c == "out" or c == "rf" or c == "jump" or c == "start") and "" or group(v)
-    widths[i + 1] = math.max(widths[i + 1], #total[i + 1])
+    total[i + 1] = (c == "out" or rf_columns[c]) and "" or group(s.total[c])
+    widths[i + 1] = math.max(widths[i + 1], utf8.len(total[i + 1]) or #total[i + 1])
   end
+  widths[1] = math.max(widths[1], utf8.len(total[1]))
   local function line(cells)
     local parts = {}
     for i, v in ipairs(cells) do
@@ -257,21 +325,31 @@ local function render(s, conv, cols)
   lines[1] = line(head)
   lines[2] = ("-"):rep(#lines[1])
   for _, b in ipairs(body) do
+    local r = b[2]
     lines[#lines + 1] = line(b[1])
-    if b[2].note then lines[#lines + 1] = "    note: " .. b[2].note end
+    if r.not_counted then lines[#lines + 1] = "    not counted: " .. r.not_counted .. " (parameters are counted; give it cost(shape, out) for the rest)" end
+    if r.note and (shows_rf or not r.rf_note) then lines[#lines + 1] = "    note: " .. r.note end
   end
   lines[#lines + 1] = ("-"):rep(#lines[1])
   lines[#lines + 1] = line(total)
+  if s.total.partial then
+    lines[#lines + 1] = ("partial: %d module(s) define no cost, so only their parameters are in the totals"):format(s.total.partial)
+  end
   lines[#lines + 1] = ""
+  local shows_neurons = false
+  for _, c in ipairs(cols) do shows_neurons = shows_neurons or c == "neurons" end
   local conv_text = ("conventions: mults and MACs count one per weight use; adds %s the bias "
     .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
-    .. "counts are %s.  RF, jump and start per axis (h x w when they differ), start = centre of the "
+    .. "counts are %s.%s  RF, jump and start per axis (h x w when they differ), start = centre of the "
     .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "
-    .. "per_sample=, columns=, explain=, compare=}) changes them.")
+    .. "neurons=\"layers\"|\"all\", per_sample=, columns=, explain=, compare=}) changes them.")
     :format(conv.bias and "include" or "exclude", conv.bias and ", + 1 for the bias" or "",
       conv.relu and "count each activation function once per element" or "are not counted",
       conv.flops == "2mac" and "2·MACs" or (conv.flops == "2k-1" and "mults + adds" or "MACs"),
-      s.per_sample and "per sample" or "for the whole input shape given")
+      s.per_sample and "per sample" or "for the whole input shape given",
+      not shows_neurons and "" or (conv.neurons == "all"
+        and "  Neurons: every module's outputs (an activation's outputs counted again)."
+        or "  Neurons: the outputs of layers that compute new values (conv, linear, pooling); an activation, dropout, normalisation or reshape transforms the same neurons, shown as (same) and counted once."))
   if not conv.show_conventions then
     lines[#lines] = nil   -- the blank line before them
     return table.concat(lines, "\n")
@@ -286,36 +364,16 @@ local function render(s, conv, cols)
   return table.concat(lines, "\n")
 end
 
--- explain=true: every count's formula with the numbers filled in.
+-- explain=true: every count's formula with the numbers filled in, from each
+-- module's explain(row, group) hook, and the receptive-field steps.
 local function explain(s)
   local out = {}
   for _, r in ipairs(s) do
     local m = r.module
-    if not r.container then
+    if not r.container and not r.part then
       out[#out + 1] = r.index ~= "" and (r.index .. " " .. r.name) or r.name
-      if m.class_name == "Conv2d" then
-        local kh, kw = m.kernel_size[1], m.kernel_size[2]
-        out[#out + 1] = ("  params = %d·(%d·%d·%d)%s = %s"):format(m.out_channels, m.in_channels // m.groups, kh, kw,
-          m.has_bias and (" + " .. m.out_channels) or "", group(r.params))
-        local n = #r.in_shape
-        for axis = 1, 2 do
-          local _, res = conv_out(r.in_shape[n - 2 + axis], m.kernel_size[axis], { stride = m.stride[axis],
-            padding = m.padding[axis], dilation = m.dilation[axis] })
-          out[#out + 1] = "  " .. (axis == 1 and "H: " or "W: ") .. res.formula
-        end
-        out[#out + 1] = ("  mults = outputs·(C_in/g·kh·kw) = %s·%d = %s"):format(group(r.neurons),
-          (m.in_channels // m.groups) * kh * kw, group(r.mults))
-      elseif m.class_name == "Linear" then
-        out[#out + 1] = ("  params = %d·%d%s = %s"):format(m.out_features, m.in_features,
-          m.has_bias and (" + " .. m.out_features) or "", group(r.params))
-        out[#out + 1] = ("  mults = %s outputs · %d inputs = %s"):format(group(r.neurons), m.in_features, group(r.mults))
-      elseif m.kernel_size then
-        local n = #r.in_shape
-        for axis = 1, 2 do
-          local _, res = pool_out(r.in_shape[n - 2 + axis], m.kernel_size[axis], { stride = m.stride[axis],
-            padding = m.padding[axis], ceil_mode = m.ceil_mode })
-          out[#out + 1] = "  " .. (axis == 1 and "H: " or "W: ") .. res.formula
-        end
+      if m.explain then
+        for _, l in ipairs(m:explain(r, group)) do out[#out + 1] = "  " .. l end
       end
       for axis = 1, 2 do
         local st = r.rf and r.rf[axis]
@@ -329,8 +387,9 @@ local function explain(s)
   return table.concat(out, "\n")
 end
 
--- What the usual counters report for the same model, each by its own
--- rules (read from their sources), for the whole input given:
+-- What the usual counters report for the same model, each by its own rules
+-- (read from their sources), for the whole input given.  Each module states
+-- its share in counters(row) (nn/Conv.lua, Linear.lua, Pool.lua ...):
 --   fvcore: one multiply-add per weight use; BatchNorm (eval) numel x2 with
 --     affine, adaptive average pooling its input numel; bias, ReLU ignored
 --   thop / ptflops: k²·C_in/g per output element of any convolution (which
@@ -342,67 +401,28 @@ end
 --     for a transposed convolution's padding logic; per element ReLU 1,
 --     LeakyReLU 4, Sigmoid 4, Tanh 6, Dropout 1; BatchNorm (eval) 2C + 2
 --     (+2 affine) per element; pools (k−1) per output, + 2 for averages
---     (adaptive ones with its estimated kernel)
-local scan_per_element = { ReLU = 1, LeakyReLU = 4, Sigmoid = 4, Tanh = 6 }
+local counter_keys = { "fvcore", "thop", "torchinfo", "ptflops", "flop_counter", "torchscan" }
 
 local function compare(s, scale)
-  local t = { fv = 0, thop = 0, info = 0, pt = 0, fc = 0, scan = 0 }
-  local function add(k, v) t[k] = t[k] + v end
+  local t = {}
+  for _, k in ipairs(counter_keys) do t[k] = 0 end
   for _, r in ipairs(s) do
-    if not r.container then
-      local m, cls = r.module, r.module.class_name
-      local out_n, in_n = numel(r.out_shape), numel(r.in_shape)
-      local macs = (r.macs or 0) * scale   -- back to the whole input
-      local batch = (#r.in_shape == 4 or #r.in_shape == 2) and r.in_shape[1] or 1
-      if cls == "Conv2d" or cls == "ConvTranspose2d" then
-        local kk = m.kernel_size[1] * m.kernel_size[2]
-        local cin_g = m.in_channels // m.groups
-        local bias = m.has_bias and out_n or 0
-        local per_out = out_n * cin_g * kk
-        local params = m.out_channels * cin_g * kk + (m.has_bias and m.out_channels or 0)
-        add("fv", macs); add("fc", 2 * macs); add("thop", per_out); add("pt", per_out + bias)
-        add("info", params * (out_n // m.out_channels))
-        add("scan", out_n * (2 * cin_g * kk - 1) + bias + (cls == "ConvTranspose2d" and 16 or 0))
-      elseif cls == "Linear" then
-        local bias = m.has_bias and out_n or 0
-        add("fv", macs); add("fc", 2 * macs); add("thop", macs); add("pt", macs + bias)
-        add("info", batch * (m.in_features * m.out_features + (m.has_bias and m.out_features or 0)))
-        add("scan", out_n * (2 * m.in_features - 1) + bias)
-      elseif scan_per_element[cls] then
-        if cls == "ReLU" or cls == "LeakyReLU" then add("pt", out_n) end
-        add("scan", scan_per_element[cls] * in_n)
-      elseif cls == "Dropout" then
-        if m.p > 0 then add("scan", in_n) end
-      elseif cls:match("Pool") then
-        add("pt", in_n)
-        local k
-        if cls == "AdaptiveAvgPool2d" then
-          add("fv", in_n)
-          k = 1
-          for axis = 1, 2 do
-            local i, o = r.in_shape[#r.in_shape - 2 + axis], m.output_size[axis]
-            k = k * (i % o == 0 and i // o or i - o * (i // o) + 1)
-          end
-        else
-          k = m.kernel_size[1] * m.kernel_size[2]
-        end
-        add("scan", out_n * (k - 1 + (cls == "MaxPool2d" and 0 or 2)))
-      elseif cls:match("BatchNorm") then
-        add("pt", in_n * (m.affine and 2 or 1)); add("fv", in_n * (m.affine and 2 or 1))
-        add("scan", 2 * m.num_features + in_n * (m.affine and 4 or 2))
-        if m.affine then add("info", batch * 2 * m.num_features) end
-      end
+    local m = r.module
+    if not r.part and (not r.container or r.own) and m.counters then
+      local whole = { in_shape = r.in_shape, out_shape = r.out_shape, macs = (r.macs or 0) * scale,
+        in_n = numel(r.in_shape), out_n = numel(r.out_shape or {}) }
+      for k, v in pairs(m:counters(whole)) do t[k] = (t[k] or 0) + v end
     end
   end
   local lines = {
     "what common counters report for this model (each by its own rules):",
-    ("  fvcore FlopCountAnalysis    %s   (a \"flop\" is one multiply-add; + BatchNorm (eval) and adaptive pooling; bias, ReLU ignored)"):format(group(t.fv)),
+    ("  fvcore FlopCountAnalysis    %s   (a \"flop\" is one multiply-add; + BatchNorm (eval) and adaptive pooling; bias, ReLU ignored)"):format(group(t.fvcore)),
     ("  thop                        %s   (k²·C_in/g per output element of a convolution; bias ignored)"):format(group(t.thop)),
-    ("  torchinfo Mult-Adds         %s   (parameters x output positions: bias and BatchNorm included)"):format(group(t.info)),
+    ("  torchinfo Mult-Adds         %s   (parameters x output positions: bias and BatchNorm included)"):format(group(t.torchinfo)),
     ("  ptflops MACs                %s   (as thop, +1 per output for bias, ReLU = numel, pooling = input numel, BN = numel (x2 affine))")
-      :format(group(t.pt)),
-    ("  PyTorch FlopCounterMode     %s   (2 x multiply-adds; bias ignored)"):format(group(t.fc)),
-    ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias; ReLU = numel, pooling and BN counted)"):format(group(t.scan)),
+      :format(group(t.ptflops)),
+    ("  PyTorch FlopCounterMode     %s   (2 x multiply-adds; bias ignored)"):format(group(t.flop_counter)),
+    ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias; ReLU = numel, pooling and BN counted)"):format(group(t.torchscan)),
   }
   return table.concat(lines, "\n"), t
 end
@@ -412,7 +432,7 @@ function M.summary(model, shape, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("summary: options must be a table", 2) end
   local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1,
-    conventions = 1 }
+    conventions = 1, neurons = 1 }
   for k in pairs(opts) do if not known[k] then error(("summary: unknown option '%s'"):format(tostring(k)), 2) end end
   if not Module.is_module(model) then error("summary: the first argument must be a model (an nn module)", 2) end
   if type(shape) ~= "table" or #shape == 0 then error("summary: the input shape must be a table like {3, 224, 224}", 2) end
@@ -427,6 +447,7 @@ function M.summary(model, shape, opts)
   if conv.flops ~= "mac" and conv.flops ~= "2mac" and conv.flops ~= "2k-1" then
     error('summary: flops must be "mac", "2mac" or "2k-1"', 2)
   end
+  if conv.neurons ~= "layers" and conv.neurons ~= "all" then error('summary: neurons must be "layers" or "all"', 2) end
   local ctx = { rows = {} }
   local h, w = spatial(shape)
   local rf = {}
@@ -440,19 +461,22 @@ function M.summary(model, shape, opts)
   -- of vectors {N, F}; {C, H, W} and {F} are one sample already
   local scale = (conv.per_sample and (#shape == 4 or #shape == 2)) and shape[1] or 1
   s.per_sample = scale ~= 1
-  local total = { params = 0, weights = 0, biases = 0, buffers = 0 }
+  local total = {}
+  for _, k in ipairs(counted) do total[k] = 0 end
+  local seen = {}   -- a module used twice does its work twice, its parameters are one set
+  local own_params = { params = true, weights = true, biases = true, buffers = true }
   for _, r in ipairs(s) do
     finish(r, conv, scale)
-    if not r.container then
-      for _, k in ipairs({ "params", "weights", "biases", "neurons", "mults", "adds_total", "macs", "flops", "comps",
-        "acts", "conns", "bwd_input", "bwd_weight", "saved", "buffers" }) do
-        total[k] = (total[k] or 0) + (r[k] or 0)
+    if not r.part and (not r.container or r.own) then
+      local again = seen[r.module] and not r.container
+      if again then r.note = r.note or "the same module as before: its parameters are counted once" end
+      seen[r.module] = true
+      for _, k in ipairs(counted) do
+        if not (again and own_params[k]) then total[k] = total[k] + (r[k] or 0) end
       end
-    elseif r.adds then   -- a residual's addition
-      total.adds_total = (total.adds_total or 0) + r.adds_total
-      total.flops = (total.flops or 0) + r.flops
     end
   end
+  total.partial = ctx.partial
   total.out_shape = s[1] and s[1].out_shape
   s.total = total
   s.conventions = conv
@@ -474,10 +498,7 @@ function M.summary(model, shape, opts)
   end })
   local compared
   if opts.compare then
-    local nums
-    compared, nums = compare(s, scale)
-    s.compare = { fvcore = nums.fv, thop = nums.thop, torchinfo = nums.info, ptflops = nums.pt,
-      flop_counter = nums.fc, torchscan = nums.scan }
+    compared, s.compare = compare(s, scale)
   end
   if not opts.quiet then
     print(tostring(s))
@@ -488,5 +509,4 @@ function M.summary(model, shape, opts)
   return s
 end
 
-summary = M.summary
 return M

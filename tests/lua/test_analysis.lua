@@ -63,19 +63,43 @@ test("conv_solve: the k/s tables of seed 004, corrected", function()
   local want = { [1] = 59, [2] = 54, [3] = 49, [4] = 44, [12] = 4 }
   for _, sol in ipairs(t) do if want[sol.stride] then eq(sol.kernel, want[sol.stride], "kernel for stride " .. sol.stride) end end
   eq(#t, 12)
-  -- (d) padding 1, dilation 2: (67 - 2k)/s = 5, odd strides
+  -- (d) padding 1, dilation 2: exact division means (67 - 2k) = 5s, so s is
+  -- odd and k = (67 - 5s)/2: s = 1, 3, ..., 13
   t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 2, exact = true }
+  eq(#t, 7)
+  for i, sol in ipairs(t) do
+    eq(sol.stride, 15 - 2 * i); eq(sol.kernel, (67 - 5 * sol.stride) // 2)
+    eq(sol.remainder, 0); eq(sol.dropped, 0)
+  end
+  -- no_drop: the floor may discard the one trailing padding row, so the even
+  -- strides come back with 67 - 2k = 5s + 1 (s = 2, k = 28: remainder 1, dropped 0)
+  t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 2, no_drop = true }
+  eq(#t, 13)
   local got = {}
-  for _, sol in ipairs(t) do got[sol.stride] = sol.kernel end
-  eq(got[1], 31); eq(got[3], 26); eq(got[5], 21)
-  -- s = 2, k = 28 also drops no input row (only the last padding row): the
-  -- sheet's "odd strides only" misses it
-  eq(got[2], 28)
-  -- (e) padding 1, dilation 1: k = 66 - 5s
+  for _, sol in ipairs(t) do got[sol.stride] = sol end
+  for s = 1, 13 do
+    local r = (s % 2 == 0) and 1 or 0
+    eq(got[s].kernel, (67 - 5 * s - r) // 2, "kernel for stride " .. s)
+    eq(got[s].remainder, r); eq(got[s].dropped, 0)
+  end
+  local txt = tostring(t)
+  eq(txt:find("(13 solutions with no real input row dropped)", 1, true) ~= nil, true, txt)
+  eq(txt:find("remainder = (n + 2p − d(k − 1) − 1) mod s; exact=true keeps remainder 0", 1, true) ~= nil, true, txt)
+  -- (e) padding 1, dilation 1: exact means 66 - k = 5s, k = 66 - 5s for
+  -- s = 1..13; no_drop also allows remainder 1 (the padding row), which needs
+  -- s >= 2: k = 65 - 5s for s = 2..12
   t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 1, exact = true }
   got = {}
   for _, sol in ipairs(t) do got[sol.stride] = sol.kernel end
-  for s = 1, 5 do eq(got[s], 66 - 5 * s) end
+  for s = 1, 13 do eq(got[s], 66 - 5 * s) end
+  eq(#t, 13)
+  t = conv_solve{ input = 64, output = 6, padding = 1, dilation = 1, no_drop = true }
+  for _, sol in ipairs(t) do
+    eq(sol.remainder <= 1, true); eq(66 - sol.kernel - sol.remainder, 5 * sol.stride)
+    if sol.remainder == 1 then eq(sol.stride >= 2 and sol.stride <= 12, true) end
+  end
+  eq(#t, 13 + 11)
+  eq(tostring(conv_solve{ output = 24, kernel = 5, stride = 1, padding = 0, dilation = 1 }):find("(1 solution)", 1, true) ~= nil, true)
   -- with the floor rule there are more pairs, some dropping input rows
   local all = conv_solve{ input = 64, output = 6, padding = 0 }
   eq(#all > 12, true)
@@ -96,7 +120,7 @@ test("Inception module counts (seed 000 part 5)", function()
   eq(s1.total.params, (256 + 1) * 128 + (9 * 256 + 1) * 192 + (25 * 256 + 1) * 96)
   eq(s1.total.params, 1089952)
   eq(s1.total.mults, 1115684864)
-  eq(s1.total.adds_total, 1115684864)    -- k·C − 1 within the window + 1 for the bias
+  eq(s1.total.adds, 1115684864)    -- k·C − 1 within the window + 1 for the bias
   eq(s1.total.acts, 425984)
   eq(table.concat(s1[1].out_shape, "x"), "416x32x32")
   -- module 2: with 1x1 reductions (64) and a pooling branch
@@ -164,8 +188,8 @@ end)
 test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   local c = nn.Sequential{ nn.Conv2d(1, 10, 5), nn.ReLU() }
   local s = summary(c, {1, 1, 28, 28}, { quiet = true })
-  eq(s.total.macs, 144000); eq(s.total.mults, 144000); eq(s.total.adds_total, 144000); eq(s.total.acts, 5760)
-  eq(summary(c, {1, 1, 28, 28}, { quiet = true, bias = false }).total.adds_total, 138240)
+  eq(s.total.macs, 144000); eq(s.total.mults, 144000); eq(s.total.adds, 144000); eq(s.total.acts, 5760)
+  eq(summary(c, {1, 1, 28, 28}, { quiet = true, bias = false }).total.adds, 138240)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, relu = false }).total.acts, 0)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2mac" }).total.flops, 288000)
   eq(summary(c, {1, 1, 28, 28}, { quiet = true, flops = "2k-1" }).total.flops, 288000)
@@ -199,8 +223,8 @@ test("conventions: bias adds, relu, FLOPs, per sample, compare", function()
   -- a residual's additions are in its row, the adds total (an integer) and 2k-1 FLOPs
   local res = summary(nn.Sequential{ nn.Residual(nn.Sequential{ nn.Conv2d(1, 1, 3, { padding = 1 }) }) }, {1, 4, 4},
     { flops = "2k-1", quiet = true })
-  eq(res.total.adds_total, 160); eq(math.type(res.total.adds_total), "integer"); eq(res.total.flops, 304)
-  eq(res[2].adds_total, 16)
+  eq(res.total.adds, 160); eq(math.type(res.total.adds), "integer"); eq(res.total.flops, 304)
+  eq(res[2].adds, 16)
   -- per_sample divides a batch of vectors {N, F} as well as images
   local mlp = nn.Sequential{ nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2) }
   eq(summary(mlp, {5, 4}, { per_sample = true, quiet = true }).total.mults, 18)
@@ -303,12 +327,15 @@ test("branches: Residual and Concat take the largest field and say so when misal
   local inc = models.inception{}
   local s = summary(inc, {192, 28, 28}, { quiet = true })
   eq(s[1].rf[1].r, 5)                       -- the 5x5 branch
-  eq(s[1].note, "receptive field: the largest branch's")
+  eq(s[1].note, "receptive field: the largest branch's (each branch's own is on its rows)")
   local mis = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 2, { padding = 0 }) }
   expect_error(function() return summary(mis, {1, 8, 8}, { quiet = true }) end, "Concat: branch 2 gives {1, 7, 7}")
   local mis2 = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.AvgPool2d(3, { stride = 1, padding = 1 }) }
   local s2 = summary(mis2, {1, 8, 8}, { quiet = true })
-  eq(s2[1].note, "receptive field: the largest branch's")
+  eq(s2[1].note, "receptive field: the largest branch's (each branch's own is on its rows)")
+  -- the note is about the RF column: a table without it does not print it
+  local text = tostring(summary(mis2, {1, 8, 8}, { quiet = true, columns = { "out", "params" } }))
+  eq(text:find("largest branch", 1, true), nil, "no RF note without an RF column")
   local shifted = nn.Concat{ nn.Conv2d(1, 1, 3, { padding = 1 }), nn.Conv2d(1, 1, 3, { padding = {1, 1}, dilation = 1 }),
     nn.Sequential{ nn.Conv2d(1, 1, 1), nn.Conv2d(1, 1, 3, { padding = 1 }) } }
   eq(summary(shifted, {1, 8, 8}, { quiet = true })[1].rf[1].aligned, true)
@@ -351,13 +378,13 @@ test("check(): numbers, tensors, tolerance, the tally", function()
     nncalc.ascii = nil
   end)
   eq(out, "ok a number = 8\n"
-    .. "FAIL a slip: expected 9, got 8 (difference -1)\n"
+    .. "FAIL a slip: expected 9, got 8 (difference -1) [exact: integers]\n"
     .. "ok close enough = 0.3333333333\n"
-    .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4\n"
+    .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4 [exact: integers]\n"
     .. "FAIL a shape: expected shape 2x2, got shape 3\n"
     .. "FAIL a transpose: expected shape 3x2, got shape 2x3 (the transpose?)\n"
     .. "ok a row for a vector: shape 1x2 read as 2; all 2 entries match\n"
-    .. "FAIL a NaN entry: 1 of 2 entries differ (largest difference nan): [1] expected 1, got nan\n"
+    .. "FAIL a NaN entry: 1 of 2 entries differ (largest difference nan): [1] expected 1, got nan [exact for integers, relative 1e-06 otherwise]\n"
     .. "ok NaN expected = nan\n"
     .. "FAIL one number for a vector: expected a single number 1, got a tensor of shape 2\n"
     .. "checks: 4 passed, 6 failed\n")

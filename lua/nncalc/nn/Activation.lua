@@ -9,9 +9,20 @@ local function activation_cost(self, s, out)
   return { acts = n, bwd_input = n, saved = n }
 end
 
+-- torchscan's FLOPs per element of each activation; ptflops counts ReLU-like
+-- ones as one per element; the other counters ignore activations
+local scan_per_element = { ReLU = 1, LeakyReLU = 4, Sigmoid = 4, Tanh = 6 }
+local function activation_counters(self, r)
+  local c = { torchscan = (scan_per_element[self.class_name] or 0) * r.in_n }
+  if self.class_name == "ReLU" or self.class_name == "LeakyReLU" then c.ptflops = r.out_n end
+  return c
+end
+
 local function simple(name, fn)
   local C = Module.class(name)
+  C.elementwise = true
   C.cost = activation_cost
+  C.counters = activation_counters
   C.out_shape = Module.same_shape
   function C:compute(x) return fn(x) end
   M[name] = C
@@ -24,7 +35,9 @@ simple("Tanh", tanh)
 simple("Softplus", softplus)
 
 local LeakyReLU = Module.class("LeakyReLU")
+LeakyReLU.elementwise = true
 LeakyReLU.cost = activation_cost
+LeakyReLU.counters = activation_counters
 LeakyReLU.out_shape = Module.same_shape
 function LeakyReLU:init(slope)
   self.negative_slope = slope or 0.01
@@ -40,6 +53,7 @@ M.LeakyReLU = LeakyReLU
 -- both a single sample (C) and a batch (N x C).
 local function softmax_class(name, fn)
   local C = Module.class(name)
+  C.elementwise = true   -- the same neurons, normalised together
   C.out_shape = Module.same_shape
   -- e^x per element, then a sum and a division per element
   function C:cost(s, out)

@@ -46,6 +46,10 @@ function Sequential:out_shape(s)
   for i, m in ipairs(self:children()) do s = blame(i, m, m.out_shape, m, s) end
   return s
 end
+function Sequential:analyse(s, visit)
+  for i, m in ipairs(self:children()) do s = visit(m, s, tostring(i)) end
+  return s
+end
 M.Sequential = Sequential
 
 -- ---- Residual: y = x + block(x), or projection(x) + block(x) ----------------
@@ -81,6 +85,23 @@ function Residual:out_shape(s)
   end
   return y
 end
+function Residual:analyse(s, visit)
+  local y = visit(self[1], s, "1")
+  local sc = rawget(self, 2) and visit(self[2], s, "2") or s
+  if table.concat(y, "x") ~= table.concat(sc, "x") then
+    error(("Residual: the block gives {%s} but the shortcut gives {%s}; add a projection"):format(
+      table.concat(y, ", "), table.concat(sc, ", ")), 2)
+  end
+  return { table.unpack(y) }, { y, sc }
+end
+-- the addition x + block(x): one per output element
+function Residual:cost(_, out)
+  local n = 1
+  for i = 1, #out do n = n * out[i] end
+  return { adds = n }
+end
+function Residual:summary_name() return "Residual (x + block(x))" end
+function Residual:counters(r) return { torchscan = 0, ptflops = 0, fvcore = 0, flop_counter = 0, thop = 0, torchinfo = 0 } end
 M.Residual = Residual
 
 -- ---- Concat: parallel branches joined along the channel dim -------------------
@@ -132,6 +153,12 @@ function Concat:out_shape(s)
     end
   end
   return out
+end
+Concat.rf_note = "receptive field: the largest branch's (each branch's own is on its rows)"
+function Concat:analyse(s, visit)
+  local outs = {}
+  for i, m in ipairs(self:children()) do outs[i] = visit(m, s, tostring(i)) end
+  return self:out_shape(s), outs
 end
 M.Concat = Concat
 

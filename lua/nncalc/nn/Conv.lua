@@ -160,6 +160,34 @@ local function conv_class(name, transposed)
     if transposed then return nil end
     return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis], d = self.dilation[axis] }
   end
+  function C:counters(r)
+    local kk = self.kernel_size[1] * self.kernel_size[2]
+    local cin_g = self.in_channels // self.groups
+    local bias = self.has_bias and r.out_n or 0
+    local per_out = r.out_n * cin_g * kk
+    local params = self.out_channels * cin_g * kk + (self.has_bias and self.out_channels or 0)
+    return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = per_out, ptflops = per_out + bias,
+      torchinfo = params * (r.out_n // self.out_channels),
+      torchscan = r.out_n * (2 * cin_g * kk - 1) + bias + (transposed and 16 or 0) }
+  end
+  function C:explain(r, group)
+    local kh, kw = self.kernel_size[1], self.kernel_size[2]
+    local lines = { ("params = %d·(%d·%d·%d)%s = %s"):format(self.out_channels, self.in_channels // self.groups, kh, kw,
+      self.has_bias and (" + " .. self.out_channels) or "", group(r.params)) }
+    if not transposed then
+      local n = #r.in_shape
+      for axis = 1, 2 do
+        local _, res = conv_out(r.in_shape[n - 2 + axis], self.kernel_size[axis], { stride = self.stride[axis],
+          padding = self.padding[axis], dilation = self.dilation[axis] })
+        lines[#lines + 1] = (axis == 1 and "H: " or "W: ") .. res.formula
+      end
+      local nout = 1
+      for _, v in ipairs(r.out_shape) do nout = nout * v end
+      lines[#lines + 1] = ("mults = outputs·(C_in/g·kh·kw) = %s·%d = %s"):format(group(nout),
+        (self.in_channels // self.groups) * kh * kw, group(r.mults))
+    end
+    return lines
+  end
   C.extra_repr = repr
   M[name] = C
 end

@@ -58,6 +58,22 @@ end
 -- every output sees every input: the receptive field becomes everything
 function Linear:window() return false end
 
+function Linear:counters(r)
+  local bias = self.has_bias and r.out_n or 0
+  local batch = (#r.in_shape >= 2) and (r.in_n // self.in_features) or 1
+  return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias,
+    torchinfo = batch * (self.in_features * self.out_features + (self.has_bias and self.out_features or 0)),
+    torchscan = r.out_n * (2 * self.in_features - 1) + bias }
+end
+
+function Linear:explain(r, group)
+  local nout = 1
+  for _, v in ipairs(r.out_shape) do nout = nout * v end
+  return { ("params = %d·%d%s = %s"):format(self.out_features, self.in_features,
+      self.has_bias and (" + " .. self.out_features) or "", group(r.params)),
+    ("mults = %s outputs · %d inputs = %s"):format(group(nout), self.in_features, group(r.mults)) }
+end
+
 function Linear:extra_repr()
   return ("in_features=%d, out_features=%d, bias=%s"):format(self.in_features, self.out_features,
     tostring(self.has_bias))

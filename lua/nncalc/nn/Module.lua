@@ -205,6 +205,52 @@ end
 
 function Module.same_shape(_, shape) return { table.unpack(shape) } end
 
+-- ---- what analysis reads (summary, receptive fields) --------------------------
+--
+-- A layer states, besides out_shape:
+--   cost(shape, out)   its counts for one forward: weights, biases, mults, adds,
+--                      bias_adds, macs, conns, acts, comps, saved, bwd_input,
+--                      bwd_weight, lookups; optional parts = {{name=, ...}} shown
+--                      as sub-rows (they sum to the row), note = "..."
+--   window(axis, shape) its receptive-field rule per axis: {k=, s=, p=, d=},
+--                      nil for the identity, false when each output sees the
+--                      whole input; the default below says "unknown"
+--   explain(row, group) lines of formulas for summary{explain=true}
+--   counters(row)      what fvcore, thop ... report for it (summary{compare=true})
+-- A container states analyse(shape, visit) instead: it calls
+-- visit(child, input_shape [, name]) in the order data flows (each call
+-- returns the child's output shape) and returns its own output shape (and,
+-- when it joins branches into a new shape, the list of the joined ones);
+-- its own cost(shape, out), if any, counts only what it adds itself.
+-- Elementwise layers (activations, dropout, normalisation) set
+-- elementwise = true, and reshapes no_new_values = true: they make no new
+-- neurons and keep the receptive field.
+
+function Module:makes_neurons() return not (self.elementwise or self.no_new_values) end
+
+function Module:window()
+  if self.elementwise or self.no_new_values then return nil end
+  return "unknown"
+end
+
+-- The number of parameter values, from the declared shapes (nothing is
+-- allocated), children included; a module reached twice counts once.
+function Module:count_parameters(seen)
+  seen = seen or {}
+  if seen[self] then return 0 end
+  seen[self] = true
+  local n = 0
+  for _, name in ipairs(self._order) do
+    local t = rawget(self, name)
+    local k = 1
+    if t ~= nil then k = t:numel()
+    else for _, d in ipairs(self._shapes[name]) do k = k * d end end
+    n = n + k
+  end
+  for _, nc in ipairs(self:named_children()) do n = n + nc[2]:count_parameters(seen) end
+  return n
+end
+
 -- ---- printing, as PyTorch's repr ------------------------------------------------
 
 function Module:extra_repr() return "" end

@@ -5,6 +5,7 @@ local M = {}
 
 local function bn_class(name, dims)
   local C = Module.class(name)
+  C.elementwise = true
   -- nn.BatchNorm2d(C [, {eps=1e-5, momentum=0.1, affine=true}])
   function C:init(c, opts)
     opts = opts or {}
@@ -54,6 +55,11 @@ local function bn_class(name, dims)
     return { weights = self.affine and self.num_features or 0, biases = self.affine and self.num_features or 0,
       buffers = 2 * self.num_features, mults = 2 * n, adds = 2 * n, bwd_input = 3 * n, bwd_weight = n, saved = n }
   end
+  function C:counters(r)
+    local k = self.affine and 2 or 1
+    return { ptflops = r.in_n * k, fvcore = r.in_n * k, torchscan = 2 * self.num_features + r.in_n * 2 * k,
+      torchinfo = self.affine and (#r.in_shape >= 2 and r.in_shape[1] or 1) * 2 * self.num_features or 0 }
+  end
   function C:extra_repr()
     return ("%d, eps=%g, momentum=%g, affine=%s"):format(self.num_features, self.eps, self.momentum,
       tostring(self.affine))
@@ -68,7 +74,11 @@ bn_class("BatchNorm2d", { 4 })
 -- the rest scaled by 1/(1-p) (the mask comes from the seeded generator);
 -- in evaluation it passes x through.
 local Dropout = Module.class("Dropout")
-Dropout.no_new_values = true
+Dropout.elementwise = true
+-- in evaluation the identity; in training one multiplication per element
+-- by the mask (not counted: the counts are of inference)
+function Dropout:cost() return {} end
+function Dropout:counters(r) return { torchscan = self.p > 0 and r.in_n or 0 } end
 Dropout.out_shape = Module.same_shape
 function Dropout:init(p)
   p = p or 0.5

@@ -86,6 +86,19 @@ local function pool_class(name, known, avg)
     return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis],
       d = avg and 1 or self.dilation[axis] }
   end
+  function C:counters(r)
+    local kk = self.kernel_size[1] * self.kernel_size[2]
+    return { ptflops = r.in_n, torchscan = r.out_n * (kk - 1 + (avg and 2 or 0)) }
+  end
+  function C:explain(r)
+    local lines, n = {}, #r.in_shape
+    for axis = 1, 2 do
+      local _, res = pool_out(r.in_shape[n - 2 + axis], self.kernel_size[axis], { stride = self.stride[axis],
+        padding = self.padding[axis], ceil_mode = self.ceil_mode })
+      lines[#lines + 1] = (axis == 1 and "H: " or "W: ") .. res.formula
+    end
+    return lines
+  end
   function C:extra_repr()
     local parts = { "kernel_size=" .. Module.pair_repr(self.kernel_size),
       "stride=" .. Module.pair_repr(self.stride) }
@@ -137,13 +150,23 @@ function Adaptive:window(axis, s)
   if o == 1 or math.type(inn) ~= "integer" or inn % o ~= 0 then return false end
   return { k = inn // o, s = inn // o, p = 0, d = 1 }
 end
+-- fvcore counts the input once; torchscan an estimated kernel's k−1 + 2
+function Adaptive:counters(r)
+  local k = 1
+  for axis = 1, 2 do
+    local i, o = r.in_shape[#r.in_shape - 2 + axis], self.output_size[axis]
+    k = k * (i % o == 0 and i // o or i - o * (i // o) + 1)
+  end
+  return { ptflops = r.in_n, fvcore = r.in_n, torchscan = r.out_n * (k - 1 + 2) }
+end
 function Adaptive:extra_repr() return "output_size=" .. Module.pair_repr(self.output_size) end
 M.AdaptiveAvgPool2d = Adaptive
 
 -- Flatten: everything after the batch dim becomes one.  A 3-D input is one
 -- image (C x H x W) and becomes a vector; 1-D and N x F inputs stay as they are.
 local Flatten = Module.class("Flatten")
-Flatten.no_new_values = true
+Flatten.no_new_values = true   -- the same values, rearranged
+function Flatten:cost() return {} end
 function Flatten:compute(x)
   local d = x:dim()
   if d <= 1 then return x end
