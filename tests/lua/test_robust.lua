@@ -69,3 +69,40 @@ test("start + length and other sums never overflow", function()
   expect_error(function() return zeros(3):index_select(1, setmetatable({}, {__len = function() return 2 ^ 62 end})) end,
     "4611686018427387904 indices: the length must be 0..")
 end)
+
+-- ---- issue 20.3: containers spelled as PyTorch writes them ------------------
+
+test("containers take the modules as arguments too, with the same result as a list", function()
+  seed(5)
+  local a, b, c = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)
+  local s = nn.Sequential(a, b, c)
+  eq(#s, 3)
+  -- 2*3 + 3 + 3*1 + 1 = 13 parameters, in 4 tensors
+  eq(#s:parameters(), 4)
+  local x = tensor{1, -2}
+  near(s(x):item(), c(b(a(x))):item(), 1e-15, "the same forward as the layers one by one")
+  eq(tostring(nn.Sequential(a, b, c)), tostring(nn.Sequential{a, b, c}))
+  -- branches of 2 and 4 channels on 3x8x8: 6x8x8
+  eq(table.concat(nn.Concat(nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)):out_shape{3, 8, 8}, "x"), "6x8x8")
+  eq(table.concat(nn.Concat(nn.Linear(3, 2), nn.Linear(3, 4), {dim = 1}):out_shape{3}, "x"), "6")
+  eq(#nn.Concat(nn.ReLU(), nn.ReLU()), 2)
+end)
+
+test("anything else is refused, naming the container and the argument", function()
+  local a = nn.ReLU()
+  expect_error(function() return nn.Sequential(a, 5) end, "Sequential: argument 2 is a number, not a module")
+  expect_error(function() return nn.Sequential(a, {}) end, "Sequential: argument 2 is a table, not a module")
+  expect_error(function() return nn.Sequential(5) end, "Sequential: modules expected", "got a number")
+  expect_error(function() return nn.Sequential() end, "Sequential: modules expected", "got nothing")
+  expect_error(function() return nn.Sequential(zeros(2)) end, "got a tensor")
+  expect_error(function() return nn.Sequential({a}, a) end, "Sequential: after the list of modules, got a module")
+  expect_error(function() return nn.Sequential{a, nil, a} end, "Sequential: the list of modules has a hole at 2")
+  expect_error(function() return nn.Sequential{a, x = a} end, "Sequential: the list has a field 'x'")
+  expect_error(function() return nn.Concat(a, a, 7) end, "Concat: argument 3 is a number, not a module")
+  expect_error(function() return nn.Concat(a, {dim = 2}, a) end, "Concat: argument 2 is a table")
+  expect_error(function() return nn.Concat({a}, {dimm = 1}) end, "Concat: unknown option 'dimm' (known: dim)")
+  expect_error(function() return nn.Concat({a}, 3) end, "Concat: the options must be a table")
+  expect_error(function() return nn.Residual(a, a) end, "Residual: one block")
+  expect_error(function() return nn.Residual(a, 3) end, "Residual: the options must be a table")
+  expect_error(function() return nn.Residual(a, {projecton = a}) end, "Residual: unknown option 'projecton'")
+end)
