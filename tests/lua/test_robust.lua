@@ -106,3 +106,71 @@ test("anything else is refused, naming the container and the argument", function
   expect_error(function() return nn.Residual(a, 3) end, "Residual: the options must be a table")
   expect_error(function() return nn.Residual(a, {projecton = a}) end, "Residual: unknown option 'projecton'")
 end)
+
+-- ---- issue 20.4: modules that reach themselves; shared modules ---------------
+
+local Block = nn.class("OwnedBlock")
+function Block:init() self.fc = nn.Linear(2, 2) self.fc.owner = self end   -- the child points back
+function Block:compute(x) return self.fc(x) end
+function Block:out_shape(s) return s end
+
+test("a shared module's parameters are counted and updated once", function()
+  seed(2)
+  local shared = nn.Linear(2, 2)
+  local net = nn.Sequential(shared, nn.ReLU(), shared)
+  -- PyTorch's named_parameters gives weight and bias once: 2 tensors, 6 values
+  eq(#net:parameters(), 2)
+  eq(net:named_parameters()[1][1], "1.weight")
+  eq(net:count_parameters(), 6)
+  eq(summary(net, {2}, {quiet = true}).total.params, 6)
+  -- one SGD step moves the weight by lr * its gradient once, not twice
+  local x = tensor{1, 2}
+  local L = net(x):sum()
+  L:backward()
+  local w0, g = shared.weight:clone(), shared.weight.grad:clone()
+  optim.SGD(net:parameters(), {lr = 0.5}):step()
+  tensor_eq(shared.weight:detach(), (w0:detach() - g * 0.5):totable(), 1e-12)
+  eq(#tostring(net):gsub("[^\n]", ""), 4)   -- 5 lines: the shared leaf prints at each place, as in PyTorch
+end)
+
+test("a child that points back at its parent: walks visit each module once", function()
+  local b = Block()
+  eq(#b:parameters(), 2)                 -- fc.weight, fc.bias
+  eq(b:named_parameters()[1][1], "fc.weight")
+  eq(b:count_parameters(), 6)
+  b:zero_grad()
+  b:eval(); eq(b.training, false); eq(b.fc.training, false)
+  b:train(); eq(b.fc.training, true)
+  eq(tostring(b), "OwnedBlock(\n  (fc): Linear(\n    (owner): OwnedBlock (the same module as the top)\n  )\n)")
+  eq(b(tensor{1, 2}):numel(), 2)
+  eq(#optim.SGD(b:parameters(), {lr = 0.1}).params, 2)
+  eq(summary(b, {2}, {quiet = true}).total.params, 6)
+end)
+
+test("a true cycle in the forward is an error naming the path", function()
+  local s = nn.Sequential(nn.ReLU())
+  rawset(s, 2, s)   -- a container holding itself
+  expect_error(function() return s(tensor{1}) end,
+    "Sequential: the forward goes round a cycle: Sequential[2] is Sequential itself")
+  local inner = nn.Sequential(nn.ReLU())
+  local outer = nn.Sequential(inner)
+  rawset(inner, 2, outer)
+  expect_error(function() return outer(tensor{1}) end, "the forward goes round a cycle: Sequential[1][2] is Sequential itself")
+  eq(#s:parameters(), 0)
+  eq(tostring(s), "Sequential(\n  (1): ReLU()\n  (2): Sequential (the same module as the top)\n)")
+end)
+
+-- ---- issue 20.6: the forward at depth 1,000 ----------------------------------
+
+test("a forward through containers nested 1,000 deep works, and its error is one line", function()
+  local net = nn.ReLU()
+  for _ = 1, 1000 do net = nn.Sequential(net) end
+  tensor_eq(net(tensor{-1, 2}), {0, 2})
+  eq(#net:parameters(), 0)
+  local bad = nn.Linear(3, 1)
+  for _ = 1, 1000 do bad = nn.Sequential(bad) end
+  local err = expect_error(function() return bad(tensor{1, 2}) end,
+    "layer 1.1.1.1. ... .1.1.1.1 (1000 levels deep) (Linear(in_features=3, out_features=1, bias=true)) (input 2): linear:")
+  eq(err:find("\n"), nil)
+  assert(#err < 300, "a short message: " .. #err .. " bytes")
+end)

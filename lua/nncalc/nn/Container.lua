@@ -83,7 +83,7 @@ function Sequential:init(...)
   for i, m in ipairs(list) do rawset(self, i, m) end
 end
 function Sequential:compute(x)
-  for i, m in ipairs(self:children()) do x = blame(i, m, m.forward, m, x) end
+  for i, m in ipairs(self:children()) do x = Module.forward_child(self, i, m, x) end
   return x
 end
 function Sequential:compute_traced(x, prefix, list)
@@ -121,10 +121,9 @@ function Residual:init(block, opts, ...)
   rawset(self, 1, block)
   if opts.projection then rawset(self, 2, opts.projection) end
 end
-local function shortcut(self, x) return rawget(self, 2) and self[2]:forward(x) or x end
 function Residual:compute(x)
-  local y = blame(1, self[1], self[1].forward, self[1], x)
-  local s = rawget(self, 2) and blame(2, self[2], shortcut, self, x) or x
+  local y = Module.forward_child(self, 1, self[1], x)
+  local s = rawget(self, 2) and Module.forward_child(self, 2, self[2], x) or x
   return y + s
 end
 function Residual:compute_traced(x, prefix, list)
@@ -192,7 +191,7 @@ local function join_dim(self, nd)
 end
 function Concat:compute(x)
   local outs = {}
-  for i, m in ipairs(self:children()) do outs[i] = blame(i, m, m.forward, m, x) end
+  for i, m in ipairs(self:children()) do outs[i] = Module.forward_child(self, i, m, x) end
   return cat(outs, join_dim(self, outs[1]:dim()))
 end
 function Concat:compute_traced(x, prefix, list)

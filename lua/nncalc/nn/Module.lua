@@ -122,7 +122,57 @@ function Module:children()
   return c
 end
 
+-- Every module reachable from self, each once (a module shared by two
+-- parents, or one that reaches itself through a field like self.owner, is
+-- not visited again), in order, with its path: {"", self}, {"1", ...},
+-- {"1.fc", ...}, as PyTorch's named_modules.  A worklist, not recursion, so
+-- depth costs nothing.
+function Module:named_modules()
+  local out, seen, stack = {}, {}, { { "", self } }
+  while #stack > 0 do
+    local e = table.remove(stack)
+    if not seen[e[2]] then   -- the first path to reach a module is its name
+      seen[e[2]] = true
+      out[#out + 1] = e
+      local kids = e[2]:named_children()
+      for k = #kids, 1, -1 do   -- pushed in reverse: visited in order
+        if not seen[kids[k][2]] then
+          stack[#stack + 1] = { e[1] == "" and kids[k][1] or (e[1] .. "." .. kids[k][1]), kids[k][2] }
+        end
+      end
+    end
+  end
+  return out
+end
+
 -- ---- the forward pass ------------------------------------------------------
+
+-- The forward in progress, outermost first: {module, index, input} per
+-- level.  An error leaves the levels it passed through in place, and the
+-- outermost forward turns them into one line, "layer 2.1 (Linear(...))
+-- (input 3): <message>", the path abbreviated past 12 levels.
+local path = {}
+
+local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
+
+local function path_message(first, err)
+  local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+  local last = path[#path]
+  local leaf = last.module
+  -- name the failing layer and its settings, and the input it was given
+  if not msg:find(leaf.class_name .. "(", 1, true) then
+    local shape = nncalc.is_tensor(last.input) and (" (input " .. table.concat(last.input:shape(), "x") .. ")") or ""
+    msg = what(leaf) .. shape .. ": " .. msg
+  end
+  if #path == first then return msg end
+  local idx = {}
+  for k = first + 1, #path do idx[#idx + 1] = tostring(path[k].index) end
+  local dotted = #idx <= 12 and table.concat(idx, ".")
+    or (table.concat(idx, ".", 1, 4) .. ". ... ." .. table.concat(idx, ".", #idx - 3) .. (" (%d levels deep)"):format(#idx))
+  local lead = what(leaf)
+  if msg:sub(1, #lead) == lead then msg = msg:sub(#lead + 1) else msg = ": " .. msg end
+  return ("layer %s (%s)%s"):format(dotted, lead, msg)
+end
 
 function Module:forward(x, opts)
   if opts ~= nil then
@@ -133,17 +183,40 @@ function Module:forward(x, opts)
       return list[#list] and list[#list].output
     end
   end
-  local ok, y = pcall(self.compute, self, x)
-  if not ok then
-    -- name the layer and its settings, and the input it was given
-    local msg = tostring(y):gsub("^[^:\n]*:%d+: ", "")
-    if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
-      local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
-      msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
-    end
-    error(msg, 2)
+  local top = path[#path]
+  if top and top.module == self and not top.entered then   -- a child, called by its container
+    top.entered = true
+    local y = self:compute(x)
+    self.output = y
+    return y
   end
+  -- the outermost forward: the one protected call, however deep the net
+  -- (a pcall per level would reach Lua's C-stack limit at ~100 levels)
+  local base = #path
+  path[base + 1] = { module = self, input = x, entered = true }
+  local ok, y = pcall(self.compute, self, x)
+  local failed = not ok and path_message(base + 1, y)
+  for i = #path, base + 1, -1 do path[i] = nil end
+  if not ok then error(failed, 2) end
   self.output = y
+  return y
+end
+
+-- The container's call of child m (its number or name i) on x; a child
+-- already on the forward path means the forward goes round a cycle.
+function Module.forward_child(parent, i, m, x)
+  for k = #path, 1, -1 do
+    if path[k].module == m then
+      local names = {}
+      for j = k + 1, #path do names[#names + 1] = "[" .. path[j].index .. "]" end
+      names[#names + 1] = "[" .. i .. "]"
+      error(("%s: the forward goes round a cycle: %s%s is %s itself (a module cannot contain itself)"):format(
+        parent.class_name, m.class_name, table.concat(names), m.class_name), 0)
+    end
+  end
+  path[#path + 1] = { module = m, index = i, input = x }
+  local y = m:forward(x)
+  path[#path] = nil
   return y
 end
 
@@ -164,13 +237,23 @@ end
 
 -- ---- parameters ---------------------------------------------------------------
 
+-- Each parameter once: a module shared by two parents, or reached again
+-- through a field, gives its parameters at its first path only (as
+-- PyTorch's named_parameters), so an optimizer updates each one once.
 function Module:named_parameters(prefix, out)
   out = out or {}
   prefix = prefix or ""
-  for _, name in ipairs(self._order) do
-    out[#out + 1] = { prefix .. name, self[name] }
+  local seen = {}
+  for _, nm in ipairs(self:named_modules()) do
+    local m, base = nm[2], nm[1] == "" and prefix or (prefix .. nm[1] .. ".")
+    for _, name in ipairs(m._order) do
+      local p = m[name]
+      if not seen[p] then
+        seen[p] = true
+        out[#out + 1] = { base .. name, p }
+      end
+    end
   end
-  for _, nc in ipairs(self:named_children()) do nc[2]:named_parameters(prefix .. nc[1] .. ".", out) end
   return out
 end
 
@@ -187,8 +270,7 @@ end
 
 function Module:train(on)
   if on == nil then on = true end
-  self.training = on and true or false
-  for _, child in ipairs(self:children()) do child:train(on) end
+  for _, nm in ipairs(self:named_modules()) do nm[2].training = on and true or false end
   return self
 end
 
@@ -235,19 +317,18 @@ end
 
 -- The number of parameter values, from the declared shapes (nothing is
 -- allocated), children included; a module reached twice counts once.
-function Module:count_parameters(seen)
-  seen = seen or {}
-  if seen[self] then return 0 end
-  seen[self] = true
+function Module:count_parameters()
   local n = 0
-  for _, name in ipairs(self._order) do
-    local t = rawget(self, name)
-    local k = 1
-    if t ~= nil then k = t:numel()
-    else for _, d in ipairs(self._shapes[name]) do k = k * d end end
-    n = n + k
+  for _, nm in ipairs(self:named_modules()) do
+    local m = nm[2]
+    for _, name in ipairs(m._order) do
+      local t = rawget(m, name)
+      local k = 1
+      if t ~= nil then k = t:numel()
+      else for _, d in ipairs(m._shapes[name]) do k = k * d end end
+      n = n + k
+    end
   end
-  for _, nc in ipairs(self:named_children()) do n = n + nc[2]:count_parameters(seen) end
   return n
 end
 
@@ -255,12 +336,20 @@ end
 
 function Module:extra_repr() return "" end
 
-function Module:repr(indent)
+-- A module met again (shared, or reached through a field such as
+-- self.owner = parent) is named by the path where it was printed first,
+-- so a cycle prints once and a shared block does not print twice.
+function Module:repr(indent, shown, at)
   local children = self:named_children()
   if #children == 0 then return self.class_name .. "(" .. self:extra_repr() .. ")" end
+  shown = shown or {}
+  shown[self] = at or "the top"
   local lines = { self.class_name .. "(" }
   for _, nc in ipairs(children) do
-    lines[#lines + 1] = indent .. "  (" .. nc[1] .. "): " .. nc[2]:repr(indent .. "  ")
+    local m, path_here = nc[2], (at and (at .. ".") or "") .. nc[1]
+    local text = shown[m] and (m.class_name .. " (the same module as " .. shown[m] .. ")")
+      or m:repr(indent .. "  ", shown, path_here)
+    lines[#lines + 1] = indent .. "  (" .. nc[1] .. "): " .. text
   end
   lines[#lines + 1] = indent .. ")"
   return table.concat(lines, "\n")
