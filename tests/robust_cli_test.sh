@@ -61,5 +61,17 @@ else
   echo "robust: ulimit -v tests not run: this build cannot start under 250 MB (AddressSanitizer reserves terabytes)"
 fi
 
+# ---- a stack overflow deep inside nncalc is reported at once (issue 20.4) ----
+printf 'local net = nn.ReLU()\nfor i = 1, 200000 do net = nn.Sequential{net} end\nprint(#tostring(net) < 10000)\nnet(tensor{1})\n' > "$tmp/deep.lua"
+start=$(date +%s)
+got=$(timeout 60 "$NN" "$tmp/deep.lua" 2>&1); rc=$?
+took=$(( $(date +%s) - start ))
+case "$got" in
+  "true
+$tmp/deep.lua:4: layer 1.1.1.1. ... .1.1.1.1 ("*" levels deep) (Sequential( ...) (input 1): stack overflow")
+    if [ $rc -eq 1 ] && [ $took -le 20 ]; then ok; else bad "200,000 nested containers: status $rc after $took s" "$got"; fi ;;
+  *) bad "200,000 nested containers: one line naming the path, reported at once" "$got" ;;
+esac
+
 echo "robust: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

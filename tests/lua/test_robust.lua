@@ -174,3 +174,11 @@ test("a forward through containers nested 1,000 deep works, and its error is one
   eq(err:find("\n"), nil)
   assert(#err < 300, "a short message: " .. #err .. " bytes")
 end)
+
+test("printing a deep chain stays short: past 32 levels a container is Name(...)", function()
+  local net = nn.ReLU()
+  for _ = 1, 20000 do net = nn.Sequential(net) end
+  local text = tostring(net)
+  assert(#text < 5000, "short: " .. #text)
+  assert(text:find("Sequential(... 1 child, not shown past 32 levels)", 1, true), text:sub(1, 200))
+end)

@@ -152,11 +152,13 @@ end
 -- outermost forward turns them into one line, "layer 2.1 (Linear(...))
 -- (input 3): <message>", the path abbreviated past 12 levels.
 local path = {}
+local on_path = {}   -- module -> its level in path, to find a cycle at once
 
 local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
 
 local function path_message(first, err)
-  local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+  -- "file:12: " (or "?:-1: " from stripped bytecode) is the raise site, not news
+  local msg = tostring(err):gsub("^[^:\n]*:%-?%d+: ", "")
   local last = path[#path]
   local leaf = last.module
   -- name the failing layer and its settings, and the input it was given
@@ -194,9 +196,13 @@ function Module:forward(x, opts)
   -- (a pcall per level would reach Lua's C-stack limit at ~100 levels)
   local base = #path
   path[base + 1] = { module = self, input = x, entered = true }
+  local outer = on_path[self]
+  on_path[self] = base + 1
   local ok, y = pcall(self.compute, self, x)
   local failed = not ok and path_message(base + 1, y)
-  for i = #path, base + 1, -1 do path[i] = nil end
+  for i = #path, base + 2, -1 do on_path[path[i].module] = nil; path[i] = nil end
+  path[base + 1] = nil
+  on_path[self] = outer
   if not ok then error(failed, 2) end
   self.output = y
   return y
@@ -205,18 +211,20 @@ end
 -- The container's call of child m (its number or name i) on x; a child
 -- already on the forward path means the forward goes round a cycle.
 function Module.forward_child(parent, i, m, x)
-  for k = #path, 1, -1 do
-    if path[k].module == m then
-      local names = {}
-      for j = k + 1, #path do names[#names + 1] = "[" .. path[j].index .. "]" end
-      names[#names + 1] = "[" .. i .. "]"
-      error(("%s: the forward goes round a cycle: %s%s is %s itself (a module cannot contain itself)"):format(
-        parent.class_name, m.class_name, table.concat(names), m.class_name), 0)
-    end
+  local k = on_path[m]
+  if k then
+    local names = {}
+    for j = k + 1, #path do names[#names + 1] = "[" .. path[j].index .. "]" end
+    names[#names + 1] = "[" .. i .. "]"
+    error(("%s: the forward goes round a cycle: %s%s is %s itself (a module cannot contain itself)"):format(
+      parent.class_name, m.class_name, table.concat(names), m.class_name), 0)
   end
-  path[#path + 1] = { module = m, index = i, input = x }
+  local n = #path + 1
+  path[n] = { module = m, index = i, input = x }
+  on_path[m] = n
   local y = m:forward(x)
-  path[#path] = nil
+  path[n] = nil
+  on_path[m] = nil
   return y
 end
 
@@ -339,9 +347,17 @@ function Module:extra_repr() return "" end
 -- A module met again (shared, or reached through a field such as
 -- self.owner = parent) is named by the path where it was printed first,
 -- so a cycle prints once and a shared block does not print twice.
+-- Past 32 levels a container prints as Name(...): the text of a deep
+-- chain grows with the square of its depth (each level indents the rest).
+local REPR_DEPTH = 32
+
 function Module:repr(indent, shown, at)
   local children = self:named_children()
   if #children == 0 then return self.class_name .. "(" .. self:extra_repr() .. ")" end
+  if #indent >= 2 * REPR_DEPTH then
+    return self.class_name .. "(... " .. #children .. (#children == 1 and " child" or " children")
+      .. ", not shown past " .. REPR_DEPTH .. " levels)"
+  end
   shown = shown or {}
   shown[self] = at or "the top"
   local lines = { self.class_name .. "(" }
