@@ -66,7 +66,9 @@ Tensor **lt_newslot(lua_State *L) {
 }
 
 const char *lt_typename(lua_State *L, int arg) {
-  return lt_test(L, arg) != NULL ? "tensor" : luaL_typename(L, arg);
+  Tensor **p = test_slot(L, arg);
+  if (p != NULL) return *p != NULL ? "tensor" : "closed tensor";
+  return luaL_typename(L, arg);
 }
 
 int lt_error(lua_State *L, const char *fname) {

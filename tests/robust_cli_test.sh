@@ -68,7 +68,7 @@ got=$(timeout 60 "$NN" "$tmp/deep.lua" 2>&1); rc=$?
 took=$(( $(date +%s) - start ))
 case "$got" in
   "true
-$tmp/deep.lua:4: layer 1.1.1.1. ... .1.1.1.1 ("*" levels deep) (Sequential( ...) (input 1): stack overflow")
+$tmp/deep.lua:4: layer 1.1.1.1. ... .1.1.1.1 ("*" levels deep) (Sequential( ...) (input 1): "*"stack overflow")
     if [ $rc -eq 1 ] && [ $took -le 20 ]; then ok; else bad "200,000 nested containers: status $rc after $took s" "$got"; fi ;;
   *) bad "200,000 nested containers: one line naming the path, reported at once" "$got" ;;
 esac

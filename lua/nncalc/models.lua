@@ -161,4 +161,10 @@ function models.inception(o)
   return nn.Concat(branches)
 end
 
+-- raw Lua errors in a model's constructor name it
+local named = require("nncalc.named")
+for name, f in pairs(models) do
+  if type(f) == "function" then models[name] = named.wrap("models." .. name, f) end
+end
+
 return models

@@ -19,7 +19,7 @@ for k, v in G.next, G do std[k] = v end
 std._G = G
 local rawget, rawset, type, require, error = G.rawget, G.rawset, G.type, G.require, G.error
 
-local exports
+local exports, named
 G.setmetatable(env, { __index = function(t, k)
   local v = std[k]
   if v == nil then v = rawget(lib, k) end
@@ -30,11 +30,14 @@ G.setmetatable(env, { __index = function(t, k)
       if exports.tables[k] then v = m
       else v = type(m) == "table" and rawget(m, k) or rawget(t, k) end
       if v == nil then error(("nncalc: module %s does not define %s"):format(module, k), 2) end
+      -- a public Lua function: its raw Lua errors name it (nncalc/named.lua)
+      if type(v) == "function" and not exports.tables[k] then v = named.wrap(k, v) end
     end
   end
   if v ~= nil then rawset(t, k, v) end
   return v
 end })
+named = require("nncalc.named")
 exports = require("nncalc.exports")
 
 local tensor_mt = getmetatable(lib.zeros(0))
@@ -124,7 +127,7 @@ local function debug_mode(on) lib.debug(on) end
 local function lazy_global(name)
   local stub
   stub = function(...)
-    local f = env[name]
+    local f = named.wrap(name, env[name])
     if rawequal(rawget(G, name), stub) then G[name] = f end
     return f(...)
   end

@@ -429,7 +429,7 @@ end
 
 -- summary(model, input_shape [, opts]) -> table; prints unless quiet=true.
 function M.summary(model, shape, opts)
-  opts = opts or {}
+  opts = require("nncalc.named").options("summary", opts)
   if type(opts) ~= "table" then error("summary: options must be a table", 2) end
   local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1,
     conventions = 1, neurons = 1 }

@@ -148,12 +148,15 @@ local BUDGET = 2000000   -- Lua instructions a call may run (a fit of 2^31 epoch
 
 local function budget_hook() error("fuzz: instruction budget", 0) end
 
--- An error must say which function it came from: the name called, or, for
--- an error raised by a callback the fuzzer passed in, that callback's text.
-local function check_message(name, err)
+-- An error must say which function it came from: the name called (or the
+-- class of the module or optimizer called, or, for a forward, the layer
+-- that failed), or, for an error raised by a callback the fuzzer passed
+-- in, that callback's text.
+local function check_message(name, err, also)
   local msg = tostring(err)
   if msg:find("fuzz", 1, true) then return end   -- our raiser, budget or __len/__index
-  if msg:find(name, 1, true) then return end
+  if msg:find(name, 1, true) or (also and msg:find(also, 1, true)) then return end
+  if msg:find("^[^:]*:?%d*:? ?layer [%d.]+ %(") then return end
   local key = name .. ": " .. msg:gsub("%d+", "N"):sub(1, 160)
   stats.unnamed = stats.unnamed + 1
   if not unnamed_seen[key] then
@@ -162,15 +165,17 @@ local function check_message(name, err)
   end
 end
 
+local also_name
 local function call(name, fn, ...)
   stats.calls = stats.calls + 1
   debug.sethook(budget_hook, "", BUDGET)
   local ok, err = pcall(fn, ...)
   debug.sethook()
-  limits{ max_elements = CAP }
+  limits{ max_elements = CAP }   -- what a call may have changed for all the others
+  detect_anomaly(false)
   if not ok then
     stats.raised = stats.raised + 1
-    if err == "fuzz: instruction budget" then stats.budget = stats.budget + 1 else check_message(name, err) end
+    if err == "fuzz: instruction budget" then stats.budget = stats.budget + 1 else check_message(name, err, also_name) end
   end
   return ok, err
 end
@@ -188,7 +193,9 @@ local function call_target(t)
     local self = rng(4) > 1 and pick(tensor_makers)() or value()
     return call(t.name, t.fn, self, table.unpack(a, 1, n))
   end
+  also_name = type(t.fn) == "table" and rawget(t.fn, "name") or nil   -- optim.RMSprop is optim.RMSProp
   local ok, obj = call(t.name, t.fn, table.unpack(a, 1, n))
+  also_name = nil
   -- a module or optimizer that was built: call its methods too (a hostile
   -- table handed back may raise on any look at it)
   local probe_ok, is_mod, has_step = pcall(function()
@@ -197,12 +204,14 @@ local function call_target(t)
   if not probe_ok then return end
   if ok and is_mod then
     local m = pick(module_methods)
+    also_name = obj.class_name
     if type(obj[m]) == "function" then
       local b, nb = args(rng(0, 2))
       call(m, obj[m], obj, table.unpack(b, 1, nb))
     end
     call(t.name, obj, pick(tensor_makers)())   -- forward
     call("tostring", tostring, obj)
+    also_name = nil
   elseif ok and has_step then
     call("step", obj.step, obj, value())
   end

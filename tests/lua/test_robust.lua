@@ -182,3 +182,36 @@ test("printing a deep chain stays short: past 32 levels a container is Name(...)
   assert(#text < 5000, "short: " .. #text)
   assert(text:find("Sequential(... 1 child, not shown past 32 levels)", 1, true), text:sub(1, 200))
 end)
+
+-- ---- issue 20.5: every public entry point names itself --------------------------
+
+test("errors name the function called and the argument, never '?' or an internal name", function()
+  -- nn.MSELoss(5) said "bad argument #1 to 'for iterator' (table expected, got number)"
+  expect_error(function() return nn.MSELoss(5) end, "MSELoss: the options must be a table like {name = value}, got a number")
+  expect_error(function() return nn.Conv2d(1, 1, 1, zeros(1)) end, "Conv2d: the options must be a table", "got a tensor")
+  expect_error(function() return optim.SGD({tensor{1}:requires_grad()}, 5) end, "optim.SGD: the options must be a table")
+  expect_error(function() return summary(nn.ReLU(), {2}, 5) end, "summary: the options must be a table")
+  -- cmul(1, 2) said "cannot combine a number with a number"
+  expect_error(function() return cmul(1, 2) end, "cmul: needs a tensor, got two numbers")
+  expect_error(function() return cdiv("a", {}) end, "cdiv: needs a tensor, got a string and a table")
+  -- a method called with no name Lua can see was '?'
+  local ok, err = pcall(zeros(2).exp, "s")   -- called by pcall: no name in the caller's code
+  eq(ok, false)
+  eq(err, "bad argument #1 to 'nncalc.Tensor.exp' (tensor expected, got string)")
+  -- a closed tensor: printing says so; using it names the use
+  local c = zeros(2)
+  do local closing <close> = c end
+  eq(tostring(c), "[closed tensor]")
+  expect_error(function() return c + 1 end, "add: the tensor has been closed")
+  expect_error(function() return c[1] end, "index: the tensor has been closed")
+  ok, err = pcall(c.exp, c)
+  eq(err, "bad argument #1 to 'nncalc.Tensor.exp' (tensor has been closed)")
+  -- a raw Lua error inside nncalc's own code names the public function it came from
+  expect_error(function() return nn.ReLU():out_shape(5) end, "ReLU:out_shape: ")
+  -- the target table of a loss is named as such
+  expect_error(function() return mse_loss(zeros(2), {{1}, 2}) end, "mse_loss: the target table: tensor:")
+  expect_error(function() return matmul(zeros(2, 3), zeros(2)) end, "matmul (as mv): size mismatch")
+  -- a huge __len in index_select says which argument is too large
+  expect_error(function() return zeros(3):index_select(1, setmetatable({}, {__len = function() return 1e12 end})) end,
+    "bad argument #2 to 'index_select' (1000000000000 indices")
+end)

@@ -113,6 +113,9 @@ function Residual:init(block, opts, ...)
   if opts ~= nil and (type(opts) ~= "table" or nncalc.is_tensor(opts)) then
     error("Residual: the options must be a table like {projection = m}, got a " .. kind(opts), 3)
   end
+  if not Module.is_module(block) then
+    error(("Residual: a module expected as the block, got %s"):format(block == nil and "nothing" or kind(block)), 3)
+  end
   opts = opts or {}
   for k in pairs(opts) do
     if k ~= "projection" then error(("Residual: unknown option '%s' (known: projection)"):format(tostring(k)), 3) end

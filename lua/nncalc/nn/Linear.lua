@@ -17,7 +17,7 @@ end
 function Linear:init(nin, nout, opts)
   nin = check_size("Linear", "in_features", nin)
   nout = check_size("Linear", "out_features", nout)
-  opts = opts or {}
+  opts = require("nncalc.named").options("Linear", opts)
   self.in_features, self.out_features = nin, nout
   local bound = 1 / math.sqrt(nin)
   self:param("weight", { nout, nin }, bound, opts.weight)

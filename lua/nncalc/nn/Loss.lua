@@ -7,7 +7,7 @@ local M = {}
 local function loss_class(name, fn)
   local C = Module.class(name)
   function C:init(opts)
-    opts = opts or {}
+    opts = require("nncalc.named").options(name, opts)
     for k in pairs(opts) do
       if k ~= "reduction" then error(("%s: unknown option '%s' (reduction)"):format(name, tostring(k)), 3) end
     end

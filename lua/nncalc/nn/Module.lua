@@ -13,14 +13,33 @@
 -- gives the same numbers every time, and a net that is only analysed
 -- (summary, shapes) never allocates its weights.
 
+local named = require("nncalc.named")
 local Module = { __name = "nn.Module" }
+
+-- Methods a user calls on a module directly: their raw Lua errors name
+-- them ("Conv2d:out_shape: ..."); forward names the layer itself, and the
+-- walks inside it stay unwrapped (no protected call per level).
+local public = { out_shape = true, cost = true, window = true, parameters = true, named_parameters = true,
+  zero_grad = true, train = true, eval = true, count_parameters = true, extra_repr = true, children = true,
+  named_children = true, named_modules = true, repr = true }
 
 -- Instances look up methods in their class chain, then materialize a lazy
 -- parameter the first time it is read.
 local function instance_index(class)
+  local wrapped = {}
   return function(self, k)
     local v = class[k]
-    if v ~= nil then return v end
+    if v ~= nil then
+      if public[k] and type(v) == "function" then
+        local w = wrapped[k]
+        if w == nil or w[1] ~= v then
+          w = { v, named.wrap(class.class_name .. ":" .. k, v) }
+          wrapped[k] = w
+        end
+        return w[2]
+      end
+      return v
+    end
     local lazy = rawget(self, "_lazy")
     local make = lazy and lazy[k]
     if make then
@@ -56,12 +75,14 @@ function Module.class(name, parent)
   class.__len = function(self) return rawlen(self) end
   class.__newindex = record_field
   class.class_name = name
-  getmetatable(class).__call = function(cls, ...)
+  -- building an instance: init's raw Lua errors name the class
+  local build = named.wrap(name, function(cls, ...)
     local self = setmetatable({ _lazy = {}, _order = {}, training = true }, cls)
     self._seed = nncalc._draw_seed()
     self:init(...)
     return self
-  end
+  end)
+  getmetatable(class).__call = build
   return class
 end
 
@@ -153,6 +174,7 @@ end
 -- (input 3): <message>", the path abbreviated past 12 levels.
 local path = {}
 local on_path = {}   -- module -> its level in path, to find a cycle at once
+local outermost
 
 local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
 
@@ -161,9 +183,11 @@ local function path_message(first, err)
   local msg = tostring(err):gsub("^[^:\n]*:%-?%d+: ", "")
   local last = path[#path]
   local leaf = last.module
+  if not Module.is_module(leaf) then return msg end
   -- name the failing layer and its settings, and the input it was given
   if not msg:find(leaf.class_name .. "(", 1, true) then
-    local shape = nncalc.is_tensor(last.input) and (" (input " .. table.concat(last.input:shape(), "x") .. ")") or ""
+    local ok, s = pcall(function() return table.concat(last.input:shape(), "x") end)   -- (a closed tensor has none)
+    local shape = ok and (" (input " .. s .. ")") or ""
     msg = what(leaf) .. shape .. ": " .. msg
   end
   if #path == first then return msg end
@@ -192,25 +216,36 @@ function Module:forward(x, opts)
     self.output = y
     return y
   end
-  -- the outermost forward: the one protected call, however deep the net
-  -- (a pcall per level would reach Lua's C-stack limit at ~100 levels)
+  local y = outermost(self, x, self.compute, self, x)
+  self.output = y
+  return y
+end
+
+-- The outermost forward: the one protected call, however deep the net (a
+-- pcall per level would reach Lua's C-stack limit at ~100 levels).  Runs
+-- fn(...) with self as the first level of the path, and leaves the path as
+-- it found it whatever happens.
+outermost = function(self, x, fn, ...)
   local base = #path
   path[base + 1] = { module = self, input = x, entered = true }
   local outer = on_path[self]
   on_path[self] = base + 1
-  local ok, y = pcall(self.compute, self, x)
+  local ok, y = pcall(fn, ...)
   local failed = not ok and path_message(base + 1, y)
   for i = #path, base + 2, -1 do on_path[path[i].module] = nil; path[i] = nil end
   path[base + 1] = nil
   on_path[self] = outer
-  if not ok then error(failed, 2) end
-  self.output = y
+  if not ok then error(failed, 3) end
   return y
 end
 
 -- The container's call of child m (its number or name i) on x; a child
 -- already on the forward path means the forward goes round a cycle.
 function Module.forward_child(parent, i, m, x)
+  local top = path[#path]
+  if not (top and top.module == parent) then   -- a container's compute called directly
+    return outermost(parent, x, Module.forward_child, parent, i, m, x)
+  end
   local k = on_path[m]
   if k then
     local names = {}

@@ -8,7 +8,7 @@ local function bn_class(name, dims)
   C.elementwise = true
   -- nn.BatchNorm2d(C [, {eps=1e-5, momentum=0.1, affine=true}])
   function C:init(c, opts)
-    opts = opts or {}
+    opts = require("nncalc.named").options(name, opts)
     local n = type(c) == "number" and math.tointeger(c)   -- 64.0 is 64
     if not n or n < 1 then
       error(("%s: num_features must be a positive whole number, got %s"):format(name, tostring(c)), 3)

@@ -29,7 +29,7 @@ end
 local function pool_class(name, known, avg)
   local C = Module.class(name)
   function C:init(k, opts)
-    opts = opts or {}
+    opts = require("nncalc.named").options(name, opts)
     for key in pairs(opts) do
       if not known[key] then error(("%s: unknown option '%s'"):format(name, tostring(key)), 3) end
     end
