@@ -73,5 +73,21 @@ $tmp/deep.lua:4: layer 1.1.1.1. ... .1.1.1.1 ("*" levels deep) (Sequential( ...)
   *) bad "200,000 nested containers: one line naming the path, reported at once" "$got" ;;
 esac
 
+# ---- piped input the lexer cannot take (issue 20.6) ----------------------------
+# an unterminated "..." cannot be finished by more lines: it is an error at
+# once, and the next line runs (it used to be swallowed as a continuation)
+same "an unterminated string is an error on its own line" "stdin:1: unfinished string near <eof>
+1
+2" "$(printf 'x = "abc\nprint(1)\nprint(2)\n' | "$NN" 2>&1 | cat)"
+same "a backslash at the end continues a string, as in Lua" "abc
+def" "$(printf 'x = "abc\\\ndef"\nprint(x)\n' | "$NN" 2>&1)"
+same "a long string continues" "abc
+def" "$(printf 'x = [[abc\ndef]]\nprint(x)\n' | "$NN" 2>&1)"
+got=$(printf 'print("a\0b")\nprint(2)\n' | "$NN" 2>&1 | cat); rc=$?
+same "a NUL byte: the line is refused, saying so; the next runs" 'stdin: a line holds a NUL byte and was not run (inside a string, write "\0")
+2' "$got"
+printf 'print("a\0b")\n' | "$NN" >/dev/null 2>&1
+same "... and the session fails" 1 $?
+
 echo "robust: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
