@@ -215,3 +215,18 @@ test("errors name the function called and the argument, never '?' or an internal
   expect_error(function() return zeros(3):index_select(1, setmetatable({}, {__len = function() return 1e12 end})) end,
     "bad argument #2 to 'index_select' (1000000000000 indices")
 end)
+
+test("summary walks 1,000 nested containers; a model holding itself is named", function()
+  local net = nn.Linear(4, 2)
+  for _ = 1, 1000 do net = nn.Sequential(net) end
+  eq(summary(net, {4}, {quiet = true}).total.params, 10)   -- 4*2 + 2
+  local bad = nn.Linear(3, 1)
+  for _ = 1, 1000 do bad = nn.Sequential(bad) end
+  local err = expect_error(function() return summary(bad, {2}, {quiet = true}) end,
+    "summary: layer 1.1.1.1. ... .1.1.1.1 (1000 levels deep) (Linear(in_features=3, out_features=1, bias=true))")
+  assert(#err < 300, "one short line: " .. #err)
+  local s = nn.Sequential(nn.ReLU())
+  rawset(s, 2, s)
+  expect_error(function() return summary(s, {2}, {quiet = true}) end,
+    "summary: layer 2 (Sequential( ...) contains itself (it is the whole model)")
+end)
