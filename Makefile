@@ -8,33 +8,45 @@
 #   make sanitize   only the sanitizer pass (with 40 s of the fuzzer)
 #   make fuzz SECONDS=600   a long run of the random-API fuzzer (tests/fuzz/)
 #   make bench      benchmarks (GEMM, start-up, autograd, convolution, summary,
-#                   Adam), printed beside references
+#                   Adam, LSTM), printed beside references
 #   make install PREFIX=/usr/local
 #
-# ARCH=-march=x86-64-v2 (say) builds for another CPU than this one.
+# ARCH=-march=x86-64-v2 (say) builds for another CPU; V=1 shows commands.
 
 PREFIX ?= /usr/local
+PKG_CONFIG ?= pkg-config
 # Where stock lua5.4 finds Lua files and C modules under PREFIX (Debian's
 # lua5.4 searches /usr/local/lib/lua/5.4 but not the multiarch folder there).
 LUA_LMOD ?= $(PREFIX)/share/lua/5.4
-LUA_CMOD ?= $(if $(filter /usr,$(PREFIX)),$(shell pkg-config --variable=INSTALL_CMOD lua5.4),$(PREFIX)/lib/lua/5.4)
+LUA_CMOD ?= $(if $(filter /usr,$(PREFIX)),$(shell $(PKG_CONFIG) --variable=INSTALL_CMOD lua5.4),$(PREFIX)/lib/lua/5.4)
 VERSION = 0.1.0
 CC ?= cc
 # -mtune=generic: GCC 12 tunes -march=native on Zen 4 as Rocket Lake, and
 # that tuning's SLP vectoriser stores struct fields to the wrong offsets
 # (seen in tests/check_conv.c: a Conv2dParams built field by field got
 # padding {1,1}); the generic tuning compiles the same code correctly.
-ARCH ?= -march=native -mtune=generic
+# Only x86 compilers know -march=native with these tunings and
+# -mprefer-vector-width; elsewhere (aarch64, or a cross compiler) the
+# target's defaults apply.
+TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+IS_X86 := $(if $(filter x86_64% i386% i486% i586% i686% amd64%,$(TARGET)),1)
+ARCH ?= $(if $(IS_X86),-march=native -mtune=generic)
+VEC512 := $(if $(IS_X86),-mprefer-vector-width=512)
+# a compiler for another machine than this one: its libraries are not here
+CROSS := $(if $(filter $(shell uname -m)-% $(shell uname -m),$(TARGET)),,1)
 OPT ?= -O2
 BUILD ?= build
 
 # ---- dependencies -----------------------------------------------------
-# When pkg-config cannot find them, install them (scripts/install-deps
-# says what it does, or lists what to install on non-Debian systems).
+# Building needs Lua 5.4 and Readline; Check only the tests.  What
+# pkg-config cannot find, scripts/install-deps installs (or, without root or
+# apt-get, names exactly).
+NEEDED = lua5.4 readline $(if $(filter test unit sanitize $(BUILD)/check_runner,$(MAKECMDGOALS)),check)
 ifeq ($(filter clean help print-%,$(MAKECMDGOALS)),)
-ifneq ($(shell pkg-config --exists lua5.4 readline check 2>/dev/null && echo ok),ok)
-$(info nncalc: build dependencies missing; running scripts/install-deps)
-DEPS_STATUS := $(shell sh scripts/install-deps 1>&2; echo $$?)
+MISSING := $(strip $(foreach m,$(NEEDED),$(if $(shell $(PKG_CONFIG) --exists $(m) 2>/dev/null && echo ok),,$(m))))
+ifneq ($(MISSING),)
+$(info nncalc: missing build dependencies (pkg-config: $(MISSING)); running scripts/install-deps)
+DEPS_STATUS := $(shell sh scripts/install-deps $(MISSING) 1>&2; echo $$?)
 ifneq ($(DEPS_STATUS),0)
 $(error nncalc: could not install the build dependencies (see above))
 endif
@@ -43,13 +55,14 @@ endif
 
 # OpenBLAS: only its headers at build time; nncalc dlopens the library on
 # the first large product (start-up stays fast), the benchmark links it.
-HAVE_BLAS := $(shell pkg-config --exists openblas 2>/dev/null && echo 1)
-BLAS_CFLAGS := $(if $(HAVE_BLAS),-DHAVE_CBLAS $(shell pkg-config --cflags openblas) \
-  -DNNCALC_BLAS_LIB='"$(shell pkg-config --variable=libdir openblas)/libopenblas.so.0"')
-BLAS_LIBS := $(if $(HAVE_BLAS),$(shell pkg-config --libs openblas))
-DEPCFLAGS := $(shell pkg-config --cflags lua5.4 readline 2>/dev/null)
-DEPLIBS := $(shell pkg-config --libs lua5.4 readline 2>/dev/null) -ldl
-CHECKFLAGS := $(shell pkg-config --cflags --libs check 2>/dev/null)
+# (not for a cross compiler: the headers found are the build machine's)
+HAVE_BLAS := $(if $(CROSS),,$(shell $(PKG_CONFIG) --exists openblas 2>/dev/null && echo 1))
+BLAS_CFLAGS := $(if $(HAVE_BLAS),-DHAVE_CBLAS $(shell $(PKG_CONFIG) --cflags openblas) \
+  -DNNCALC_BLAS_LIB='"$(shell $(PKG_CONFIG) --variable=libdir openblas)/libopenblas.so.0"')
+BLAS_LIBS := $(if $(HAVE_BLAS),$(shell $(PKG_CONFIG) --libs openblas))
+DEPCFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 readline 2>/dev/null)
+DEPLIBS := $(shell $(PKG_CONFIG) --libs lua5.4 readline 2>/dev/null) -ldl
+CHECKFLAGS := $(shell $(PKG_CONFIG) --cflags --libs check 2>/dev/null)
 
 # Lua's own warning set on top of the usual ones; the tree builds without
 # a single warning under it.
@@ -62,6 +75,13 @@ LDLIBS_ALL = $(DEPLIBS) -lm $(SANFLAGS) $(LDFLAGS)
 # the core and its Check runner: no Lua, no Readline (the boundary, kept by
 # the build: neither their headers nor their libraries are offered)
 CORE_LIBS = -ldl -lm $(SANFLAGS) $(LDFLAGS)
+
+# One line per step (CC src/tensor.c); V=1 shows the whole commands.
+ifeq ($(V),1)
+say =
+else
+say = @printf '%s %s\n' '$(1)' '$(2)';
+endif
 
 # ---- sources ----------------------------------------------------------
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
@@ -81,19 +101,23 @@ TESTS_O = $(TESTS_C:%=$(BUILD)/tests/%.o)
 BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
 SO = $(BUILD)/nncalc.so
 
-.PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden fuzz
+.PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden core check-op-tables fuzz
 all: $(BIN) $(SO)
 
+# the C core's objects (no Lua, no linking): what a cross compiler builds
+# without the target's libraries (make core CC=aarch64-linux-gnu-gcc BUILD=build/aarch64)
+core: $(CORE_O)
+
 $(BIN): $(CORE_O) $(LUA_O) $(EMBED_O) $(BUILD)/main.o
-	$(CC) -o $@ $^ $(LDLIBS_ALL)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 # require "nncalc" from a stock lua5.4: the same objects, without the
 # host (REPL, CLI); Lua's own symbols come from the interpreter.
 $(SO): $(CORE_O) $(BIND_O)
-	$(CC) -shared -o $@ $^ -ldl -lm $(SANFLAGS) $(LDFLAGS)
+	$(call say,LD,$@)$(CC) -shared -o $@ $^ -ldl -lm $(SANFLAGS) $(LDFLAGS)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 # Every .lua file under lua/ compiled to stripped bytecode by a host tool of our own
 # (luaL_loadfile + lua_dump), so nothing depends on a luac binary.
@@ -110,24 +134,24 @@ $(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
 
 # the matrix kernel is the hot loop: full optimisation, wide vectors
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)
-	$(CC) $(CFLAGS_ALL) -O3 -mprefer-vector-width=512 -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -O3 $(VEC512) -c -o $@ $<
 
 # the optimizer loops stream memory: vectorised sqrt needs no errno
 $(BUILD)/optim.o: src/optim.c src/optim.h | $(BUILD)
-	$(CC) $(CFLAGS_ALL) -O3 -fno-math-errno -mprefer-vector-width=512 -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -O3 -fno-math-errno $(VEC512) -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/%.c tests/check_suites.h src/*.h | $(BUILD)
-	$(CC) $(CFLAGS_ALL) -Isrc $(shell pkg-config --cflags check) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -Isrc $(shell $(PKG_CONFIG) --cflags check) -c -o $@ $<
 
 # compiled without the Lua and Readline include paths: a core file that
 # reached for lua.h would not build
 $(CORE_O) $(TESTS_O): DEPCFLAGS =
 
 $(BUILD)/check_runner: $(TESTS_O) $(CORE_O)
-	$(CC) -o $@ $^ $(CHECKFLAGS) $(CORE_LIBS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(CHECKFLAGS) $(CORE_LIBS)
 
 $(BUILD):
-	mkdir -p $(BUILD)/tests
+	@mkdir -p $(BUILD)/tests
 
 run: $(BIN)
 	./$(BIN)
@@ -135,14 +159,28 @@ run: $(BIN)
 # ---- tests ------------------------------------------------------------
 # unit: one pass of every suite against $(BUILD); test: the normal build,
 # then the sanitizer build; tests/run_all.sh prints the final tally.
-unit: $(BIN) $(BUILD)/check_runner
+unit: $(BIN) $(BUILD)/check_runner check-op-tables
 	sh tests/run_all.sh $(BUILD) $(BIN)
 
-test: $(BIN) $(BUILD)/check_runner
+test: $(BIN) $(BUILD)/check_runner check-op-tables
 	rm -f $(BUILD)/tally build/san/tally
 	-sh tests/run_all.sh $(BUILD) $(BIN)
 	-$(MAKE) --no-print-directory sanitize
 	@sh tests/total.sh $(BUILD) build/san
+
+# An op added to its enum without its rows must not compile (src/optable.h):
+# NNCALC_TEST_MISSING_OP adds a unary op in the middle of the enum and
+# nothing else, and each table indexed by that enum must then refuse to
+# build, with its own message.
+check-op-tables:
+	@for f in fn_elem:unary_table ops_elem:unary_fn ops_elem:op_unary_name; do \
+	  src=src/$${f%%:*}.c; table=$${f#*:}; \
+	  $(CC) $(CFLAGS_ALL) -fsyntax-only $$src || exit 1; \
+	  if $(CC) $(CFLAGS_ALL) -DNNCALC_TEST_MISSING_OP -fsyntax-only $$src 2>$(BUILD)/optable.err; then \
+	    echo "check-op-tables: $$src compiled with a unary op that has no row"; exit 1; fi; \
+	  grep -q "$$table: every op of the enum needs exactly one row" $(BUILD)/optable.err || \
+	    { echo "check-op-tables: $$src failed for another reason:"; cat $(BUILD)/optable.err; exit 1; }; \
+	done; echo "check-op-tables: a unary op without its rows does not compile (as it must)"
 
 # rewrite the lessons' golden transcripts after changing a lesson on purpose
 golden: $(BIN)
@@ -152,7 +190,7 @@ SANFLAGS_ASAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-saniti
 sanitize:
 	$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 SANFLAGS="$(SANFLAGS_ASAN)" \
 	  build/san/nncalc build/san/check_runner
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) \
 	  sh tests/run_all.sh build/san build/san/nncalc
 
@@ -164,7 +202,7 @@ SECONDS ?= 300
 SEED ?= 1
 fuzz:
 	$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 SANFLAGS="$(SANFLAGS_ASAN)" build/san/nncalc
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp NNCALC_LUA_DIR=$(CURDIR)/lua \
 	  sh tests/fuzz/run.sh build/san/nncalc $(SECONDS) $(SEED)
 
@@ -177,6 +215,8 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
 	./$(BIN) bench/bench_optim.lua
+	./$(BIN) bench/bench_lstm.lua
+	./$(BIN) bench/bench_budget.lua
 
 $(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
 	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)

@@ -5,11 +5,13 @@
 */
 #include "autograd.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "functions.h"
 #include "ops.h"
 #include "pool.h"
 
@@ -25,6 +27,8 @@ int64_t ag_live_nodes(void) { return live_nodes; }
 ** Freeing: iterative, so that a graph thousands of ops deep (a long
 ** training loop) does not recurse thousands of frames deep.
 ** ====================================================================== */
+
+typedef struct NodeList { Node **v; int n, cap; } NodeList;
 
 static Node **pending = NULL;
 static int npending = 0, cap_pending = 0, draining = 0;
@@ -74,7 +78,33 @@ static void tensor_free_ag(Tensor *t) {
   t->name = NULL;
 }
 
-void ag_init(void) { tensor_ag_free = tensor_free_ag; }
+static int topo_sort(Node *root, NodeList *order);
+
+/* A tensor whose .grad was recorded (create_graph) is often an input of
+** that very graph (x.grad = 3x² holds x): when the graph's references are
+** all that is left of it, the user can no longer reach x, so its .grad is
+** dropped, which frees both.  Only such tensors pay for the walk. */
+static void tensor_unref_ag(Tensor *t) {
+  NodeList order = {0};
+  int64_t held = 0;
+  int k, i;
+  if (topo_sort(t->grad->node, &order) != NN_OK) { free(order.v); return; }
+  for (k = 0; k < order.n; k++) {
+    for (i = 0; i < order.v[k]->nin; i++) held += order.v[k]->in[i] == t;
+    held += order.v[k]->saved == t;
+  }
+  free(order.v);
+  if (held == t->refcount) {
+    Tensor *g = t->grad;
+    t->grad = NULL;
+    tensor_release(g);   /* may free t: touch nothing after */
+  }
+}
+
+void ag_init(void) {
+  tensor_ag_free = tensor_free_ag;
+  tensor_ag_unref = tensor_unref_ag;
+}
 
 /* ======================================================================
 ** Recording
@@ -121,6 +151,17 @@ Node *ag_record(Tensor *out, const OpDesc *op, int n, Tensor *const *in) {
   return node;
 }
 
+void ag_set_params(Node *n, const void *params, size_t size) {
+  assert(size == n->op->params_size && size <= sizeof n->params.bytes);
+  memcpy(n->params.bytes, params, size);
+}
+
+const void *ag_params(const Node *n, size_t size) {
+  assert(size == n->op->params_size);
+  (void)size;
+  return n->params.bytes;
+}
+
 void ag_set_site(Node *n, const char *site) {
   free(n->site);
   n->site = site ? strdup(site) : NULL;
@@ -144,14 +185,20 @@ int ag_set_name(Tensor *t, const char *name) {
 }
 
 void ag_zero_grad(Tensor *t) {
-  if (t->grad != NULL) tensor_fill(t->grad, 0.0);
+  if (t->grad == NULL) return;
+  if (t->grad->node != NULL) {   /* a recorded gradient is never written into */
+    Tensor *z = op_full(t->ndim, t->size, 0.0), *old = t->grad;
+    if (z == NULL) return;
+    t->grad = z;
+    tensor_release(old);
+    return;
+  }
+  tensor_fill(t->grad, 0.0);
 }
 
 /* ======================================================================
 ** Topological order
 ** ====================================================================== */
-
-typedef struct NodeList { Node **v; int n, cap; } NodeList;
 
 static int push(NodeList *l, Node *n) {
   if (l->n == l->cap) {
@@ -216,11 +263,24 @@ int ag_collect(Tensor *root, Node ***nodes, int *n) {
 ** Backward
 ** ====================================================================== */
 
-/* *dst += g (g is borrowed; *dst is created when empty). */
+/* *dst += g (g is borrowed; *dst is created when empty).  Under
+** create_graph (recording on) the sum is a recorded op and a recorded
+** gradient is kept as it is; a recorded *dst is never written in place. */
 static int accumulate(Tensor **dst, Tensor *g) {
   Tensor *ops[2];
   TensorIter it;
   int64_t i;
+  if (*dst == NULL && ag_grad_enabled && g->requires_grad) {
+    *dst = g->node != NULL ? tensor_retain(g) : fn_clone(g);
+    return *dst ? NN_OK : nn_errcode();
+  }
+  if (*dst != NULL && (ag_grad_enabled || (*dst)->node != NULL)) {
+    Tensor *sum = fn_binary(OP_ADD, *dst, g);
+    if (sum == NULL) return nn_errcode();
+    tensor_release(*dst);
+    *dst = sum;
+    return NN_OK;
+  }
   if (*dst == NULL) {
     /* a gradient nobody else holds is adopted rather than copied */
     if (g->refcount == 1 && g->storage->refcount == 1 && g->node == NULL &&
@@ -266,12 +326,16 @@ static const char *label(const Tensor *t, char *buf, size_t n) {
 
 /* Everything that would make the pass wrong is checked before any
 ** gradient is touched, so a refused backward changes nothing. */
-static int check_graph(const NodeList *order, int retain) {
+static int check_graph(const NodeList *order, int create_graph) {
   int k, i;
   char b1[64];
-  (void)retain;
   for (k = 0; k < order->n; k++) {
     Node *n = order->v[k];
+    if (create_graph && n->op->backward_graph == NULL)
+      return nn_fail(NN_EARG, "create_graph: %s#%lld is first-order only (%s): its gradient "
+                     "cannot be differentiated again; backward without create_graph works",
+                     n->op->name, (long long)n->id,
+                     n->op->first_order ? n->op->first_order : "no create_graph backward");
     if (n->used)
       return nn_fail(NN_EARG, "the graph through %s#%lld was already used by a "
                      "backward pass; recompute the forward pass, or call backward "
@@ -343,6 +407,12 @@ static void note_leaf(Tensor *t) {
 static int deliver(Tensor *input, Tensor *g, char *acc, AgOptions *opt) {
   if (input->node != NULL) return accumulate(&input->node->gout, g);
   if (!input->requires_grad) return NN_OK;
+  if (opt != NULL && opt->ninputs > 0) {   /* grad(): only the inputs asked for */
+    int i;
+    for (i = 0; i < opt->ninputs; i++)
+      if (opt->inputs[i] == input) return accumulate(&opt->grads[i], g);
+    return NN_OK;
+  }
   if (input->ag_mark == 2 * pass_id || input->ag_mark == 2 * pass_id + 1) {
     *acc = 1;
     if (input->ag_mark == 2 * pass_id && opt != NULL) {
@@ -367,7 +437,13 @@ static int run_node(Node *n, AgOptions *opt) {
       return nn_fail(NN_ENOMEM, "out of memory");
     }
   }
-  rc = n->op->backward(n, n->gout, gin);
+  if (opt != NULL && opt->ninputs > 0) {   /* grad() of an intermediate: its gout is whole now */
+    for (i = 0; i < opt->ninputs; i++)
+      if (n->out != NULL && opt->inputs[i] == n->out && opt->grads[i] == NULL) {
+        opt->grads[i] = tensor_retain(n->gout);
+      }
+  }
+  rc = (opt != NULL && opt->create_graph ? n->op->backward_graph : n->op->backward)(n, n->gout, gin);
   if (rc == NN_OK) rc = nn_check_interrupt();
   /* recorded before delivery: the record's reference keeps accumulate()
   ** from adopting a gradient it would later add into, so the trace shows
@@ -386,16 +462,40 @@ static int run_node(Node *n, AgOptions *opt) {
   if (rc == NN_OK && opt != NULL && opt->record)
     memcpy(opt->steps[opt->nsteps - 1].accumulated, acc, (size_t)n->nin);
   /* an intermediate tensor keeps its gradient only when asked to */
-  if (rc == NN_OK && n->out != NULL && n->out->retain_grad)
+  if (rc == NN_OK && n->out != NULL && n->out->retain_grad && !(opt && opt->ninputs > 0))
     rc = accumulate(&n->out->grad, n->gout);   /* += as for leaves */
   for (i = 0; i < n->nin; i++) tensor_release(gin[i]);
   if (gin != inl) { free(gin); free(acc); }
   return rc;
 }
 
+/* The upstream gradient shaped like root (recorded under create_graph, so
+** a gradient that requires grad stays connected: hvp's backward(v)). */
+static Tensor *upstream(Tensor *root, const Tensor *grad, int create_graph) {
+  if (grad == NULL) return op_full(root->ndim, root->size, 1.0);
+  if (create_graph) return fn_reshape((Tensor *)grad, root->ndim, root->size);
+  return tensor_reshape(grad, root->ndim, root->size);
+}
+
+/* grad(): zeros for the inputs nothing flowed to; on failure, nothing. */
+static int finish_grads(AgOptions *opt, int rc) {
+  int i;
+  if (opt == NULL || opt->ninputs == 0) return rc;
+  for (i = 0; i < opt->ninputs; i++) {
+    if (rc != NN_OK) {
+      tensor_release(opt->grads[i]);
+      opt->grads[i] = NULL;
+    } else if (opt->grads[i] == NULL) {
+      const Tensor *x = opt->inputs[i];
+      if ((opt->grads[i] = op_full(x->ndim, x->size, 0.0)) == NULL) return finish_grads(opt, nn_errcode());
+    }
+  }
+  return rc;
+}
+
 int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
   NodeList order = {0};
-  int k, rc;
+  int k, rc, saved_enabled, create = opt != NULL && opt->create_graph;
   char b1[128], b2[128];
   if (!root->requires_grad)
     return nn_fail(NN_EARG, "this tensor does not require grad: mark the inputs "
@@ -412,32 +512,36 @@ int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
                    tensor_shape_str(grad, b1, sizeof b1),
                    tensor_shape_str(root, b2, sizeof b2));
   pass_id++;
+  saved_enabled = ag_grad_enabled;
   if (root->node == NULL) {   /* a leaf: its gradient is the upstream one */
-    Tensor *one = grad ? tensor_reshape(grad, root->ndim, root->size)
-                       : op_full(root->ndim, root->size, 1.0);
+    Tensor *one;
     char acc = 0;
-    if (one == NULL) return nn_errcode();
+    ag_grad_enabled = create;
+    one = upstream(root, grad, create);
     note_leaf(root);
-    rc = deliver(root, one, &acc, opt);
+    rc = one ? deliver(root, one, &acc, opt) : nn_errcode();
+    ag_grad_enabled = saved_enabled;
     tensor_release(one);
-    return rc;
+    return finish_grads(opt, rc);
   }
   if ((rc = topo_sort(root->node, &order)) != NN_OK) goto done;
-  if ((rc = check_graph(&order, opt ? opt->retain_graph : 0)) != NN_OK) goto done;
+  if ((rc = check_graph(&order, create)) != NN_OK) goto done;
   for (k = 0; k < order.n; k++) {
     int i;
     for (i = 0; i < order.v[k]->nin; i++) note_leaf(order.v[k]->in[i]);
   }
-  root->node->gout = grad ? tensor_reshape(grad, root->ndim, root->size)
-                          : op_full(root->ndim, root->size, 1.0);
-  if (root->node->gout == NULL) { rc = nn_errcode(); goto done; }
-  /* reverse of forward order: every consumer before its producer */
+  /* reverse of forward order: every consumer before its producer.  The
+  ** backward functions call fn_* ops, which record only under create_graph */
+  ag_grad_enabled = create;
+  root->node->gout = upstream(root, grad, create);
+  if (root->node->gout == NULL) rc = nn_errcode();
   for (k = order.n - 1; k >= 0 && rc == NN_OK; k--) {
     Node *n = order.v[k];
     if (n->gout == NULL) continue;   /* no gradient flows through here */
     rc = run_node(n, opt);
   }
-  if (rc == NN_OK && !(opt && opt->retain_graph))
+  ag_grad_enabled = saved_enabled;
+  if (rc == NN_OK && !(opt && (opt->retain_graph || opt->create_graph)))
     for (k = 0; k < order.n; k++) order.v[k]->used = 1;
 done:
   for (k = 0; k < order.n; k++) {
@@ -445,5 +549,5 @@ done:
     order.v[k]->gout = NULL;
   }
   free(order.v);
-  return rc;
+  return finish_grads(opt, rc);
 }

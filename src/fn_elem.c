@@ -2,6 +2,50 @@
 ** fn_elem.c — differentiable elementwise ops.  Each derivative sits next
 ** to its function; broadcasting is undone by summing the gradient back to
 ** each input's shape (fn_sum_to).
+**
+** ---- The op tables: how to add an op (the same in every fn_*.c) --------
+** Every graph op is one row of its family's table, an OpDesc (autograd.h)
+** written with designated initializers indexed by the family's enum:
+**
+**     OP_TABLE_BEGIN(unary_table);
+**     static const UnaryRow unary_table[] = {
+**       OP_ROW(OP_TANH) = UNARY("tanh", d_tanh, dg_tanh,
+**                               "dL/d%0 = dL/d%o · (1 - tanh²(%0))"),
+**       ...
+**     };
+**     OP_TABLE_END(unary_table, OP_UNARY_COUNT);
+**
+** OP_TABLE_END fails to compile when the enum has an op without a row,
+** wherever the op sits in the enum (the rows are counted), and the row
+** macros (UNARY, BINARY, ...) take every field positionally, so a row
+** without its derivative does not compile either.  Nothing may depend on
+** the order of an enum: ask the row (`.backward == NULL`: no gradient).
+**
+** A row gives
+**   name       what the node is called (relu#3) and traces show;
+**   arity      the inputs it records (OP_VARIADIC for cat/stack);
+**   backward   the gradient with kernels (op_*): fast, never recorded;
+**   backward_graph  the same gradient written with fn_* ops (or the fx_*
+**              helpers of functions.h, which read as formulas), used by
+**              backward{create_graph=true} and grad{...}: it is recorded,
+**              so the gradient can be differentiated again.  When the
+**              fast backward already uses only fn_* ops, the same function
+**              serves both.  An op that cannot have one yet is marked
+**              FIRST_ORDER("why") instead, and create_graph through it is
+**              refused with that reason (never a silently wrong 0);
+**   rule       the chain-rule text of backward{trace=true} (%o the output,
+**              %0 %1 the inputs, %c the op's number);
+**   local      the local derivative shown beside the rule (optional);
+**   number     the %c of the rule (optional);
+**   params_size  sizeof the settings struct (a dim, a slope, conv
+**              strides) its nodes carry: fn_link copies it in once, the
+**              backward reads it with AG_PARAMS(n, Struct).
+** A unary op needs, besides its row here, its formula in ops_elem.c
+** (f_x, in that file's table) and a name in ops.h's enum; d_x(x) is f'(x)
+** for one number (the fast backward), dg_x(x) builds f'(x) as a tensor
+** from fn_* ops (the create_graph backward).  Tests: a gradcheck and a
+** gradgradcheck in tests/lua/test_second_order.lua (every row is listed
+** there), and the C check of tests/check_autograd.c that walks the tables.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -24,7 +68,8 @@ static int check_finite(const Tensor *out, const OpDesc *op) {
   return NN_OK;
 }
 
-Tensor *fn_link(Tensor *out, const OpDesc *op, int n, Tensor *const *in, Node **node) {
+Tensor *fn_link(Tensor *out, const OpDesc *op, int n, Tensor *const *in, const void *params,
+                Node **node) {
   Node *nd = NULL;
   if (out != NULL && ag_anomaly && check_finite(out, op) != NN_OK) {
     tensor_release(out);
@@ -35,6 +80,8 @@ Tensor *fn_link(Tensor *out, const OpDesc *op, int n, Tensor *const *in, Node **
     if (nd == NULL) {
       tensor_release(out);
       out = NULL;
+    } else if (op->params_size > 0) {
+      ag_set_params(nd, params, op->params_size);
     }
   }
   if (node != NULL) *node = nd;
@@ -46,14 +93,14 @@ Tensor *fn_sum_to(const Tensor *g, const Tensor *t) {
   int d;
   /* leading dims that broadcasting added */
   while (cur != NULL && cur->ndim > t->ndim) {
-    next = op_reduce(OP_SUM, cur, 0, 0);
+    next = fn_reduce(OP_SUM, cur, 0, 0);
     tensor_release(cur);
     cur = next;
   }
   /* dims where t had size 1 */
   for (d = 0; cur != NULL && d < t->ndim; d++) {
     if (t->size[d] == 1 && cur->size[d] != 1) {
-      next = op_reduce(OP_SUM, cur, d, 1);
+      next = fn_reduce(OP_SUM, cur, d, 1);
       tensor_release(cur);
       cur = next;
     }
@@ -65,9 +112,47 @@ Tensor *fn_plain(const Tensor *t) {
   return tensor_view(t, t->ndim, t->size);
 }
 
+/* ---- the fx_* helpers (functions.h) --------------------------------------- */
+
+Tensor *fx_keep(const Tensor *t) { return tensor_retain((Tensor *)t); }
+
+Tensor *fx_un(UnaryOp op, Tensor *a) {
+  Tensor *r = a ? fn_unary(op, a) : NULL;
+  tensor_release(a);
+  return r;
+}
+
+Tensor *fx_bin(BinaryOp op, Tensor *a, Tensor *b) {
+  Tensor *r = a && b ? fn_binary(op, a, b) : NULL;
+  tensor_release(a);
+  tensor_release(b);
+  return r;
+}
+
+Tensor *fx_num(BinaryOp op, Tensor *a, double s, int scalar_first) {
+  Tensor *r = a ? fn_binary_scalar(op, a, s, scalar_first) : NULL;
+  tensor_release(a);
+  return r;
+}
+
+Tensor *fx_sq(Tensor *a) { return fx_bin(OP_MUL, fx_keep(a), a); }
+
+Tensor *fx_chain(const Tensor *g, Tensor *d) { return fx_bin(OP_MUL, fx_keep(g), d); }
+
+/* A tensor shaped like x holding f(x) elementwise, outside any graph: a
+** local derivative that is piecewise constant (relu', sign) is the same
+** tensor in both backwards, since its own derivative is 0. */
+static Tensor *flat_map(const Tensor *x, double (*f)(double)) { return op_map(x, f); }
+
 /* ======================================================================
 ** Unary functions: dL/dx = dL/dy · f'(x)
 ** ====================================================================== */
+
+typedef struct UnaryRow {
+  OpDesc desc;                 /* first: a node's op points at its row */
+  double (*d)(double);         /* f'(x) at one number: the fast backward */
+  Tensor *(*dg)(Tensor *x);    /* f'(x) from fn_* ops: the create_graph one */
+} UnaryRow;
 
 static double d_neg(double x) { (void)x; return -1.0; }
 static double d_abs(double x) { return (x > 0) - (x < 0); }
@@ -84,18 +169,29 @@ static double d_sigmoid(double x) {
 static double d_relu(double x) { return x > 0 ? 1.0 : 0.0; }
 static double d_softplus(double x) { return op_unary_apply(OP_SIGMOID, x); }
 
-static double (*const deriv[OP_UNARY_COUNT])(double) = {
-  d_neg, d_abs, d_exp, d_log, d_sqrt, d_sign, d_tanh, d_sigmoid, d_relu, d_softplus
-};
+/* the same derivatives as graphs of fn_* ops (x is borrowed) */
+static Tensor *dg_neg(Tensor *x) { return flat_map(x, d_neg); }
+static Tensor *dg_abs(Tensor *x) { return flat_map(x, d_abs); }
+static Tensor *dg_exp(Tensor *x) { return fn_unary(OP_EXP, x); }
+static Tensor *dg_log(Tensor *x) { return fn_binary_scalar(OP_DIV, x, 1.0, 1); }
+static Tensor *dg_sqrt(Tensor *x) { return fx_num(OP_DIV, fn_unary(OP_SQRT, x), 0.5, 1); }
+static Tensor *dg_sign(Tensor *x) { return flat_map(x, d_sign); }
+static Tensor *dg_tanh(Tensor *x) { return fx_num(OP_SUB, fx_sq(fn_unary(OP_TANH, x)), 1.0, 1); }
+static Tensor *dg_sigmoid(Tensor *x) {
+  Tensor *s = fn_unary(OP_SIGMOID, x);
+  return fx_bin(OP_MUL, fx_keep(s), fx_num(OP_SUB, s, 1.0, 1));
+}
+static Tensor *dg_relu(Tensor *x) { return flat_map(x, d_relu); }
+static Tensor *dg_softplus(Tensor *x) { return fn_unary(OP_SIGMOID, x); }
 
 static Tensor *unary_local(Node *n, int i) {
   (void)i;
-  return op_map(n->in[0], deriv[(int)n->aux[0]]);
+  return op_map(n->in[0], ((const UnaryRow *)n->op)->d);
 }
 
 /* dL/dx = dL/dy · f'(x) in one pass (one new tensor, not two). */
 static int unary_backward(Node *n, const Tensor *g, Tensor **gin) {
-  double (*d)(double) = deriv[(int)n->aux[0]];
+  double (*d)(double) = ((const UnaryRow *)n->op)->d;
   Tensor *x = n->in[0], *out = tensor_new(x->ndim, x->size), *ops[3];
   TensorIter it;
   int64_t i;
@@ -111,34 +207,33 @@ static int unary_backward(Node *n, const Tensor *g, Tensor **gin) {
   return NN_OK;
 }
 
-/* One input, elementwise: dL/dx = dL/dy · (the op's local derivative). */
-static int local_backward(Node *n, const Tensor *g, Tensor **gin) {
-  Tensor *d = n->op->local(n, 0);
-  if (d == NULL) return nn_errcode();
-  gin[0] = op_binary(OP_MUL, g, d);
-  tensor_release(d);
+static int unary_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = fx_chain(g, ((const UnaryRow *)n->op)->dg(n->in[0]));
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-#define UNARY(name, rule) { name, unary_backward, { rule, NULL }, unary_local }
-static const OpDesc unary_desc[OP_UNARY_COUNT] = {
-  UNARY("neg", "dL/d%0 = dL/d%o · (-1)"),
-  UNARY("abs", "dL/d%0 = dL/d%o · sign(%0)"),
-  UNARY("exp", "dL/d%0 = dL/d%o · exp(%0)"),
-  UNARY("log", "dL/d%0 = dL/d%o · 1/%0"),
-  UNARY("sqrt", "dL/d%0 = dL/d%o · 1/(2·sqrt(%0))"),
-  UNARY("sign", "dL/d%0 = dL/d%o · 0"),
-  UNARY("tanh", "dL/d%0 = dL/d%o · (1 - tanh²(%0))"),
-  UNARY("sigmoid", "dL/d%0 = dL/d%o · σ(%0)·(1 - σ(%0))"),
-  UNARY("relu", "dL/d%0 = dL/d%o · relu'(%0)"),
-  UNARY("softplus", "dL/d%0 = dL/d%o · σ(%0)"),
+#define UNARY(nm, d, dg, r)                                                    \
+  { { .name = nm, .arity = 1, .backward = unary_backward,                     \
+      .backward_graph = unary_backward_graph, .rule = { r }, .local = unary_local }, \
+    d, dg }
+
+OP_TABLE_BEGIN(unary_table);
+static const UnaryRow unary_table[] = {
+  OP_ROW(OP_NEG) = UNARY("neg", d_neg, dg_neg, "dL/d%0 = dL/d%o · (-1)"),
+  OP_ROW(OP_ABS) = UNARY("abs", d_abs, dg_abs, "dL/d%0 = dL/d%o · sign(%0)"),
+  OP_ROW(OP_EXP) = UNARY("exp", d_exp, dg_exp, "dL/d%0 = dL/d%o · exp(%0)"),
+  OP_ROW(OP_LOG) = UNARY("log", d_log, dg_log, "dL/d%0 = dL/d%o · 1/%0"),
+  OP_ROW(OP_SQRT) = UNARY("sqrt", d_sqrt, dg_sqrt, "dL/d%0 = dL/d%o · 1/(2·sqrt(%0))"),
+  OP_ROW(OP_SIGN) = UNARY("sign", d_sign, dg_sign, "dL/d%0 = dL/d%o · 0"),
+  OP_ROW(OP_TANH) = UNARY("tanh", d_tanh, dg_tanh, "dL/d%0 = dL/d%o · (1 - tanh²(%0))"),
+  OP_ROW(OP_SIGMOID) = UNARY("sigmoid", d_sigmoid, dg_sigmoid, "dL/d%0 = dL/d%o · σ(%0)·(1 - σ(%0))"),
+  OP_ROW(OP_RELU) = UNARY("relu", d_relu, dg_relu, "dL/d%0 = dL/d%o · relu'(%0)"),
+  OP_ROW(OP_SOFTPLUS) = UNARY("softplus", d_softplus, dg_softplus, "dL/d%0 = dL/d%o · σ(%0)"),
 };
+OP_TABLE_END(unary_table, OP_UNARY_COUNT);
 
 Tensor *fn_unary(UnaryOp op, Tensor *a) {
-  Node *n;
-  Tensor *out = fn_link(op_unary(op, a), &unary_desc[op], 1, &a, &n);
-  if (n != NULL) n->aux[0] = op;
-  return out;
+  return fn_link(op_unary(op, a), &unary_table[op].desc, 1, &a, NULL, NULL);
 }
 
 /* ======================================================================
@@ -146,6 +241,9 @@ Tensor *fn_unary(UnaryOp op, Tensor *a) {
 ** derivatives dz/da and dz/db are computed elementwise on the broadcast
 ** shape, multiplied by dL/dz, then summed back to each input's shape.
 ** ====================================================================== */
+
+static const OpDesc binary_table[OP_BINARY_COUNT];
+static BinaryOp binary_op(const Node *n) { return (BinaryOp)(n->op - binary_table); }
 
 /* dz/da (which = 0) or dz/db (which = 1) at one element. */
 static double partial(BinaryOp op, int which, double a, double b) {
@@ -170,10 +268,9 @@ static double partial(BinaryOp op, int which, double a, double b) {
 
 /* The two operands broadcast to the output shape (views). */
 static int broadcast_pair(const Node *n, Tensor **ea, Tensor **eb) {
-  const Tensor *a = n->in[0], *b = n->in[1], *o = n->out;
+  const Tensor *a = n->in[0], *b = n->in[1];
   int64_t size[TENSOR_MAXDIM];
   int nd;
-  (void)o;
   if (op_broadcast_shape(a, b, &nd, size) != NN_OK) return nn_errcode();
   *ea = tensor_expand(a, nd, size);
   *eb = *ea ? tensor_expand(b, nd, size) : NULL;
@@ -185,7 +282,7 @@ static int broadcast_pair(const Node *n, Tensor **ea, Tensor **eb) {
 static Tensor *binary_partials(Node *n, int which) {
   Tensor *ea = NULL, *eb = NULL, *out, *ops[3];
   TensorIter it;
-  BinaryOp op = (BinaryOp)n->aux[0];
+  BinaryOp op = binary_op(n);
   int64_t i;
   if (broadcast_pair(n, &ea, &eb) != NN_OK) return NULL;
   out = tensor_new(ea->ndim, ea->size);
@@ -203,13 +300,13 @@ static Tensor *binary_partials(Node *n, int which) {
 }
 
 static Tensor *binary_local(Node *n, int i) {
-  BinaryOp op = (BinaryOp)n->aux[0];
+  BinaryOp op = binary_op(n);
   if (op == OP_ADD || op == OP_SUB) return NULL;   /* the rule says it all */
   return binary_partials(n, i);
 }
 
 static int binary_backward(Node *n, const Tensor *g, Tensor **gin) {
-  BinaryOp op = (BinaryOp)n->aux[0];
+  BinaryOp op = binary_op(n);
   int i;
   for (i = 0; i < 2; i++) {
     Tensor *d, *full;
@@ -231,43 +328,97 @@ static int binary_backward(Node *n, const Tensor *g, Tensor **gin) {
   return NN_OK;
 }
 
-#define BINARY(name, r0, r1) { name, binary_backward, { r0, r1 }, binary_local }
-static const OpDesc binary_desc[OP_BINARY_COUNT] = {
-  BINARY("add", "dL/d%0 = dL/d%o", "dL/d%1 = dL/d%o"),
-  BINARY("sub", "dL/d%0 = dL/d%o", "dL/d%1 = -dL/d%o"),
-  BINARY("mul", "dL/d%0 = dL/d%o · %1", "dL/d%1 = dL/d%o · %0"),
-  BINARY("div", "dL/d%0 = dL/d%o · 1/%1", "dL/d%1 = dL/d%o · (-%0/%1²)"),
-  BINARY("pow", "dL/d%0 = dL/d%o · %1·%0^(%1-1)", "dL/d%1 = dL/d%o · %0^%1·ln(%0)"),
-  BINARY("eq", NULL, NULL), BINARY("ne", NULL, NULL), BINARY("lt", NULL, NULL),
-  BINARY("le", NULL, NULL), BINARY("gt", NULL, NULL), BINARY("ge", NULL, NULL),
-  BINARY("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %1]", "dL/d%1 = dL/d%o · [%1 ≥ %0]"),
-  BINARY("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %1]", "dL/d%1 = dL/d%o · [%1 ≤ %0]"),
-};
+/* 1 where x == 0, else 0: added to a base before log() keeps log(0) out of
+** a derivative that is taken as 0 there (a constant, not part of the graph) */
+static double is_zero(double x) { return x == 0; }
 
-static int differentiable(BinaryOp op) {
-  return op <= OP_POW || op == OP_MAXIMUM || op == OP_MINIMUM;
+/* g · dz/d(input which), from fn_* ops, on the broadcast shape. */
+static Tensor *binary_graph_part(Node *n, const Tensor *g, int which) {
+  Tensor *a = n->in[0], *b = n->in[1];
+  switch (binary_op(n)) {
+    case OP_ADD: return fx_keep(g);
+    case OP_SUB: return which ? fn_unary(OP_NEG, (Tensor *)g) : fx_keep(g);
+    case OP_MUL: return fx_chain(g, fx_keep(which ? a : b));
+    case OP_DIV:   /* 1/b and -a/b² */
+      if (!which) return fn_binary(OP_DIV, (Tensor *)g, b);
+      return fx_chain(g, fx_un(OP_NEG, fx_bin(OP_DIV, fx_keep(a), fx_sq(fx_keep(b)))));
+    case OP_POW:
+      if (!which) {   /* b · a^(b-1), 0 where b = 0 (as the fast backward) */
+        Tensor *e = fx_bin(OP_ADD, fn_binary_scalar(OP_SUB, b, 1.0, 0), flat_map(b, is_zero));
+        return fx_chain(g, fx_bin(OP_MUL, fx_keep(b), fx_bin(OP_POW, fx_keep(a), e)));
+      }
+      /* a^b · ln a, 0 where a = 0 */
+      return fx_chain(g, fx_bin(OP_MUL, fn_binary(OP_POW, a, b),
+                                fx_un(OP_LOG, fx_bin(OP_ADD, fx_keep(a), flat_map(a, is_zero)))));
+    default:   /* maximum, minimum: a constant mask */
+      return fx_chain(g, binary_partials(n, which));
+  }
 }
+
+static int binary_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    Tensor *full;
+    if (!n->in[i]->requires_grad) continue;
+    if ((full = binary_graph_part(n, g, i)) == NULL) return nn_errcode();
+    gin[i] = fn_sum_to(full, n->in[i]);
+    tensor_release(full);
+    if (gin[i] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
+#define BINARY(nm, r0, r1)                                                     \
+  { .name = nm, .arity = 2, .backward = binary_backward,                      \
+    .backward_graph = binary_backward_graph, .rule = { r0, r1 }, .local = binary_local }
+/* a comparison: a 0/1 result, flat, so no node is recorded */
+#define BINARY_FLAT(nm) { .name = nm, .arity = 2, .backward = NULL }
+
+OP_TABLE_BEGIN(binary_table);
+static const OpDesc binary_table[] = {
+  OP_ROW(OP_ADD) = BINARY("add", "dL/d%0 = dL/d%o", "dL/d%1 = dL/d%o"),
+  OP_ROW(OP_SUB) = BINARY("sub", "dL/d%0 = dL/d%o", "dL/d%1 = -dL/d%o"),
+  OP_ROW(OP_MUL) = BINARY("mul", "dL/d%0 = dL/d%o · %1", "dL/d%1 = dL/d%o · %0"),
+  OP_ROW(OP_DIV) = BINARY("div", "dL/d%0 = dL/d%o · 1/%1", "dL/d%1 = dL/d%o · (-%0/%1²)"),
+  OP_ROW(OP_POW) = BINARY("pow", "dL/d%0 = dL/d%o · %1·%0^(%1-1)", "dL/d%1 = dL/d%o · %0^%1·ln(%0)"),
+  OP_ROW(OP_EQ) = BINARY_FLAT("eq"), OP_ROW(OP_NE) = BINARY_FLAT("ne"),
+  OP_ROW(OP_LT) = BINARY_FLAT("lt"), OP_ROW(OP_LE) = BINARY_FLAT("le"),
+  OP_ROW(OP_GT) = BINARY_FLAT("gt"), OP_ROW(OP_GE) = BINARY_FLAT("ge"),
+  OP_ROW(OP_MAXIMUM) = BINARY("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %1]", "dL/d%1 = dL/d%o · [%1 ≥ %0]"),
+  OP_ROW(OP_MINIMUM) = BINARY("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %1]", "dL/d%1 = dL/d%o · [%1 ≤ %0]"),
+};
+OP_TABLE_END(binary_table, OP_BINARY_COUNT);
 
 Tensor *fn_binary(BinaryOp op, Tensor *a, Tensor *b) {
   Tensor *in[2], *out = op_binary(op, a, b);
-  Node *n;
-  if (!differentiable(op)) return out;   /* 0/1 results carry no gradient */
+  if (binary_table[op].backward == NULL) return out;   /* 0/1 results carry no gradient */
   in[0] = a;
   in[1] = b;
-  out = fn_link(out, &binary_desc[op], 2, in, &n);
-  if (n != NULL) n->aux[0] = op;
-  return out;
+  return fn_link(out, &binary_table[op], 2, in, NULL, NULL);
 }
 
 /* ======================================================================
-** A tensor with a number: y = a op s, or s op a.  The number is stored in
-** the node; keepdim records which side the tensor was on.
+** A tensor with a number: y = a op c (scalar_after), or c op a
+** (scalar_before).  The number is the node's setting.
 ** ====================================================================== */
 
+typedef struct ScalarParams {
+  double c;
+  int first;   /* the number came first: c op a */
+} ScalarParams;
+
+static const OpDesc scalar_after[OP_BINARY_COUNT], scalar_before[OP_BINARY_COUNT];
+
+static double scalar_c(const Node *n) { return AG_PARAMS(n, ScalarParams)->c; }
+static int scalar_first(const Node *n) { return AG_PARAMS(n, ScalarParams)->first; }
+static BinaryOp scalar_op(const Node *n) {
+  return (BinaryOp)(n->op - (scalar_first(n) ? scalar_before : scalar_after));
+}
+
 static double scalar_partial(const Node *n, double a) {
-  double s = n->scalar;
-  int first = n->keepdim;   /* the number came first: s op a */
-  switch ((BinaryOp)n->aux[0]) {
+  double s = scalar_c(n);
+  int first = scalar_first(n);   /* the number came first: s op a */
+  switch (scalar_op(n)) {
     case OP_ADD: return 1.0;
     case OP_SUB: return first ? -1.0 : 1.0;
     case OP_MUL: return s;
@@ -291,34 +442,90 @@ static Tensor *scalar_local(Node *n, int i) {
   return out;
 }
 
-/* %c in a rule stands for the number */
-#define SCALAR(name, rule) { name, local_backward, { rule, NULL }, scalar_local }
-static const OpDesc scalar_after[OP_BINARY_COUNT] = {   /* a op c */
-  SCALAR("add", "dL/d%0 = dL/d%o"), SCALAR("sub", "dL/d%0 = dL/d%o"),
-  SCALAR("mul", "dL/d%0 = dL/d%o · %c"), SCALAR("div", "dL/d%0 = dL/d%o · 1/%c"),
-  SCALAR("pow", "dL/d%0 = dL/d%o · %c·%0^(%c-1)"),
-  SCALAR("eq", NULL), SCALAR("ne", NULL), SCALAR("lt", NULL), SCALAR("le", NULL),
-  SCALAR("gt", NULL), SCALAR("ge", NULL),
-  SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"), SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
-};
-static const OpDesc scalar_before[OP_BINARY_COUNT] = {  /* c op a */
-  SCALAR("add", "dL/d%0 = dL/d%o"), SCALAR("sub", "dL/d%0 = -dL/d%o"),
-  SCALAR("mul", "dL/d%0 = dL/d%o · %c"), SCALAR("div", "dL/d%0 = dL/d%o · (-%c/%0²)"),
-  SCALAR("pow", "dL/d%0 = dL/d%o · %c^%0·ln(%c)"),
-  SCALAR("eq", NULL), SCALAR("ne", NULL), SCALAR("lt", NULL), SCALAR("le", NULL),
-  SCALAR("gt", NULL), SCALAR("ge", NULL),
-  SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"), SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
-};
+/* One input, elementwise: dL/dx = dL/dy · (the op's local derivative). */
+static int local_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *d = n->op->local(n, 0);
+  if (d == NULL) return nn_errcode();
+  gin[0] = op_binary(OP_MUL, g, d);
+  tensor_release(d);
+  return gin[0] ? NN_OK : nn_errcode();
+}
 
-Tensor *fn_binary_scalar(BinaryOp op, Tensor *a, double s, int scalar_first) {
-  Tensor *out = op_binary_scalar(op, a, s, scalar_first);
-  Node *n;
-  if (!differentiable(op)) return out;
-  out = fn_link(out, scalar_first ? &scalar_before[op] : &scalar_after[op], 1, &a, &n);
-  if (n != NULL) {
-    n->aux[0] = op;
-    n->scalar = s;
-    n->keepdim = scalar_first;
+static int scalar_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *a = n->in[0];
+  double c = scalar_c(n);
+  int first = scalar_first(n);
+  switch (scalar_op(n)) {
+    case OP_ADD: gin[0] = fx_keep(g); break;
+    case OP_SUB: gin[0] = first ? fn_unary(OP_NEG, (Tensor *)g) : fx_keep(g); break;
+    case OP_MUL: gin[0] = fn_binary_scalar(OP_MUL, (Tensor *)g, c, 0); break;
+    case OP_DIV:   /* a/c: 1/c;  c/a: -c/a² */
+      gin[0] = !first ? fn_binary_scalar(OP_DIV, (Tensor *)g, c, 0)
+                      : fx_chain(g, fx_num(OP_DIV, fx_sq(fx_keep(a)), -c, 1));
+      break;
+    case OP_POW:
+      if (c == 0) gin[0] = op_full(a->ndim, a->size, 0.0);   /* as the fast backward */
+      else if (!first)   /* a^c: c·a^(c-1) */
+        gin[0] = fx_chain(g, fx_num(OP_MUL, fn_binary_scalar(OP_POW, a, c - 1.0, 0), c, 0));
+      else   /* c^a: c^a·ln c */
+        gin[0] = fx_chain(g, fx_num(OP_MUL, fn_binary_scalar(OP_POW, a, c, 1), log(c), 0));
+      break;
+    default:   /* maximum, minimum with a number: a constant mask */
+      gin[0] = fx_chain(g, scalar_local(n, 0));
   }
-  return out;
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+/* %c in a rule stands for the number */
+#define SCALAR(nm, r)                                                          \
+  { .name = nm, .arity = 1, .backward = local_backward,                       \
+    .backward_graph = scalar_backward_graph, .rule = { r }, .local = scalar_local, \
+    .number = scalar_c, .params_size = sizeof(ScalarParams) }
+#define SCALAR_FLAT(nm) { .name = nm, .arity = 1, .backward = NULL }
+
+OP_TABLE_BEGIN(scalar_after);
+static const OpDesc scalar_after[] = {   /* a op c */
+  OP_ROW(OP_ADD) = SCALAR("add", "dL/d%0 = dL/d%o"),
+  OP_ROW(OP_SUB) = SCALAR("sub", "dL/d%0 = dL/d%o"),
+  OP_ROW(OP_MUL) = SCALAR("mul", "dL/d%0 = dL/d%o · %c"),
+  OP_ROW(OP_DIV) = SCALAR("div", "dL/d%0 = dL/d%o · 1/%c"),
+  OP_ROW(OP_POW) = SCALAR("pow", "dL/d%0 = dL/d%o · %c·%0^(%c-1)"),
+  OP_ROW(OP_EQ) = SCALAR_FLAT("eq"), OP_ROW(OP_NE) = SCALAR_FLAT("ne"),
+  OP_ROW(OP_LT) = SCALAR_FLAT("lt"), OP_ROW(OP_LE) = SCALAR_FLAT("le"),
+  OP_ROW(OP_GT) = SCALAR_FLAT("gt"), OP_ROW(OP_GE) = SCALAR_FLAT("ge"),
+  OP_ROW(OP_MAXIMUM) = SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"),
+  OP_ROW(OP_MINIMUM) = SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
+};
+OP_TABLE_END(scalar_after, OP_BINARY_COUNT);
+
+OP_TABLE_BEGIN(scalar_before);
+static const OpDesc scalar_before[] = {  /* c op a */
+  OP_ROW(OP_ADD) = SCALAR("add", "dL/d%0 = dL/d%o"),
+  OP_ROW(OP_SUB) = SCALAR("sub", "dL/d%0 = -dL/d%o"),
+  OP_ROW(OP_MUL) = SCALAR("mul", "dL/d%0 = dL/d%o · %c"),
+  OP_ROW(OP_DIV) = SCALAR("div", "dL/d%0 = dL/d%o · (-%c/%0²)"),
+  OP_ROW(OP_POW) = SCALAR("pow", "dL/d%0 = dL/d%o · %c^%0·ln(%c)"),
+  OP_ROW(OP_EQ) = SCALAR_FLAT("eq"), OP_ROW(OP_NE) = SCALAR_FLAT("ne"),
+  OP_ROW(OP_LT) = SCALAR_FLAT("lt"), OP_ROW(OP_LE) = SCALAR_FLAT("le"),
+  OP_ROW(OP_GT) = SCALAR_FLAT("gt"), OP_ROW(OP_GE) = SCALAR_FLAT("ge"),
+  OP_ROW(OP_MAXIMUM) = SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"),
+  OP_ROW(OP_MINIMUM) = SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
+};
+OP_TABLE_END(scalar_before, OP_BINARY_COUNT);
+
+Tensor *fn_binary_scalar(BinaryOp op, Tensor *a, double s, int first) {
+  const OpDesc *row = first ? &scalar_before[op] : &scalar_after[op];
+  ScalarParams p;
+  Tensor *out = op_binary_scalar(op, a, s, first);
+  if (row->backward == NULL) return out;
+  p.c = s;
+  p.first = first;
+  return fn_link(out, row, 1, &a, &p, NULL);
+}
+
+/* ---- the tables, for the checks that walk them (tests/check_autograd.c) ---- */
+const OpDesc *fn_unary_desc(UnaryOp op) { return &unary_table[op].desc; }
+const OpDesc *fn_binary_desc(BinaryOp op) { return &binary_table[op]; }
+const OpDesc *fn_scalar_desc(BinaryOp op, int first) {
+  return first ? &scalar_before[op] : &scalar_after[op];
 }

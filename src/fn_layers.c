@@ -8,8 +8,11 @@
 
 #include "fn_layers.h"
 
+static const OpDesc layer_table[FN_LAYER_COUNT], loss_table[LOSS_COUNT];
+
 /* ======================================================================
-** Linear: y = x Wᵀ + b, x a vector (in) or a batch (N x in), W out x in
+** Linear: y = x Wᵀ + b, x a vector (in) or rows of them (N x in, T x N x in
+** ...), W out x in
 ** ====================================================================== */
 
 static int linear_backward(Node *n, const Tensor *g, Tensor **gin) {
@@ -34,11 +37,6 @@ static int linear_backward(Node *n, const Tensor *g, Tensor **gin) {
   return NN_OK;
 }
 
-static const OpDesc linear_desc = {
-  "linear", linear_backward,
-  { "dL/d%0 = dL/d%o · %1", "dL/d%1 = (dL/d%o)ᵀ · %0", "dL/d%2 = dL/d%o (summed over the batch)" },
-  NULL
-};
 
 Tensor *fn_plain_vm(const Tensor *v, const Tensor *m) {
   Tensor *mt = tensor_t(m), *r;
@@ -48,10 +46,30 @@ Tensor *fn_plain_vm(const Tensor *v, const Tensor *m) {
   return r;
 }
 
+/* Any leading dimensions (a sequence T x N x in, a batch of them) are rows,
+** as in PyTorch: x is viewed as rows x in and the output viewed back, both
+** views part of the graph, so the backward is the 2-D one. */
+static Tensor *linear_rows(Tensor *x, Tensor *w, Tensor *b) {
+  int64_t rows[2], size[TENSOR_MAXDIM];
+  Tensor *x2, *y2, *y;
+  int k;
+  rows[0] = 1;
+  for (k = 0; k < x->ndim - 1; k++) { rows[0] *= x->size[k]; size[k] = x->size[k]; }
+  rows[1] = x->size[x->ndim - 1];
+  size[x->ndim - 1] = w->size[0];
+  if ((x2 = fn_reshape(x, 2, rows)) == NULL) return NULL;
+  y2 = fn_linear(x2, w, b);
+  tensor_release(x2);
+  if (y2 == NULL) return NULL;
+  y = fn_reshape(y2, x->ndim, size);
+  tensor_release(y2);
+  return y;
+}
+
 Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b) {
   Tensor *in[3], *y, *wt;
   char b1[128], b2[128];
-  if (w->ndim != 2 || (x->ndim != 1 && x->ndim != 2) || x->size[x->ndim - 1] != w->size[1]) {
+  if (w->ndim != 2 || x->ndim < 1 || x->size[x->ndim - 1] != w->size[1]) {
     nn_fail(NN_ESHAPE, "input %s does not fit weight %s (in_features %lld)",
             tensor_shape_str(x, b1, sizeof b1), tensor_shape_str(w, b2, sizeof b2),
             w->ndim == 2 ? (long long)w->size[1] : -1LL);
@@ -63,6 +81,7 @@ Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b) {
             (long long)w->size[0]);
     return NULL;
   }
+  if (x->ndim > 2) return linear_rows(x, w, b);
   if ((wt = tensor_t(w)) == NULL) return NULL;
   y = x->ndim == 1 ? op_mv(w, x) : op_mm(x, wt);
   tensor_release(wt);
@@ -72,12 +91,16 @@ Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b) {
     y = yb;
   }
   in[0] = x; in[1] = w; in[2] = b;
-  return fn_link(y, &linear_desc, b ? 3 : 2, in, NULL);
+  return fn_link(y, &layer_table[FN_LINEAR], b ? 3 : 2, in, NULL, NULL);
 }
 
 /* ======================================================================
 ** Leaky ReLU: x if x > 0, else slope·x
 ** ====================================================================== */
+
+typedef struct LeakyParams { double slope; } LeakyParams;
+
+static double leaky_slope(const Node *n) { return AG_PARAMS(n, LeakyParams)->slope; }
 
 static Tensor *leaky_local(Node *n, int i) {
   Tensor *d = tensor_new(n->in[0]->ndim, n->in[0]->size);
@@ -85,7 +108,7 @@ static Tensor *leaky_local(Node *n, int i) {
   (void)i;
   if (d == NULL) return NULL;
   m = tensor_numel(d);
-  for (k = 0; k < m; k++) d->storage->data[k] = tensor_get_flat(n->in[0], k) > 0 ? 1.0 : n->scalar;
+  for (k = 0; k < m; k++) d->storage->data[k] = tensor_get_flat(n->in[0], k) > 0 ? 1.0 : leaky_slope(n);
   return d;
 }
 
@@ -97,13 +120,10 @@ static int leaky_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc leaky_desc = {
-  "leaky_relu", leaky_backward, { "dL/d%0 = dL/d%o · (1 if %0 > 0 else %c)", NULL, NULL }, leaky_local
-};
 
 Tensor *fn_leaky_relu(Tensor *x, double slope) {
   Tensor *y = tensor_new(x->ndim, x->size);
-  Node *n;
+  LeakyParams p;
   int64_t k, m;
   if (y == NULL) return NULL;
   m = tensor_numel(y);
@@ -111,9 +131,8 @@ Tensor *fn_leaky_relu(Tensor *x, double slope) {
     double v = tensor_get_flat(x, k);
     y->storage->data[k] = v > 0 ? v : slope * v;
   }
-  y = fn_link(y, &leaky_desc, 1, &x, &n);
-  if (n != NULL) n->scalar = slope;
-  return y;
+  p.slope = slope;
+  return fn_link(y, &layer_table[FN_LEAKY_RELU], 1, &x, &p, NULL);
 }
 
 /* ======================================================================
@@ -140,66 +159,28 @@ static Tensor *unbatch(Tensor *y, const Tensor *x) {
   return s;
 }
 
-static void put_conv(Node *n, const Conv2dParams *p) {
-  int k;
-  for (k = 0; k < 2; k++) {
-    n->aux[k] = p->stride[k];
-    n->aux[2 + k] = p->padding[k];
-    n->aux[4 + k] = p->dilation[k];
-    n->aux[6 + k] = p->output_padding[k];
-  }
-  n->aux[8] = p->groups;
-}
-
-static void get_conv(const Node *n, Conv2dParams *p) {
-  int k;
-  for (k = 0; k < 2; k++) {
-    p->stride[k] = n->aux[k];
-    p->padding[k] = n->aux[2 + k];
-    p->dilation[k] = n->aux[4 + k];
-    p->output_padding[k] = n->aux[6 + k];
-  }
-  p->groups = n->aux[8];
-}
-
 /* ======================================================================
 ** Convolution and its transpose
 ** ====================================================================== */
 
 static int conv_backward(Node *n, const Tensor *g, Tensor **gin) {
-  Conv2dParams p;
+  const Conv2dParams *p = AG_PARAMS(n, Conv2dParams);
   Tensor **gx = n->in[0]->requires_grad ? &gin[0] : NULL;
   Tensor **gw = n->in[1]->requires_grad ? &gin[1] : NULL;
   Tensor **gb = n->nin > 2 && n->in[2]->requires_grad ? &gin[2] : NULL;
-  get_conv(n, &p);
-  if (n->keepdim)   /* transposed */
-    return layer_conv_transpose2d_backward(n->in[0], n->in[1], &p, g, gx, gw, gb);
-  return layer_conv2d_backward(n->in[0], n->in[1], &p, g, gx, gw, gb);
+  if (n->op == &layer_table[FN_CONV_TRANSPOSE2D])
+    return layer_conv_transpose2d_backward(n->in[0], n->in[1], p, g, gx, gw, gb);
+  return layer_conv2d_backward(n->in[0], n->in[1], p, g, gx, gw, gb);
 }
 
-static const OpDesc conv_desc = {
-  "conv2d", conv_backward,
-  { "dL/d%0 = conv_transpose2d(dL/d%o, %1)", "dL/d%1 = Σ_samples dL/d%o ⋆ %0",
-    "dL/d%2 = Σ dL/d%o over samples and positions" }, NULL
-};
-static const OpDesc conv_t_desc = {
-  "conv_transpose2d", conv_backward,
-  { "dL/d%0 = conv2d(dL/d%o, %1)", "dL/d%1 = Σ_samples %0 ⋆ dL/d%o",
-    "dL/d%2 = Σ dL/d%o over samples and positions" }, NULL
-};
 
 static Tensor *conv_common(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *p, int transposed) {
   const char *name = transposed ? "conv_transpose2d" : "conv2d";
   Tensor *xb = as_batch(x, name), *in[3], *y;
-  Node *n;
   if (xb == NULL) return NULL;
   y = transposed ? layer_conv_transpose2d(xb, w, b, p) : layer_conv2d(xb, w, b, p);
   in[0] = xb; in[1] = w; in[2] = b;
-  y = fn_link(y, transposed ? &conv_t_desc : &conv_desc, b ? 3 : 2, in, &n);
-  if (n != NULL) {
-    put_conv(n, p);
-    n->keepdim = transposed;
-  }
+  y = fn_link(y, &layer_table[transposed ? FN_CONV_TRANSPOSE2D : FN_CONV2D], b ? 3 : 2, in, p, NULL);
   tensor_release(xb);
   return unbatch(y, x);
 }
@@ -216,39 +197,13 @@ Tensor *fn_conv_transpose2d(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams 
 ** Pooling
 ** ====================================================================== */
 
-static void put_pool(Node *n, const Pool2dParams *p) {
-  int k;
-  for (k = 0; k < 2; k++) {
-    n->aux[k] = p->kernel[k];
-    n->aux[2 + k] = p->stride[k];
-    n->aux[4 + k] = p->padding[k];
-    n->aux[6 + k] = p->dilation[k];
-  }
-  n->aux[8] = p->ceil_mode;
-  n->aux[9] = p->count_include_pad;
-}
-
-static void get_pool(const Node *n, Pool2dParams *p) {
-  int k;
-  for (k = 0; k < 2; k++) {
-    p->kernel[k] = n->aux[k];
-    p->stride[k] = n->aux[2 + k];
-    p->padding[k] = n->aux[4 + k];
-    p->dilation[k] = n->aux[6 + k];
-  }
-  p->ceil_mode = (int)n->aux[8];
-  p->count_include_pad = (int)n->aux[9];
-}
-
 static int maxpool_backward(Node *n, const Tensor *g, Tensor **gin) {
   gin[0] = layer_maxpool2d_backward(n->in[0], n->saved, g);
   return gin[0] ? NN_OK : nn_errcode();
 }
 
 static int avgpool_backward(Node *n, const Tensor *g, Tensor **gin) {
-  Pool2dParams p;
-  get_pool(n, &p);
-  gin[0] = layer_avgpool2d_backward(n->in[0], &p, g);
+  gin[0] = layer_avgpool2d_backward(n->in[0], AG_PARAMS(n, Pool2dParams), g);
   return gin[0] ? NN_OK : nn_errcode();
 }
 
@@ -257,40 +212,22 @@ static int adaptive_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc maxpool_desc = {
-  "max_pool2d", maxpool_backward,
-  { "dL/d%0 = dL/d%o at each window's maximum, 0 elsewhere", NULL, NULL }, NULL
-};
-static const OpDesc avgpool_desc = {
-  "avg_pool2d", avgpool_backward,
-  { "dL/d%0 = dL/d%o shared equally over each window", NULL, NULL }, NULL
-};
-static const OpDesc adaptive_desc = {
-  "adaptive_avg_pool2d", adaptive_backward,
-  { "dL/d%0 = dL/d%o shared equally over each window", NULL, NULL }, NULL
-};
 
 Tensor *fn_max_pool2d(Tensor *x, const Pool2dParams *p) {
   Tensor *xb = as_batch(x, "max_pool2d"), *arg = NULL, *y;
   Node *n;
   if (xb == NULL) return NULL;
-  y = fn_link(layer_maxpool2d(xb, p, &arg), &maxpool_desc, 1, &xb, &n);
-  if (n != NULL) {
-    put_pool(n, p);
-    n->saved = arg;
-  } else {
-    tensor_release(arg);
-  }
+  y = fn_link(layer_maxpool2d(xb, p, &arg), &layer_table[FN_MAX_POOL2D], 1, &xb, p, &n);
+  if (n != NULL) n->saved = arg;
+  else tensor_release(arg);
   tensor_release(xb);
   return unbatch(y, x);
 }
 
 Tensor *fn_avg_pool2d(Tensor *x, const Pool2dParams *p) {
   Tensor *xb = as_batch(x, "avg_pool2d"), *y;
-  Node *n;
   if (xb == NULL) return NULL;
-  y = fn_link(layer_avgpool2d(xb, p), &avgpool_desc, 1, &xb, &n);
-  if (n != NULL) put_pool(n, p);
+  y = fn_link(layer_avgpool2d(xb, p), &layer_table[FN_AVG_POOL2D], 1, &xb, p, NULL);
   tensor_release(xb);
   return unbatch(y, x);
 }
@@ -298,7 +235,7 @@ Tensor *fn_avg_pool2d(Tensor *x, const Pool2dParams *p) {
 Tensor *fn_adaptive_avg_pool2d(Tensor *x, int64_t oh, int64_t ow) {
   Tensor *xb = as_batch(x, "adaptive_avg_pool2d"), *y;
   if (xb == NULL) return NULL;
-  y = fn_link(layer_adaptive_avgpool2d(xb, oh, ow), &adaptive_desc, 1, &xb, NULL);
+  y = fn_link(layer_adaptive_avgpool2d(xb, oh, ow), &layer_table[FN_ADAPTIVE_AVG_POOL2D], 1, &xb, NULL, NULL);
   tensor_release(xb);
   return unbatch(y, x);
 }
@@ -307,12 +244,15 @@ Tensor *fn_adaptive_avg_pool2d(Tensor *x, int64_t oh, int64_t ow) {
 ** Batch normalization (saved: row 1 the mean, row 2 1/sqrt(var + eps))
 ** ====================================================================== */
 
+typedef struct BatchNormParams { int training; } BatchNormParams;
+
 static int bn_backward(Node *n, const Tensor *g, Tensor **gin) {
   Tensor *mean = tensor_select(n->saved, 0, 0), *invstd = mean ? tensor_select(n->saved, 0, 1) : NULL;
   Tensor *gamma = n->nin > 1 ? n->in[1] : NULL;
   int rc;
   if (invstd == NULL) { tensor_release(mean); return nn_errcode(); }
-  rc = layer_batchnorm_backward(n->in[0], gamma, mean, invstd, n->keepdim, g,
+  rc = layer_batchnorm_backward(n->in[0], gamma, mean, invstd,
+                                AG_PARAMS(n, BatchNormParams)->training, g,
                                 n->in[0]->requires_grad ? &gin[0] : NULL,
                                 gamma && gamma->requires_grad ? &gin[1] : NULL,
                                 n->nin > 2 && n->in[2]->requires_grad ? &gin[2] : NULL);
@@ -321,23 +261,19 @@ static int bn_backward(Node *n, const Tensor *g, Tensor **gin) {
   return rc;
 }
 
-static const OpDesc bn_desc = {
-  "batch_norm", bn_backward,
-  { "dL/d%0 = %1·σ⁻¹/M · (M·dL/d%o − Σ dL/d%o − x̂ · Σ dL/d%o·x̂)", "dL/d%1 = Σ dL/d%o · x̂",
-    "dL/d%2 = Σ dL/d%o" }, NULL
-};
 
 Tensor *fn_batch_norm(Tensor *x, Tensor *gamma, Tensor *beta, BatchNormState *s) {
   Tensor *mean = NULL, *invstd = NULL, *in[3], *y;
   Node *n;
+  BatchNormParams p;
   y = layer_batchnorm(x, gamma, beta, s, &mean, &invstd);
   in[0] = x; in[1] = gamma; in[2] = beta;
-  y = fn_link(y, &bn_desc, gamma ? (beta ? 3 : 2) : 1, in, &n);
+  p.training = s->training;
+  y = fn_link(y, &layer_table[FN_BATCH_NORM], gamma ? (beta ? 3 : 2) : 1, in, &p, &n);
   if (n != NULL) {
     Tensor *both[2];
     both[0] = mean;
     both[1] = invstd;
-    n->keepdim = s->training;
     n->saved = tensor_stack(both, 2, 0);
     if (n->saved == NULL) { tensor_release(y); y = NULL; }
   }
@@ -350,10 +286,18 @@ Tensor *fn_batch_norm(Tensor *x, Tensor *gamma, Tensor *beta, BatchNormState *s)
 ** Losses (inputs: the prediction, and the target when it can carry a gradient)
 ** ====================================================================== */
 
+typedef struct LossParams {
+  int target_probs;
+  Reduction red;
+} LossParams;
+
+static LossKind loss_kind(const Node *n) { return (LossKind)(n->op - loss_table); }
+
 static int loss_backward_node(Node *n, const Tensor *g, Tensor **gin) {
+  const LossParams *p = AG_PARAMS(n, LossParams);
   Tensor *gt = NULL;
-  int rc = loss_backward((LossKind)n->aux[0], n->in[0], n->nin > 1 ? n->in[1] : n->saved,
-                         (int)n->aux[1], (Reduction)n->aux[2], g, &gin[0],
+  int rc = loss_backward(loss_kind(n), n->in[0], n->nin > 1 ? n->in[1] : n->saved,
+                         p->target_probs, p->red, g, &gin[0],
                          n->nin > 1 && n->in[1]->requires_grad ? &gt : NULL);
   if (rc == NN_OK && n->nin > 1) gin[1] = gt;
   else tensor_release(gt);
@@ -361,14 +305,58 @@ static int loss_backward_node(Node *n, const Tensor *g, Tensor **gin) {
   return rc;
 }
 
-static const OpDesc loss_desc[LOSS_COUNT] = {
-  { "mse_loss", loss_backward_node, { "dL/d%0 = dL/d%o · 2(%0 − %1) (/n for the mean)", "dL/d%1 = −dL/d%0", NULL }, NULL },
-  { "l1_loss", loss_backward_node, { "dL/d%0 = dL/d%o · sign(%0 − %1) (/n for the mean)", "dL/d%1 = −dL/d%0", NULL }, NULL },
-  { "binary_cross_entropy", loss_backward_node, { "dL/d%0 = dL/d%o · (%0 − t) / (%0(1 − %0))", NULL, NULL }, NULL },
-  { "binary_cross_entropy_with_logits", loss_backward_node, { "dL/d%0 = dL/d%o · (σ(%0) − t)", NULL, NULL }, NULL },
-  { "cross_entropy", loss_backward_node, { "dL/d%0 = dL/d%o · (softmax(%0) − onehot(target)) (/N for the mean)", NULL, NULL }, NULL },
-  { "nll_loss", loss_backward_node, { "dL/d%0 = −dL/d%o at the target class, 0 elsewhere (/N for the mean)", NULL, NULL }, NULL },
-};
+/* The upstream gradient as a factor of dl/dx: g itself per element (or per
+** sample, unsqueezed against the classes) without reduction, g/n for the
+** mean, g for the sum. */
+static Tensor *loss_upstream(const Node *n, const Tensor *g, int64_t count, int per_row) {
+  const LossParams *p = AG_PARAMS(n, LossParams);
+  if (p->red == RED_MEAN) return fn_binary_scalar(OP_DIV, (Tensor *)g, (double)count, 0);
+  if (p->red == RED_NONE && per_row && g->ndim == 1) return fn_unsqueeze((Tensor *)g, 1);
+  return fx_keep(g);
+}
+
+static double sign_of(double v) { return (v > 0) - (v < 0); }
+
+/* The same gradients from fn_* ops: dl/dx as a graph, times the upstream. */
+static int loss_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  const LossParams *p = AG_PARAMS(n, LossParams);
+  Tensor *x = n->in[0], *t = n->nin > 1 ? n->in[1] : n->saved, *d;
+  int64_t count = tensor_numel(x);
+  switch (loss_kind(n)) {
+    case LOSS_MSE: d = fx_num(OP_MUL, fn_binary(OP_SUB, x, t), 2.0, 0); break;
+    case LOSS_L1: {   /* sign(x - t): flat */
+      Tensor *diff = op_binary(OP_SUB, x, t);
+      d = diff ? op_map(diff, sign_of) : NULL;
+      tensor_release(diff);
+      break;
+    }
+    case LOSS_BCE:   /* (x - t) / (x (1 - x)) */
+      d = fx_bin(OP_DIV, fn_binary(OP_SUB, x, t),
+                 fx_bin(OP_MUL, fx_keep(x), fn_binary_scalar(OP_SUB, x, 1.0, 1)));
+      break;
+    case LOSS_BCE_LOGITS: d = fx_bin(OP_SUB, fn_unary(OP_SIGMOID, x), fx_keep(t)); break;
+    default: {   /* cross entropy: softmax(x)·Σt − t;  nll: −t (t one-hot or probabilities) */
+      Tensor *one = tensor_scalar(1.0), *negt = NULL, *tt;
+      int rc = one ? loss_backward(LOSS_NLL, x, t, p->target_probs, RED_SUM, one, &negt, NULL)
+                   : nn_errcode();
+      tensor_release(one);
+      if (rc != NN_OK) return rc;
+      count = x->ndim == 2 ? x->size[0] : 1;
+      if (loss_kind(n) == LOSS_NLL) { d = negt; break; }
+      tt = op_reduce(OP_SUM, negt, x->ndim - 1, 1);   /* −Σt per row */
+      d = fx_bin(OP_ADD, fx_bin(OP_MUL, fn_softmax(x, x->ndim - 1), fx_num(OP_MUL, tt, -1.0, 0)),
+                 negt);
+    }
+  }
+  if (d == NULL) return nn_errcode();
+  gin[0] = fx_bin(OP_MUL, d, loss_upstream(n, g, count, loss_kind(n) == LOSS_CROSS_ENTROPY || loss_kind(n) == LOSS_NLL));
+  if (gin[0] == NULL) return nn_errcode();
+  if (n->nin > 1 && n->in[1]->requires_grad) {   /* mse, l1: dl/dt = −dl/dx */
+    if ((gin[1] = fn_unary(OP_NEG, gin[0])) == NULL) return nn_errcode();
+  }
+  if (!x->requires_grad) { tensor_release(gin[0]); gin[0] = NULL; }
+  return NN_OK;
+}
 
 Tensor *fn_loss(LossKind k, Tensor *x, Tensor *target, int target_probs, Reduction red) {
   /* a regression target may be computed (and so carry a gradient); class
@@ -376,15 +364,101 @@ Tensor *fn_loss(LossKind k, Tensor *x, Tensor *target, int target_probs, Reducti
   int target_is_input = k == LOSS_MSE || k == LOSS_L1;
   Tensor *in[2], *y = loss_forward(k, x, target, target_probs, red);
   Node *n;
+  LossParams p;
   in[0] = x;
   in[1] = target;
-  y = fn_link(y, &loss_desc[k], target_is_input ? 2 : 1, in, &n);
-  if (n != NULL) {
-    n->aux[0] = k;
-    n->aux[1] = target_probs;
-    n->aux[2] = red;
-    if (!target_is_input) n->saved = tensor_clone(target);
-    if (!target_is_input && n->saved == NULL) { tensor_release(y); y = NULL; }
+  p.target_probs = target_probs;
+  p.red = red;
+  y = fn_link(y, &loss_table[k], target_is_input ? 2 : 1, in, &p, &n);
+  if (n != NULL && !target_is_input) {
+    n->saved = tensor_clone(target);
+    if (n->saved == NULL) { tensor_release(y); y = NULL; }
   }
   return y;
 }
+
+/* ======================================================================
+** The create_graph backward of linear and leaky ReLU; the tables
+** ====================================================================== */
+
+static int linear_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *x = n->in[0], *w = n->in[1], *gg = (Tensor *)g;
+  if (x->requires_grad) {
+    Tensor *wt = x->ndim == 1 ? fn_t(w) : NULL;
+    gin[0] = x->ndim == 1 ? (wt ? fn_mv(wt, gg) : NULL) : fn_mm(gg, w);   /* g W */
+    tensor_release(wt);
+    if (gin[0] == NULL) return nn_errcode();
+  }
+  if (w->requires_grad) {
+    Tensor *gt = x->ndim == 1 ? NULL : fn_t(gg);
+    gin[1] = x->ndim == 1 ? fn_outer(gg, x) : (gt ? fn_mm(gt, x) : NULL);
+    tensor_release(gt);
+    if (gin[1] == NULL) return nn_errcode();
+  }
+  if (n->nin > 2 && n->in[2]->requires_grad) {
+    gin[2] = x->ndim == 1 ? fx_keep(g) : fn_reduce(OP_SUM, gg, 0, 0);
+    if (gin[2] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
+static int leaky_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = fx_chain(g, leaky_local(n, 0));   /* the slope mask is flat */
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+#define FUSED_KERNEL "its backward is a fused C kernel with no second derivative yet"
+
+OP_TABLE_BEGIN(layer_table);
+static const OpDesc layer_table[] = {
+  OP_ROW(FN_LINEAR) = { .name = "linear", .arity = 3, .backward = linear_backward,
+    .backward_graph = linear_backward_graph,
+    .rule = { "dL/d%0 = dL/d%o · %1", "dL/d%1 = (dL/d%o)ᵀ · %0",
+              "dL/d%2 = dL/d%o (summed over the batch)" } },
+  OP_ROW(FN_LEAKY_RELU) = { .name = "leaky_relu", .arity = 1, .backward = leaky_backward,
+    .backward_graph = leaky_backward_graph, .local = leaky_local, .number = leaky_slope,
+    .params_size = sizeof(LeakyParams), .rule = { "dL/d%0 = dL/d%o · (1 if %0 > 0 else %c)" } },
+  OP_ROW(FN_CONV2D) = { .name = "conv2d", .arity = 3, .backward = conv_backward,
+    .first_order = FUSED_KERNEL, .params_size = sizeof(Conv2dParams),
+    .rule = { "dL/d%0 = conv_transpose2d(dL/d%o, %1)", "dL/d%1 = Σ_samples dL/d%o ⋆ %0",
+              "dL/d%2 = Σ dL/d%o over samples and positions" } },
+  OP_ROW(FN_CONV_TRANSPOSE2D) = { .name = "conv_transpose2d", .arity = 3, .backward = conv_backward,
+    .first_order = FUSED_KERNEL, .params_size = sizeof(Conv2dParams),
+    .rule = { "dL/d%0 = conv2d(dL/d%o, %1)", "dL/d%1 = Σ_samples %0 ⋆ dL/d%o",
+              "dL/d%2 = Σ dL/d%o over samples and positions" } },
+  OP_ROW(FN_MAX_POOL2D) = { .name = "max_pool2d", .arity = 1, .backward = maxpool_backward,
+    .first_order = FUSED_KERNEL, .params_size = sizeof(Pool2dParams),
+    .rule = { "dL/d%0 = dL/d%o at each window's maximum, 0 elsewhere" } },
+  OP_ROW(FN_AVG_POOL2D) = { .name = "avg_pool2d", .arity = 1, .backward = avgpool_backward,
+    .first_order = FUSED_KERNEL, .params_size = sizeof(Pool2dParams),
+    .rule = { "dL/d%0 = dL/d%o shared equally over each window" } },
+  OP_ROW(FN_ADAPTIVE_AVG_POOL2D) = { .name = "adaptive_avg_pool2d", .arity = 1,
+    .backward = adaptive_backward, .first_order = FUSED_KERNEL,
+    .rule = { "dL/d%0 = dL/d%o shared equally over each window" } },
+  OP_ROW(FN_BATCH_NORM) = { .name = "batch_norm", .arity = 3, .backward = bn_backward,
+    .first_order = FUSED_KERNEL, .params_size = sizeof(BatchNormParams),
+    .rule = { "dL/d%0 = %1·σ⁻¹/M · (M·dL/d%o − Σ dL/d%o − x̂ · Σ dL/d%o·x̂)", "dL/d%1 = Σ dL/d%o · x̂",
+              "dL/d%2 = Σ dL/d%o" } },
+};
+OP_TABLE_END(layer_table, FN_LAYER_COUNT);
+
+#define LOSS(nm, r0, r1)                                                       \
+  { .name = nm, .arity = 2, .backward = loss_backward_node,                   \
+    .backward_graph = loss_backward_graph, .params_size = sizeof(LossParams), \
+    .rule = { r0, r1 } }
+
+OP_TABLE_BEGIN(loss_table);
+static const OpDesc loss_table[] = {
+  OP_ROW(LOSS_MSE) = LOSS("mse_loss", "dL/d%0 = dL/d%o · 2(%0 − %1) (/n for the mean)", "dL/d%1 = −dL/d%0"),
+  OP_ROW(LOSS_L1) = LOSS("l1_loss", "dL/d%0 = dL/d%o · sign(%0 − %1) (/n for the mean)", "dL/d%1 = −dL/d%0"),
+  OP_ROW(LOSS_BCE) = LOSS("binary_cross_entropy", "dL/d%0 = dL/d%o · (%0 − t) / (%0(1 − %0))", NULL),
+  OP_ROW(LOSS_BCE_LOGITS) = LOSS("binary_cross_entropy_with_logits", "dL/d%0 = dL/d%o · (σ(%0) − t)", NULL),
+  OP_ROW(LOSS_CROSS_ENTROPY) = LOSS("cross_entropy",
+    "dL/d%0 = dL/d%o · (softmax(%0) − onehot(target)) (/N for the mean)", NULL),
+  OP_ROW(LOSS_NLL) = LOSS("nll_loss",
+    "dL/d%0 = −dL/d%o at the target class, 0 elsewhere (/N for the mean)", NULL),
+};
+OP_TABLE_END(loss_table, LOSS_COUNT);
+
+const OpDesc *fn_layer_desc(LayerOp op) { return &layer_table[op]; }
+const OpDesc *fn_loss_desc(LossKind k) { return &loss_table[k]; }

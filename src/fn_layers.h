@@ -10,6 +10,15 @@
 #include "layers.h"
 #include "losses.h"
 
+/* The ops of fn_layers.c's table (the losses have theirs, by LossKind). */
+typedef enum {
+  FN_LINEAR, FN_LEAKY_RELU, FN_CONV2D, FN_CONV_TRANSPOSE2D, FN_MAX_POOL2D,
+  FN_AVG_POOL2D, FN_ADAPTIVE_AVG_POOL2D, FN_BATCH_NORM,
+  FN_LAYER_COUNT
+} LayerOp;
+const OpDesc *fn_layer_desc(LayerOp op);
+const OpDesc *fn_loss_desc(LossKind k);
+
 /* y = x Wᵀ + b (b may be NULL); x is in or N x in, W is out x in. */
 Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b);
 Tensor *fn_leaky_relu(Tensor *x, double slope);

@@ -10,6 +10,33 @@
 
 #include "linalg.h"
 
+static const OpDesc matmul_table[FN_MATMUL_COUNT];
+
+/* fx_* style (functions.h): the arguments are taken */
+static Tensor *fx_mm(Tensor *a, Tensor *b) {
+  Tensor *r = a && b ? fn_mm(a, b) : NULL;
+  tensor_release(a);
+  tensor_release(b);
+  return r;
+}
+static Tensor *fx_mv(Tensor *a, Tensor *x) {
+  Tensor *r = a && x ? fn_mv(a, x) : NULL;
+  tensor_release(a);
+  tensor_release(x);
+  return r;
+}
+static Tensor *fx_solve(Tensor *a, Tensor *b) {
+  Tensor *r = a && b ? fn_solve(a, b) : NULL;
+  tensor_release(a);
+  tensor_release(b);
+  return r;
+}
+static Tensor *t_of_taken(Tensor *m) {
+  Tensor *r = m ? fn_t(m) : NULL;
+  tensor_release(m);
+  return r;
+}
+
 static Tensor *tr(const Tensor *t) {   /* a contiguous transpose of a matrix */
   Tensor *v = tensor_t(t), *c;
   if (v == NULL) return NULL;
@@ -45,9 +72,6 @@ static int dot_backward(Node *n, const Tensor *g, Tensor **gin) {
 
 static Tensor *other_local(Node *n, int i) { return tensor_clone(n->in[1 - i]); }
 
-static const OpDesc dot_desc = {
-  "dot", dot_backward, { "dL/d%0 = dL/d%o · %1", "dL/d%1 = dL/d%o · %0" }, other_local
-};
 
 Tensor *fn_dot(Tensor *a, Tensor *b) {
   double v;
@@ -55,7 +79,7 @@ Tensor *fn_dot(Tensor *a, Tensor *b) {
   if (op_dot(a, b, &v) != NN_OK) return NULL;
   in[0] = a;
   in[1] = b;
-  return fn_link(tensor_scalar(v), &dot_desc, 2, in, NULL);
+  return fn_link(tensor_scalar(v), &matmul_table[FN_DOT], 2, in, NULL, NULL);
 }
 
 /* ---- matrix-vector and vector-matrix --------------------------------------- */
@@ -78,15 +102,12 @@ static Tensor *mv_local(Node *n, int i) {
   return i == 0 ? tensor_clone(n->in[1]) : tr(n->in[0]);
 }
 
-static const OpDesc mv_desc = {
-  "mv", mv_backward, { "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o" }, mv_local
-};
 
 Tensor *fn_mv(Tensor *a, Tensor *x) {
   Tensor *in[2];
   in[0] = a;
   in[1] = x;
-  return fn_link(op_mv(a, x), &mv_desc, 2, in, NULL);
+  return fn_link(op_mv(a, x), &matmul_table[FN_MV], 2, in, NULL, NULL);
 }
 
 /* z = xᵀ A for a vector x and a matrix A. */
@@ -102,9 +123,6 @@ static Tensor *vm_local(Node *n, int i) {
   return tensor_clone(n->in[1 - i]);
 }
 
-static const OpDesc vm_desc = {
-  "vm", vm_backward, { "dL/d%0 = %1 · dL/d%o", "dL/d%1 = %0 · (dL/d%o)ᵀ" }, vm_local
-};
 
 static Tensor *vm(Tensor *x, Tensor *a) {
   Tensor *in[2], *xt, *r;
@@ -120,7 +138,7 @@ static Tensor *vm(Tensor *x, Tensor *a) {
   tensor_release(xt);
   in[0] = x;
   in[1] = a;
-  return fn_link(r, &vm_desc, 2, in, NULL);
+  return fn_link(r, &matmul_table[FN_VM], 2, in, NULL, NULL);
 }
 
 /* ---- matrix-matrix and batched ---------------------------------------------- */
@@ -144,45 +162,22 @@ static int mm_backward(Node *n, const Tensor *g, Tensor **gin) {
 
 static Tensor *mm_local(Node *n, int i) { return tr(n->in[1 - i]); }
 
-static const OpDesc mm_desc = {
-  "mm", mm_backward, { "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o" }, mm_local
-};
 
 Tensor *fn_mm(Tensor *a, Tensor *b) {
   Tensor *in[2];
   in[0] = a;
   in[1] = b;
-  return fn_link(op_mm(a, b), &mm_desc, 2, in, NULL);
-}
-
-static int bmm_backward(Node *n, const Tensor *g, Tensor **gin) {
-  int i;
-  for (i = 0; i < 2; i++) {
-    Tensor *t, *full;
-    if (!n->in[i]->requires_grad) continue;
-    if ((t = btr(n->in[1 - i])) == NULL) return nn_errcode();
-    full = i == 0 ? op_bmm(g, t) : op_bmm(t, g);
-    tensor_release(t);
-    if (full == NULL) return nn_errcode();
-    /* an input with batch size 1 was shared by every entry: sum back */
-    gin[i] = fn_sum_to(full, n->in[i]);
-    tensor_release(full);
-    if (gin[i] == NULL) return nn_errcode();
-  }
-  return NN_OK;
+  return fn_link(op_mm(a, b), &matmul_table[FN_MM], 2, in, NULL, NULL);
 }
 
 static Tensor *bmm_local(Node *n, int i) { return btr(n->in[1 - i]); }
 
-static const OpDesc bmm_desc = {
-  "bmm", bmm_backward, { "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o" }, bmm_local
-};
 
 Tensor *fn_bmm(Tensor *a, Tensor *b) {
   Tensor *in[2];
   in[0] = a;
   in[1] = b;
-  return fn_link(op_bmm(a, b), &bmm_desc, 2, in, NULL);
+  return fn_link(op_bmm(a, b), &matmul_table[FN_BMM], 2, in, NULL, NULL);
 }
 
 /* ---- outer product: Z = u vᵀ --------------------------------------------------- */
@@ -200,15 +195,12 @@ static int outer_backward(Node *n, const Tensor *g, Tensor **gin) {
   return NN_OK;
 }
 
-static const OpDesc outer_desc = {
-  "outer", outer_backward, { "dL/d%0 = dL/d%o · %1", "dL/d%1 = (dL/d%o)ᵀ · %0" }, other_local
-};
 
 Tensor *fn_outer(Tensor *u, Tensor *v) {
   Tensor *in[2];
   in[0] = u;
   in[1] = v;
-  return fn_link(op_outer(u, v), &outer_desc, 2, in, NULL);
+  return fn_link(op_outer(u, v), &matmul_table[FN_OUTER], 2, in, NULL, NULL);
 }
 
 /* ---- the product as on paper ------------------------------------------------------ */
@@ -246,12 +238,9 @@ static int inv_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc inv_desc = {
-  "inv", inv_backward, { "dL/d%0 = -%oᵀ · dL/d%o · %oᵀ", NULL }, NULL
-};
 
 Tensor *fn_inv(Tensor *a) {
-  return fn_link(op_inv(a), &inv_desc, 1, &a, NULL);
+  return fn_link(op_inv(a), &matmul_table[FN_INV], 1, &a, NULL, NULL);
 }
 
 /* The cofactor matrix C (C_ij = (-1)^(i+j) det of A without row i and
@@ -314,14 +303,11 @@ static int det_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc det_desc = {
-  "det", det_backward, { "dL/d%0 = dL/d%o · %o · %0⁻ᵀ (the cofactor matrix)", NULL }, NULL
-};
 
 Tensor *fn_det(Tensor *a) {
   double v;
   if (op_det(a, &v) != NN_OK) return NULL;
-  return fn_link(tensor_scalar(v), &det_desc, 1, &a, NULL);
+  return fn_link(tensor_scalar(v), &matmul_table[FN_DET], 1, &a, NULL, NULL);
 }
 
 /* X = A⁻¹ B:  dL/dB = A⁻ᵀ dL/dX,  dL/dA = -(dL/dB) Xᵀ */
@@ -348,14 +334,141 @@ static int solve_backward(Node *n, const Tensor *g, Tensor **gin) {
   return NN_OK;
 }
 
-static const OpDesc solve_desc = {
-  "solve", solve_backward,
-  { "dL/d%0 = -(%0⁻ᵀ · dL/d%o) · %oᵀ", "dL/d%1 = %0⁻ᵀ · dL/d%o" }, NULL
-};
 
 Tensor *fn_solve(Tensor *a, Tensor *b) {
   Tensor *in[2];
   in[0] = a;
   in[1] = b;
-  return fn_link(op_solve(a, b), &solve_desc, 2, in, NULL);
+  return fn_link(op_solve(a, b), &matmul_table[FN_SOLVE], 2, in, NULL, NULL);
 }
+
+/* ======================================================================
+** The create_graph backwards: the formulas above, from fn_* ops
+** ====================================================================== */
+
+/* gin[i] = r when input i needs a gradient (r is taken either way). */
+static int put(Node *n, Tensor **gin, int i, Tensor *r) {
+  if (!n->in[i]->requires_grad) { tensor_release(r); return NN_OK; }
+  gin[i] = r;
+  return r ? NN_OK : nn_errcode();
+}
+
+static Tensor *t_of(Tensor *m) { return fn_t(m); }
+static Tensor *bt_of(Tensor *m) { return fn_transpose(m, m->ndim - 2, m->ndim - 1); }
+
+static int dot_graph(Node *n, const Tensor *g, Tensor **gin) {
+  if (put(n, gin, 0, fn_binary(OP_MUL, n->in[1], (Tensor *)g)) != NN_OK) return nn_errcode();
+  return put(n, gin, 1, fn_binary(OP_MUL, n->in[0], (Tensor *)g));
+}
+
+static int mv_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *at;
+  if (put(n, gin, 0, n->in[0]->requires_grad ? fn_outer((Tensor *)g, n->in[1]) : NULL) != NN_OK)
+    return nn_errcode();
+  at = n->in[1]->requires_grad ? t_of(n->in[0]) : NULL;
+  return put(n, gin, 1, fx_mv(at, fx_keep(g)));
+}
+
+static int vm_graph(Node *n, const Tensor *g, Tensor **gin) {
+  if (put(n, gin, 0, n->in[0]->requires_grad ? fn_mv(n->in[1], (Tensor *)g) : NULL) != NN_OK)
+    return nn_errcode();
+  return put(n, gin, 1, n->in[1]->requires_grad ? fn_outer(n->in[0], (Tensor *)g) : NULL);
+}
+
+static int mm_graph(Node *n, const Tensor *g, Tensor **gin) {
+  if (put(n, gin, 0, n->in[0]->requires_grad ? fx_mm(fx_keep(g), t_of(n->in[1])) : NULL) != NN_OK)
+    return nn_errcode();
+  return put(n, gin, 1, n->in[1]->requires_grad ? fx_mm(t_of(n->in[0]), fx_keep(g)) : NULL);
+}
+
+/* fn_* ops only, so the same function is the fast backward (recording is
+** off there, and a transposed view costs no copy) */
+static int bmm_graph(Node *n, const Tensor *g, Tensor **gin) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    Tensor *t, *full;
+    if (!n->in[i]->requires_grad) continue;
+    t = bt_of(n->in[1 - i]);
+    full = t == NULL ? NULL : i == 0 ? fn_bmm((Tensor *)g, t) : fn_bmm(t, (Tensor *)g);
+    tensor_release(t);
+    if (full == NULL) return nn_errcode();
+    /* an input with batch size 1 was shared by every entry: sum back */
+    gin[i] = fn_sum_to(full, n->in[i]);
+    tensor_release(full);
+    if (gin[i] == NULL) return nn_errcode();
+  }
+  return NN_OK;
+}
+
+static int outer_graph(Node *n, const Tensor *g, Tensor **gin) {
+  if (put(n, gin, 0, n->in[0]->requires_grad ? fn_mv((Tensor *)g, n->in[1]) : NULL) != NN_OK)
+    return nn_errcode();
+  return put(n, gin, 1, n->in[1]->requires_grad ? fx_mv(t_of((Tensor *)g), fx_keep(n->in[0])) : NULL);
+}
+
+static int inv_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *yt = t_of_taken(fn_inv(n->in[0]));
+  gin[0] = fx_un(OP_NEG, fx_mm(fx_mm(fx_keep(yt), fx_keep(g)), yt));
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static int det_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *ai = op_inv(n->in[0]);
+  if (ai == NULL) {
+    if (nn_errcode() != NN_ESINGULAR) return nn_errcode();
+    return nn_fail(NN_ESINGULAR, "det: the second derivative at a singular matrix is not "
+                   "available (create_graph); the first derivative is");
+  }
+  tensor_release(ai);
+  /* dL/dd · det A · A⁻ᵀ, every factor recorded */
+  gin[0] = fx_bin(OP_MUL, t_of_taken(fn_inv(n->in[0])),
+                  fx_bin(OP_MUL, fn_det(n->in[0]), fx_keep(g)));
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static int solve_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *gb = fx_solve(t_of(n->in[0]), fx_keep(g));
+  if (gb == NULL) return nn_errcode();
+  if (n->in[0]->requires_grad) {
+    Tensor *x = fn_solve(n->in[0], n->in[1]);
+    Tensor *p = x == NULL ? NULL : x->ndim == 1 ? fn_outer(gb, x) : fx_mm(fx_keep(gb), t_of(x));
+    tensor_release(x);
+    gin[0] = fx_un(OP_NEG, p);
+    if (gin[0] == NULL) { tensor_release(gb); return nn_errcode(); }
+  }
+  return put(n, gin, 1, gb);
+}
+
+/* ======================================================================
+** The table (see fn_elem.c for what a row holds)
+** ====================================================================== */
+
+#define PRODUCT(nm, bw, bwg, r0, r1, loc)                                        \
+  { .name = nm, .arity = 2, .backward = bw, .backward_graph = bwg,            \
+    .rule = { r0, r1 }, .local = loc }
+
+OP_TABLE_BEGIN(matmul_table);
+static const OpDesc matmul_table[] = {
+  OP_ROW(FN_DOT) = PRODUCT("dot", dot_backward, dot_graph,
+    "dL/d%0 = dL/d%o · %1", "dL/d%1 = dL/d%o · %0", other_local),
+  OP_ROW(FN_MV) = PRODUCT("mv", mv_backward, mv_graph,
+    "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o", mv_local),
+  OP_ROW(FN_VM) = PRODUCT("vm", vm_backward, vm_graph,
+    "dL/d%0 = %1 · dL/d%o", "dL/d%1 = %0 · (dL/d%o)ᵀ", vm_local),
+  OP_ROW(FN_MM) = PRODUCT("mm", mm_backward, mm_graph,
+    "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o", mm_local),
+  OP_ROW(FN_BMM) = PRODUCT("bmm", bmm_graph, bmm_graph,
+    "dL/d%0 = dL/d%o · %1ᵀ", "dL/d%1 = %0ᵀ · dL/d%o", bmm_local),
+  OP_ROW(FN_OUTER) = PRODUCT("outer", outer_backward, outer_graph,
+    "dL/d%0 = dL/d%o · %1", "dL/d%1 = (dL/d%o)ᵀ · %0", other_local),
+  OP_ROW(FN_INV) = { .name = "inv", .arity = 1, .backward = inv_backward,
+    .backward_graph = inv_graph, .rule = { "dL/d%0 = -%oᵀ · dL/d%o · %oᵀ" } },
+  OP_ROW(FN_DET) = { .name = "det", .arity = 1, .backward = det_backward,
+    .backward_graph = det_graph,
+    .rule = { "dL/d%0 = dL/d%o · %o · %0⁻ᵀ (the cofactor matrix)" } },
+  OP_ROW(FN_SOLVE) = PRODUCT("solve", solve_backward, solve_graph,
+    "dL/d%0 = -(%0⁻ᵀ · dL/d%o) · %oᵀ", "dL/d%1 = %0⁻ᵀ · dL/d%o", NULL),
+};
+OP_TABLE_END(matmul_table, FN_MATMUL_COUNT);
+
+const OpDesc *fn_matmul_desc(MatmulOp op) { return &matmul_table[op]; }

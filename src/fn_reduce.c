@@ -46,18 +46,41 @@ static Tensor *from_rows(const Tensor *r, int dim, const Tensor *like) {
   return c;
 }
 
+/* The settings of a reduction's node and of softmax's (dim < 0: all). */
+typedef struct ReduceParams {
+  int dim, keepdim;
+} ReduceParams;
+
+static int rdim(const Node *n) { return AG_PARAMS(n, ReduceParams)->dim; }
+
 /* dL/dy spread back over the input's shape (undoing the reduction). */
 static Tensor *spread(const Tensor *g, const Node *n) {
   const Tensor *x = n->in[0];
+  const ReduceParams *p = AG_PARAMS(n, ReduceParams);
   Tensor *k, *e, *c;
-  if (n->dim < 0) k = tensor_reshape(g, 0, NULL);   /* one value */
-  else if (n->keepdim) k = tensor_retain((Tensor *)g);
-  else k = tensor_unsqueeze(g, n->dim);
+  if (p->dim < 0) k = tensor_reshape(g, 0, NULL);   /* one value */
+  else if (p->keepdim) k = tensor_retain((Tensor *)g);
+  else k = tensor_unsqueeze(g, p->dim);
   if (k == NULL) return NULL;
   e = tensor_expand(k, x->ndim, x->size);
   tensor_release(k);
   if (e == NULL) return NULL;
   c = tensor_clone(e);
+  tensor_release(e);
+  return c;
+}
+
+/* The same from fn_* ops, recorded when g requires grad. */
+static Tensor *spread_graph(const Tensor *g, const Node *n) {
+  const Tensor *x = n->in[0];
+  const ReduceParams *p = AG_PARAMS(n, ReduceParams);
+  Tensor *k, *e, *c;
+  if (p->dim < 0) k = fn_reshape((Tensor *)g, 0, NULL);
+  else if (p->keepdim) k = fx_keep(g);
+  else k = fn_unsqueeze((Tensor *)g, p->dim);
+  e = k ? fn_expand(k, x->ndim, x->size) : NULL;
+  tensor_release(k);
+  c = e ? fn_contiguous(e) : NULL;
   tensor_release(e);
   return c;
 }
@@ -107,18 +130,20 @@ static void row_local(ReduceOp op, const double *x, int64_t m, double *d, int sp
   }
 }
 
+static const OpDesc reduce_table[OP_REDUCE_COUNT];
+static ReduceOp reduce_op(const Node *n) { return (ReduceOp)(n->op - reduce_table); }
+
 static Tensor *reduce_local(Node *n, int i) {
   Tensor *r, *d, *out;
   int64_t m, rows, j;
   (void)i;
-  if ((r = to_rows(n->in[0], n->dim)) == NULL) return NULL;
+  if ((r = to_rows(n->in[0], rdim(n))) == NULL) return NULL;
   m = r->ndim > 0 ? r->size[r->ndim - 1] : 1;
   rows = m > 0 ? tensor_numel(r) / m : 0;
   if ((d = tensor_new(r->ndim, r->size)) == NULL) { tensor_release(r); return NULL; }
   for (j = 0; j < rows; j++)
-    row_local((ReduceOp)n->aux[0], r->storage->data + j * m, m, d->storage->data + j * m,
-              n->dim < 0);
-  out = from_rows(d, n->dim, n->in[0]);
+    row_local(reduce_op(n), r->storage->data + j * m, m, d->storage->data + j * m, rdim(n) < 0);
+  out = from_rows(d, rdim(n), n->in[0]);
   tensor_release(r);
   tensor_release(d);
   return out;
@@ -127,7 +152,7 @@ static Tensor *reduce_local(Node *n, int i) {
 static int reduce_backward(Node *n, const Tensor *g, Tensor **gin) {
   Tensor *s = spread(g, n), *d;
   if (s == NULL) return nn_errcode();
-  if ((ReduceOp)n->aux[0] == OP_SUM) {
+  if (reduce_op(n) == OP_SUM) {
     gin[0] = s;
     return NN_OK;
   }
@@ -138,53 +163,87 @@ static int reduce_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-#define REDUCE(name, rule) { name, reduce_backward, { rule, NULL }, reduce_local }
-static const OpDesc reduce_desc[OP_REDUCE_COUNT] = {
-  REDUCE("sum", "dL/d%0 = dL/d%o (copied to every element summed)"),
-  REDUCE("mean", "dL/d%0 = dL/d%o · 1/n"),
-  REDUCE("max", "dL/d%0 = dL/d%o at the maximum, 0 elsewhere"),
-  REDUCE("min", "dL/d%0 = dL/d%o at the minimum, 0 elsewhere"),
-  REDUCE("argmax", NULL), REDUCE("argmin", NULL),
-  REDUCE("prod", "dL/d%0_i = dL/d%o · (product of the other elements)"),
-};
+static int reduce_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *x = n->in[0], *s = spread_graph(g, n);
+  const ReduceParams *p = AG_PARAMS(n, ReduceParams);
+  switch (reduce_op(n)) {
+    case OP_SUM: gin[0] = s; break;
+    case OP_MEAN: {
+      double m = p->dim < 0 ? (double)tensor_numel(x) : (double)x->size[p->dim];
+      gin[0] = fx_num(OP_DIV, s, m, 0);
+      break;
+    }
+    case OP_PROD: {   /* the product of the others is y / x_i, away from zeros */
+      int64_t k, m = tensor_numel(x);
+      for (k = 0; k < m; k++)
+        if (tensor_get_flat(x, k) == 0) {
+          tensor_release(s);
+          return nn_fail(NN_EARG, "prod: the second derivative at a zero element is not "
+                         "available (create_graph); the first derivative is");
+        }
+      gin[0] = fx_bin(OP_MUL, s, fx_bin(OP_DIV, p->dim < 0 ? fn_reduce_all(OP_PROD, x)
+                                                           : fn_reduce(OP_PROD, x, p->dim, 1),
+                                        fx_keep(x)));
+      break;
+    }
+    default:   /* max, min: the winner's mask, a constant */
+      gin[0] = fx_bin(OP_MUL, s, reduce_local(n, 0));
+  }
+  return gin[0] ? NN_OK : nn_errcode();
+}
 
-static int differentiable(ReduceOp op) { return op != OP_ARGMAX && op != OP_ARGMIN; }
+#define REDUCE(nm, r)                                                          \
+  { .name = nm, .arity = 1, .backward = reduce_backward,                      \
+    .backward_graph = reduce_backward_graph, .rule = { r }, .local = reduce_local, \
+    .params_size = sizeof(ReduceParams) }
+/* positions, not values: no gradient, no node */
+#define REDUCE_FLAT(nm) { .name = nm, .arity = 1, .backward = NULL }
+
+OP_TABLE_BEGIN(reduce_table);
+static const OpDesc reduce_table[] = {
+  OP_ROW(OP_SUM) = REDUCE("sum", "dL/d%0 = dL/d%o (copied to every element summed)"),
+  OP_ROW(OP_MEAN) = REDUCE("mean", "dL/d%0 = dL/d%o · 1/n"),
+  OP_ROW(OP_MAX) = REDUCE("max", "dL/d%0 = dL/d%o at the maximum, 0 elsewhere"),
+  OP_ROW(OP_MIN) = REDUCE("min", "dL/d%0 = dL/d%o at the minimum, 0 elsewhere"),
+  OP_ROW(OP_ARGMAX) = REDUCE_FLAT("argmax"),
+  OP_ROW(OP_ARGMIN) = REDUCE_FLAT("argmin"),
+  OP_ROW(OP_PROD) = REDUCE("prod", "dL/d%0_i = dL/d%o · (product of the other elements)"),
+};
+OP_TABLE_END(reduce_table, OP_REDUCE_COUNT);
+
+const OpDesc *fn_reduce_desc(ReduceOp op) { return &reduce_table[op]; }
 
 Tensor *fn_reduce(ReduceOp op, Tensor *a, int dim, int keepdim) {
-  Node *n;
+  ReduceParams p;
   Tensor *out = op_reduce(op, a, dim, keepdim);
-  if (!differentiable(op)) return out;
-  out = fn_link(out, &reduce_desc[op], 1, &a, &n);
-  if (n != NULL) {
-    n->aux[0] = op;
-    n->dim = dim;
-    n->keepdim = keepdim;
-  }
-  return out;
+  if (reduce_table[op].backward == NULL) return out;
+  p.dim = dim;
+  p.keepdim = keepdim;
+  return fn_link(out, &reduce_table[op], 1, &a, &p, NULL);
 }
 
 Tensor *fn_reduce_all(ReduceOp op, Tensor *a) {
   double v;
-  Node *n;
+  ReduceParams p;
   Tensor *out;
   if (op_reduce_all(op, a, &v) != NN_OK) return NULL;
   out = tensor_scalar(v);
-  if (!differentiable(op)) return out;
-  out = fn_link(out, &reduce_desc[op], 1, &a, &n);
-  if (n != NULL) {
-    n->aux[0] = op;
-    n->dim = -1;
-  }
-  return out;
+  if (reduce_table[op].backward == NULL) return out;
+  p.dim = -1;
+  p.keepdim = 0;
+  return fn_link(out, &reduce_table[op], 1, &a, &p, NULL);
 }
 
 /* ======================================================================
 ** softmax and log-softmax along a dim
 ** ====================================================================== */
 
+static const OpDesc softmax_table[FN_SOFTMAX_COUNT];
+static int is_log_form(const Node *n) { return n->op == &softmax_table[FN_LOG_SOFTMAX]; }
+
 static int softmax_backward(Node *n, const Tensor *g, Tensor **gin) {
-  int log_form = (int)n->aux[0];
-  Tensor *x = to_rows(n->in[0], n->dim), *gr = x ? to_rows(g, n->dim) : NULL, *s;
+  int log_form = is_log_form(n), dim = rdim(n);
+  Tensor *x = to_rows(n->in[0], dim), *gr = x ? to_rows(g, dim) : NULL, *s;
   int64_t m, rows, j, k;
   if (gr == NULL) { tensor_release(x); return nn_errcode(); }
   m = x->size[x->ndim - 1];
@@ -206,30 +265,48 @@ static int softmax_backward(Node *n, const Tensor *g, Tensor **gin) {
       for (k = 0; k < m; k++) gp[k] = sp[k] * (gp[k] - acc);
     }
   }
-  gin[0] = from_rows(gr, n->dim, n->in[0]);
+  gin[0] = from_rows(gr, dim, n->in[0]);
   tensor_release(x);
   tensor_release(gr);
   tensor_release(s);
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc softmax_desc = {
-  "softmax", softmax_backward, { "dL/d%0 = %o · (dL/d%o - Σ dL/d%o · %o)", NULL }, NULL
-};
-static const OpDesc log_softmax_desc = {
-  "log_softmax", softmax_backward, { "dL/d%0 = dL/d%o - softmax(%0) · Σ dL/d%o", NULL }, NULL
-};
-
-static Tensor *softmax_common(Tensor *a, int dim, int log_form) {
-  Node *n;
-  Tensor *out = log_form ? op_log_softmax(a, dim) : op_softmax(a, dim);
-  out = fn_link(out, log_form ? &log_softmax_desc : &softmax_desc, 1, &a, &n);
-  if (n != NULL) {
-    n->dim = dim;
-    n->aux[0] = log_form;
+/* The same formulas from fn_* ops (the sums kept along dim, broadcast). */
+static int softmax_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  int dim = rdim(n);
+  Tensor *s = fn_softmax(n->in[0], dim), *sum;
+  if (s == NULL) return nn_errcode();
+  if (is_log_form(n)) {   /* g - s · Σ g */
+    sum = fn_reduce(OP_SUM, (Tensor *)g, dim, 1);
+    gin[0] = fx_bin(OP_SUB, fx_keep(g), fx_bin(OP_MUL, s, sum));
+  } else {   /* s · (g - Σ g·s) */
+    Tensor *gs = fn_binary(OP_MUL, (Tensor *)g, s);
+    sum = gs ? fn_reduce(OP_SUM, gs, dim, 1) : NULL;
+    tensor_release(gs);
+    gin[0] = fx_bin(OP_MUL, s, fx_bin(OP_SUB, fx_keep(g), sum));
   }
-  return out;
+  return gin[0] ? NN_OK : nn_errcode();
 }
 
-Tensor *fn_softmax(Tensor *a, int dim) { return softmax_common(a, dim, 0); }
-Tensor *fn_log_softmax(Tensor *a, int dim) { return softmax_common(a, dim, 1); }
+OP_TABLE_BEGIN(softmax_table);
+static const OpDesc softmax_table[] = {
+  OP_ROW(FN_SOFTMAX) = { .name = "softmax", .arity = 1, .backward = softmax_backward,
+    .backward_graph = softmax_backward_graph, .params_size = sizeof(ReduceParams),
+    .rule = { "dL/d%0 = %o · (dL/d%o - Σ dL/d%o · %o)" } },
+  OP_ROW(FN_LOG_SOFTMAX) = { .name = "log_softmax", .arity = 1, .backward = softmax_backward,
+    .backward_graph = softmax_backward_graph, .params_size = sizeof(ReduceParams),
+    .rule = { "dL/d%0 = dL/d%o - softmax(%0) · Σ dL/d%o" } },
+};
+OP_TABLE_END(softmax_table, FN_SOFTMAX_COUNT);
+
+static Tensor *softmax_common(Tensor *a, int dim, SoftmaxOp op) {
+  ReduceParams p;
+  Tensor *out = op == FN_LOG_SOFTMAX ? op_log_softmax(a, dim) : op_softmax(a, dim);
+  p.dim = dim;
+  p.keepdim = 1;
+  return fn_link(out, &softmax_table[op], 1, &a, &p, NULL);
+}
+
+Tensor *fn_softmax(Tensor *a, int dim) { return softmax_common(a, dim, FN_SOFTMAX); }
+Tensor *fn_log_softmax(Tensor *a, int dim) { return softmax_common(a, dim, FN_LOG_SOFTMAX); }

@@ -2,11 +2,28 @@
 ** fn_shape.c — differentiable views, indexing and joins.  A view's
 ** backward puts the gradient back where the view looked: reshaped,
 ** transposed back, or written into a zero tensor at the selected place.
+** Writing a gradient into zeros is itself an op here (index_put,
+** index_add), so that create_graph can differentiate the gradient again:
+** the backward of index_put is the index, and the other way round.
+** (The table's rows are described at the top of fn_elem.c.)
 */
 #include <stdlib.h>
 #include <string.h>
 
 #include "functions.h"
+
+static const OpDesc shape_table[FN_SHAPE_COUNT];
+
+/* The settings of the nodes of this file. */
+typedef struct PermuteParams { int perm[TENSOR_MAXDIM]; } PermuteParams;
+typedef struct DimParams { int dim; } DimParams;   /* index_select, index_add, cat, stack */
+
+static int pdim(const Node *n) { return AG_PARAMS(n, DimParams)->dim; }
+
+static Tensor *index_put(Tensor *g, const IndexSpec *spec, int ndim, const int64_t *size);
+static Tensor *index_add(Tensor *g, int dim, const Tensor *idx, int ndim, const int64_t *size);
+
+/* ---- reshapes: the gradient reshaped back ---------------------------------- */
 
 /* A contiguous copy of g in the shape of the node's input. */
 static int reshape_back(Node *n, const Tensor *g, Tensor **gin) {
@@ -18,32 +35,32 @@ static int reshape_back(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc view_desc = {
-  "view", reshape_back, { "dL/d%0 = dL/d%o reshaped to the shape of %0", NULL }, NULL
-};
-static const OpDesc squeeze_desc = {
-  "squeeze", reshape_back, { "dL/d%0 = dL/d%o reshaped to the shape of %0", NULL }, NULL
-};
-static const OpDesc clone_desc = { "clone", reshape_back, { "dL/d%0 = dL/d%o", NULL }, NULL };
+static int reshape_back_graph(Node *n, const Tensor *g, Tensor **gin) {
+  const Tensor *x = n->in[0];
+  Tensor *c = fn_contiguous((Tensor *)g);
+  gin[0] = c ? fn_view(c, x->ndim, x->size) : NULL;
+  tensor_release(c);
+  return gin[0] ? NN_OK : nn_errcode();
+}
 
 Tensor *fn_view(Tensor *t, int ndim, const int64_t *size) {
-  return fn_link(tensor_view(t, ndim, size), &view_desc, 1, &t, NULL);
+  return fn_link(tensor_view(t, ndim, size), &shape_table[FN_VIEW], 1, &t, NULL, NULL);
 }
 
 Tensor *fn_reshape(Tensor *t, int ndim, const int64_t *size) {
-  return fn_link(tensor_reshape(t, ndim, size), &view_desc, 1, &t, NULL);
+  return fn_link(tensor_reshape(t, ndim, size), &shape_table[FN_VIEW], 1, &t, NULL, NULL);
 }
 
 Tensor *fn_squeeze(Tensor *t, int dim) {
-  return fn_link(tensor_squeeze(t, dim), &squeeze_desc, 1, &t, NULL);
+  return fn_link(tensor_squeeze(t, dim), &shape_table[FN_SQUEEZE], 1, &t, NULL, NULL);
 }
 
 Tensor *fn_unsqueeze(Tensor *t, int dim) {
-  return fn_link(tensor_unsqueeze(t, dim), &squeeze_desc, 1, &t, NULL);
+  return fn_link(tensor_unsqueeze(t, dim), &shape_table[FN_SQUEEZE], 1, &t, NULL, NULL);
 }
 
 Tensor *fn_clone(Tensor *t) {
-  return fn_link(tensor_clone(t), &clone_desc, 1, &t, NULL);
+  return fn_link(tensor_clone(t), &shape_table[FN_CLONE], 1, &t, NULL, NULL);
 }
 
 Tensor *fn_contiguous(Tensor *t) {
@@ -54,34 +71,41 @@ Tensor *fn_contiguous(Tensor *t) {
 
 /* ---- transpose and permute: apply the inverse permutation ------------------ */
 
+static void inverse(const Node *n, int *inv) {
+  const PermuteParams *p = AG_PARAMS(n, PermuteParams);
+  int d;
+  for (d = 0; d < n->in[0]->ndim; d++) inv[p->perm[d]] = d;
+}
+
 static int permute_backward(Node *n, const Tensor *g, Tensor **gin) {
-  int inv[TENSOR_MAXDIM], d;
+  int inv[TENSOR_MAXDIM];
   Tensor *p;
-  for (d = 0; d < n->in[0]->ndim; d++) inv[n->aux[d]] = d;
+  inverse(n, inv);
   if ((p = tensor_permute(g, inv)) == NULL) return nn_errcode();
   gin[0] = tensor_clone(p);
   tensor_release(p);
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc permute_desc = {
-  "permute", permute_backward, { "dL/d%0 = dL/d%o with the dims put back", NULL }, NULL
-};
-static const OpDesc transpose_desc = {
-  "transpose", permute_backward, { "dL/d%0 = (dL/d%o)ᵀ", NULL }, NULL
-};
+static int permute_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  int inv[TENSOR_MAXDIM];
+  Tensor *p;
+  inverse(n, inv);
+  if ((p = fn_permute((Tensor *)g, inv)) == NULL) return nn_errcode();
+  gin[0] = fn_contiguous(p);
+  tensor_release(p);
+  return gin[0] ? NN_OK : nn_errcode();
+}
 
-static Tensor *permuted(Tensor *t, Tensor *out, const int *perm, const OpDesc *desc) {
-  Node *n;
-  int d;
-  out = fn_link(out, desc, 1, &t, &n);
-  if (n != NULL)
-    for (d = 0; d < t->ndim; d++) n->aux[d] = perm[d];
-  return out;
+static Tensor *permuted(Tensor *t, Tensor *out, const int *perm, ShapeOp op) {
+  PermuteParams p;
+  memset(&p, 0, sizeof p);
+  memcpy(p.perm, perm, (size_t)t->ndim * sizeof *perm);
+  return fn_link(out, &shape_table[op], 1, &t, &p, NULL);
 }
 
 Tensor *fn_permute(Tensor *t, const int *perm) {
-  return permuted(t, tensor_permute(t, perm), perm, &permute_desc);
+  return permuted(t, tensor_permute(t, perm), perm, FN_PERMUTE);
 }
 
 Tensor *fn_transpose(Tensor *t, int d0, int d1) {
@@ -91,45 +115,26 @@ Tensor *fn_transpose(Tensor *t, int d0, int d1) {
     perm[d0] = d1;
     perm[d1] = d0;
   }
-  return permuted(t, tensor_transpose(t, d0, d1), perm, &transpose_desc);
+  return permuted(t, tensor_transpose(t, d0, d1), perm, FN_TRANSPOSE);
 }
 
 Tensor *fn_t(Tensor *t) {
   if (t->ndim == 2) return fn_transpose(t, 0, 1);
-  return fn_link(tensor_t(t), &view_desc, 1, &t, NULL);
+  return fn_link(tensor_t(t), &shape_table[FN_VIEW], 1, &t, NULL, NULL);
 }
 
-/* ---- expand: sum over the repeated dims ------------------------------------------ */
+/* ---- expand: sum over the repeated dims (fn_sum_to records) ----------------- */
 
 static int expand_backward(Node *n, const Tensor *g, Tensor **gin) {
   gin[0] = fn_sum_to(g, n->in[0]);
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static const OpDesc expand_desc = {
-  "expand", expand_backward, { "dL/d%0 = dL/d%o summed over the repeated dims", NULL }, NULL
-};
-
 Tensor *fn_expand(Tensor *t, int ndim, const int64_t *size) {
-  return fn_link(tensor_expand(t, ndim, size), &expand_desc, 1, &t, NULL);
+  return fn_link(tensor_expand(t, ndim, size), &shape_table[FN_EXPAND], 1, &t, NULL, NULL);
 }
 
-/* ---- picking parts: narrow, select, index ----------------------------------------- */
-
-/* Applies the node's index spec (aux: per dim kind, start, len) to x. */
-static Tensor *apply_spec(const Node *n, const Tensor *x) {
-  Tensor *v = tensor_retain((Tensor *)x), *w;
-  int k, d = 0, count = (int)n->aux[0];
-  for (k = 0; k < count && v != NULL; k++) {
-    int64_t code = n->aux[1 + 2 * k], a = n->aux[2 + 2 * k];
-    /* code -1: pick position a (the dim goes); code >= 0: range of that length */
-    w = code < 0 ? tensor_select(v, d, a) : tensor_narrow(v, d, a, code);
-    if (code >= 0) d++;
-    tensor_release(v);
-    v = w;
-  }
-  return v;
-}
+/* ---- picking parts: narrow, select, index (settings: the IndexSpec) --------- */
 
 /* dL/dx: zero except where the index looked, which gets dL/dy. */
 static int index_backward(Node *n, const Tensor *g, Tensor **gin) {
@@ -137,7 +142,7 @@ static int index_backward(Node *n, const Tensor *g, Tensor **gin) {
   Tensor *z = tensor_zeros(x->ndim, x->size), *part;
   int rc;
   if (z == NULL) return nn_errcode();
-  if ((part = apply_spec(n, z)) == NULL) { tensor_release(z); return nn_errcode(); }
+  if ((part = tensor_index(z, AG_PARAMS(n, IndexSpec))) == NULL) { tensor_release(z); return nn_errcode(); }
   rc = tensor_copy(part, g);
   tensor_release(part);
   if (rc != NN_OK) { tensor_release(z); return rc; }
@@ -145,135 +150,219 @@ static int index_backward(Node *n, const Tensor *g, Tensor **gin) {
   return NN_OK;
 }
 
-static const OpDesc index_desc = {
-  "index", index_backward, { "dL/d%0 = dL/d%o at the indexed place, 0 elsewhere", NULL }, NULL
-};
-
-static Tensor *indexed(Tensor *t, Tensor *out, int count, const int64_t *code, const int64_t *start) {
-  Node *n;
-  int k;
-  out = fn_link(out, &index_desc, 1, &t, &n);
-  if (n != NULL) {
-    n->aux[0] = count;
-    for (k = 0; k < count; k++) {
-      n->aux[1 + 2 * k] = code[k];
-      n->aux[2 + 2 * k] = start[k];
-    }
-  }
-  return out;
+static int index_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = index_put((Tensor *)g, AG_PARAMS(n, IndexSpec), n->in[0]->ndim, n->in[0]->size);
+  return gin[0] ? NN_OK : nn_errcode();
 }
 
 Tensor *fn_index(Tensor *t, const IndexSpec *spec) {
-  int64_t code[TENSOR_MAXDIM], start[TENSOR_MAXDIM];
-  Tensor *v = tensor_index(t, spec);
+  return fn_link(tensor_index(t, spec), &shape_table[FN_INDEX], 1, &t, spec, NULL);
+}
+
+/* narrow and select are index specs: full ranges on the dims before dim */
+static Tensor *pick(Tensor *t, Tensor *out, int dim, int64_t start, int64_t length, int range) {
+  IndexSpec spec;
   int k;
-  if (v == NULL) return NULL;
-  for (k = 0; k < spec->n; k++) {
-    code[k] = spec->is_range[k] ? spec->len[k] : -1;
-    start[k] = spec->start[k];
-  }
-  return indexed(t, v, spec->n, code, start);
+  if (out == NULL) return NULL;
+  memset(&spec, 0, sizeof spec);
+  spec.n = dim + 1;
+  for (k = 0; k < dim; k++) { spec.is_range[k] = 1; spec.start[k] = 0; spec.len[k] = t->size[k]; }
+  spec.is_range[dim] = range;
+  spec.start[dim] = start;
+  spec.len[dim] = length;
+  return fn_link(out, &shape_table[FN_INDEX], 1, &t, &spec, NULL);
 }
 
 Tensor *fn_narrow(Tensor *t, int dim, int64_t start, int64_t length) {
-  int64_t code[TENSOR_MAXDIM], st[TENSOR_MAXDIM];
-  int k;
-  Tensor *out = tensor_narrow(t, dim, start, length);
-  /* a narrow along dim is a full range on the dims before it */
-  for (k = 0; k < dim; k++) { code[k] = t->size[k]; st[k] = 0; }
-  code[dim] = length;
-  st[dim] = start;
-  return out ? indexed(t, out, dim + 1, code, st) : NULL;
+  return pick(t, tensor_narrow(t, dim, start, length), dim, start, length, 1);
 }
 
 Tensor *fn_select(Tensor *t, int dim, int64_t index) {
-  int64_t code[TENSOR_MAXDIM], st[TENSOR_MAXDIM];
-  int k;
-  Tensor *out = tensor_select(t, dim, index);
-  for (k = 0; k < dim; k++) { code[k] = t->size[k]; st[k] = 0; }
-  code[dim] = -1;
-  st[dim] = index;
-  return out ? indexed(t, out, dim + 1, code, st) : NULL;
+  return pick(t, tensor_select(t, dim, index), dim, index, 0, 0);
 }
 
-/* ---- index_select: scatter-add the rows back ------------------------------------------ */
+/* index_put: g written into zeros at the spec's place (index's gradient). */
+static int index_put_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *v = tensor_index(g, AG_PARAMS(n, IndexSpec));
+  gin[0] = v ? tensor_clone(v) : NULL;
+  tensor_release(v);
+  return gin[0] ? NN_OK : nn_errcode();
+}
 
-static int index_select_backward(Node *n, const Tensor *g, Tensor **gin) {
-  const Tensor *x = n->in[0], *idx = n->saved;
-  Tensor *z = tensor_zeros(x->ndim, x->size);
+static int index_put_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *v = fn_index((Tensor *)g, AG_PARAMS(n, IndexSpec));
+  gin[0] = v ? fn_contiguous(v) : NULL;
+  tensor_release(v);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static Tensor *index_put(Tensor *g, const IndexSpec *spec, int ndim, const int64_t *size) {
+  Tensor *z = tensor_zeros(ndim, size), *part = z ? tensor_index(z, spec) : NULL;
+  int rc = part ? tensor_copy(part, g) : nn_errcode();
+  tensor_release(part);
+  if (rc != NN_OK) { tensor_release(z); return NULL; }
+  return fn_link(z, &shape_table[FN_INDEX_PUT], 1, &g, spec, NULL);
+}
+
+/* ---- index_select: scatter-add the rows back (index_add) --------------------- */
+
+static Tensor *scatter_add(const Tensor *g, int dim, const Tensor *idx, int ndim, const int64_t *size) {
+  Tensor *z = tensor_zeros(ndim, size);
   int64_t k, m = tensor_numel(idx);
-  if (z == NULL) return nn_errcode();
+  if (z == NULL) return NULL;
   for (k = 0; k < m; k++) {
-    Tensor *dst = tensor_select(z, n->dim, (int64_t)tensor_get_flat(idx, k));
-    Tensor *src = dst ? tensor_select(g, n->dim, k) : NULL;
+    Tensor *dst = tensor_select(z, dim, (int64_t)tensor_get_flat(idx, k));
+    Tensor *src = dst ? tensor_select(g, dim, k) : NULL;
     Tensor *sum = src ? op_binary(OP_ADD, dst, src) : NULL;   /* repeats add up */
     int rc = sum ? tensor_copy(dst, sum) : nn_errcode();
     tensor_release(dst);
     tensor_release(src);
     tensor_release(sum);
-    if (rc != NN_OK) { tensor_release(z); return rc; }
+    if (rc != NN_OK) { tensor_release(z); return NULL; }
   }
-  gin[0] = z;
-  return NN_OK;
+  return z;
 }
 
-static const OpDesc index_select_desc = {
-  "index_select", index_select_backward,
-  { "dL/d%0 = dL/d%o added back at the selected positions", NULL }, NULL
-};
+static int index_select_backward(Node *n, const Tensor *g, Tensor **gin) {
+  const Tensor *x = n->in[0];
+  gin[0] = scatter_add(g, pdim(n), n->saved, x->ndim, x->size);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static int index_select_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  gin[0] = index_add((Tensor *)g, pdim(n), n->saved, n->in[0]->ndim, n->in[0]->size);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+/* saved: the 0-based indices, as doubles */
+static Tensor *with_indices(Tensor *out, Node *node, const int64_t *idx, int64_t n) {
+  int64_t k;
+  if (node == NULL) return out;
+  if ((node->saved = tensor_new(1, &n)) == NULL) {
+    tensor_release(out);
+    return NULL;
+  }
+  for (k = 0; k < n; k++) node->saved->storage->data[k] = (double)idx[k];
+  return out;
+}
 
 Tensor *fn_index_select(Tensor *t, int dim, const int64_t *idx, int64_t n) {
   Node *node;
-  Tensor *out = fn_link(tensor_index_select(t, dim, idx, n), &index_select_desc, 1, &t, &node);
-  if (node != NULL) {
-    int64_t k;
-    node->dim = dim;
-    if ((node->saved = tensor_new(1, &n)) == NULL) {
-      tensor_release(out);
-      return NULL;
-    }
-    for (k = 0; k < n; k++) node->saved->storage->data[k] = (double)idx[k];
+  DimParams p;
+  Tensor *out;
+  p.dim = dim;
+  out = fn_link(tensor_index_select(t, dim, idx, n), &shape_table[FN_INDEX_SELECT], 1, &t, &p, &node);
+  return with_indices(out, node, idx, n);
+}
+
+/* index_add: the rows of g added into zeros at idx (index_select's gradient). */
+static int saved_indices(const Tensor *s, int64_t **idx, int64_t *m) {
+  int64_t k;
+  *m = tensor_numel(s);
+  if ((*idx = malloc((size_t)(*m > 0 ? *m : 1) * sizeof **idx)) == NULL)
+    return nn_fail(NN_ENOMEM, "out of memory");
+  for (k = 0; k < *m; k++) (*idx)[k] = (int64_t)tensor_get_flat(s, k);
+  return NN_OK;
+}
+
+static int index_add_backward(Node *n, const Tensor *g, Tensor **gin) {
+  int64_t *idx, m;
+  if (saved_indices(n->saved, &idx, &m) != NN_OK) return nn_errcode();
+  gin[0] = tensor_index_select(g, pdim(n), idx, m);
+  free(idx);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static int index_add_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  int64_t *idx, m;
+  if (saved_indices(n->saved, &idx, &m) != NN_OK) return nn_errcode();
+  gin[0] = fn_index_select((Tensor *)g, pdim(n), idx, m);
+  free(idx);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+static Tensor *index_add(Tensor *g, int dim, const Tensor *idx, int ndim, const int64_t *size) {
+  Node *node;
+  DimParams p;
+  Tensor *out = scatter_add(g, dim, idx, ndim, size);
+  p.dim = dim;
+  out = fn_link(out, &shape_table[FN_INDEX_ADD], 1, &g, &p, &node);
+  if (node != NULL && (node->saved = tensor_clone(idx)) == NULL) {
+    tensor_release(out);
+    return NULL;
   }
   return out;
 }
 
 /* ---- cat and stack: each input gets its slice of the gradient --------------------------- */
 
-static int cat_backward(Node *n, const Tensor *g, Tensor **gin) {
+static int cat_parts(Node *n, const Tensor *g, Tensor **gin, int graph) {
   int64_t pos = 0;
-  int i, stacked = (int)n->aux[0];
+  int i, dim = pdim(n), stacked = n->op == &shape_table[FN_STACK];
   for (i = 0; i < n->nin; i++) {
-    int64_t len = stacked ? 1 : n->in[i]->size[n->dim];
-    Tensor *part = stacked ? tensor_select(g, n->dim, i) : tensor_narrow(g, n->dim, pos, len);
+    int64_t len = stacked ? 1 : n->in[i]->size[dim];
+    Tensor *part;
+    if (graph) part = stacked ? fn_select((Tensor *)g, dim, i) : fn_narrow((Tensor *)g, dim, pos, len);
+    else part = stacked ? tensor_select(g, dim, i) : tensor_narrow(g, dim, pos, len);
     pos += len;
     if (part == NULL) return nn_errcode();
-    if (n->in[i]->requires_grad) gin[i] = tensor_clone(part);
+    if (n->in[i]->requires_grad) gin[i] = graph ? fn_contiguous(part) : tensor_clone(part);
     tensor_release(part);
     if (n->in[i]->requires_grad && gin[i] == NULL) return nn_errcode();
   }
   return NN_OK;
 }
 
-static const OpDesc cat_desc = {
-  "cat", cat_backward, { "dL/d%0 = the part of dL/d%o that came from %0", "dL/d%1 = the part of dL/d%o that came from %1" }, NULL
-};
-static const OpDesc stack_desc = {
-  "stack", cat_backward, { "dL/d%0 = the slice of dL/d%o that came from %0", "dL/d%1 = the slice of dL/d%o that came from %1" }, NULL
-};
+static int cat_backward(Node *n, const Tensor *g, Tensor **gin) { return cat_parts(n, g, gin, 0); }
+static int cat_backward_graph(Node *n, const Tensor *g, Tensor **gin) { return cat_parts(n, g, gin, 1); }
 
 Tensor *fn_cat(Tensor *const *ts, int n, int dim) {
-  Node *node;
-  Tensor *out = fn_link(tensor_cat(ts, n, dim), &cat_desc, n, ts, &node);
-  if (node != NULL) node->dim = dim;
-  return out;
+  DimParams p;
+  p.dim = dim;
+  return fn_link(tensor_cat(ts, n, dim), &shape_table[FN_CAT], n, ts, &p, NULL);
 }
 
 Tensor *fn_stack(Tensor *const *ts, int n, int dim) {
-  Node *node;
-  Tensor *out = fn_link(tensor_stack(ts, n, dim), &stack_desc, n, ts, &node);
-  if (node != NULL) {
-    node->dim = dim;
-    node->aux[0] = 1;
-  }
-  return out;
+  DimParams p;
+  p.dim = dim;
+  return fn_link(tensor_stack(ts, n, dim), &shape_table[FN_STACK], n, ts, &p, NULL);
 }
+
+/* ======================================================================
+** The table (see fn_elem.c for what a row holds)
+** ====================================================================== */
+
+#define SHAPE(nm, arity_, bw, bwg, params, r0, r1)                             \
+  { .name = nm, .arity = arity_, .backward = bw, .backward_graph = bwg,       \
+    .params_size = params, .rule = { r0, r1 } }
+
+OP_TABLE_BEGIN(shape_table);
+static const OpDesc shape_table[] = {
+  OP_ROW(FN_VIEW) = SHAPE("view", 1, reshape_back, reshape_back_graph, 0,
+    "dL/d%0 = dL/d%o reshaped to the shape of %0", NULL),
+  OP_ROW(FN_SQUEEZE) = SHAPE("squeeze", 1, reshape_back, reshape_back_graph, 0,
+    "dL/d%0 = dL/d%o reshaped to the shape of %0", NULL),
+  OP_ROW(FN_CLONE) = SHAPE("clone", 1, reshape_back, reshape_back_graph, 0, "dL/d%0 = dL/d%o", NULL),
+  OP_ROW(FN_PERMUTE) = SHAPE("permute", 1, permute_backward, permute_backward_graph,
+    sizeof(PermuteParams), "dL/d%0 = dL/d%o with the dims put back", NULL),
+  OP_ROW(FN_TRANSPOSE) = SHAPE("transpose", 1, permute_backward, permute_backward_graph,
+    sizeof(PermuteParams), "dL/d%0 = (dL/d%o)ᵀ", NULL),
+  OP_ROW(FN_EXPAND) = SHAPE("expand", 1, expand_backward, expand_backward, 0,
+    "dL/d%0 = dL/d%o summed over the repeated dims", NULL),
+  OP_ROW(FN_INDEX) = SHAPE("index", 1, index_backward, index_backward_graph, sizeof(IndexSpec),
+    "dL/d%0 = dL/d%o at the indexed place, 0 elsewhere", NULL),
+  OP_ROW(FN_INDEX_PUT) = SHAPE("index_put", 1, index_put_backward, index_put_backward_graph,
+    sizeof(IndexSpec), "dL/d%0 = dL/d%o at the place %0 was put", NULL),
+  OP_ROW(FN_INDEX_SELECT) = SHAPE("index_select", 1, index_select_backward,
+    index_select_backward_graph, sizeof(DimParams),
+    "dL/d%0 = dL/d%o added back at the selected positions", NULL),
+  OP_ROW(FN_INDEX_ADD) = SHAPE("index_add", 1, index_add_backward, index_add_backward_graph,
+    sizeof(DimParams), "dL/d%0 = dL/d%o at the positions %0's rows were added to", NULL),
+  OP_ROW(FN_CAT) = SHAPE("cat", OP_VARIADIC, cat_backward, cat_backward_graph, sizeof(DimParams),
+    "dL/d%0 = the part of dL/d%o that came from %0", "dL/d%1 = the part of dL/d%o that came from %1"),
+  OP_ROW(FN_STACK) = SHAPE("stack", OP_VARIADIC, cat_backward, cat_backward_graph, sizeof(DimParams),
+    "dL/d%0 = the slice of dL/d%o that came from %0", "dL/d%1 = the slice of dL/d%o that came from %1"),
+};
+OP_TABLE_END(shape_table, FN_SHAPE_COUNT);
+
+const OpDesc *fn_shape_desc(ShapeOp op) { return &shape_table[op]; }

@@ -97,15 +97,17 @@ static void push_node(lua_State *L, Node *n) {
     lua_rawseti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "rules");
-  lua_pushnumber(L, n->scalar);
-  lua_setfield(L, -2, "scalar");
+  if (n->op->number) {
+    lua_pushnumber(L, n->op->number(n));
+    lua_setfield(L, -2, "scalar");
+  }
   if (n->site) {
     lua_pushstring(L, n->site);
     lua_setfield(L, -2, "site");
   }
 }
 
-static void push_step(lua_State *L, const AgStep *s) {
+static void push_step(lua_State *L, const AgStep *s, int locals) {
   Node *n = s->node;
   int i;
   push_node(L, n);
@@ -125,7 +127,7 @@ static void push_step(lua_State *L, const AgStep *s) {
   lua_setfield(L, -2, "accumulated");
   lua_createtable(L, n->nin, 0);
   for (i = 0; i < n->nin && i < 3; i++) {
-    Tensor *loc = s->gin[i] && n->op->local ? n->op->local(n, i) : NULL;
+    Tensor *loc = locals && s->gin[i] && n->op->local ? n->op->local(n, i) : NULL;
     push_or_false(L, loc);
     tensor_release(loc);
     lua_rawseti(L, -2, i + 1);
@@ -140,12 +142,17 @@ static int steps_gc(lua_State *L) {
   return 0;
 }
 
-/* nncalc._backward(t, grad|nil, retain_graph, record) -> steps|nil, n_accumulated
+/* nncalc._backward(t, grad|nil, retain_graph, record, create_graph) -> steps|nil, n_accumulated
+** record = "names": the steps without the local derivatives (for naming
+** the recorded gradients, which needs no trace).
 ** The printing policy (trace, step, warnings) lives in lua/autograd.lua. */
 static int l_backward(lua_State *L) {
   Tensor *t = lt_check(L, 1), *g = lua_isnoneornil(L, 2) ? NULL : lt_check(L, 2);
-  AgOptions *o = lua_newuserdatauv(L, sizeof *o, 0);
-  int k, rc;
+  AgOptions *o;
+  int k, rc, locals;
+  lua_settop(L, 5);   /* the userdata goes above the arguments */
+  locals = lua_type(L, 4) != LUA_TSTRING;
+  o = lua_newuserdatauv(L, sizeof *o, 0);
   memset(o, 0, sizeof *o);
   if (luaL_newmetatable(L, "nncalc.AgSteps")) {
     lua_pushcfunction(L, steps_gc);
@@ -154,12 +161,13 @@ static int l_backward(lua_State *L) {
   lua_setmetatable(L, -2);
   o->retain_graph = lua_toboolean(L, 3);
   o->record = lua_toboolean(L, 4);
+  o->create_graph = lua_toboolean(L, 5);
   rc = ag_backward(t, g, o);
   if (rc != NN_OK) return lt_error(L, "backward");
   if (o->record) {
     lua_createtable(L, o->nsteps, 0);
     for (k = 0; k < o->nsteps; k++) {
-      push_step(L, &o->steps[k]);
+      push_step(L, &o->steps[k], locals);
       lua_rawseti(L, -2, k + 1);
     }
   } else {
@@ -170,6 +178,66 @@ static int l_backward(lua_State *L) {
   else lua_pushnil(L);
   ag_free_steps(o);
   return 3;
+}
+
+/* Frees grad()'s inputs and results if a Lua error unwinds through them. */
+typedef struct GradCall { AgOptions o; Tensor **inputs; int n; } GradCall;
+
+static int gradcall_gc(lua_State *L) {
+  GradCall *c = luaL_checkudata(L, 1, "nncalc.GradCall");
+  int i;
+  for (i = 0; i < c->n; i++) {
+    if (c->inputs) tensor_release(c->inputs[i]);
+    if (c->o.grads) tensor_release(c->o.grads[i]);
+  }
+  free(c->inputs);
+  free(c->o.grads);
+  c->inputs = NULL;
+  c->o.grads = NULL;
+  c->n = 0;
+  return 0;
+}
+
+/* nncalc._grad(t, {x1, x2, ...}, grad|nil, create_graph, retain_graph)
+** -> {dt/dx1, dt/dx2, ...}, leaving every .grad as it was (as
+** torch.autograd.grad).  The argument checks are in lua/autograd.lua. */
+static int l_grad(lua_State *L) {
+  Tensor *t = lt_check(L, 1), *g;
+  GradCall *c;
+  int i, n, rc;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  g = lua_isnoneornil(L, 3) ? NULL : lt_check(L, 3);
+  n = (int)luaL_len(L, 2);
+  lua_settop(L, 5);   /* the userdata goes above the arguments */
+  c = lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  if (luaL_newmetatable(L, "nncalc.GradCall")) {
+    lua_pushcfunction(L, gradcall_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  c->inputs = calloc((size_t)(n > 0 ? n : 1), sizeof *c->inputs);
+  c->o.grads = calloc((size_t)(n > 0 ? n : 1), sizeof *c->o.grads);
+  if (c->inputs == NULL || c->o.grads == NULL) return luaL_error(L, "grad: out of memory");
+  for (i = 0; i < n; i++) {
+    lua_geti(L, 2, i + 1);
+    c->inputs[i] = tensor_retain(lt_check(L, -1));
+    c->n = i + 1;
+    lua_pop(L, 1);
+  }
+  c->o.ninputs = n;
+  c->o.inputs = c->inputs;
+  c->o.create_graph = lua_toboolean(L, 4);
+  c->o.retain_graph = lua_toboolean(L, 5);
+  rc = ag_backward(t, g, &c->o);
+  if (rc != NN_OK) return lt_error(L, "grad");
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lt_push(L, c->o.grads[i], "grad");   /* takes the reference */
+    c->o.grads[i] = NULL;
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
 }
 
 /* nncalc._graph(t): the nodes t depends on, in forward order. */
@@ -229,6 +297,43 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
+/* nncalc._swap_grad(t, g|nil) -> the previous .grad|nil.  For tools that
+** run backward passes of their own (gradcheck) and must leave every .grad
+** as they found it: the same tensor object, not a copy. */
+static int l_swap_grad(lua_State *L) {
+  Tensor *t = lt_check(L, 1), *g = lua_isnoneornil(L, 2) ? NULL : lt_check(L, 2), *old = t->grad;
+  int d;
+  if (g != NULL) {
+    if (g->ndim != t->ndim) return luaL_argerror(L, 2, "the gradient must have the tensor's shape");
+    for (d = 0; d < t->ndim; d++)
+      if (g->size[d] != t->size[d]) return luaL_argerror(L, 2, "the gradient must have the tensor's shape");
+  }
+  t->grad = g != NULL ? tensor_retain(g) : NULL;
+  if (old == NULL) lua_pushnil(L);
+  else lt_push(L, old, "_swap_grad");   /* the reference t held moves to Lua */
+  return 1;
+}
+
+/* nncalc._inputs(t): the inputs of the op that computed t (nil for a leaf). */
+static int l_inputs(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  int i;
+  if (t->node == NULL) return 0;
+  lua_createtable(L, t->node->nin, 0);
+  for (i = 0; i < t->node->nin; i++) {
+    lt_push(L, tensor_retain(t->node->in[i]), "inputs");
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+/* nncalc._requires_grad(t): whether t is a leaf marked or a computed tensor
+** in a graph (grad() makes leaf copies of the inputs that are neither). */
+static int l_requires_grad_p(lua_State *L) {
+  lua_pushboolean(L, lt_check(L, 1)->requires_grad);
+  return 1;
+}
+
 /* Identity of the C tensor behind a userdata (two userdata may share one). */
 static int l_id(lua_State *L) {
   lua_pushlightuserdata(L, lt_check(L, 1));
@@ -243,7 +348,8 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg functions[] = {
-  {"_backward", l_backward}, {"_graph", l_graph}, {"_id", l_id},
+  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p}, {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
+  {"_swap_grad", l_swap_grad},
   {"no_grad", l_no_grad}, {"detect_anomaly", l_detect_anomaly},
   {"grad_enabled", l_grad_enabled}, {"stats", l_stats},
   {NULL, NULL}

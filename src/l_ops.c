@@ -176,6 +176,20 @@ static int t_pinv(lua_State *L) {
   return lt_push(L, op_pinv(a, luaL_optnumber(L, 2, 0.0)), "pinv");
 }
 
+/* eigh(A) -> w, V: eigenvalues ascending and eigenvectors as columns. */
+static int t_eigh(lua_State *L) {
+  Tensor *a = lt_check(L, 1), *w, *v;
+  Tensor **sw, **sv;
+  if (a->requires_grad && ag_grad_enabled)
+    return luaL_error(L, "eigh: has no gradient; call eigh on x:detach()");
+  sw = lt_newslot(L);   /* both slots exist before anything can fail */
+  sv = lt_newslot(L);
+  if (op_eigh(a, &w, &v) != NN_OK) return lt_error(L, "eigh");
+  *sw = w;
+  *sv = v;
+  return 2;
+}
+
 static int t_rank(lua_State *L) {
   int64_t r;
   if (op_rank(lt_check(L, 1), luaL_optnumber(L, 2, 0.0), &r) != NN_OK)
@@ -225,7 +239,7 @@ static const luaL_Reg shared[] = {
   {"softmax", t_softmax}, {"log_softmax", t_log_softmax},
   {"dot", t_dot}, {"mv", t_mv}, {"mm", t_mm}, {"bmm", t_bmm},
   {"outer", t_outer}, {"matmul", t_matmul},
-  {"det", t_det}, {"inv", t_inv}, {"solve", t_solve}, {"pinv", t_pinv},
+  {"det", t_det}, {"inv", t_inv}, {"solve", t_solve}, {"pinv", t_pinv}, {"eigh", t_eigh},
   {"rank", t_rank}, {"allclose", t_allclose},
   {NULL, NULL}
 };

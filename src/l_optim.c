@@ -3,7 +3,8 @@
 ** the state and the settings):
 **   nncalc._sgd(p, g, buf|nil, lr, momentum, dampening, weight_decay,
 **               nesterov, lr_inside, first_step)
-**   nncalc._adam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step)
+**   nncalc._adam(p, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step
+**                [, bias_correction = true, vmax = nil (AMSGrad's buffer)])
 **   nncalc._adagrad(p, g, sum, lr, lr_decay, eps, weight_decay, step)
 **   nncalc._rmsprop(p, g, sq, buf|nil, gavg|nil, lr, alpha, eps, weight_decay,
 **                   momentum, centered)
@@ -52,6 +53,7 @@ static int l_adam(lua_State *L) {
   Tensor *p = param(L, "adam");
   AdamParams a;
   double *g = flat(L, 2, p, "adam", 0), *m = flat(L, 3, p, "adam", 0), *v = flat(L, 4, p, "adam", 0);
+  double *vmax;
   a.lr = luaL_checknumber(L, 5);
   a.beta1 = luaL_checknumber(L, 6);
   a.beta2 = luaL_checknumber(L, 7);
@@ -59,7 +61,9 @@ static int l_adam(lua_State *L) {
   a.weight_decay = luaL_checknumber(L, 9);
   a.decoupled = lua_toboolean(L, 10);
   a.step = (int64_t)lt_checkinteger(L, 11);
-  optim_adam(p->storage->data + p->offset, g, m, v, tensor_numel(p), &a);
+  a.bias_correction = lua_isnoneornil(L, 12) || lua_toboolean(L, 12);
+  vmax = lua_isnoneornil(L, 13) ? NULL : flat(L, 13, p, "adam", 0);
+  optim_adam(p->storage->data + p->offset, g, m, v, vmax, tensor_numel(p), &a);
   return 0;
 }
 

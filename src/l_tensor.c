@@ -42,6 +42,11 @@ static int shape_eq(lua_State *L) {
   return 1;
 }
 
+static int shape_self(lua_State *L) {
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* ======================================================================
 ** Construction
 ** ====================================================================== */
@@ -174,6 +179,18 @@ static int t_draw_seed(lua_State *L) {
   return 1;
 }
 
+/* A tensor from make() with the generator seeded by sd, the global stream
+** left where it was. */
+static Tensor *seeded(lua_Integer sd, int nd, const int64_t *size, Tensor *(*make)(int, const int64_t *)) {
+  RngState saved;
+  Tensor *t;
+  rng_save(&saved);
+  rng_seed((uint64_t)sd);
+  t = make(nd, size);
+  rng_restore(&saved);
+  return t;
+}
+
 /* nncalc._uniform_seeded(seed, a, b, n1, ...): uniform [a, b) numbers from
 ** their own stream, leaving the global one where it was (lazy parameters
 ** come out the same whenever they are first touched). */
@@ -182,17 +199,21 @@ static int t_uniform_seeded(lua_State *L) {
   lua_Integer sd = lt_checkinteger(L, 1);
   double a = luaL_checknumber(L, 2), b = luaL_checknumber(L, 3);
   int nd = lt_checkshape(L, 4, size);
-  RngState saved;
-  Tensor *t;
-  rng_save(&saved);
-  rng_seed((uint64_t)sd);
-  t = op_rand(nd, size);
-  rng_restore(&saved);
+  Tensor *t = seeded(sd, nd, size, op_rand);
   if (t != NULL) {
     int64_t i, n = tensor_numel(t);
     for (i = 0; i < n; i++) t->storage->data[i] = a + (b - a) * t->storage->data[i];
   }
   return lt_push(L, t, "uniform");
+}
+
+/* nncalc._normal_seeded(seed, n1, ...): N(0, 1) numbers from their own
+** stream, as _uniform_seeded (nn.Embedding's weights). */
+static int t_normal_seeded(lua_State *L) {
+  int64_t size[TENSOR_MAXDIM];
+  lua_Integer sd = lt_checkinteger(L, 1);
+  int nd = lt_checkshape(L, 2, size);
+  return lt_push(L, seeded(sd, nd, size, op_randn), "normal");
 }
 
 /* limits{max_elements=N} sets; limits() returns the current table. */
@@ -313,6 +334,25 @@ static int closed(lua_State *L, const char *fname) {
   return luaL_error(L, "%s: the tensor has been closed (local x <close> ended its life)", fname);
 }
 
+/* x.T: the transpose of a matrix, the dimensions reversed for more (as
+** PyTorch's .mT/.permute), a vector or scalar as it is. */
+static int t_T(lua_State *L, Tensor *t, int methods) {
+  int i;
+  if (t->ndim <= 1) { lua_settop(L, 1); return 1; }
+  lua_getfield(L, methods, t->ndim == 2 ? "t" : "permute");
+  lua_pushvalue(L, 1);
+  if (t->ndim > 2)
+    for (i = t->ndim; i >= 1; i--) lua_pushinteger(L, i);
+  lua_call(L, t->ndim == 2 ? 1 : 1 + t->ndim, 1);
+  return 1;
+}
+
+/* nncalc._wants_grad(x): whether x requires grad (help on a value). */
+static int t_wants_grad(lua_State *L) {
+  lua_pushboolean(L, lt_check(L, 1)->requires_grad);
+  return 1;
+}
+
 static int t_index(lua_State *L) {
   Tensor *t = lt_test(L, 1), *v;
   IndexSpec spec;
@@ -324,6 +364,14 @@ static int t_index(lua_State *L) {
       else lt_push(L, tensor_retain(t->grad), "grad");
       return 1;
     }
+    /* PyTorch's spellings: x.shape is a field there (and stays a method
+    ** here: a shape table called returns itself), x.T the transpose */
+    if (k[0] == 's' && strcmp(k, "shape") == 0) {
+      if (t == NULL) return closed(L, "shape");
+      lt_pushshape(L, t->ndim, t->size);
+      return 1;
+    }
+    if (k[0] == 'T' && k[1] == '\0') return t == NULL ? closed(L, "T") : t_T(L, t, lua_upvalueindex(1));
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));   /* the methods table */
     return 1;
@@ -742,7 +790,7 @@ static const luaL_Reg creators[] = {
   {"tensor", t_tensor}, {"full", t_full},
   {"eye", t_eye}, {"arange", t_arange}, {"linspace", t_linspace},
   {"seed", t_seed}, {"limits", t_limits}, {"_draw_seed", t_draw_seed},
-  {"_uniform_seeded", t_uniform_seeded},
+  {"_uniform_seeded", t_uniform_seeded}, {"_normal_seeded", t_normal_seeded}, {"_wants_grad", t_wants_grad},
   {"cat", t_cat}, {"stack", t_stack},
   {NULL, NULL}
 };
@@ -782,9 +830,23 @@ void lt_open_tensor(lua_State *L, int lib, int methods) {
   lua_setfield(L, -2, "__methods");   /* for Tab completion (complete.c) */
   lua_pop(L, 1);
 
+  /* the fields __index answers besides the methods, for Tab completion */
+  luaL_getmetatable(L, TENSOR_MT);
+  lua_createtable(L, 0, 3);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "grad");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "shape");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "T");
+  lua_setfield(L, -2, "__fields");
+  lua_pop(L, 1);
+
   luaL_newmetatable(L, SHAPE_MT);
   lua_pushcfunction(L, shape_tostring);
   lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, shape_self);
+  lua_setfield(L, -2, "__call");   /* x:shape() as x.shape(x) */
   lua_pushcfunction(L, shape_eq);
   lua_setfield(L, -2, "__eq");
   lua_pop(L, 1);

@@ -669,3 +669,82 @@ int la_rank(int64_t m, int64_t n, const double *A, double rcond, int64_t *rank) 
   *rank = r;
   return NN_OK;
 }
+
+/* ======================================================================
+** Symmetric eigenvalues: cyclic Jacobi rotations
+** ====================================================================== */
+
+/*
+** Each rotation J in the (p, q) plane is chosen so that (Jᵀ A J)_pq = 0:
+** with θ = (a_qq - a_pp) / (2 a_pq), t = tan φ is the smaller root of
+** t² + 2θt - 1 = 0.  Sweeps over all pairs until the off-diagonal part is
+** below rounding (quadratic convergence); V accumulates the rotations, so
+** A = V diag(w) Vᵀ.  Accurate to a few ulps of ‖A‖ on small matrices,
+** which is what homework Hessians are.
+*/
+int la_eigh(int64_t n, const double *A, double *w, double *V) {
+  double *a, scale, tol;
+  int64_t i, j, k, p, q;
+  int rc, sweep;
+  if ((rc = check_dims(n, n)) != NN_OK) return rc;
+  if ((rc = check_finite("matrix", n, n, A)) != NN_OK) return rc;
+  scale = max_abs(n * n, A);
+  tol = 64 * DBL_EPSILON * (scale > 0 ? scale : 1);
+  for (i = 0; i < n; i++)
+    for (j = i + 1; j < n; j++)
+      if (fabs(A[i * n + j] - A[j * n + i]) > tol)
+        return nn_fail(NN_EARG, "needs a symmetric matrix; entry (%lld,%lld) is %g but "
+                       "(%lld,%lld) is %g", (long long)i + 1, (long long)j + 1, A[i * n + j],
+                       (long long)j + 1, (long long)i + 1, A[j * n + i]);
+  if ((rc = alloc_doubles(&a, n, n)) != NN_OK) return rc;
+  for (i = 0; i < n; i++)   /* the symmetric part, exactly symmetric */
+    for (j = 0; j < n; j++) a[i * n + j] = 0.5 * (A[i * n + j] + A[j * n + i]);
+  for (i = 0; i < n * n; i++) V[i] = 0.0;
+  for (i = 0; i < n; i++) V[i * n + i] = 1.0;
+  for (sweep = 0; sweep < JACOBI_MAX_SWEEPS; sweep++) {
+    double off = 0.0;
+    for (p = 0; p < n; p++)
+      for (q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+    if (sqrt(off) <= DBL_EPSILON * DBL_EPSILON * (scale > 0 ? scale : 1)) break;
+    for (p = 0; p < n; p++)
+      for (q = p + 1; q < n; q++) {
+        double apq = a[p * n + q], theta, t, c, s;
+        if (apq == 0.0) continue;
+        theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+        t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+        c = 1.0 / sqrt(t * t + 1.0);
+        s = t * c;
+        for (k = 0; k < n; k++) {   /* A J: columns p and q */
+          double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (k = 0; k < n; k++) {   /* Jᵀ (A J): rows p and q */
+          double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        a[p * n + q] = a[q * n + p] = 0.0;
+        for (k = 0; k < n; k++) {   /* V J */
+          double vkp = V[k * n + p], vkq = V[k * n + q];
+          V[k * n + p] = c * vkp - s * vkq;
+          V[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  for (i = 0; i < n; i++) w[i] = a[i * n + i];
+  free(a);
+  /* ascending, as numpy.linalg.eigh, the columns of V following */
+  for (i = 1; i < n; i++)
+    for (j = i; j > 0 && w[j - 1] > w[j]; j--) {
+      double tmp = w[j - 1];
+      w[j - 1] = w[j];
+      w[j] = tmp;
+      for (k = 0; k < n; k++) {
+        tmp = V[k * n + j - 1];
+        V[k * n + j - 1] = V[k * n + j];
+        V[k * n + j] = tmp;
+      }
+    }
+  return NN_OK;
+}

@@ -1,5 +1,6 @@
 /*
-** linalg.h — small dense linear algebra for homework: det, inv, solve, pinv.
+** linalg.h — small dense linear algebra for homework: det, inv, solve, pinv,
+** eigh.
 **
 ** Works on contiguous row-major double arrays and knows nothing of tensors;
 ** ops_linalg.c wraps it.  Sizes are small (homework matrices), so clarity
@@ -45,5 +46,10 @@ int la_svdvals(int64_t m, int64_t n, const double *A, double *s);
 
 /* Numerical rank: singular values above the pinv threshold. */
 int la_rank(int64_t m, int64_t n, const double *A, double rcond, int64_t *rank);
+
+/* The eigenvalues w[0..n-1] (ascending) and orthonormal eigenvectors (the
+** columns of V, n x n) of a symmetric A: A = V diag(w) Vᵀ.  A matrix that
+** is not symmetric (beyond rounding) is NN_EARG naming the entry. */
+int la_eigh(int64_t n, const double *A, double *w, double *V);
 
 #endif

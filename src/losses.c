@@ -9,11 +9,16 @@
 #include <string.h>
 
 #include "ops.h"
+#include "optable.h"
 
-const char *const loss_name[LOSS_COUNT] = {
-  "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-  "cross_entropy", "nll_loss"
+OP_TABLE_BEGIN(loss_name);
+const char *const loss_name[] = {
+  OP_ROW(LOSS_MSE) = "mse_loss", OP_ROW(LOSS_L1) = "l1_loss",
+  OP_ROW(LOSS_BCE) = "binary_cross_entropy",
+  OP_ROW(LOSS_BCE_LOGITS) = "binary_cross_entropy_with_logits",
+  OP_ROW(LOSS_CROSS_ENTROPY) = "cross_entropy", OP_ROW(LOSS_NLL) = "nll_loss",
 };
+OP_TABLE_END(loss_name, LOSS_COUNT);
 
 /* PyTorch clamps the logs of BCE at -100 so that p = 0 or 1 stays finite */
 static double clamped_log(double v) { double l = log(v); return l < -100 ? -100 : l; }
@@ -44,7 +49,9 @@ static double deriv(LossKind k, double x, double t) {
   }
 }
 
-static int elementwise(LossKind k) { return k <= LOSS_BCE_LOGITS; }
+static int elementwise(LossKind k) {
+  return k == LOSS_MSE || k == LOSS_L1 || k == LOSS_BCE || k == LOSS_BCE_LOGITS;
+}
 
 static int check_same(const Tensor *x, const Tensor *t) {
   char b1[128], b2[128];

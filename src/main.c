@@ -46,7 +46,9 @@ static const char usage_text[] =
   "\n"
   "Without a script, nncalc opens the REPL at a terminal, and reads standard\n"
   "input as REPL lines (with values printed, no prompts) otherwise.\n"
-  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR.\n";
+  "Environment: NNCALC_MAX_ELEMENTS (allocation cap), NNCALC_LUA_DIR,\n"
+  "NNCALC_LESSONS_DIR, NNCALC_HISTORY (history file), PAGER, NO_COLOR;\n"
+  "see man nncalc.\n";
 
 typedef struct Options {
   int interactive, quiet, version, help, stdin_script;
@@ -130,6 +132,17 @@ static int l_complete(lua_State *L) {
   return 1;
 }
 
+/* nncalc._term_size(): columns and rows of the terminal on stdout, or
+** nothing when stdout is not a terminal (tables, plots and help then keep
+** their fixed widths and never page). */
+static int l_term_size(lua_State *L) {
+  int rows = 0, cols = 0;
+  if (!repl_screen_size(&rows, &cols)) return 0;
+  lua_pushinteger(L, cols);
+  lua_pushinteger(L, rows);
+  return 2;
+}
+
 /* The binary's own additions to the library table (at the top). */
 static void add_host_functions(lua_State *L) {
   lua_pushliteral(L, NNCALC_VERSION);
@@ -144,6 +157,8 @@ static void add_host_functions(lua_State *L) {
   lua_setfield(L, -2, "interactive");
   lua_pushcfunction(L, l_stdin_tty);
   lua_setfield(L, -2, "stdin_tty");
+  lua_pushcfunction(L, l_term_size);
+  lua_setfield(L, -2, "_term_size");
 }
 
 /* The Lua half, then the calculator's globals: lib.globals() writes them

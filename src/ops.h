@@ -13,6 +13,7 @@
 #ifndef NNCALC_OPS_H
 #define NNCALC_OPS_H
 
+#include "optable.h"
 #include "tensor.h"
 
 /* ---- creation (tensor_init.c) ------------------------------------------ */
@@ -36,9 +37,15 @@ double rng_uniform(void);     /* [0, 1), 53 random bits */
 double rng_normal(void);
 
 /* ---- elementwise (ops_elem.c) ------------------------------------------ */
+/* A new op goes anywhere in its enum; it then needs a row in every table
+** indexed by the enum (its formula and name in ops_elem.c, its derivative
+** in fn_elem.c: see there), or the build stops (optable.h). */
 typedef enum {
-  OP_NEG, OP_ABS, OP_EXP, OP_LOG, OP_SQRT, OP_SIGN, OP_TANH, OP_SIGMOID,
-  OP_RELU, OP_SOFTPLUS,
+  OP_NEG, OP_ABS, OP_EXP, OP_LOG, OP_SQRT, OP_SIGN,
+#ifdef NNCALC_TEST_MISSING_OP
+  OP_TEST_MISSING,   /* `make check-op-tables`: an op without rows must not compile */
+#endif
+  OP_TANH, OP_SIGMOID, OP_RELU, OP_SOFTPLUS,
   OP_UNARY_COUNT
 } UnaryOp;
 
@@ -98,5 +105,8 @@ Tensor *op_inv(const Tensor *a);
 Tensor *op_solve(const Tensor *a, const Tensor *b);    /* b is n or n x m */
 Tensor *op_pinv(const Tensor *a, double rcond);
 int op_rank(const Tensor *a, double rcond, int64_t *rank);
+/* A symmetric matrix's eigenvalues (*w, ascending) and eigenvectors (the
+** columns of *v): a = v diag(w) vᵀ.  New references, or an nn_status. */
+int op_eigh(const Tensor *a, Tensor **w, Tensor **v);
 
 #endif

@@ -30,13 +30,23 @@ static double f_relu(double x) { return x > 0 ? x : (isnan(x) ? x : 0.0); }
 /* log(1 + e^x) without overflow: max(x,0) + log1p(e^-|x|) */
 static double f_softplus(double x) { return fmax(x, 0.0) + log1p(exp(-fabs(x))); }
 
-static double (*const unary_fn[OP_UNARY_COUNT])(double) = {
-  f_neg, f_abs, f_exp, f_log, f_sqrt, f_sign, f_tanh, f_sigmoid, f_relu, f_softplus
+OP_TABLE_BEGIN(unary_fn);
+static double (*const unary_fn[])(double) = {
+  OP_ROW(OP_NEG) = f_neg, OP_ROW(OP_ABS) = f_abs, OP_ROW(OP_EXP) = f_exp,
+  OP_ROW(OP_LOG) = f_log, OP_ROW(OP_SQRT) = f_sqrt, OP_ROW(OP_SIGN) = f_sign,
+  OP_ROW(OP_TANH) = f_tanh, OP_ROW(OP_SIGMOID) = f_sigmoid, OP_ROW(OP_RELU) = f_relu,
+  OP_ROW(OP_SOFTPLUS) = f_softplus,
 };
+OP_TABLE_END(unary_fn, OP_UNARY_COUNT);
 
-const char *const op_unary_name[OP_UNARY_COUNT] = {
-  "neg", "abs", "exp", "log", "sqrt", "sign", "tanh", "sigmoid", "relu", "softplus"
+OP_TABLE_BEGIN(op_unary_name);
+const char *const op_unary_name[] = {
+  OP_ROW(OP_NEG) = "neg", OP_ROW(OP_ABS) = "abs", OP_ROW(OP_EXP) = "exp",
+  OP_ROW(OP_LOG) = "log", OP_ROW(OP_SQRT) = "sqrt", OP_ROW(OP_SIGN) = "sign",
+  OP_ROW(OP_TANH) = "tanh", OP_ROW(OP_SIGMOID) = "sigmoid", OP_ROW(OP_RELU) = "relu",
+  OP_ROW(OP_SOFTPLUS) = "softplus",
 };
+OP_TABLE_END(op_unary_name, OP_UNARY_COUNT);
 
 static double b_add(double a, double b) { return a + b; }
 static double b_sub(double a, double b) { return a - b; }
@@ -53,17 +63,25 @@ static double b_ge(double a, double b) { return a >= b; }
 static double b_maximum(double a, double b) { return isnan(a) || a > b ? a : b; }
 static double b_minimum(double a, double b) { return isnan(a) || a < b ? a : b; }
 
-static double (*const binary_fn[OP_BINARY_COUNT])(double, double) = {
-  b_add, b_sub, b_mul, b_div, b_pow,
-  b_eq, b_ne, b_lt, b_le, b_gt, b_ge,
-  b_maximum, b_minimum
+OP_TABLE_BEGIN(binary_fn);
+static double (*const binary_fn[])(double, double) = {
+  OP_ROW(OP_ADD) = b_add, OP_ROW(OP_SUB) = b_sub, OP_ROW(OP_MUL) = b_mul,
+  OP_ROW(OP_DIV) = b_div, OP_ROW(OP_POW) = b_pow,
+  OP_ROW(OP_EQ) = b_eq, OP_ROW(OP_NE) = b_ne, OP_ROW(OP_LT) = b_lt,
+  OP_ROW(OP_LE) = b_le, OP_ROW(OP_GT) = b_gt, OP_ROW(OP_GE) = b_ge,
+  OP_ROW(OP_MAXIMUM) = b_maximum, OP_ROW(OP_MINIMUM) = b_minimum,
 };
+OP_TABLE_END(binary_fn, OP_BINARY_COUNT);
 
-const char *const op_binary_name[OP_BINARY_COUNT] = {
-  "add", "sub", "mul", "div", "pow",
-  "eq", "ne", "lt", "le", "gt", "ge",
-  "maximum", "minimum"
+OP_TABLE_BEGIN(op_binary_name);
+const char *const op_binary_name[] = {
+  OP_ROW(OP_ADD) = "add", OP_ROW(OP_SUB) = "sub", OP_ROW(OP_MUL) = "mul",
+  OP_ROW(OP_DIV) = "div", OP_ROW(OP_POW) = "pow",
+  OP_ROW(OP_EQ) = "eq", OP_ROW(OP_NE) = "ne", OP_ROW(OP_LT) = "lt",
+  OP_ROW(OP_LE) = "le", OP_ROW(OP_GT) = "gt", OP_ROW(OP_GE) = "ge",
+  OP_ROW(OP_MAXIMUM) = "maximum", OP_ROW(OP_MINIMUM) = "minimum",
 };
+OP_TABLE_END(op_binary_name, OP_BINARY_COUNT);
 
 double op_unary_apply(UnaryOp op, double x) {
   assert(op >= 0 && op < OP_UNARY_COUNT);

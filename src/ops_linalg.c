@@ -94,3 +94,24 @@ int op_rank(const Tensor *a, double rcond, int64_t *rank) {
   tensor_release(c);
   return rc;
 }
+
+int op_eigh(const Tensor *a, Tensor **w, Tensor **v) {
+  Tensor *c;
+  char b[64];
+  int rc;
+  *w = *v = NULL;
+  if (need_matrix(a) != NN_OK) return nn_errcode();
+  if (a->size[0] != a->size[1])
+    return nn_fail(NN_ESHAPE, "needs a square matrix, got %s", tensor_shape_str(a, b, sizeof b));
+  if ((c = tensor_contiguous(a)) == NULL) return nn_errcode();
+  *w = tensor_new(1, a->size);
+  *v = *w ? tensor_new(2, a->size) : NULL;
+  rc = *v ? la_eigh(a->size[0], data_of(c), (*w)->storage->data, (*v)->storage->data) : nn_errcode();
+  tensor_release(c);
+  if (rc != NN_OK) {
+    tensor_release(*w);
+    tensor_release(*v);
+    *w = *v = NULL;
+  }
+  return rc;
+}

@@ -11,9 +11,13 @@
 
 #include "ops.h"
 
-const char *const op_reduce_name[OP_REDUCE_COUNT] = {
-  "sum", "mean", "max", "min", "argmax", "argmin", "prod"
+OP_TABLE_BEGIN(op_reduce_name);
+const char *const op_reduce_name[] = {
+  OP_ROW(OP_SUM) = "sum", OP_ROW(OP_MEAN) = "mean", OP_ROW(OP_MAX) = "max",
+  OP_ROW(OP_MIN) = "min", OP_ROW(OP_ARGMAX) = "argmax", OP_ROW(OP_ARGMIN) = "argmin",
+  OP_ROW(OP_PROD) = "prod",
 };
+OP_TABLE_END(op_reduce_name, OP_REDUCE_COUNT);
 
 /* Reduces n values spaced `stride` apart. */
 static double reduce_line(ReduceOp op, const double *p, int64_t n, int64_t stride) {

@@ -6,6 +6,7 @@
 #include "optim.h"
 
 #include <math.h>
+#include <stddef.h>
 
 void optim_sgd(double *p, const double *g, double *buf, int64_t n, const SgdParams *s) {
   const double wd = s->weight_decay, mu = s->momentum, lr = s->lr;
@@ -50,11 +51,34 @@ static void adam_loop(double *restrict p, const double *restrict g, double *rest
   }
 }
 
-void optim_adam(double *p, const double *g, double *m, double *v, int64_t n, const AdamParams *a) {
+/* AMSGrad: the denominator uses the largest v seen so far. */
+static void amsgrad_loop(double *restrict p, const double *restrict g, double *restrict m,
+                         double *restrict v, double *restrict vmax, int64_t n, double b1, double b2,
+                         double step_size, double inv_sqrt_bc2, double eps, double l2, double shrink) {
+  int64_t i;
+  for (i = 0; i < n; i++) {
+    double pi = p[i] * shrink;
+    double gi = g[i] + l2 * pi;
+    double mi = b1 * m[i] + (1.0 - b1) * gi;
+    double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+    double vm = vmax[i] > vi ? vmax[i] : vi;
+    m[i] = mi;
+    v[i] = vi;
+    vmax[i] = vm;
+    p[i] = pi - step_size * mi / (sqrt(vm) * inv_sqrt_bc2 + eps);
+  }
+}
+
+void optim_adam(double *p, const double *g, double *m, double *v, double *vmax, int64_t n,
+                const AdamParams *a) {
   const double b1 = a->beta1, b2 = a->beta2, lr = a->lr, wd = a->weight_decay;
-  const double bc1 = 1.0 - pow(b1, (double)a->step), bc2 = 1.0 - pow(b2, (double)a->step);
-  adam_loop(p, g, m, v, n, b1, b2, lr / bc1, 1.0 / sqrt(bc2), a->eps,
-            a->decoupled ? 0.0 : wd, a->decoupled ? 1.0 - lr * wd : 1.0);
+  const double bc1 = a->bias_correction ? 1.0 - pow(b1, (double)a->step) : 1.0;
+  const double bc2 = a->bias_correction ? 1.0 - pow(b2, (double)a->step) : 1.0;
+  const double l2 = a->decoupled ? 0.0 : wd, shrink = a->decoupled ? 1.0 - lr * wd : 1.0;
+  if (vmax != NULL)
+    amsgrad_loop(p, g, m, v, vmax, n, b1, b2, lr / bc1, 1.0 / sqrt(bc2), a->eps, l2, shrink);
+  else
+    adam_loop(p, g, m, v, n, b1, b2, lr / bc1, 1.0 / sqrt(bc2), a->eps, l2, shrink);
 }
 
 void optim_adagrad(double *p, const double *g, double *sum, int64_t n, double lr,

@@ -14,6 +14,8 @@
 **            with momentum: buf = μ·buf + g'/avg, p −= lr·buf; else p −= lr·g'/avg
 **   Adam     g' = g + wd·p (AdamW instead: p −= lr·wd·p);  m = β1·m + (1−β1)·g'
 **            v = β2·v + (1−β2)·g'²;  p −= (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
+**            without bias correction (CS224n's handout): p −= lr · m / (√v + ε);
+**            AMSGrad: vmax = max(vmax, v) takes v's place in the denominator
 */
 #ifndef NNCALC_OPTIM_H
 #define NNCALC_OPTIM_H
@@ -29,11 +31,14 @@ void optim_sgd(double *p, const double *g, double *buf, int64_t n, const SgdPara
 
 typedef struct AdamParams {
   double lr, beta1, beta2, eps, weight_decay;
-  int decoupled;   /* AdamW */
-  int64_t step;    /* t, from 1 */
+  int decoupled;         /* AdamW */
+  int bias_correction;   /* divide by 1 − β^t (PyTorch); 0 for the plain form */
+  int64_t step;          /* t, from 1 */
 } AdamParams;
 
-void optim_adam(double *p, const double *g, double *m, double *v, int64_t n, const AdamParams *a);
+/* vmax: AMSGrad's running maximum of v, or NULL for plain Adam. */
+void optim_adam(double *p, const double *g, double *m, double *v, double *vmax, int64_t n,
+                const AdamParams *a);
 
 void optim_adagrad(double *p, const double *g, double *sum, int64_t n, double lr,
                    double lr_decay, double eps, double weight_decay, int64_t step);

@@ -6,12 +6,15 @@
 */
 #include "repl.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <readline/history.h>
@@ -25,6 +28,7 @@
 #define PROMPT2 ">> "
 #define EOFMARK "<eof>"
 #define STATUS_ABANDONED (-1)   /* compile(): the user pressed Ctrl-C */
+#define STATUS_INCOMPLETE (-2)  /* compile_once(): the statement goes on */
 
 /* ======================================================================
 ** Reading lines
@@ -39,6 +43,33 @@ static int line_interrupted = 0;   /* the last read_line ended by Ctrl-C */
 static int line_had_nul = 0;       /* lines refused for a NUL byte (an error each) */
 static char *cb_line;
 static int cb_done;
+
+/* ======================================================================
+** The terminal's size: a resize sets a flag; Readline re-reads the size
+** when someone next asks (summary tables, plots, the pager, the prompt).
+** ====================================================================== */
+
+static volatile sig_atomic_t resized = 0;
+static int readline_on = 0;
+
+static void on_sigwinch(int sig) {
+  (void)sig;
+  resized = 1;
+}
+
+int repl_screen_size(int *rows, int *cols) {
+  struct winsize ws;
+  if (!isatty(STDOUT_FILENO)) return 0;
+  if (readline_on) {
+    if (resized) { resized = 0; rl_resize_terminal(); }
+    rl_get_screen_size(rows, cols);
+    if (*cols > 0 && *rows > 0) return 1;
+  }
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) return 0;
+  *rows = ws.ws_row;
+  *cols = ws.ws_col;
+  return 1;
+}
 
 static void on_prompt_sigint(int sig) {
   (void)sig;
@@ -58,6 +89,7 @@ static char *tty_read_line(const char *prompt) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old);   /* no SA_RESTART: select() must wake */
   prompt_sigint = 0;
+  if (resized) { resized = 0; rl_resize_terminal(); }
   cb_done = 0;
   cb_line = NULL;
   fflush(stdout);
@@ -183,6 +215,23 @@ static int try_statements_then_expression(lua_State *L, const char *code) {
   return status;
 }
 
+/* One attempt at compiling code as typed: an expression, a chunk, or
+** statements ending in an expression.  LUA_OK leaves the function on the
+** stack; STATUS_INCOMPLETE means the statement goes on (nothing pushed);
+** any other status leaves the error message. */
+static int compile_once(lua_State *L, const char *code) {
+  int status;
+  if (try_expression(L, code) == LUA_OK) return LUA_OK;
+  status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+  if (status == LUA_OK) return LUA_OK;
+  /* before incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
+  if (try_statements_then_expression(L, code) == LUA_OK) {
+    lua_remove(L, -2);   /* the first error */
+    return LUA_OK;
+  }
+  return incomplete(L, status, code) ? STATUS_INCOMPLETE : status;
+}
+
 /* Compiles a complete chunk from lines, reading continuation lines while
 ** the statement is incomplete.  Leaves the function on the stack and the
 ** full text in *text (malloc'd); returns the load status, or
@@ -192,40 +241,28 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
   int status;
   size_t len = strlen(first);
   char *code = first;
-  for (;;) {
-    if ((status = try_expression(L, code)) == LUA_OK) break;
-    status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-    if (status == LUA_OK) break;
-    /* before incomplete(): `x = 1; x.grad` also ends in "near <eof>" */
-    if (try_statements_then_expression(L, code) == LUA_OK) {
-      lua_remove(L, -2);   /* the first error */
-      status = LUA_OK;
-      break;
+  while ((status = compile_once(L, code)) == STATUS_INCOMPLETE) {
+    char *more = read_line(tty, PROMPT2);
+    if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
+      *text = code;
+      return STATUS_ABANDONED;
     }
-    if (!incomplete(L, status, code)) break;
-    {
-      char *more = read_line(tty, PROMPT2);
-      if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
-        *text = code;
-        return STATUS_ABANDONED;
-      }
-      if (more == NULL) {   /* EOF inside a statement: report it as is */
-        status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
-        *text = code;
-        return status;
-      }
-      luaL_buffinit(L, &b);
-      luaL_addlstring(&b, code, len);
-      luaL_addchar(&b, '\n');
-      luaL_addstring(&b, more);
-      luaL_pushresult(&b);
-      free(more);
-      free(code);
-      code = strdup(lua_tostring(L, -1));
-      lua_pop(L, 1);
-      if (code == NULL) return luaL_error(L, "out of memory");
-      len = strlen(code);
+    if (more == NULL) {   /* EOF inside a statement: report it as is */
+      status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
+      *text = code;
+      return status;
     }
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, code, len);
+    luaL_addchar(&b, '\n');
+    luaL_addstring(&b, more);
+    luaL_pushresult(&b);
+    free(more);
+    free(code);
+    code = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (code == NULL) return luaL_error(L, "out of memory");
+    len = strlen(code);
   }
   *text = code;
   return status;
@@ -275,11 +312,88 @@ static char *help_shortcut(char *line) {
   return out;
 }
 
+/* Runs the function compile() left (status LUA_OK) or reports the error;
+** prints the values unless text ends in ';'.  Returns 1 on an error. */
+static int execute(lua_State *L, int tty, int status, const char *text, int base) {
+  if (tty) history_add_entry(text);
+  if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
+  if (status == LUA_OK) {
+    int n = lua_gettop(L) - base;
+    if (n > 0 && !quiet_line(text)) show_results(L, n);
+  } else {
+    run_report(L, status);
+  }
+  lua_settop(L, base);
+  return status != LUA_OK;
+}
+
+/* A pasted block (bracketed paste puts its newlines in one line): its
+** lines run as a sequence of chunks, each as if typed, so statements run
+** and expressions print.  A statement still open at the end of the block
+** continues at the >> prompt.  Returns the number of errors. */
+static int is_blank(const char *s) { return s[strspn(s, " \t\r\n")] == '\0'; }
+
+static int run_pasted(lua_State *L, int tty, char *block) {
+  int errors = 0, base = lua_gettop(L);
+  size_t from = 0, len = strlen(block);
+  while (from < len) {
+    int status = STATUS_INCOMPLETE;
+    char *code = NULL;
+    /* the shortest run of lines from `from` that compiles (or fails) */
+    while (status == STATUS_INCOMPLETE && from < len) {
+      const char *nl = strchr(block + from, '\n');
+      size_t stop = nl ? (size_t)(nl - block) : len;
+      char *grown = code ? malloc(strlen(code) + (stop - from) + 2) : strndup(block + from, stop - from);
+      if (grown == NULL) { free(code); free(block); return errors + 1; }
+      if (code) {
+        sprintf(grown, "%s\n%.*s", code, (int)(stop - from), block + from);
+        free(code);
+      }
+      code = grown;
+      from = nl ? stop + 1 : len;
+      if (!is_blank(code)) status = compile_once(L, code);
+    }
+    if (is_blank(code)) { free(code); continue; }
+    if (status == STATUS_INCOMPLETE) {   /* still open at the end: read on */
+      char *text = NULL;
+      status = compile(L, tty, code, &text);
+      code = text;
+      if (status == STATUS_ABANDONED) { lua_settop(L, base); free(code); break; }
+    }
+    errors += execute(L, tty, status, code, base);
+    free(code);
+  }
+  free(block);
+  return errors;
+}
+
+/* `x?` (IPython's spelling) is `?x` when x is a name path (W1, net[1].weight,
+** x:sum); Lua itself never ends a statement with '?'. */
+static int is_trailing_help(const char *line) {
+  size_t n = strlen(line), i;
+  while (n > 0 && line[n - 1] == ' ') n--;
+  if (n < 2 || line[n - 1] != '?') return 0;
+  i = strspn(line, " ");
+  if (!(isalpha((unsigned char)line[i]) || line[i] == '_')) return 0;
+  for (; i < n - 1; i++)
+    if (!(isalnum((unsigned char)line[i]) || strchr("_.:[]", line[i]) != NULL)) return 0;
+  return 1;
+}
+
 int repl_run(lua_State *L, int tty) {
   int errors = 0;
   char *line;
   if (tty) {
+    struct sigaction sa;
     rl_catch_signals = 0;   /* SIGINT is ours (see tty_read_line) */
+    rl_catch_sigwinch = 0;  /* and SIGWINCH, also while a command runs */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigwinch;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGWINCH, &sa, NULL);
+    rl_initialize();
+    readline_on = 1;
     complete_init(L);
     history_open();
   }
@@ -293,6 +407,17 @@ int repl_run(lua_State *L, int tty) {
     }
     if (line_had_nul) { errors++; line_had_nul = 0; }
     if (line[0] == '\0') { free(line); continue; }
+    if (strchr(line, '\n') != NULL) { errors += run_pasted(L, tty, line); continue; }
+    if (is_trailing_help(line)) {
+      char *q = malloc(strlen(line) + 2);
+      if (q != NULL) {
+        q[0] = '?';
+        strcpy(q + 1, line);
+        *strrchr(q, '?') = '\0';
+        free(line);
+        line = q;
+      }
+    }
     if (line[0] == '?') line = help_shortcut(line);
     status = compile(L, tty, line, &text);
     if (status == STATUS_ABANDONED) {
@@ -300,16 +425,7 @@ int repl_run(lua_State *L, int tty) {
       free(text);
       continue;
     }
-    if (tty) history_add_entry(text);
-    if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
-    if (status == LUA_OK) {
-      int n = lua_gettop(L) - base;
-      if (n > 0 && !quiet_line(text)) show_results(L, n);
-    } else {
-      errors++;
-      run_report(L, status);
-    }
-    lua_settop(L, base);
+    errors += execute(L, tty, status, text, base);
     free(text);
   }
   if (tty) {

@@ -11,4 +11,9 @@
 /* Runs until end of input; returns the number of statements that failed. */
 int repl_run(lua_State *L, int tty);
 
+/* The terminal's size as Readline knows it (followed through SIGWINCH in
+** the REPL, asked of the terminal elsewhere); 0 when stdout is not a
+** terminal. */
+int repl_screen_size(int *rows, int *cols);
+
 #endif

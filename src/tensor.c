@@ -9,6 +9,7 @@
 #include <string.h>
 
 void (*tensor_ag_free)(Tensor *t) = NULL;
+void (*tensor_ag_unref)(Tensor *t) = NULL;
 static int64_t live_tensors = 0, live_storages = 0;
 static int64_t allocated_bytes = 0, live_bytes = 0;
 
@@ -163,7 +164,11 @@ Tensor *tensor_retain(Tensor *t) {
 }
 
 void tensor_release(Tensor *t) {
-  if (t == NULL || --t->refcount > 0) return;
+  if (t == NULL) return;
+  if (--t->refcount > 0) {
+    if (t->grad != NULL && t->grad->node != NULL && tensor_ag_unref != NULL) tensor_ag_unref(t);
+    return;
+  }
   if ((t->node != NULL || t->grad != NULL || t->name != NULL) && tensor_ag_free != NULL)
     tensor_ag_free(t);
   storage_release(t->storage);

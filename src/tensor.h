@@ -59,6 +59,10 @@ typedef struct Tensor {
 
 /* Releases node, grad and name of a dying tensor; set by autograd.c. */
 extern void (*tensor_ag_free)(Tensor *t);
+/* Called when a reference to a tensor whose .grad is itself recorded in a
+** graph goes (create_graph): that graph may hold the last references to
+** the tensor, a cycle autograd.c breaks. */
+extern void (*tensor_ag_unref)(Tensor *t);
 
 /* Live objects, for leak tests: tensors and storages not yet freed. */
 int64_t tensor_live_count(void);

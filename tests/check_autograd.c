@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "check_suites.h"
+#include "fn_layers.h"
 #include "functions.h"
+#include "fn_layers.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -196,6 +198,38 @@ START_TEST(explicit_upstream_gradient_and_record) {
 END_TEST
 
 /* ---- refusals ------------------------------------------------------------------- */
+
+/* linear on a 2 x 2 x 3 input (T x N x in): every leading dim is a row, as
+** PyTorch.  W = [1 0 2; 0 1 -1], b = (1, -1), rows x = (1,2,3), (0,1,0),
+** (2,0,1), (-1,1,1): y = (8,-2), (1,0), (5,-2), (2,-1).  For L = sum(y):
+** dL/dW = each row the column sums of x (2, 4, 5), dL/db = 4 rows (4, 4),
+** dL/dx = each row the column sums of W (1, 1, 1). */
+START_TEST(linear_on_the_last_dim_by_hand) {
+  double wv[6] = {1, 0, 2, 0, 1, -1}, bv[2] = {1, -1}, xv[12] = {1, 2, 3, 0, 1, 0, 2, 0, 1, -1, 1, 1};
+  double wy[8] = {8, -2, 1, 0, 5, -2, 2, -1}, wgw[6] = {2, 4, 5, 2, 4, 5}, wgb[2] = {4, 4};
+  double wgx[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  int64_t s3[3] = {2, 2, 3};
+  Tensor *W = mat(2, 3, wv), *b = vec(2, bv), *x = tensor_new(3, s3), *y, *L;
+  memcpy(x->storage->data, xv, sizeof xv);
+  ck_assert_int_eq(ag_set_requires_grad(W, 1), NN_OK);
+  ck_assert_int_eq(ag_set_requires_grad(b, 1), NN_OK);
+  ck_assert_int_eq(ag_set_requires_grad(x, 1), NN_OK);
+  y = ok(fn_linear(x, W, b));
+  ck_assert_int_eq(y->ndim, 3);
+  ck_assert_int_eq(y->size[2], 2);
+  expect_vals(y, 8, wy);
+  L = ok(fn_reduce_all(OP_SUM, y));
+  ck_assert_int_eq(ag_backward(L, NULL, NULL), NN_OK);
+  expect_vals(W->grad, 6, wgw);
+  expect_vals(b->grad, 2, wgb);
+  expect_vals(x->grad, 12, wgx);
+  tensor_release(L);
+  tensor_release(y);
+  tensor_release(x);
+  tensor_release(b);
+  tensor_release(W);
+}
+END_TEST
 
 START_TEST(backward_refuses_non_scalar_and_no_grad) {
   static const double xv[] = {1, 2};
@@ -400,6 +434,140 @@ START_TEST(deep_chain_is_walked_and_freed_iteratively) {
 }
 END_TEST
 
+/* ---- the op tables --------------------------------------------------------- */
+
+/* A row is whole: a name, an arity, and either no gradient at all (a flat
+** op, which records no node) or a backward with its create_graph backward
+** or the reason it has none. */
+static void row_is_whole(const OpDesc *d, const char *want_name, int flat_ok) {
+  ck_assert_ptr_nonnull(d->name);
+  if (want_name) ck_assert_str_eq(d->name, want_name);
+  ck_assert(d->arity == OP_VARIADIC || (d->arity >= 1 && d->arity <= 3));
+  if (d->backward == NULL) {
+    ck_assert_msg(flat_ok, "%s has no backward", d->name);
+    return;
+  }
+  ck_assert_msg(d->backward_graph != NULL || d->first_order != NULL,
+                "%s has neither a create_graph backward nor a reason", d->name);
+  ck_assert(d->rule[0] != NULL);
+}
+
+START_TEST(every_table_row_is_whole) {
+  int k;
+  for (k = 0; k < OP_UNARY_COUNT; k++) row_is_whole(fn_unary_desc((UnaryOp)k), op_unary_name[k], 0);
+  for (k = 0; k < OP_BINARY_COUNT; k++) {
+    int cmp = k == OP_EQ || k == OP_NE || k == OP_LT || k == OP_LE || k == OP_GT || k == OP_GE;
+    row_is_whole(fn_binary_desc((BinaryOp)k), op_binary_name[k], cmp);
+    row_is_whole(fn_scalar_desc((BinaryOp)k, 0), op_binary_name[k], cmp);
+    row_is_whole(fn_scalar_desc((BinaryOp)k, 1), op_binary_name[k], cmp);
+    ck_assert_int_eq(fn_binary_desc((BinaryOp)k)->backward == NULL, cmp);
+  }
+  for (k = 0; k < OP_REDUCE_COUNT; k++) {
+    int arg = k == OP_ARGMAX || k == OP_ARGMIN;
+    row_is_whole(fn_reduce_desc((ReduceOp)k), op_reduce_name[k], arg);
+    ck_assert_int_eq(fn_reduce_desc((ReduceOp)k)->backward == NULL, arg);
+  }
+  for (k = 0; k < FN_MATMUL_COUNT; k++) row_is_whole(fn_matmul_desc((MatmulOp)k), NULL, 0);
+  for (k = 0; k < FN_SHAPE_COUNT; k++) row_is_whole(fn_shape_desc((ShapeOp)k), NULL, 0);
+  for (k = 0; k < FN_LAYER_COUNT; k++) row_is_whole(fn_layer_desc((LayerOp)k), NULL, 0);
+  for (k = 0; k < LOSS_COUNT; k++) row_is_whole(fn_loss_desc((LossKind)k), loss_name[k], 0);
+}
+END_TEST
+
+/* The settings struct is the node's own copy: changing the caller's
+** struct afterwards changes nothing (a slope of 0.1 stays 0.1). */
+START_TEST(node_settings_are_copied_once) {
+  double v[2] = {-1, 2};
+  Tensor *x = leaf(2, v), *y = fn_leaky_relu(x, 0.1), *L;
+  ck_assert_ptr_nonnull(y);
+  ck_assert_str_eq(y->node->op->name, "leaky_relu");
+  ck_assert_double_eq_tol(y->node->op->number(y->node), 0.1, 1e-15);
+  L = fn_reduce_all(OP_SUM, y);
+  ck_assert_int_eq(ag_backward(L, NULL, NULL), NN_OK);
+  ck_assert_double_eq_tol(tensor_get_flat(x->grad, 0), 0.1, 1e-15);
+  ck_assert_double_eq_tol(tensor_get_flat(x->grad, 1), 1.0, 1e-15);
+  tensor_release(L);
+  tensor_release(y);
+  tensor_release(x);
+}
+END_TEST
+
+/* ---- create_graph and grad() ---------------------------------------------------- */
+
+/* y = Σ x³: dy/dx = 3x² recorded, then d(Σ 3x²)/dx = 6x, as worked by hand. */
+START_TEST(create_graph_gives_second_derivatives) {
+  double v[2] = {2, -1.5};
+  Tensor *x = leaf(2, v), *c = fn_binary_scalar(OP_POW, x, 3.0, 0), *y = fn_reduce_all(OP_SUM, c);
+  Tensor *g1 = NULL, *s;
+  AgOptions o;
+  memset(&o, 0, sizeof o);
+  o.create_graph = 1;
+  o.ninputs = 1;
+  o.inputs = &x;
+  o.grads = &g1;
+  ck_assert_int_eq(ag_backward(y, NULL, &o), NN_OK);
+  ck_assert_ptr_null(x->grad);                 /* grad(): .grad untouched */
+  ck_assert_ptr_nonnull(g1->node);              /* recorded */
+  ck_assert_double_eq(tensor_get_flat(g1, 0), 12.0);
+  ck_assert_double_eq(tensor_get_flat(g1, 1), 6.75);
+  s = fn_reduce_all(OP_SUM, g1);
+  ck_assert_int_eq(ag_backward(s, NULL, NULL), NN_OK);   /* into x.grad this time */
+  ck_assert_double_eq(tensor_get_flat(x->grad, 0), 12.0);
+  ck_assert_double_eq(tensor_get_flat(x->grad, 1), -9.0);
+  tensor_release(s);
+  tensor_release(g1);
+  tensor_release(y);
+  tensor_release(c);
+  tensor_release(x);
+  ck_assert_int_eq(ag_live_nodes(), 0);
+}
+END_TEST
+
+/* A first-order-only op on the path: refused before any gradient moves. */
+START_TEST(create_graph_refuses_first_order_ops) {
+  Pool2dParams p;
+  int64_t sz[3] = {1, 2, 2};
+  Tensor *x = tensor_zeros(3, sz), *y, *L;
+  AgOptions o;
+  memset(&p, 0, sizeof p);
+  p.kernel[0] = p.kernel[1] = p.stride[0] = p.stride[1] = 2;
+  p.dilation[0] = p.dilation[1] = 1;
+  ck_assert_int_eq(ag_set_requires_grad(x, 1), NN_OK);
+  y = fn_avg_pool2d(x, &p);
+  ck_assert_ptr_nonnull(y);
+  L = fn_reduce_all(OP_SUM, y);
+  memset(&o, 0, sizeof o);
+  o.create_graph = 1;
+  ck_assert_int_eq(ag_backward(L, NULL, &o), NN_EARG);
+  ck_assert_ptr_nonnull(strstr(nn_errmsg(), "avg_pool2d"));
+  ck_assert_ptr_nonnull(strstr(nn_errmsg(), "first-order only"));
+  ck_assert_ptr_null(x->grad);
+  ck_assert_int_eq(ag_backward(L, NULL, NULL), NN_OK);   /* first order works */
+  ck_assert_double_eq(tensor_get_flat(x->grad, 3), 0.25);
+  tensor_release(L);
+  tensor_release(y);
+  tensor_release(x);
+}
+END_TEST
+
+/* x.grad = 3x² holds x: when the user's last reference to x goes, the
+** cycle is broken and every node is freed. */
+START_TEST(recorded_grad_cycle_is_freed) {
+  double v[1] = {2};
+  Tensor *x = leaf(1, v), *c = fn_binary_scalar(OP_POW, x, 3.0, 0), *y = fn_reduce_all(OP_SUM, c);
+  AgOptions o;
+  memset(&o, 0, sizeof o);
+  o.create_graph = 1;
+  ck_assert_int_eq(ag_backward(y, NULL, &o), NN_OK);
+  ck_assert_ptr_nonnull(x->grad->node);
+  tensor_release(y);
+  tensor_release(c);
+  ck_assert_int_gt(ag_live_nodes(), 0);
+  tensor_release(x);
+  ck_assert_int_eq(ag_live_nodes(), 0);
+}
+END_TEST
+
 Suite *autograd_suite(void) {
   Suite *s = suite_create("autograd");
   TCase *tc = tcase_create("gradients");
@@ -409,6 +577,20 @@ Suite *autograd_suite(void) {
   tcase_add_test(tc, gradients_accumulate_until_zero_grad);
   tcase_add_test(tc, same_leaf_twice_counts_once);
   tcase_add_test(tc, explicit_upstream_gradient_and_record);
+  tcase_add_test(tc, linear_on_the_last_dim_by_hand);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("op tables");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, every_table_row_is_whole);
+  tcase_add_test(tc, node_settings_are_copied_once);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("create_graph");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, create_graph_gives_second_derivatives);
+  tcase_add_test(tc, create_graph_refuses_first_order_ops);
+  tcase_add_test(tc, recorded_grad_cycle_is_freed);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("errors");

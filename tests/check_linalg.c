@@ -626,6 +626,30 @@ START_TEST(test_interrupt) {
 }
 END_TEST
 
+/* ---- eigh ------------------------------------------------------------------ */
+
+/* [[2,1],[1,2]]: eigenvalues 1 and 3, eigenvectors (1,-1)/√2 and (1,1)/√2
+** (up to sign); a non-symmetric matrix is refused naming the entry. */
+START_TEST(test_eigh) {
+  const double A[4] = {2, 1, 1, 2}, N[4] = {1, 2, 3, 4};
+  const double T[9] = {2, -1, 0, -1, 2, -1, 0, -1, 2};
+  double w[3], V[9];
+  ck_assert_int_eq(la_eigh(2, A, w, V), NN_OK);
+  ck_assert_double_eq_tol(w[0], 1.0, 1e-15);
+  ck_assert_double_eq_tol(w[1], 3.0, 1e-15);
+  ck_assert_double_eq_tol(fabs(V[0 * 2 + 0]), sqrt(0.5), 1e-15);
+  ck_assert_double_eq_tol(V[0 * 2 + 0] + V[1 * 2 + 0], 0.0, 1e-15);   /* (1,-1) direction */
+  ck_assert_double_eq_tol(V[0 * 2 + 1] - V[1 * 2 + 1], 0.0, 1e-15);   /* (1,1) direction */
+  ck_assert_int_eq(la_eigh(3, T, w, V), NN_OK);   /* 2 - 2cos(kπ/4) */
+  ck_assert_double_eq_tol(w[0], 2 - sqrt(2.0), 1e-15);
+  ck_assert_double_eq_tol(w[1], 2.0, 1e-15);
+  ck_assert_double_eq_tol(w[2], 2 + sqrt(2.0), 1e-15);
+  ck_assert_int_eq(la_eigh(2, N, w, V), NN_EARG);
+  ck_assert_ptr_nonnull(strstr(nn_errmsg(), "symmetric"));
+  ck_assert_int_eq(la_eigh(0, A, w, V), NN_OK);
+}
+END_TEST
+
 Suite *linalg_suite(void) {
   Suite *s = suite_create("linalg");
   TCase *tc;
@@ -676,6 +700,7 @@ Suite *linalg_suite(void) {
   tc = tcase_create("edge");
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, test_zero_size);
+  tcase_add_test(tc, test_eigh);
   tcase_add_test(tc, test_bad_arguments);
   tcase_add_test(tc, test_interrupt);
   suite_add_tcase(s, tc);

@@ -266,6 +266,25 @@ v2=$("$NN" check "$tmp/var.lua" -- bob 2>&1 | grep sheet)
 [ -n "$v1" ] && [ "$v1" = "$v1b" ] && ok || bad "variant: the same id gives the same numbers across runs" "$v1 / $v1b"
 [ "${v1#sheet alice: }" != "${v2#sheet bob: }" ] && ok || bad "variant: two ids give different numbers" "$v1 / $v2"
 
+# ---- PyTorch and IPython habits: hints, x?, x.shape (issue 16.4-16.5) ------------
+expect "a misspelt global: did you mean" 1 "(command line):1: attempt to call a nil value (global 'sofmax')
+  hint: did you mean softmax?" "$NN" -e 'sofmax(tensor{1,2})'
+expect "x.size(): use a colon" 1 "hint: methods are called with a colon in Lua: x:size(), not x.size()" "$NN" -e 'x = tensor{1,2}; x.size()'
+expect_in "@ in the REPL: the product is *" 'W = eye(2)
+W @ W
+' 1 "hint: the matrix product is *" "$NN"
+expect_in "x? and ?x describe a tensor" 'W1 = tensor{{1,0},{3,4}}:requires_grad()
+W1?
+?W1.T
+' 0 "W1: a tensor of shape 2x2 (4 values), float64
+  a leaf that requires grad" "$NN"
+expect_in "?x on an expression path" 'W1 = tensor{{1,0},{3,4}}
+?W1.T
+' 0 "W1.T: a tensor of shape 2x2" "$NN"
+expect_in "x.shape prints as a shape" 'x = zeros(2, 3)
+x.shape
+' 0 "{2, 3}" "$NN"
+
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
   env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"

@@ -73,6 +73,13 @@ if screen | grep -qF "step 2:"; then bad "step mode ran ahead without Enter"; el
 keys Enter; check "  ... Enter shows the next step" "step 2:"
 keys Enter; check "  ... to the end" "w.grad = dL/dw"
 keys 'w.grad' Enter; check "  ... and the gradient is there" "2"
+# a pasted block (bracketed paste: one line with newlines) runs chunk by
+# chunk as if typed: W1*x = (2, 10, 4), and a function spanning lines
+printf 'px = tensor{2,1}\npW = tensor{{1,0},{3,4},{1,2}}\npW*px\nfunction pf(a)\n  return a + 100\nend\npf(1) + #pW' > "$tmp/paste"
+$T load-buffer "$tmp/paste"; $T paste-buffer -p -t s; sleep 0.3; keys Enter
+check "a pasted block runs as chunks; its expressions print" "  2  10   4"
+check "  ... the last expression prints" "104"
+if screen | grep -qF "syntax error"; then bad "a pasted block gives no syntax error"; else ok; fi
 keys 'function g(a)' Enter; check "continuation prompt" ">>"
 keys 'return a * 10 end' Enter 'g(4)' Enter; check "multi-line function" "40"
 keys C-d; sleep 0.5

@@ -69,6 +69,11 @@ out=$(sh "$top/tests/stock_lua_test.sh" "$top/lua" "$(cd "$build" && pwd)" 2>&1)
 printf '%s\n' "$out"; tally "$out" "stock"
 [ $rc -eq 0 ] || broken=1
 
+echo "== the build elsewhere: aarch64, V=1, dependencies, man page =="
+  out=$(sh "$top/tests/build_test.sh" "$nn" 2>&1); rc=$?
+  printf '%s\n' "$out"; tally "$out" "build"
+  [ $rc -eq 0 ] || broken=1
+
 echo "== make install =="
   out=$(sh "$top/tests/install_test.sh" 2>&1); rc=$?
   printf '%s\n' "$out"; tally "$out" "install"

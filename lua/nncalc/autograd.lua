@@ -16,12 +16,22 @@ end
 
 -- ---- names: x:name(), else the global holding it, else relu#3 --------------
 
+-- A tensor in a global, or at a whole-number index of a plain global
+-- table (a hand-written loop's h[t] = tanh(...) is h[1], h[2] ...).
 local function global_names()
   local map = {}
+  local function put(k, v)
+    local id = nncalc._id(v)
+    if map[id] == nil or #k < #map[id] then map[id] = k end
+  end
   for k, v in pairs(_G) do
-    if type(k) == "string" and is_tensor(v) and k ~= "_" then
-      local id = nncalc._id(v)
-      if map[id] == nil or #k < #map[id] then map[id] = k end
+    if type(k) == "string" and k ~= "_" then
+      if is_tensor(v) then put(k, v)
+      elseif type(v) == "table" and getmetatable(v) == nil then
+        for i, x in pairs(v) do
+          if math.type(i) == "integer" and is_tensor(x) then put(k .. "[" .. i .. "]", x) end
+        end
+      end
     end
   end
   return map
@@ -76,31 +86,8 @@ end
 
 -- ---- showing values ----------------------------------------------------
 
-local function num(v)
-  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
-  return ("%.6g"):format(v)
-end
-
--- Small values inline, as on paper: 4, (16, 12, -4), [32 16; 24 12].
-local function inline(t)
-  t = t:detach()
-  local n = t:numel()
-  if n == 1 then return num(t:item()) end
-  if n > 8 or t:dim() > 2 then return nil end
-  local flat = t:reshape(n)
-  if t:dim() == 1 then
-    local v = {}
-    for i = 1, n do v[i] = num(flat[i]) end
-    return "(" .. table.concat(v, ", ") .. ")"
-  end
-  local rows, r, c = {}, t:size(1), t:size(2)
-  for i = 1, r do
-    local v = {}
-    for j = 1, c do v[j] = num(flat[(i - 1) * c + j]) end
-    rows[i] = table.concat(v, " ")
-  end
-  return "[" .. table.concat(rows, "; ") .. "]"
-end
+-- the one printer of values (format.lua): 16, (16, 12, -4), [32 16; 24 12]
+local num, inline = require("nncalc.format").num, require("nncalc.format").inline
 
 -- A value inline when small, else its shape (and the tensor itself on the
 -- lines below, collected in `blocks`).
@@ -112,14 +99,18 @@ local function value(t, label, blocks)
   return "[" .. table.concat(t:shape(), "x") .. "]"
 end
 
+-- A name that is itself a derivative reads as one: d(dL/dw)/dw.
+local function wrap(root) return root:find("/", 1, true) and "(" .. root .. ")" or root end
+
 local function fill_rule(rule, step, name, root)
   local ins = step.inputs
-  local s = rule:gsub("%%(%d+)", function(c) return name(ins[tonumber(c) + 1]) end)
+  -- the root first, so that a name holding "dL/" (a gradient's) stays as it is
+  if root ~= "L" then rule = rule:gsub("dL/", "d" .. wrap(root) .. "/") end
+  local s = rule:gsub("%%(%d+)", function(c) return wrap(name(ins[tonumber(c) + 1])) end)
   s = s:gsub("%%([oc])", function(c)
-    if c == "o" then return name(step.out) end
+    if c == "o" then return wrap(name(step.out)) end
     return num(step.scalar)
   end)
-  if root ~= "L" then s = s:gsub("dL/", "d" .. root .. "/") end
   return s
 end
 
@@ -133,7 +124,10 @@ local function add_path(paths, t, g)
   local id = nncalc._id(t)
   local p = paths[id]
   if p then p.n = p.n + 1; p.sum = p.sum + g
-  else p = { n = 1, sum = g:clone() }; paths[id] = p end
+  else
+    p = { n = 1, sum = g:clone(), t = t }; paths[id] = p
+    paths.order[#paths.order + 1] = p
+  end
   return p
 end
 
@@ -145,8 +139,8 @@ local function print_step(k, step, name, root, out, paths)
   local mine = step.out and paths[nncalc._id(step.out)]
   if mine and mine.n > 1 then
     local blocks = {}
-    out(("  d%s/d%s = the sum of its %d paths above = %s"):format(root, name(step.out), mine.n,
-      value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)))
+    out(("  d%s/d%s = the sum of its %d paths above = %s"):format(wrap(root), wrap(name(step.out)), mine.n,
+      value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks)))
     for _, b in ipairs(blocks) do
       out("    " .. b[1] .. " =")
       for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -167,9 +161,9 @@ local function print_step(k, step, name, root, out, paths)
         line = line .. ", summed over the broadcast " .. table.concat(step.gout:shape(), "x")
           .. " -> " .. (g:dim() == 0 and "scalar" or table.concat(g:shape(), "x"))
       end
-      local gout = value(step.gout, "d" .. root .. "/d" .. name(step.out), blocks)
+      local gout = value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks)
       local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks)
-      local res = value(g, "d" .. root .. "/d" .. name(step.inputs[i]), blocks)
+      local res = value(g, "d" .. wrap(root) .. "/d" .. wrap(name(step.inputs[i])), blocks)
       -- the numbers in the order of the rule: dL/dz · f'(a), or Wᵀ · dL/dz
       local gout_first = rule:match("= (.*)$"):sub(1, 4) == "dL/d"
       if loc and gout_first then line = line .. " = " .. gout .. " · " .. loc .. " = " .. res
@@ -185,7 +179,7 @@ local function print_step(k, step, name, root, out, paths)
       if p.n > 1 then
         local blocks = {}
         out(("  (%s is used by more than one op and the chain rule adds the paths: d%s/d%s so far = %s, from %d paths)")
-          :format(name(x), root, name(x), value(p.sum, "sum so far", blocks), p.n))
+          :format(name(x), wrap(root), wrap(name(x)), value(p.sum, "sum so far", blocks), p.n))
         for _, b in ipairs(blocks) do
           out("    " .. b[1] .. " =")
           for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -193,9 +187,19 @@ local function print_step(k, step, name, root, out, paths)
       end
       if step.accumulated[i] then
         out(("  %s.grad += d%s/d%s   (it already held a gradient: accumulating)")
-          :format(name(x), root, name(x)))
+          :format(name(x), wrap(root), wrap(name(x))))
       elseif x:is_leaf() then
-        out(("  %s.grad %s d%s/d%s"):format(name(x), p.n > 1 and "+=" or "=", root, name(x)))
+        -- an op named for a time step (hh[2] = linear(h[1], W_hh)) gives that
+        -- step's share; else an indexed input names the path (mul(W, h[1]))
+        local t, share = name(step.out):match("%[(%-?%d+)%]$"), ""
+        if t then share = "   (the share from step " .. t .. ")"
+        else
+          for _, y in ipairs(step.inputs) do
+            local n = y ~= x and name(y)
+            if n and n:match("%[%-?%d+%]$") then share = "   (the share through " .. n .. ")"; break end
+          end
+        end
+        out(("  %s.grad %s d%s/d%s%s"):format(name(x), p.n > 1 and "+=" or "=", wrap(root), wrap(name(x)), share))
       end
     end
   end
@@ -207,21 +211,49 @@ local function wait_enter()
   io.read("l")
 end
 
+-- Under create_graph the gradients are tensors of a graph, and a later
+-- trace of them shows them by name: the gradient that reached x is dL/dx
+-- (for the root L), unless it already has a name (a gradient passed
+-- through unchanged keeps the first one, dL/dz).
+local function name_gradients(steps, name, root)
+  for _, st in ipairs(steps) do
+    if st.gout and st.out and not st.gout:name() then st.gout:name("d" .. wrap(root) .. "/d" .. wrap(name(st.out))) end
+    for i, g in ipairs(st.gin) do
+      local x = st.inputs[i]
+      if g and not g:name() then g:name("d" .. wrap(root) .. "/d" .. wrap(name(x))) end
+      -- dL/dx = mul(dL/dy, dy/dx): the local derivative beside the upstream one
+      local f = g and g:grad_fn()
+      if f and f:match("^mul#") and st.out then
+        local ins = nncalc._inputs(g)
+        local up = st.gout and nncalc._id(st.gout)
+        for k, t in ipairs(ins) do
+          local other = ins[3 - k]
+          if other and nncalc._id(t) == up and not other:name() and other:grad_fn() then
+            other:name("d" .. wrap(name(st.out)) .. "/d" .. wrap(name(x)))
+          end
+        end
+      end
+    end
+  end
+end
+
 -- L:backward() | L:backward(g) | L:backward{grad=g, trace=true, step=true,
--- retain_graph=true, record=true}
+-- retain_graph=true, create_graph=true, record=true}
 function Tensor.backward(self, arg)
   local o = {}
   if is_tensor(arg) then o.grad = arg
   elseif type(arg) == "table" then o = arg
   elseif arg ~= nil then error("backward: expected a gradient tensor or an options table", 2) end
   for k in pairs(o) do
-    if not ({ grad = 1, trace = 1, step = 1, retain_graph = 1, record = 1 })[k] then
-      error(("backward: unknown option '%s' (grad, trace, step, retain_graph, record)"):format(tostring(k)), 2)
+    if not ({ grad = 1, trace = 1, step = 1, retain_graph = 1, create_graph = 1, record = 1 })[k] then
+      error(("backward: unknown option '%s' (grad, trace, step, retain_graph, create_graph, record)")
+        :format(tostring(k)), 2)
     end
   end
-  local record = o.trace or o.step or o.record
-  local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record)
-  local name = (o.trace or o.step or nacc > 0) and namer()
+  local record = (o.trace or o.step or o.record) and true or (o.create_graph and "names")
+  local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record, o.create_graph)
+  local name = (o.trace or o.step or nacc > 0 or o.create_graph) and namer()
+  if o.create_graph then name_gradients(steps, name, name(self)) end
   if nacc > 0 and settings.accumulate then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
@@ -230,13 +262,22 @@ function Tensor.backward(self, arg)
   if o.trace or o.step then
     local root = name(self)
     local out = function(s) io.write(s, "\n") end
-    out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, num(self:numel() == 1 and self:item() or 0 / 0),
-      root, root, o.grad and "the given gradient" or "1"))
+    out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
+      wrap(root), wrap(root), o.grad and "the given gradient" or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
-    local paths = {}
+    local paths = { order = {} }
     for k, st in ipairs(steps) do
       print_step(k, st, name, root, out, paths)
       if interactive and k < #steps then wait_enter() end
+    end
+    -- a shared weight (W_hh of every time step) gets one share per use
+    for _, p in ipairs(paths.order) do
+      if p.n > 1 and p.t:is_leaf() then
+        local blocks = {}
+        out(("total: d%s/d%s = the sum of its %d shares = %s"):format(root, name(p.t), p.n,
+          value(p.sum, "d" .. root .. "/d" .. name(p.t), blocks)))
+        if blocks[1] then out("    " .. blocks[1][1] .. " =\n" .. tostring(blocks[1][2]):gsub("[^\n]+", "      %0")) end
+      end
     end
   end
   if o.record then return steps end
@@ -379,111 +420,5 @@ function forward_trace(t, opts)
   return list
 end
 
--- ---- checking derivatives --------------------------------------------------
-
-local function scalar_of(v, who)
-  if type(v) == "number" then return v end
-  if is_tensor(v) and v:numel() == 1 then return v:item() end
-  error(who .. ": f must return a single value (a number or a one-element tensor)", 3)
-end
-
--- gradcheck(f, {x, W, ...}, {eps=1e-6, atol=1e-5, rtol=1e-3}): compares
--- the backward gradient of f(x, W, ...) with central differences for every
--- element of every input; returns ok, report.
-function gradcheck(f, inputs, o)
-  if type(f) ~= "function" then error("gradcheck: a function expected", 2) end
-  if is_tensor(inputs) then inputs = { inputs } end
-  if type(inputs) ~= "table" or #inputs == 0 then error("gradcheck: a list of input tensors expected", 2) end
-  o = o or {}
-  local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
-  local leaves = {}
-  for i, x in ipairs(inputs) do
-    if not is_tensor(x) then error(("gradcheck: input %d is not a tensor"):format(i), 2) end
-    leaves[i] = x:detach():clone():requires_grad()
-  end
-  local out = f(table.unpack(leaves))
-  scalar_of(out, "gradcheck")
-  if not is_tensor(out) or not out:grad_fn() and not out:is_leaf() then
-    error("gradcheck: f's result does not depend on the inputs through the graph", 2)
-  end
-  out:backward()
-  local worst = { err = 0 }
-  local report = {}
-  for i, x in ipairs(leaves) do
-    local n = x:numel()
-    -- outside the graph, so flat[k] reads a number (not a 0-d view that
-    -- would change with the element while it is perturbed)
-    local flat = x:detach():view(n)
-    local g = x.grad and x.grad:reshape(n) or zeros(n)
-    for k = 1, n do
-      local old = flat[k]
-      local fp, fm
-      no_grad(function()
-        flat[{ k }] = old + eps; fp = scalar_of(f(table.unpack(leaves)), "gradcheck")
-        flat[{ k }] = old - eps; fm = scalar_of(f(table.unpack(leaves)), "gradcheck")
-        flat[{ k }] = old
-      end)
-      local num_g, ana = (fp - fm) / (2 * eps), g[k]
-      local err = math.abs(num_g - ana)
-      local bad = err > atol + rtol * math.abs(num_g)
-      if err > worst.err or (bad and not worst.bad) then
-        worst = { err = err, input = i, element = k, analytic = ana, numeric = num_g, bad = bad }
-      end
-      if bad then report[#report + 1] = worst end
-    end
-  end
-  local ok = #report == 0
-  local msg
-  if worst.input then
-    msg = ("gradcheck: %s, worst |analytic - numeric| = %.3g at input %d element %d (analytic %.10g, numeric %.10g)")
-      :format(ok and "ok" or "FAILED", worst.err, worst.input, worst.element, worst.analytic, worst.numeric)
-  else
-    msg = "gradcheck: ok (no elements)"
-  end
-  if not (o.quiet) then io.write(msg, "\n") end
-  return ok, msg, worst
-end
-
--- jacobian(f, x): d f(x) / dx as a matrix (outputs x inputs), one backward
--- pass per output element.
-function jacobian(f, x)
-  if not is_tensor(x) then error("jacobian: x must be a tensor", 2) end
-  local leaf = x:detach():clone():requires_grad()
-  local y = f(leaf)
-  if type(y) == "number" or not is_tensor(y) then error("jacobian: f must return a tensor", 2) end
-  local m, n = y:numel(), x:numel()
-  local J = zeros(m, n)
-  for i = 1, m do
-    local e = zeros(m)
-    e[{ i }] = 1
-    leaf.grad = nil
-    y:backward{ grad = e:view(y:shape()), retain_graph = true }
-    if leaf.grad then J[i] = leaf.grad:reshape(n) end
-  end
-  return J
-end
-
--- numjacobian(f, x [, eps]): the same by central differences.
-function numjacobian(f, x, eps)
-  if not is_tensor(x) then error("numjacobian: x must be a tensor", 2) end
-  eps = eps or 1e-6
-  local base = x:detach():clone()
-  local n = base:numel()
-  local flat = base:view(n)
-  local J
-  no_grad(function()
-    for k = 1, n do
-      local old = flat[k]
-      flat[{ k }] = old + eps; local yp = f(base):clone()
-      flat[{ k }] = old - eps; local ym = f(base):clone()
-      flat[{ k }] = old
-      local col = (yp - ym) / (2 * eps)
-      J = J or zeros(col:numel(), n)
-      J[{ {}, k }] = col:reshape(col:numel())
-    end
-  end)
-  return J
-end
-
-return { graph = graph, warnings = warnings, forward_trace = forward_trace, gradcheck = gradcheck,
-  jacobian = jacobian, numjacobian = numjacobian }
+return { graph = graph, warnings = warnings, forward_trace = forward_trace, inline = inline, num = num,
+  namer = namer, name_gradients = name_gradients, wrap = wrap }

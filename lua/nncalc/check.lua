@@ -17,11 +17,10 @@ local M = { results = {}, quiet = false }
 
 local unicode = require("nncalc.term").unicode
 
-local function num(v)
-  if v ~= v then return "nan" end
-  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
-  return ("%.10g"):format(v)
-end
+-- values by the one printer (format.lua); expected and got with enough
+-- digits to tell them apart
+local fmt = require("nncalc.format")
+local num, apart = fmt.num, fmt.apart
 M.num = num
 
 local function is_int(v) return v == math.floor(v) and v - v == 0 end
@@ -129,7 +128,8 @@ local function compare(got, expected, rule, used)
   if type(expected) == "number" and (type(got) == "number" or (nncalc.is_tensor(got) and got:numel() == 1)) then
     local g = type(got) == "number" and got or got:item()
     if within(g, expected, rule, 1, used) then return true, num(g), g - expected end
-    return false, ("expected %s, got %s (difference %s)"):format(num(expected), num(g), num(g - expected)), g - expected
+    local e_text, g_text = apart(expected, g)
+    return false, ("expected %s, got %s (difference %s)"):format(e_text, g_text, num(g - expected)), g - expected
   end
   if type(expected) == "number" and nncalc.is_tensor(got) then
     return false, ("expected a single number %s, got a tensor of shape %s"):format(num(expected), shape_text(got))
@@ -170,7 +170,8 @@ local function compare(got, expected, rule, used)
         -- the multi-index of flat position k, 1-based
         local idx, rest, shape = {}, k - 1, e:shape()
         for i = #shape, 1, -1 do idx[i] = rest % shape[i] + 1; rest = rest // shape[i] end
-        shown[#shown + 1] = ("[%s] expected %s, got %s"):format(table.concat(idx, ","), num(b), num(a))
+        local e_text, g_text = apart(b, a)
+        shown[#shown + 1] = ("[%s] expected %s, got %s"):format(table.concat(idx, ","), e_text, g_text)
       end
     end
   end

@@ -22,7 +22,10 @@ E.tables = { nn = "nncalc.nn", models = "nncalc.models", optim = "nncalc.optim" 
 -- Functions loaded on first use (start-up stays short): module -> names.
 E.lazy = {
   ["nncalc.help"] = { "help", "apropos", "exit" },
-  ["nncalc.autograd"] = { "graph", "forward_trace", "gradcheck", "jacobian", "numjacobian", "warnings" },
+  ["nncalc.autograd"] = { "graph", "forward_trace", "warnings" },
+  ["nncalc.derivatives"] = { "gradcheck", "jacobian", "numjacobian", "grad", "hessian", "hvp",
+    "gradgradcheck" },
+  ["nncalc.curvature"] = { "curvature", "newton_step" },
   ["nncalc.convmath"] = { "conv_out", "pool_out", "convT_out", "conv_solve" },
   ["nncalc.summary"] = { "summary" },
   ["nncalc.receptive"] = { "receptive_field", "receptive_region" },
@@ -32,6 +35,9 @@ E.lazy = {
   ["nncalc.hyper"] = { "grid_search", "random_trials" },
   ["nncalc.lesson"] = { "lesson", "title", "say", "show", "pause", "ask" },
   ["nncalc.format"] = { "format" },
+  ["nncalc.budget"] = { "memory", "fit_batch", "train_compute" },
+  ["nncalc.clip"] = { "clip_grad_norm", "clip_grad_value" },
+  ["nncalc.bptt"] = { "bptt_norms" },
 }
 
 -- Defined by the prelude itself.

@@ -73,7 +73,7 @@ local function number_style(values, o)
     end
   end
   if all_int then
-    return function(v) return special(v) or ("%.0f"):format(v) end
+    return function(v) return special(v) or (v == 0 and "0") or ("%.0f"):format(v) end
   end
   local p = o.precision
   local sci = maxabs >= 1e6 or (minabs < 10 ^ -p and minabs < math.huge)
@@ -202,7 +202,58 @@ function Tensor.format(x, o)
   return format_tensor(x, o)
 end
 
+-- ---- one printer for values in homework notation ------------------------------
+--
+-- Traces of backward, optimizer steps, explain output, check messages and
+-- lessons all show a value this way, so the same 2x2 reads the same
+-- everywhere: a whole number as an integer, anything else to 6 significant
+-- digits, nan/inf spelled out, never "-0"; a vector inline as (a, b), a
+-- matrix as [a b; c d].
+
+local function num(v, digits)
+  local s = special(v)
+  if s then return s end
+  if v == 0 then return "0" end
+  if is_int(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
+  s = ("%." .. (digits or 6) .. "g"):format(v)
+  if s:match("^%-0%.?0*$") then s = "0" end
+  return s
+end
+
+-- Two values to be told apart (expected and got): the one rule's 6 digits,
+-- or as many more as it takes for them to print differently.
+local function apart(a, b)
+  for d = 6, 17 do
+    local x, y = num(a, d), num(b, d)
+    if x ~= y or a == b or a ~= a or b ~= b then return x, y end
+  end
+  return num(a, 17), num(b, 17)
+end
+
+-- A number or a small tensor inline (at most max values, default 8, and two
+-- dims); nil when it does not fit on a line.
+local function inline(t, max)
+  if type(t) == "number" then return num(t) end
+  t = t:detach()
+  local n = t:numel()
+  if n == 1 then return num(t:item()) end
+  if n > (max or 8) or t:dim() > 2 or n == 0 then return nil end
+  local flat = t:reshape(n)
+  if t:dim() == 1 then
+    local v = {}
+    for i = 1, n do v[i] = num(flat[i]) end
+    return "(" .. table.concat(v, ", ") .. ")"
+  end
+  local rows, r, c = {}, t:size(1), t:size(2)
+  for i = 1, r do
+    local v = {}
+    for j = 1, c do v[j] = num(flat[(i - 1) * c + j]) end
+    rows[i] = table.concat(v, " ")
+  end
+  return "[" .. table.concat(rows, "; ") .. "]"
+end
+
 format = set_format
 nncalc.format = set_format
 
-return { format_tensor = format_tensor, set_format = set_format }
+return { format_tensor = format_tensor, set_format = set_format, num = num, apart = apart, inline = inline }

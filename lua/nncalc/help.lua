@@ -81,6 +81,40 @@ local function list_topics()
   io.write("\n", H.conventions, "\n")
 end
 
+-- ---- help on a value: ?x, x?, help(x) for a tensor ------------------------------
+
+local function describe_tensor(label, x)
+  local shape = table.concat(x:shape(), "x")
+  local out = { ("%s: a tensor of shape %s (%d value%s), float64"):format(label,
+    shape == "" and "scalar (0-d)" or shape, x:numel(), x:numel() == 1 and "" or "s") }
+  local node = x:grad_fn()
+  if node then
+    out[#out + 1] = ("  computed in a gradient graph by node %s (requires grad); after backward its .grad is kept only with :retain_grad()"):format(node)
+  elseif nncalc._wants_grad(x) then
+    out[#out + 1] = ("  a leaf that requires grad%s; %s"):format(x:name() and (" named " .. x:name()) or "",
+      x.grad and ("its .grad has shape " .. table.concat(x.grad:shape(), "x")) or "no .grad yet (call backward on a result)")
+  else
+    out[#out + 1] = "  a constant: no gradient is tracked (x:requires_grad() to track one)"
+  end
+  if x:numel() <= 24 then out[#out + 1] = tostring(x) end
+  out[#out + 1] = "  fields x.shape, x.T, x.grad; methods x:sum(), x:t(), x:reshape(...) ... (help \"inspect\", help \"views\" list them)"
+  io.write(table.concat(out, "\n"), "\n")
+end
+
+-- "W1", "net.1.weight", "W1.grad": the value of a name path among the
+-- user's globals, or nil
+local function value_of(path)
+  if not path:match("^[%a_][%w_]*[%w_.%[%]]*$") then return nil end
+  local v = rawget(_G, path:match("^[%a_][%w_]*"))
+  for key in path:gmatch("[.%[]([%w_]+)%]?") do
+    if type(v) ~= "table" and not nncalc.is_tensor(v) then return nil end
+    local ok, nv = pcall(function() return v[tonumber(key) or key] end)
+    if not ok then return nil end
+    v = nv
+  end
+  return v
+end
+
 function help(...)
   load_text()
   if select("#", ...) == 0 then return list_topics() end
@@ -91,8 +125,18 @@ function help(...)
     error("help: the argument is nil (a name that is not defined?); ask by name, "
       .. "help \"receptive_field\", or search with apropos \"receptive\"", 2)
   end
+  if nncalc.is_tensor(what) then
+    local label = "this tensor"
+    for k, v in pairs(_G) do if rawequal(v, what) and type(k) == "string" then label = k end end
+    return describe_tensor(label, what)
+  end
   local name = (type(what) == "function" or type(what) == "table") and name_of(what) or nil
-  if type(what) == "string" then
+  local value = type(what) == "string" and value_of(what)
+  if nncalc.is_tensor(value) then return describe_tensor(what, value) end
+  if type(what) == "string" and nn.is_module(value) and not entries[what] then
+    io.write(what, ": ", tostring(value), "\n")
+    name = name_of(value)
+  elseif type(what) == "string" then
     name = normalize(what)
     for _, t in ipairs(H.topics) do
       if t[1] == what then   -- a topic: list its entries

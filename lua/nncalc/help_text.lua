@@ -43,7 +43,8 @@ doc("cat", "create", "cat({a, b, ...} [, dim=1])", "Joins tensors along an exist
 doc("stack", "create", "stack({a, b, ...} [, dim=1])", "Stacks same-shaped tensors along a new dim.", "stack({tensor{1,2}, tensor{3,4}})")
 
 -- ---- inspecting ---------------------------------------------------------
-doc("shape", "inspect", "x:shape()", "The sizes as a table {n1, n2, ...}; shapes compare with ==.", "tensor{{1,2,3}}:shape()")
+doc("shape", "inspect", "x:shape() | x.shape", "The sizes as a table {n1, n2, ...}; shapes compare with ==. x.shape (PyTorch's spelling) is the same table.", "tensor{{1,2,3}}.shape")
+doc("T", "views", "x.T", "The transpose, as PyTorch's x.T: x:t() for a matrix, the dimensions reversed for more, a vector as it is.", "tensor{{1,2,3}}.T")
 doc("size", "inspect", "x:size([d])", "The size of dim d (negative counts from the end), or the whole shape.", "zeros(2,3):size(2)")
 doc("dim", "inspect", "x:dim()", "The number of dimensions.", "zeros(2,3):dim()")
 doc("numel", "inspect", "x:numel()", "The number of elements.", "zeros(2,3):numel()")
@@ -117,6 +118,9 @@ doc("pinv", "linalg", "pinv(A [, rcond])",
   "Moore-Penrose pseudo-inverse (from an SVD). pinv(X) * t is the least-squares solution of X w = t with the smallest norm: for under-determined X it equals X^T (X X^T)^-1 t.",
   "pinv(tensor{{1,2,3},{4,5,6}}) * tensor{1,2}")
 doc("rank", "linalg", "rank(A [, rcond])", "Numerical rank: singular values above rcond * the largest (default max(m,n) * eps).", "rank(tensor{{1,2},{2,4}})")
+doc("eigh", "linalg", "w, V = eigh(A)",
+  "Eigenvalues (ascending) and orthonormal eigenvectors (the columns of V) of a symmetric matrix, A = V diag(w) Vᵀ, by cyclic Jacobi rotations (accurate to a few ulps of ‖A‖ on small matrices). A matrix that is not symmetric is refused, naming the entry; no gradient (call it on x:detach()).",
+  "eigh(tensor{{2,1},{1,2}})")
 doc("allclose", "linalg", "allclose(a, b [, rtol=1e-5 [, atol=1e-8]])",
   "True when |a - b| <= atol + rtol |b| everywhere (NumPy's rule); NaN is never close.",
   "allclose(tensor{1, 2}, tensor{1, 2 + 1e-9})")
@@ -128,7 +132,7 @@ doc("format", "printing", "format{precision=N, full=true, threshold=N, edgeitems
 doc("limits", "settings", "limits{max_elements=N} | limits()",
   "The largest tensor that may be allocated, in elements (default 2^27, or NNCALC_MAX_ELEMENTS); an allocation over it is an error, not an out-of-memory crash.",
   "limits().max_elements")
-doc("help", "repl", "help() | help(f) | help \"name\" | ?name", "Lists the topics, or explains one function or method.", "help \"softmax\"")
+doc("help", "repl", "help() | help(f) | help \"name\" | ?name | name? | help(x)", "Lists the topics, or explains one function or method. On a value (?W1, W1?, help(W1), ?net[1].weight) it says what it is: a tensor's shape, dtype, whether it requires grad and its graph node; a module's layers and its class's help. At a terminal long help goes through a pager ($PAGER, else less -R).", "help \"softmax\"")
 doc("apropos", "repl", "apropos \"word\"", "Every name whose help mentions word.", "apropos \"transpose\"")
 doc("debug_mode", "repl", "debug_mode(true|false)", "Show a stack traceback with every error (like nncalc --debug).", "debug_mode(true)")
 doc("exit", "repl", "exit([code])", "Leaves nncalc (history is already saved). Ctrl-D does the same.", "exit()")
@@ -141,12 +145,12 @@ doc("requires_grad", "autograd", "x:requires_grad([on=true])",
 doc("name", "autograd", "x:name(\"W1\") | x:name()",
   "Labels a tensor for traces and graphs (returns x); without an argument gives the label. Unlabelled tensors held by global variables are shown with the variable's name, the rest by op: relu#3.",
   "tensor{1,2}:name(\"x\")")
-doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, grad=g}",
-  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
+doc("backward", "autograd", "L:backward() | L:backward(g) | L:backward{trace=true, step=true, retain_graph=true, create_graph=true, grad=g}",
+  "Computes dL/dx for every leaf x that L depends on and ADDS it to x.grad (zero_grad first when repeating). L must be a single value, or pass the upstream gradient g shaped like L. trace=true prints every chain-rule step with names and numbers; step=true waits for Enter between steps in the REPL; retain_graph=true allows another backward through the same graph. create_graph=true records the backward pass itself (as PyTorch): x.grad is then a tensor of a graph, named dL/dx, that can be differentiated again (its trace shows d(dL/dx)/dx); ops with no second derivative (conv2d, the pools, batch_norm) refuse it with the reason. Conventions: relu'(0) = 0, |x|' = sign(x), max splits ties evenly.",
   "x = tensor{1,2}:requires_grad(); (x*x):backward(); x.grad")
-doc("grad", "autograd", "x.grad",
-  "The accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil. x.grad = nil drops it.",
-  "x = tensor{3}:requires_grad(); (x^2):sum():backward(); x.grad")
+doc("grad", "autograd", "x.grad | grad(L, inputs [, {create_graph=false, retain_graph=create_graph, grad=g}]) | grad(f, inputs [, {...}])",
+  "x.grad: the accumulated gradient of a leaf (or of a tensor with retain_grad) after backward, or nil; x.grad = nil drops it. grad(L, inputs): dL/dx for each input (a tensor for a tensor, a list for a list) as torch.autograd.grad, WITHOUT touching any .grad; an input L does not depend on gets zeros. grad(f, inputs) computes L = f(inputs...) first (an input outside any graph is replaced by a leaf copy). create_graph=true records the gradients so they can be differentiated again (second derivatives: grad(grad(L, x, {create_graph=true}):sum(), x)).",
+  "x = tensor{3}:requires_grad(); g = grad((x^3):sum(), x, {create_graph=true}); grad(g:sum(), x)")
 doc("retain_grad", "autograd", "z:retain_grad()", "Keeps the gradient of an intermediate (non-leaf) tensor in z.grad after backward.", "x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); z.grad")
 doc("detach", "autograd", "x:detach()", "A new leaf sharing x's values, outside any graph.", "x = tensor{1}:requires_grad(); (2*x):detach()")
 doc("zero_grad", "autograd", "x:zero_grad()", "Sets x.grad to zeros (gradients accumulate across backward calls until you do).", "x = tensor{1}:requires_grad(); x:zero_grad()")
@@ -165,11 +169,29 @@ doc("forward_trace", "autograd", "forward_trace(L [, {quiet=true}])",
   "Every intermediate value that led to L, in the order it was computed, with names and shapes; returns them as a list.",
   "x = tensor{1,2}:requires_grad(); forward_trace(relu(x):sum())")
 doc("gradcheck", "autograd", "gradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3}])",
-  "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input; prints and returns ok, message, worst mismatch.",
+  "Compares the backward gradients of f(x, W, ...) (a single value) with central finite differences for every element of every input (on copies of them); prints and returns ok, message, worst mismatch. It leaves every .grad as it found it, including those of other tensors f captures, and its own passes print no accumulation warning.",
   "gradcheck(function(x) return (x^3):sum() end, {tensor{1,2}}, {quiet=true})")
-doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps])",
-  "The matrix of d f(x)_i / d x_j: jacobian by one backward pass per output, numjacobian by central differences.",
+doc("bptt_norms", "autograd", "bptt_norms(rnn, x [, h0 [, {quiet=true}]]) | bptt_norms(f, h0, x [, opts])",
+  "Backprop through time as a product of Jacobians: for t = T down to 0, dh_T/dh_t = J_T ··· J_{t+1} with J_k = dh_k/dh_{k-1}, and its Frobenius norm, with the ratio per step, so a vanishing (or exploding) gradient shows as a geometric fall (or rise). Takes a one-layer nn.RNN / nn.GRU / nn.LSTM and one sequence x {T, in} (for the LSTM the state is (h, c) and dc_T/dc_t, the cell's own path, is shown too), or a step function f(x_t, h) -> h'. Returns the list of {t, J, norm}.",
+  "bptt_norms(function(x, h) return tanh(0.5 * h + x) end, zeros(2), zeros(3, 2), {quiet = true})[4].norm")
+doc("jacobian numjacobian", "autograd", "jacobian(f, x) | numjacobian(f, x [, eps=1e-6])",
+  "The matrix of d f(x)_i / d x_j: jacobian by one grad() pass per output (so f may use autograd inside, e.g. f = a gradient made with create_graph, and no .grad changes), numjacobian by central differences. numjacobian runs f with recording ON, on a fresh copy of x for each evaluation, and reads its result as numbers, so f may call grad or backward itself.",
   "jacobian(softmax, tensor{1,2,3})")
+doc("hessian", "autograd", "hessian(f, x)",
+  "The Hessian d²f/dx_i dx_j of a function f returning a single value, by reverse-over-reverse autograd (create_graph, then one backward pass per row): n x n for an x of n elements, x's shape twice for a matrix x (as PyTorch). Exact up to rounding: e.g. softmax cross-entropy gives diag(p) - p pᵀ.",
+  "hessian(function(x) return (x^3):sum() end, tensor{1,2})")
+doc("hvp", "autograd", "hvp(f, x, v)",
+  "The Hessian-vector product H v of f at x without forming H: d/dx (∇f(x) · v) by reverse-over-reverse. Returns H v (shaped like x) and f(x).",
+  "hvp(function(x) return (x^3):sum() end, tensor{1,2}, tensor{1,0})")
+doc("gradgradcheck", "autograd", "gradgradcheck(f, {x, W, ...} [, {eps=1e-6, atol=1e-5, rtol=1e-3, quiet=true}])",
+  "Checks second derivatives: the Hessian of f (a single value) over all elements of all inputs by autograd, against central differences of the first gradient; prints and returns ok, message, worst mismatch. gradcheck's companion, as in PyTorch.",
+  "gradgradcheck(function(x) return (tanh(x)^3):sum() end, {tensor{0.5,-1}}, {quiet=true})")
+doc("curvature", "autograd", "curvature(H [, {explain=true}]) | curvature(f, x [, {explain=true}])",
+  "The eigenvalues of a symmetric Hessian (given, or hessian(f, x)) and what they say: a table {H, eigenvalues, eigenvectors, lambda_min, lambda_max, lr_max = 2/λ_max, lr_best = 2/(λ_min+λ_max), convex, strictly_convex}. Gradient descent on the quadratic multiplies the error along the eigenvector of λ by (1 − ηλ), so it converges iff 0 < η < 2/λ_max. explain=true prints the reasoning. Eigenvalues within 1e-12 of the largest count as 0.",
+  "curvature(tensor{{3,1},{1,2}}, {explain=true})")
+doc("newton_step", "autograd", "x_new, info = newton_step(f, x [, {trace=true, damping=0}])",
+  "One Newton step x − H⁻¹ g with g = ∇f(x) and H = ∇²f(x) by autograd (solved, not inverted; damping λ uses H + λI). info holds f, g, H, step, f_new. trace=true prints H, g, the step and f before and after; a note warns when H is not positive definite. On a quadratic with positive definite H one step reaches the minimum.",
+  "newton_step(function(x) return (x^4):sum() end, tensor{1,2}, {trace=true})")
 doc("stats", "autograd", "stats()", "Live tensors, storages and graph nodes, and the bytes held by storages of more than 32 values: a leak check for long loops. Large temporaries are counted against Lua's collector, so a loop making them does not pile them up.", "stats()")
 
 -- ---- layers as functions -------------------------------------------------------
@@ -212,19 +234,52 @@ doc("nn.Module", "nn", "net(x) | net:forward(x [, {trace=true}]) | net:trace(x) 
   "What every module can do: forward (also net(x)); trace=true prints each layer's name, settings, output shape and values, net:trace(x) returns them as a list; parameters in order (named \"1.weight\" ...); zero_grad; train/eval mode; out_shape computes the output shape from an input shape without any data. Parameters are made on first use from a seed drawn when the module is built (seed(n) first for the same numbers every run), PyTorch's initialization: uniform in ±1/sqrt(fan_in).",
   "nn.Linear(2, 3):out_shape{2}")
 doc("nn.class", "nn", "C = nn.class(\"Name\" [, parent]); function C:init(...) end; function C:compute(x) end; function C:out_shape(s) end; function C:cost(s, out) end; function C:window(axis, s) end",
-  "Defines your own layer, and the contract summary(), receptive fields and traces read (nothing else: no class names). init takes the settings: self:param(name, shape, bound) declares a parameter; modules stored in fields (self.fc = nn.Linear(2, 2)) are children whose parameters, train/eval and printing follow the layer's, as in PyTorch. compute(x) is the forward pass with tensor operations (autograd gives the backward). out_shape(s) is the shape rule (nn.Module.same_shape for elementwise layers); summary needs it. cost(s, out) returns the counts of one forward: weights, biases, mults, adds, bias_adds, macs, conns, acts, comps, saved, bwd_input, bwd_weight, lookups, optional parts = {{name=, macs=, ...}} printed as sub-rows and note = \"...\"; parameters are counted from the declared ones and the children when it gives no weights. Without cost the row says \"not counted: Name defines no cost\" and the totals are partial. window(axis, s) is the receptive-field rule per axis ({k=, s=, p=, d=}, nil for the identity, false when every output sees everything); without it the field is unknown (?) from that layer on. elementwise = true (activations, normalisation) or no_new_values = true (reshapes) on the class: no new neurons and the identity window. A container defines analyse(s, visit) instead: visit(child, shape [, name]) in the order data flows, returning the output shape (see Sequential, Residual, Concat in nn/Container.lua). Optional: explain(row, group) lines for summary{explain=true}, counters(row) for compare=true.",
+  "Defines your own layer, and the contract summary(), receptive fields and traces read (nothing else: no class names). init takes the settings: self:param(name, shape, bound) declares a parameter; modules stored in fields (self.fc = nn.Linear(2, 2)) are children whose parameters, train/eval and printing follow the layer's, as in PyTorch. compute(x) is the forward pass with tensor operations (autograd gives the backward). out_shape(s) is the shape rule (nn.Module.same_shape for elementwise layers); summary needs it. cost(s, out) returns the counts of one forward: weights, biases, mults, adds, bias_adds, macs, conns, acts, comps, saved, bwd_input, bwd_weight, lookups, optional parts = {{name=, macs=, ...}} printed as sub-rows and note = \"...\"; parameters are counted from the declared ones and the children when it gives no weights. Without cost the row says \"not counted: Name defines no cost\" and the totals are partial. window(axis, s) is the receptive-field rule per axis ({k=, s=, p=, d=}, nil for the identity, false when every output sees everything); without it the field is unknown (?) from that layer on. elementwise = true (activations, normalisation) or no_new_values = true (reshapes) on the class: no new neurons and the identity window. input_layout = \"sequence\" on the class (nn.Embedding, the recurrent layers): a model starting with it reads {T, C} / {N, T, C}, never an image. A container defines analyse(s, visit) instead: visit(child, shape [, name]) in the order data flows, returning the output shape (see Sequential, Residual, Concat in nn/Container.lua). Optional: explain(row, group) lines for summary{explain=true}, counters(row) for compare=true.",
   "C = nn.class(\"Attn\"); function C:init(d) self.q, self.k, self.v, self.o = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d) end; C.out_shape = nn.Module.same_shape; function C:cost(s) return { macs = 4 * s[1] * 16 } end; summary(C(4), {3, 4}, {quiet = true}).total.params")
-doc("nn.Linear", "nn", "nn.Linear(in, out [, {bias=true, weight=W, bias=b}])", "y = W x + b with W out x in (settable: net[1].weight:copy(W) or the options).", "nn.Linear(2, 3, {weight = tensor{{1,0},{3,4},{1,2}}, bias = tensor{0,-2,5}})(tensor{2, 1})")
-doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, {stride=1, padding=0, dilation=1, groups=1, bias=true}])", "A convolution layer (see conv2d); k and the settings are numbers or {h, w} pairs.", "nn.Conv2d(1, 6, 5):out_shape{1, 32, 32}")
-doc("nn.ConvTranspose2d", "nn", "nn.ConvTranspose2d(cin, cout, k [, {stride, padding, output_padding, dilation, groups, bias}])", "A transposed convolution layer (see conv_transpose2d).", "nn.ConvTranspose2d(4, 2, 3, {stride = 2}):out_shape{4, 5, 5}")
-doc("nn.MaxPool2d nn.AvgPool2d", "nn", "nn.MaxPool2d(k [, {stride=k, padding, dilation, ceil_mode}]) | nn.AvgPool2d(k [, {stride, padding, ceil_mode, count_include_pad}])", "Pooling layers (see max_pool2d, avg_pool2d); the stride defaults to the kernel size.", "nn.MaxPool2d(2):out_shape{6, 28, 28}")
+doc("nn.Linear", "nn", "nn.Linear(in, out [, bias]) | nn.Linear(in, out, {bias=true, weight=W, bias=b})", "y = W x + b with W out x in (settable: net[1].weight:copy(W) or the options). As PyTorch, it applies to the last dim of any input: {in}, {N, in}, a sequence {T, in} or {N, T, in}.", "nn.Linear(2, 3, {weight = tensor{{1,0},{3,4},{1,2}}, bias = tensor{0,-2,5}})(tensor{2, 1})")
+doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, stride, padding, dilation, groups, bias, padding_mode]) | nn.Conv2d(cin, cout, k, {stride=1, padding=0, dilation=1, groups=1, bias=true})", "A convolution layer (see conv2d); k and the settings are numbers or {h, w} pairs, in PyTorch's positional order (nn.Conv2d(3, 64, 3, 1, 1) is stride 1, padding 1) or in the table, or positional then the table.", "nn.Conv2d(1, 6, 5):out_shape{1, 32, 32}")
+doc("nn.ConvTranspose2d", "nn", "nn.ConvTranspose2d(cin, cout, k [, stride, padding, output_padding, groups, bias, dilation]) | (cin, cout, k, {stride, padding, output_padding, dilation, groups, bias})", "A transposed convolution layer (see conv_transpose2d); the positional order is PyTorch's (dilation comes after bias).", "nn.ConvTranspose2d(4, 2, 3, {stride = 2}):out_shape{4, 5, 5}")
+doc("nn.MaxPool2d nn.AvgPool2d", "nn", "nn.MaxPool2d(k [, stride, padding, dilation, return_indices, ceil_mode]) | nn.AvgPool2d(k [, stride, padding, ceil_mode, count_include_pad]) | nn.MaxPool2d(k, {stride=k, padding, dilation, ceil_mode})", "Pooling layers (see max_pool2d, avg_pool2d); the stride defaults to the kernel size (nil positionally). PyTorch's positional order or the table; return_indices=true and divisor_override are refused.", "nn.MaxPool2d(2):out_shape{6, 28, 28}")
 doc("nn.AdaptiveAvgPool2d", "nn", "nn.AdaptiveAvgPool2d(size | {h, w})", "Average pooling to a fixed output size.", "nn.AdaptiveAvgPool2d(1):out_shape{512, 7, 7}")
 doc("nn.Flatten", "nn", "nn.Flatten()", "Joins every dim after the batch dim; a single image C x H x W becomes a vector.", "nn.Flatten():out_shape{16, 5, 5}")
-doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([slope])", "Activation layers: the elementwise functions as modules.", "nn.ReLU()(tensor{-1, 2})")
+doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([negative_slope=0.01, inplace]) | nn.LeakyReLU{negative_slope=}", "Activation layers: the elementwise functions as modules.", "nn.ReLU()(tensor{-1, 2})")
 doc("nn.Softmax nn.LogSoftmax", "nn", "nn.Softmax([dim]) | nn.LogSoftmax([dim])", "softmax / log_softmax along dim (default: the last).", "nn.Softmax()(tensor{1, 2, 3})")
-doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, {eps=1e-5, momentum=0.1, affine=true}]) | nn.BatchNorm2d(C [, ...])", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
-doc("nn.Dropout", "nn", "nn.Dropout([p=0.5])", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
+doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, eps, momentum, affine, track_running_stats]) | nn.BatchNorm2d(C, {eps=1e-5, momentum=0.1, affine=true})", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
+doc("nn.Dropout", "nn", "nn.Dropout([p=0.5, inplace]) | nn.Dropout{p=}", "In training zeroes each element with probability p (seeded) and scales the rest by 1/(1-p); in eval() it passes the input through.", "nn.Dropout(0.5):eval()(ones(3))")
+doc("nn.GELU", "nn", "nn.GELU([{approximate=\"none\"|\"tanh\"}])",
+  "GELU(x) = x·Φ(x) with Φ the normal CDF (exact, BERT and ViT), or PyTorch's tanh form 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) that GPT-2 used. summary counts one activation evaluation per element.",
+  "nn.GELU{approximate=\"tanh\"}(tensor{-1, 0, 1})")
+doc("nn.SiLU nn.ReLU6", "nn", "nn.SiLU() | nn.ReLU6()", "SiLU (swish) x·σ(x), ReLU6 min(max(x, 0), 6), elementwise as PyTorch.", "nn.SiLU()(tensor{-1, 0, 1})")
+doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise.", "nn.ELU()(tensor{-1, 2})")
+doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, {eps=1e-5, elementwise_affine=true, bias=true}])",
+  "Normalises each sample over its last dims: (x − mean)/sqrt(var + eps)·γ + β with the biased variance, as PyTorch; the same in training and eval. bias=false drops β (nanoGPT's bias-free GPT-2). summary counts one square root (norm evaluation) per normalised row.",
+  "nn.LayerNorm(3)(tensor{{1, 2, 3}})")
+doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, {eps=, elementwise_affine=true}])",
+  "x / sqrt(mean(x²) + eps)·γ over the last dims (LLaMA, T5); eps defaults to the float type's epsilon as in PyTorch (2⁻⁵² here).", "nn.RMSNorm(2)(tensor{3, 4})")
+doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}])",
+  "Splits the channels of N x C x ... into groups and normalises each group of each sample; γ, β per channel.", "nn.GroupNorm(2, 4)(randn(1, 4, 3))")
+doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\"}])",
+  "Self-attention on T x d or N x T x d with PyTorch's math: Q, K, V = x·Wᵀ + b, per head softmax(Q Kᵀ/sqrt(d_head) + mask)·V, heads concatenated and projected by out_proj. attn(x, {mask=M}) adds M (T x T, 0 keeps, -inf removes) as PyTorch's float attn_mask; causal=true masks the future. kv_heads < heads shares each K/V head among heads/kv_heads query heads (GQA; 1 = MQA). attn(x, {trace=true}) prints one head at a time: QKᵀ/sqrt(d), the mask, the softmax rows, the weighted sum and each head's share of the output. summary lists qkv projection, scores Q·Kᵀ, softmax, attention×V and output projection; causal_count=\"kept\" counts only the T(T+1)/2 unmasked scores.",
+  "nn.MultiheadAttention(8, 2, {causal=true})(randn(3, 8))")
+doc("nn.TransformerBlock", "nn", "nn.TransformerBlock{d=, heads=, d_ff=4d, norm=\"layer\"|\"rms\", mlp=\"gelu\"|\"swiglu\", bias=true, causal=true, pre_norm=true, kv_heads=, gelu=\"tanh\"|\"none\", eps=, rope=false, dropout=0}",
+  "A transformer block: pre-norm (GPT-2, LLaMA) x + attn(ln_1(x)), then x + mlp(ln_2(x)); pre_norm=false is BERT's post-norm ln_1(x + attn(x)), ln_2(x + mlp(x)). mlp=\"swiglu\" is LLaMA's W₂(silu(W₁x) ⊙ W₃x) (nn.SwiGLU).",
+  "summary(nn.TransformerBlock{d=64, heads=4}, {16, 64})")
+doc("nn.SwiGLU", "nn", "nn.SwiGLU(d, d_ff [, {bias=false}])", "LLaMA's feed-forward W₂(silu(W₁x) ⊙ W₃x), three d x d_ff matrices.", "nn.SwiGLU(4, 8)(randn(2, 4))")
+doc("nn.SinusoidalPositionalEncoding nn.sinusoidal", "nn", "nn.SinusoidalPositionalEncoding(d [, {max_len=5000}]) | nn.sinusoidal(T, d)",
+  "Vaswani et al.'s position codes PE[p, 2i] = sin(p/10000^(2i/d)), PE[p, 2i+1] = cos(...), p from 0; the module adds them to T x d input.", "nn.sinusoidal(3, 4)")
+doc("nn.rope", "nn", "nn.rope(x [, {base=10000}])",
+  "Rotary position embedding (RoFormer): each adjacent pair of the last dim of ... x T x d is rotated by p·base^(−2i/d) at position p (from 0), so q·k depends only on the distance. MultiheadAttention{rope=true} applies it to Q and K per head.", "nn.rope(randn(3, 4))")
+doc("nn.causal_mask", "nn", "nn.causal_mask(T [, Tk])", "The additive causal mask: 0 on and below the diagonal, -inf above.", "nn.causal_mask(3)")
 doc("nn.MSELoss nn.L1Loss nn.CrossEntropyLoss nn.NLLLoss nn.BCELoss nn.BCEWithLogitsLoss", "nn", "nn.MSELoss([{reduction=}]) ... then loss_fn(prediction, target)", "The losses (see mse_loss, cross_entropy, ...) as modules.", "nn.MSELoss()(tensor{1, 2}, tensor{1, 4})")
+doc("nn.Embedding", "nn", "nn.Embedding(num, dim [, {padding_idx=k, weight=W}])",
+  "A table of num vectors of size dim (weights N(0, 1), as PyTorch) read by 1-based indices: a tensor or table of indices of shape S gives S x dim. The backward adds into each row read (a row read twice gets both gradients); the padding_idx row starts at zero and gets no gradient. summary counts lookups, 0 MACs.",
+  "nn.Embedding(10, 3)({2, 5, 2}):shape()")
+doc("nn.RNN nn.LSTM nn.GRU", "nn", "nn.LSTM(in, hidden [, {num_layers=1, bias=true, batch_first=false, bidirectional=false, dropout=0}]) | nn.RNN(..., {nonlinearity=\"tanh\"|\"relu\"}); out, h_n = rnn(x [, h0]); out, {h_n, c_n} = lstm(x [, {h0, c0}])",
+  "Recurrent layers in PyTorch's layout: weight_ih_l0 (gates·h x in), weight_hh_l0 (gates·h x h), bias_ih_l0, bias_hh_l0 (_reverse for the backward direction), LSTM gates i, f, g, o, GRU r, z, n with the reset applied after W_hn h + b_hn, all uniform in ±1/sqrt(h). Input {T, in}, {T, N, in}, or {N, T, in} with batch_first; out {.., D·h}; h_n {L·D, (N,) h}. Returns the output and the final state as two values (the LSTM's state is the table {h_n, c_n}, which can be passed back in). dropout=p drops out each layer's output but the last, in training only. bias=\"single\" is the one-bias-per-gate convention of Keras and the papers (the GRU keeps the reset-after form, its one n bias on the input side): nn.LSTM(10, 20) has 2,560 parameters in PyTorch's layout and 2,480 with one bias. Parameters per layer and direction: gates x (h·(in+h) + 2h). Each step's tensors are named h[t], c[t], i[t] ... for backward{trace=true}; see bptt_norms.",
+  "nn.LSTM(10, 20)")
+doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "nn.LSTMCell(in, hidden [, {bias=true}]); h', c' = cell(x [, {h, c}]) | h' = nn.GRUCell(in, hidden)(x [, h])",
+  "One step of the recurrent layers, x {in} or {N, in}, parameters weight_ih, weight_hh, bias_ih, bias_hh (bias with bias=\"single\"); the state defaults to zeros.",
+  "nn.GRUCell(3, 2)(ones(3))")
 doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...} or nn.Sequential(m1, m2, ...)", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed. The modules come as one list (Torch7) or as separate arguments (PyTorch); anything else is refused.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
 doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + block(x) (or projection(x) + block(x) when the shapes differ): a skip connection.", "nn.Residual(nn.Linear(3, 3))(ones(3))")
 doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim = d]} or nn.Concat(branch1, branch2, ... [, {dim = d}])", "Runs every branch on the same input and joins the results along the channel dim (dim 1 of C x H x W, 2 of N x C x H x W, else the last; dim = d chooses another): an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
@@ -249,8 +304,8 @@ doc("receptive_field", "analysis", "receptive_field(model, input_shape [, {quiet
   "The receptive field of every layer, per axis: size, jump (effective stride) and start (the centre of the first output's field, in input pixels). Branches take the largest field and must be aligned.",
   "receptive_field(models.lenet5(), {1, 32, 32}, {quiet = true})")
 doc("receptive_region", "analysis", "receptive_region(model, input_shape [, {c, i, j}])",
-  "The input rows and columns (1-based, clipped to the image) that output element (c, i, j) depends on; without the index, the general form, e.g. rows 4i-9 .. 4i+6.",
-  "receptive_region(nn.Conv2d(1, 1, 5, {padding = 2}), {1, 28, 28})")
+  "The input channels, rows and columns (1-based, clipped at every layer, so padding and rows a floor drops are never counted) that output element (c, i, j) depends on, as .channels, .rows, .cols (.unclipped: the same walk without clipping). Channel rule: a pool's or elementwise layer's channel k reads channel k; a grouped/depthwise conv reads its group's channels; a Concat channel reads only the branch that made it (a note says which); a conv, Linear or global pooling reads all. Past a Linear the index is {k}. Without the index, the general form of rows and columns, e.g. rows 4i-9 .. 4i+6.",
+  "receptive_region(nn.Conv2d(4, 4, 5, {padding = 2, groups = 2}), {4, 28, 28}, {3, 1, 1})")
 doc("check", "analysis", "check(label, got, expected [, tol | {tol=, abs=, digits=, points=1}])",
   "Compares your answer with the computed one and prints ✓ or ✗ with the expected value, what you got and the difference (for tensors the first differing entries), and the rule it used; records it for check_summary(). The rules: when both values are integers the comparison is exact (unless a tolerance is given); otherwise relative 1e-6 (with 1e-12 absolute slack for an expected 0). An expected value written as the screen shows it, a string such as \"0.0900 0.2447 0.6652\" (rows on lines; a [tensor 2x3] footer is ignored), matches each entry to half a unit of its last written digit (±0.00005 here; an entry without a decimal point is exact); {digits = d} matches to half a unit of the d-th decimal; tol = r is relative r, abs = a within ±a. got may be a function: an error in it fails this check only. points = n counts for nncalc check (default 1). A nil answer reports got nil. `nncalc check FILE.lua...` runs homework files (see question, variant).",
   "check(\"p\", softmax(tensor{1, 2, 3}), \"0.0900 0.2447 0.6652\")")
@@ -264,6 +319,12 @@ doc("check_summary", "analysis", "check_summary()", "Prints the tally of the che
 doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
   "models.vgg16()")
+doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true} | models.bert{size=\"base\"|\"large\"} | models.vit{size=\"b16\"}",
+  "Transformers from their published configurations, no weights made: GPT-2 (124,439,808 parameters small; the LM head shares the token embedding, counted once), BERT with its pooler (109,482,240 base), torchvision's ViT-B/16 (86,567,656). Input: token ids {T} (GPT-2, BERT) or an image {3, 224, 224}.",
+  "summary(models.gpt2(), {1024}, {flops=\"2mac\", quiet=true}).total.flops")
+doc("models.param_counts", "analysis", "models.param_counts(gpt)",
+  "A GPT model's parameter count under every convention side by side, each with its reason: tied and untied head, without biases, vocabulary padded to a multiple of 64 (50,304), non-embedding (nanoGPT and Kaplan), 12·n_layer·d², excluding the LM head.",
+  "models.param_counts(models.gpt2())")
 
 -- ---- optimizers and training ----------------------------------------------------------
 doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, weight_decay=0, nesterov=false, momentum_form=\"pytorch\"|\"lr_inside\", nesterov_form=\"rewritten\"|\"lookahead\"})",
@@ -271,8 +332,8 @@ doc("optim.SGD", "optim", "optim.SGD(params, {lr=0.01, momentum=0, dampening=0, 
   "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1, momentum = 0.9})")
 doc("optim.AdaGrad optim.Adagrad", "optim", "optim.AdaGrad(params, {lr=0.01, lr_decay=0, weight_decay=0, eps=1e-10})", "G ← G + g²; θ ← θ − lr/(1 + (t−1)·lr_decay) · g / (√G + ε).", "optim.AdaGrad({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.RMSProp optim.RMSprop", "optim", "optim.RMSProp(params, {lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false})", "E[g²] ← α·E[g²] + (1−α)·g²; θ ← θ − lr·g / (√E[g²] + ε) (with momentum: buf ← μ·buf + g/(√E[g²] + ε), θ ← θ − lr·buf).", "optim.RMSProp({tensor{1}:requires_grad()})")
-doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0}) | optim.AdamW(params, {..., weight_decay=0.01})",
-  "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient.",
+doc("optim.Adam optim.AdamW", "optim", "optim.Adam(params, {lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0, bias_correction=true, amsgrad=false}) | optim.AdamW(params, {..., weight_decay=0.01})",
+  "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); θ ← θ − lr·m̂/(√v̂ + ε). Adam adds weight_decay·θ to g (L2); AdamW decays θ ← θ − lr·λ·θ apart from the gradient. bias_correction=false uses m and v as they are (CS224n's handout); amsgrad=true keeps vmax = max(vmax, v) for the denominator. The trace shows each buffer.",
   "optim.Adam({tensor{1}:requires_grad()}, {lr = 0.1})")
 doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(closure) | opt:zero_grad() | opt:state()",
   "step applies one update to every parameter that has a gradient (trace=true prints the gradient, the state update and the new value with the formula and the convention); zero_grad clears the gradients; state() gives each parameter's step count and buffers (by position and by name). Errors: unknown options, negative rates, parameters that are not leaves, a step before any backward.",
@@ -280,12 +341,12 @@ doc("optim.Optimizer", "optim", "opt:step() | opt:step{trace=true} | opt:step(cl
 doc("optim.StepLR optim.ExponentialLR optim.CosineAnnealingLR", "optim", "optim.StepLR(opt, {step_size=, gamma=0.1}) | optim.ExponentialLR(opt, {gamma=}) | optim.CosineAnnealingLR(opt, {T_max=, eta_min=0})",
   "Learning-rate schedules: sched:step() after each epoch sets opt.lr to lr·γ^⌊e/step_size⌋, lr·γ^e, or η_min + (lr − η_min)(1 + cos(πe/T_max))/2.",
   "optim.StepLR(optim.SGD({tensor{1}:requires_grad()}, {lr = 1}), {step_size = 2}):step()")
-doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false})",
-  "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly.",
+doc("fit", "optim", "fit(model, loss_fn, {X, Y}, {epochs=10, batch_size=N, opt=, shuffle=true, seed=, quiet=false, accumulate=1, clip=, explain=false})",
+  "Trains with mini-batches (rows of X and Y), printing a line per epoch (mean loss, time); returns the loss history. With seed the run repeats exactly. accumulate=k adds the gradients of k micro-batches (each loss weighted by its share of the samples) before one optimizer step: the step of a k-times larger batch; clip=max_norm clips the gradient norm before each step; explain=true says how the samples are split. An optimizer's lr may be a schedule (optim.warmup_cosine{...}), read before every step.",
   "fit(nn.Linear(1, 1), nn.MSELoss(), {tensor{{1}, {2}}, tensor{{2}, {4}}}, {epochs = 2, quiet = true})")
-doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=60, height=15}]) | plot({f, g}, a, b)",
-  "A plot in the terminal (braille dots in UTF-8 terminals, '*' otherwise): a loss history, or functions on [a, b].",
-  "plot(sigmoid, -6, 6, {quiet = true})")
+doc("plot", "optim", "plot(history) | plot(f, a, b [, {width=, height=15, log=, xlabel=, ylabel=, title=, labels=, quiet=}]) | plot({f, g}, a, b) | p:svg(path)",
+  "A plot in the terminal, as wide as the terminal (braille dots in UTF-8 terminals, '*' otherwise; several curves get a marker each and a legend of their names or labels): a loss history, or functions on [a, b]. Ticks are 1, 2 or 5 times a power of ten with 0 among them; log = true draws y on a log scale. Returns the plot (printed once); p:svg(path) writes it as an SVG drawn by nncalc, p:svg() returns the text; quiet = true returns the text without printing.",
+  "plot({sigmoid, tanh}, -3, 3, {quiet = true})")
 doc("grid_search", "optim", "grid_search{n1, n2, ..., epochs=, minutes_per_epoch=}", "The number of runs (the product of the values per hyper-parameter), epochs and time a grid search costs.", "grid_search{10, 6, 5, epochs = 10, minutes_per_epoch = 2}")
 doc("random_trials", "optim", "random_trials(p, confidence)", "The fewest random trials N with 1 − (1 − p)^N ≥ confidence when each succeeds with probability p; second result: the formula.", "random_trials(0.05, 0.95)")
 
@@ -305,6 +366,37 @@ doc("nn", "nn", "nn.Linear(...), nn.Conv2d(...), nn.Sequential{...} ...",
 doc("optim", "optim", "optim.SGD(params, {...}), optim.Adam(...), optim.StepLR(...) ...",
   "Optimizers and learning-rate schedules (help \"optim.SGD\" and so on for each).", "optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1})")
 
+-- ---- training arithmetic -------------------------------------------------------
+doc("memory", "budget", "memory(model, input_shape [, {dtype=\"fp32\"|\"bf16\"|\"fp16\"|\"mixed\", optimizer=\"adam\"|\"adamw\"|\"sgd\"|\"momentum\", training=true, batch=1, kv_cache=true|{layers=, kv_heads=, head_dim=, tokens=}, memory=bytes, amsgrad=false, explain=false}]) | memory{params=N, ...}",
+  "The bytes of a training run (or of inference with training=false), shape-only: parameters, gradients, optimizer state, activations saved for the backward (summary's saved values, max-pooling argmax indices at 8 B) and the KV cache (2·layers·kv_heads·head_dim·tokens·batch·bytes). Prints the bytes-per-parameter rule (fp32 Adam 16 B, mixed precision 2 + 2 + 12 with fp32 master weights, bf16 8) and the linear form a·batch + b; memory= adds the largest batch that fits. Returns {params, grads, optimizer, activations, kv_cache, total, per_sample, fixed, bytes_per_param, checkpoint, max_batch} in bytes.",
+  "memory{params = 124439808, dtype = \"mixed\", quiet = true}.total")
+doc("fit_batch", "budget", "fit_batch(model, input_shape, bytes [, opts])", "The largest batch whose training memory (memory's a·batch + b) fits in the given bytes, and the ledger.",
+  "fit_batch(nn.Linear(784, 10), {784}, 1e6, {quiet = true})")
+doc("train_compute", "budget", "train_compute{params=, tokens=, gpus=1, peak_flops=, mfu=, rule=\"6ND\"|\"palm\", layers=, heads=, head_dim=, context=, flops_per_token=, time=} | train_compute(model, input_shape, {tokens= | samples=, flash=false, ...})",
+  "FLOPs, time (s, h, days), tokens/s and MFU of a training run: 6ND, PaLM's (6N + 12·L·H·Q·T) per token, or a model's own forward FLOPs from summary (2 per multiply-add) with the backward at 2x the forward (attention products 2.5x with flash=true). With time= (measured seconds) it gives the MFU instead. nanoGPT's GPT-2 small on 8 A100s at 30% MFU over 300B tokens: 3.46 days.",
+  "train_compute{params = 124337664, tokens = 300e9, gpus = 8, peak_flops = 312e12, mfu = 0.3, quiet = true}.days")
+doc("clip_grad_norm", "budget", "clip_grad_norm(params, max_norm [, {norm_type=2, trace=false}])",
+  "As torch.nn.utils.clip_grad_norm_: the total norm of all gradients together; when max_norm/(total + 1e-6) < 1 every gradient is multiplied by that factor. Returns the total norm before clipping; trace=true prints each norm and the factor.",
+  "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_norm({W}, 1)")
+doc("clip_grad_value", "budget", "clip_grad_value(params, v)", "Clamps every gradient entry to [-v, v]; returns how many entries changed.",
+  "W = tensor{3, 4}:requires_grad(); (W:cmul(W)):sum():backward(); clip_grad_value({W}, 7)")
+doc("optim.LinearLR", "optim", "optim.LinearLR(opt, {start_factor=1/3, end_factor=1, total_iters=5})", "lr = base·(start + (end − start)·min(t, total_iters)/total_iters), PyTorch's closed form. Every schedule is a function of the step too: s(t).",
+  "optim.LinearLR{lr = 0.1, start_factor = 0.5, total_iters = 4}(2)")
+doc("optim.LambdaLR", "optim", "optim.LambdaLR(opt, {lr_lambda = f})", "lr = base·f(t).", "optim.LambdaLR{lr = 1, lr_lambda = function(t) return 0.5 ^ t end}(3)")
+doc("optim.SequentialLR", "optim", "optim.SequentialLR(opt, {schedulers = {a, b}, milestones = {m}})", "Schedule a before step m, then b restarted at 0 (PyTorch's SequentialLR).",
+  "optim.SequentialLR{lr = 1, schedulers = {optim.LinearLR{lr = 1}, optim.ExponentialLR{lr = 1, gamma = 0.5}}, milestones = {5}}(6)")
+doc("optim.OneCycleLR", "optim", "optim.OneCycleLR(opt, {max_lr=, total_steps=, pct_start=0.3, anneal_strategy=\"cos\", div_factor=25, final_div_factor=1e4})",
+  "Smith's 1cycle as PyTorch computes it: from max_lr/div_factor up to max_lr by step pct_start·total_steps − 1, then down to initial/final_div_factor at total_steps − 1 (the learning rate only; momentum is not cycled).",
+  "optim.OneCycleLR{max_lr = 1, total_steps = 10}(2)")
+doc("optim.warmup_cosine", "optim", "optim.warmup_cosine{lr=, min_lr=0, warmup=, total=, convention=\"nanogpt\"|\"build-nanogpt\"|\"cs336\"}",
+  "Linear warmup, then cosine decay from lr to min_lr at step total, min_lr after. The warmup formulas differ: nanogpt lr·(t+1)/(W+1), build-nanogpt lr·(t+1)/W, cs336 lr·t/W (t from 0). f(t) is the rate; give it as an optimizer's lr to apply it every step; f:table(n), plot(f:values(n)).",
+  "optim.warmup_cosine{lr = 6e-4, min_lr = 6e-5, warmup = 2000, total = 600000}(1000)")
+doc("optim.inverse_sqrt", "optim", "optim.inverse_sqrt{d_model=, warmup=4000, scale=1}", "\"Attention is all you need\": lr = d_model^-0.5·min(t^-0.5, t·warmup^-1.5), t = the step from 1.",
+  "optim.inverse_sqrt{d_model = 512}(3999)")
+doc("nn.init", "nn", "nn.init.uniform(t, a, b) | normal(t, mean, std) | constant(t, v) | zeros(t) | ones(t) | xavier_uniform(t, {gain}) | xavier_normal(t, {gain}) | kaiming_uniform(t, {a=0, mode=\"fan_in\", nonlinearity=\"leaky_relu\"}) | kaiming_normal(t, {...}) | trunc_normal(t, {mean, std, a=-2, b=2}) | orthogonal(t, {gain}) | calculate_gain(nl [, param]) | fans(t)",
+  "PyTorch's torch.nn.init: each fills t in place from the seeded generator and returns t and a table with what it used (bound or std, fan_in, fan_out, gain, formula). Fans as PyTorch: fan_in = in·k1·k2, fan_out = out·k1·k2 for a weight out x in x k1 x k2. {explain=true} prints the formula with its numbers and the predicted Var(out) = fan_in·Var(w)·Var(x) (var_x= to set Var(x)).",
+  "select(2, nn.init.kaiming_normal(zeros(64, 32), {nonlinearity = \"relu\"})).std")
+
 local topics = {
   { "create", "making tensors" }, { "inspect", "shape and size" },
   { "views", "views and copies (no data moves in a view)" }, { "elementwise", "functions and operators" },
@@ -316,6 +408,7 @@ local topics = {
   { "analysis", "counting, output sizes, receptive fields, checking answers" },
   { "optim", "optimizers, schedules, training loops, plots" },
   { "repl", "help and the REPL" }, { "lessons", "lessons and their vocabulary" },
+  { "budget", "memory in bytes, compute and time, clipping" },
 }
 
 local conventions = [[

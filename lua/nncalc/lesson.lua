@@ -65,7 +65,7 @@ end
 
 function M.show(label, value)
   local s = tostring(value)
-  if type(value) == "number" then s = (value == math.floor(value) and math.abs(value) < 1e15) and ("%.0f"):format(value) or ("%.6g"):format(value) end
+  if type(value) == "number" then s = require("nncalc.format").num(value) end
   if s:find("\n") then io.write(paint("36", label), " =\n", s, "\n")
   else io.write(paint("36", label), " = ", s, "\n") end
   return value
@@ -109,30 +109,11 @@ local function parse(line)
   return nil
 end
 
+-- a value as on paper, by the one printer (format.lua): (a, b), [a b; c d]
 local function value_text(v)
-  if nncalc.is_tensor(v) then
-    v = v:detach()
-    local n = v:numel()
-    local function fmt(x) return (x == math.floor(x) and math.abs(x) < 1e15) and ("%.0f"):format(x) or ("%.6g"):format(x) end
-    if n == 1 then return fmt(v:item()) end
-    if n <= 12 and v:dim() <= 2 then   -- as on paper: (a, b) or [a b; c d]
-      local f = v:reshape(n)
-      if v:dim() == 1 then
-        local parts = {}
-        for i = 1, n do parts[i] = fmt(f[i]) end
-        return "(" .. table.concat(parts, ", ") .. ")"
-      end
-      local rows, c = {}, v:size(2)
-      for i = 1, v:size(1) do
-        local r = {}
-        for j = 1, c do r[j] = fmt(f[(i - 1) * c + j]) end
-        rows[i] = table.concat(r, " ")
-      end
-      return "[" .. table.concat(rows, "; ") .. "]"
-    end
-    return "\n" .. tostring(v)
+  if nncalc.is_tensor(v) or type(v) == "number" then
+    return require("nncalc.format").inline(v, 12) or ("\n" .. tostring(v:detach()))
   end
-  if type(v) == "number" then return (v == math.floor(v) and math.abs(v) < 1e15) and ("%.0f"):format(v) or ("%.6g"):format(v) end
   return tostring(v)
 end
 

@@ -3,6 +3,7 @@
 -- no weights (parameters are made on first use), so models.vgg16() is free.
 --   models.lenet5()  models.alexnet()  models.vgg11()  models.vgg16()
 --   models.resnet18()  models.resnet50()  models.inception{...}
+--   models.gpt2{...}  models.bert{...}  models.vit{...}  models.param_counts(model)
 local models = {}
 
 local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
@@ -161,6 +162,12 @@ function models.inception(o)
   return nn.Concat(branches)
 end
 
+-- Transformers (models_transformer.lua, loaded on first use): GPT-2, BERT, ViT,
+-- and the parameter counts under every convention (transformer_count.lua).
+for _, name in ipairs({ "gpt2", "bert", "vit" }) do
+  models[name] = function(...) return require("nncalc.models_transformer")[name](...) end
+end
+function models.param_counts(model, o) return require("nncalc.transformer_count").param_counts(model, o) end
 -- raw Lua errors in a model's constructor name it
 local named = require("nncalc.named")
 for name, f in pairs(models) do

@@ -9,21 +9,15 @@ local optim = {}
 
 -- ---- shared parts ------------------------------------------------------------
 
-local function num(v)
-  if v == math.floor(v) and math.abs(v) < 1e15 then return ("%.0f"):format(v) end
-  return ("%.6g"):format(v)
-end
+-- values in homework notation, by the one printer (format.lua); a larger
+-- tensor as its shape and the tensor below
+local fmt = require("nncalc.format")
+local num = fmt.num
 
 local function show(t)
-  if type(t) == "number" then return num(t) end
+  local s = fmt.inline(t)
+  if s then return s end
   t = t:detach()
-  local n = t:numel()
-  if n == 1 then return num(t:item()) end
-  if n <= 6 then
-    local v, f = {}, t:reshape(n)
-    for i = 1, n do v[i] = num(f[i]) end
-    return "(" .. table.concat(v, ", ") .. ")"
-  end
   return "[" .. table.concat(t:shape(), "x") .. "]\n" .. t:format{ threshold = 24, edgeitems = 2 }:gsub("[^\n]+", "      %0")
 end
 
@@ -61,6 +55,10 @@ local function settings(cls, opts, defaults)
       for n in pairs(defaults) do names[#names + 1] = n end
       table.sort(names)
       error(("%s: unknown option '%s' (%s)"):format(cls, tostring(k), table.concat(names, ", ")), 4)
+    end
+    local callable = type(v) == "function" or (type(v) == "table" and getmetatable(v) and getmetatable(v).__call)
+    if k == "lr" and callable then   -- a schedule: read before every step
+      s.lr_fn, v = v, v(0)
     end
     if type(v) ~= type(defaults[k]) then
       error(("%s: option '%s' must be a %s"):format(cls, k, type(defaults[k])), 4)
@@ -129,6 +127,7 @@ function Optimizer:step(arg)
   if not any then
     error(("%s:step: no parameter has a gradient yet: call loss:backward() first"):format(self.name), 2)
   end
+  if self.settings.lr_fn then self.lr = self.settings.lr_fn(self.steps) end
   self.steps = self.steps + 1
   local lines = o.trace and {} or nil
   if lines then lines[1] = ("step %d of optim.%s (%s)"):format(self.steps, self.name, self:convention()) end
@@ -267,59 +266,56 @@ local function adam_update(decoupled)
     local s = self.settings
     p.state.exp_avg = p.state.exp_avg or zeros(p.tensor:shape())
     p.state.exp_avg_sq = p.state.exp_avg_sq or zeros(p.tensor:shape())
+    if s.amsgrad then p.state.max_exp_avg_sq = p.state.max_exp_avg_sq or zeros(p.tensor:shape()) end
     nncalc._adam(p.tensor, g, p.state.exp_avg, p.state.exp_avg_sq, self.lr, s.beta1, s.beta2, s.eps,
-      s.weight_decay, decoupled, p.state.step)
+      s.weight_decay, decoupled, p.state.step, s.bias_correction, p.state.max_exp_avg_sq)
     if out then
       local t = p.state.step
       local bc1, bc2 = 1 - s.beta1 ^ t, 1 - s.beta2 ^ t
+      local v = "v"
       out(("    m ← %s·m + %s·g = %s"):format(num(s.beta1), num(1 - s.beta1), show(p.state.exp_avg)))
       out(("    v ← %s·v + %s·g² = %s"):format(num(s.beta2), num(1 - s.beta2), show(p.state.exp_avg_sq)))
-      out(("    m̂ = m / (1 − %s^%d) = %s,  v̂ = v / (1 − %s^%d) = %s"):format(num(s.beta1), t,
-        show(p.state.exp_avg / bc1), num(s.beta2), t, show(p.state.exp_avg_sq / bc2)))
-      out(("    %s ← %s − %s·m̂ / (√v̂ + %s)%s"):format(p.name, p.name, num(self.lr), num(s.eps),
-        (decoupled and s.weight_decay ~= 0) and (" − " .. num(self.lr * s.weight_decay) .. "·" .. p.name) or ""))
+      if s.amsgrad then
+        out(("    vmax ← max(vmax, v) = %s"):format(show(p.state.max_exp_avg_sq)))
+        v = "vmax"
+      end
+      local wd = (decoupled and s.weight_decay ~= 0) and (" − " .. num(self.lr * s.weight_decay) .. "·" .. p.name) or ""
+      if s.bias_correction then
+        out(("    m̂ = m / (1 − %s^%d) = %s,  %ŝ = %s / (1 − %s^%d) = %s"):format(num(s.beta1), t,
+          show(p.state.exp_avg / bc1), v, v, num(s.beta2), t, show((p.state.max_exp_avg_sq or p.state.exp_avg_sq) / bc2)))
+        out(("    %s ← %s − %s·m̂ / (√%ŝ + %s)%s"):format(p.name, p.name, num(self.lr), v, num(s.eps), wd))
+      else
+        out(("    %s ← %s − %s·m / (√%s + %s)%s   (no bias correction)"):format(p.name, p.name, num(self.lr), v, num(s.eps), wd))
+      end
     end
   end
 end
 
-local adam_defaults = { lr = 0.001, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0 }
-class("Adam", adam_defaults, adam_update(false)).convention = function(self)
-  return self.settings.weight_decay ~= 0 and "PyTorch Adam, L2 weight decay added to the gradient" or "PyTorch Adam"
+local function adam_convention(name, base)
+  return function(self)
+    local s, parts = self.settings, { base }
+    if not s.bias_correction then parts[#parts + 1] = "without bias correction (m and v used as they are)" end
+    if s.amsgrad then parts[#parts + 1] = "AMSGrad (the largest v so far in the denominator)" end
+    return table.concat(parts, "; ")
+  end
+end
+
+local adam_defaults = { lr = 0.001, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0,
+  bias_correction = true, amsgrad = false }
+local Adam = class("Adam", adam_defaults, adam_update(false))
+function Adam:convention()
+  return adam_convention("Adam", self.settings.weight_decay ~= 0 and "PyTorch Adam, L2 weight decay added to the gradient"
+    or "PyTorch Adam")(self)
 end
 local adamw_defaults = {}
 for k, v in pairs(adam_defaults) do adamw_defaults[k] = v end
 adamw_defaults.weight_decay = 0.01
-class("AdamW", adamw_defaults, adam_update(true)).convention = function()
-  return "PyTorch AdamW, decoupled weight decay θ ← θ − lr·λ·θ"
-end
+class("AdamW", adamw_defaults, adam_update(true)).convention =
+  adam_convention("AdamW", "PyTorch AdamW, decoupled weight decay θ ← θ − lr·λ·θ")
 
--- ---- learning-rate schedules ------------------------------------------------------------
+-- ---- learning-rate schedules (schedules.lua) ---------------------------------------
 
-local function schedule(name, defaults, lr_at)
-  optim[name] = function(opt, o)
-    if type(opt) ~= "table" or not opt.params then error(("optim.%s: an optimizer expected"):format(name), 2) end
-    o = o or {}
-    for k in pairs(o) do if defaults[k] == nil then error(("optim.%s: unknown option '%s'"):format(name, tostring(k)), 2) end end
-    local s = { opt = opt, base = opt.lr, epoch = 0 }
-    for k, v in pairs(defaults) do s[k] = o[k] == nil and v or o[k] end
-    for k, v in pairs(defaults) do
-      if v == false and s[k] == false then error(("optim.%s: %s is required"):format(name, k), 2) end
-    end
-    function s:step()
-      self.epoch = self.epoch + 1
-      self.opt.lr = lr_at(self, self.epoch)
-      return self.opt.lr
-    end
-    function s:get_lr() return self.opt.lr end
-    return s
-  end
-end
-
-schedule("StepLR", { step_size = false, gamma = 0.1 }, function(s, e) return s.base * s.gamma ^ (e // s.step_size) end)
-schedule("ExponentialLR", { gamma = false }, function(s, e) return s.base * s.gamma ^ e end)
-schedule("CosineAnnealingLR", { T_max = false, eta_min = 0.0 }, function(s, e)
-  return s.eta_min + (s.base - s.eta_min) * (1 + math.cos(math.pi * e / s.T_max)) / 2
-end)
+for name, make in pairs(require("nncalc.schedules")) do optim[name] = make end
 
 -- PyTorch's spellings
 optim.Adagrad, optim.RMSprop = optim.AdaGrad, optim.RMSProp

@@ -68,7 +68,10 @@ end
 local function show(v, depth)
   local ty = type(v)
   if ty == "string" then return depth > 0 and ("%q"):format(v) or v end
-  if ty == "number" then return math.type(v) == "integer" and tostring(v) or ("%.14g"):format(v) end
+  if ty == "number" then
+    if math.type(v) == "integer" then return tostring(v) end
+    return v == 0 and "0" or ("%.14g"):format(v)   -- never "-0"
+  end
   if ty ~= "table" or getmetatable(v) ~= nil or depth > 1 then return tostring(v) end
   local parts, n = {}, #v
   for i = 1, n do parts[#parts + 1] = show(v[i], depth + 1) end

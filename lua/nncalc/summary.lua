@@ -49,7 +49,7 @@ end
 
 local function zero_cost()
   return { weights = 0, biases = 0, mults = 0, adds = 0, bias_adds = 0, macs = 0, comps = 0,
-    acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, buffers = 0, lookups = 0 }
+    acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, saved_index = 0, buffers = 0, lookups = 0 }
 end
 
 local function numel(shape)
@@ -61,6 +61,17 @@ end
 local function spatial(shape)
   local n = #shape
   if n >= 3 then return shape[n - 1], shape[n] end
+end
+
+-- A model whose first layer reads sequences (its class says input_layout =
+-- "sequence": {T, C}, {N, T, C}, token indices) has no image axes, whatever
+-- the rank of its input.
+local function reads_sequence(m)
+  while Module.is_module(m) do
+    if m.input_layout == "sequence" then return true end
+    m = m:children()[1]
+  end
+  return false
 end
 
 local walk
@@ -129,7 +140,7 @@ local function leaf(m, shape, rf, ctx, index, depth)
   for _, p in ipairs(row.parts or {}) do
     local sub = zero_cost()
     add_into(sub, p)
-    sub.index, sub.depth, sub.name, sub.part, sub.module = "", depth + 1, p.name, true, m
+    sub.index, sub.depth, sub.name, sub.part, sub.module, sub.kind = "", depth + 1, p.name, true, m, p.kind
     ctx.rows[#ctx.rows + 1] = sub
   end
   return out, row.rf
@@ -215,7 +226,8 @@ end
 
 -- ---- conventions and totals ---------------------------------------------------------
 
-local defaults = { bias = true, relu = true, flops = "mac", per_sample = false, neurons = "layers" }
+local defaults = { bias = true, relu = true, flops = "mac", per_sample = false, neurons = "layers", dtype = "fp32" }
+local value_bytes = { fp32 = 4, fp64 = 8, bf16 = 2, fp16 = 2 }
 
 local function flops_of(row, conv)
   if conv.flops == "2mac" then return 2 * row.macs end
@@ -232,7 +244,7 @@ end
 -- The counts a row carries, under the names of the printed columns: adds
 -- is what the adds column shows (the bias included unless bias=false).
 local counted = { "params", "weights", "biases", "neurons", "mults", "adds", "bias_adds", "macs", "flops", "comps",
-  "acts", "conns", "bwd_input", "bwd_weight", "saved", "buffers", "lookups" }
+  "acts", "conns", "bwd_input", "bwd_weight", "saved", "saved_index", "buffers", "lookups", "bytes" }
 
 local function finish(row, conv, scale)
   if row.container and not row.own then return end
@@ -246,6 +258,9 @@ local function finish(row, conv, scale)
   end
   row.macs, row.mults = row.macs or 0, row.mults or 0
   row.flops = flops_of(row, conv)
+  -- parameters and the values saved for the backward, in bytes (max-pooling
+  -- argmax indices are int64)
+  row.bytes = (row.params + (row.saved or 0)) * conv.bytes_per_value + (row.saved_index or 0) * 8
 end
 
 -- ---- printing -----------------------------------------------------------------------
@@ -291,6 +306,7 @@ local columns_all = {
   bwd_input = { "bwd mults dx", function(r) return group(r.bwd_input) end },
   bwd_weight = { "bwd mults dW", function(r) return group(r.bwd_weight) end },
   saved = { "saved for bwd", function(r) return group(r.saved) end },
+  bytes = { "bytes", function(r) return group(r.bytes) end },
   rf = { "RF", function(r) return rf_text(r.rf, "rf") end },
   jump = { "jump", function(r) return rf_text(r.rf, "jump") end },
   start = { "start", function(r) return rf_text(r.rf, "start") end },
@@ -349,20 +365,22 @@ local function render(s, conv, cols)
     lines[#lines + 1] = ("partial: %d module(s) define no cost, so only their parameters are in the totals"):format(s.total.partial)
   end
   lines[#lines + 1] = ""
-  local shows_neurons = false
-  for _, c in ipairs(cols) do shows_neurons = shows_neurons or c == "neurons" end
+  local shows_neurons, shows_bytes = false, false
+  for _, c in ipairs(cols) do shows_neurons = shows_neurons or c == "neurons"; shows_bytes = shows_bytes or c == "bytes" end
   local conv_text = ("conventions: mults and MACs count one per weight use; adds %s the bias "
     .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
     .. "counts are %s.%s  RF, jump and start per axis (h x w when they differ), start = centre of the "
     .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "
-    .. "neurons=\"layers\"|\"all\", per_sample=, columns=, explain=, compare=}) changes them.")
+    .. "neurons=\"layers\"|\"all\", dtype=, per_sample=, columns=, explain=, compare=}) changes them.")
     :format(conv.bias and "include" or "exclude", conv.bias and ", + 1 for the bias" or "",
       conv.relu and "count each activation function once per element" or "are not counted",
       conv.flops == "2mac" and "2·MACs" or (conv.flops == "2k-1" and "mults + adds" or "MACs"),
       s.per_sample and "per sample" or "for the whole input shape given",
-      not shows_neurons and "" or (conv.neurons == "all"
+      (not shows_neurons and "" or (conv.neurons == "all"
         and "  Neurons: every module's outputs (an activation's outputs counted again)."
         or "  Neurons: the outputs of layers that compute new values (conv, linear, pooling); an activation, dropout, normalisation or reshape transforms the same neurons, shown as (same) and counted once."))
+      .. (shows_bytes and ("  Bytes: parameters and the values saved for the backward, " .. conv.bytes_per_value
+        .. " B each (dtype=" .. conv.dtype .. "), + 8 B per max-pooling argmax index.") or ""))
   if not conv.show_conventions then
     lines[#lines] = nil   -- the blank line before them
     return table.concat(lines, "\n")
@@ -437,6 +455,16 @@ local function compare(s, scale)
     ("  PyTorch FlopCounterMode     %s   (2 x multiply-adds; bias ignored)"):format(group(t.flop_counter)),
     ("  torchscan FLOPs             %s   (2k-1 per output, +1 with a bias; ReLU = numel, pooling and BN counted)"):format(group(t.torchscan)),
   }
+  -- ---- attention (nncalc.nn.Attention's counters): the versions that differ
+  if (t.thop_attention or 0) > 0 then
+    lines[#lines + 1] = ("  thop ≤ 2.1.2                %s   (nn.MultiheadAttention was never hooked: 0, until PR #157, July 2026)")
+      :format(group(t.thop - t.thop_attention))
+    lines[#lines + 1] = ("  FlopCounterMode on CPU      %s   (CPU scaled_dot_product_attention unregistered: 0, pytorch#195460)")
+      :format(group(t.flop_counter - t.flop_counter_sdpa))
+    lines[#lines + 1] = ("  DeepSpeed flops profiler    %s   (2·MACs of F.linear, conv, matmul and SDPA, bias ignored; layer_norm 5·numel, gelu numel)")
+      :format(group(t.deepspeed or 0))
+  end
+  -- ---- end attention
   return table.concat(lines, "\n"), t
 end
 
@@ -445,7 +473,7 @@ function M.summary(model, shape, opts)
   opts = require("nncalc.named").options("summary", opts)
   if type(opts) ~= "table" then error("summary: options must be a table", 2) end
   local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1,
-    conventions = 1, neurons = 1 }
+    conventions = 1, neurons = 1, dtype = 1 }
   for k in pairs(opts) do if not known[k] then error(("summary: unknown option '%s'"):format(tostring(k)), 2) end end
   if not Module.is_module(model) then error("summary: the first argument must be a model (an nn module)", 2) end
   if type(shape) ~= "table" or #shape == 0 then error("summary: the input shape must be a table like {3, 224, 224}", 2) end
@@ -461,10 +489,12 @@ function M.summary(model, shape, opts)
     error('summary: flops must be "mac", "2mac" or "2k-1"', 2)
   end
   if conv.neurons ~= "layers" and conv.neurons ~= "all" then error('summary: neurons must be "layers" or "all"', 2) end
+  conv.bytes_per_value = value_bytes[conv.dtype]
+  if not conv.bytes_per_value then error('summary: dtype must be "fp32", "fp64", "bf16" or "fp16"', 2) end
   local ctx = { rows = {} }
   local h, w = spatial(shape)
   local rf = {}
-  if h then rf[1], rf[2] = rf_start(h), rf_start(w) end
+  if h and not reads_sequence(model) then rf[1], rf[2] = rf_start(h), rf_start(w) end
   ctx.open, ctx.active = {}, {}
   local ok, err = pcall(walk, model, shape, rf, ctx, "", 0)
   if not ok then

@@ -38,6 +38,12 @@ function M.to_ascii(s)
   return (s:gsub("[\xC2-\xF4][\x80-\xBF]*", function(c) return chars[c] or "?" end))
 end
 
+-- columns, rows of the terminal on stdout; nil off a terminal (or from
+-- stock Lua), where widths stay fixed and nothing pages
+function M.size()
+  if nncalc._term_size then return nncalc._term_size() end
+end
+
 -- s as this terminal should see it
 function M.text(s)
   if M.unicode() then return s end
@@ -56,7 +62,11 @@ function io.write(...)
   return raw_write(table.unpack(parts, 1, parts.n))
 end
 
--- error reports, from C (run.c) just before they are printed
-nncalc._error_text = M.text
+-- error reports, from C (run.c) just before they are printed, with a hint
+-- after the common ones (hints.lua)
+nncalc._error_text = function(msg)
+  local ok, with_hint = pcall(function() return require("nncalc.hints").add(msg) end)
+  return M.text(ok and with_hint or msg)
+end
 
 return M

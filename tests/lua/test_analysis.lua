@@ -276,8 +276,15 @@ test("receptive fields per axis, and the region of seed 000 part 4", function()
     receptive_field(nn.Sequential{ nn.Conv2d(1, 1, 3, { stride = 2, padding = 1, dilation = 2 }) }, {1, 16, 16})
   end)
   eq(printed:find("Conv2d(1, 1, kernel_size=3, stride=2, padding=1, dilation=2)", 1, true) ~= nil, true, printed)
-  -- uneven bins (7 -> 3) and global pooling stay "everything"
-  expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}, {1, 1, 1}) end, "whole input")
+  -- uneven bins (7 -> 3): bin o reads floor((o-1)·7/3)+1 .. ceil(o·7/3), as
+  -- PyTorch's adaptive pooling: 1..3, 3..5, 5..7; one bin (global) reads all
+  for o, want in ipairs({ {1, 3}, {3, 5}, {5, 7} }) do
+    local rg = receptive_region(nn.AdaptiveAvgPool2d(3), {2, 7, 7}, {2, o, 4 - o})
+    eq(table.concat(rg.rows, ".."), table.concat(want, "..")); eq(table.concat(rg.channels, ".."), "2..2")
+  end
+  local g = receptive_region(nn.AdaptiveAvgPool2d(1), {3, 7, 5}, {3, 1, 1})
+  eq(table.concat(g.rows, ".."), "1..7"); eq(table.concat(g.cols, ".."), "1..5"); eq(table.concat(g.channels, ".."), "3..3")
+  expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}) end, "whole input")
   l = receptive_field(models.resnet18(), {3, 224, 224}, { quiet = true })
   eq(l[#l - 2].h.all, true)
 end)
@@ -323,6 +330,76 @@ test("receptive_region matches the gradient's non-zero pattern", function()
   end
 end)
 
+-- The same oracle per dim, channels included: the box where dy[idx]/dx ~= 0.
+local function gradient_box(net, shape, idx)
+  local x = rand(table.unpack(shape)):add(0.5):requires_grad()
+  for _, p in ipairs(net:parameters()) do p:detach():copy(rand(p:shape()):add(0.1)) end
+  local y = net(x)
+  y[idx]:backward()
+  local box = {}
+  local g, n = x.grad, #shape
+  local function visit(d, pos)
+    if d > n then
+      if g[pos] ~= 0 then
+        for k = 1, n do box[k] = { math.min(box[k] and box[k][1] or pos[k], pos[k]), math.max(box[k] and box[k][2] or pos[k], pos[k]) } end
+      end
+      return
+    end
+    for i = 1, shape[d] do local p = { table.unpack(pos) }; p[d] = i; visit(d + 1, p) end
+  end
+  visit(1, {})
+  return box
+end
+
+test("receptive_region: channels through pools, grouped and depthwise convs, Concat, Linear", function()
+  seed(12)
+  local function txt(r) local t = {} for _, v in ipairs(r) do t[#t + 1] = v[1] .. ".." .. v[2] end return table.concat(t, " ") end
+  local cases = {
+    -- pooling keeps the channel; groups=2 reads its half; depthwise its one channel
+    { nn.Sequential{ nn.Conv2d(4, 6, 3, { padding = 1, groups = 2 }), nn.AvgPool2d(2), nn.Conv2d(6, 6, 3, { groups = 6 }) },
+      {4, 10, 10}, { {1, 1, 1}, {4, 2, 3}, {6, 3, 3} } },
+    -- a Concat's channel comes from one branch, with that branch's field
+    { nn.Concat{ nn.Conv2d(3, 2, 1), nn.Conv2d(3, 3, 5, { padding = 2, groups = 3 }),
+        nn.Sequential{ nn.AvgPool2d(3, { stride = 1, padding = 1 }), nn.Conv2d(3, 1, 1) } },
+      {3, 9, 9}, { {1, 5, 5}, {4, 5, 5}, {5, 1, 9}, {6, 5, 5} } },
+    -- a conv after the Concat reads every branch: the largest field, all channels
+    { nn.Sequential{ nn.Concat{ nn.Conv2d(2, 1, 1), nn.Conv2d(2, 1, 3, { padding = 1 }) }, nn.Conv2d(2, 1, 1) },
+      {2, 7, 7}, { {1, 4, 4} } },
+    -- a floor drops the last row of the first layer's input: never in the region
+    { nn.Sequential{ nn.Conv2d(1, 1, 3, { stride = 2 }), nn.Conv2d(1, 1, 3, { padding = 1 }) }, {1, 6, 6}, { {1, 2, 2} } },
+    -- transposed and grouped
+    { nn.ConvTranspose2d(2, 4, 3, { stride = 2, groups = 2 }), {2, 4, 4}, { {3, 1, 4}, {1, 5, 5} } },
+    -- a user's block, walked through its analyse(): y = conv2(relu(conv1(x))) + x
+    { (function()
+        local B = nn.class("TestBlk")
+        function B:init() self.c1 = nn.Conv2d(2, 2, 3, 1, 1); self.c2 = nn.Conv2d(2, 2, 3, 1, 1, 1, 2) end
+        function B:compute(x) return self.c2(sigmoid(self.c1(x))) + x end
+        B.out_shape = nn.Module.same_shape
+        function B:analyse(sh, visit) local h = visit(self.c1, sh, "c1"); local y = visit(self.c2, h, "c2"); return y, { y, sh } end
+        return nn.Sequential{ B(), nn.AvgPool2d(2) }
+      end)(), {2, 8, 8}, { {1, 2, 2}, {2, 1, 4} } },
+    -- past global pooling and a Linear everything is read
+    { nn.Sequential{ nn.Conv2d(2, 2, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3) }, {2, 6, 6}, { {2} } },
+  }
+  for n, case in ipairs(cases) do
+    for _, idx in ipairs(case[3]) do
+      local r = receptive_region(case[1], case[2], idx)
+      local got = #case[2] == 3 and { r.channels, r.rows, r.cols }
+      eq(txt(got), txt(gradient_box(case[1], case[2], idx)), ("case %d output {%s}"):format(n, table.concat(idx, ",")))
+    end
+  end
+  -- a batch is traced per sample, and the printed form names the channels and the branch
+  local net = cases[1][1]
+  eq(txt({ receptive_region(net, {2, 4, 10, 10}, {4, 2, 3}).channels }), "3..4")
+  local p = tostring(receptive_region(cases[2][1], {3, 9, 9}, {4, 5, 5}))
+  eq(p:find("channels 2, rows 3..7, columns 3..7", 1, true) ~= nil, true, p)
+  eq(p:find("note: Concat channel 4 = branch 2's channel 2", 1, true) ~= nil, true, p)
+  eq(tostring(receptive_region(nn.MaxPool2d(2), {3, 4, 4}, {2, 1, 1})), "channels 2, rows 1..2, columns 1..2")
+  -- softmax over the channels reads all of them; over the default (last) dim the columns
+  eq(txt({ receptive_region(nn.Sequential{ nn.MaxPool2d(2), nn.Softmax(1) }, {3, 4, 4}, {2, 1, 1}).channels }), "1..3")
+  eq(txt({ receptive_region(nn.Softmax(), {3, 4, 4}, {2, 1, 1}).cols }), "1..4")
+end)
+
 test("branches: Residual and Concat take the largest field and say so when misaligned", function()
   local inc = models.inception{}
   local s = summary(inc, {192, 28, 28}, { quiet = true })
@@ -355,7 +432,10 @@ test("summary returns a table and reports bad input by layer", function()
   expect_error(function() summary(models.lenet5(), {1, 32, 0}) end, "not a positive whole number")
   expect_error(function() summary(models.lenet5(), {1, 32, 32}, { bogus = 1 }) end, "unknown option 'bogus'")
   expect_error(function() summary(models.lenet5(), {1, 32, 32}, { columns = { "nope" } }) end, "unknown column 'nope'")
-  expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}, {1, 1, 1}) end, "every output depends on the whole input")
+  expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}) end, "every output depends on the whole input")
+  expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}, {1, 1, 1}) end, "one entry per output dim, {k} for output shape {10}")
+  local all = receptive_region(models.lenet5(), {1, 32, 32}, {7})   -- past a Linear: everything
+  eq(table.concat({ all.channels[1], all.channels[2], all.rows[1], all.rows[2], all.cols[1], all.cols[2] }, " "), "1 1 1 32 1 32")
   expect_error(function() receptive_region(nn.Conv2d(1, 1, 3), {1, 8, 8}, {1, 7, 1}) end, "row 7 is out of range 1..6")
 end)
 
@@ -379,7 +459,7 @@ test("check(): numbers, tensors, tolerance, the tally", function()
   end)
   eq(out, "ok a number = 8\n"
     .. "FAIL a slip: expected 9, got 8 (difference -1) [exact: integers]\n"
-    .. "ok close enough = 0.3333333333\n"
+    .. "ok close enough = 0.333333\n"
     .. "FAIL a tensor: 1 of 4 entries differ (largest difference 1): [2,2] expected 5, got 4 [exact: integers]\n"
     .. "FAIL a shape: expected shape 2x2, got shape 3\n"
     .. "FAIL a transpose: expected shape 3x2, got shape 2x3 (the transpose?)\n"

@@ -71,6 +71,31 @@ test("gradcheck notices a wrong gradient and perturbs each element by ±eps", fu
   near(worst.numeric, worst.element == 1 and 3 or 12, 1e-6, "numeric derivative")
 end)
 
+test("gradcheck leaves every .grad as it found it and warns about nothing of its own", function()
+  -- L = h² with h = 1·(Wx), W = [1 0 2; .5 1 -1], x = (1, 2, 3): Wx = (7, -0.5),
+  -- h = 6.5, dL/dh = 13, dL/dx = 13·Wᵀ1 = 13·(1.5, 1, 1), dL/dW = 13·[xᵀ; xᵀ]
+  local x = tensor{1, 2, 3}:requires_grad()
+  local W = tensor{{1, 0, 2}, {0.5, 1, -1}}:requires_grad()
+  local h = (W * x):sum()
+  h:retain_grad()
+  local L = h * h
+  L:backward()
+  local xg, Wg, hg = x.grad, W.grad, h.grad
+  tensor_eq(xg, {19.5, 13, 13})
+  local warned = {}
+  local saved_warn = nncalc.warn
+  nncalc.warn = function(m) warned[#warned + 1] = m end
+  local y = tensor{1, 1, 1}:requires_grad()   -- a captured leaf without a gradient
+  local ok, msg = pcall(gradcheck, function(w) return ((w * x):sum() + (w * y):sum()) ^ 2 end, { W }, { quiet = true })
+  nncalc.warn = saved_warn
+  eq(ok, true, msg)
+  eq(#warned, 0, table.concat(warned))
+  -- the same tensor objects, with the same values; y still has none
+  eq(nncalc._id(x.grad), nncalc._id(xg)); eq(nncalc._id(W.grad), nncalc._id(Wg)); eq(nncalc._id(h.grad), nncalc._id(hg))
+  tensor_eq(x.grad, {19.5, 13, 13}); tensor_eq(W.grad, { {13, 26, 39}, {13, 26, 39} }); eq(h.grad:item(), 13)
+  eq(y.grad, nil)
+end)
+
 -- ---- 1. gradcheck for every differentiable op ---------------------------------
 
 test("gradcheck: unary functions on vectors, matrices and transposed views", function()

@@ -92,3 +92,37 @@ test("containers are whatever defines analyse, not a class name", function()
   eq(s[1].rf[1].r, 5, "two 3x3 windows")
   eq(s[2].index, "first"); eq(s[3].index, "second")
 end)
+
+test("one printer: the same values print the same in traces, optimizer steps, checks and lessons", function()
+  local fmt = require("nncalc.format")
+  eq(fmt.num(-0.0), "0"); eq(fmt.num(16), "16"); eq(fmt.num(1 / 3), "0.333333"); eq(fmt.num(0 / 0), "nan")
+  eq(fmt.inline(tensor{{1, 1}, {1, 1}}), "[1 1; 1 1]")
+  eq(fmt.inline(tensor{16, 12, -4}), "(16, 12, -4)")
+  local a, b = fmt.apart(0.1, 0.1000001)
+  eq(a, "0.1"); eq(b, "0.1000001", "enough digits to tell expected from got")
+  -- a 2x2 gradient in a backward trace and in an optimizer step's trace
+  local W = tensor{{1, 2}, {3, 4}}:requires_grad():name("W")
+  local trace = capture(function() (W * tensor{1, 1}):sum():backward{trace = true} end)
+  eq(trace:find("[1 1; 1 1]", 1, true) ~= nil, true, trace)
+  local step = capture(function() optim.SGD({W}, {lr = 1}):step{trace = true} end)
+  eq(step:find("[1 1; 1 1]", 1, true) ~= nil, true, step)
+  -- no -0 anywhere: a tensor, a number, a trace
+  eq(tostring(tensor{-0.0, 1}):find("-0", 1, true), nil)
+  eq(capture(function() print(-0.0) end), "0\n")
+end)
+
+test("a forward trace walks a user's block through its children", function()
+  local Block = nn.class("Block")
+  function Block:init() self.fc1, self.fc2 = nn.Linear(2, 3), nn.Linear(3, 1) end
+  function Block:compute(x) return self.fc2(relu(self.fc1(x))) end
+  Block.out_shape = function(_, s) return { 1 } end
+  local b = Block()
+  local list = b:trace(tensor{1, 2})
+  eq(#list, 3)
+  eq(list[1].index, "fc1"); eq(list[2].index, "fc2"); eq(list[3].name, "Block")
+  local net = nn.Sequential{ Block(), nn.ReLU() }
+  list = net:trace(tensor{1, 2})
+  eq(list[1].index, "1.fc1"); eq(list[3].index, "1"); eq(list[4].index, "2")
+  -- the forward itself is unchanged afterwards
+  eq(rawget(b.fc1, "forward"), nil)
+end)

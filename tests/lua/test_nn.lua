@@ -128,6 +128,46 @@ test("pool modules pass every setting on (count_include_pad=false)", function()
   eq(math.abs(nn.AvgPool2d(3, { stride = 2, padding = 1 })(x)[{1, 1, 1}] * 9 - 16) < 1e-12, true, "padding counted")
 end)
 
+test("PyTorch's positional settings, beside the option table", function()
+  -- each as PyTorch's signature orders them; shapes by the floor formula
+  -- (checked against torch 1.13: 1x64x15x15, 1x8x10x10, 1x1x5x5)
+  local c = nn.Conv2d(3, 64, 3, 2, 1, 2, 1, false)   -- stride, padding, dilation, groups, bias
+  eq(c.stride[1], 2); eq(c.padding[1], 1); eq(c.dilation[1], 2); eq(c.groups, 1); eq(c.has_bias, false)
+  eq(table.concat(c:out_shape({3, 32, 32}), "x"), "64x15x15")   -- (32 + 2 - 2·2 - 1)//2 + 1
+  eq(tostring(nn.Conv2d(3, 64, 3, 1, 1)), tostring(nn.Conv2d(3, 64, 3, { stride = 1, padding = 1 })))
+  eq(tostring(nn.Conv2d(4, 8, 3, 1, { padding = 1, groups = 2 })), "Conv2d(4, 8, kernel_size=3, padding=1, groups=2)")
+  -- ConvTranspose2d's order: stride, padding, output_padding, groups, bias, dilation
+  local t = nn.ConvTranspose2d(4, 8, 3, 2, 1, 1)
+  eq(t.output_padding[1], 1); eq(table.concat(t:out_shape({4, 5, 5}), "x"), "8x10x10")   -- 4·2 − 2 + 2 + 1 + 1
+  -- MaxPool2d: stride, padding, dilation, return_indices, ceil_mode
+  local m = nn.MaxPool2d(3, 2, 1, 1, false, true)
+  eq(m.ceil_mode, true); eq(table.concat(m:out_shape({1, 8, 8}), "x"), "1x5x5")   -- ⌈7/2⌉ + 1
+  eq(nn.MaxPool2d(2, 2).stride[1], 2); eq(nn.MaxPool2d(2, nil, 1).stride[1], 2)   -- stride=None is the kernel
+  -- AvgPool2d: stride, padding, ceil_mode, count_include_pad; the corner of
+  -- 1..16 (4x4) averages 1, 2, 5, 6 = 3.5 without the padding, 14/9 with it
+  local x = arange(1, 16):reshape(1, 4, 4)
+  near(nn.AvgPool2d(3, 1, 1, false, false)(x)[{1, 1, 1}], 3.5, 1e-12)
+  near(nn.AvgPool2d(3, 1, 1)(x)[{1, 1, 1}], 14 / 9, 1e-12)
+  -- BatchNorm2d: eps, momentum, affine; Dropout(p); LeakyReLU(slope); Linear(in, out, bias)
+  local bn = nn.BatchNorm2d(16, 1e-3, 0.2, false)
+  eq(bn.eps, 1e-3); eq(bn.momentum, 0.2); eq(bn.affine, false)
+  eq(nn.BatchNorm2d(16, { eps = 1e-3 }).eps, 1e-3)
+  eq(nn.Dropout(0.3).p, 0.3); eq(nn.Dropout{ p = 0.2 }.p, 0.2); eq(nn.Dropout().p, 0.5)
+  near(nn.LeakyReLU(0.2)(tensor{-2})[1], -0.4, 1e-12); eq(nn.LeakyReLU{ negative_slope = 0.1 }.negative_slope, 0.1)
+  eq(nn.Linear(3, 4, false).has_bias, false); eq(nn.Softmax{ dim = 1 }.dim, 1)
+  -- what fits neither form names the module and shows both
+  expect_error(function() nn.Conv2d(3, 64, 3, 1, 1, 1, 1, true, "zeros", 7) end,
+    "Conv2d: 7 positional settings, but PyTorch's Conv2d takes at most 6", "nn.Conv2d(3, 64, 3, 1, 1)",
+    "nn.Conv2d(3, 64, 3, {stride = 1, padding = 1})")
+  expect_error(function() nn.Conv2d(3, 64, 3, 1, { stride = 2 }) end, "stride is given twice")
+  expect_error(function() nn.AvgPool2d(2, { stride = 1 }, 1) end, "AvgPool2d: the option table must come last", "nn.AvgPool2d(3, 2, 1)")
+  expect_error(function() nn.MaxPool2d(2, 2, 0, 1, true) end, "MaxPool2d: return_indices=true is not supported")
+  expect_error(function() nn.Conv2d(3, 4, 3, 1, 0, 1, 1, true, "reflect") end, "padding_mode=reflect is not supported")
+  expect_error(function() nn.BatchNorm2d(3, 1e-5, 0.1, true, false) end, "track_running_stats=false is not supported")
+  expect_error(function() nn.MSELoss("sum") end, 'MSELoss: settings go in a table: nn.MSELoss{reduction = "sum"}')
+  expect_error(function() nn.Dropout(0.2, false, 1) end, "Dropout: 3 positional settings", "nn.Dropout{p = 0.3}")
+end)
+
 test("max pooling commutes with nondecreasing activations", function()
   seed(11)
   local x = randn(2, 6, 6)

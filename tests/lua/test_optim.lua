@@ -204,9 +204,9 @@ test("plot draws a loss history and functions", function()
   nncalc.ascii = nil
   local lines = {}
   for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
-  eq(#lines, 7)
-  eq(lines[1]:sub(1, 3), "3 |")
-  eq(lines[1]:sub(4, 4), "*", "the first value is at the top left")
+  eq(#lines, 9)   -- "loss", 5 rows, the axis, its labels, "epoch"
+  eq(lines[2]:sub(1, 3), "3 +")
+  eq(lines[2]:sub(4, 4), "*", "the first value is at the top left")
   eq(plot(sigmoid, -5, 5, { quiet = true }):find("⠀", 1, true) == nil, true)
   expect_error(function() plot(sigmoid, 1, 0) end, "plot: give the interval")
 end)
@@ -221,7 +221,7 @@ test("bad input: unknown options, negative rates, non-leaves, step before backwa
   expect_error(function() optim.SGD({ tensor{1}:requires_grad() }, { lr = 0.1 }):step() end, "no parameter has a gradient yet")
   expect_error(function() optim.SGD({ p }, { lr = 0.1, nesterov = true }) end, "Nesterov momentum needs momentum > 0")
   expect_error(function() optim.SGD({ p }, { lr = "fast" }) end, "option 'lr' must be a number")
-  expect_error(function() optim.StepLR({}, {}) end, "an optimizer expected")
+  expect_error(function() optim.StepLR({}, {}) end, "give an optimizer (optim.StepLR(opt, {...})) or the base rate lr")
   expect_error(function() fit(nn.Linear(1, 1), nn.MSELoss(), { zeros(3, 1), zeros(2, 1) }) end, "X has 3 samples but Y has 2")
   expect_error(function() fit(nn.Linear(2, 1), nn.MSELoss(), { zeros(0, 2), zeros(0, 1) }, { epochs = 1 }) end,
     "fit: no samples (X has 0 rows)")

@@ -187,8 +187,8 @@ end)
 
 test("errors name the function called and the argument, never '?' or an internal name", function()
   -- nn.MSELoss(5) said "bad argument #1 to 'for iterator' (table expected, got number)"
-  expect_error(function() return nn.MSELoss(5) end, "MSELoss: the options must be a table like {name = value}, got a number")
-  expect_error(function() return nn.Conv2d(1, 1, 1, zeros(1)) end, "Conv2d: the options must be a table", "got a tensor")
+  expect_error(function() return nn.MSELoss(5) end, "MSELoss: settings go in a table")
+  expect_error(function() return nn.Conv2d(1, 1, 1, zeros(1)) end, "Conv2d: setting 1 (stride) is a tensor")
   expect_error(function() return optim.SGD({tensor{1}:requires_grad()}, 5) end, "optim.SGD: the options must be a table")
   expect_error(function() return summary(nn.ReLU(), {2}, 5) end, "summary: the options must be a table")
   -- cmul(1, 2) said "cannot combine a number with a number"

@@ -2,6 +2,16 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
+-- composed forms until the C ops land (same values; the C ops are faster)
+local silu = silu or function(x) return x:cmul(sigmoid(x)) end
+local relu6 = relu6 or function(x) return relu(x) - relu(x - 6) end
+local elu = elu or function(x, a) return relu(x) + (exp(neg(relu(neg(x)))) - 1) * a end
+local gelu = gelu or function(x, o)
+  if o.approximate ~= "tanh" then error("GELU: the exact form needs erf") end
+  local c = math.sqrt(2 / math.pi)
+  return (x * 0.5):cmul(tanh((x + (x ^ 3) * 0.044715) * c) + 1)
+end
+
 -- an activation is evaluated once per element
 local function activation_cost(self, s, out)
   local n = 1
@@ -39,8 +49,16 @@ LeakyReLU.elementwise = true
 LeakyReLU.cost = activation_cost
 LeakyReLU.counters = activation_counters
 LeakyReLU.out_shape = Module.same_shape
-function LeakyReLU:init(slope)
-  self.negative_slope = slope or 0.01
+-- nn.LeakyReLU(0.2 [, inplace]) or nn.LeakyReLU{negative_slope = 0.2}
+function LeakyReLU:init(...)
+  local opts = Module.settings("LeakyReLU", { "negative_slope", "inplace" },
+    { "nn.LeakyReLU(0.2)", "nn.LeakyReLU{negative_slope = 0.2}" }, ...)
+  for key in pairs(opts) do
+    if key ~= "negative_slope" and key ~= "inplace" then
+      error(("LeakyReLU: unknown option '%s' (negative_slope, inplace)"):format(tostring(key)), 3)
+    end
+  end
+  self.negative_slope = opts.negative_slope or 0.01
   if type(self.negative_slope) ~= "number" then
     error("LeakyReLU: negative_slope must be a number", 3)
   end
@@ -48,6 +66,43 @@ end
 function LeakyReLU:compute(x) return leaky_relu(x, self.negative_slope) end
 function LeakyReLU:extra_repr() return "negative_slope=" .. self.negative_slope end
 M.LeakyReLU = LeakyReLU
+
+-- SiLU (swish): x·σ(x); ReLU6: min(max(x, 0), 6), as PyTorch.
+simple("SiLU", silu)
+simple("ReLU6", relu6)
+
+-- ELU(alpha): x for x > 0, alpha·(eˣ − 1) otherwise.
+local ELU = Module.class("ELU")
+ELU.cost = activation_cost
+ELU.out_shape = Module.same_shape
+function ELU:init(alpha)
+  if type(alpha) == "table" then alpha = alpha.alpha end
+  self.alpha = alpha or 1.0
+  if type(self.alpha) ~= "number" then error("ELU: alpha must be a number", 3) end
+end
+function ELU:compute(x) return elu(x, self.alpha) end
+function ELU:extra_repr() return "alpha=" .. self.alpha end
+M.ELU = ELU
+
+-- GELU{approximate="none"|"tanh"}: x·Φ(x) with Φ the normal CDF
+-- (0.5·(1 + erf(x/√2))), or PyTorch's tanh form
+-- 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), which GPT-2 used.
+local GELU = Module.class("GELU")
+GELU.cost = activation_cost
+GELU.out_shape = Module.same_shape
+function GELU:init(o)
+  local a = type(o) == "table" and o.approximate or o
+  if a == nil then a = "none" end
+  if a ~= "none" and a ~= "tanh" then
+    error(('GELU: approximate must be "none" or "tanh", got %s'):format(tostring(a)), 3)
+  end
+  self.approximate = a
+end
+function GELU:compute(x) return gelu(x, { approximate = self.approximate }) end
+-- ptflops and DeepSpeed count one per element; fvcore, thop, FlopCounterMode 0
+function GELU:counters(r) return { ptflops = r.in_n, deepspeed = r.in_n } end
+function GELU:extra_repr() return self.approximate == "tanh" and "approximate='tanh'" or "" end
+M.GELU = GELU
 
 -- Softmax(dim): dim defaults to the last one, which is the class dim for
 -- both a single sample (C) and a batch (N x C).
@@ -62,12 +117,28 @@ local function softmax_class(name, fn)
     local classes = out[#out] or 1
     return { acts = n, adds = n - n // classes, mults = n, bwd_input = 2 * n, saved = n }
   end
-  function C:init(dim)
+  function C:init(...)
+    local opts = Module.settings(name, { "dim" }, { ("nn.%s(1)"):format(name), ("nn.%s{dim = 1}"):format(name) }, ...)
+    for key in pairs(opts) do
+      if key ~= "dim" then error(("%s: unknown option '%s' (dim)"):format(name, tostring(key)), 3) end
+    end
+    local dim = opts.dim
     local d = type(dim) == "number" and math.tointeger(dim)
     if dim ~= nil and not d then error(name .. ": dim must be a whole number, got " .. tostring(dim), 3) end
     self.dim = d or nil
   end
   function C:compute(x) return fn(x, self.dim) end
+  -- every element of the softmax dim depends on all of it (dim is of the
+  -- input as given; receptive_region walks one sample, so a batch's dim 2
+  -- is the sample's dim 1)
+  function C:input_region(reg, shape, batched)
+    local d = self.dim or #shape
+    if d < 0 then d = #shape + 1 + d elseif self.dim and batched then d = d - 1 end
+    local r = {}
+    for k = 1, #reg do r[k] = reg[k] end
+    if d >= 1 and d <= #shape then r[d] = { 1, shape[d] } end
+    return r
+  end
   function C:extra_repr() return self.dim and ("dim=" .. self.dim) or "" end
   M[name] = C
 end

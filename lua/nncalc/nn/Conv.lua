@@ -117,8 +117,14 @@ end
 
 local function conv_class(name, transposed)
   local C = Module.class(name)
-  function C:init(cin, cout, k, opts)
+  -- PyTorch's positional order differs between the two
+  local order = transposed and { "stride", "padding", "output_padding", "groups", "bias", "dilation", "padding_mode" }
+    or { "stride", "padding", "dilation", "groups", "bias", "padding_mode" }
+  local forms = { ("nn.%s(3, 64, 3, 1, 1)"):format(name), ("nn.%s(3, 64, 3, {stride = 1, padding = 1})"):format(name) }
+  function C:init(cin, cout, k, ...)
     self.transposed = transposed
+    local opts = Module.settings(name, order, forms, ...)
+    Module.only_default(name, opts, { padding_mode = "zeros" })
     settings(self, name, cin, cout, k, opts, transposed)
   end
   function C:compute(x)
@@ -160,6 +166,25 @@ local function conv_class(name, transposed)
     if transposed then return nil end
     return { k = self.kernel_size[axis], s = self.stride[axis], p = self.padding[axis], d = self.dilation[axis] }
   end
+  -- output channels lo..hi read the input channels of their groups
+  function C:input_channels(lo, hi)
+    local per_out, per_in = self.out_channels // self.groups, self.in_channels // self.groups
+    return (lo - 1) // per_out * per_in + 1, ((hi - 1) // per_out + 1) * per_in
+  end
+  if transposed then
+    -- output o takes input i through tap t when o − 1 = (i − 1)s − p + d·t
+    function C:input_region(reg, shape)
+      local n, r = #shape, {}
+      for d = 1, n - 3 do r[d] = reg[d] end
+      r[n - 2] = { self:input_channels(reg[n - 2][1], reg[n - 2][2]) }
+      for axis = 1, 2 do
+        local o, s, p, d, k = reg[n - 2 + axis], self.stride[axis], self.padding[axis], self.dilation[axis],
+          self.kernel_size[axis]
+        r[n - 2 + axis] = { -((-(o[1] - 1 + p - d * (k - 1))) // s) + 1, (o[2] - 1 + p) // s + 1 }
+      end
+      return r
+    end
+  end
   function C:counters(r)
     local kk = self.kernel_size[1] * self.kernel_size[2]
     local cin_g = self.in_channels // self.groups
@@ -167,7 +192,7 @@ local function conv_class(name, transposed)
     local per_out = r.out_n * cin_g * kk
     local params = self.out_channels * cin_g * kk + (self.has_bias and self.out_channels or 0)
     return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = per_out, ptflops = per_out + bias,
-      torchinfo = params * (r.out_n // self.out_channels),
+      torchinfo = params * (r.out_n // self.out_channels), deepspeed = 2 * r.macs + bias,
       torchscan = r.out_n * (2 * cin_g * kk - 1) + bias + (transposed and 16 or 0) }
   end
   function C:explain(r, group)

@@ -13,11 +13,14 @@ local function check_size(cls, what, v)
   return n
 end
 
--- nn.Linear(in, out [, {bias=true, weight=W, bias=b}])
-function Linear:init(nin, nout, opts)
+-- nn.Linear(in, out [, bias]) or nn.Linear(in, out, {bias=true, weight=W, bias=b})
+function Linear:init(nin, nout, ...)
   nin = check_size("Linear", "in_features", nin)
   nout = check_size("Linear", "out_features", nout)
-  opts = require("nncalc.named").options("Linear", opts)
+  local opts = Module.settings("Linear", { "bias" }, { "nn.Linear(4, 3, false)", "nn.Linear(4, 3, {bias = false})" }, ...)
+  for key in pairs(opts) do
+    if key ~= "bias" and key ~= "weight" then error(("Linear: unknown option '%s' (bias, weight)"):format(tostring(key)), 3) end
+  end
   self.in_features, self.out_features = nin, nout
   local bound = 1 / math.sqrt(nin)
   self:param("weight", { nout, nin }, bound, opts.weight)
@@ -27,8 +30,14 @@ function Linear:init(nin, nout, opts)
   end
 end
 
+-- on the last dim of anything: leading dims beyond a batch are folded into it
 function Linear:compute(x)
-  return linear(x, self.weight, self.has_bias and self.bias or nil)
+  local b = self.has_bias and self.bias or nil
+  if x:dim() <= 2 then return linear(x, self.weight, b) end
+  local s = x:shape()
+  local y = linear(x:reshape(x:numel() // s[#s], s[#s]), self.weight, b)
+  s[#s] = self.out_features
+  return y:reshape(table.unpack(s))
 end
 
 function Linear:out_shape(s)
@@ -61,7 +70,7 @@ function Linear:window() return false end
 function Linear:counters(r)
   local bias = self.has_bias and r.out_n or 0
   local batch = (#r.in_shape >= 2) and (r.in_n // self.in_features) or 1
-  return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias,
+  return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias, deepspeed = 2 * r.macs,
     torchinfo = batch * (self.in_features * self.out_features + (self.has_bias and self.out_features or 0)),
     torchscan = r.out_n * (2 * self.in_features - 1) + bias }
 end

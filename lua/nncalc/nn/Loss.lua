@@ -6,8 +6,14 @@ local M = {}
 
 local function loss_class(name, fn)
   local C = Module.class(name)
-  function C:init(opts)
-    opts = require("nncalc.named").options(name, opts)
+  function C:init(opts, ...)
+    -- PyTorch's positional settings here are the deprecated size_average
+    -- and reduce: only the table form, and say so
+    if (opts ~= nil and type(opts) ~= "table") or select("#", ...) > 0 then
+      error(('%s: settings go in a table: nn.%s{reduction = "sum"} (PyTorch: nn.%s(reduction="sum")); '
+        .. 'PyTorch\'s positional size_average and reduce are deprecated and not taken'):format(name, name, name), 3)
+    end
+    opts = opts or {}
     for k in pairs(opts) do
       if k ~= "reduction" then error(("%s: unknown option '%s' (reduction)"):format(name, tostring(k)), 3) end
     end

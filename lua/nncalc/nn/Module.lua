@@ -93,6 +93,58 @@ end
 
 function Module:init() end
 
+-- ---- settings: PyTorch's positional order, or an option table --------------
+
+-- An option table has only named keys; {2, 3} is an {h, w} setting.
+local function is_options(v)
+  return type(v) == "table" and not getmetatable(v) and rawlen(v) == 0
+end
+
+-- Module.settings(cls, order, forms, ...): the settings after a layer's
+-- required arguments as one table, from PyTorch's positional order
+-- (nn.Conv2d(3, 64, 3, 1, 1): stride 1, padding 1), an option table
+-- ({stride = 1, padding = 1}) or positional ones followed by a table.
+-- `order` is PyTorch's signature; forms = {positional example, table example}
+-- for the error when neither fits.
+function Module.settings(cls, order, forms, ...)
+  local n, args, opts = select("#", ...), { ... }, {}
+  if n > 0 and is_options(args[n]) then
+    for k, v in pairs(args[n]) do opts[k] = v end
+    n = n - 1
+  end
+  local function refuse(what)
+    error(("%s: %s. Settings go in PyTorch's order (%s), e.g. %s, or in a table, e.g. %s")
+      :format(cls, what, table.concat(order, ", "), forms[1], forms[2]), 5)   -- refuse, settings, init, new, caller
+  end
+  if n > #order then refuse(("%d positional settings, but PyTorch's %s takes at most %d"):format(n, cls, #order)) end
+  for i = 1, n do
+    local v = args[i]
+    if v ~= nil then
+      if is_options(v) then refuse("the option table must come last") end
+      local t = type(v)
+      if t ~= "number" and t ~= "boolean" and t ~= "table" and t ~= "string" then
+        refuse(("setting %d (%s) is a %s"):format(i, order[i], nncalc.is_tensor(v) and "tensor" or t))
+      end
+      if opts[order[i]] ~= nil then refuse(("%s is given twice (setting %d and in the table)"):format(order[i], i)) end
+      opts[order[i]] = v
+    end
+  end
+  return opts
+end
+
+-- PyTorch settings nncalc takes only at their default value: refused by
+-- name otherwise, never silently ignored.
+function Module.only_default(cls, opts, defaults)
+  for k, d in pairs(defaults) do
+    local v = opts[k]
+    if v ~= nil and v ~= d then
+      error(("%s: %s=%s is not supported (only %s)"):format(cls, k, tostring(v), tostring(d)), 4)
+    end
+    opts[k] = nil
+  end
+  return opts
+end
+
 -- Declares a parameter: `make()` builds its tensor when first needed;
 -- a given tensor is taken as it is (copied, marked requires_grad).
 function Module:param(name, shape, bound, given)
@@ -115,6 +167,7 @@ function Module:param(name, shape, bound, given)
     local t
     if bound == "ones" then t = ones(table.unpack(shape))
     elseif bound == "zeros" then t = zeros(table.unpack(shape))
+    elseif bound == "normal" then t = nncalc._normal_seeded(seed, table.unpack(shape))
     else t = nncalc._uniform_seeded(seed, -bound, bound, table.unpack(shape)) end
     return t:requires_grad():name(name)
   end
@@ -270,9 +323,19 @@ function Module:trace(x, prefix, list)
   return list, y
 end
 
--- Leaves record themselves; containers override this to walk children.
+-- A module records its output after those of the children it ran:
+-- while its compute runs, each child's forward is traced under the child's
+-- name (net.fc, block.q ...), so a user's block shows its inside too.
+-- Containers override this to walk their children in order.
 function Module:compute_traced(x, prefix, list)
-  local y = self:compute(x)
+  local kids = self:named_children()
+  local p = prefix .. (prefix ~= "" and "." or "")
+  for _, nc in ipairs(kids) do
+    rawset(nc[2], "forward", function(child, input) return child:compute_traced(input, p .. nc[1], list) end)
+  end
+  local ok, y = pcall(self.compute, self, x)
+  for _, nc in ipairs(kids) do rawset(nc[2], "forward", nil) end
+  if not ok then error(y, 0) end
   self.output = y
   list[#list + 1] = { index = prefix, name = self.class_name, module = self, output = y }
   return y

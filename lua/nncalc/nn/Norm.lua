@@ -6,9 +6,22 @@ local M = {}
 local function bn_class(name, dims)
   local C = Module.class(name)
   C.elementwise = true
-  -- nn.BatchNorm2d(C [, {eps=1e-5, momentum=0.1, affine=true}])
-  function C:init(c, opts)
-    opts = require("nncalc.named").options(name, opts)
+  -- nn.BatchNorm2d(C [, eps, momentum, affine]) or (C, {eps=1e-5, momentum=0.1, affine=true})
+  local forms = { ("nn.%s(64, 1e-5, 0.1)"):format(name), ("nn.%s(64, {eps = 1e-5, momentum = 0.1})"):format(name) }
+  function C:init(c, ...)
+    local opts = Module.only_default(name, Module.settings(name, { "eps", "momentum", "affine", "track_running_stats" },
+      forms, ...), { track_running_stats = true })
+    for key in pairs(opts) do
+      if key ~= "eps" and key ~= "momentum" and key ~= "affine" then
+        error(("%s: unknown option '%s' (eps, momentum, affine)"):format(name, tostring(key)), 3)
+      end
+    end
+    if opts.eps ~= nil and (type(opts.eps) ~= "number" or opts.eps < 0) then
+      error(("%s: eps must be a number >= 0, got %s"):format(name, tostring(opts.eps)), 3)
+    end
+    if opts.momentum ~= nil and (type(opts.momentum) ~= "number" or opts.momentum < 0 or opts.momentum > 1) then
+      error(("%s: momentum must be a number in [0, 1], got %s"):format(name, tostring(opts.momentum)), 3)
+    end
     local n = type(c) == "number" and math.tointeger(c)   -- 64.0 is 64
     if not n or n < 1 then
       error(("%s: num_features must be a positive whole number, got %s"):format(name, tostring(c)), 3)
@@ -80,8 +93,15 @@ Dropout.elementwise = true
 function Dropout:cost() return {} end
 function Dropout:counters(r) return { torchscan = self.p > 0 and r.in_n or 0 } end
 Dropout.out_shape = Module.same_shape
-function Dropout:init(p)
-  p = p or 0.5
+-- nn.Dropout(p [, inplace]) or nn.Dropout{p = 0.3}; inplace is accepted and
+-- changes nothing (nncalc never overwrites a layer's input)
+function Dropout:init(...)
+  local opts = Module.settings("Dropout", { "p", "inplace" }, { "nn.Dropout(0.3)", "nn.Dropout{p = 0.3}" }, ...)
+  for key in pairs(opts) do
+    if key ~= "p" and key ~= "inplace" then error(("Dropout: unknown option '%s' (p, inplace)"):format(tostring(key)), 3) end
+  end
+  local p = opts.p
+  if p == nil then p = 0.5 end
   if type(p) ~= "number" or p < 0 or p >= 1 then
     error("Dropout: p must be a probability in [0, 1), got " .. tostring(p), 3)
   end

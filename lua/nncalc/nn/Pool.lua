@@ -26,10 +26,11 @@ local function image_dims(self, s)
   return n
 end
 
-local function pool_class(name, known, avg)
+local function pool_class(name, known, avg, order, unsupported)
   local C = Module.class(name)
-  function C:init(k, opts)
-    opts = require("nncalc.named").options(name, opts)
+  local forms = { ("nn.%s(3, 2, 1)"):format(name), ("nn.%s(3, {stride = 2, padding = 1})"):format(name) }
+  function C:init(k, ...)
+    local opts = Module.only_default(name, Module.settings(name, order, forms, ...), unsupported)
     for key in pairs(opts) do
       if not known[key] then error(("%s: unknown option '%s'"):format(name, tostring(key)), 3) end
     end
@@ -78,7 +79,11 @@ local function pool_class(name, known, avg)
     if avg then
       c.adds, c.mults, c.bwd_input = nout * (kk - 1), nout, nout
     else
-      c.comps = nout * (kk - 1)
+      -- the backward routes each gradient to its window's maximum: PyTorch
+      -- keeps the input and the argmax of every output (an int64 index)
+      local nin = 1
+      for i = 1, #s do nin = nin * s[i] end
+      c.comps, c.saved, c.saved_index = nout * (kk - 1), nin, nout
     end
     return c
   end
@@ -111,8 +116,10 @@ local function pool_class(name, known, avg)
   M[name] = C
 end
 
-pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false)
-pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true)
+pool_class("MaxPool2d", { stride = 1, padding = 1, dilation = 1, ceil_mode = 1 }, false,
+  { "stride", "padding", "dilation", "return_indices", "ceil_mode" }, { return_indices = false })
+pool_class("AvgPool2d", { stride = 1, padding = 1, ceil_mode = 1, count_include_pad = 1 }, true,
+  { "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override" }, { divisor_override = "nil" })
 
 local Adaptive = Module.class("AdaptiveAvgPool2d")
 function Adaptive:init(size)
@@ -149,6 +156,17 @@ function Adaptive:window(axis, s)
   -- one bin (global pooling) sees everything, whatever the arithmetic says
   if o == 1 or math.type(inn) ~= "integer" or inn % o ~= 0 then return false end
   return { k = inn // o, s = inn // o, p = 0, d = 1 }
+end
+-- for one element the bins are exact, even or not: output o of n reads
+-- input floor((o − 1)·in/n) + 1 .. ceil(o·in/n)
+function Adaptive:input_region(reg, shape)
+  local n, r = #shape, {}
+  for d = 1, n - 2 do r[d] = reg[d] end
+  for axis = 1, 2 do
+    local inn, o, rg = shape[n - 2 + axis], self.output_size[axis], reg[n - 2 + axis]
+    r[n - 2 + axis] = { (rg[1] - 1) * inn // o + 1, -((-rg[2] * inn) // o) }
+  end
+  return r
 end
 -- fvcore counts the input once; torchscan an estimated kernel's k−1 + 2
 function Adaptive:counters(r)

@@ -4,7 +4,8 @@ local Module = require("nncalc.nn.Module")
 local nn = { Module = Module, class = Module.class, is_module = Module.is_module }
 
 nn.Linear = require("nncalc.nn.Linear")
-for _, file in ipairs({ "nncalc.nn.Activation", "nncalc.nn.Conv", "nncalc.nn.Pool", "nncalc.nn.Norm", "nncalc.nn.Loss", "nncalc.nn.Container" }) do
+nn.init = require("nncalc.nn.initializers")
+for _, file in ipairs({ "nncalc.nn.initializers", "nncalc.nn.Activation", "nncalc.nn.Conv", "nncalc.nn.Pool", "nncalc.nn.Norm", "nncalc.nn.Loss", "nncalc.nn.Container", "nncalc.nn.Embedding", "nncalc.nn.Recurrent", "nncalc.nn.LayerNorm", "nncalc.nn.Attention", "nncalc.nn.Transformer", "nncalc.nn.Position" }) do
   for name, class in pairs(require(file)) do nn[name] = class end
 end
 
