@@ -128,10 +128,16 @@ for name, v in pairs(nncalc.Tensor) do
     targets[#targets + 1] = { name = name, fn = v, method = true }
   end
 end
-for name, v in pairs(nn) do
-  if type(v) == "table" and name ~= "Module" then targets[#targets + 1] = { name = name, fn = v } end
+local function callable(v)
+  local mt = getmetatable(v)
+  return type(v) == "function" or (type(mt) == "table" and mt.__call ~= nil)
 end
-for name, v in pairs(optim) do targets[#targets + 1] = { name = name, fn = v } end
+for name, v in pairs(nn) do
+  if callable(v) and name ~= "Module" then targets[#targets + 1] = { name = name, fn = v } end
+end
+for name, v in pairs(optim) do
+  if callable(v) then targets[#targets + 1] = { name = name, fn = v } end
+end
 for name, v in pairs(models) do
   if type(v) == "function" then targets[#targets + 1] = { name = name, fn = v } end
 end

@@ -17,11 +17,11 @@ local named = require("nncalc.named")
 local Module = { __name = "nn.Module" }
 
 -- Methods a user calls on a module directly: their raw Lua errors name
--- them ("Conv2d:out_shape: ..."); forward names the layer itself, and the
--- walks inside it stay unwrapped (no protected call per level).
+-- them ("Conv2d:out_shape: ..."); a container calls its children's forward
+-- unwrapped (no protected call per level: see forward_child).
 local public = { out_shape = true, cost = true, window = true, parameters = true, named_parameters = true,
   zero_grad = true, train = true, eval = true, count_parameters = true, extra_repr = true, children = true,
-  named_children = true, named_modules = true, repr = true }
+  named_children = true, named_modules = true, repr = true, forward = true }
 
 -- Instances look up methods in their class chain, then materialize a lazy
 -- parameter the first time it is read.
@@ -257,7 +257,7 @@ function Module:forward(x, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
     if opts.trace then
-      local list = self:trace(x)
+      local list = outermost(self, x, self.trace, self, x)
       nncalc._print_trace(list)
       return list[#list] and list[#list].output
     end
@@ -310,7 +310,9 @@ function Module.forward_child(parent, i, m, x)
   local n = #path + 1
   path[n] = { module = m, index = i, input = x }
   on_path[m] = n
-  local y = m:forward(x)
+  -- the class's own forward, not the named wrapper users get: no
+  -- protected call per level
+  local y = getmetatable(m).forward(m, x)
   path[n] = nil
   on_path[m] = nil
   return y

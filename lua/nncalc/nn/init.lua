@@ -29,4 +29,17 @@ function nncalc._print_trace(list)
   end
 end
 
+
+-- nn's plain functions (nn.class, nn.init.*, nn.rope ...): their raw Lua
+-- errors name them (nncalc/named.lua); is_module only answers
+do
+  local named = require("nncalc.named")
+  for k, f in pairs(nn) do
+    if type(f) == "function" and k ~= "is_module" then nn[k] = named.wrap("nn." .. k, f) end
+  end
+  for k, f in pairs(type(nn.init) == "table" and nn.init or {}) do
+    if type(f) == "function" then nn.init[k] = named.wrap("nn.init." .. k, f) end
+  end
+end
+
 return nn
