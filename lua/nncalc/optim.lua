@@ -323,6 +323,7 @@ optim.Adagrad, optim.RMSprop = optim.AdaGrad, optim.RMSProp
 -- raw Lua errors in an optimizer, a schedule or their methods name them
 local named = require("nncalc.named")
 for key, C in pairs(optim) do
+  if type(C) == "function" then optim[key] = named.wrap("optim." .. key, C) end   -- the schedules
   if type(C) == "table" then
     local name = C.name or key   -- optim.Adagrad is optim.AdaGrad
     local mt = getmetatable(C)
