@@ -20,8 +20,8 @@ local Module = { __name = "nn.Module" }
 -- them ("Conv2d:out_shape: ..."); a container calls its children's forward
 -- unwrapped (no protected call per level: see forward_child).
 local public = { out_shape = true, cost = true, window = true, parameters = true, named_parameters = true,
-  zero_grad = true, train = true, eval = true, count_parameters = true, extra_repr = true, children = true,
-  named_children = true, named_modules = true, repr = true, forward = true }
+  zero_grad = true, train = true, eval = true, count_parameters = true, extra_repr = true,
+  named_modules = true, repr = true, forward = true }
 
 -- Instances look up methods in their class chain, then materialize a lazy
 -- parameter the first time it is read.
@@ -30,7 +30,8 @@ local function instance_index(class)
   return function(self, k)
     local v = class[k]
     if v ~= nil then
-      if public[k] and type(v) == "function" then
+      -- (Module.forward protects and names itself: only overriding ones)
+      if public[k] and type(v) == "function" and v ~= Module.forward then
         local w = wrapped[k]
         if w == nil or w[1] ~= v then
           w = { v, named.wrap(class.class_name .. ":" .. k, v) }
