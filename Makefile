@@ -159,10 +159,10 @@ run: $(BIN)
 # ---- tests ------------------------------------------------------------
 # unit: one pass of every suite against $(BUILD); test: the normal build,
 # then the sanitizer build; tests/run_all.sh prints the final tally.
-unit: $(BIN) $(BUILD)/check_runner check-op-tables
+unit: $(BIN) $(SO) $(BUILD)/check_runner check-op-tables
 	sh tests/run_all.sh $(BUILD) $(BIN)
 
-test: $(BIN) $(BUILD)/check_runner check-op-tables
+test: $(BIN) $(SO) $(BUILD)/check_runner check-op-tables
 	rm -f $(BUILD)/tally build/san/tally
 	-sh tests/run_all.sh $(BUILD) $(BIN)
 	-$(MAKE) --no-print-directory sanitize
@@ -214,6 +214,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
+	./$(BIN) bench/bench_transformer.lua
 	./$(BIN) bench/bench_optim.lua
 	./$(BIN) bench/bench_lstm.lua
 	./$(BIN) bench/bench_budget.lua

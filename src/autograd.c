@@ -392,13 +392,15 @@ void ag_free_steps(AgOptions *opt) {
 }
 
 /* Before a pass, each leaf notes whether its .grad already held something
-** (mark 2·pass) or not; the first delivery to a noted leaf counts it
-** (mark 2·pass+1), so x*x warns once, and a fresh leaf never warns. */
+** (mark 2·pass) or not (mark −pass); the first delivery to a noted leaf
+** counts it (mark 2·pass+1), so x*x warns once, and a fresh leaf never
+** warns.  A leaf is looked at once per pass however many ops use it (a
+** recurrent layer's W_hh is an input of every time step). */
 static int64_t pass_id = 0;
 
 static void note_leaf(Tensor *t) {
-  if (t->node != NULL || !t->requires_grad || t->ag_mark / 2 == pass_id) return;
-  t->ag_mark = t->grad != NULL && !all_zero(t->grad) ? 2 * pass_id : -1;
+  if (t->node != NULL || !t->requires_grad || t->ag_mark / 2 == pass_id || t->ag_mark == -pass_id) return;
+  t->ag_mark = t->grad != NULL && !all_zero(t->grad) ? 2 * pass_id : -pass_id;
 }
 
 /* Hands the gradient of one input to where it belongs: the producing

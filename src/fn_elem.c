@@ -168,6 +168,30 @@ static double d_sigmoid(double x) {
 /* relu'(0) = 0, the usual convention */
 static double d_relu(double x) { return x > 0 ? 1.0 : 0.0; }
 static double d_softplus(double x) { return op_unary_apply(OP_SIGMOID, x); }
+#define SQRT1_2 0.70710678118654752440          /* 1/√2 (C11 has no M_ constants) */
+#define TWO_OVER_SQRTPI 1.12837916709551257390  /* 2/√π */
+/* erf'(x) = 2/√π·e^(−x²) */
+static double d_erf(double x) { return TWO_OVER_SQRTPI * exp(-x * x); }
+/* (x·Φ(x))' = Φ(x) + x·φ(x), φ the normal density */
+static double d_gelu(double x) {
+  return 0.5 * (1.0 + erf(x * SQRT1_2)) + x * exp(-0.5 * x * x) * (0.5 * TWO_OVER_SQRTPI * SQRT1_2);
+}
+/* 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3a·x²), t = tanh(c·(x + a·x³)) */
+#define GELU_C 0.7978845608028654   /* √(2/π) */
+#define GELU_A 0.044715
+static double d_gelu_tanh(double x) {
+  double t = tanh(GELU_C * (x + GELU_A * x * x * x));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * x * x);
+}
+/* (x·σ(x))' = σ(x)·(1 + x·(1 − σ(x))) */
+static double d_silu(double x) {
+  double s = op_unary_apply(OP_SIGMOID, x);
+  return s * (1.0 + x * (1.0 - s));
+}
+/* 0 at the corners 0 and 6, as PyTorch's hardtanh backward */
+static double d_relu6(double x) { return x > 0 && x < 6 ? 1.0 : 0.0; }
+static double d_sin(double x) { return cos(x); }
+static double d_cos(double x) { return -sin(x); }
 
 /* the same derivatives as graphs of fn_* ops (x is borrowed) */
 static Tensor *dg_neg(Tensor *x) { return flat_map(x, d_neg); }
@@ -183,6 +207,32 @@ static Tensor *dg_sigmoid(Tensor *x) {
 }
 static Tensor *dg_relu(Tensor *x) { return flat_map(x, d_relu); }
 static Tensor *dg_softplus(Tensor *x) { return fn_unary(OP_SIGMOID, x); }
+static Tensor *dg_erf(Tensor *x) {
+  return fx_num(OP_MUL, fx_un(OP_EXP, fx_num(OP_MUL, fx_sq(fx_keep(x)), -1.0, 0)), TWO_OVER_SQRTPI, 0);
+}
+static Tensor *dg_gelu(Tensor *x) {
+  Tensor *phi = fx_num(OP_MUL, fx_un(OP_EXP, fx_num(OP_MUL, fx_sq(fx_keep(x)), -0.5, 0)),
+                       0.5 * TWO_OVER_SQRTPI * SQRT1_2, 0);
+  Tensor *cdf = fx_num(OP_MUL, fx_num(OP_ADD, fx_un(OP_ERF, fx_num(OP_MUL, fx_keep(x), SQRT1_2, 0)),
+                                      1.0, 0), 0.5, 0);
+  return fx_bin(OP_ADD, cdf, fx_bin(OP_MUL, fx_keep(x), phi));
+}
+static Tensor *dg_gelu_tanh(Tensor *x) {
+  Tensor *u = fx_bin(OP_ADD, fx_keep(x), fx_num(OP_MUL, fx_bin(OP_MUL, fx_sq(fx_keep(x)), fx_keep(x)), GELU_A, 0));
+  Tensor *t = fx_un(OP_TANH, fx_num(OP_MUL, u, GELU_C, 0)), *r;
+  Tensor *half = fx_num(OP_MUL, fx_num(OP_ADD, fx_keep(t), 1.0, 0), 0.5, 0);
+  Tensor *slope = fx_num(OP_MUL, fx_num(OP_ADD, fx_num(OP_MUL, fx_sq(fx_keep(x)), 3.0 * GELU_A, 0), 1.0, 0),
+                         0.5 * GELU_C, 0);
+  r = fx_bin(OP_ADD, half, fx_bin(OP_MUL, fx_bin(OP_MUL, fx_keep(x), fx_num(OP_SUB, fx_sq(t), 1.0, 1)), slope));
+  return r;
+}
+static Tensor *dg_silu(Tensor *x) {
+  Tensor *s = fn_unary(OP_SIGMOID, x);
+  return fx_bin(OP_MUL, fx_keep(s), fx_num(OP_ADD, fx_bin(OP_MUL, fx_keep(x), fx_num(OP_SUB, s, 1.0, 1)), 1.0, 0));
+}
+static Tensor *dg_relu6(Tensor *x) { return flat_map(x, d_relu6); }
+static Tensor *dg_sin(Tensor *x) { return fn_unary(OP_COS, x); }
+static Tensor *dg_cos(Tensor *x) { return fx_num(OP_MUL, fn_unary(OP_SIN, x), -1.0, 0); }
 
 static Tensor *unary_local(Node *n, int i) {
   (void)i;
@@ -229,6 +279,14 @@ static const UnaryRow unary_table[] = {
   OP_ROW(OP_SIGMOID) = UNARY("sigmoid", d_sigmoid, dg_sigmoid, "dL/d%0 = dL/d%o · σ(%0)·(1 - σ(%0))"),
   OP_ROW(OP_RELU) = UNARY("relu", d_relu, dg_relu, "dL/d%0 = dL/d%o · relu'(%0)"),
   OP_ROW(OP_SOFTPLUS) = UNARY("softplus", d_softplus, dg_softplus, "dL/d%0 = dL/d%o · σ(%0)"),
+  OP_ROW(OP_ERF) = UNARY("erf", d_erf, dg_erf, "dL/d%0 = dL/d%o · 2/√π·exp(-%0²)"),
+  OP_ROW(OP_GELU) = UNARY("gelu", d_gelu, dg_gelu, "dL/d%0 = dL/d%o · (Φ(%0) + %0·φ(%0))"),
+  OP_ROW(OP_GELU_TANH) = UNARY("gelu_tanh", d_gelu_tanh, dg_gelu_tanh,
+                               "dL/d%0 = dL/d%o · (½(1+t) + ½·%0·(1-t²)·c(1+3a·%0²)), t = tanh(c(%0+a·%0³))"),
+  OP_ROW(OP_SILU) = UNARY("silu", d_silu, dg_silu, "dL/d%0 = dL/d%o · σ(%0)·(1 + %0·(1-σ(%0)))"),
+  OP_ROW(OP_RELU6) = UNARY("relu6", d_relu6, dg_relu6, "dL/d%0 = dL/d%o · [0 < %0 < 6]"),
+  OP_ROW(OP_SIN) = UNARY("sin", d_sin, dg_sin, "dL/d%0 = dL/d%o · cos(%0)"),
+  OP_ROW(OP_COS) = UNARY("cos", d_cos, dg_cos, "dL/d%0 = dL/d%o · (-sin(%0))"),
 };
 OP_TABLE_END(unary_table, OP_UNARY_COUNT);
 

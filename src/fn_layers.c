@@ -4,6 +4,7 @@
 ** Images may be C x H x W (one sample) or N x C x H x W; a single image is
 ** viewed as a batch of one, and the view is part of the graph.
 */
+#include <math.h>
 #include <string.h>
 
 #include "fn_layers.h"
@@ -378,6 +379,62 @@ Tensor *fn_loss(LossKind k, Tensor *x, Tensor *target, int target_probs, Reducti
 }
 
 /* ======================================================================
+** ELU: x if x > 0, else alpha·(eˣ − 1); derivative 1, or alpha·eˣ (so
+** alpha at 0, as PyTorch)
+** ====================================================================== */
+
+typedef struct EluParams { double alpha; } EluParams;
+
+static double elu_alpha(const Node *n) { return AG_PARAMS(n, EluParams)->alpha; }
+
+static Tensor *elu_local(Node *n, int i) {
+  Tensor *d = tensor_new(n->in[0]->ndim, n->in[0]->size);
+  int64_t k, m;
+  (void)i;
+  if (d == NULL) return NULL;
+  m = tensor_numel(d);
+  for (k = 0; k < m; k++) {
+    double v = tensor_get_flat(n->in[0], k);
+    d->storage->data[k] = v > 0 ? 1.0 : elu_alpha(n) * exp(v);
+  }
+  return d;
+}
+
+static int elu_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *d = elu_local(n, 0);
+  if (d == NULL) return nn_errcode();
+  gin[0] = op_binary(OP_MUL, g, d);
+  tensor_release(d);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+/* the derivative as where(x > 0, 1, alpha·eˣ), recorded */
+static int elu_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *x = n->in[0], *pos = op_binary_scalar(OP_GT, x, 0.0, 0), *one = tensor_scalar(1.0);
+  Tensor *neg = fx_num(OP_MUL, fx_un(OP_EXP, fx_keep(x)), elu_alpha(n), 0);
+  Tensor *d = pos && one && neg ? fn_where(pos, one, neg) : NULL;
+  tensor_release(pos);
+  tensor_release(one);
+  tensor_release(neg);
+  gin[0] = fx_chain(g, d);
+  return gin[0] ? NN_OK : nn_errcode();
+}
+
+Tensor *fn_elu(Tensor *x, double alpha) {
+  Tensor *y = tensor_new(x->ndim, x->size);
+  EluParams p;
+  int64_t k, m;
+  if (y == NULL) return NULL;
+  m = tensor_numel(y);
+  for (k = 0; k < m; k++) {
+    double v = tensor_get_flat(x, k);
+    y->storage->data[k] = v > 0 ? v : alpha * expm1(v);
+  }
+  p.alpha = alpha;
+  return fn_link(y, &layer_table[FN_ELU], 1, &x, &p, NULL);
+}
+
+/* ======================================================================
 ** The create_graph backward of linear and leaky ReLU; the tables
 ** ====================================================================== */
 
@@ -418,6 +475,9 @@ static const OpDesc layer_table[] = {
   OP_ROW(FN_LEAKY_RELU) = { .name = "leaky_relu", .arity = 1, .backward = leaky_backward,
     .backward_graph = leaky_backward_graph, .local = leaky_local, .number = leaky_slope,
     .params_size = sizeof(LeakyParams), .rule = { "dL/d%0 = dL/d%o · (1 if %0 > 0 else %c)" } },
+  OP_ROW(FN_ELU) = { .name = "elu", .arity = 1, .backward = elu_backward,
+    .backward_graph = elu_backward_graph, .local = elu_local, .number = elu_alpha,
+    .params_size = sizeof(EluParams), .rule = { "dL/d%0 = dL/d%o · (1 if %0 > 0 else %c·exp(%0))" } },
   OP_ROW(FN_CONV2D) = { .name = "conv2d", .arity = 3, .backward = conv_backward,
     .first_order = FUSED_KERNEL, .params_size = sizeof(Conv2dParams),
     .rule = { "dL/d%0 = conv_transpose2d(dL/d%o, %1)", "dL/d%1 = Σ_samples dL/d%o ⋆ %0",

@@ -12,7 +12,7 @@
 
 /* The ops of fn_layers.c's table (the losses have theirs, by LossKind). */
 typedef enum {
-  FN_LINEAR, FN_LEAKY_RELU, FN_CONV2D, FN_CONV_TRANSPOSE2D, FN_MAX_POOL2D,
+  FN_LINEAR, FN_LEAKY_RELU, FN_ELU, FN_CONV2D, FN_CONV_TRANSPOSE2D, FN_MAX_POOL2D,
   FN_AVG_POOL2D, FN_ADAPTIVE_AVG_POOL2D, FN_BATCH_NORM,
   FN_LAYER_COUNT
 } LayerOp;
@@ -22,6 +22,7 @@ const OpDesc *fn_loss_desc(LossKind k);
 /* y = x Wᵀ + b (b may be NULL); x is in or N x in, W is out x in. */
 Tensor *fn_linear(Tensor *x, Tensor *w, Tensor *b);
 Tensor *fn_leaky_relu(Tensor *x, double slope);
+Tensor *fn_elu(Tensor *x, double alpha);   /* x > 0 ? x : alpha·(eˣ − 1) */
 Tensor *fn_conv2d(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *p);
 Tensor *fn_conv_transpose2d(Tensor *x, Tensor *w, Tensor *b, const Conv2dParams *p);
 Tensor *fn_max_pool2d(Tensor *x, const Pool2dParams *p);

@@ -205,7 +205,51 @@ Tensor *fn_outer(Tensor *u, Tensor *v) {
 
 /* ---- the product as on paper ------------------------------------------------------ */
 
+/* Matrices stacked over any leading dims, broadcast as NumPy does
+** (B x H x T x D times B x H x D x T, or a 2-D matrix shared by every
+** entry): both sides expanded to the common batch shape, flattened into
+** one batch of 3-D products, and the result given its batch shape back.
+** Written with fn_* ops, so the gradient is theirs (the expand sums it
+** back over a shared side). */
+static Tensor *batched(Tensor *a, Tensor *b) {
+  int64_t sa[TENSOR_MAXDIM], sb[TENSOR_MAXDIM], so[TENSOR_MAXDIM], s3[3], batch = 1;
+  int nb = (a->ndim > b->ndim ? a->ndim : b->ndim) - 2, d;
+  Tensor *ea = NULL, *eb = NULL, *fa = NULL, *fb = NULL, *p = NULL, *out = NULL;
+  char b1[128], b2[128];
+  if (a->size[a->ndim - 1] != b->size[b->ndim - 2]) {
+    nn_fail(NN_ESHAPE, "size mismatch, %s * %s (inner dims %lld vs %lld)",
+            tensor_shape_str(a, b1, sizeof b1), tensor_shape_str(b, b2, sizeof b2),
+            (long long)a->size[a->ndim - 1], (long long)b->size[b->ndim - 2]);
+    return NULL;
+  }
+  for (d = 0; d < nb; d++) {   /* batch dims, right-aligned */
+    int ia = d - (nb - (a->ndim - 2)), ib = d - (nb - (b->ndim - 2));
+    int64_t x = ia >= 0 ? a->size[ia] : 1, y = ib >= 0 ? b->size[ib] : 1;
+    if (x != y && x != 1 && y != 1) {
+      nn_fail(NN_ESHAPE, "batch dims of %s and %s do not broadcast (%lld vs %lld)",
+              tensor_shape_str(a, b1, sizeof b1), tensor_shape_str(b, b2, sizeof b2), (long long)x, (long long)y);
+      return NULL;
+    }
+    sa[d] = sb[d] = so[d] = x > y ? x : y;
+    batch *= so[d];
+  }
+  sa[nb] = a->size[a->ndim - 2]; sa[nb + 1] = a->size[a->ndim - 1];
+  sb[nb] = b->size[b->ndim - 2]; sb[nb + 1] = b->size[b->ndim - 1];
+  so[nb] = sa[nb]; so[nb + 1] = sb[nb + 1];
+  if ((ea = fn_expand(a, nb + 2, sa)) == NULL || (eb = fn_expand(b, nb + 2, sb)) == NULL) goto done;
+  s3[0] = batch; s3[1] = sa[nb]; s3[2] = sa[nb + 1];
+  if ((fa = fn_reshape(ea, 3, s3)) == NULL) goto done;
+  s3[1] = sb[nb]; s3[2] = sb[nb + 1];
+  if ((fb = fn_reshape(eb, 3, s3)) == NULL) goto done;
+  if ((p = fn_bmm(fa, fb)) == NULL) goto done;
+  out = fn_reshape(p, nb + 2, so);
+done:
+  tensor_release(ea); tensor_release(eb); tensor_release(fa); tensor_release(fb); tensor_release(p);
+  return out;
+}
+
 Tensor *fn_matmul(Tensor *a, Tensor *b, const char **kind) {
+  if (a->ndim >= 2 && b->ndim >= 2 && (a->ndim > 3 || b->ndim > 3)) { *kind = "matmul"; return batched(a, b); }
   if (!ag_needs_graph(1, &a) && !ag_needs_graph(1, &b)) return op_matmul(a, b, kind);
   if (a->ndim == 1 && b->ndim == 1) { *kind = "dot"; return fn_dot(a, b); }
   if (a->ndim == 2 && b->ndim == 1) { *kind = "mv"; return fn_mv(a, b); }

@@ -328,6 +328,97 @@ Tensor *fn_stack(Tensor *const *ts, int n, int dim) {
   return fn_link(tensor_stack(ts, n, dim), &shape_table[FN_STACK], n, ts, &p, NULL);
 }
 
+/* ---- where(c, a, b): choosing elementwise ----------------------------------------- */
+
+/* The broadcast shape of three tensors (NumPy's rule), or an error naming them. */
+static int broadcast3(Tensor *const *t, int *nd, int64_t *size) {
+  int k, d;
+  *nd = 0;
+  for (k = 0; k < 3; k++) if (t[k]->ndim > *nd) *nd = t[k]->ndim;
+  for (d = 0; d < *nd; d++) size[d] = 1;
+  for (k = 0; k < 3; k++)
+    for (d = 0; d < t[k]->ndim; d++) {
+      int64_t s = t[k]->size[t[k]->ndim - 1 - d], *o = &size[*nd - 1 - d];
+      if (s != 1 && *o != 1 && s != *o) {
+        char b0[128], b1[128], b2[128];
+        return nn_fail(NN_ESHAPE, "shapes %s (condition), %s and %s do not broadcast",
+                       tensor_shape_str(t[0], b0, sizeof b0), tensor_shape_str(t[1], b1, sizeof b1),
+                       tensor_shape_str(t[2], b2, sizeof b2));
+      }
+      if (s != 1) *o = s;
+    }
+  return NN_OK;
+}
+
+static Tensor *where_values(Tensor *const *in) {
+  int64_t size[TENSOR_MAXDIM], i;
+  int nd, k;
+  Tensor *e[4] = { NULL, NULL, NULL, NULL }, *out = NULL;
+  TensorIter it;
+  if (broadcast3(in, &nd, size) != NN_OK) return NULL;
+  if ((e[0] = tensor_new(nd, size)) == NULL) return NULL;
+  for (k = 0; k < 3; k++)
+    if ((e[k + 1] = tensor_expand(in[k], nd, size)) == NULL) goto done;
+  tensor_iter_init(&it, 4, e);
+  while (tensor_iter_next(&it))
+    for (i = 0; i < it.inner; i++)
+      it.ptr[0][i * it.istride[0]] = it.ptr[1][i * it.istride[1]] != 0 ? it.ptr[2][i * it.istride[2]]
+                                                                         : it.ptr[3][i * it.istride[3]];
+  out = tensor_retain(e[0]);
+done:
+  for (k = 0; k < 4; k++) tensor_release(e[k]);
+  return out;
+}
+
+/* dL/da = dL/dz where c, dL/db = dL/dz elsewhere, each summed back to its
+** shape; written with fn_where, so the same function serves create_graph. */
+static int where_backward(Node *n, const Tensor *g, Tensor **gin) {
+  Tensor *zero = tensor_scalar(0.0);
+  int i;
+  if (zero == NULL) return nn_errcode();
+  for (i = 1; i <= 2; i++) {
+    Tensor *full;
+    if (!n->in[i]->requires_grad) continue;
+    full = i == 1 ? fn_where(n->in[0], (Tensor *)g, zero) : fn_where(n->in[0], zero, (Tensor *)g);
+    gin[i] = full ? fn_sum_to(full, n->in[i]) : NULL;
+    tensor_release(full);
+    if (gin[i] == NULL) { tensor_release(zero); return nn_errcode(); }
+  }
+  tensor_release(zero);
+  return NN_OK;
+}
+
+Tensor *fn_where(Tensor *c, Tensor *a, Tensor *b) {
+  Tensor *in[3];
+  in[0] = c; in[1] = a; in[2] = b;
+  return fn_link(where_values(in), &shape_table[FN_WHERE], 3, in, NULL, NULL);
+}
+
+/* tril (upper = 0) / triu (upper = 1) as where(mask, t, 0), the mask a
+** constant 0/1 matrix over the last two dims (entry (i, j) kept when
+** j − i ≤ k, or ≥ k for triu). */
+Tensor *fn_tri(Tensor *t, int64_t k, int upper) {
+  int64_t size[2], i, j;
+  Tensor *mask, *zero, *r;
+  if (t->ndim < 2) {
+    char b[128];
+    (void)upper;
+    nn_fail(NN_ESHAPE, "a matrix (or a batch of them) expected, got %s", tensor_shape_str(t, b, sizeof b));
+    return NULL;
+  }
+  size[0] = t->size[t->ndim - 2];
+  size[1] = t->size[t->ndim - 1];
+  if ((mask = tensor_new(2, size)) == NULL) return NULL;
+  for (i = 0; i < size[0]; i++)
+    for (j = 0; j < size[1]; j++)
+      mask->storage->data[i * size[1] + j] = upper ? (j - i >= k) : (j - i <= k);
+  zero = tensor_scalar(0.0);
+  r = zero ? fn_where(mask, t, zero) : NULL;
+  tensor_release(zero);
+  tensor_release(mask);
+  return r;
+}
+
 /* ======================================================================
 ** The table (see fn_elem.c for what a row holds)
 ** ====================================================================== */
@@ -362,6 +453,9 @@ static const OpDesc shape_table[] = {
     "dL/d%0 = the part of dL/d%o that came from %0", "dL/d%1 = the part of dL/d%o that came from %1"),
   OP_ROW(FN_STACK) = SHAPE("stack", OP_VARIADIC, cat_backward, cat_backward_graph, sizeof(DimParams),
     "dL/d%0 = the slice of dL/d%o that came from %0", "dL/d%1 = the slice of dL/d%o that came from %1"),
+  OP_ROW(FN_WHERE) = { .name = "where", .arity = 3, .backward = where_backward, .backward_graph = where_backward,
+    .rule = { "dL/d%0 = 0 (the condition is not differentiated)", "dL/d%1 = dL/d%o where %0, else 0",
+              "dL/d%2 = dL/d%o where not %0, else 0" } },
 };
 OP_TABLE_END(shape_table, FN_SHAPE_COUNT);
 

@@ -53,11 +53,16 @@ Tensor *fn_solve(Tensor *a, Tensor *b);
 ** ops so that create_graph can differentiate them in turn. */
 typedef enum {
   FN_VIEW, FN_SQUEEZE, FN_CLONE, FN_PERMUTE, FN_TRANSPOSE, FN_EXPAND, FN_INDEX,
-  FN_INDEX_PUT, FN_INDEX_SELECT, FN_INDEX_ADD, FN_CAT, FN_STACK,
+  FN_INDEX_PUT, FN_INDEX_SELECT, FN_INDEX_ADD, FN_CAT, FN_STACK, FN_WHERE,
   FN_SHAPE_COUNT
 } ShapeOp;
 const OpDesc *fn_shape_desc(ShapeOp op);
 Tensor *fn_view(Tensor *t, int ndim, const int64_t *size);
+/* where(c, a, b): a where c ≠ 0, else b, the three broadcast together;
+** differentiable in a and b.  tril/triu keep the entries on and below
+** (above) the k-th diagonal of the last two dims, zeroing the rest. */
+Tensor *fn_where(Tensor *c, Tensor *a, Tensor *b);
+Tensor *fn_tri(Tensor *t, int64_t k, int upper);
 Tensor *fn_reshape(Tensor *t, int ndim, const int64_t *size);
 Tensor *fn_transpose(Tensor *t, int d0, int d1);
 Tensor *fn_t(Tensor *t);

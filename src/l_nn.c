@@ -4,6 +4,7 @@
 ** nn modules of lua/nn/ are built on these.  Settings come as an options
 ** table, sizes as a number or an {h, w} pair.
 */
+#include <math.h>
 #include <string.h>
 
 #include "fn_layers.h"
@@ -27,6 +28,17 @@ static int l_leaky_relu(lua_State *L) {
     return 1;
   }
   return lt_push(L, fn_leaky_relu(lt_check(L, 1), slope), "leaky_relu");
+}
+
+/* elu(x [, alpha=1]) */
+static int l_elu(lua_State *L) {
+  double alpha = luaL_optnumber(L, 2, 1.0);
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    double v = lua_tonumber(L, 1);
+    lua_pushnumber(L, v > 0 ? v : alpha * expm1(v));
+    return 1;
+  }
+  return lt_push(L, fn_elu(lt_check(L, 1), alpha), "elu");
 }
 
 /* ======================================================================
@@ -225,7 +237,7 @@ static int l_conv_size(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"linear", l_linear}, {"leaky_relu", l_leaky_relu},
+  {"linear", l_linear}, {"leaky_relu", l_leaky_relu}, {"elu", l_elu},
   {"conv2d", l_conv2d}, {"conv_transpose2d", l_conv_transpose2d},
   {"max_pool2d", l_max_pool2d}, {"avg_pool2d", l_avg_pool2d},
   {"adaptive_avg_pool2d", l_adaptive_avg_pool2d}, {"batch_norm", l_batch_norm},
@@ -243,5 +255,7 @@ void lt_open_nn(lua_State *L, int lib, int methods) {
   lua_pushvalue(L, methods);
   lua_pushcfunction(L, l_leaky_relu);
   lua_setfield(L, -2, "leaky_relu");
+  lua_pushcfunction(L, l_elu);
+  lua_setfield(L, -2, "elu");
   lua_pop(L, 1);
 }

@@ -24,6 +24,56 @@ static int t_unary(lua_State *L) {
   return lt_push(L, fn_unary(op, lt_check(L, 1)), op_unary_name[op]);
 }
 
+/* gelu(x [, {approximate="none"|"tanh"}]): the exact form or PyTorch's
+** tanh one (the gelu_tanh op). */
+static int t_gelu(lua_State *L) {
+  UnaryOp op = OP_GELU;
+  if (lua_istable(L, 2)) {
+    const char *a;
+    lua_getfield(L, 2, "approximate");
+    a = lua_isnil(L, -1) ? "none" : lua_tostring(L, -1);
+    if (a != NULL && strcmp(a, "tanh") == 0) op = OP_GELU_TANH;
+    else if (a == NULL || strcmp(a, "none") != 0)
+      return luaL_argerror(L, 2, "approximate must be \"none\" or \"tanh\"");
+    lua_pop(L, 1);
+  } else if (!lua_isnoneornil(L, 2)) {
+    return luaL_argerror(L, 2, "options table expected, e.g. {approximate=\"tanh\"}");
+  }
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_pushnumber(L, op_unary_apply(op, lua_tonumber(L, 1)));
+    return 1;
+  }
+  return lt_push(L, fn_unary(op, lt_check(L, 1)), "gelu");
+}
+
+/* where(c, a, b): a where c ≠ 0, else b (a, b tensors or numbers). */
+static int t_where(lua_State *L) {
+  Tensor *c = lt_check(L, 1), *a, *b, **slot;
+  if (lt_test(L, 2) == NULL) luaL_checknumber(L, 2);
+  if (lt_test(L, 3) == NULL) luaL_checknumber(L, 3);
+  a = *lt_newslot(L) = lt_totensor(L, 2);
+  b = *lt_newslot(L) = lt_totensor(L, 3);
+  if (a == NULL || b == NULL) return lt_error(L, "where");
+  slot = lt_newslot(L);
+  *slot = fn_where(c, a, b);
+  return *slot ? 1 : lt_error(L, "where");
+}
+
+/* masked_fill(x, mask, v): v where mask ≠ 0, else x (PyTorch's). */
+static int t_masked_fill(lua_State *L) {
+  Tensor *x = lt_check(L, 1), *m = lt_check(L, 2), *v, **slot;
+  luaL_checknumber(L, 3);
+  v = *lt_newslot(L) = lt_totensor(L, 3);
+  if (v == NULL) return lt_error(L, "masked_fill");
+  slot = lt_newslot(L);
+  *slot = fn_where(m, v, x);
+  return *slot ? 1 : lt_error(L, "masked_fill");
+}
+
+/* tril(x [, k]) / triu(x [, k]) over the last two dims */
+static int t_tril(lua_State *L) { return lt_push(L, fn_tri(lt_check(L, 1), lt_optinteger(L, 2, 0), 0), "tril"); }
+static int t_triu(lua_State *L) { return lt_push(L, fn_tri(lt_check(L, 1), lt_optinteger(L, 2, 0), 1), "triu"); }
+
 /* A binary elementwise method; either side may be a number. */
 static int t_binary(lua_State *L) {
   BinaryOp op = (BinaryOp)lua_tointeger(L, lua_upvalueindex(1));
@@ -241,6 +291,7 @@ static const luaL_Reg shared[] = {
   {"outer", t_outer}, {"matmul", t_matmul},
   {"det", t_det}, {"inv", t_inv}, {"solve", t_solve}, {"pinv", t_pinv}, {"eigh", t_eigh},
   {"rank", t_rank}, {"allclose", t_allclose},
+  {"where", t_where}, {"masked_fill", t_masked_fill}, {"tril", t_tril}, {"triu", t_triu},
   {NULL, NULL}
 };
 
@@ -263,6 +314,8 @@ void lt_open_ops(lua_State *L, int lib, int methods) {
     luaL_setfuncs(L, shared, 0);
     set_closures(L, lua_gettop(L), op_unary_name, OP_UNARY_COUNT, t_unary);
     set_closures(L, lua_gettop(L), op_binary_name, OP_BINARY_COUNT, t_binary);
+    lua_pushcfunction(L, t_gelu);
+    lua_setfield(L, -2, "gelu");
     lua_pop(L, 1);
   }
 }

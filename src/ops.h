@@ -46,6 +46,7 @@ typedef enum {
   OP_TEST_MISSING,   /* `make check-op-tables`: an op without rows must not compile */
 #endif
   OP_TANH, OP_SIGMOID, OP_RELU, OP_SOFTPLUS,
+  OP_ERF, OP_GELU, OP_GELU_TANH, OP_SILU, OP_RELU6, OP_SIN, OP_COS,
   OP_UNARY_COUNT
 } UnaryOp;
 

@@ -30,12 +30,28 @@ static double f_relu(double x) { return x > 0 ? x : (isnan(x) ? x : 0.0); }
 /* log(1 + e^x) without overflow: max(x,0) + log1p(e^-|x|) */
 static double f_softplus(double x) { return fmax(x, 0.0) + log1p(exp(-fabs(x))); }
 
+#define SQRT1_2 0.70710678118654752440          /* 1/√2 (C11 has no M_SQRT1_2) */
+#define SQRT_2_OVER_PI 0.79788456080286535588   /* √(2/π) */
+/* GELU as PyTorch: exact x·Φ(x), Φ(x) = (1 + erf(x/√2))/2, or its tanh
+** form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) */
+static double f_erf(double x) { return erf(x); }
+static double f_gelu(double x) { return 0.5 * x * (1.0 + erf(x * SQRT1_2)); }
+static double f_gelu_tanh(double x) {
+  return 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+}
+static double f_silu(double x) { return x * f_sigmoid(x); }
+static double f_relu6(double x) { return isnan(x) ? x : fmin(fmax(x, 0.0), 6.0); }
+static double f_sin(double x) { return sin(x); }
+static double f_cos(double x) { return cos(x); }
+
 OP_TABLE_BEGIN(unary_fn);
 static double (*const unary_fn[])(double) = {
   OP_ROW(OP_NEG) = f_neg, OP_ROW(OP_ABS) = f_abs, OP_ROW(OP_EXP) = f_exp,
   OP_ROW(OP_LOG) = f_log, OP_ROW(OP_SQRT) = f_sqrt, OP_ROW(OP_SIGN) = f_sign,
   OP_ROW(OP_TANH) = f_tanh, OP_ROW(OP_SIGMOID) = f_sigmoid, OP_ROW(OP_RELU) = f_relu,
-  OP_ROW(OP_SOFTPLUS) = f_softplus,
+  OP_ROW(OP_SOFTPLUS) = f_softplus, OP_ROW(OP_ERF) = f_erf, OP_ROW(OP_GELU) = f_gelu,
+  OP_ROW(OP_GELU_TANH) = f_gelu_tanh, OP_ROW(OP_SILU) = f_silu, OP_ROW(OP_RELU6) = f_relu6,
+  OP_ROW(OP_SIN) = f_sin, OP_ROW(OP_COS) = f_cos,
 };
 OP_TABLE_END(unary_fn, OP_UNARY_COUNT);
 
@@ -44,7 +60,9 @@ const char *const op_unary_name[] = {
   OP_ROW(OP_NEG) = "neg", OP_ROW(OP_ABS) = "abs", OP_ROW(OP_EXP) = "exp",
   OP_ROW(OP_LOG) = "log", OP_ROW(OP_SQRT) = "sqrt", OP_ROW(OP_SIGN) = "sign",
   OP_ROW(OP_TANH) = "tanh", OP_ROW(OP_SIGMOID) = "sigmoid", OP_ROW(OP_RELU) = "relu",
-  OP_ROW(OP_SOFTPLUS) = "softplus",
+  OP_ROW(OP_SOFTPLUS) = "softplus", OP_ROW(OP_ERF) = "erf", OP_ROW(OP_GELU) = "gelu",
+  OP_ROW(OP_GELU_TANH) = "gelu_tanh", OP_ROW(OP_SILU) = "silu", OP_ROW(OP_RELU6) = "relu6",
+  OP_ROW(OP_SIN) = "sin", OP_ROW(OP_COS) = "cos",
 };
 OP_TABLE_END(op_unary_name, OP_UNARY_COUNT);
 

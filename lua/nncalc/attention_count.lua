@@ -22,8 +22,8 @@
 local M = {}
 
 local function shape_parts(m, s)
-  local N = #s == 3 and s[1] or 1
-  local T = s[#s - 1]
+  local N = #s == 3 and s[m.batch_first and 1 or 2] or 1
+  local T = s[(#s == 3 and not m.batch_first) and 1 or #s - 1]
   local d, H, G, dh = m.embed_dim, m.num_heads, m.kv_heads, m.head_dim
   -- score entries computed per head: the full T x T (as PyTorch's kernels
   -- compute it, then mask), or only the kept T(T+1)/2 under causal_count="kept"
@@ -38,7 +38,7 @@ function M.cost(m, s)
   local qkv_out = d + 2 * kvd
   local b = m.has_bias
   local qkv = { name = "qkv projection", macs = rows * d * qkv_out, mults = rows * d * qkv_out,
-    adds = rows * qkv_out * (d - 1), bias_adds = b and rows * qkv_out or 0 }
+    adds = rows * qkv_out * (d - 1), bias_adds = m.qkv_bias and rows * qkv_out or 0 }
   local nh = N * H
   local scores = { name = "scores Q·Kᵀ", kind = "attention", macs = nh * pairs * dh, mults = nh * pairs * dh, adds = nh * pairs * (dh - 1) }
   -- ÷sqrt(dh) per score, e^(s − max) per score, the row max subtracted,
@@ -50,7 +50,7 @@ function M.cost(m, s)
   local out = { name = "output projection", macs = rows * d * d, mults = rows * d * d, adds = rows * d * (d - 1),
     bias_adds = b and rows * d or 0 }
   local parts = { qkv, scores, soft, av, out }
-  local c = { weights = d * qkv_out + d * d, biases = b and (qkv_out + d) or 0, parts = parts,
+  local c = { weights = d * qkv_out + d * d, biases = (m.qkv_bias and qkv_out or 0) + (b and d or 0), parts = parts,
     saved = rows * d + rows * qkv_out + nh * T * T + rows * d }
   for _, k in ipairs({ "macs", "mults", "adds", "bias_adds", "acts" }) do
     local t = 0
@@ -61,10 +61,13 @@ function M.cost(m, s)
   -- dx through both projections, dQ dK dV through the products, the softmax
   c.bwd_input = qkv.macs + out.macs + 2 * scores.macs + 2 * av.macs + 2 * nh * pairs
   c.bwd_weight = qkv.macs + out.macs
-  c.note = (m.causal and m.causal_count == "kept")
-    and ("attention: only the T(T+1)/2 = %d unmasked scores per head are counted (causal_count=\"kept\")"):format(pairs)
-    or ("attention: all T·T = %d scores per head are counted%s"):format(T * T,
-      m.causal and ' (the masked half too, as the kernels compute it; causal_count="kept" counts T(T+1)/2)' or "")
+  -- which count a causal layer prints (without a mask there is only one)
+  if m.causal then
+    c.note = m.causal_count == "kept"
+      and ("attention: only the T(T+1)/2 = %d unmasked scores per head are counted (causal_count=\"kept\")"):format(pairs)
+      or ("attention: all T·T = %d scores per head are counted, the masked ones too, as the kernels compute them"
+        .. ' (causal_count="kept" counts T(T+1)/2)'):format(T * T)
+  end
   return c
 end
 
@@ -84,7 +87,8 @@ function M.explain(m, s)
   local L = {
     ("d = %d, heads H = %d, d_head = d/H = %d%s"):format(d, H, dh,
       G ~= H and (", kv_heads = %d (K, V have %d = kv_heads·d_head columns)"):format(G, kvd) or ""),
-    ("params = d·(d + 2·%d) + d·d%s = %s"):format(kvd, m.has_bias and (" + (d + 2·%d) + d"):format(kvd) or "",
+    ("params = d·(d + 2·%d) + d·d%s%s = %s"):format(kvd, m.qkv_bias and (" + (d + 2·%d)"):format(kvd) or "",
+      m.has_bias and " + d" or "",
       g(c.weights + c.biases)),
     ("qkv projection: %s rows · d · (d + 2·%d) = %s MACs"):format(nt, kvd, g(p[1].macs)),
     ("scores Q·Kᵀ: N·H·%s·d_head = %d·%d·%s·%d = %s MACs"):format(pr, N, H, g(pairs), dh, g(p[2].macs)),
@@ -104,12 +108,12 @@ function M.compare(m, s)
   local p = c.parts
   local full = N * H * T * T * dh   -- the tools all count the full T x T
   local proj = p[1].macs + p[5].macs
-  local nparams_in = c.weights - d * d + (m.has_bias and (c.biases - d) or 0)
+  local nparams_in = c.weights - d * d + (c.biases - (m.has_bias and d or 0))
   return {
     fvcore = proj + 2 * full, fvcore_sdpa = proj,
     thop_old = 0, thop = N * (4 * T * d * d + 2 * T * T * d) + N * H * T * (3 * T - 1),
     torchinfo = nparams_in * N * T,
-    ptflops = N * (T * d + 3 * T * d * d + (m.has_bias and 3 * T * d or 0) + H * (2 * T * T * dh + T * T) + T * d * (d + 1)),
+    ptflops = N * (T * d + 3 * T * d * d + (m.qkv_bias and 3 * T * d or 0) + H * (2 * T * T * dh + T * T) + T * d * (d + 1)),
     deepspeed = 2 * proj + 4 * full, deepspeed_bmm = 2 * proj + 4 * full + N * H * T * T,
     flop_counter_cpu = 2 * proj, flop_counter = 2 * proj + 4 * full,
   }

@@ -80,6 +80,16 @@ doc("neg abs exp log sqrt sign tanh", "elementwise", "f(x)",
   "exp(tensor{0, 1})")
 doc("sigmoid", "elementwise", "sigmoid(x)", "1 / (1 + e^-x), computed without overflow for large |x|.", "sigmoid(tensor{-1, 0, 1})")
 doc("relu", "elementwise", "relu(x)", "max(0, x); relu(0) = 0 and its derivative at 0 is taken as 0.", "relu(tensor{-2, 0, 3})")
+doc("where", "elementwise", "where(c, a, b)", "a where c ≠ 0, else b, elementwise with broadcasting (a, b tensors or numbers); the gradient goes to a where c holds and to b elsewhere, none to c.", "where(tensor{1, 0, 1}, tensor{1, 2, 3}, 0)")
+doc("masked_fill", "elementwise", "masked_fill(x, mask, v) | x:masked_fill(mask, v)", "x with v wherever mask ≠ 0 (broadcast), as PyTorch; masked_fill(scores, triu(ones(T, T), 1), -math.huge) is the causal mask.", "masked_fill(zeros(2, 2), eye(2), -1)")
+doc("tril triu", "elementwise", "tril(x [, k]) | triu(x [, k])", "The lower (upper) triangle of the last two dims, on and below (above) the k-th diagonal (k = 0 the main one, k > 0 above it), the rest set to 0; works on batches of matrices.", "tril(ones(3, 3))")
+doc("erf", "elementwise", "erf(x)", "The error function 2/√π ∫₀ˣ e^(−t²) dt; derivative 2/√π·e^(−x²).", "erf(tensor{0, 1})")
+doc("gelu gelu_tanh", "elementwise", "gelu(x [, {approximate=\"none\"|\"tanh\"}]) | gelu_tanh(x)",
+  "GELU as PyTorch: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or with approximate=\"tanh\" (gelu_tanh) 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the form GPT-2 used. gelu(1) = 0.841345, gelu_tanh(1) = 0.841192.",
+  "gelu(tensor{-1, 0, 1})")
+doc("silu", "elementwise", "silu(x)", "x·σ(x) (swish); derivative σ(x)·(1 + x·(1 − σ(x))).", "silu(tensor{-1, 0, 1})")
+doc("relu6", "elementwise", "relu6(x)", "min(max(x, 0), 6); derivative 1 strictly between 0 and 6, else 0 (as PyTorch).", "relu6(tensor{-1, 3, 7})")
+doc("sin cos", "elementwise", "sin(x) | cos(x)", "Sine and cosine in radians, elementwise (the sinusoidal position codes are made of them).", "sin(tensor{0, 1})")
 doc("softplus", "elementwise", "softplus(x)", "log(1 + e^x), without overflow.", "softplus(tensor{0, 100})")
 doc("add sub mul div pow", "elementwise", "add(a, b) | a + b, a - b, a / b, a ^ b",
   "Elementwise with NumPy broadcasting; either side may be a number (1 - x, 2 / x). mul(a, b) is elementwise: the operator * is the matrix product.",
@@ -104,7 +114,7 @@ doc("softmax log_softmax", "reductions", "softmax(x [, d])",
 
 -- ---- products and linear algebra ------------------------------------------
 doc("matmul", "products", "a * b | matmul(a, b)",
-  "The product as written on paper, chosen by dims: vector.vector = number (dot), matrix*vector, vector*matrix, matrix*matrix, batched (3-D). A number times a tensor scales it.",
+  "The product as written on paper, chosen by dims: vector.vector = number (dot), matrix*vector, vector*matrix, matrix*matrix, batched: stacks of matrices over any leading dims, broadcast as NumPy (B x H x T x D * B x H x D x T, or one matrix shared by every entry). A number times a tensor scales it.",
   "tensor{{1,2},{3,4}} * tensor{1, 1}")
 doc("dot", "products", "dot(u, v)", "Sum of u_i v_i for two vectors (a number).", "dot(tensor{1,2,3}, tensor{4,5,6})")
 doc("mv", "products", "mv(A, x)", "Matrix times vector.", "mv(eye(2), tensor{1,2})")
@@ -241,7 +251,7 @@ doc("nn.Conv2d", "nn", "nn.Conv2d(cin, cout, k [, stride, padding, dilation, gro
 doc("nn.ConvTranspose2d", "nn", "nn.ConvTranspose2d(cin, cout, k [, stride, padding, output_padding, groups, bias, dilation]) | (cin, cout, k, {stride, padding, output_padding, dilation, groups, bias})", "A transposed convolution layer (see conv_transpose2d); the positional order is PyTorch's (dilation comes after bias).", "nn.ConvTranspose2d(4, 2, 3, {stride = 2}):out_shape{4, 5, 5}")
 doc("nn.MaxPool2d nn.AvgPool2d", "nn", "nn.MaxPool2d(k [, stride, padding, dilation, return_indices, ceil_mode]) | nn.AvgPool2d(k [, stride, padding, ceil_mode, count_include_pad]) | nn.MaxPool2d(k, {stride=k, padding, dilation, ceil_mode})", "Pooling layers (see max_pool2d, avg_pool2d); the stride defaults to the kernel size (nil positionally). PyTorch's positional order or the table; return_indices=true and divisor_override are refused.", "nn.MaxPool2d(2):out_shape{6, 28, 28}")
 doc("nn.AdaptiveAvgPool2d", "nn", "nn.AdaptiveAvgPool2d(size | {h, w})", "Average pooling to a fixed output size.", "nn.AdaptiveAvgPool2d(1):out_shape{512, 7, 7}")
-doc("nn.Flatten", "nn", "nn.Flatten()", "Joins every dim after the batch dim; a single image C x H x W becomes a vector.", "nn.Flatten():out_shape{16, 5, 5}")
+doc("nn.Flatten", "nn", "nn.Flatten([start_dim [, end_dim]])", "Joins every dim after the batch dim; a single image C x H x W becomes a vector. With start_dim (1-based, negative from the end) it joins start_dim..end_dim whatever the rank: nn.Flatten(2) on a batch of sequences {N, T, C} gives {N, T·C}, as PyTorch's nn.Flatten().", "nn.Flatten(2):out_shape{4, 10, 16}")
 doc("nn.ReLU nn.Sigmoid nn.Tanh nn.Softplus nn.LeakyReLU", "nn", "nn.ReLU() | nn.Sigmoid() | nn.Tanh() | nn.Softplus() | nn.LeakyReLU([negative_slope=0.01, inplace]) | nn.LeakyReLU{negative_slope=}", "Activation layers: the elementwise functions as modules.", "nn.ReLU()(tensor{-1, 2})")
 doc("nn.Softmax nn.LogSoftmax", "nn", "nn.Softmax([dim]) | nn.LogSoftmax([dim])", "softmax / log_softmax along dim (default: the last).", "nn.Softmax()(tensor{1, 2, 3})")
 doc("nn.BatchNorm1d nn.BatchNorm2d", "nn", "nn.BatchNorm1d(C [, eps, momentum, affine, track_running_stats]) | nn.BatchNorm2d(C, {eps=1e-5, momentum=0.1, affine=true})", "Batch normalization over the channels of N x C (x L) or N x C x H x W inputs; training uses batch statistics, eval() the running ones.", "nn.BatchNorm1d(2)(tensor{{1, 10}, {3, 20}})")
@@ -250,7 +260,8 @@ doc("nn.GELU", "nn", "nn.GELU([{approximate=\"none\"|\"tanh\"}])",
   "GELU(x) = x·Φ(x) with Φ the normal CDF (exact, BERT and ViT), or PyTorch's tanh form 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) that GPT-2 used. summary counts one activation evaluation per element.",
   "nn.GELU{approximate=\"tanh\"}(tensor{-1, 0, 1})")
 doc("nn.SiLU nn.ReLU6", "nn", "nn.SiLU() | nn.ReLU6()", "SiLU (swish) x·σ(x), ReLU6 min(max(x, 0), 6), elementwise as PyTorch.", "nn.SiLU()(tensor{-1, 0, 1})")
-doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise.", "nn.ELU()(tensor{-1, 2})")
+doc("nn.ELU", "nn", "nn.ELU([alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise (the elu function as a module).", "nn.ELU()(tensor{-1, 2})")
+doc("elu", "elementwise", "elu(x [, alpha=1])", "x for x > 0, alpha·(eˣ − 1) otherwise; derivative 1, or alpha·eˣ (alpha at 0, as PyTorch).", "elu(tensor{-1, 0, 2})")
 doc("nn.LayerNorm", "nn", "nn.LayerNorm(d | {d1, d2, ...} [, {eps=1e-5, elementwise_affine=true, bias=true}])",
   "Normalises each sample over its last dims: (x − mean)/sqrt(var + eps)·γ + β with the biased variance, as PyTorch; the same in training and eval. bias=false drops β (nanoGPT's bias-free GPT-2). summary counts one square root (norm evaluation) per normalised row.",
   "nn.LayerNorm(3)(tensor{{1, 2, 3}})")
@@ -258,8 +269,8 @@ doc("nn.RMSNorm", "nn", "nn.RMSNorm(d [, {eps=, elementwise_affine=true}])",
   "x / sqrt(mean(x²) + eps)·γ over the last dims (LLaMA, T5); eps defaults to the float type's epsilon as in PyTorch (2⁻⁵² here).", "nn.RMSNorm(2)(tensor{3, 4})")
 doc("nn.GroupNorm", "nn", "nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}])",
   "Splits the channels of N x C x ... into groups and normalises each group of each sample; γ, β per channel.", "nn.GroupNorm(2, 4)(randn(1, 4, 3))")
-doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\"}])",
-  "Self-attention on T x d or N x T x d with PyTorch's math: Q, K, V = x·Wᵀ + b, per head softmax(Q Kᵀ/sqrt(d_head) + mask)·V, heads concatenated and projected by out_proj. attn(x, {mask=M}) adds M (T x T, 0 keeps, -inf removes) as PyTorch's float attn_mask; causal=true masks the future. kv_heads < heads shares each K/V head among heads/kv_heads query heads (GQA; 1 = MQA). attn(x, {trace=true}) prints one head at a time: QKᵀ/sqrt(d), the mask, the softmax rows, the weighted sum and each head's share of the output. summary lists qkv projection, scores Q·Kᵀ, softmax, attention×V and output projection; causal_count=\"kept\" counts only the T(T+1)/2 unmasked scores.",
+doc("nn.MultiheadAttention", "nn", "nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads, qkv=\"fused\"|\"separate\", rope=false, causal_count=\"full\"|\"kept\", qkv_bias=bias, batch_first=true}])",
+  "Self-attention on T x d or N x T x d (batch_first=false: T x N x d, PyTorch's default) with PyTorch's math: Q, K, V = x·Wᵀ + b, per head softmax(Q Kᵀ/sqrt(d_head) + mask)·V, heads concatenated and projected by out_proj. attn(x, {mask=M}) adds M (T x T, 0 keeps, -inf removes) as PyTorch's float attn_mask; causal=true masks the future. kv_heads < heads shares each K/V head among heads/kv_heads query heads (GQA; 1 = MQA). attn(x, {trace=true}) prints one head at a time: QKᵀ/sqrt(d), the mask, the softmax rows, the weighted sum and each head's share of the output. summary lists qkv projection, scores Q·Kᵀ, softmax, attention×V and output projection; causal_count=\"kept\" counts only the T(T+1)/2 unmasked scores.",
   "nn.MultiheadAttention(8, 2, {causal=true})(randn(3, 8))")
 doc("nn.TransformerBlock", "nn", "nn.TransformerBlock{d=, heads=, d_ff=4d, norm=\"layer\"|\"rms\", mlp=\"gelu\"|\"swiglu\", bias=true, causal=true, pre_norm=true, kv_heads=, gelu=\"tanh\"|\"none\", eps=, rope=false, dropout=0}",
   "A transformer block: pre-norm (GPT-2, LLaMA) x + attn(ln_1(x)), then x + mlp(ln_2(x)); pre_norm=false is BERT's post-norm ln_1(x + attn(x)), ln_2(x + mlp(x)). mlp=\"swiglu\" is LLaMA's W₂(silu(W₁x) ⊙ W₃x) (nn.SwiGLU).",
@@ -286,7 +297,7 @@ doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim = d]} or nn.Conca
 
 -- ---- analysis: counting, sizes, receptive fields, checking -------------------------
 doc("summary", "analysis", "summary(model, input_shape [, {columns=, explain=, compare=, bias=true, relu=true, flops=\"mac\"|\"2mac\"|\"2k-1\", per_sample=false, conventions=true, quiet=}])",
-  "A per-layer table from the layer settings alone (no weights are made): output shape, parameters (weights and biases), neurons, multiplications, additions, MACs, FLOPs, activation evaluations, max-pool comparisons, input connections, backward multiplications for dx and dW, values saved for backward, receptive field, jump and start per axis; totals; the counting conventions under the table. explain=true prints every formula with its numbers, compare=true what fvcore, thop, ptflops, torchinfo, FlopCounterMode and torchscan would report, each by its own rules (also as s.compare). Returns a table: s.total.params, s[i].out_shape, s[i].rf ... (s[1] is the model itself). Columns: out params weights biases neurons mults adds macs flops acts comps conns bwd_input bwd_weight saved rf jump start.",
+  "A per-layer table from the layer settings alone (no weights are made): output shape, parameters (weights and biases), neurons, multiplications, additions, MACs, FLOPs, activation evaluations, max-pool comparisons, input connections, backward multiplications for dx and dW, values saved for backward, receptive field, jump and start per axis; totals; the counting conventions under the table. explain=true prints every formula with its numbers, compare=true what fvcore, thop, ptflops, torchinfo, FlopCounterMode and torchscan would report, each by its own rules (also as s.compare). compare_params=true lists a GPT model's parameter count under every convention (tied/untied head, biases, padded vocabulary, non-embedding), as models.param_counts. Returns a table: s.total.params, s[i].out_shape, s[i].rf ... (s[1] is the model itself). Columns: out params weights biases neurons mults adds macs flops acts comps conns bwd_input bwd_weight saved rf jump start.",
   "summary(models.lenet5(), {1, 32, 32}, {quiet = true}).total.params")
 doc("conv_out", "analysis", "conv_out(n, k [, {stride=1, padding=0, dilation=1, explain=false}])",
   "The output size floor((n + 2p - d(k-1) - 1)/s) + 1, and a second result that shows the formula with the numbers and says how many input rows the floor leaves unseen.",
@@ -319,9 +330,12 @@ doc("check_summary", "analysis", "check_summary()", "Prints the tally of the che
 doc("models", "analysis", "models.lenet5() | models.alexnet() | models.vgg11() | models.vgg16() | models.resnet18() | models.resnet50([{v1=true}]) | models.inception{...}",
   "Standard architectures as torchvision builds them (parameters made only when used), for summary and receptive fields; all but lenet5 take the number of classes (default 1000). ResNet-50 is torchvision's v1.5, which strides in the 3x3 of a bottleneck; models.resnet50{v1=true, classes=} is the paper's original, striding in the first 1x1 (3.86 G multiply-adds instead of 4.09, receptive field 483 instead of 427, same parameters). models.inception{input=, b1=, b3_reduce=, b3=, b5_reduce=, b5=, pool_proj=} builds a GoogLeNet Inception module; b3_reduce=false gives the naive one.",
   "models.vgg16()")
-doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true} | models.bert{size=\"base\"|\"large\"} | models.vit{size=\"b16\"}",
-  "Transformers from their published configurations, no weights made: GPT-2 (124,439,808 parameters small; the LM head shares the token embedding, counted once), BERT with its pooler (109,482,240 base), torchvision's ViT-B/16 (86,567,656). Input: token ids {T} (GPT-2, BERT) or an image {3, 224, 224}.",
+doc("models.gpt2 models.bert models.vit", "analysis", "models.gpt2{size=\"small\"|\"medium\"|\"large\"|\"xl\", bias=true, vocab=50257, context=1024, tied=true} | models.bert{size=\"base\"|\"large\"} | models.vit{size=\"b16\"|\"b32\"|\"l16\"|\"l32\"}",
+  "Transformers from their published configurations, no weights made: GPT-2 (124,439,808 parameters small; the LM head shares the token embedding, counted once), BERT with its pooler (109,482,240 base), torchvision's ViT-B/16 (86,567,656; 17.56 G multiply-adds at 224x224, as torchvision's table), B/32, L/16, L/32. Input: token ids {T} (GPT-2, BERT) or an image {3, 224, 224}.",
   "summary(models.gpt2(), {1024}, {flops=\"2mac\", quiet=true}).total.flops")
+doc("models.gpt", "analysis", "models.gpt{d=, layers=, heads=, vocab=, context=, bias=true, tied=true, head_bias=false, qkv_bias=bias, mlp=\"gelu\"|\"relu\", dropout=0}",
+  "Any GPT: learned token and position embeddings, pre-norm blocks with causal attention, a final LayerNorm and the LM head (tied to the token embedding unless tied=false). Karpathy's lecture GPT (10,788,929 parameters) is models.gpt{d=384, layers=6, heads=6, vocab=65, context=256, tied=false, head_bias=true, qkv_bias=false, mlp=\"relu\"}.",
+  "summary(models.gpt{d=64, layers=2, heads=4, vocab=65, context=32}, {32}, {quiet=true}).total.params")
 doc("models.param_counts", "analysis", "models.param_counts(gpt)",
   "A GPT model's parameter count under every convention side by side, each with its reason: tied and untied head, without biases, vocabulary padded to a multiple of 64 (50,304), non-embedding (nanoGPT and Kaplan), 12·n_layer·d², excluding the LM head.",
   "models.param_counts(models.gpt2())")

@@ -164,7 +164,7 @@ end
 
 -- Transformers (models_transformer.lua, loaded on first use): GPT-2, BERT, ViT,
 -- and the parameter counts under every convention (transformer_count.lua).
-for _, name in ipairs({ "gpt2", "bert", "vit" }) do
+for _, name in ipairs({ "gpt", "gpt2", "bert", "vit" }) do
   models[name] = function(...) return require("nncalc.models_transformer")[name](...) end
 end
 function models.param_counts(model, o) return require("nncalc.transformer_count").param_counts(model, o) end

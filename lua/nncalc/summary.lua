@@ -473,7 +473,7 @@ function M.summary(model, shape, opts)
   opts = require("nncalc.named").options("summary", opts)
   if type(opts) ~= "table" then error("summary: options must be a table", 2) end
   local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1,
-    conventions = 1, neurons = 1, dtype = 1 }
+    conventions = 1, neurons = 1, dtype = 1, compare_params = 1 }
   for k in pairs(opts) do if not known[k] then error(("summary: unknown option '%s'"):format(tostring(k)), 2) end end
   if not Module.is_module(model) then error("summary: the first argument must be a model (an nn module)", 2) end
   if type(shape) ~= "table" or #shape == 0 then error("summary: the input shape must be a table like {3, 224, 224}", 2) end
@@ -557,6 +557,16 @@ function M.summary(model, shape, opts)
     if opts.explain then print("\n" .. explain(s)) end
     if compared then print("\n" .. compared) end
   end
+  -- ---- compare_params=true: the model's parameter count under every
+  -- convention, from its param_conventions() hook (models_transformer.lua)
+  if opts.compare_params then
+    local list = model.param_conventions and model:param_conventions()
+    s.param_conventions = list
+    if not opts.quiet then
+      print("\n" .. (list and tostring(list) or (model.class_name .. " lists no parameter conventions (param_conventions)")))
+    end
+  end
+  -- ---- end compare_params
   return s
 end
 

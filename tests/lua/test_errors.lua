@@ -13,7 +13,10 @@ test("shape mismatches name the function and both shapes", function()
   expect_error(function() return A - zeros(2, 3) end, "sub: shapes 3x2 and 2x3")
   expect_error(function() return A:cmul(zeros(4)) end, "cmul: shapes 3x2 and 4")
   expect_error(function() return bmm(zeros(2, 2, 3), zeros(3, 3, 2)) end, "bmm: batch sizes differ")
-  expect_error(function() return zeros(2, 2, 2, 2) * zeros(2, 2) end, "no matrix product for 2x2x2x2 * 2x2")
+  expect_error(function() return zeros(2, 2, 2, 2) * zeros(2) end, "no matrix product for 2x2x2x2 * 2")
+  -- batched products over any leading dims: the inner and the batch dims are checked
+  expect_error(function() return zeros(2, 2, 2, 3) * zeros(2, 2) end, "matmul: size mismatch, 2x2x2x3 * 2x2 (inner dims 3 vs 2)")
+  expect_error(function() return zeros(2, 3, 2, 2) * zeros(4, 2, 2) end, "matmul: batch dims of 2x3x2x2 and 4x2x2 do not broadcast (3 vs 4)")
   expect_error(function() return tensor{1, 2}:reshape(3) end,
     "reshape: cannot reshape 2 (2 elements) to 3 (3 elements)")
   expect_error(function() return A:t():view(6) end, "view: cannot view 2x3 as 6 without copying")

@@ -193,6 +193,16 @@ test("the cells: one step of the layer's equations, with a given state", functio
   end
 end)
 
+test("sequences longer than 64 steps (stack takes 64 tensors at a time)", function()
+  seed(31)
+  local m = nn.GRU(2, 2, { num_layers = 2, bidirectional = true })
+  local x = randn(150, 1, 2)
+  local out, hn = m(x)
+  local want_out, want_hn = ref_layer("GRU", m, x:totable())
+  tensor_eq(out:detach(), want_out, 1e-12, "150 steps")
+  tensor_eq(hn:detach(), want_hn, 1e-12, "h_n")
+end)
+
 test("an initial state is used, and LSTM's (h_n, c_n) feeds the next call", function()
   seed(8)
   local m = nn.LSTM(2, 3, { bidirectional = true })
@@ -273,18 +283,23 @@ test("gradcheck: every layer, direction and option, and every cell", function()
     end
     seed(22)
     grad_all(nn[kind](2, 3), randn(3, 2), nil, kind .. " unbatched, zero state")
-    for _, bias in ipairs({ true, "single" }) do
+    for _, bias in ipairs({ true, "single", false }) do
       local cell = nn[kind .. "Cell"](2, 3, { bias = bias })
       grad_all(cell, randn(2, 2), kind == "LSTM" and { randn(2, 3), randn(2, 3) } or randn(2, 3), kind .. "Cell")
     end
   end
   grad_all(nn.RNN(2, 2, { nonlinearity = "relu" }), randn(3, 2, 2), nil, "RNN relu")
+  grad_all(nn.RNNCell(2, 2, { nonlinearity = "relu" }), randn(2), randn(2), "RNNCell relu, unbatched")
+  grad_all(nn.LSTMCell(2, 2), randn(2), nil, "LSTMCell unbatched, zero state")
 end)
 
 -- ---- bad input --------------------------------------------------------------------------
 
 test("misuse is a Lua error naming the layer, the argument and the shapes", function()
   expect_error(function() return nn.LSTM(0, 2) end, "LSTM: input_size must be a positive whole number, got 0")
+  expect_error(function() return nn.GRUCell(2.5, 2) end, "GRUCell: input_size must be a positive whole number, got 2.5")
+  eq(#nn.LSTM(2.0, 2 ^ 2, { num_layers = 2.0 }):parameters(), 8, "whole numbers computed as floats count")
+  eq(nn.LSTM(2.0, 2 ^ 2):extra_repr(), "2, 4", "and print as integers")
   expect_error(function() return nn.GRU(2, 2, { nonlinearity = "relu" }) end, "GRU: nonlinearity applies to RNN only")
   expect_error(function() return nn.RNN(2, 2, { bias = "double" }) end, 'RNN: bias must be true', '"single"')
   expect_error(function() return nn.LSTM(2, 2, { layers = 2 }) end, "LSTM: unknown option 'layers'", "num_layers")

@@ -177,11 +177,14 @@ test("gradgradcheck: unary functions", function()
     neg = { neg, randn }, abs = { abs, away }, exp = { exp, randn }, log = { log, pos },
     sqrt = { sqrt, pos }, sign = { sign, away }, tanh = { tanh, randn }, sigmoid = { sigmoid, randn },
     relu = { relu, away }, softplus = { softplus, randn },
+    erf = { erf, randn }, gelu = { gelu, randn }, gelu_tanh = { gelu_tanh, randn }, silu = { silu, randn },
+    relu6 = { relu6, function(...) return away(...) * 4 + 1 end }, sin = { sin, randn }, cos = { cos, randn },
   }
   for name, c in pairs(cases) do
     ggc(name, cube(c[1]), { c[2](2, 3) })
   end
   ggc("leaky_relu", cube(function(x) return leaky_relu(x, 0.1) end), { away(5) })
+  ggc("elu", cube(function(x) return elu(x, 0.7) end), { away(5) })
 end)
 
 test("gradgradcheck: binary operators with broadcasting, and with numbers", function()

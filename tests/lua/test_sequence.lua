@@ -19,6 +19,9 @@ test("nn.Linear applies to the last dim of {T, N, in}, forward and backward, as 
   eq(table.concat(lin:out_shape{ 2, 7, 3 }, "x"), "2x7x2", "out_shape")
   local s = summary(nn.Sequential{ nn.Linear(3, 2) }, { 2, 7, 3 }, { quiet = true })
   eq(s.total.macs, 2 * 7 * 2 * 3, "MACs: N·T·out·in")
+  -- torchinfo's rule (layer_info.py): the parameters x output_size[0], the first dim only
+  eq(lin:counters({ in_shape = { 2, 7, 3 }, out_shape = { 2, 7, 2 }, in_n = 42, out_n = 28, macs = 84 }).torchinfo,
+    2 * 8, "torchinfo for {N, T, in}")
   expect_error(function() return lin(zeros(4, 5, 2)) end, "does not fit weight 2x3")
 end)
 
@@ -62,6 +65,10 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
     local sum = { macs = 0, mults = 0, adds = 0, acts = 0, bias_adds = 0 }
     for _, part in ipairs(c.parts) do for k in pairs(sum) do sum[k] = sum[k] + (part[k] or 0) end end
     for k, v in pairs(sum) do eq(v, c[k], kind .. " parts add up to " .. k) end
+    eq(c.parts[1].weights + c.parts[1].biases + c.parts[2].weights + c.parts[2].biases, c.weights + c.biases,
+      kind .. " the parts split the parameters")
+    eq(c.parts[2].weights, G * H * H, kind .. " W_hh in the recurrent part")
+    eq(c.saved, T * N * (I + H + G * H + ({ RNN = 0, LSTM = 2, GRU = 1 })[kind] * H), kind .. " saved for backward")
     eq(c.parts[1].macs, T * N * G * H * I, kind .. " input part")
     eq(c.parts[2].macs, T * N * G * H * H, kind .. " recurrent part")
     eq(c.note:find("two biases per gate", 1, true) ~= nil, true, "the convention is stated")
@@ -72,6 +79,7 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
   -- ptflops (pytorch_ops.py rnn_flops): 4h·in + 4h·h + 10h + both biases (8h) per step and sample
   eq(k.ptflops, T * N * (4 * H * I + 4 * H * H + 10 * H + 8 * H), "ptflops")
   eq(k.flop_counter, 2 * T * N * 4 * H * (I + H), "FlopCounterMode: 2 x the matrix products")
+  eq(k.deepspeed, T * N * ((2 * 4 * H * I - 4 * H) + (2 * 4 * H * H - 4 * H) + 10 * H + 8 * H), "DeepSpeed")
   -- a second bidirectional layer reads 2h features
   local c2 = nn.GRU(I, H, { num_layers = 2, bidirectional = true }):cost({ T, N, I })
   eq(c2.macs, T * N * 2 * (3 * H * (I + H) + 3 * H * (2 * H + H)), "2 layers x 2 directions")
@@ -86,6 +94,13 @@ test("summary of recurrent layers: the closed forms per step, x T x N, parts tha
   local s = summary(net, { N, T }, { quiet = true })
   eq(table.concat(s.total.out_shape, "x"), N .. "x" .. T .. "x5", "output shape")
   eq(s.total.params, 100 * I + 4 * (H * (I + H) + 2 * H) + 5 * H + 5, "params")
+  -- explain=true writes the gate blocks and both parts with their numbers
+  local text = capture(function() summary(nn.LSTM(10, 20), { T, N, 10 }, { explain = true }) end)
+  for _, l in ipairs({ "params = 4 gate blocks (i, f, g, o) of 20·(10 + 20) + 2·20 = 640 each: 2,560",
+      "input MACs = T·N · 4·20·10 = 7·3 · 800 = 16,800", "recurrent MACs = T·N · 4·20·20 = 33,600",
+      "activations = T·N · 5·20 (σ for i, f, o; tanh for g and for c) = 2,100" }) do
+    eq(text:find(l, 1, true) ~= nil, true, l)
+  end
   -- a 3-D sequence is not an image: no receptive field along T and C
   local seq = summary(nn.Sequential{ nn.LSTM(I, H), nn.Linear(H, 2) }, { T, N, I }, { quiet = true })
   eq(next(seq[2].rf), nil, "no image axes for {T, N, C}")
@@ -202,4 +217,22 @@ test("tokens {N, T} through Embedding, a batch-first LSTM and Linear: forward, b
   local list = net:trace(tokens)
   eq(#list, 3, "the forward trace has one entry per layer")
   eq(table.concat(list[2].output:shape(), "x"), "2x4x3", "the LSTM's output in the trace")
+end)
+
+test("nn.Flatten(start_dim [, end_dim]) for a batch of sequences; the default still reads C x H x W", function()
+  eq(table.concat(nn.Flatten():out_shape{ 16, 5, 5 }, "x"), "400", "one image")
+  eq(table.concat(nn.Flatten():out_shape{ 8, 16, 5, 5 }, "x"), "8x400", "a batch of images")
+  eq(table.concat(nn.Flatten(2):out_shape{ 4, 10, 16 }, "x"), "4x160", "{N, T, C} -> {N, T·C}")
+  eq(table.concat(nn.Flatten(2, 3):out_shape{ 2, 3, 4, 5 }, "x"), "2x12x5", "a range")
+  eq(table.concat(nn.Flatten(-2):out_shape{ 2, 3, 4 }, "x"), "2x12", "from the end")
+  local x = arange(1, 24):reshape(2, 3, 4)
+  local y = nn.Flatten(2)(x)
+  eq(table.concat(y:shape(), "x"), "2x12", "forward")
+  eq(y[{ 2, 5 }], x[{ 2, 2, 1 }], "row-major order kept")
+  eq(tostring(nn.Flatten(2)), "Flatten(2)", "repr")
+  expect_error(function() return nn.Flatten(3)(zeros(2, 3)) end, "dims 3..2 do not fit an input of 2 dims")
+  expect_error(function() return nn.Flatten(0) end, "Flatten: start_dim and end_dim must be whole numbers")
+  local s = summary(nn.Sequential{ nn.LSTM(4, 3, { batch_first = true }), nn.Flatten(2), nn.Linear(15, 2) }, { 6, 5, 4 },
+    { quiet = true })
+  eq(table.concat(s.total.out_shape, "x"), "6x2", "LSTM -> Flatten(2) -> Linear on {N, T, C}")
 end)

@@ -23,8 +23,19 @@ test("activations: values by hand", function()
   near(s[2], -2 / (1 + math.exp(2)), 1e-15, "silu(-2)")
   tensor_eq(nn.ELU()(tensor{ -1, 0, 2 }), { math.exp(-1) - 1, 0, 2 }, 1e-15)
   tensor_eq(nn.ELU(0.5)(tensor{ -2 }), { 0.5 * (math.exp(-2) - 1) }, 1e-15)
+  -- ELU's derivative at 0 is alpha (x > 0 ? 1 : alpha·eˣ), as PyTorch
+  local z = tensor{ 0 }:requires_grad()
+  elu(z, 0.5):sum():backward()
+  eq(z.grad[1], 0.5, "elu'(0) = alpha")
   tensor_eq(nn.ReLU6()(tensor{ -1, 3, 6, 7 }), { 0, 3, 6, 6 })
   expect_error(function() nn.GELU{ approximate = "fast" } end, "GELU", "approximate")
+  -- the C ops: erf(0.5) = 0.5204998778130465 (Abramowitz & Stegun table 7.1)
+  near(erf(0.5), 0.5204998778130465, 1e-15, "erf(0.5)")
+  near(nn.GELU()(tensor{ 1 })[1], 0.8413447460685429, 1e-15, "exact GELU(1) = Φ(1)")
+  near(gelu(-1), -1 + 0.8413447460685429, 1e-15, "GELU(−1)")
+  near(gelu(1, { approximate = "tanh" }), gelu_tanh(1), 0, "gelu{tanh} is gelu_tanh")
+  expect_error(function() gelu(tensor{ 1 }, { approximate = "x" }) end, "gelu", "approximate")
+  gc("gelu exact", function(x) return (gelu(x) ^ 2):sum() end, { tensor{ -2, -0.5, 0.3, 1.7 } })
 end)
 
 test("LayerNorm, RMSNorm, GroupNorm: values by hand", function()
@@ -50,7 +61,7 @@ end)
 local function reference(m, x, mask)
   local d, H, G, dh = m.embed_dim, m.num_heads, m.kv_heads, m.head_dim
   local W = m.in_proj_weight:detach():totable()
-  local b = m.has_bias and m.in_proj_bias:detach():totable() or nil
+  local b = m.qkv_bias and m.in_proj_bias:detach():totable() or nil
   local Wo, bo = m.out_proj.weight:detach():totable(), m.has_bias and m.out_proj.bias:detach():totable()
   local X = x:totable()
   local T = #X
@@ -107,6 +118,13 @@ test("MultiheadAttention matches a plain-Lua loop: heads, GQA, MQA, causal, mask
   local yb = m(xb)
   tensor_eq(yb:select(1, 1), reference(m, xb:select(1, 1)), 1e-12, "batch sample 1")
   tensor_eq(yb:select(1, 2), reference(m, xb:select(1, 2)), 1e-12, "batch sample 2")
+  -- batch_first=false: PyTorch's default T x N x d layout, same numbers
+  local mt = nn.MultiheadAttention(6, 2, { batch_first = false })
+  mt.in_proj_weight:detach():copy(m.in_proj_weight:detach())
+  mt.out_proj.weight:detach():copy(m.out_proj.weight:detach())
+  mt.out_proj.bias:detach():copy(m.out_proj.bias:detach())
+  tensor_eq(mt(xb:transpose(1, 2)):transpose(1, 2), yb:detach():totable(), 1e-14, "T x N x d")
+  eq(mt:cost({ 4, 2, 6 }).macs, m:cost({ 2, 4, 6 }).macs, "T x N x d counted as N x T x d")
   -- separate projections compute the same function
   local s = nn.MultiheadAttention(6, 3, { qkv = "separate", kv_heads = 3 })
   local ys = s(x)
@@ -173,8 +191,9 @@ end)
 --   GPT-2: HF model cards / nanoGPT README ("gpt2 124M") and nanoGPT
 --   model.py (bias=False: 124,337,664 in its transformer_sizing notebook);
 --   BERT: HF bert-base-uncased BertModel 109,482,240 (with the pooler),
---   bert-large-uncased 335,141,888; ViT-B/16: torchvision vit_b_16 docs,
---   num_params 86,567,656.
+--   bert-large-uncased 335,141,888; ViT: torchvision's vit_b_16/b_32/l_16/
+--   l_32 docs, num_params and GFLOPS.  The HF model cards round GPT-2 to
+--   124M, 355M, 774M and 1.5B, the exact counts follow from the formula.
 test("model parameter counts: GPT-2, BERT, ViT", function()
   local function params(m) return summary(m, m.config.kind == "vit" and { 3, 224, 224 } or { 8 }, { quiet = true }).total.params end
   local function gpt(d, L, V, C, bias)   -- wte + wpe + L·(ln, qkv, proj, ln, fc, proj) + ln_f
@@ -203,7 +222,25 @@ test("model parameter counts: GPT-2, BERT, ViT", function()
   eq(params(models.bert()), 109482240, "BERT-base")
   eq(params(models.bert{ size = "large" }), 335141888, "BERT-large")
   eq(params(models.vit()), 86567656, "ViT-B/16")
+  -- torchvision's model pages (pytorch.org/vision/stable/models/generated/
+  -- torchvision.models.vit_*.html): num_params and GFLOPS (their GFLOPS are
+  -- multiply-adds, attention products included)
+  for _, v in ipairs({ { "b16", 86567656, 17.56 }, { "b32", 88224232, 4.41 }, { "l16", 304326632, 61.55 },
+      { "l32", 306535400, 15.38 } }) do
+    local s = summary(models.vit{ size = v[1] }, { 3, 224, 224 }, { quiet = true })
+    eq(s.total.params, v[2], "ViT-" .. v[1] .. " num_params")
+    near(s.total.macs / 1e9, v[3], 0.005 / v[3], "ViT-" .. v[1] .. " GFLOPS")
+  end
   expect_error(function() models.gpt2{ size = "huge" } end, "models.gpt2", "size")
+  -- Karpathy's lecture GPT ("Let's build GPT: from scratch, in code, spelled
+  -- out", 2023; its gpt.py prints "10.788929 M parameters"): 6 blocks of
+  -- d = 384, bias-free key/query/value, ReLU MLP, an untied head with bias
+  local lec = models.gpt{ d = 384, layers = 6, heads = 6, vocab = 65, context = 256, tied = false, head_bias = true,
+    qkv_bias = false, mlp = "relu", dropout = 0.2 }
+  local block = 3 * 384 * 384 + (384 * 384 + 384) + (384 * 1536 + 1536) + (1536 * 384 + 384) + 2 * 2 * 384
+  eq(65 * 384 + 256 * 384 + 6 * block + 2 * 384 + (384 * 65 + 65), 10788929, "lecture GPT formula")
+  eq(params(lec), 10788929, "lecture GPT")
+  expect_error(function() models.gpt{ d = 8 } end, "models.gpt", "layers")
 end)
 
 test("nanoGPT's per-block FLOPs at T = 1024, d = 768 (transformer_sizing)", function()
@@ -259,11 +296,13 @@ test("errors name the layer and the shapes", function()
   expect_error(function() nn.MultiheadAttention(6, 4) end, "MultiheadAttention", "not divisible")
   expect_error(function() nn.MultiheadAttention(6, 3, { kv_heads = 2 }) end, "kv_heads 2")
   expect_error(function() nn.MultiheadAttention(6, 2)(zeros(3, 5)) end, "MultiheadAttention", "T x 6", "{3, 5}")
+  expect_error(function() nn.MultiheadAttention(6, 2)(5) end, "MultiheadAttention", "expects a tensor", "got a number")
+  expect_error(function() nn.MultiheadAttention(6, 2)(zeros(4, 6), { trace = true, mask = zeros(3, 3) }) end, "mask", "4 x 4")
   expect_error(function() nn.MultiheadAttention(6, 2)(zeros(3, 6), { mask = zeros(2, 2) }) end, "mask", "3 x 3")
   expect_error(function() nn.TransformerBlock{ d = 8, heads = 2, norm = "batch" } end, "TransformerBlock", "norm")
   expect_error(function() summary(models.gpt2(), { 2000 }) end, "T ≤ 1024")
   expect_error(function() models.gpt2{ context = 4 }(tensor{ 1, 2, 3, 4, 5 }) end, "T ≤ 4")
-  expect_error(function() models.gpt2{ vocab = 10, context = 4 }(tensor{ 1, 11 }) end, "token id 11", "1..10")
+  expect_error(function() models.gpt2{ vocab = 10, context = 4 }(tensor{ 1, 11 }) end, "Embedding(10, 768)", "index 11", "from 1 to 10")
 end)
 
 test("a tiny GPT runs forward and backward; the tied head gets the embedding's gradient", function()
@@ -273,5 +312,91 @@ test("a tiny GPT runs forward and backward; the tied head gets the embedding's g
   eq(table.concat(y:shape(), "x"), "3x11", "logits")
   y:sum():backward()
   eq(g.lm_head.weight, nil, "the tied head has no weight of its own")
-  eq(g.embed.wte.grad ~= nil, true, "wte receives the head's gradient")
+  eq(g.embed.wte.weight.grad ~= nil, true, "wte receives the head's gradient")
+end)
+
+test("attention trace: one head at a time on a 3-token input, then the backward names", function()
+  local m = nn.MultiheadAttention(2, 1, { bias = false, causal = true })
+  m.in_proj_weight:detach():copy(cat({ eye(2), eye(2), eye(2) }, 1))
+  m.out_proj.weight:detach():copy(eye(2))
+  local y
+  local out = capture(function() y = m(tensor{ { 1, 0 }, { 0, 1 }, { 1, 1 } }, { trace = true }) end)
+  for _, want in ipairs({ "head 1", "scores = Q·Kᵀ / sqrt(2)", "mask (added", "-inf", "weights = softmax",
+      "head output = weights·V", "its share of y", "y = Σ shares" }) do
+    eq(out:find(want, 1, true) ~= nil, true, "trace shows " .. want)
+  end
+  -- row 2 sees tokens 1 and 2 with scores 0 and 1/√2: weights (1, e^a)/(1 + e^a)
+  local a = 1 / math.sqrt(2)
+  near(y[2][2]:item(), math.exp(a) / (1 + math.exp(a)), 1e-14, "traced output")
+  local back = capture(function() y:sum():backward{ trace = true } end)
+  for _, name in ipairs({ "weights = softmax", "scores = mul", "bmm(Q,", "transpose(K)", "bmm(weights, V)" }) do
+    eq(back:find(name, 1, true) ~= nil, true, "backward names " .. name)
+  end
+end)
+
+test("Dropout on sequences: T x d and N x T x d", function()
+  seed(9)
+  local d = nn.Dropout(0.5)
+  local y = d(ones(4, 8))
+  for i = 1, 4 do for j = 1, 8 do local v = y[i][j]; eq(v == 0 or v == 2, true, "kept values scaled by 2") end end
+  eq(table.concat(d(ones(2, 3, 4)):shape(), "x"), "2x3x4", "batch of sequences")
+  tensor_eq(d:eval()(ones(2, 3)), { { 1, 1, 1 }, { 1, 1, 1 } })
+end)
+
+test("summary{compare_params=true} lists every convention with its reason", function()
+  local s
+  local out = capture(function() s = summary(models.gpt2(), { 1024 }, { compare_params = true }) end)
+  eq(s.param_conventions[4][2], 124337664, "without biases")
+  for _, want in ipairs({ "tied head", "untied head", "163,037,184", "vocab padded to 50,304", "non-embedding (nanoGPT)",
+      "123,653,376", "excluding the LM head" }) do
+    eq(out:find(want, 1, true) ~= nil, true, "listed: " .. want)
+  end
+  expect_error(function() models.param_counts(models.vgg11()) end, "models.param_counts", "GPT")
+end)
+
+test("where, masked_fill, tril, triu: values by hand, gradients, errors", function()
+  tensor_eq(where(tensor{ 1, 0, 2 }, tensor{ 1, 2, 3 }, tensor{ 10, 20, 30 }), { 1, 20, 3 })
+  tensor_eq(where(tensor{ { 1 }, { 0 } }, 7, tensor{ 1, 2 }), { { 7, 7 }, { 1, 2 } }, 0, "broadcast")
+  -- an unselected inf or NaN does not leak (a·c + b·(1−c) would give NaN)
+  tensor_eq(where(tensor{ 1, 0 }, tensor{ 1, math.huge }, tensor{ 0 / 0, 2 }), { 1, 2 })
+  tensor_eq(masked_fill(zeros(2, 2), eye(2), -1), { { -1, 0 }, { 0, -1 } })
+  tensor_eq(tril(ones(3, 3)), { { 1, 0, 0 }, { 1, 1, 0 }, { 1, 1, 1 } })
+  tensor_eq(triu(ones(2, 3), 1), { { 0, 1, 1 }, { 0, 0, 1 } })
+  tensor_eq(tril(ones(2, 2, 2), -1), { { { 0, 0 }, { 1, 0 } }, { { 0, 0 }, { 1, 0 } } }, 0, "batched")
+  tensor_eq(nn.causal_mask(2), { { 0, -math.huge }, { 0, 0 } })
+  seed(8)
+  gc("where", function(a, b) return (where(tensor{ { 1 }, { 0 } }, a, b) ^ 3):sum() end, { randn(2, 3), randn(3) })
+  gc("masked_fill", function(x) return (x:masked_fill(eye(3), 2) ^ 2):sum() end, { randn(3, 3) })
+  gc("tril", function(x) return (tril(x, 1) ^ 2):sum() end, { randn(2, 3, 4) })
+  local ok = gradgradcheck(function(a) return (where(tensor{ 1, 0, 1 }, a, 0) ^ 3):sum() end, { randn(3) }, { quiet = true })
+  eq(ok, true, "where twice differentiable")
+  expect_error(function() where(tensor{ 1, 0 }, tensor{ 1, 2, 3 }, 0) end, "where: shapes 2 (condition), 3 and scalar do not broadcast")
+  expect_error(function() tril(tensor{ 1, 2 }) end, "tril: a matrix (or a batch of them) expected, got 2")
+  expect_error(function() masked_fill(zeros(2), zeros(2), "x") end, "masked_fill")
+end)
+
+test("batched matmul over any leading dims, with broadcasting", function()
+  seed(6)
+  local a, b = randn(2, 3, 4, 5), randn(2, 3, 5, 2)
+  local c = a * b
+  eq(table.concat(c:shape(), "x"), "2x3x4x2", "B x H x T x D * B x H x D x T")
+  for i = 1, 2 do for h = 1, 3 do tensor_eq(c[i][h], (a[i][h] * b[i][h]):totable(), 1e-14) end end
+  local w = randn(5, 2)
+  local s = a * w   -- one matrix for every entry
+  tensor_eq(s[2][1], (a[2][1] * w):totable(), 1e-14, "shared matrix")
+  local k = randn(3, 5, 2)   -- broadcast over the leading batch dim
+  tensor_eq((a * k)[2][3], (a[2][3] * k[3]):totable(), 1e-14, "broadcast batch")
+  gc("4-D matmul", function(x, y) return ((x * y) ^ 2):sum() end, { randn(2, 1, 2, 3), randn(3, 3, 2) })
+end)
+
+test("summary{explain=true} prints the attention formulas with GPT-2's numbers", function()
+  local out = capture(function() summary(models.gpt2(), { 1024 }, { explain = true, columns = { "params" } }) end)
+  for _, want in ipairs({ "scores Q·Kᵀ: N·H·T²·d_head = 1·12·1,048,576·64 = 805,306,368 MACs",
+      "qkv projection: T = 1024 rows · d · (d + 2·768) = 1,811,939,328 MACs",
+      "the number of heads cancels", "params = 0 here: W is embed.wte (tied)",
+      "norm evaluations (square roots) = 1,024, one per row" }) do
+    eq(out:find(want, 1, true) ~= nil, true, "explains " .. want)
+  end
+  -- 805,306,368 = 1024² · 768 (by hand)
+  eq(1024 * 1024 * 768, 805306368, "scores MACs")
 end)

@@ -2,15 +2,6 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
--- composed forms until the C ops land (same values; the C ops are faster)
-local silu = silu or function(x) return x:cmul(sigmoid(x)) end
-local relu6 = relu6 or function(x) return relu(x) - relu(x - 6) end
-local elu = elu or function(x, a) return relu(x) + (exp(neg(relu(neg(x)))) - 1) * a end
-local gelu = gelu or function(x, o)
-  if o.approximate ~= "tanh" then error("GELU: the exact form needs erf") end
-  local c = math.sqrt(2 / math.pi)
-  return (x * 0.5):cmul(tanh((x + (x ^ 3) * 0.044715) * c) + 1)
-end
 
 -- an activation is evaluated once per element
 local function activation_cost(self, s, out)

@@ -2,7 +2,8 @@
 --     Q = x W_qᵀ + b_q   K = x W_kᵀ + b_k   V = x W_vᵀ + b_v
 --     head h:  O_h = softmax(Q_h K_hᵀ / sqrt(d_head) + mask) V_h
 --     y = concat(O_1 ... O_H) W_oᵀ + b_o
--- on a sequence T x d or a batch N x T x d (batch first).  kv_heads < heads
+-- on a sequence T x d or a batch N x T x d (batch first; batch_first=false
+-- takes T x N x d, PyTorch's default).  kv_heads < heads
 -- shares each K/V head among heads/kv_heads query heads (GQA; 1 is MQA),
 -- query head h reading K/V head ⌈h·kv_heads/heads⌉ as PyTorch's enable_gqa.
 local Module = require("nncalc.nn.Module")
@@ -18,7 +19,8 @@ local function positive(what, v)
 end
 
 -- nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads,
---   qkv="fused"|"separate", rope=false, causal_count="full"|"kept"}])
+--   qkv="fused"|"separate", rope=false, causal_count="full"|"kept", qkv_bias=bias,
+--   batch_first=true}])
 function MHA:init(d, heads, o)
   o = o or {}
   positive("embed_dim", d)
@@ -42,15 +44,21 @@ function MHA:init(d, heads, o)
   self.embed_dim, self.num_heads, self.kv_heads, self.head_dim = d, heads, kv, d // heads
   self.has_bias, self.causal, self.qkv, self.rope = o.bias ~= false, o.causal == true, qkv, o.rope == true
   self.causal_count = cc
+  -- qkv_bias=false with bias=true: biases on the output projection only
+  -- (Karpathy's lecture GPT)
+  -- batch_first=false takes PyTorch's default layout T x N x d
+  self.batch_first = o.batch_first ~= false
+  self.qkv_bias = self.has_bias
+  if o.qkv_bias ~= nil then self.qkv_bias = o.qkv_bias == true end
   local kvd = kv * self.head_dim
   if qkv == "fused" then
     -- PyTorch: in_proj_weight xavier-uniform, in_proj_bias zeros
     self:param("in_proj_weight", { d + 2 * kvd, d }, math.sqrt(6 / (d + d + 2 * kvd)))
-    if self.has_bias then self:param("in_proj_bias", { d + 2 * kvd }, "zeros") end
+    if self.qkv_bias then self:param("in_proj_bias", { d + 2 * kvd }, "zeros") end
   else
-    self.q_proj = Linear(d, d, { bias = self.has_bias })
-    self.k_proj = Linear(d, kvd, { bias = self.has_bias })
-    self.v_proj = Linear(d, kvd, { bias = self.has_bias })
+    self.q_proj = Linear(d, d, { bias = self.qkv_bias })
+    self.k_proj = Linear(d, kvd, { bias = self.qkv_bias })
+    self.v_proj = Linear(d, kvd, { bias = self.qkv_bias })
   end
   self.out_proj = Linear(d, d, { bias = self.has_bias })
 end
@@ -58,16 +66,14 @@ end
 -- The additive causal mask: 0 on and below the diagonal, −∞ above it.
 function M.causal_mask(tq, tk)
   tk = tk or tq
-  local m = zeros(tq, tk)
-  for i = 1, tq do for j = i + 1 + (tk - tq), tk do m[{ i, j }] = -math.huge end end
-  return m
+  return masked_fill(zeros(tq, tk), triu(ones(tq, tk), 1 + tk - tq), -math.huge)
 end
 
 local function projections(self, x)
   local d, kvd = self.embed_dim, self.kv_heads * self.head_dim
   if self.qkv == "separate" then return self.q_proj(x), self.k_proj(x), self.v_proj(x) end
   local N, T = x:size(1), x:size(2)
-  local p = linear(x:reshape(N * T, d), self.in_proj_weight, self.has_bias and self.in_proj_bias or nil)
+  local p = linear(x:reshape(N * T, d), self.in_proj_weight, self.qkv_bias and self.in_proj_bias or nil)
     :reshape(N, T, d + 2 * kvd)
   return p:narrow(3, 1, d), p:narrow(3, d + 1, kvd), p:narrow(3, d + kvd + 1, kvd)
 end
@@ -94,7 +100,7 @@ function MHA:attend(x, mask)
   local scores = (bmm(Q, K:transpose(2, 3)) * (1 / math.sqrt(dh))):name("scores")
   rec.scores = scores
   local m = mask
-  if self.causal then m = m and (M.causal_mask(T) + m) or M.causal_mask(T) end
+  if self.causal then m = (m and (M.causal_mask(T) + m) or M.causal_mask(T)):name("mask") end
   if m ~= nil then scores = scores + m end
   rec.mask = m
   local w = softmax(scores, 3):name("weights")
@@ -106,6 +112,9 @@ function MHA:attend(x, mask)
 end
 
 local function check_input(self, x)
+  if not nncalc.is_tensor(x) then
+    error(("expects a tensor T x %d or N x T x %d, got a %s"):format(self.embed_dim, self.embed_dim, type(x)), 0)
+  end
   local s = x:shape()
   if (#s ~= 2 and #s ~= 3) or s[#s] ~= self.embed_dim then
     error(("expects T x %d or N x T x %d, got {%s}"):format(self.embed_dim, self.embed_dim, table.concat(s, ", ")), 0)
@@ -125,9 +134,11 @@ end
 
 function MHA:compute(x, mask)
   check_input(self, x)
+  if x:dim() == 3 and not self.batch_first then x = x:transpose(1, 2) end
   mask = check_mask(mask, x)
   if x:dim() == 2 then return (self:attend(x:unsqueeze(1), mask)):squeeze(1) end
-  return (self:attend(x, mask))
+  local y = self:attend(x, mask)
+  return self.batch_first and y or y:transpose(1, 2)
 end
 
 -- attn(x), attn(x, {mask=M}), attn(x, {trace=true}): the trace prints one
@@ -138,7 +149,10 @@ function MHA:forward(x, opts)
   end
   opts = opts or {}
   local ok, y = pcall(function()
-    if opts.trace then return require("nncalc.attention_trace").run(self, x, check_mask(opts.mask, x)) end
+    if opts.trace then
+      check_input(self, x)
+      return require("nncalc.attention_trace").run(self, x, check_mask(opts.mask, x))
+    end
     return self:compute(x, opts.mask)
   end)
   if not ok then error(self:repr(""):gsub("\n.*", " ...") .. ": " .. tostring(y):gsub("^[^:\n]*:%d+: ", ""), 2) end
@@ -177,9 +191,11 @@ function MHA:extra_repr()
   local t = { ("embed_dim=%d, num_heads=%d"):format(self.embed_dim, self.num_heads) }
   if self.kv_heads ~= self.num_heads then t[#t + 1] = "kv_heads=" .. self.kv_heads end
   if not self.has_bias then t[#t + 1] = "bias=false" end
+  if self.qkv_bias ~= self.has_bias then t[#t + 1] = "qkv_bias=" .. tostring(self.qkv_bias) end
   if self.causal then t[#t + 1] = "causal=true" end
   if self.rope then t[#t + 1] = "rope=true" end
   if self.qkv ~= "fused" then t[#t + 1] = 'qkv="separate"' end
+  if not self.batch_first then t[#t + 1] = "batch_first=false" end
   return table.concat(t, ", ")
 end
 

@@ -10,14 +10,17 @@ Embedding.input_layout = "sequence"   -- token indices {T} or {N, T}, never an i
 
 -- nn.Embedding(num, dim [, {padding_idx = k, weight = W}])
 function Embedding:init(num, dim, opts)
-  for _, a in ipairs({ { "num_embeddings", num }, { "embedding_dim", dim } }) do
-    if math.type(a[2]) ~= "integer" or a[2] < 1 then
-      error(("Embedding: %s must be a positive whole number, got %s"):format(a[1], tostring(a[2])), 3)
-    end
+  -- a whole number computed as a float (50.0) counts as that integer
+  local function size(what, v)
+    local n = type(v) == "number" and math.tointeger(v)
+    if not n or n < 1 then error(("Embedding: %s must be a positive whole number, got %s"):format(what, tostring(v)), 4) end
+    return n
   end
+  num, dim = size("num_embeddings", num), size("embedding_dim", dim)
   opts = opts or {}
   if type(opts) ~= "table" then error("Embedding: options must be a table, e.g. {padding_idx = 1}", 3) end
   local pad = opts.padding_idx
+  pad = pad ~= nil and (type(pad) == "number" and math.tointeger(pad) or pad) or nil
   if pad ~= nil and (math.type(pad) ~= "integer" or pad < 1 or pad > num) then
     error(("Embedding: padding_idx must be an index from 1 to %d, got %s"):format(num, tostring(pad)), 3)
   end
@@ -91,6 +94,11 @@ end
 function Embedding:counters(r)
   local params = self.num_embeddings * self.embedding_dim
   return { fvcore = 0, thop = 0, ptflops = 0, flop_counter = 0, torchscan = 0, torchinfo = r.out_shape[1] * params }
+end
+
+function Embedding:explain(r, group)
+  return { ("params = %d·%d = %s"):format(self.num_embeddings, self.embedding_dim, group(r.params)),
+    ("lookups = %s indices, one row of %d read each; 0 MACs"):format(group(r.lookups or 0), self.embedding_dim) }
 end
 
 function Embedding:window() return nil end

@@ -83,6 +83,14 @@ function LayerNorm:cost(s)
     bias_adds = self.has_bias and n or 0, acts = rows, bwd_input = 3 * n, bwd_weight = self.affine and n or 0,
     saved = n + rows }
 end
+function LayerNorm:explain(r, group)
+  local d = numel(self.normalized_shape)
+  local rows = numel(r.in_shape) // d
+  return { ("params = γ %d%s = %s"):format(d, self.has_bias and (" + β " .. d) or "", group(r.params)),
+    ("%s rows of d = %d: mults = 2·%s (square, ÷σ) + 2·%s (÷d twice)%s = %s"):format(group(rows), d,
+      group(rows * d), group(rows), self.affine and (" + " .. group(rows * d) .. " (γ)") or "", group(r.mults)),
+    ("norm evaluations (square roots) = %s, one per row"):format(group(rows)) }
+end
 -- other counters: fvcore and DeepSpeed 5·numel (4 without affine), thop
 -- 4·numel (2), ptflops 2·numel (1), torchinfo parameters × batch
 function LayerNorm:counters(r)

@@ -69,7 +69,8 @@ function Linear:window() return false end
 
 function Linear:counters(r)
   local bias = self.has_bias and r.out_n or 0
-  local batch = (#r.in_shape >= 2) and (r.in_n // self.in_features) or 1
+  -- torchinfo: the parameters x the output's first size (N of {N, T, in}, not N·T)
+  local batch = (#r.in_shape >= 2) and r.out_shape[1] or 1
   return { fvcore = r.macs, flop_counter = 2 * r.macs, thop = r.macs, ptflops = r.macs + bias, deepspeed = 2 * r.macs,
     torchinfo = batch * (self.in_features * self.out_features + (self.has_bias and self.out_features or 0)),
     torchscan = r.out_n * (2 * self.in_features - 1) + bias }

@@ -182,23 +182,57 @@ M.AdaptiveAvgPool2d = Adaptive
 
 -- Flatten: everything after the batch dim becomes one.  A 3-D input is one
 -- image (C x H x W) and becomes a vector; 1-D and N x F inputs stay as they are.
+-- nn.Flatten(start_dim [, end_dim]) joins exactly those dims (1-based, as
+-- every nncalc dim; negative from the end), whatever the rank: nn.Flatten(2)
+-- on a batch of sequences {N, T, C} gives {N, T·C}, as PyTorch's nn.Flatten().
 local Flatten = Module.class("Flatten")
 Flatten.no_new_values = true   -- the same values, rearranged
 function Flatten:cost() return {} end
+function Flatten:init(first, last)
+  for _, v in ipairs({ first or 1, last or -1 }) do
+    if type(v) ~= "number" or not math.tointeger(v) or v == 0 then
+      error("Flatten: start_dim and end_dim must be whole numbers (1-based, negative from the end), got " .. tostring(v), 3)
+    end
+  end
+  self.start_dim, self.end_dim = first and math.tointeger(first), last and math.tointeger(last)
+end
+
+-- the dims joined for a rank n: start_dim..end_dim, or the default rule
+local function span(self, n)
+  if not self.start_dim then
+    if n <= 1 then return 1, n end
+    return n == 3 and 1 or 2, n
+  end
+  local a, b = self.start_dim, self.end_dim or -1
+  if a < 0 then a = n + 1 + a end
+  if b < 0 then b = n + 1 + b end
+  if a < 1 or b > n or a > b then
+    error(("Flatten(%s): dims %d..%d do not fit an input of %d dims"):format(self:extra_repr(), a, b, n), 0)
+  end
+  return a, b
+end
+
+local function flat_shape(self, s)
+  local a, b = span(self, #s)
+  local out, prod = {}, 1
+  for i = 1, a - 1 do out[#out + 1] = s[i] end
+  for i = a, b do prod = prod * s[i] end
+  out[#out + 1] = prod
+  for i = b + 1, #s do out[#out + 1] = s[i] end
+  return out
+end
+
 function Flatten:compute(x)
-  local d = x:dim()
-  if d <= 1 then return x end
-  if d == 3 then return x:reshape(-1) end
-  return x:reshape(x:size(1), -1)
+  if x:dim() <= 1 and not self.start_dim then return x end
+  return x:reshape(table.unpack(flat_shape(self, x:dim() == 0 and {} or x:shape())))
 end
 function Flatten:out_shape(s)
-  local n = #s
-  if n <= 1 then return { table.unpack(s) } end
-  local start = n == 3 and 1 or 2
-  local prod = 1
-  for i = start, n do prod = prod * s[i] end
-  if start == 1 then return { prod } end
-  return { s[1], prod }
+  if #s <= 1 and not self.start_dim then return { table.unpack(s) } end
+  return flat_shape(self, s)
+end
+function Flatten:extra_repr()
+  if not self.start_dim then return "" end
+  return self.start_dim .. (self.end_dim and (", " .. self.end_dim) or "")
 end
 M.Flatten = Flatten
 

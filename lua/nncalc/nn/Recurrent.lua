@@ -46,16 +46,18 @@ end
 
 -- ---- settings shared by the cells and the layers -----------------------------
 
+-- a whole number computed as a float (20.0, 2^4) counts as that integer
 local function check_size(cls, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
     error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 5)
   end
+  return n
 end
 
 local function settings(self, kind, nin, hidden, opts, known)
   local cls = self.class_name
-  check_size(cls, "input_size", nin)
-  check_size(cls, "hidden_size", hidden)
+  nin, hidden = check_size(cls, "input_size", nin), check_size(cls, "hidden_size", hidden)
   opts = opts or {}
   if type(opts) ~= "table" then error(("%s: options must be a table, e.g. {bias = \"single\"}"):format(cls), 4) end
   for k in pairs(opts) do
@@ -79,7 +81,7 @@ local function settings(self, kind, nin, hidden, opts, known)
   if act ~= "tanh" and kind ~= "RNN" then error(("%s: nonlinearity applies to RNN only"):format(cls), 4) end
   self.kind, self.input_size, self.hidden_size, self.bias_mode, self.nonlinearity = kind, nin, hidden, bias, act
   self.gates = kinds[kind].gates
-  return opts
+  return opts, nin
 end
 
 -- Declares one layer-direction's parameters; returns their names.
@@ -150,8 +152,8 @@ local function cell_class(kind)
   local C = Module.class(kind .. "Cell")
   C.forward = forward
   function C:init(nin, hidden, opts)
-    settings(self, kind, nin, hidden, opts, { bias = 1, nonlinearity = 1 })
-    self.names = declare(self, nin, "")
+    local _, n = settings(self, kind, nin, hidden, opts, { bias = 1, nonlinearity = 1 })
+    self.names = declare(self, n, "")
   end
   -- cell(x [, h]) -> h';  LSTMCell(x [, {h, c}]) -> h', c'
   function C:compute(x, state)
@@ -177,7 +179,7 @@ local function cell_class(kind)
     out[#out] = self.hidden_size
     return out
   end
-  C.cell, C.input_layout = true, "sequence"
+  C.cell = true
   function C:cost(s) return cost.count(self, s, 1, #s == 2 and s[1] or 1) end
   function C:counters(r) return cost.counters(self, r.in_shape, 1, #r.in_shape == 2 and r.in_shape[1] or 1) end
   function C:explain(r, group) return cost.explain(self, r, group, 1, #r.in_shape == 2 and r.in_shape[1] or 1) end

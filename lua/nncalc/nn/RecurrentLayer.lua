@@ -10,6 +10,14 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
+-- stack(list, 1) for any length (stack and cat take at most 64 tensors)
+local function join(list, f)
+  if #list <= 64 then return f(list, 1) end
+  local groups = {}
+  for i = 1, #list, 64 do groups[#groups + 1] = f({ table.unpack(list, i, math.min(i + 63, #list)) }, 1) end
+  return join(groups, cat)
+end
+
 function M.class(kind, K)
   local C = Module.class(kind)
   C.forward = K.forward
@@ -17,11 +25,12 @@ function M.class(kind, K)
   -- nn.LSTM(in, hidden, {num_layers=1, bias=true|"single"|false,
   -- batch_first=false, bidirectional=false, dropout=0 [, nonlinearity="tanh"|"relu" for RNN]})
   function C:init(nin, hidden, opts)
-    opts = K.settings(self, kind, nin, hidden, opts,
+    opts, nin = K.settings(self, kind, nin, hidden, opts,
       { num_layers = 1, bias = 1, batch_first = 1, bidirectional = 1, nonlinearity = 1, dropout = 1 })
-    local L = opts.num_layers or 1
-    if math.type(L) ~= "integer" or L < 1 then
-      error(("%s: num_layers must be a positive whole number, got %s"):format(kind, tostring(L)), 3)
+    hidden = self.hidden_size
+    local L = math.tointeger(opts.num_layers or 1)
+    if not L or L < 1 then
+      error(("%s: num_layers must be a positive whole number, got %s"):format(kind, tostring(opts.num_layers)), 3)
     end
     for _, k in ipairs({ "batch_first", "bidirectional" }) do
       if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
@@ -68,36 +77,44 @@ function M.class(kind, K)
     if T == 0 then error("the sequence is empty (T = 0)", 0) end
     local sh, sc = K.split_state(kind, state, "h0", "c0")
     local h0, c0 = initial(self, sh, "h0", N, batched), kind == "LSTM" and initial(self, sc, "c0", N, batched) or nil
-    local hn, cn, input = {}, {}, X
+    -- each layer reads and writes one tensor per step: selecting steps out
+    -- of a stacked T x N x C tensor would make every step's backward a
+    -- full-size gradient (T² work), so steps are stacked once, at the end
+    local xs = {}
+    for t = 1, T do xs[t] = X[t] end
+    local hn, cn = {}, {}
     for l = 0, self.num_layers - 1 do
       local outs = {}
       for d = 1, self.directions do
         local k = l * self.directions + d
         local p = K.params(self, self.names[k])
         local tag = (l > 0 and ("_l" .. l) or "") .. (d == 2 and "_rev" or "")
-        local ih = linear(input, p.wih, p.bih):name("ih" .. tag)
         local first, last, by = 1, T, 1
         if d == 2 then first, last, by = T, 1, -1 end
         local t0 = "[" .. (first - by) .. "]"   -- h[0], or h_rev[T+1] for the backward direction
         local h, c, hs = h0[k]:name("h" .. tag .. t0), c0 and c0[k]:name("c" .. tag .. t0), {}
         for t = first, last, by do
           local at = tag .. "[" .. t .. "]"
-          h, c = K.step(kind, ih[t]:name("ih" .. at), h, c, p, at)
+          h, c = K.step(kind, linear(xs[t], p.wih, p.bih):name("ih" .. at), h, c, p, at)
           hs[t] = h
         end
-        outs[d] = stack(hs, 1):name("output" .. tag)
+        outs[d] = hs
         hn[k], cn[k] = h, c
       end
-      input = self.directions == 2 and cat(outs, 3) or outs[1]
-      -- PyTorch's dropout: on every layer's output but the last, in training
-      if self.training and self.dropout > 0 and l < self.num_layers - 1 then
-        input = input:cmul(rand(input:shape()):ge(self.dropout)) * (1 / (1 - self.dropout))
+      for t = 1, T do
+        local x = self.directions == 2 and cat({ outs[1][t], outs[2][t] }, 2) or outs[1][t]
+        -- PyTorch's dropout: on every layer's output but the last, in training
+        if self.training and self.dropout > 0 and l < self.num_layers - 1 then
+          x = x:cmul(rand(x:shape()):ge(self.dropout)) * (1 / (1 - self.dropout))
+        end
+        xs[t] = x
       end
     end
+    local input = join(xs, stack):name("output")
     local out = not batched and input:reshape(T, self.directions * H)
       or (self.batch_first and input:transpose(1, 2) or input)
     local function final(list)
-      local s = stack(list, 1)
+      local s = join(list, stack)
       return batched and s or s:reshape(#list, H)
     end
     if kind == "LSTM" then return out, { final(hn), final(cn) } end

@@ -2,7 +2,7 @@
 -- (post-norm) build it, and LLaMA's SwiGLU feed-forward:
 --   pre_norm:   x = x + attn(norm_1(x));   x = x + mlp(norm_2(x))
 --   post_norm:  x = norm_1(x + attn(x));   x = norm_2(x + mlp(x))
---   mlp="gelu":   W_2·gelu(W_1·x)             (d → d_ff → d)
+--   mlp="gelu":   W_2·gelu(W_1·x)             (d → d_ff → d; "relu" as the 2017 paper)
 --   mlp="swiglu": W_2·(silu(W_1·x) ⊙ W_3·x)   (LLaMA; three matrices)
 local Module = require("nncalc.nn.Module")
 local Linear = require("nncalc.nn.Linear")
@@ -49,7 +49,7 @@ M.SwiGLU = SwiGLU
 
 local Block = Module.class("TransformerBlock")
 
--- nn.TransformerBlock{d, heads, d_ff=4d, norm="layer"|"rms", mlp="gelu"|"swiglu",
+-- nn.TransformerBlock{d, heads, d_ff=4d, norm="layer"|"rms", mlp="gelu"|"relu"|"swiglu", qkv_bias=bias,
 --   bias=true, causal=true, pre_norm=true, kv_heads=heads, gelu="tanh"|"none",
 --   eps=1e-5, qkv="fused"|"separate", rope=false, dropout=0}
 function Block:init(o)
@@ -60,7 +60,9 @@ function Block:init(o)
   local dff = o.d_ff or o[3] or 4 * d
   local norm, mlp = o.norm or "layer", o.mlp or "gelu"
   if norm ~= "layer" and norm ~= "rms" then error('TransformerBlock: norm must be "layer" or "rms", got ' .. tostring(norm), 3) end
-  if mlp ~= "gelu" and mlp ~= "swiglu" then error('TransformerBlock: mlp must be "gelu" or "swiglu", got ' .. tostring(mlp), 3) end
+  if mlp ~= "gelu" and mlp ~= "swiglu" and mlp ~= "relu" then
+    error('TransformerBlock: mlp must be "gelu", "relu" or "swiglu", got ' .. tostring(mlp), 3)
+  end
   self.d, self.heads, self.d_ff, self.norm, self.mlp_kind = d, heads, dff, norm, mlp
   self.pre_norm, self.has_bias = o.pre_norm ~= false, o.bias ~= false
   local function make_norm()
@@ -68,14 +70,14 @@ function Block:init(o)
     return Norms.LayerNorm(d, { eps = o.eps, bias = self.has_bias })
   end
   self.ln_1 = make_norm()
-  self.attn = Attn.MultiheadAttention(d, heads, { bias = self.has_bias, causal = o.causal ~= false,
+  self.attn = Attn.MultiheadAttention(d, heads, { bias = self.has_bias, qkv_bias = o.qkv_bias, causal = o.causal ~= false,
     kv_heads = o.kv_heads, qkv = o.qkv, rope = o.rope, causal_count = o.causal_count })
   self.ln_2 = make_norm()
   if mlp == "swiglu" then
     self.mlp = SwiGLU(d, dff, { bias = o.bias == true })
   else
-    self.mlp = Sequential{ Linear(d, dff, { bias = self.has_bias }),
-      Act.GELU{ approximate = o.gelu or "tanh" }, Linear(dff, d, { bias = self.has_bias }) }
+    local act = mlp == "relu" and Act.ReLU() or Act.GELU{ approximate = o.gelu or "tanh" }
+    self.mlp = Sequential{ Linear(d, dff, { bias = self.has_bias }), act, Linear(dff, d, { bias = self.has_bias }) }
   end
   self.dropout = o.dropout or 0
   if self.dropout > 0 then self.drop = require("nncalc.nn.Norm").Dropout(self.dropout) end
