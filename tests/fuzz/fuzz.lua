@@ -14,8 +14,8 @@
 -- report kills the process (the caller sees the status); a call that runs
 -- too long is cut by an instruction budget and counted; the report goes to
 -- stderr (the calls' own printing goes to stdout, which callers discard):
---   fuzz: N passed, N failed  (calls, seed, time, errors raised, messages
---   that do not name the function called)
+-- the seed, calls, time, errors raised, messages that do not name the
+-- function called (a failure), then "fuzz: 1 passed, 0 failed (...)".
 
 local E = require("nncalc.exports")
 
@@ -274,6 +274,8 @@ io.stderr:write(("fuzz: seed %d, %d calls (%d autograd chains) in %.1f s, %d rai
   .. "instruction budget, %d messages do not name the function called (%d distinct)\n"):format(
   opts.seed, stats.calls, stats.chains, elapsed, stats.raised, stats.budget, stats.unnamed, #unnamed_list))
 for i = 1, math.min(#unnamed_list, opts.verbose and 200 or 20) do io.stderr:write("  unnamed: ", unnamed_list[i], "\n") end
--- reaching this line means no crash, no sanitizer report and no hang
-io.stderr:write(("fuzz: %d passed, %d failed\n"):format(stats.calls, stats.unnamed > 0 and 1 or 0))
+-- reaching this line means no crash, no sanitizer report and no hang; the
+-- run counts as one test in the suite's tally
+io.stderr:write(("fuzz: %d passed, %d failed (one run of %d calls)\n"):format(stats.unnamed > 0 and 0 or 1,
+  stats.unnamed > 0 and 1 or 0, stats.calls))
 os.exit(stats.unnamed > 0 and 1 or 0)

@@ -5,7 +5,7 @@
 # A crash or a sanitizer report (the process dies), or a hang (no end
 # within SECONDS + 120 s), is a failure; so is an error message that does
 # not name the function called.  Prints the fuzzer's report and
-# "fuzz: N passed, N failed".
+# "fuzz: 1 passed, 0 failed" (the run is one test of the suite's tally).
 nn=$1; secs=${2:-30}; seed=${3:-1}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 case "$nn" in /*) ;; *) nn="$(pwd)/$nn" ;; esac
@@ -26,5 +26,5 @@ case $rc in
      tail -n 40 "$tmp/report" ;;
 esac
 calls=$(grep -o '[0-9]* calls (' "$tmp/report" | head -n 1 | grep -o '^[0-9]*')
-echo "fuzz: ${calls:-0} passed, 1 failed"
+echo "fuzz: 0 passed, 1 failed (one run, ${calls:-an unknown number of} calls)"
 exit 1
