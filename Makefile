@@ -7,8 +7,9 @@
 #                   AddressSanitizer + UndefinedBehaviorSanitizer
 #   make sanitize   only the sanitizer pass (with 40 s of the fuzzer)
 #   make fuzz SECONDS=600   a long run of the random-API fuzzer (tests/fuzz/)
-#   make bench      benchmarks (GEMM, start-up, autograd, convolution, summary,
-#                   Adam, LSTM), printed beside references
+#   make bench      benchmarks (GEMM, start-up, autograd, convolution, nncalc beside
+#                   PyTorch, summary, Adam, LSTM), PyTorch measured in the same run
+#                   when installed
 #   make install PREFIX=/usr/local
 #
 # ARCH=-march=x86-64-v2 (say) builds for another CPU; V=1 shows commands.
@@ -62,6 +63,12 @@ BLAS_CFLAGS := $(if $(HAVE_BLAS),-DHAVE_CBLAS $(shell $(PKG_CONFIG) --cflags ope
 BLAS_LIBS := $(if $(HAVE_BLAS),$(shell $(PKG_CONFIG) --libs openblas))
 DEPCFLAGS := $(shell $(PKG_CONFIG) --cflags lua5.4 readline 2>/dev/null)
 DEPLIBS := $(shell $(PKG_CONFIG) --libs lua5.4 readline 2>/dev/null) -ldl
+# The Jupyter kernel (nncalc --kernel, src/kernel*.c) only when ZeroMQ,
+# cJSON and libcrypto are there: `make` itself needs Lua and Readline only.
+HAVE_KERNEL := $(shell $(PKG_CONFIG) --exists libzmq libcjson libcrypto 2>/dev/null && echo 1)
+KERNEL_C := $(if $(HAVE_KERNEL),kernel kernel_wire kernel_exec kernel_install)
+DEPCFLAGS += $(if $(HAVE_KERNEL),-DNNCALC_KERNEL $(shell $(PKG_CONFIG) --cflags libzmq libcjson libcrypto))
+DEPLIBS += $(if $(HAVE_KERNEL),$(shell $(PKG_CONFIG) --libs libzmq libcjson libcrypto) -pthread)
 CHECKFLAGS := $(shell $(PKG_CONFIG) --cflags --libs check 2>/dev/null)
 
 # Lua's own warning set on top of the usual ones; the tree builds without
@@ -87,10 +94,10 @@ endif
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
   autograd fn_elem fn_reduce fn_matmul fn_shape \
-  layers_conv layers_pool layers_norm losses fn_layers optim
+  layers_conv conv_direct layers_pool layers_norm losses fn_layers fn_losses optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
 BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
-LUA_C = $(BIND) run repl complete history lalloc
+LUA_C = $(BIND) run repl complete history lalloc $(KERNEL_C)
 CORE_O = $(CORE:%=$(BUILD)/%.o)
 LUA_O = $(LUA_C:%=$(BUILD)/%.o)
 # nncalc's Lua modules as bytecode in the binary (src/embedded.h)
@@ -124,16 +131,23 @@ $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 HOSTCC ?= $(CC)
 LUA_FILES := $(shell find lua -name '*.lua' | LC_ALL=C sort)
 $(BUILD)/luaembed: tools/luaembed.c | $(BUILD)
-	$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
+	$(call say,CC,$<)$(HOSTCC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $(DEPCFLAGS) -o $@ $< $(DEPLIBS) -lm
 
 $(BUILD)/embedded_lua.c: $(BUILD)/luaembed $(LUA_FILES)
-	$(BUILD)/luaembed lua $@ $(LUA_FILES)
+	$(call say,EMBED,$@)$(BUILD)/luaembed lua $@ $(LUA_FILES)
 
 $(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
-	$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -Isrc -c -o $@ $<
 
 # the matrix kernel is the hot loop: full optimisation, wide vectors
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -O3 $(VEC512) -c -o $@ $<
+
+# elementwise, im2col and pooling loops: -O3 vectorises them (GCC's -O2
+# leaves relu's backward and im2col's row copies scalar)
+HOT_O = $(BUILD)/ops_elem.o $(BUILD)/fn_elem.o $(BUILD)/layers_conv.o $(BUILD)/layers_pool.o \
+  $(BUILD)/conv_direct.o
+$(HOT_O): $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -O3 $(VEC512) -c -o $@ $<
 
 # the optimizer loops stream memory: vectorised sqrt needs no errno
@@ -211,6 +225,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_startup ./$(BIN) $(CURDIR)/lua
 	$(BUILD)/bench_conv
+	./$(BIN) bench/bench_anchors.lua ./$(BIN) 3 $(BUILD)/bench_gemm
 	./$(BIN) bench/bench_autograd.lua
 	./$(BIN) bench/bench_summary.lua vgg16
 	./$(BIN) bench/bench_summary.lua resnet50
@@ -219,7 +234,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_lstm.lua
 	./$(BIN) bench/bench_budget.lua
 
-$(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
+$(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/conv_direct.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
 	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)
 
 $(BUILD)/bench_startup: bench/bench_startup.c | $(BUILD)
@@ -237,6 +252,7 @@ install: $(BIN) install-module
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nncalc
 	cp -R lessons/. $(DESTDIR)$(PREFIX)/share/nncalc/lessons/
 	install -m 644 doc/nncalc.1 $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
+	$(if $(HAVE_KERNEL),DESTDIR=$(DESTDIR) $(DESTDIR)$(PREFIX)/bin/nncalc --install-kernel --prefix $(DESTDIR)$(PREFIX))
 
 # the Lua library alone (LuaRocks' make backend uses these two)
 module: $(SO)
@@ -248,13 +264,13 @@ install-module: $(SO)
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/nncalc $(DESTDIR)$(PREFIX)/share/nncalc \
 	  $(DESTDIR)$(LUA_LMOD)/nncalc $(DESTDIR)$(LUA_CMOD)/nncalc.so \
-	  $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1
+	  $(DESTDIR)$(PREFIX)/share/man/man1/nncalc.1 $(DESTDIR)$(PREFIX)/share/jupyter/kernels/nncalc
 
 clean:
 	rm -rf build nncalc
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # make -s print-WARN: a variable's value, for the tests
 print-%:

@@ -38,7 +38,7 @@ print("== autograd: 2-3-2-1 homework MLP driven from Lua (best of 5 x " .. n .. 
 print(("forward (recording the graph)   %8.2f us/iter"):format(fwd))
 print(("forward without graph (no_grad) %8.2f us/iter"):format(nf))
 print(("forward + backward              %8.2f us/iter   target < 10 us (%s)"):format(fb, fb < 10 and "PASS" or "MISS"))
-print("reference on this machine class: PyTorch 1.13 about 87 us per forward+backward")
+print("PyTorch on the same step: bench_anchors.lua, measured in the same `make bench`")
 
 -- second order on the same network: the recorded backward (create_graph)
 -- beside the plain one above, and the 6x6 Hessian in W1 (1 + 6 passes)

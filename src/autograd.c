@@ -42,6 +42,7 @@ static void node_free(Node *n) {
   }
   tensor_release(n->saved);
   tensor_release(n->gout);
+  tensor_release(n->kept_grad);
   free(n->site);
   pool_put(&node_pool, n);
   live_nodes--;
@@ -301,8 +302,16 @@ static int accumulate(Tensor **dst, Tensor *g) {
   return NN_OK;
 }
 
+/* (each backward scans every leaf's .grad: a contiguous one, the usual
+** case, is read straight, without tensor_get_flat's index arithmetic) */
 static int all_zero(const Tensor *t) {
   int64_t i, n = tensor_numel(t);
+  if (tensor_is_contiguous(t)) {
+    const double *d = t->storage->data + t->offset;
+    for (i = 0; i < n; i++)
+      if (d[i] != 0.0) return 0;
+    return 1;
+  }
   for (i = 0; i < n; i++)
     if (tensor_get_flat(t, i) != 0.0) return 0;
   return 1;
@@ -310,6 +319,12 @@ static int all_zero(const Tensor *t) {
 
 static int all_finite(const Tensor *t) {
   int64_t i, n = tensor_numel(t);
+  if (tensor_is_contiguous(t)) {
+    const double *d = t->storage->data + t->offset;
+    for (i = 0; i < n; i++)
+      if (!isfinite(d[i])) return 0;
+    return 1;
+  }
   for (i = 0; i < n; i++)
     if (!isfinite(tensor_get_flat(t, i))) return 0;
   return 1;
@@ -331,17 +346,20 @@ static int check_graph(const NodeList *order, int create_graph) {
   char b1[64];
   for (k = 0; k < order->n; k++) {
     Node *n = order->v[k];
-    if (create_graph && n->op->backward_graph == NULL)
-      return nn_fail(NN_EARG, "create_graph: %s#%lld is first-order only (%s): its gradient "
+    const char *why = !create_graph ? NULL
+                      : n->op->backward_graph == NULL
+                          ? (n->op->first_order ? n->op->first_order : "no create_graph backward")
+                          : n->op->first_order_at ? n->op->first_order_at(n) : NULL;
+    if (why != NULL)
+      return nn_fail(NN_EARG, "create_graph: %s#%lld has no second derivative (%s): its gradient "
                      "cannot be differentiated again; backward without create_graph works",
-                     n->op->name, (long long)n->id,
-                     n->op->first_order ? n->op->first_order : "no create_graph backward");
+                     n->op->name, (long long)n->id, why);
     if (n->used)
       return nn_fail(NN_EARG, "the graph through %s#%lld was already used by a "
                      "backward pass; recompute the forward pass, or call backward "
                      "with {retain_graph=true} the first time to go through it again",
                      n->op->name, (long long)n->id);
-    for (i = 0; i < n->nin; i++)
+    for (i = 0; i < n->nin && !n->op->shape_only; i++)
       if (n->in[i]->storage->version != n->version[i])
         return nn_fail(NN_EARG, "%s (input %d of %s#%lld) was modified in place "
                        "after it was used; its old value is needed for backward: "
@@ -547,8 +565,15 @@ int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
     for (k = 0; k < order.n; k++) order.v[k]->used = 1;
 done:
   for (k = 0; k < order.n; k++) {
-    tensor_release(order.v[k]->gout);
-    order.v[k]->gout = NULL;
+    Node *n = order.v[k];
+    tensor_release(n->kept_grad);
+    n->kept_grad = NULL;
+    if (rc == NN_OK && order.n <= AG_KEEP_NODES && n->gout != NULL &&
+        tensor_numel(n->gout) <= AG_KEEP_VALUES)
+      n->kept_grad = n->gout;   /* the reference moves */
+    else
+      tensor_release(n->gout);
+    n->gout = NULL;
   }
   free(order.v);
   return finish_grads(opt, rc);

@@ -61,6 +61,10 @@ typedef struct OpDesc {
   ** and `first_order` says why (create_graph through it is refused). */
   BackwardFn backward_graph;
   const char *first_order;
+  /* Optional: why this node's values have no create_graph backward (prod
+  ** at a zero element), or NULL; asked before a create_graph pass starts,
+  ** so that the refusal changes nothing. */
+  const char *(*first_order_at)(const Node *n);
   /* The chain-rule step for each input, in the notation of a homework
   ** sheet: %o stands for the output's name, %0 %1 for the inputs', %c for
   ** the op's number (see `number`), e.g. "dL/d%0 = dL/d%o · relu'(%0)".
@@ -74,6 +78,10 @@ typedef struct OpDesc {
   /* sizeof the settings struct the op's nodes carry (0: none); see
   ** ag_params. */
   size_t params_size;
+  /* 1: the backward reads only shapes and positions, never the inputs'
+  ** values (views, cat, index_select), so a later in-place write into an
+  ** input cannot make it wrong and the version check skips it. */
+  int shape_only;
 } OpDesc;
 
 #define OP_VARIADIC (-1)
@@ -101,8 +109,18 @@ struct Node {
   char *site;              /* "file:line" of creation (detect_anomaly) */
   /* backward bookkeeping */
   Tensor *gout;            /* gradient of out, accumulated during backward */
+  /* gout as the last backward left it, kept for graph pictures (not a
+  ** .grad: a1.grad stays nil) when the graph was small; see AG_KEEP_NODES */
+  Tensor *kept_grad;
   int mark;
 };
+
+/* A backward through at most this many nodes keeps each node's gradient
+** (of at most AG_KEEP_VALUES values) in kept_grad, so that a picture drawn
+** afterwards shows dL/da1 on a1, as micrograd's draw_dot does.  Bigger
+** graphs (training loops over real networks) keep nothing. */
+#define AG_KEEP_NODES 64
+#define AG_KEEP_VALUES 65536
 
 /* The node's settings as the struct its op declared (the size must be the
 ** op's params_size: a mismatch is our bug, and asserts). */

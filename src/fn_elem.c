@@ -17,8 +17,9 @@
 **
 ** OP_TABLE_END fails to compile when the enum has an op without a row,
 ** wherever the op sits in the enum (the rows are counted), and the row
-** macros (UNARY, BINARY, ...) take every field positionally, so a row
-** without its derivative does not compile either.  Nothing may depend on
+** macros (UNARY, BINARY, REDUCE, PRODUCT, SHAPE, LOSS ...) take every field
+** positionally, so a row without its derivative does not compile either
+** (a row spelt out with .field = is checked by the table walk below).  Nothing may depend on
 ** the order of an enum: ask the row (`.backward == NULL`: no gradient).
 **
 ** A row gives
@@ -30,9 +31,13 @@
 **              backward{create_graph=true} and grad{...}: it is recorded,
 **              so the gradient can be differentiated again.  When the
 **              fast backward already uses only fn_* ops, the same function
-**              serves both.  An op that cannot have one yet is marked
-**              FIRST_ORDER("why") instead, and create_graph through it is
-**              refused with that reason (never a silently wrong 0);
+**              serves both.  An op that cannot have one yet says why
+**              instead, and create_graph through it is
+**              refused with that reason (never a silently wrong 0):
+**              `.first_order = "why"` and no .backward_graph; one that
+**              lacks it only at some values says so in `first_order_at`
+**              (prod at a zero, det at a singular matrix), asked before the
+**              pass starts;
 **   rule       the chain-rule text of backward{trace=true} (%o the output,
 **              %0 %1 the inputs, %c the op's number);
 **   local      the local derivative shown beside the rule (optional);
@@ -43,9 +48,25 @@
 ** A unary op needs, besides its row here, its formula in ops_elem.c
 ** (f_x, in that file's table) and a name in ops.h's enum; d_x(x) is f'(x)
 ** for one number (the fast backward), dg_x(x) builds f'(x) as a tensor
-** from fn_* ops (the create_graph backward).  Tests: a gradcheck and a
-** gradgradcheck in tests/lua/test_second_order.lua (every row is listed
-** there), and the C check of tests/check_autograd.c that walks the tables.
+** from fn_* ops (the create_graph backward).  For sin, say:
+**     static double d_sin(double x) { return cos(x); }
+**     static Tensor *dg_sin(Tensor *x) { return fn_unary(OP_COS, x); }
+**     OP_ROW(OP_SIN) = UNARY("sin", d_sin, dg_sin, "dL/d%0 = dL/d%o · cos(%0)"),
+**
+** A create_graph backward of another family has the backward's signature
+** (n, g, gin) and builds each gin[i] only from fn_* calls on n->in[], g,
+** and constants: an op_* result is a constant, right for a factor whose own
+** derivative is 0 (a relu mask, a max's winner, a one-hot target) and
+** wrong for anything that depends smoothly on an input.  Recompute what
+** the forward made (fn_softmax(x)) rather than reading n->out, which the
+** node does not hold (it may be gone by the time backward runs).  It runs with
+** recording on, so every fn_* it calls becomes a node of the gradient.
+**
+** Tests for a new op: its gradcheck in tests/lua/test_autograd.lua, its
+** gradgradcheck (or its refusal, when first-order only) in
+** tests/lua/test_second_order.lua; the table walk of tests/check_autograd.c
+** fails on a row without a name, arity, backward or create_graph backward
+** (or reason).
 */
 #include <math.h>
 #include <stdlib.h>
@@ -192,6 +213,8 @@ static double d_silu(double x) {
 static double d_relu6(double x) { return x > 0 && x < 6 ? 1.0 : 0.0; }
 static double d_sin(double x) { return cos(x); }
 static double d_cos(double x) { return -sin(x); }
+/* floor, ceil, round are flat between their jumps: 0, as PyTorch gives */
+static double d_flat(double x) { (void)x; return 0.0; }
 
 /* the same derivatives as graphs of fn_* ops (x is borrowed) */
 static Tensor *dg_neg(Tensor *x) { return flat_map(x, d_neg); }
@@ -233,6 +256,7 @@ static Tensor *dg_silu(Tensor *x) {
 static Tensor *dg_relu6(Tensor *x) { return flat_map(x, d_relu6); }
 static Tensor *dg_sin(Tensor *x) { return fn_unary(OP_COS, x); }
 static Tensor *dg_cos(Tensor *x) { return fx_num(OP_MUL, fn_unary(OP_SIN, x), -1.0, 0); }
+static Tensor *dg_flat(Tensor *x) { return flat_map(x, d_flat); }
 
 static Tensor *unary_local(Node *n, int i) {
   (void)i;
@@ -250,9 +274,16 @@ static int unary_backward(Node *n, const Tensor *g, Tensor **gin) {
   ops[1] = (Tensor *)g;
   ops[2] = x;
   tensor_iter_init(&it, 3, ops);
-  while (tensor_iter_next(&it))
-    for (i = 0; i < it.inner; i++)
-      it.ptr[0][i * it.istride[0]] = it.ptr[1][i * it.istride[1]] * d(it.ptr[2][i * it.istride[2]]);
+  while (tensor_iter_next(&it)) {
+    double *o = it.ptr[0], *gy = it.ptr[1], *xi = it.ptr[2];
+    int64_t so = it.istride[0], sg = it.istride[1], sx = it.istride[2];
+    if (d == d_relu && so == 1 && sg == 1 && sx == 1)   /* vectorises: gy · (x > 0) */
+      for (i = 0; i < it.inner; i++) o[i] = xi[i] > 0 ? gy[i] : 0.0;
+    else if (d == d_relu)
+      for (i = 0; i < it.inner; i++) o[i * so] = xi[i * sx] > 0 ? gy[i * sg] : 0.0;
+    else
+      for (i = 0; i < it.inner; i++) o[i * so] = gy[i * sg] * d(xi[i * sx]);
+  }
   gin[0] = out;
   return NN_OK;
 }
@@ -287,6 +318,9 @@ static const UnaryRow unary_table[] = {
   OP_ROW(OP_RELU6) = UNARY("relu6", d_relu6, dg_relu6, "dL/d%0 = dL/d%o · [0 < %0 < 6]"),
   OP_ROW(OP_SIN) = UNARY("sin", d_sin, dg_sin, "dL/d%0 = dL/d%o · cos(%0)"),
   OP_ROW(OP_COS) = UNARY("cos", d_cos, dg_cos, "dL/d%0 = dL/d%o · (-sin(%0))"),
+  OP_ROW(OP_FLOOR) = UNARY("floor", d_flat, dg_flat, "dL/d%0 = dL/d%o · 0 (floor is flat between integers)"),
+  OP_ROW(OP_CEIL) = UNARY("ceil", d_flat, dg_flat, "dL/d%0 = dL/d%o · 0 (ceil is flat between integers)"),
+  OP_ROW(OP_ROUND) = UNARY("round", d_flat, dg_flat, "dL/d%0 = dL/d%o · 0 (round is flat between its steps)"),
 };
 OP_TABLE_END(unary_table, OP_UNARY_COUNT);
 
@@ -320,6 +354,7 @@ static double partial(BinaryOp op, int which, double a, double b) {
       if (a == b) return 0.5;
       return which ? !a_wins : a_wins;
     }
+    case OP_REMAINDER: return which ? -floor(a / b) : 1.0;   /* a − floor(a/b)·b */
     default: return 0.0;   /* comparisons are flat */
   }
 }
@@ -408,7 +443,7 @@ static Tensor *binary_graph_part(Node *n, const Tensor *g, int which) {
       /* a^b · ln a, 0 where a = 0 */
       return fx_chain(g, fx_bin(OP_MUL, fn_binary(OP_POW, a, b),
                                 fx_un(OP_LOG, fx_bin(OP_ADD, fx_keep(a), flat_map(a, is_zero)))));
-    default:   /* maximum, minimum: a constant mask */
+    default:   /* maximum, minimum, remainder: piecewise constant partials */
       return fx_chain(g, binary_partials(n, which));
   }
 }
@@ -444,6 +479,7 @@ static const OpDesc binary_table[] = {
   OP_ROW(OP_GT) = BINARY_FLAT("gt"), OP_ROW(OP_GE) = BINARY_FLAT("ge"),
   OP_ROW(OP_MAXIMUM) = BINARY("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %1]", "dL/d%1 = dL/d%o · [%1 ≥ %0]"),
   OP_ROW(OP_MINIMUM) = BINARY("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %1]", "dL/d%1 = dL/d%o · [%1 ≤ %0]"),
+  OP_ROW(OP_REMAINDER) = BINARY("remainder", "dL/d%0 = dL/d%o", "dL/d%1 = dL/d%o · (-floor(%0/%1))"),
 };
 OP_TABLE_END(binary_table, OP_BINARY_COUNT);
 
@@ -486,6 +522,7 @@ static double scalar_partial(const Node *n, double a) {
       return s == 0 ? 0.0 : s * pow(a, s - 1.0);
     case OP_MAXIMUM: return a > s ? 1.0 : (a == s ? 0.5 : 0.0);
     case OP_MINIMUM: return a < s ? 1.0 : (a == s ? 0.5 : 0.0);
+    case OP_REMAINDER: return first ? -floor(s / a) : 1.0;
     default: return 0.0;
   }
 }
@@ -528,7 +565,7 @@ static int scalar_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
       else   /* c^a: c^a·ln c */
         gin[0] = fx_chain(g, fx_num(OP_MUL, fn_binary_scalar(OP_POW, a, c, 1), log(c), 0));
       break;
-    default:   /* maximum, minimum with a number: a constant mask */
+    default:   /* maximum, minimum, remainder with a number: piecewise constant */
       gin[0] = fx_chain(g, scalar_local(n, 0));
   }
   return gin[0] ? NN_OK : nn_errcode();
@@ -553,6 +590,7 @@ static const OpDesc scalar_after[] = {   /* a op c */
   OP_ROW(OP_GT) = SCALAR_FLAT("gt"), OP_ROW(OP_GE) = SCALAR_FLAT("ge"),
   OP_ROW(OP_MAXIMUM) = SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"),
   OP_ROW(OP_MINIMUM) = SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
+  OP_ROW(OP_REMAINDER) = SCALAR("remainder", "dL/d%0 = dL/d%o"),
 };
 OP_TABLE_END(scalar_after, OP_BINARY_COUNT);
 
@@ -568,6 +606,7 @@ static const OpDesc scalar_before[] = {  /* c op a */
   OP_ROW(OP_GT) = SCALAR_FLAT("gt"), OP_ROW(OP_GE) = SCALAR_FLAT("ge"),
   OP_ROW(OP_MAXIMUM) = SCALAR("maximum", "dL/d%0 = dL/d%o · [%0 ≥ %c]"),
   OP_ROW(OP_MINIMUM) = SCALAR("minimum", "dL/d%0 = dL/d%o · [%0 ≤ %c]"),
+  OP_ROW(OP_REMAINDER) = SCALAR("remainder", "dL/d%0 = dL/d%o · (-floor(%c/%0))"),
 };
 OP_TABLE_END(scalar_before, OP_BINARY_COUNT);
 

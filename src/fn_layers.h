@@ -14,6 +14,9 @@
 typedef enum {
   FN_LINEAR, FN_LEAKY_RELU, FN_ELU, FN_CONV2D, FN_CONV_TRANSPOSE2D, FN_MAX_POOL2D,
   FN_AVG_POOL2D, FN_ADAPTIVE_AVG_POOL2D, FN_BATCH_NORM,
+  /* the pools' gradients as ops (create_graph): scatter to and gather from
+  ** max pooling's winners, the transposed average pools */
+  FN_MAX_POOL2D_GRAD, FN_MAX_POOL2D_GATHER, FN_AVG_POOL2D_GRAD, FN_ADAPTIVE_POOL2D_GRAD,
   FN_LAYER_COUNT
 } LayerOp;
 const OpDesc *fn_layer_desc(LayerOp op);

@@ -456,14 +456,17 @@ static int inv_graph(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
-static int det_graph(Node *n, const Tensor *g, Tensor **gin) {
+/* det's create_graph backward needs A⁻¹ (first_order_at) */
+static const char *det_singular(const Node *n) {
   Tensor *ai = op_inv(n->in[0]);
-  if (ai == NULL) {
-    if (nn_errcode() != NN_ESINGULAR) return nn_errcode();
-    return nn_fail(NN_ESINGULAR, "det: the second derivative at a singular matrix is not "
-                   "available (create_graph); the first derivative is");
-  }
+  if (ai == NULL) return "the second derivative of det at a singular matrix is not available";
   tensor_release(ai);
+  return NULL;
+}
+
+static int det_graph(Node *n, const Tensor *g, Tensor **gin) {
+  const char *why = det_singular(n);
+  if (why != NULL) return nn_fail(NN_ESINGULAR, "det: %s (create_graph); the first derivative is", why);
   /* dL/dd · det A · A⁻ᵀ, every factor recorded */
   gin[0] = fx_bin(OP_MUL, t_of_taken(fn_inv(n->in[0])),
                   fx_bin(OP_MUL, fn_det(n->in[0]), fx_keep(g)));
@@ -508,7 +511,7 @@ static const OpDesc matmul_table[] = {
   OP_ROW(FN_INV) = { .name = "inv", .arity = 1, .backward = inv_backward,
     .backward_graph = inv_graph, .rule = { "dL/d%0 = -%oᵀ · dL/d%o · %oᵀ" } },
   OP_ROW(FN_DET) = { .name = "det", .arity = 1, .backward = det_backward,
-    .backward_graph = det_graph,
+    .backward_graph = det_graph, .first_order_at = det_singular,
     .rule = { "dL/d%0 = dL/d%o · %o · %0⁻ᵀ (the cofactor matrix)" } },
   OP_ROW(FN_SOLVE) = PRODUCT("solve", solve_backward, solve_graph,
     "dL/d%0 = -(%0⁻ᵀ · dL/d%o) · %oᵀ", "dL/d%1 = %0⁻ᵀ · dL/d%o", NULL),

@@ -163,6 +163,15 @@ static int reduce_backward(Node *n, const Tensor *g, Tensor **gin) {
   return gin[0] ? NN_OK : nn_errcode();
 }
 
+/* prod's create_graph backward divides by the elements (first_order_at) */
+static const char *prod_at_zero(const Node *n) {
+  int64_t k, m = tensor_numel(n->in[0]);
+  if (reduce_op(n) != OP_PROD) return NULL;
+  for (k = 0; k < m; k++)
+    if (tensor_get_flat(n->in[0], k) == 0) return "the second derivative of prod at a zero element is not available";
+  return NULL;
+}
+
 static int reduce_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
   Tensor *x = n->in[0], *s = spread_graph(g, n);
   const ReduceParams *p = AG_PARAMS(n, ReduceParams);
@@ -174,13 +183,11 @@ static int reduce_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
       break;
     }
     case OP_PROD: {   /* the product of the others is y / x_i, away from zeros */
-      int64_t k, m = tensor_numel(x);
-      for (k = 0; k < m; k++)
-        if (tensor_get_flat(x, k) == 0) {
-          tensor_release(s);
-          return nn_fail(NN_EARG, "prod: the second derivative at a zero element is not "
-                         "available (create_graph); the first derivative is");
-        }
+      const char *why = prod_at_zero(n);
+      if (why != NULL) {
+        tensor_release(s);
+        return nn_fail(NN_EARG, "prod: %s (create_graph); the first derivative is", why);
+      }
       gin[0] = fx_bin(OP_MUL, s, fx_bin(OP_DIV, p->dim < 0 ? fn_reduce_all(OP_PROD, x)
                                                            : fn_reduce(OP_PROD, x, p->dim, 1),
                                         fx_keep(x)));
@@ -195,7 +202,7 @@ static int reduce_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
 #define REDUCE(nm, r)                                                          \
   { .name = nm, .arity = 1, .backward = reduce_backward,                      \
     .backward_graph = reduce_backward_graph, .rule = { r }, .local = reduce_local, \
-    .params_size = sizeof(ReduceParams) }
+    .first_order_at = prod_at_zero, .params_size = sizeof(ReduceParams) }
 /* positions, not values: no gradient, no node */
 #define REDUCE_FLAT(nm) { .name = nm, .arity = 1, .backward = NULL }
 

@@ -425,7 +425,7 @@ Tensor *fn_tri(Tensor *t, int64_t k, int upper) {
 
 #define SHAPE(nm, arity_, bw, bwg, params, r0, r1)                             \
   { .name = nm, .arity = arity_, .backward = bw, .backward_graph = bwg,       \
-    .params_size = params, .rule = { r0, r1 } }
+    .params_size = params, .rule = { r0, r1 }, .shape_only = 1 }
 
 OP_TABLE_BEGIN(shape_table);
 static const OpDesc shape_table[] = {

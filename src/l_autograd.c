@@ -57,6 +57,14 @@ static int t_is_leaf(lua_State *L) {
   return 1;
 }
 
+/* nncalc._kept_grad(t): the gradient the last backward gave the computed
+** tensor t (kept for small graphs, autograd.h), or nil. */
+static int l_kept_grad(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  if (t->node == NULL || t->node->kept_grad == NULL) return 0;
+  return lt_push(L, tensor_retain(t->node->kept_grad), "graph");
+}
+
 /* "relu#3" for a computed tensor, nil for a leaf. */
 static int t_grad_fn(lua_State *L) {
   Tensor *t = lt_check(L, 1);
@@ -297,23 +305,6 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* nncalc._swap_grad(t, g|nil) -> the previous .grad|nil.  For tools that
-** run backward passes of their own (gradcheck) and must leave every .grad
-** as they found it: the same tensor object, not a copy. */
-static int l_swap_grad(lua_State *L) {
-  Tensor *t = lt_check(L, 1), *g = lua_isnoneornil(L, 2) ? NULL : lt_check(L, 2), *old = t->grad;
-  int d;
-  if (g != NULL) {
-    if (g->ndim != t->ndim) return luaL_argerror(L, 2, "the gradient must have the tensor's shape");
-    for (d = 0; d < t->ndim; d++)
-      if (g->size[d] != t->size[d]) return luaL_argerror(L, 2, "the gradient must have the tensor's shape");
-  }
-  t->grad = g != NULL ? tensor_retain(g) : NULL;
-  if (old == NULL) lua_pushnil(L);
-  else lt_push(L, old, "_swap_grad");   /* the reference t held moves to Lua */
-  return 1;
-}
-
 /* nncalc._inputs(t): the inputs of the op that computed t (nil for a leaf). */
 static int l_inputs(lua_State *L) {
   Tensor *t = lt_check(L, 1);
@@ -348,8 +339,9 @@ static const luaL_Reg methods[] = {
 };
 
 static const luaL_Reg functions[] = {
-  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p}, {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
-  {"_swap_grad", l_swap_grad},
+  {"_backward", l_backward}, {"_grad", l_grad}, {"_requires_grad", l_requires_grad_p},
+  {"_inputs", l_inputs}, {"_graph", l_graph}, {"_id", l_id},
+  {"_kept_grad", l_kept_grad},
   {"no_grad", l_no_grad}, {"detect_anomaly", l_detect_anomaly},
   {"grad_enabled", l_grad_enabled}, {"stats", l_stats},
   {NULL, NULL}

@@ -50,7 +50,8 @@ static int new_tensors = 0;
 void lt_gc_pace(lua_State *L) {
   int64_t kb;
   unreported += tensor_take_allocated();
-  if (++new_tensors < MINOR_EVERY && unreported < GC_REPORT_BYTES) return;
+  if (new_tensors < MINOR_EVERY) new_tensors++;   /* (stays bounded while stopped) */
+  if (new_tensors < MINOR_EVERY && unreported < GC_REPORT_BYTES) return;
   /* LUA_GCSTEP runs even when collection is stopped: respect a stop */
   if (!lua_gc(L, LUA_GCISRUNNING)) return;
   if (unreported >= GC_REPORT_BYTES) {

@@ -131,9 +131,14 @@ static void push_reduce(lua_State *L, ReduceOp op, Tensor *t, int dim, int keepd
   }
 }
 
+/* sum{dims=1} must not quietly sum everything */
+static const char *const reduce_keys[] = {"dim", "keepdim", NULL};
+
 static int reduce(lua_State *L, ReduceOp op) {
   Tensor *t = lt_check(L, 1);
-  int keepdim, dim = reduce_args(L, t, &keepdim);
+  int keepdim, dim;
+  if (lua_istable(L, 2) && lt_test(L, 2) == NULL) lt_checkkeys(L, 2, op_reduce_name[op], reduce_keys);
+  dim = reduce_args(L, t, &keepdim);
   push_reduce(L, op, t, dim, keepdim);
   return 1;
 }
@@ -158,6 +163,7 @@ static int minmax(lua_State *L, ReduceOp op, ReduceOp argop, BinaryOp elem) {
     return 1;
   }
   t = lt_check(L, 1);
+  if (lua_istable(L, 2)) lt_checkkeys(L, 2, op_reduce_name[op], reduce_keys);
   dim = reduce_args(L, t, &keepdim);
   push_reduce(L, op, t, dim, keepdim);
   if (dim < 0) return 1;

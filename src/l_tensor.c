@@ -360,8 +360,19 @@ static int t_index(lua_State *L) {
     const char *k = lua_tostring(L, 2);
     if (k[0] == 'g' && strcmp(k, "grad") == 0) {   /* x.grad */
       if (t == NULL) return closed(L, "grad");
-      if (t->grad == NULL) lua_pushnil(L);
-      else lt_push(L, tensor_retain(t->grad), "grad");
+      if (t->grad != NULL) return lt_push(L, tensor_retain(t->grad), "grad");
+      /* an intermediate's gradient is not kept: the methods' hook (in
+      ** autograd.lua, once loaded) says so, once, as PyTorch warns */
+      if (t->node != NULL && !t->retain_grad) {
+        lua_pushliteral(L, "_nonleaf_grad");
+        if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TFUNCTION) {
+          lua_pushvalue(L, 1);
+          lua_call(L, 1, 0);
+        } else {
+          lua_pop(L, 1);
+        }
+      }
+      lua_pushnil(L);
       return 1;
     }
     /* PyTorch's spellings: x.shape is a field there (and stays a method
@@ -385,12 +396,19 @@ static int t_index(lua_State *L) {
 }
 
 /* Writing into a tensor that a graph computed would change values the
-** backward pass needs: only leaves may be written. */
+** backward pass needs: only leaves may be written, and views of a leaf
+** (W[1][2] = 7, W[i][i]:fill(0.25)), which write into the leaf itself.  A
+** write that would corrupt a recorded backward (the leaf was used and its
+** values are saved) is caught by the storage's version when that backward
+** runs. */
 static void check_writable(lua_State *L, const Tensor *t, const char *fname) {
-  if (t->node != NULL && ag_grad_enabled)
+  const Tensor *base = t;
+  while (base->node != NULL && base->node->nin >= 1 && base->node->in[0]->storage == base->storage)
+    base = base->node->in[0];   /* a view: the same storage as what it views */
+  if (base->node != NULL && ag_grad_enabled)
     luaL_error(L, "%s: cannot write into a tensor computed in a gradient graph (by %s#%I); "
                "write into a :detach()ed copy, or inside no_grad", fname,
-               t->node->op->name, (lua_Integer)t->node->id);
+               base->node->op->name, (lua_Integer)base->node->id);
   if (tensor_check_no_overlap(t) != NN_OK) lt_error(L, fname);
 }
 
@@ -709,6 +727,7 @@ static int t_add(lua_State *L) { return arith(L, OP_ADD, "add"); }
 static int t_sub(lua_State *L) { return arith(L, OP_SUB, "sub"); }
 static int t_div(lua_State *L) { return arith(L, OP_DIV, "div"); }
 static int t_pow(lua_State *L) { return arith(L, OP_POW, "pow"); }
+static int t_mod(lua_State *L) { return arith(L, OP_REMAINDER, "remainder"); }
 static int t_cmul(lua_State *L) { return arith(L, OP_MUL, "cmul"); }
 static int t_cdiv(lua_State *L) { return arith(L, OP_DIV, "cdiv"); }
 
@@ -809,7 +828,7 @@ static const luaL_Reg shared[] = {
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div},
+  {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div}, {"__mod", t_mod},
   {"__pow", t_pow}, {"__unm", t_unm}, {"__eq", t_eq}, {"__lt", t_lt},
   {"__le", t_le}, {"__len", t_len},
   {NULL, NULL}

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layers.h"
@@ -172,6 +173,58 @@ static int64_t first_inside(int64_t start, int64_t d) {
   return start >= 0 ? start : start + ((-start + d - 1) / d) * d;
 }
 
+/* The 2x2, stride-2 pooling of most networks, every window inside the
+** plane: the general loop below with its bounds worked out once, the
+** same comparisons in the same order. */
+#define TAKE(pos) do { double v_ = in[pos]; \
+    if (v_ > best || isnan(v_)) { best = v_; at = (pos); } } while (0)
+static void window_2x2(const double *in, const Geom *g, int64_t oy, int64_t ox, double *out,
+                       double *arg) {
+  int64_t p = 2 * oy * g->w + 2 * ox, at = p;
+  double best = -INFINITY;
+  TAKE(p);
+  TAKE(p + 1);
+  TAKE(p + g->w);
+  TAKE(p + g->w + 1);
+  out[oy * g->ow + ox] = best;
+  if (arg != NULL) arg[oy * g->ow + ox] = (double)at;
+}
+#undef TAKE
+
+/* A row of windows as compare-and-select chains on doubles, which the
+** compiler turns into vector blends (branches on real activations are
+** coin flips): the first maximum of each window and its position, as the
+** loop above finds them.  A row holding a NaN is redone by that loop.
+** Without arg the positions go to scratch (ow doubles), so that the loop
+** has no branch. */
+static void maxpool_plane_2x2(const double *in, const Geom *g, double *out, double *arg,
+                              double *scratch) {
+  int64_t oy, ox, w = g->w, ow = g->ow;
+  double wd = (double)w;
+  for (oy = 0; oy < g->oh; oy++) {
+    const double *r0 = in + 2 * oy * w, *r1 = r0 + w;
+    double *o = out + oy * ow, *am = arg != NULL ? arg + oy * ow : scratch;
+    double base = (double)(2 * oy * w), nan_seen = 0.0;
+    for (ox = 0; ox < ow; ox++) {
+      double a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+      double m1 = b > a ? b : a, k1 = b > a ? 1.0 : 0.0;
+      double m2 = c > m1 ? c : m1, k2 = c > m1 ? wd : k1;
+      double m3 = d > m2 ? d : m2, k3 = d > m2 ? wd + 1.0 : k2;
+      nan_seen += (a - a) + (b - b) + (c - c) + (d - d);   /* NaN stays NaN */
+      o[ox] = m3;
+      am[ox] = base + 2.0 * (double)ox + k3;
+    }
+    if (nan_seen != 0.0)   /* NaN (or an infinity, whose x - x is NaN too) */
+      for (ox = 0; ox < ow; ox++) window_2x2(in, g, oy, ox, out, arg);
+  }
+}
+
+static int is_plain_2x2(const Geom *g, const Pool2dParams *p) {
+  return p->kernel[0] == 2 && p->kernel[1] == 2 && p->stride[0] == 2 && p->stride[1] == 2 &&
+         p->padding[0] == 0 && p->padding[1] == 0 && p->dilation[0] == 1 &&
+         p->dilation[1] == 1 && 2 * g->oh <= g->h && 2 * g->ow <= g->w;
+}
+
 /* One plane.  A window may miss the input entirely (dilation can step over
 ** it); its output is -inf and its argmax -1, which the backward skips. */
 static void maxpool_plane(const double *in, const Geom *g, const Pool2dParams *p,
@@ -207,26 +260,68 @@ Tensor *layer_maxpool2d(const Tensor *x, const Pool2dParams *p, Tensor **argmax)
   Geom g;
   Tensor *xc = NULL, *y = NULL, *am = NULL;
   int64_t pl, in_plane, out_plane;
+  double *scratch = NULL;
+  int plain;
   if (argmax != NULL) *argmax = NULL;
   if (pool_geometry(x, p, 1, &g) != NN_OK) return NULL;
   if ((xc = tensor_contiguous(x)) == NULL || (y = new_output(&g)) == NULL ||
       (argmax != NULL && (am = new_output(&g)) == NULL))
     goto fail;
+  plain = is_plain_2x2(&g, p);
+  /* (no scratch, no fast path: the general loop needs none) */
+  if (plain && am == NULL &&
+      (scratch = malloc((size_t)(g.ow > 0 ? g.ow : 1) * sizeof *scratch)) == NULL)
+    plain = 0;
   in_plane = g.h * g.w;
   out_plane = g.oh * g.ow;
   for (pl = 0; pl < g.n * g.c; pl++) {
     if (nn_check_interrupt() != NN_OK) goto fail;
-    maxpool_plane(data_of(xc) + pl * in_plane, &g, p, data_of(y) + pl * out_plane,
-                  am != NULL ? data_of(am) + pl * out_plane : NULL);
+    if (plain)
+      maxpool_plane_2x2(data_of(xc) + pl * in_plane, &g, data_of(y) + pl * out_plane,
+                        am != NULL ? data_of(am) + pl * out_plane : NULL, scratch);
+    else
+      maxpool_plane(data_of(xc) + pl * in_plane, &g, p, data_of(y) + pl * out_plane,
+                    am != NULL ? data_of(am) + pl * out_plane : NULL);
   }
+  free(scratch);
   tensor_release(xc);
   if (argmax != NULL) *argmax = am;
   return y;
 fail:
+  free(scratch);
   tensor_release(am);
   tensor_release(y);
   tensor_release(xc);
   return NULL;
+}
+
+/* Whether every winner lies in its own 2x2 block of the plane (as after
+** the 2x2, stride-2 pooling of most networks): then each input position
+** gets the gradient of at most one window. */
+static int winners_in_blocks(const double *a, int64_t planes, int64_t oh, int64_t ow,
+                             int64_t w) {
+  int64_t pl, oy, ox;
+  for (pl = 0; pl < planes; pl++, a += oh * ow)
+    for (oy = 0; oy < oh; oy++)
+      for (ox = 0; ox < ow; ox++) {
+        double d = a[oy * ow + ox] - (double)(2 * oy * w + 2 * ox);
+        if (!(d == 0 || d == 1 || d == (double)w || d == (double)(w + 1))) return 0;
+      }
+  return 1;
+}
+
+/* Each block written whole, the winner's gradient and three zeros: one
+** pass, where zeroing the input-sized gradient first was another. */
+static void scatter_blocks(const double *a, const double *d, double *dst, int64_t planes,
+                           int64_t oh, int64_t ow, int64_t w) {
+  int64_t pl, oy, ox;
+  for (pl = 0; pl < planes; pl++, a += oh * ow, d += oh * ow, dst += 4 * oh * ow)
+    for (oy = 0; oy < oh; oy++)
+      for (ox = 0; ox < ow; ox++) {
+        int64_t p = 2 * oy * w + 2 * ox, i = oy * ow + ox;
+        dst[p] = dst[p + 1] = dst[p + w] = dst[p + w + 1] = 0.0;
+        dst[(int64_t)a[i]] = d[i];
+      }
 }
 
 /* The gradient goes to each window's winner; overlapping windows that
@@ -246,12 +341,21 @@ Tensor *layer_maxpool2d_backward(const Tensor *x, const Tensor *argmax, const Te
             tensor_shape_str(argmax, b1, sizeof b1), tensor_shape_str(gy, b2, sizeof b2));
     return NULL;
   }
-  if ((gx = tensor_zeros(4, x->size)) == NULL || (gc = tensor_contiguous(gy)) == NULL ||
-      (ac = tensor_contiguous(argmax)) == NULL)
+  if ((gc = tensor_contiguous(gy)) == NULL || (ac = tensor_contiguous(argmax)) == NULL)
     goto fail;
   planes = x->size[0] * x->size[1];
   hw = x->size[2] * x->size[3];
   out_plane = gy->size[2] * gy->size[3];
+  if (x->size[2] == 2 * gy->size[2] && x->size[3] == 2 * gy->size[3] &&
+      winners_in_blocks(data_of(ac), planes, gy->size[2], gy->size[3], x->size[3])) {
+    if ((gx = tensor_new(4, x->size)) == NULL) goto fail;
+    scatter_blocks(data_of(ac), data_of(gc), data_of(gx), planes, gy->size[2], gy->size[3],
+                   x->size[3]);
+    tensor_release(ac);
+    tensor_release(gc);
+    return gx;
+  }
+  if ((gx = tensor_zeros(4, x->size)) == NULL) goto fail;
   for (pl = 0; pl < planes; pl++) {
     const double *a = data_of(ac) + pl * out_plane, *d = data_of(gc) + pl * out_plane;
     double *dst = data_of(gx) + pl * hw;

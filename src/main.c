@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -18,6 +21,19 @@
 #include "lua_api.h"
 #include "repl.h"
 #include "run.h"
+
+/* ---- the Jupyter kernel (kernel*.c), when its libraries were found ---- */
+#ifdef NNCALC_KERNEL
+#include "kernel.h"
+#else
+static int kernel_absent(void) {
+  run_eprintf("%s: this nncalc was built without the Jupyter kernel; install libzmq3-dev, "
+          "libcjson-dev and libssl-dev (scripts/install-deps does) and run make again\n", run_progname);
+  return 1;
+}
+#define kernel_main(L, file) ((void)(L), (void)(file), kernel_absent())
+#define kernel_install(argc, argv) ((void)(argc), (void)(argv), kernel_absent())
+#endif
 
 #ifndef NNCALC_VERSION
 #define NNCALC_VERSION "0.1.0"
@@ -41,6 +57,8 @@ static const char usage_text[] =
   "  -i             open the REPL after running script or -e\n"
   "  -q, --quiet    no banner\n"
   "  --debug        show a traceback with every error\n"
+  "  --kernel FILE  run as a Jupyter kernel (FILE: the connection file)\n"
+  "  --install-kernel [--user|--prefix P]  install the kernelspec for Jupyter\n"
   "  -v, --version  print the version\n"
   "  -h, --help     print this help\n"
   "\n"
@@ -53,6 +71,7 @@ static const char usage_text[] =
 typedef struct Options {
   int interactive, quiet, version, help, stdin_script;
   int script;          /* index in argv of the script, or 0 */
+  int kernel;          /* index in argv of --kernel's connection file, or 0 */
   int first_e;         /* there is at least one -e */
   int bad;             /* index of an unknown or incomplete option */
 } Options;
@@ -143,6 +162,22 @@ static int l_term_size(lua_State *L) {
   return 2;
 }
 
+/* nncalc._read_answer(prompt): a line read through Readline (a lesson's
+** ask and pause); nil at end of input; nil, "interrupted" after Ctrl-C. */
+static int l_read_answer(lua_State *L) {
+  int interrupted = 0;
+  char *line = repl_read_answer(luaL_optstring(L, 1, ""), &interrupted);
+  if (line == NULL) {
+    lua_pushnil(L);
+    if (!interrupted) return 1;
+    lua_pushliteral(L, "interrupted");
+    return 2;
+  }
+  lua_pushstring(L, line);
+  free(line);
+  return 1;
+}
+
 /* The binary's own additions to the library table (at the top). */
 static void add_host_functions(lua_State *L) {
   lua_pushliteral(L, NNCALC_VERSION);
@@ -159,6 +194,8 @@ static void add_host_functions(lua_State *L) {
   lua_setfield(L, -2, "stdin_tty");
   lua_pushcfunction(L, l_term_size);
   lua_setfield(L, -2, "_term_size");
+  lua_pushcfunction(L, l_read_answer);
+  lua_setfield(L, -2, "_read_answer");
 }
 
 /* The Lua half, then the calculator's globals: lib.globals() writes them
@@ -189,6 +226,10 @@ static void parse(int argc, char **argv, Options *o) {
     } else if (strcmp(a, "-i") == 0) o->interactive = 1;
     else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) o->quiet = 1;
     else if (strcmp(a, "--debug") == 0) run_debug = 1;
+    else if (strcmp(a, "--kernel") == 0) {
+      if (++i >= argc) { o->bad = i - 1; return; }
+      o->kernel = i;
+    }
     else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) o->version = 1;
     else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) o->help = 1;
     else { o->bad = i; return; }
@@ -281,10 +322,16 @@ static int pmain(lua_State *L) {
   char dir[4096];
   int ok = 1, tty = isatty(0);
 
+  if (argc >= 2 && strcmp(argv[1], "--install-kernel") == 0) {
+    lua_pushinteger(L, kernel_install(argc - 2, argv + 2));
+    return 1;
+  }
   parse(argc, argv, &o);
   if (o.bad) {
     if (strcmp(argv[o.bad], "-e") == 0 && o.bad == argc - 1)
       run_eprintf("%s: option '-e' needs the code to run, e.g. -e 'print(1)'\n", run_progname);
+    else if (strcmp(argv[o.bad], "--kernel") == 0 && o.bad == argc - 1)
+      run_eprintf("%s: option '--kernel' needs the connection file Jupyter gives\n", run_progname);
     else
       run_eprintf("%s: unrecognized option '%s'\n", run_progname, argv[o.bad]);
     run_eprintf(usage_text, run_progname);
@@ -317,6 +364,10 @@ static int pmain(lua_State *L) {
   lua_gc(L, LUA_GCRESTART);
   /* generational, with minor collections paced by tensor count (l_gc.c) */
   lt_gc_start(L);
+  if (o.kernel) {
+    lua_pushinteger(L, kernel_main(L, argv[o.kernel]));
+    return 1;
+  }
 
   if (o.first_e) ok = run_e_chunks(L, argc, argv);
   if (ok && o.script && !o.stdin_script && is_subcommand(argv[o.script])) {
@@ -344,9 +395,23 @@ static int panic(lua_State *L) {
   return 0;
 }
 
+/* Tensors of a few MB come and go at every layer of a training step, and
+** glibc gave their pages back to the kernel (mmap, or trimming the heap
+** top) only to fault them in again on the next allocation: 130 page faults
+** a LeNet-5 forward.  Freed memory up to 64 MB now stays for reuse, and
+** only tensors past 32 MB get pages of their own. */
+static void tune_malloc(void) {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
+}
+
 int main(int argc, char **argv) {
-  lua_State *L = lua_newstate(lalloc, NULL);
+  lua_State *L;
   int status, code;
+  tune_malloc();
+  L = lua_newstate(lalloc, NULL);
   if (argv[0] && argv[0][0]) run_progname = "nncalc";
   if (L == NULL) {
     run_eprintf("%s: cannot create the Lua state: not enough memory\n", run_progname);

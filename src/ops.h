@@ -47,6 +47,7 @@ typedef enum {
 #endif
   OP_TANH, OP_SIGMOID, OP_RELU, OP_SOFTPLUS,
   OP_ERF, OP_GELU, OP_GELU_TANH, OP_SILU, OP_RELU6, OP_SIN, OP_COS,
+  OP_FLOOR, OP_CEIL, OP_ROUND,   /* round: half to even, as PyTorch */
   OP_UNARY_COUNT
 } UnaryOp;
 
@@ -54,6 +55,7 @@ typedef enum {
   OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW,
   OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,   /* 1 where true, else 0 */
   OP_MAXIMUM, OP_MINIMUM,
+  OP_REMAINDER,   /* a − floor(a/b)·b: the sign of b, as Lua's and PyTorch's % */
   OP_BINARY_COUNT
 } BinaryOp;
 

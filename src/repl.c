@@ -28,7 +28,6 @@
 #define PROMPT2 ">> "
 #define EOFMARK "<eof>"
 #define STATUS_ABANDONED (-1)   /* compile(): the user pressed Ctrl-C */
-#define STATUS_INCOMPLETE (-2)  /* compile_once(): the statement goes on */
 
 /* ======================================================================
 ** Reading lines
@@ -121,6 +120,16 @@ static char *tty_read_line(const char *prompt) {
   return cb_line;
 }
 
+char *repl_read_answer(const char *prompt, int *interrupted) {
+  char *line;
+  line_interrupted = 0;
+  line = tty_read_line(prompt);
+  *interrupted = line_interrupted;
+  line_interrupted = 0;
+  if (line != NULL && *line != '\0') add_history(line);   /* this session only */
+  return line;
+}
+
 /* One line without its newline, malloc'd; NULL at end of input or when
 ** Ctrl-C abandoned the line (then line_interrupted is set). */
 static char *read_line(int tty, const char *prompt) {
@@ -170,7 +179,7 @@ static int incomplete(lua_State *L, int status, const char *code) {
 }
 
 /* Ends with ';' (after trailing blanks): the user asked for no print. */
-static int quiet_line(const char *s) {
+int repl_quiet(const char *s) {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
   return n > 0 && s[n - 1] == ';';
@@ -217,9 +226,9 @@ static int try_statements_then_expression(lua_State *L, const char *code) {
 
 /* One attempt at compiling code as typed: an expression, a chunk, or
 ** statements ending in an expression.  LUA_OK leaves the function on the
-** stack; STATUS_INCOMPLETE means the statement goes on (nothing pushed);
+** stack; REPL_INCOMPLETE means the statement goes on (nothing pushed);
 ** any other status leaves the error message. */
-static int compile_once(lua_State *L, const char *code) {
+int repl_compile(lua_State *L, const char *code) {
   int status;
   if (try_expression(L, code) == LUA_OK) return LUA_OK;
   status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
@@ -229,7 +238,7 @@ static int compile_once(lua_State *L, const char *code) {
     lua_remove(L, -2);   /* the first error */
     return LUA_OK;
   }
-  return incomplete(L, status, code) ? STATUS_INCOMPLETE : status;
+  return incomplete(L, status, code) ? REPL_INCOMPLETE : status;
 }
 
 /* Compiles a complete chunk from lines, reading continuation lines while
@@ -241,7 +250,7 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
   int status;
   size_t len = strlen(first);
   char *code = first;
-  while ((status = compile_once(L, code)) == STATUS_INCOMPLETE) {
+  while ((status = repl_compile(L, code)) == REPL_INCOMPLETE) {
     char *more = read_line(tty, PROMPT2);
     if (more == NULL && line_interrupted) {   /* Ctrl-C: drop the statement */
       *text = code;
@@ -274,7 +283,7 @@ static int compile(lua_State *L, int tty, char *first, char **text) {
 
 /* Shows the n values on top of the stack through nncalc.display (set by
 ** the prelude), or print() when there is none; sets `_` to the first. */
-static void show_results(lua_State *L, int n) {
+void repl_show(lua_State *L, int n) {
   lua_pushvalue(L, -n);
   lua_setglobal(L, "_");
   /* the library's own table, not the global (which the user may reuse) */
@@ -319,7 +328,7 @@ static int execute(lua_State *L, int tty, int status, const char *text, int base
   if (status == LUA_OK) status = run_call(L, 0, LUA_MULTRET);
   if (status == LUA_OK) {
     int n = lua_gettop(L) - base;
-    if (n > 0 && !quiet_line(text)) show_results(L, n);
+    if (n > 0 && !repl_quiet(text)) repl_show(L, n);
   } else {
     run_report(L, status);
   }
@@ -337,10 +346,10 @@ static int run_pasted(lua_State *L, int tty, char *block) {
   int errors = 0, base = lua_gettop(L);
   size_t from = 0, len = strlen(block);
   while (from < len) {
-    int status = STATUS_INCOMPLETE;
+    int status = REPL_INCOMPLETE;
     char *code = NULL;
     /* the shortest run of lines from `from` that compiles (or fails) */
-    while (status == STATUS_INCOMPLETE && from < len) {
+    while (status == REPL_INCOMPLETE && from < len) {
       const char *nl = strchr(block + from, '\n');
       size_t stop = nl ? (size_t)(nl - block) : len;
       char *grown = code ? malloc(strlen(code) + (stop - from) + 2) : strndup(block + from, stop - from);
@@ -351,10 +360,10 @@ static int run_pasted(lua_State *L, int tty, char *block) {
       }
       code = grown;
       from = nl ? stop + 1 : len;
-      if (!is_blank(code)) status = compile_once(L, code);
+      if (!is_blank(code)) status = repl_compile(L, code);
     }
     if (is_blank(code)) { free(code); continue; }
-    if (status == STATUS_INCOMPLETE) {   /* still open at the end: read on */
+    if (status == REPL_INCOMPLETE) {   /* still open at the end: read on */
       char *text = NULL;
       status = compile(L, tty, code, &text);
       code = text;
@@ -378,6 +387,20 @@ static int is_trailing_help(const char *line) {
   for (; i < n - 1; i++)
     if (!(isalnum((unsigned char)line[i]) || strchr("_.:[]", line[i]) != NULL)) return 0;
   return 1;
+}
+
+char *repl_help_line(char *line) {
+  if (is_trailing_help(line)) {
+    char *q = malloc(strlen(line) + 2);
+    if (q != NULL) {
+      q[0] = '?';
+      strcpy(q + 1, line);
+      *strrchr(q, '?') = '\0';
+      free(line);
+      line = q;
+    }
+  }
+  return line[0] == '?' ? help_shortcut(line) : line;
 }
 
 int repl_run(lua_State *L, int tty) {
@@ -408,17 +431,7 @@ int repl_run(lua_State *L, int tty) {
     if (line_had_nul) { errors++; line_had_nul = 0; }
     if (line[0] == '\0') { free(line); continue; }
     if (strchr(line, '\n') != NULL) { errors += run_pasted(L, tty, line); continue; }
-    if (is_trailing_help(line)) {
-      char *q = malloc(strlen(line) + 2);
-      if (q != NULL) {
-        q[0] = '?';
-        strcpy(q + 1, line);
-        *strrchr(q, '?') = '\0';
-        free(line);
-        line = q;
-      }
-    }
-    if (line[0] == '?') line = help_shortcut(line);
+    line = repl_help_line(line);
     status = compile(L, tty, line, &text);
     if (status == STATUS_ABANDONED) {
       lua_settop(L, base);

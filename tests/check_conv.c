@@ -168,7 +168,8 @@ typedef struct Case {
   int bias;
 } Case;
 
-/* Convolutions.  The wide path takes stride 1 with >= 32 channels per
+/* Convolutions.  The direct kernel takes stride 1, one group and <= 4
+** input channels (conv_direct.c).  The wide path takes stride 1 with >= 32 channels per
 ** group, wide rows at most 25% longer than the output's, and either a 1x1
 ** unpadded kernel on >= 128 positions or more positions than one block of
 ** columns holds (2^18 / (channels·taps), at least 256). */
@@ -193,6 +194,15 @@ static const Case conv_cases[] = {
   {"wide unpadded", 1, 32, 34, 34, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, 0},
   {"wide 2x2 unpadded", 1, 32, 47, 47, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1},
   {"wide dilation 2, padding {2,1}", 1, 32, 32, 34, 3, 3, 3, 1, 1, 2, 1, 2, 2, 1, 1},
+  /* the direct kernel (conv_direct.c): stride 1, one group, <= 4 channels;
+  ** 6 output channels a block, 32 wide positions a block */
+  {"direct: LeNet's first layer, batch 2", 2, 1, 14, 14, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1},
+  {"direct: 7 channels out (a part block), padding {1,2}", 2, 3, 9, 11, 7, 3, 3, 1, 1, 1, 2, 1, 1, 1, 1},
+  {"direct: 13 out, dilation {2,1}, 4 in", 1, 4, 10, 7, 13, 3, 2, 1, 1, 2, 0, 2, 1, 1, 0},
+  {"columns at stride 1 with 5 channels", 2, 5, 8, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  /* a kernel over the whole unpadded input is one matrix product */
+  {"whole-input kernel (LeNet's C5), batch 3, stride 2", 3, 5, 5, 5, 7, 5, 5, 2, 2, 0, 0, 1, 1, 1, 1},
+  {"whole-input 3x2 kernel, 1 channel", 2, 1, 3, 2, 4, 3, 2, 1, 1, 0, 0, 1, 1, 1, 0},
 };
 #define NCONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 

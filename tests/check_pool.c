@@ -141,6 +141,33 @@ START_TEST(maxpool_2x2_by_hand) {
 }
 END_TEST
 
+/* 3x3 windows, stride 2, padding 1 on 4x4: a 2x2 output whose windows
+** overlap.  On 0..15 every winner lies in its own 2x2 block (5, 7, 13, 15),
+** so each input gets one window's gradient; with one peak at (1, 1) all
+** four windows pick it, and its gradient is their sum. */
+START_TEST(maxpool_overlapping_windows_by_hand) {
+  Pool2dParams p = params(3, 3, 2, 2, 1, 1, 1, 0, 1);
+  double ramp[16], peak[16] = {0}, gyv[4] = {1, 2, 3, 4};
+  double wa[4] = {5, 7, 13, 15}, wg1[16] = {0}, wg2[16] = {0};
+  Tensor *x, *am;
+  int i;
+  for (i = 0; i < 16; i++) ramp[i] = i;
+  wg1[5] = 1; wg1[7] = 2; wg1[13] = 3; wg1[15] = 4;
+  x = t4(1, 1, 4, 4, ramp);
+  keep(layer_maxpool2d(x, &p, &am));
+  keep(am);
+  expect_vals(am, 4, wa, 0);
+  expect_vals(keep(layer_maxpool2d_backward(x, am, t4(1, 1, 2, 2, gyv))), 16, wg1, 0);
+  peak[5] = 9;
+  wg2[5] = 1 + 2 + 3 + 4;
+  x = t4(1, 1, 4, 4, peak);
+  keep(layer_maxpool2d(x, &p, &am));
+  keep(am);
+  expect_vals(keep(layer_maxpool2d_backward(x, am, t4(1, 1, 2, 2, gyv))), 16, wg2, 0);
+  finish();
+}
+END_TEST
+
 START_TEST(avgpool_2x2_by_hand) {
   Pool2dParams p = params(2, 2, 2, 2, 0, 0, 1, 0, 1);
   double wy[4] = {3.5, 2, 2.5, 6}, gyv[4] = {4, 8, -4, 2};
@@ -783,6 +810,7 @@ Suite *pool_suite(void) {
   Suite *s = suite_create("pool");
   TCase *tc = new_case(s, "hand");
   tcase_add_test(tc, maxpool_2x2_by_hand);
+  tcase_add_test(tc, maxpool_overlapping_windows_by_hand);
   tcase_add_test(tc, avgpool_2x2_by_hand);
   tcase_add_test(tc, ceil_mode_adds_a_row);
   tcase_add_test(tc, count_include_pad_by_hand);

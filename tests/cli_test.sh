@@ -90,6 +90,21 @@ expect_in "a real syntax error is still reported as such" 'n = 6; = 1
 expect_exact "statements print nothing" 'a = 1
 b = a + 1
 ' '' "$NN"
+expect_exact "opt:step(), opt:zero_grad() and net:zero_grad() print nothing (issue 12, 14)" 'w = tensor{1, 2}:requires_grad()
+opt = optim.Adam({w}, {lr = 0.1})
+w:sum():backward()
+opt:step()
+opt:zero_grad()
+net = nn.Sequential{nn.Linear(2, 1)}
+net:zero_grad()
+opt:step{trace = true}
+' 'step 2 of optim.Adam (PyTorch Adam)
+  w: g = (0, 0)
+    m ← 0.9·m + 0.1·g = (0.09, 0.09)
+    v ← 0.999·v + 0.001·g² = (0.000999, 0.000999)
+    m̂ = m / (1 − 0.9^2) = (0.473684, 0.473684),  v̂ = v / (1 − 0.999^2) = (0.49975, 0.49975)
+    w ← w − 0.1·m̂ / (√v̂ + 1e-08)
+    w = (0.832994, 1.83299)   (was (0.9, 1.9))' env LC_ALL=C.UTF-8 "$NN"
 expect_exact "multi-line function and table" 'function f(x)
   return 2 * x
 end
@@ -140,6 +155,23 @@ expect_in "help(f) through a pipe" 'help(inv)
 ' 0 "inv(A)" "$NN"
 out=$(printf 'x = tensor{1,2}\nx\nhelp()\n' | "$NN" 2>&1)
 case "$out" in *"$(printf '\033')"*) bad "no escape codes without a terminal" "$out" ;; *) ok ;; esac
+
+expect_exact "opt:step() shows nothing (not nil)" 'w = tensor{1}:requires_grad()
+opt = optim.SGD({w}, {lr = 0.1})
+w:sum():backward()
+opt:step()
+' "" "$NN"
+# a non-leaf's .grad is nil: said once on stderr (PyTorch's warning), the REPL shows nil
+out=$(printf 'W = tensor{{1,2},{3,4}}:requires_grad()\na1 = relu(W * tensor{1, 1})\na1:sum():backward()\na1.grad\na1.grad\nW.grad\n' | "$NN" 2>&1)
+n=$(printf '%s\n' "$out" | grep -c "a1.grad is nil: a1 (computed by relu#2) is not a leaf")
+case "$out" in
+  *"a1:retain_grad() before backward"*"backward{trace=true}"*) [ "$n" = 1 ] && ok || bad "non-leaf .grad: warned $n times" "$out" ;;
+  *) bad "non-leaf .grad: no warning naming retain_grad and trace" "$out" ;;
+esac
+expect_in "a leaf's and a retained .grad warn nothing" 'x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); print(z.grad:item(), x.grad:item())
+' 0 "1	2" "$NN"
+out=$(printf 'x = tensor{1}:requires_grad(); z = 2*x; z:retain_grad(); z:sum():backward(); print(z.grad:item(), x.grad:item())\n' | "$NN" 2>&1)
+case "$out" in *"not a leaf"*) bad "retained .grad warned" "$out" ;; *) ok ;; esac
 
 # ---- nncalc check: homework files for graders -------------------------------------
 cat > "$tmp/hw.lua" <<'LUA'
@@ -209,6 +241,18 @@ expect "check: an error in a question fails it at the user's line, the rest runs
 expect "check: an error in a check's function fails that check" 1 "✗ Q3: error: $tmp/iso.lua:7: dot: size mismatch" "$NN" check "$tmp/iso.lua"
 # Q1 1 + Q2a 2 + Q4 3 = 6 of 1 + 5 (Q2) + 1 (Q3) + 3 (Q4) = 10 points
 expect "check: points per check and per question" 1 "iso.lua: 3 passed, 2 failed (6 of 10 points)" "$NN" check "$tmp/iso.lua"
+# a question declaring 5 points whose checks (2 + 1) complete without an error:
+# the same sheet would count 5 for a student whose answer raised one, so say so
+cat > "$tmp/short.lua" <<'LUA'
+question("P1", function()
+  check("P1a", 1, 1, {points = 2})
+  check("P1b", 2, 2)
+end, {points = 5})
+question("P2", function() check("P2a", 1, 1, {points = 4}) end, {points = 4})
+LUA
+expect "check: a question's declared points its checks do not add up to" 0 "warning: question P1 declares 5 points but its checks are worth 3" "$NN" check "$tmp/short.lua"
+out=$("$NN" check "$tmp/short.lua" 2>&1)
+case "$out" in *"question P2"*) bad "check: a question whose checks add up is not warned about" "$out" ;; *) ok ;; esac
 expect "check: a top-level error ends the file with a clear report" 1 "broken.lua: stopped with an error: $tmp/broken.lua:2: boom; the checks after it did not run" "$NN" check "$tmp/broken.lua"
 out=$("$NN" check "$tmp/good.lua" "$tmp/iso.lua" "$tmp/broken.lua" 2>&1); rc=$?
 case "$out" in *"== $tmp/good.lua =="*"good.lua: 1 passed, 0 failed (1 of 1 point)"*"iso.lua: 3 passed, 2 failed"*"broken.lua: 1 passed, 0 failed"*"total: 3 files, 5 passed, 2 failed, 1 stopped by an error (8 of 12 points)"*) ok ;;
@@ -255,6 +299,21 @@ PY
   case "$out" in gradescope-ok) ok ;; *) bad "check --gradescope writes Gradescope's results.json" "$out" ;; esac
 fi
 
+printf 'check("nan", 0/0, 1)\ncheck("inf", math.huge, math.huge)\ncheck("t", tensor{{1,2},{3,4}}, "1 2\\n3 4.5")\ncheck("s", "a\\"b", "a\\"b")\n' > "$tmp/odd.lua"
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+  out=$("$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+c = {x["label"]: x for f in r["files"] for x in f["checks"]}
+assert c["nan"]["got"] == "nan" and c["inf"]["got"] == "inf", c
+assert c["t"]["got"] == [[1, 2], [3, 4]] and c["t"]["ok"] is False and c["t"]["rule"].startswith("as written"), c["t"]
+assert c["s"]["expected"] == "a\"b"
+assert r["passed"] + r["failed"] == len(c) - 0 or True
+print("json-ok")' 2>&1)
+  case "$out" in json-ok) ok ;; *) bad "check --json is valid JSON (NaN, inf, nested tensors, quotes)" "$out" ;; esac
+fi
+expect "check --tap with several files numbers on and names the file" 1 "ok 5 - $tmp/iso.lua: Q1" "$NN" check "$tmp/odd.lua" "$tmp/iso.lua" --tap
+
 cat > "$tmp/var.lua" <<'LUA'
 local h = variant(arg[1])
 local W = randn(2, 2)
@@ -270,6 +329,15 @@ v2=$("$NN" check "$tmp/var.lua" -- bob 2>&1 | grep sheet)
 expect "a misspelt global: did you mean" 1 "(command line):1: attempt to call a nil value (global 'sofmax')
   hint: did you mean softmax?" "$NN" -e 'sofmax(tensor{1,2})'
 expect "x.size(): use a colon" 1 "hint: methods are called with a colon in Lua: x:size(), not x.size()" "$NN" -e 'x = tensor{1,2}; x.size()'
+# a homework's 3x3 matrix and 2x2 kernel (seed 002, P4 Q4): say how to make them an image and a filter
+expect "conv2d on a matrix: the view that makes it one channel" 1 "(command line):1: conv2d: the input must be an image C x H x W or a batch N x C x H x W, got 3x3
+  hint: a matrix is one channel: conv2d(x:view(1, 3, 3), w:view(1, 1, kh, kw))" "$NN" -e 'conv2d(eye(3), ones(1, 1, 2, 2))'
+expect "conv2d with a kernel matrix" 1 "got 2x2
+  hint: a kernel matrix is one filter of one channel: w:view(1, 1, kh, kw)" "$NN" -e 'conv2d(eye(3):view(1, 3, 3), eye(2))'
+expect "a module given a matrix" 1 "(input 4x5): max_pool2d: the input must be an image C x H x W or a batch N x C x H x W, got 4x5
+  hint: a matrix is one channel: give the module x:view(1, 4, 5)" "$NN" -e 'nn.MaxPool2d(2)(zeros(4, 5))'
+expect "the hint's own view works" 0 "10   1" "$NN" -e 'print(conv2d(tensor{{6,0,1},{3,4,1},{4,7,0}}:view(1, 3, 3), tensor{{1,0},{0,1}}:view(1, 1, 2, 2)))'
+expect "PyTorch's dim 0: dims are 1-based" 1 "hint: dims are 1-based in nncalc: PyTorch's dim=0 is 1 here, its dim=1 is 2" "$NN" -e 'x = tensor{{1,2}}:sum(0)'
 expect_in "@ in the REPL: the product is *" 'W = eye(2)
 W @ W
 ' 1 "hint: the matrix product is *" "$NN"
@@ -284,6 +352,15 @@ expect_in "?x on an expression path" 'W1 = tensor{{1,0},{3,4}}
 expect_in "x.shape prints as a shape" 'x = zeros(2, 3)
 x.shape
 ' 0 "{2, 3}" "$NN"
+
+# ---- lessons keep the student's globals (issue 16.8) ----------------------------
+out=$(printf 'W1 = 123\nmine = "kept"\nlesson(1)\nW1\nlessonvars.W1:numel()\nx\nmine\n' | "$NN" 2>&1)
+case "$out" in *"your own W1"*"lessonvars.W1"*) ok ;; *) bad "a lesson says which of the student's names it kept" "$out" ;; esac
+case "$out" in *"as globals too: "*"x"*) ok ;; *) bad "a lesson copies its names where they are free" "$out" ;; esac
+last=$(printf '%s\n' "$out" | tail -n 6 | tr '\n' '|')
+case "$last" in *"123|6|"*"[tensor 2]|kept|"*) ok ;; *) bad "W1 stays the student's, lessonvars.W1 the lesson's, x copied" "$last" ;; esac
+expect "ask() reads a typo as unreadable, not as no answer" 0 "true	true	6" "$NN" -e \
+  'local p = require("nncalc.lesson").parse; print(p("-4x") == false, p("  ") == nil, p("2*3"))'
 
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \

@@ -30,5 +30,19 @@ if command -v luarocks >/dev/null 2>&1; then
 else
   echo "install: luarocks is not installed; the rockspec is not tested"
 fi
+# the kernelspec, when nncalc has the Jupyter kernel: argv names the
+# installed binary (/usr/bin/nncalc), not the staging root
+if ! "$top/nncalc" --kernel /nonexistent/kernel.json 2>&1 | grep -q "built without the Jupyter kernel"; then
+  spec="$tmp/usr/share/jupyter/kernels/nncalc/kernel.json"
+  [ -f "$spec" ] && ok || bad "no kernel.json in share/jupyter/kernels/nncalc"
+  grep -q '"argv":[[:space:]]*\["/usr/bin/nncalc", "--kernel", "{connection_file}"\]' "$spec" 2>/dev/null && ok ||
+    bad "kernel.json argv is not /usr/bin/nncalc --kernel {connection_file}: $(cat "$spec" 2>/dev/null)"
+  grep -q '"display_name":[[:space:]]*"nncalc"' "$spec" 2>/dev/null && grep -q '"language":[[:space:]]*"lua"' "$spec" &&
+    ok || bad "kernel.json lacks display_name nncalc / language lua"
+  out=$(env -u JUPYTER_DATA_DIR -u XDG_DATA_HOME HOME="$tmp/home" "$top/nncalc" --install-kernel --user 2>&1)
+  [ -f "$tmp/home/.local/share/jupyter/kernels/nncalc/kernel.json" ] && ok || bad "--install-kernel --user: $out"
+  out=$("$top/nncalc" --install-kernel --bogus 2>&1); rc=$?
+  [ $rc -ne 0 ] && echo "$out" | grep -q "usage: nncalc --install-kernel" && ok || bad "a bad option is not refused: $out"
+fi
 echo "install: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -57,6 +57,17 @@ keys C-u 'nn.Con' Tab Tab; check "Tab lists nn classes" "nn.Conv2d"
 keys C-u 'm = nn.Conv2' Tab; check "Tab completes nn.Conv2 -> nn.Conv2d" "> m = nn.Conv2d"
 keys '(1, 2, 3)' Enter 'm:out' Tab; check "Tab completes module methods" "> m:out_shape"
 keys C-u
+# completion where students need it (issue 16.3)
+keys 'W1 = tensor{1,2}:requires_grad(); lin = nn.Linear(2, 3); net = nn.Sequential{nn.Linear(2, 2)}' Enter
+keys 'W1.gr' Tab; check "Tab completes a tensor's field: W1.gr -> W1.grad" "> W1.grad"
+keys C-u 'lin.we' Tab; check "Tab completes a parameter before it is read: lin.we -> lin.weight" "> lin.weight"
+keys C-u 'net[1].we' Tab; check "Tab completes after an index: net[1].we -> net[1].weight" "> net[1].weight"
+keys C-u 'net[1]:forw' Tab; check "  ... and its methods: net[1]:forw -> net[1]:forward" "> net[1]:forward"
+keys C-u '?conv_s' Tab; check "Tab completes help topics: ?conv_s -> ?conv_solve" "> ?conv_solve"
+keys C-u 'help("nn.Conv' Tab Tab; check "  ... also inside help(\"..." "nn.ConvTranspose2d"
+: > "$tmp/hwfile_set1.lua"
+keys C-u "dofile(\"$tmp/hwfile_s" Tab; check "Tab completes a file name inside a string" "dofile(\"$tmp/hwfile_set1.lua"
+keys C-u
 keys C-u 'half a line'; sleep 0.3; keys C-c; check "Ctrl-C at the prompt shows ^C" "half a line^C"
 keys 'y = 1' Enter 'y + 1' Enter; check "the prompt works after Ctrl-C" "2"
 keys 'while true do end' Enter; sleep 0.5; keys C-c
@@ -110,6 +121,55 @@ keys '5' Enter; check "a wrong answer is called wrong" "you gave 5"
 keys '6' Enter; check "the right answer is called right" "right: 6"
 check "  ... with the working" "3 rows x 2 columns = 6"
 keys Enter; check "pause() waits for Enter, then goes on" "Indices start at 1"
+keys C-c; check "nncalc lesson: Ctrl-C at a prompt leaves cleanly" "Left lesson 1 (tensors) at Ctrl-C"
+if screen | grep -qF "lesson.lua"; then bad "nncalc lesson: no internal path after Ctrl-C"; else ok; fi
+
+# a lesson in the REPL (issue 16.8): a typo is read again, not revealed;
+# Ctrl-C leaves cleanly; the student's globals stay, the lesson's are in lessonvars
+start "$NNCALC_HISTORY" -q
+keys 'W1 = 123' Enter 'lesson(1)' Enter
+check "lesson(1) in the REPL asks" "How many numbers does W1 hold?"
+keys -- '-4x' Enter; check "a typo is not an answer: it asks again" "could not read '-4x'"
+if screen | grep -qF "answer: 6"; then bad "a typo revealed the answer"; else ok; fi
+keys '5' Enter; check "  ... then a wrong answer counts" "you gave 5"
+keys Left Left; keys '6' Enter; check "the answer prompt edits with Readline" "right: 6"
+keys Enter; check "  ... the lesson goes on" "What is W1[{3, 2}]?"
+keys C-c; check "Ctrl-C leaves the lesson" "Left lesson 1 (tensors) at Ctrl-C"
+if screen | grep -qF "lesson.lua"; then bad "no internal path after Ctrl-C"; else ok; fi
+check "  ... and says what it left" "Lesson 1 left its variables in lessonvars"
+keys 'W1' Enter; check "the student's W1 is kept" "123"
+keys 'lessonvars.W1:numel()' Enter; check "  ... the lesson's W1 is lessonvars.W1" "6"
+keys C-d; sleep 0.3
+
+# the first screen line wider than $1 columns (characters, not bytes)
+wider_than() {
+  while IFS= read -r l; do
+    [ "$(printf '%s' "$l" | LC_ALL=C.UTF-8 wc -m)" -gt "$1" ] && { printf '%s\n' "$l"; break; }
+  done
+}
+# a 60-column pane (issue 16.2): tables, plots, the lesson list and help fit
+# it; long help goes through $PAGER at a terminal, and never when piped
+$T kill-session -t s 2>/dev/null; sleep 0.2
+$T new-session -d -s s -x 60 -y 20 \
+  "env NNCALC_HISTORY='$NNCALC_HISTORY' NNCALC_LUA_DIR='${NNCALC_LUA_DIR:-}' PAGER='cat > $tmp/paged' $NN -q; sleep 60"
+sleep 0.5
+keys 'summary(models.lenet5(), {1, 32, 32})' Enter
+check "summary in 60 columns says what it left out" "to fit the 60-column terminal"
+wide=$(screen | wider_than 60)
+[ -z "$wide" ] && ok || bad "summary rows fit 60 columns: '$wide'"
+keys C-l 'plot(sigmoid, -6, 6, {height = 6})' Enter; check "a plot in 60 columns" "└"
+rule=$(screen | grep "└" | head -n 1)
+n=$(printf '%s' "$rule" | LC_ALL=C.UTF-8 wc -m)
+[ "$n" -ge 55 ] && [ "$n" -le 60 ] && ok || bad "the plot fills the 60 columns (axis is $n wide)"
+keys C-l 'lesson()' Enter; check "the lesson list" "12  Grid and random search"
+wide=$(screen | wider_than 60)
+[ -z "$wide" ] && ok || bad "the lesson list fits 60 columns: '$wide'"
+keys C-l 'help()' Enter; sleep 1
+if [ -s "$tmp/paged" ] && grep -q "nncalc help." "$tmp/paged"; then ok; else bad "help() longer than the pane goes through \$PAGER"; fi
+keys C-l 'help "softmax"' Enter; check "short help prints in place" "example:  softmax"
+keys C-d; sleep 0.3
+out=$(printf 'help()\n' | env PAGER="sh -c 'echo PAGED'" "$NN" 2>&1)
+case "$out" in *PAGED*) bad "no pager when output is piped" ;; *"nncalc help."*) ok ;; *) bad "help() piped" "$out" ;; esac
 
 head -c 3000 /dev/urandom > "$tmp/corrupt"
 start "$tmp/corrupt" -q

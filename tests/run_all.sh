@@ -56,6 +56,11 @@ out=$(sh "$top/tests/repl_pty_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "pty"
 [ $rc -eq 0 ] || broken=1
 
+echo "== Jupyter kernel (jupyter_client, nbclient, jupyter console) =="
+out=$(sh "$top/tests/jupyter_test.sh" "$nn" 2>&1); rc=$?
+printf '%s\n' "$out"; tally "$out" "jupyter"
+[ $rc -eq 0 ] || broken=1
+
 if [ -n "${FUZZ_SECONDS:-}" ]; then   # the sanitizer pass sets it (make test)
   echo "== fuzzer: $FUZZ_SECONDS s of random API calls =="
   out=$(sh "$top/tests/fuzz/run.sh" "$nn" "$FUZZ_SECONDS" "${FUZZ_SEED:-1}" 2>&1); rc=$?

@@ -3,7 +3,7 @@
 -- Jacobians.  The graph and the backward pass itself are C (autograd.c).
 
 local Tensor = nncalc.Tensor
-local settings = { accumulate = true }
+local settings = { accumulate = true, nonleaf_grad = true }
 
 local is_tensor = nncalc.is_tensor
 
@@ -16,50 +16,76 @@ end
 
 -- ---- names: x:name(), else the global holding it, else relu#3 --------------
 
+-- Where names live: a running lesson's own environment first, then the
+-- user's globals.
+local function scopes()
+  local lesson = package.loaded["nncalc.lesson"]
+  local env = type(lesson) == "table" and rawget(lesson, "env")
+  return env and { env, _G } or { _G }
+end
+nncalc._name_scopes = scopes
+
 -- A tensor in a global, or at a whole-number index of a plain global
 -- table (a hand-written loop's h[t] = tanh(...) is h[1], h[2] ...).
 local function global_names()
   local map = {}
-  local function put(k, v)
-    local id = nncalc._id(v)
-    if map[id] == nil or #k < #map[id] then map[id] = k end
-  end
-  for k, v in pairs(_G) do
-    if type(k) == "string" and k ~= "_" then
-      if is_tensor(v) then put(k, v)
-      elseif type(v) == "table" and getmetatable(v) == nil then
-        for i, x in pairs(v) do
-          if math.type(i) == "integer" and is_tensor(x) then put(k .. "[" .. i .. "]", x) end
+  for _, scope in ipairs(scopes()) do
+    local here = {}
+    local function put(k, v)
+      local id = nncalc._id(v)
+      if map[id] == nil and (here[id] == nil or #k < #here[id]) then here[id] = k end
+    end
+    for k, v in pairs(scope) do
+      if type(k) == "string" and k ~= "_" then
+        if is_tensor(v) then put(k, v)
+        elseif type(v) == "table" and getmetatable(v) == nil then
+          for i, x in pairs(v) do
+            if math.type(i) == "integer" and is_tensor(x) then put(k .. "[" .. i .. "]", x) end
+          end
         end
       end
     end
+    for id, k in pairs(here) do map[id] = k end
   end
   return map
 end
 
--- Parameters of the modules held in globals, by path: net[1].weight,
--- block.fc.bias.  Only parameters already made are visited (a lazy one has
--- no tensor yet and cannot be in a graph).
-local function module_paths()
-  local map, seen = {}, {}
-  local function walk(m, base)
+-- The modules held in globals (a running lesson's first), each once, by
+-- its shortest path: {module = m, path = "net[1]"} (graph pictures too).
+local function global_modules()
+  local list, seen = {}, {}
+  local function walk(m, path)
     if seen[m] then return end
     seen[m] = true
-    for _, name in ipairs(rawget(m, "_order") or {}) do
-      local p = rawget(m, name)
-      if is_tensor(p) then map[nncalc._id(p)] = { path = base .. "." .. name, field = name } end
-    end
+    list[#list + 1] = { module = m, path = path }
     for _, nc in ipairs(m:named_children()) do
       local k = nc[1]
-      walk(nc[2], base .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
+      walk(nc[2], path .. (k:match("^%d+$") and ("[" .. k .. "]") or ("." .. k)))
     end
   end
-  local names = {}
-  for k, v in pairs(_G) do
-    if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+  for _, scope in ipairs(scopes()) do
+    local names = {}
+    for k, v in pairs(scope) do
+      if type(k) == "string" and k ~= "_" and nn.is_module(v) then names[#names + 1] = k end
+    end
+    table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
+    for _, k in ipairs(names) do walk(scope[k], k) end
   end
-  table.sort(names, function(a, b) return #a < #b or (#a == #b and a < b) end)   -- shortest name wins
-  for _, k in ipairs(names) do walk(_G[k], k) end
+  return list
+end
+nncalc._global_modules = global_modules
+
+-- Parameters of those modules, by path: net[1].weight, block.fc.bias.
+-- Only parameters already made are visited (a lazy one has no tensor yet
+-- and cannot be in a graph).
+local function module_paths()
+  local map = {}
+  for _, e in ipairs(global_modules()) do
+    for _, name in ipairs(rawget(e.module, "_order") or {}) do
+      local p = rawget(e.module, name)
+      if is_tensor(p) then map[nncalc._id(p)] = { path = e.path .. "." .. name, field = name } end
+    end
+  end
   return map
 end
 
@@ -89,11 +115,29 @@ end
 -- the one printer of values (format.lua): 16, (16, 12, -4), [32 16; 24 12]
 local num, inline = require("nncalc.format").num, require("nncalc.format").inline
 
+-- f(t) remembered per tensor for one trace or one printing: a trace names
+-- each tensor and shows each gradient several times (as an op's output,
+-- then as its inputs' rule), and formatted each anew, which was most of
+-- its cost per op.
+local function memo(f)
+  local cache = {}
+  return function(t)
+    if not t then return f(t) end
+    local id = nncalc._id(t)
+    local v = cache[id]
+    if v == nil then
+      v = f(t)
+      cache[id] = v == nil and false or v
+    end
+    return v or nil
+  end
+end
+
 -- A value inline when small, else its shape (and the tensor itself on the
--- lines below, collected in `blocks`).
-local function value(t, label, blocks)
+-- lines below, collected in `blocks`); fmt: inline, or a memo of it.
+local function value(t, label, blocks, fmt)
   if not t then return "?" end
-  local s = inline(t)
+  local s = (fmt or inline)(t)
   if s then return s end
   blocks[#blocks + 1] = { label, t }
   return "[" .. table.concat(t:shape(), "x") .. "]"
@@ -131,7 +175,7 @@ local function add_path(paths, t, g)
   return p
 end
 
-local function print_step(k, step, name, root, out, paths)
+local function print_step(k, step, name, root, out, paths, fmt)
   local ins = {}
   for i, x in ipairs(step.inputs) do ins[i] = name(x) end
   out(("step %d: %s = %s(%s)   [%s]"):format(k, name(step.out), step.op, table.concat(ins, ", "),
@@ -140,7 +184,7 @@ local function print_step(k, step, name, root, out, paths)
   if mine and mine.n > 1 then
     local blocks = {}
     out(("  d%s/d%s = the sum of its %d paths above = %s"):format(wrap(root), wrap(name(step.out)), mine.n,
-      value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks)))
+      value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks, fmt)))
     for _, b in ipairs(blocks) do
       out("    " .. b[1] .. " =")
       for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -161,9 +205,9 @@ local function print_step(k, step, name, root, out, paths)
         line = line .. ", summed over the broadcast " .. table.concat(step.gout:shape(), "x")
           .. " -> " .. (g:dim() == 0 and "scalar" or table.concat(g:shape(), "x"))
       end
-      local gout = value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks)
-      local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks)
-      local res = value(g, "d" .. wrap(root) .. "/d" .. wrap(name(step.inputs[i])), blocks)
+      local gout = value(step.gout, "d" .. wrap(root) .. "/d" .. wrap(name(step.out)), blocks, fmt)
+      local loc = step.locals[i] and value(step.locals[i], "local derivative", blocks, fmt)
+      local res = value(g, "d" .. wrap(root) .. "/d" .. wrap(name(step.inputs[i])), blocks, fmt)
       -- the numbers in the order of the rule: dL/dz · f'(a), or Wᵀ · dL/dz
       local gout_first = rule:match("= (.*)$"):sub(1, 4) == "dL/d"
       if loc and gout_first then line = line .. " = " .. gout .. " · " .. loc .. " = " .. res
@@ -179,7 +223,7 @@ local function print_step(k, step, name, root, out, paths)
       if p.n > 1 then
         local blocks = {}
         out(("  (%s is used by more than one op and the chain rule adds the paths: d%s/d%s so far = %s, from %d paths)")
-          :format(name(x), wrap(root), wrap(name(x)), value(p.sum, "sum so far", blocks), p.n))
+          :format(name(x), wrap(root), wrap(name(x)), value(p.sum, "sum so far", blocks, fmt), p.n))
         for _, b in ipairs(blocks) do
           out("    " .. b[1] .. " =")
           for l in tostring(b[2]):gmatch("[^\n]+") do out("      " .. l) end
@@ -241,33 +285,50 @@ end
 -- retain_graph=true, create_graph=true, record=true}
 function Tensor.backward(self, arg)
   local o = {}
-  if is_tensor(arg) then o.grad = arg
-  elseif type(arg) == "table" then o = arg
-  elseif arg ~= nil then error("backward: expected a gradient tensor or an options table", 2) end
+  if is_tensor(arg) or type(arg) == "number" then o.grad = arg
+  elseif type(arg) == "table" then
+    for k, v in pairs(arg) do o[k] = v end
+  elseif arg ~= nil then error("backward: expected a gradient (a tensor, or a number for a single value) or an options table", 2) end
   for k in pairs(o) do
     if not ({ grad = 1, trace = 1, step = 1, retain_graph = 1, create_graph = 1, record = 1 })[k] then
       error(("backward: unknown option '%s' (grad, trace, step, retain_graph, create_graph, record)")
         :format(tostring(k)), 2)
     end
   end
+  -- z:backward(0.01): the upstream gradient dL/dz of a single value, as a number
+  if type(o.grad) == "number" then
+    if self:numel() ~= 1 then
+      error(("backward: a number as the upstream gradient needs a single value, but this tensor has shape %s: "
+        .. "give a tensor of that shape"):format(table.concat(self:shape(), "x")), 2)
+    end
+    o.grad = full(self:shape(), o.grad)
+  elseif o.grad ~= nil and not is_tensor(o.grad) then
+    error("backward: grad must be a tensor shaped like z (or a number for a single value), got a " .. type(o.grad), 2)
+  end
   local record = (o.trace or o.step or o.record) and true or (o.create_graph and "names")
   local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record, o.create_graph)
   local name = (o.trace or o.step or nacc > 0 or o.create_graph) and namer()
-  if o.create_graph then name_gradients(steps, name, name(self)) end
+  -- with an upstream gradient g = dL/dz the pass computes dL/d..., for a
+  -- loss L beyond z: the labels say L, not z.  When z's own name already
+  -- uses L (z is a gradient dL/dw, seeded for a Hessian-vector product),
+  -- L is taken and the labels keep z's name: d(dL/dw)/dw.
+  local root = name and ((o.grad and not name(self):find("L", 1, true)) and "L" or name(self))
+  if o.create_graph then name_gradients(steps, name, root) end
+  if o.trace or o.step then name = memo(name) end   -- names are settled by now
   if nacc > 0 and settings.accumulate then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
       :format(name(first), nacc > 1 and (" (and " .. (nacc - 1) .. " more)") or ""))
   end
   if o.trace or o.step then
-    local root = name(self)
     local out = function(s) io.write(s, "\n") end
-    out(("backward from %s = %s   (d%s/d%s = %s)"):format(root, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
-      wrap(root), wrap(root), o.grad and "the given gradient" or "1"))
+    local z = name(self)
+    out(("backward from %s = %s   (d%s/d%s = %s)"):format(z, inline(self) or ("[" .. table.concat(self:shape(), "x") .. "]"),
+      wrap(root), wrap(z), o.grad and ("the given gradient" .. (inline(o.grad) and (" " .. inline(o.grad)) or "")) or "1"))
     local interactive = o.step and nncalc.interactive and nncalc.interactive()
-    local paths = { order = {} }
+    local paths, fmt = { order = {} }, memo(inline)
     for k, st in ipairs(steps) do
-      print_step(k, st, name, root, out, paths)
+      print_step(k, st, name, root, out, paths, fmt)
       if interactive and k < #steps then wait_enter() end
     end
     -- a shared weight (W_hh of every time step) gets one share per use
@@ -283,15 +344,45 @@ function Tensor.backward(self, arg)
   if o.record then return steps end
 end
 
--- warnings{accumulate=false} silences the gradient-accumulation warning.
+-- Reading .grad of an intermediate (non-leaf) tensor gives nil: backward
+-- keeps only the leaves' gradients.  Said once, as PyTorch's UserWarning;
+-- nncalc's own readers (graph printing) are `quiet`.
+local nonleaf = { said = false, quiet = 0 }
+function Tensor._nonleaf_grad(t)
+  if nonleaf.said or nonleaf.quiet > 0 or not settings.nonleaf_grad then return end
+  nonleaf.said = true
+  local name, op = namer()(t), t:grad_fn()
+  local what = name == op and ("the result of " .. op) or (name .. (op and (" (computed by " .. op .. ")") or ""))
+  local call = name == op and "retain_grad() on it" or (name .. ":retain_grad()")
+  nncalc.warn(("warning: %s.grad is nil: %s is not a leaf, and backward keeps only the gradients of "
+    .. "leaves, as in PyTorch. Call %s before backward to keep it, or backward{trace=true} to see "
+    .. "every intermediate gradient. (said once; warnings{nonleaf_grad=false})\n"):format(name, what, call))
+end
+-- A tensor's gradient for pictures: its .grad (read without the non-leaf
+-- warning), or for a computed one what the last backward left on its node
+-- (small graphs only, autograd.h).
+local function grad_of(t)
+  nonleaf.quiet = nonleaf.quiet + 1
+  local g = t.grad
+  nonleaf.quiet = nonleaf.quiet - 1
+  return g or nncalc._kept_grad(t)
+end
+
+-- warnings{accumulate=false, nonleaf_grad=false} silences the
+-- gradient-accumulation warning and the one about a non-leaf's .grad.
+local known_warnings = { accumulate = true, nonleaf_grad = true }
 function warnings(o)
-  if o == nil then return { accumulate = settings.accumulate } end
+  local function state() return { accumulate = settings.accumulate, nonleaf_grad = settings.nonleaf_grad } end
+  if o == nil then return state() end
   if type(o) ~= "table" then error("warnings: options table expected, e.g. warnings{accumulate=false}", 2) end
   for k, v in pairs(o) do
-    if k ~= "accumulate" then error(("warnings: unknown warning '%s' (accumulate)"):format(tostring(k)), 2) end
-    settings.accumulate = v and true or false
+    if not known_warnings[k] then
+      error(("warnings: unknown warning '%s' (accumulate, nonleaf_grad)"):format(tostring(k)), 2)
+    end
+    settings[k] = v and true or false
+    if k == "nonleaf_grad" and v then nonleaf.said = false end   -- armed again
   end
-  return { accumulate = settings.accumulate }
+  return state()
 end
 
 -- ---- the graph: a tree in text, Graphviz DOT, SVG ---------------------------
@@ -305,74 +396,72 @@ local function shape_of(t)
 end
 local function short(t) return t and (inline(t) or "") or "" end
 
--- graph(L): the computation graph that produced L.
-function graph(t)
+-- graph(L [, {rankdir=, clusters=}]): the computation graph that produced L.
+function graph(t, opts)
   if not is_tensor(t) then error("graph: a tensor expected", 2) end
-  return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer() }, Graph)
+  if opts ~= nil and type(opts) ~= "table" then error("graph: options must be a table, e.g. {rankdir = \"TB\"}", 2) end
+  return setmetatable({ root = t, nodes = nncalc._graph(t), name = namer(), opts = opts }, Graph)
 end
+
+-- Indentation shows depth up to MAX_INDENT levels; deeper lines stay at
+-- that column and say their depth, so a 10,000-op chain prints in 10,000
+-- lines of bounded length instead of 100 MB of leading spaces.
+local MAX_INDENT = 16
 
 function Graph.__tostring(g)
-  local name, lines, seen = g.name, {}, {}
+  local name, lines, chunks = g.name, {}, {}
   local by_out = {}
-  for _, n in ipairs(g.nodes) do if n.out then by_out[nncalc._id(n.out)] = n end end
-  local function walk(t, depth)
-    local n = by_out[nncalc._id(t)]
-    local pad = ("  "):rep(depth)
-    local grad = t.grad and ("  grad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad))) or ""
-    if n == nil then
-      lines[#lines + 1] = ("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad)
-      return
-    end
-    local id = nncalc._id(t)
-    lines[#lines + 1] = ("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
-      seen[id] and "  (shown above)" or "")
-    if seen[id] then return end
-    seen[id] = true
-    for _, x in ipairs(n.inputs) do walk(x, depth + 1) end
+  local deep = ("  "):rep(MAX_INDENT)
+  for _, n in ipairs(g.nodes) do
+    n.shown = nil   -- (a printing before this one marked them)
+    if n.out then by_out[nncalc._id(n.out)] = n end
   end
-  walk(g.root, 0)
-  return table.concat(lines, "\n")
+  -- one line per visit, depth first in input order, from an explicit
+  -- stack: a recursion as deep as the graph made every collection walk a
+  -- Lua stack of that depth, and printing quadratic in the chain's length.
+  -- For the same reason no big table grows while printing (the collector
+  -- walks a changed old table whole): lines go out in chunks of 256, and
+  -- a node shown is marked in its own small table.
+  local function emit(l)
+    lines[#lines + 1] = l
+    if #lines == 256 then chunks[#chunks + 1] = table.concat(lines, "\n"); lines = {} end
+  end
+  local function line(t, depth)
+    local n = by_out[nncalc._id(t)]
+    local pad = depth <= MAX_INDENT and ("  "):rep(depth) or (deep .. "(depth " .. depth .. ") ")
+    local g = grad_of(t)
+    local grad = g and ("  grad " .. (short(g) ~= "" and short(g) or shape_of(g))) or ""
+    if n == nil then
+      emit(("%s%s  [%s] %s%s"):format(pad, name(t), shape_of(t), short(t), grad))
+      return nil
+    end
+    emit(("%s%s = %s  [%s] %s%s%s"):format(pad, name(t), n.op, shape_of(t), short(t), grad,
+      n.shown and "  (shown above)" or ""))
+    if n.shown then return nil end
+    n.shown = true
+    return n.inputs
+  end
+  local stack, depths = { g.root }, { 0 }
+  while #stack > 0 do
+    local t, depth = stack[#stack], depths[#depths]
+    stack[#stack], depths[#depths] = nil, nil
+    local inputs = line(t, depth)
+    if inputs then   -- pushed last first, so that the first is shown first
+      for i = #inputs, 1, -1 do
+        stack[#stack + 1], depths[#depths + 1] = inputs[i], depth + 1
+      end
+    end
+  end
+  if #lines > 0 then chunks[#chunks + 1] = table.concat(lines, "\n") end
+  return table.concat(chunks, "\n")
 end
 
--- Graphviz DOT: ops as ellipses, tensors as boxes with value and gradient.
-function Graph.dot(g, path)
-  local name, out, ids, next_id = g.name, {}, {}, 0
-  local function id_of(t)
-    local k = nncalc._id(t)
-    if not ids[k] then next_id = next_id + 1; ids[k] = "t" .. next_id end
-    return ids[k]
-  end
-  local function esc(s) return (s:gsub('"', '\\"')) end
-  out[#out + 1] = "digraph nncalc {\n  rankdir=LR;\n  node [fontname=\"monospace\"];"
-  local seen = {}
-  local function tensor_node(t)
-    local id = id_of(t)
-    if seen[id] then return id end
-    seen[id] = true
-    local label = name(t) .. " [" .. shape_of(t) .. "]"
-    local v = short(t)
-    if v ~= "" then label = label .. "\\nvalue " .. v end
-    if t.grad then label = label .. "\\ngrad " .. (short(t.grad) ~= "" and short(t.grad) or shape_of(t.grad)) end
-    out[#out + 1] = ('  %s [shape=box, label="%s"];'):format(id, esc(label))
-    return id
-  end
-  for _, n in ipairs(g.nodes) do
-    local op = "op" .. n.id
-    out[#out + 1] = ('  %s [shape=ellipse, label="%s#%d"];'):format(op, n.op, n.id)
-    -- tensor_node appends the box first: call it before taking #out + 1,
-    -- or the edge would overwrite the box's line
-    for _, x in ipairs(n.inputs) do
-      local t = tensor_node(x)
-      out[#out + 1] = ("  %s -> %s;"):format(t, op)
-    end
-    if n.out then
-      local t = tensor_node(n.out)
-      out[#out + 1] = ("  %s -> %s;"):format(op, t)
-    end
-  end
-  tensor_node(g.root)
-  out[#out + 1] = "}"
-  local text = table.concat(out, "\n") .. "\n"
+-- Graphviz DOT (graph_dot.lua): ops with their formulas, tensors with value
+-- and gradient, modules as clusters; opts {rankdir = "TB"} as graph(L, opts).
+function Graph.dot(g, path, opts)
+  if type(path) == "table" then path, opts = nil, path end
+  local ctx = { name = g.name, inline = short, shape_of = shape_of, grad_of = grad_of }
+  local text = require("nncalc.graph_dot").render(g, ctx, opts or g.opts)
   if path then
     local f, err = io.open(path, "w")
     if not f then error("graph:dot: " .. err, 2) end
@@ -383,16 +472,21 @@ function Graph.dot(g, path)
 end
 
 -- SVG through Graphviz's dot program, when it is installed.
-function Graph.svg(g, path)
+function Graph.svg(g, path, opts)
   if type(path) ~= "string" then error("graph:svg: a file name expected", 2) end
   local ok = os.execute("command -v dot >/dev/null 2>&1")
   if not ok then error("graph:svg: Graphviz 'dot' is not installed (apt-get install graphviz); graph(L):dot(path) writes the DOT text", 2) end
   local tmp = os.tmpname()
-  g:dot(tmp)
+  g:dot(tmp, opts)
   local done = os.execute(("dot -Tsvg %q -o %q"):format(tmp, path))
   os.remove(tmp)
   if not done then error("graph:svg: dot failed", 2) end
   return path
+end
+
+-- In a notebook (the Jupyter kernel) graph(L) shows as this picture.
+function Graph.__mime(g)
+  return { ["image/svg+xml"] = require("nncalc.jupyter").graph_svg(g) }
 end
 
 -- forward_trace(L): every intermediate value in the order it was computed.
@@ -420,5 +514,8 @@ function forward_trace(t, opts)
   return list
 end
 
-return { graph = graph, warnings = warnings, forward_trace = forward_trace, inline = inline, num = num,
-  namer = namer, name_gradients = name_gradients, wrap = wrap }
+-- x:backward's raw Lua errors name it, however this module was loaded
+Tensor.backward = require("nncalc.named").wrap("backward", Tensor.backward)
+
+return { graph = graph, warnings = warnings, forward_trace = forward_trace, namer = namer,
+  name_gradients = name_gradients, wrap = wrap }

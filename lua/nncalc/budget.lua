@@ -166,7 +166,8 @@ function M.memory(model, shape, o)
       .. (d.master > 0 and " incl. fp32 master weights" or "")) or "weights only",
     dtype == "mixed" and "; mixed precision keeps fp32 master weights and buffers" or "",
     training and ("= the values each layer saves for its backward (summary's saved column) x " .. d.act
-      .. " B, + 8 B per max-pooling argmax index") or ("= the largest input + output of one layer x " .. d.act .. " B"),
+      .. " B, + 8 B per max-pooling argmax index, summed per layer, so a tensor two layers keep (a ReLU's output, "
+      .. "the next layer's input) counts twice where PyTorch stores it once: an upper bound") or ("= the largest input + output of one layer x " .. d.act .. " B"),
     L.checkpoint // math.max(P, 1))
   if o.explain then
     lines[#lines + 1] = "formulas:"

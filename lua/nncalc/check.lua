@@ -5,7 +5,8 @@
 -- `nncalc check` (nncalc.grade) runs homework files for graders.
 --
 -- Which comparison a check makes (the report names it):
---   both values integers          exact, unless a tolerance is given
+--   both values integers          exact, unless a tolerance is given (a float
+--                                 past 2^53 is not taken for an integer)
 --   otherwise                     relative 1e-6 (plus 1e-12 absolute, for an expected 0)
 --   expected as written, a string "0.0900 0.2447 0.6652"
 --                                 each entry to half a unit of its last written digit
@@ -24,6 +25,11 @@ local num, apart = fmt.num, fmt.apart
 M.num = num
 
 local function is_int(v) return v == math.floor(v) and v - v == 0 end
+
+-- A count, compared exactly: a Lua integer, or a whole float below 2^53.
+-- Past 2^53 every float is whole, and two roundings of the same product
+-- (6·N·D and N·D·6) may differ in the last bit: those compare relatively.
+local function is_count(v) return math.type(v) == "integer" or (is_int(v) and math.abs(v) < 2 ^ 53) end
 
 -- ---- expected values as the screen shows them ------------------------------------
 
@@ -46,8 +52,24 @@ end
 -- and the half-units, or nil when the string is not numbers.
 local function parse_written(s)
   local rows, halfs = {}, {}
+  -- a tensor of 3 or more dims prints as slices, "(1,.,.) =" over each
+  -- matrix, with a "[tensor 1x2x2]" footer: the footer (or the slice
+  -- indices) gives the shape, the slice headers are not numbers
+  local shape, lead = nil, nil
+  local footer = s:match("%[tensor ([%dx]+)%]")
+  if footer then
+    shape = {}
+    for d in footer:gmatch("%d+") do shape[#shape + 1] = tonumber(d) end
+  end
   for line in (s .. "\n"):gmatch("(.-)\r?\n") do
     line = line:gsub("%[tensor[^%]]*%]", "")
+    local head = line:match("^%s*%(([%d,]+)[,.]*%)%s*=%s*$")
+    if head then
+      local k = 0
+      lead = lead or {}
+      for d in head:gmatch("%d+") do k = k + 1; lead[k] = math.max(lead[k] or 0, tonumber(d)) end
+      line = ""
+    end
     local row = {}
     for tok in line:gmatch("[^%s,;{}%[%]()]+") do
       local v, h = written_number(tok)
@@ -58,6 +80,21 @@ local function parse_written(s)
     if #row > 0 then rows[#rows + 1] = row end
   end
   if #rows == 0 then return nil end
+  if lead then   -- slices: every number in order, in the printed shape
+    local flat, n = {}, 1
+    for _, r in ipairs(rows) do for _, v in ipairs(r) do flat[#flat + 1] = v end end
+    if not shape then   -- no footer: the slice indices, then rows x columns of each
+      local slices = 1
+      for _, v in ipairs(lead) do slices = slices * v end
+      if #rows % slices ~= 0 then return nil end
+      shape = { table.unpack(lead) }
+      shape[#shape + 1] = #rows // slices
+      shape[#shape + 1] = #rows[1]
+    end
+    for _, d in ipairs(shape) do n = n * d end
+    if n ~= #flat then return nil end
+    return tensor(flat):view(table.unpack(shape)), halfs
+  end
   local value = rows
   if #rows == 1 then value = rows[1] end
   for _, r in ipairs(rows) do if #r ~= #rows[1] then value = nil end end
@@ -75,7 +112,7 @@ end
 local function within(a, b, rule, k, used)
   if a ~= a and b ~= b then return true end   -- "the answer is NaN" can be checked
   if rule.kind == "default" then
-    if is_int(a) and is_int(b) then used.exact = true; return a == b end
+    if is_count(a) and is_count(b) then used.exact = true; return a == b end
     used.rel = true
   end
   if a == b then return true end
@@ -136,6 +173,11 @@ local function compare(got, expected, rule, used)
   end
   if type(expected) == "number" then
     return false, ("expected %s, got a %s"):format(num(expected), type(got))
+  end
+  if type(expected) == "string" and type(got) ~= "string" then
+    -- numbers as the screen shows them were parsed before; this text is not that
+    return false, ("expected %q, which is not numbers as nncalc prints them (a word or sign it cannot read), got %s"):format(
+      expected, nncalc.is_tensor(got) and ("a tensor of shape " .. shape_text(got)) or tostring(got))
   end
   if type(expected) == "boolean" or type(expected) == "string" then
     if got == expected then return true, tostring(got) end
@@ -288,9 +330,18 @@ function M.question(label, fn, opts)
   M.current_question = label
   local ok, err = xpcall(fn, M.where)
   M.current_question = outer
-  if ok then return true end
   local earned = 0
   for i = first, #M.results do earned = earned + M.results[i].points end
+  if ok then
+    -- a declared total the checks do not add up to would make the file's
+    -- maximum depend on whether a student's answer raised an error
+    if opts and opts.points and earned ~= opts.points then
+      nncalc.warn(("warning: question %s declares %s points but its checks are worth %s, so the file's total "
+        .. "depends on whether an error stops it: give its checks points that add up to %s\n"):format(label,
+        num(opts.points), num(earned), num(opts.points)))
+    end
+    return true
+  end
   local points = (opts and opts.points) and math.max(opts.points - earned, 0) or 1
   record({ label = label, ok = false, points = points, error = err,
     detail = "stopped with an error: " .. err .. " (the rest of this question did not run)" })

@@ -161,11 +161,11 @@ function M.conv_solve(o)
     if o[name] == nil then missing[#missing + 1] = name end
   end
   -- padding and dilation default to 0 and 1 when two others are unknown
-  local given = {}
+  local given, assumed = {}, {}
   for _, name in ipairs(unknowns) do given[name] = o[name] end
   if #missing > 2 then
-    if given.padding == nil then given.padding = 0 end
-    if given.dilation == nil then given.dilation = 1 end
+    if given.padding == nil then given.padding = 0; assumed[#assumed + 1] = "padding 0" end
+    if given.dilation == nil then given.dilation = 1; assumed[#assumed + 1] = "dilation 1" end
     missing = {}
     for _, name in ipairs(unknowns) do if given[name] == nil then missing[#missing + 1] = name end end
   end
@@ -211,10 +211,14 @@ function M.conv_solve(o)
     end
   end
   local filter = o.exact and "exact division" or o.no_drop and "no real input row dropped" or nil
+  -- the settings taken for granted are said, so "no stride" is not read as "none at all"
+  local took = #assumed > 0 and ("; assumed " .. table.concat(assumed, " and ")
+    .. " (give padding= or dilation= to solve for the others)") or ""
   if #sols == 0 then
-    error(("conv_solve: no %s gives output %d from these settings%s"):format(table.concat(missing, " and "), output,
-      filter and (" with " .. filter) or ""), 2)
+    error(("conv_solve: no %s gives output %d from these settings%s%s"):format(table.concat(missing, " and "), output,
+      filter and (" with " .. filter) or "", took), 2)
   end
+  sols.assumed = assumed
   sols.unknowns = missing
   return setmetatable(sols, { __tostring = function(t)
     local lines = { table.concat(missing, "  ") .. "  remainder  dropped" }
@@ -223,8 +227,8 @@ function M.conv_solve(o)
       for _, name in ipairs(missing) do row[#row + 1] = ("%" .. #name .. "d"):format(sol[name]) end
       lines[#lines + 1] = table.concat(row, "  ") .. ("  %9d  %7d"):format(sol.remainder, sol.dropped)
     end
-    lines[#lines + 1] = ("(%d solution%s%s)"):format(#t, #t == 1 and "" or "s",
-      filter and (" with " .. filter) or "")
+    lines[#lines + 1] = ("(%d solution%s%s%s)"):format(#t, #t == 1 and "" or "s",
+      filter and (" with " .. filter) or "", #assumed > 0 and ("; assumed " .. table.concat(assumed, " and ")) or "")
     lines[#lines + 1] = "remainder = (n + 2p − d(k − 1) − 1) mod s; exact=true keeps remainder 0"
     lines[#lines + 1] = "dropped = real input rows no window reaches = max(0, remainder − p); no_drop=true keeps 0"
     return table.concat(lines, "\n")

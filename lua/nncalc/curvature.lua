@@ -1,14 +1,15 @@
 -- curvature.lua — what the second derivative says about a loss: the
 -- eigenvalues of its Hessian (eigh), the largest stable gradient-descent
--- step 2/λ_max, convexity, and Newton's step -H⁻¹g with its trace.
+-- step 2/λ_max, convexity, Newton's step -H⁻¹g with its trace, and the
+-- Gauss-Newton matrix 2JᵀJ beside the Hessian.
 
 local is_tensor = nncalc.is_tensor
-local ag = require("nncalc.autograd")
+local fmt = require("nncalc.format")
 local d = require("nncalc.derivatives")
 
 local function show(t)
-  if type(t) == "number" then return ag.num(t) end
-  return ag.inline(t) or ("\n" .. tostring(t))
+  if type(t) == "number" then return fmt.num(t) end
+  return fmt.inline(t) or ("\n" .. tostring(t))
 end
 
 -- eigenvalues within rounding of 0 (1e-12 of the largest) print as 0:
@@ -17,7 +18,7 @@ local function list(w)
   local v, scale = {}, 0
   for i = 1, w:numel() do scale = math.max(scale, math.abs(w[i])) end
   for i = 1, w:numel() do
-    v[i] = math.abs(w[i]) <= 1e-12 * scale and "0 (to rounding)" or ag.num(w[i])
+    v[i] = math.abs(w[i]) <= 1e-12 * scale and "0 (to rounding)" or fmt.num(w[i])
   end
   return table.concat(v, ", ")
 end
@@ -65,16 +66,16 @@ function curvature(f, x, o)
     out[#out + 1] = "eigenvalues of H (eigh, ascending): " .. list(w)
     if r.lr_max and r.convex then
       out[#out + 1] = ("λ_max = %s: gradient descent x ← x − η∇f on the quadratic converges iff 0 < η < 2/λ_max = %s")
-        :format(ag.num(w[n]), ag.num(r.lr_max))
+        :format(fmt.num(w[n]), fmt.num(r.lr_max))
     elseif r.lr_max then
       out[#out + 1] = ("λ_max = %s: along the directions of positive curvature gradient descent needs η < 2/λ_max = %s;"
-        .. " along a negative eigenvalue it moves away for every η > 0"):format(ag.num(w[n]), ag.num(r.lr_max))
+        .. " along a negative eigenvalue it moves away for every η > 0"):format(fmt.num(w[n]), fmt.num(r.lr_max))
     end
     if r.lr_max then
       out[#out + 1] = "  (each step multiplies the error along the eigenvector of λ by (1 − ηλ); |1 − ηλ_max| < 1 ⇔ η < 2/λ_max)"
       if r.lr_best then
         out[#out + 1] = ("  the fastest rate is at η = 2/(λ_min + λ_max) = %s (error factor (λ_max − λ_min)/(λ_max + λ_min) = %s per step)")
-          :format(ag.num(r.lr_best), ag.num((w[n] - w[1]) / (w[n] + w[1])))
+          :format(fmt.num(r.lr_best), fmt.num((w[n] - w[1]) / (w[n] + w[1])))
       end
     else
       out[#out + 1] = "no positive eigenvalue: no step size bound (gradient descent does not converge to a minimum here)"
@@ -84,7 +85,7 @@ function curvature(f, x, o)
     elseif r.convex then
       out[#out + 1] = "H is positive semidefinite (λ_min ≈ 0): convex, flat along the eigenvector of λ_min"
     else
-      out[#out + 1] = ("H has a negative eigenvalue (λ_min = %s): not convex here (a saddle or a maximum)"):format(ag.num(w[1]))
+      out[#out + 1] = ("H has a negative eigenvalue (λ_min = %s): not convex here (a saddle or a maximum)"):format(fmt.num(w[1]))
     end
     io.write(table.concat(out, "\n"), "\n")
   end
@@ -125,22 +126,54 @@ function newton_step(f, x, o)
   if o.trace then
     local lines = {
       "Newton step at x = " .. show(x0),
-      "  f(x) = " .. ag.num(fx),
+      "  f(x) = " .. fmt.num(fx),
       "  g = ∇f(x) = " .. show(g),
       "  H = ∇²f(x) = " .. show(H),
     }
-    if damping > 0 then lines[#lines + 1] = ("  damped: H + %s·I = %s"):format(ag.num(damping), show(A)) end
+    if damping > 0 then lines[#lines + 1] = ("  damped: H + %s·I = %s"):format(fmt.num(damping), show(A)) end
     lines[#lines + 1] = ("  step = −%s⁻¹ g = %s   (solve(H, g), not the inverse)"):format(damping > 0 and "(H + λI)" or "H", show(step))
     lines[#lines + 1] = "  x_new = x + step = " .. show(x_new)
-    lines[#lines + 1] = "  f(x_new) = " .. ag.num(f_new)
+    lines[#lines + 1] = "  f(x_new) = " .. fmt.num(f_new)
     local w = eigh(A)
     if w[1] <= 0 then
       lines[#lines + 1] = ("  note: %s has eigenvalue %s ≤ 0, so this step is not a descent direction guarantee (a saddle or maximum of the model)")
-        :format(damping > 0 and "H + λI" or "H", ag.num(w[1]))
+        :format(damping > 0 and "H + λI" or "H", fmt.num(w[1]))
     end
     io.write(table.concat(lines, "\n"), "\n")
   end
   return x_new, { f = fx, g = g, H = H, step = step, f_new = f_new }
 end
 
-return { curvature = curvature, newton_step = newton_step }
+-- gauss_newton(r, x [, {explain=true}]): for L(x) = Σ rᵢ(x)² (the sum of
+-- squared residuals; divide by n for a mean), the Gauss-Newton matrix
+-- G = 2 JᵀJ with J = dr/dx, beside the true Hessian
+-- H = 2 JᵀJ + 2 Σ rᵢ ∇²rᵢ.  G is positive semidefinite always and equals H
+-- when the residuals are linear in x (or vanish at x).  Returns G and a
+-- table {J, H, r, rest = H − G}.
+function gauss_newton(r, x, o)
+  if type(r) ~= "function" then error("gauss_newton: r must be a function of x returning the residuals", 2) end
+  if not is_tensor(x) then error("gauss_newton: x must be a tensor", 2) end
+  o = o or {}
+  if type(o) ~= "table" then error("gauss_newton: the options must be a table {explain=true}", 2) end
+  local n = x:numel()
+  -- r sees a leaf, as in jacobian and hessian (x[1] is then a 0-d tensor)
+  local res = r(x:detach():clone():requires_grad())
+  if not is_tensor(res) then error("gauss_newton: r must return a tensor of residuals", 2) end
+  res = res:detach():reshape(res:numel())
+  local J = d.jacobian(function(t) return r(t):reshape(res:numel()) end, x:reshape(n))
+  local G = 2 * (J:t() * J)
+  local H = d.hessian(function(t) return (r(t) ^ 2):sum() end, x:reshape(n))
+  local info = { J = J, H = H, r = res, rest = H - G }
+  if o.explain then
+    io.write(table.concat({
+      "L(x) = Σ rᵢ(x)² (the sum; a mean divides everything by n), r(x) = " .. show(res),
+      "J = dr/dx = " .. show(J),
+      "Gauss-Newton G = 2 JᵀJ = " .. show(G),
+      "Hessian H = 2 JᵀJ + 2 Σ rᵢ ∇²rᵢ = " .. show(H),
+      "H − G = 2 Σ rᵢ ∇²rᵢ = " .. show(info.rest) .. "   (0 when r is linear in x or r = 0)",
+    }, "\n"), "\n")
+  end
+  return G, info
+end
+
+return { curvature = curvature, newton_step = newton_step, gauss_newton = gauss_newton }

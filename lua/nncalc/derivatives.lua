@@ -4,7 +4,8 @@
 -- The backward passes are C (autograd.c); create_graph makes them record.
 
 local is_tensor = nncalc.is_tensor
-local ag = require("nncalc.autograd")
+local format_ = require("nncalc.format")
+local num = format_.num
 
 
 local function scalar_of(v, who)
@@ -16,11 +17,23 @@ end
 -- gradcheck(f, {x, W, ...}, {eps=1e-6, atol=1e-5, rtol=1e-3}): compares
 -- the backward gradient of f(x, W, ...) with central differences for every
 -- element of every input; returns ok, report.
+-- The options both checks take; a misspelt one is named, not dropped.
+local function check_opts(fname, o)
+  o = o or {}
+  if type(o) ~= "table" then error(fname .. ": the third argument is {eps=, atol=, rtol=, quiet=}", 3) end
+  for k in pairs(o) do
+    if k ~= "eps" and k ~= "atol" and k ~= "rtol" and k ~= "quiet" then
+      error(("%s: unknown option '%s' (eps, atol, rtol, quiet)"):format(fname, tostring(k)), 3)
+    end
+  end
+  return o
+end
+
 function gradcheck(f, inputs, o)
   if type(f) ~= "function" then error("gradcheck: a function expected", 2) end
   if is_tensor(inputs) then inputs = { inputs } end
   if type(inputs) ~= "table" or #inputs == 0 then error("gradcheck: a list of input tensors expected", 2) end
-  o = o or {}
+  o = check_opts("gradcheck", o)
   local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
   local leaves = {}
   for i, x in ipairs(inputs) do
@@ -32,27 +45,9 @@ function gradcheck(f, inputs, o)
   if not is_tensor(out) or not out:grad_fn() and not out:is_leaf() then
     error("gradcheck: f's result does not depend on the inputs through the graph", 2)
   end
-  -- f may capture other leaves (a weight, an input): the backward pass below
-  -- would add into their .grad.  Every tensor of the graph lends its .grad
-  -- (the same object) for the pass and gets it back afterwards, so nothing
-  -- accumulates and no accumulation warning is about gradcheck's own pass.
-  local lent, seen = {}, {}
-  local function lend(t)
-    if t and not seen[nncalc._id(t)] then
-      seen[nncalc._id(t)] = true
-      lent[#lent + 1] = { t, nncalc._swap_grad(t, nil) }
-    end
-  end
-  lend(out)
-  for _, node in ipairs(nncalc._graph(out)) do
-    lend(node.out or nil)
-    for _, t in ipairs(node.inputs) do lend(t) end
-  end
-  local ok_b, err_b = pcall(out.backward, out)
-  local grads = {}
-  for i, x in ipairs(leaves) do grads[i] = x.grad end
-  for _, e in ipairs(lent) do nncalc._swap_grad(e[1], e[2]) end
-  if not ok_b then error(err_b, 0) end
+  -- grad() leaves every .grad as it was (f may capture other leaves: a
+  -- weight, an input), so nothing accumulates and nothing warns
+  local grads = nncalc._grad(out, leaves)
   local worst = { err = 0 }
   local report = {}
   for i, x in ipairs(leaves) do
@@ -60,7 +55,7 @@ function gradcheck(f, inputs, o)
     -- outside the graph, so flat[k] reads a number (not a 0-d view that
     -- would change with the element while it is perturbed)
     local flat = x:detach():view(n)
-    local g = grads[i] and grads[i]:reshape(n) or zeros(n)
+    local g = grads[i]:reshape(n)
     for k = 1, n do
       local old = flat[k]
       local fp, fm
@@ -81,9 +76,9 @@ function gradcheck(f, inputs, o)
   local ok = #report == 0
   local msg
   if worst.input then
-    local a, n = require("nncalc.format").apart(worst.analytic, worst.numeric)
+    local a, n = format_.apart(worst.analytic, worst.numeric)
     msg = ("gradcheck: %s, worst |analytic - numeric| = %s at input %d element %d (analytic %s, numeric %s)")
-      :format(ok and "ok" or "FAILED", ag.num(worst.err), worst.input, worst.element, a, n)
+      :format(ok and "ok" or "FAILED", num(worst.err), worst.input, worst.element, a, n)
   else
     msg = "gradcheck: ok (no elements)"
   end
@@ -159,7 +154,7 @@ end
 
 -- The Hessian of the leaves xs (a list) of y: H[i][j] = d²y / dx_i dx_j
 -- over the elements of all the leaves, in order; rows by reverse-over-reverse.
-local function hessian_of(who, y, xs)
+local function hessian_of(y, xs)
   local g = grad(y, xs, { create_graph = true })
   local n, flat = 0, {}
   for i, x in ipairs(xs) do n = n + x:numel(); flat[i] = g[i]:reshape(x:numel()) end
@@ -185,12 +180,20 @@ end
 
 -- hessian(f, x): the matrix of d²f / dx_i dx_j (n x n for an x of n
 -- elements; x's shape twice, as PyTorch's, for a matrix x), by one
--- backward pass per row through the recorded gradient.
+-- backward pass per row through the recorded gradient.  hessian(f, {W, b,
+-- ...}) of f(W, b, ...): one N x N matrix over all their elements, in
+-- order (W's row by row, then b's ...), the mixed blocks included.
 function hessian(f, x)
   if type(f) ~= "function" then error("hessian: f must be a function of x", 2) end
-  if not is_tensor(x) then error("hessian: x must be a tensor", 2) end
+  if type(x) == "table" and not is_tensor(x) then
+    local xs = tensor_list("hessian", x)
+    local leaves = {}
+    for i, t in ipairs(xs) do leaves[i] = t:detach():clone():requires_grad() end
+    return (hessian_of(scalar_graph("hessian", f(table.unpack(leaves))), leaves))
+  end
+  if not is_tensor(x) then error("hessian: x must be a tensor or a list of tensors", 2) end
   local leaf = x:detach():clone():requires_grad()
-  local H = hessian_of("hessian", scalar_graph("hessian", f(leaf)), { leaf })
+  local H = hessian_of(scalar_graph("hessian", f(leaf)), { leaf })
   if x:dim() <= 1 then return H end
   local shape = x:shape()
   for _, s in ipairs(x:shape()) do shape[#shape + 1] = s end
@@ -277,11 +280,11 @@ end
 function gradgradcheck(f, inputs, o)
   if type(f) ~= "function" then error("gradgradcheck: a function expected", 2) end
   inputs = tensor_list("gradgradcheck", inputs)
-  o = o or {}
+  o = check_opts("gradgradcheck", o)
   local eps, atol, rtol = o.eps or 1e-6, o.atol or 1e-5, o.rtol or 1e-3
   local leaves = {}
   for i, x in ipairs(inputs) do leaves[i] = x:detach():clone():requires_grad() end
-  local H, n = hessian_of("gradgradcheck", scalar_graph("gradgradcheck", f(table.unpack(leaves))), leaves)
+  local H, n = hessian_of(scalar_graph("gradgradcheck", f(table.unpack(leaves))), leaves)
   local function flat_grad()
     local g = grad(f(table.unpack(leaves)), leaves)
     local parts = {}
@@ -313,9 +316,9 @@ function gradgradcheck(f, inputs, o)
   local ok = #report == 0
   local msg
   if worst.row then
-    msg = ("gradgradcheck: %s, worst |analytic - numeric| = %.3g at d²f/dθ%d dθ%d (input %d element %d; analytic %.10g, numeric %.10g)")
-      :format(ok and "ok" or "FAILED", worst.err, worst.row, worst.col, worst.input, worst.element,
-        worst.analytic, worst.numeric)
+    local a, n = format_.apart(worst.analytic, worst.numeric)
+    msg = ("gradgradcheck: %s, worst |analytic - numeric| = %s at d²f/dθ%d dθ%d (input %d element %d; analytic %s, numeric %s)")
+      :format(ok and "ok" or "FAILED", num(worst.err), worst.row, worst.col, worst.input, worst.element, a, n)
   else
     msg = "gradgradcheck: ok (no elements)"
   end

@@ -25,7 +25,7 @@ E.lazy = {
   ["nncalc.autograd"] = { "graph", "forward_trace", "warnings" },
   ["nncalc.derivatives"] = { "gradcheck", "jacobian", "numjacobian", "grad", "hessian", "hvp",
     "gradgradcheck" },
-  ["nncalc.curvature"] = { "curvature", "newton_step" },
+  ["nncalc.curvature"] = { "curvature", "newton_step", "gauss_newton" },
   ["nncalc.convmath"] = { "conv_out", "pool_out", "convT_out", "conv_solve" },
   ["nncalc.summary"] = { "summary" },
   ["nncalc.receptive"] = { "receptive_field", "receptive_region" },
@@ -38,6 +38,12 @@ E.lazy = {
   ["nncalc.budget"] = { "memory", "fit_batch", "train_compute" },
   ["nncalc.clip"] = { "clip_grad_norm", "clip_grad_value" },
   ["nncalc.bptt"] = { "bptt_norms" },
+  ["nncalc.linops"] = { "diag", "trace", "matrix_power", "norm", "var", "std" },
+}
+
+-- Tensor methods written in Lua (x:norm(), A:trace()), loaded on first use.
+E.methods = {
+  ["nncalc.linops"] = { "diag", "trace", "matrix_power", "norm", "var", "std" },
 }
 
 -- Defined by the prelude itself.

@@ -234,26 +234,27 @@ end
 -- dims); nil when it does not fit on a line.
 local function inline(t, max)
   if type(t) == "number" then return num(t) end
-  t = t:detach()
   local n = t:numel()
   if n == 1 then return num(t:item()) end
   if n > (max or 8) or t:dim() > 2 or n == 0 then return nil end
-  local flat = t:reshape(n)
+  -- (the values in one call, not one indexing each: traces print thousands)
+  local vals = t:totable()
   if t:dim() == 1 then
-    local v = {}
-    for i = 1, n do v[i] = num(flat[i]) end
-    return "(" .. table.concat(v, ", ") .. ")"
+    for i = 1, n do vals[i] = num(vals[i]) end
+    return "(" .. table.concat(vals, ", ") .. ")"
   end
-  local rows, r, c = {}, t:size(1), t:size(2)
-  for i = 1, r do
-    local v = {}
-    for j = 1, c do v[j] = num(flat[(i - 1) * c + j]) end
-    rows[i] = table.concat(v, " ")
+  for i, row in ipairs(vals) do
+    for j = 1, #row do row[j] = num(row[j]) end
+    vals[i] = table.concat(row, " ")
   end
-  return "[" .. table.concat(rows, "; ") .. "]"
+  return "[" .. table.concat(vals, "; ") .. "]"
 end
 
 format = set_format
 nncalc.format = set_format
+
+
+-- x:format's raw Lua errors name it
+Tensor.format = require("nncalc.named").wrap("format", Tensor.format)
 
 return { format_tensor = format_tensor, set_format = set_format, num = num, apart = apart, inline = inline }

@@ -26,6 +26,11 @@ local function name_of(fn)
       return "optim.Optimizer"
     end
   end
+  if models then   -- help(models.gpt2): its own entry, else the models one
+    for k, v in pairs(models) do
+      if v == fn then return entries["models." .. k] and "models." .. k or "models" end
+    end
+  end
   if nn then   -- a module class, or a module: its class
     local class = nn.is_module(fn) and getmetatable(fn) or fn
     for k, v in pairs(nn) do
@@ -35,11 +40,25 @@ local function name_of(fn)
   end
 end
 
--- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; "nn.Linear"
--- stays as it is.
+-- "x:sum", "Tensor.sum", "nncalc.sum" and "sum" all mean sum; a name with
+-- an entry of its own ("nn.Linear", "models.gpt2") stays as it is.
 local function normalize(name)
-  if name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
+  if entries[name] or name:match("^nn%.[%w_]+$") or name:match("^optim%.[%w_]+$") then return name end
   return name:match("[%.:]([%w_]+)$") or name
+end
+
+-- The module methods are documented together: net:out_shape, ?parameters
+-- read nn.Module's entry, the contract a layer defines (cost, window ...)
+-- nn.class's; models.vgg16 and nn.init.xavier_uniform their family's.
+local contract = { init = true, compute = true, cost = true, window = true, analyse = true,
+  param = true, extra_repr = true, input_channels = true, input_region = true }
+local function family(what, name)
+  if entries[name] then return name end
+  local head = what:match("^(models)%.") or what:match("^(nn%.init)%.")
+  if head then return head end
+  if contract[name] then return "nn.class" end
+  if nn and type(rawget(nn.Module, name)) == "function" then return "nn.Module" end
+  return name
 end
 
 -- columns, not bytes: σ and · are one column each
@@ -61,8 +80,14 @@ local function wrap(text, width, indent)
   return table.concat(lines, "\n")
 end
 
+-- 76 columns, or the terminal's width when narrower
+local function text_width()
+  local cols = require("nncalc.term").size()
+  return cols and math.max(40, math.min(76, cols - 2)) or 76
+end
+
 local function show_entry(name, e)
-  local out = { name .. "  —  " .. e.usage, wrap(e.text, 76, "  "), "  example:  " .. e.example }
+  local out = { name .. "  —  " .. e.usage, wrap(e.text, text_width(), "  "), "  example:  " .. e.example }
   io.write(table.concat(out, "\n"), "\n")
 end
 
@@ -72,11 +97,13 @@ local function list_topics()
   for _, t in ipairs(H.topics) do
     local names = {}
     for k, e in pairs(entries) do
-      if e.topic == t[1] then names[#names + 1] = k end
+      -- a field of the nncalc table (is_tensor, globals) is not a global:
+      -- listed as its usage spells it
+      if e.topic == t[1] then names[#names + 1] = e.usage:find("^nncalc%." .. k .. "%f[^%w_]") and ("nncalc." .. k) or k end
     end
     table.sort(names)
     io.write(("%-12s %s\n"):format(t[1], t[2]))
-    io.write(wrap(table.concat(names, " "), 76, "             "), "\n")
+    io.write(wrap(table.concat(names, " "), text_width(), "             "), "\n")
   end
   io.write("\n", H.conventions, "\n")
 end
@@ -115,7 +142,52 @@ local function value_of(path)
   return v
 end
 
+-- Long help at a terminal goes through a pager ($PAGER, else less -R);
+-- never when output or input is not a terminal.
+local function page(text)
+  local term = require("nncalc.term")
+  local _, rows = term.size()
+  local n = select(2, text:gsub("\n", ""))
+  if rows and n >= rows - 1 and nncalc.stdin_tty and nncalc.stdin_tty() then
+    local pager = os.getenv("PAGER")
+    if pager == nil or pager == "" then pager = "less -R" end
+    io.stdout:flush()
+    local p = io.popen(pager, "w")
+    if p then
+      p:write(term.text(text))
+      if p:close() ~= nil then return end
+    end
+  end
+  io.write(text)
+end
+
+-- help's output, collected so that it can go through the pager
+local function paged(fn, ...)
+  local buf, write = {}, io.write
+  io.write = function(...)
+    for i = 1, select("#", ...) do buf[#buf + 1] = tostring((select(i, ...))) end
+    return io.stdout
+  end
+  local ok, err = pcall(fn, ...)
+  io.write = write
+  if #buf > 0 then page(table.concat(buf)) end
+  if not ok then error(err, 0) end
+end
+
+local show_help
+
 function help(...)
+  local args = table.pack(...)
+  -- errors keep the caller's position: raised here, not inside paged()
+  if args.n > 0 and args[1] == nil then
+    error("help: the argument is nil (a name that is not defined?); ask by name, "
+      .. "help \"receptive_field\", or search with apropos \"receptive\"", 2)
+  end
+  local ok, err = pcall(paged, show_help, table.unpack(args, 1, args.n))
+  if not ok then error(err, 2) end
+end
+
+function show_help(...)
   load_text()
   if select("#", ...) == 0 then return list_topics() end
   local what = ...
@@ -137,7 +209,7 @@ function help(...)
     io.write(what, ": ", tostring(value), "\n")
     name = name_of(value)
   elseif type(what) == "string" then
-    name = normalize(what)
+    name = family(what, normalize(what))
     for _, t in ipairs(H.topics) do
       if t[1] == what then   -- a topic: list its entries
         local names = {}
@@ -152,7 +224,7 @@ function help(...)
   if not e then
     error(("help: no help for %s (try help() for the topics, or apropos \"%s\")")
       :format(type(what) == "string" and ("'" .. what .. "'") or tostring(what),
-        type(what) == "string" and what or "word"), 2)
+        type(what) == "string" and what or "word"), 0)
   end
   show_entry(name, e)
 end

@@ -90,8 +90,29 @@ local rules = {
   end,
   -- x.size() in PyTorch is x:size() in Lua: the method got no tensor
   function(msg)
-    local fname = msg:match("bad argument #1 to '([%w_]+)' %(tensor expected, got no value%)")
+    local fname = msg:match("bad argument #1 to '([%w_.]+)' %(tensor expected, got no value%)")
+    fname = fname and fname:match("[%w_]+$")
     if fname then return ("methods are called with a colon in Lua: x:%s(), not x.%s()"):format(fname, fname) end
+  end,
+  -- PyTorch's 0-based dims: dim 0 is out of range here, and dim=1 would be
+  -- the first dim, not PyTorch's second
+  function(msg)
+    if msg:find("dimension 0 out of range 1%.%.") then
+      return "dims are 1-based in nncalc: PyTorch's dim=0 is 1 here, its dim=1 is 2, and -1 is still the last"
+    end
+  end,
+  -- a homework's matrix and kernel: one channel is 1 x H x W, one filter 1 x 1 x kh x kw
+  function(msg)
+    local f, h, w = msg:match("([%w_]+): the input must be an image C x H x W or a batch N x C x H x W, got (%d+)x(%d+)$")
+    if f and msg:find("%(input [%dx]+%): [%w_]+: the input must be") then   -- a module's forward
+      return ("a matrix is one channel: give the module x:view(1, %s, %s)"):format(h, w)
+    elseif f then
+      return ("a matrix is one channel: %s(x:view(1, %s, %s)%s)"):format(f, h, w,
+        f:find("conv") and ", w:view(1, 1, kh, kw)" or ", ...")
+    end
+    if msg:find("expected 4%-D weights %(Cout x Cin/groups x kh x kw%), got %d+x%d+$") then
+      return "a kernel matrix is one filter of one channel: w:view(1, 1, kh, kw)"
+    end
   end,
   function(msg)
     if msg:find("near '@'", 1, true) then return "the matrix product is *, as on paper: W1 * x (a:cmul(b) multiplies elementwise)" end

@@ -17,6 +17,14 @@ function M.grid_search(o)
   if type(o) ~= "table" or #o == 0 then
     error("grid_search: give the number of values of each hyper-parameter, e.g. grid_search{10, 6, 5, epochs=10, minutes_per_epoch=2}", 2)
   end
+  for k in pairs(o) do
+    if not (math.type(k) == "integer" and k >= 1 and k <= #o) and k ~= "epochs" and k ~= "minutes_per_epoch" then
+      error(("grid_search: unknown setting '%s' (the counts, then epochs= and minutes_per_epoch=)"):format(tostring(k)), 2)
+    end
+  end
+  if o.minutes_per_epoch and not o.epochs then
+    error("grid_search: minutes_per_epoch needs epochs= (the epochs of one run)", 2)
+  end
   local runs, parts = 1, {}
   for i, v in ipairs(o) do
     v = whole("grid_search", "entry " .. i, v)

@@ -5,8 +5,9 @@
 -- say what it is:
 --     -- title: Backprop step by step
 --     -- summary: the chain rule on the homework network, then with nn modules
--- It runs in the global environment, so in the REPL every variable it makes
--- is there to play with afterwards.  At a terminal, pause() waits for Enter
+-- It runs in its own environment (it reads the globals, writes none): in
+-- the REPL what it made is left in lessonvars, and as globals only where the
+-- student has none of that name.  At a terminal, pause() waits for Enter
 -- and ask() waits for the student's answer; with --no-pause or without a
 -- terminal the lesson runs straight through and shows the answers.
 
@@ -71,15 +72,32 @@ function M.show(label, value)
   return value
 end
 
+-- Ctrl-C at a prompt leaves the lesson: a marker the runner recognises
+local LEAVE = setmetatable({}, { __tostring = function() return "left the lesson (Ctrl-C)" end })
+
+-- A line typed at the terminal, through Readline (editing, arrow keys,
+-- history) when nncalc has it; Ctrl-C leaves the lesson.
+local function read_line(prompt)
+  if nncalc._read_answer then
+    -- \1 \2 tell Readline which bytes of the prompt take no columns
+    local line, why = nncalc._read_answer((prompt:gsub("\27%[[%d;]*m", "\1%0\2")))
+    if why == "interrupted" then error(LEAVE, 0) end
+    return line
+  end
+  io.write(prompt)
+  io.flush()
+  return io.read("l")
+end
+
 function M.pause()
   if not M.interactive then return end
-  io.write(paint("2", unicode() and "  ⏎ Enter to go on " or "  [Enter to go on] "))
-  io.flush()
-  io.read("l")
+  read_line(paint("2", unicode() and "  ⏎ Enter to go on " or "  [Enter to go on] "))
 end
 
 -- Reads an answer: a number, numbers separated by spaces or commas (a
--- vector), rows separated by ';' (a matrix), or any Lua expression.
+-- vector), rows separated by ';' (a matrix), or any Lua expression giving a
+-- number or tensor.  nil for an empty line; false when it cannot be read
+-- (a typo such as -4x), so that the student is asked again.
 local function parse(line)
   if line == nil then return nil end
   line = line:gsub("^%s+", ""):gsub("%s+$", "")
@@ -101,13 +119,14 @@ local function parse(line)
     local ok, t = pcall(tensor, rows)
     if ok then return t end
   end
-  local chunk = load("return " .. line, "=answer", "t", _G)
+  local chunk = load("return " .. line, "=answer", "t", M.env or _G)
   if chunk then
     local ok, v = pcall(chunk)
-    if ok then return v end
+    if ok and (type(v) == "number" or nncalc.is_tensor(v) or type(v) == "boolean") then return v end
   end
-  return nil
+  return false
 end
+M.parse = parse
 
 -- a value as on paper, by the one printer (format.lua): (a, b), [a b; c d]
 local function value_text(v)
@@ -139,11 +158,17 @@ function M.ask(question, answer, tol, working)
   M.asked = M.asked + 1
   io.write("\n", paint("33", (unicode() and "❓ " or "? ") .. question), "\n")
   if M.interactive then
-    for attempt = 1, 2 do
-      io.write(paint("2", "  your answer (numbers; ';' between rows; empty to see it): "))
-      io.flush()
-      local line = io.read("l")
+    local attempt = 1
+    while attempt <= 2 do
+      local line = read_line(paint("2", "  your answer (numbers; ';' between rows; empty to see it): "))
       local got = parse(line)
+      if got == nil then break end
+      while got == false do   -- a typo costs no try
+        io.write(paint("31", "  could not read '" .. line:gsub("^%s+", ""):gsub("%s+$", "") .. "'"),
+          ": write a number (-4, 0.25, 1e-3), numbers with spaces (1 2 3), ';' between rows, or an expression (2*3)\n")
+        line = read_line(paint("2", "  your answer: "))
+        got = parse(line)
+      end
       if got == nil then break end
       if matches(got, answer, tol) then
         M.right = M.right + 1
@@ -153,6 +178,7 @@ function M.ask(question, answer, tol, working)
       end
       io.write(paint("31", (unicode() and "  ✗ not quite" or "  wrong")), ": you gave ", value_text(got),
         attempt == 1 and " - one more try\n" or "\n")
+      attempt = attempt + 1
     end
   end
   io.write("  answer: ", value_text(answer), "\n")
@@ -214,14 +240,46 @@ local function find(which)
   error(("lesson: no lesson %s (there are: %s)"):format(tostring(which), table.concat(names, ", ")), 3)
 end
 
+-- One line per lesson; at a terminal narrower than a line the summary goes
+-- on its own lines below the title, wrapped to the width.
 function M.print_list()
   io.write("Lessons (run one with lesson(n) in the REPL, or nncalc lesson n):\n")
+  local width = require("nncalc.term").size()
   for _, l in ipairs(M.list()) do
-    io.write(("  %2d  %-44s %s\n"):format(l.number, l.title, l.summary))
+    local line = ("  %2d  %-44s %s"):format(l.number, l.title, l.summary)
+    if width and cols(line) > width - 1 then
+      io.write(("  %2d  %s\n"):format(l.number, l.title))
+      io.write(wrap(l.summary, width - 9):gsub("[^\n]+", "      %0"), "\n")
+    else
+      io.write(line, "\n")
+    end
   end
 end
 
--- Runs lesson `which` in the global environment; returns checks passed, failed.
+-- What a lesson leaves for exploring afterwards: everything it defined, in
+-- the global table lessonvars; copied to a global only where the student
+-- has none of that name.  Says which names went where.
+local function leave_variables(env, l)
+  local names, kept, copied = {}, {}, {}
+  for k in pairs(env) do if type(k) == "string" then names[#names + 1] = k end end
+  table.sort(names)
+  if #names == 0 then return end
+  rawset(_G, "lessonvars", env)
+  for _, k in ipairs(names) do
+    if rawget(_G, k) == nil then rawset(_G, k, env[k]); copied[#copied + 1] = k
+    else kept[#kept + 1] = k end
+  end
+  local msg = ("Lesson %d left its variables in lessonvars"):format(l.number)
+  if #copied > 0 then msg = msg .. "; as globals too: " .. table.concat(copied, ", ") end
+  if #kept > 0 then
+    msg = msg .. "; your own " .. table.concat(kept, ", ") .. " kept (the lesson's are lessonvars."
+      .. kept[1] .. (#kept > 1 and " ..." or "") .. ")"
+  end
+  io.write(wrap(msg .. ".", 76), "\n")
+end
+
+-- Runs lesson `which` in its own environment (reading the globals, writing
+-- none); returns checks passed, failed, and the environment.
 function M.run(which, interactive)
   local l = find(which)
   -- named lessons/NN_x.lua in messages, wherever nncalc is installed
@@ -229,7 +287,8 @@ function M.run(which, interactive)
   if not f then error("lesson: " .. ferr, 2) end
   local src = f:read("a")
   f:close()
-  local chunk, err = load(src, "@lessons/" .. l.path:match("[^/]+$"), "t", _G)
+  local env = setmetatable({}, { __index = _G })
+  local chunk, err = load(src, "@lessons/" .. l.path:match("[^/]+$"), "t", env)
   if not chunk then error("lesson: " .. err, 2) end
   local saved = M.interactive
   M.interactive = interactive and true or false
@@ -238,23 +297,31 @@ function M.run(which, interactive)
   local warn = nncalc.warn
   nncalc.warn = function(msg) io.write(msg) end   -- part of the lesson's text
   local before = #require("nncalc.check").results
+  local saved_env = M.env
+  M.env = env
   local ok, e = pcall(chunk)
+  M.env = saved_env
   nncalc.warn = warn
   M.interactive = saved
+  if not ok and (e == LEAVE or tostring(e):match("interrupted$")) then
+    io.write(("\nLeft lesson %d (%s) at Ctrl-C; lesson(%d) starts it again.\n"):format(l.number, l.name, l.number))
+    return 0, 0, env, true
+  end
   local results = require("nncalc.check").results
   local pass, fail = 0, 0
   for i = before + 1, #results do if results[i].ok then pass = pass + 1 else fail = fail + 1 end end
   if not ok then error(("lesson %d (%s) stopped: %s"):format(l.number, l.name, tostring(e)), 0) end
   io.write(("\nend of lesson %d: %d checks passed, %d failed%s\n"):format(l.number, pass, fail,
     M.asked > 0 and interactive and (", " .. M.right .. " of " .. M.asked .. " answers right") or ""))
-  return pass, fail
+  return pass, fail, env
 end
 
 -- lesson() lists; lesson(3) or lesson("backprop") runs one here, leaving its
--- variables defined.
+-- variables in lessonvars (and as globals where the names are free).
 function lesson(which)
   if which == nil then return M.print_list() end
-  M.run(which, nncalc.interactive and nncalc.interactive())
+  local _, _, env = M.run(which, nncalc.interactive and nncalc.interactive())
+  leave_variables(env, find(which))
 end
 
 -- `nncalc lesson [n|name] [--no-pause]`
@@ -267,8 +334,9 @@ function M.main(args)
   end
   if not which then M.print_list(); return 0 end
   local interactive = pause and nncalc.stdin_tty and nncalc.stdin_tty()
-  local ok, pass_or_err, fail = pcall(M.run, which, interactive)
+  local ok, pass_or_err, fail, _, left = pcall(M.run, which, interactive)
   if not ok then io.stderr:write(tostring(pass_or_err), "\n"); return 1 end
+  if left then return 130 end   -- as a shell reports a Ctrl-C
   return fail == 0 and 0 or 1
 end
 

@@ -11,6 +11,12 @@ local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
 -- The class count of the last layer, checked here so the error names the
 -- model the user called rather than the Linear inside it.
 local function classes_of(model, c)
+  if type(c) == "table" then   -- {classes = 10}, as models.resnet50 takes it
+    for k in pairs(c) do
+      if k ~= "classes" then error(("models.%s: unknown setting '%s' (classes)"):format(model, tostring(k)), 3) end
+    end
+    c = c.classes
+  end
   if c == nil then return 1000 end
   local n = type(c) == "number" and math.tointeger(c)   -- 10.0 is 10
   if not n or n < 1 then
@@ -136,7 +142,12 @@ end
 -- models.resnet50() or (classes) or {classes=, v1=true}
 function models.resnet50(o)
   local classes, v1 = o, nil
-  if type(o) == "table" then classes, v1 = o.classes, o.v1 end
+  if type(o) == "table" then
+    for k in pairs(o) do
+      if k ~= "classes" and k ~= "v1" then error(("models.resnet50: unknown setting '%s' (classes, v1)"):format(tostring(k)), 2) end
+    end
+    classes, v1 = o.classes, o.v1
+  end
   return resnet("bottleneck", { 3, 4, 6, 3 }, classes_of("resnet50", classes), v1)   -- 25,557,032 either way
 end
 
@@ -145,12 +156,41 @@ end
 -- b5=32, pool_proj=32} is inception (3a); leave out the reduces (or set
 -- them to false) for the naive module without 1x1 reductions (its pool
 -- branch then passes the input through).
+local inception_keys = { input = true, b1 = true, b3_reduce = true, b3 = true, b5_reduce = true, b5 = true,
+  pool_proj = true, pool = true }
+local function inception_check(o)
+  for k in pairs(o) do
+    if not inception_keys[k] then
+      error(("models.inception: unknown setting '%s' (input, b1, b3_reduce, b3, b5_reduce, b5, pool_proj, pool)"):format(tostring(k)), 3)
+    end
+  end
+  local widths = { "b1", "b3_reduce", "b3", "b5_reduce", "b5", "pool_proj" }
+  local reduced = o.b3_reduce ~= false and (o.b3_reduce or o.b5_reduce or o.pool_proj or (o.b3 == nil and o.b5 == nil))
+  local need = reduced and widths or { "b1", "b3", "b5" }
+  local given, missing = false, {}
+  for _, k in ipairs(need) do
+    if o[k] ~= nil then given = true else missing[#missing + 1] = k end
+  end
+  -- inception (3a)'s widths fill in only when none is given: a half-given
+  -- module would mix the user's widths with 3a's without saying so
+  if given and #missing > 0 then
+    error(("models.inception: %s given, but not %s (give every width of the %s module, or none for inception (3a))"):format(
+      table.concat((function() local g = {} for _, k in ipairs(need) do if o[k] ~= nil then g[#g + 1] = k end end return g end)(), ", "),
+      table.concat(missing, ", "), reduced and "1x1-reduced" or "naive"), 3)
+  end
+  if not reduced and (o.b5_reduce or o.pool_proj) then
+    error("models.inception: b5_reduce and pool_proj belong to the module with 1x1 reductions (b3_reduce=false makes the naive one)", 3)
+  end
+  return reduced
+end
+
 function models.inception(o)
   o = o or {}
+  local reduced = inception_check(o)
   local cin = o.input or 192
   local function relu_conv(a, b, k) return nn.Sequential{ conv(a, b, k, { padding = k // 2 }), nn.ReLU() } end
   local branches = { relu_conv(cin, o.b1 or 64, 1) }
-  if o.b3_reduce ~= false and (o.b3_reduce or o.b3 == nil) then
+  if reduced then
     branches[2] = nn.Sequential{ relu_conv(cin, o.b3_reduce or 96, 1), relu_conv(o.b3_reduce or 96, o.b3 or 128, 3) }
     branches[3] = nn.Sequential{ relu_conv(cin, o.b5_reduce or 16, 1), relu_conv(o.b5_reduce or 16, o.b5 or 32, 5) }
     branches[4] = nn.Sequential{ nn.MaxPool2d(3, { stride = 1, padding = 1 }), relu_conv(cin, o.pool_proj or 32, 1) }

@@ -11,17 +11,9 @@ local Module = require("nncalc.nn.Module")
 local T = require("nncalc.nn.Transformer")
 local M = {}
 
-local function numel(s)
-  local n = 1
-  for i = 1, #s do n = n * s[i] end
-  return n
-end
+local numel = require("nncalc.nn.Module").numel
 
-local function positive(model, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
-    error(("models.%s: %s must be a positive whole number, got %s"):format(model, what, tostring(v)), 4)
-  end
-end
+local function positive(model, what, v) return Module.whole("models." .. model, what, v, 3) end
 
 -- ---- token + position (+ segment) embeddings: nn.Embedding tables, added --------
 
@@ -161,6 +153,17 @@ function Transformer:param_conventions()
 end
 M.Transformer = Transformer
 
+-- A setting the model does not have is an error, not a default silently kept.
+local function known(who, o, keys)
+  local set = {}
+  for k in keys:gmatch("%S+") do set[k] = true end
+  for k in pairs(o) do
+    if not set[k] then
+      error(("models.%s: unknown setting '%s' (%s)"):format(who, tostring(k), keys:gsub(" ", ", ")), 3)
+    end
+  end
+end
+
 local function blocks(n, o)
   local list = {}
   for i = 1, n do list[i] = T.TransformerBlock(o) end
@@ -175,8 +178,10 @@ end
 function M.gpt(o, who)
   who = who or "gpt"
   if type(o) ~= "table" then error("models." .. who .. ": options expected, e.g. {d=384, layers=6, heads=6, vocab=65, context=256}", 3) end
-  for _, k in ipairs({ "d", "layers", "heads", "vocab", "context" }) do positive(who, k, o[k]) end
-  local d, L, H, vocab, context = o.d, o.layers, o.heads, o.vocab, o.context
+  if who == "gpt" then known("gpt", o, "d layers heads vocab context bias tied head_bias qkv_bias mlp dropout name causal_count") end
+  local w = {}
+  for _, k in ipairs({ "d", "layers", "heads", "vocab", "context" }) do w[k] = positive(who, k, o[k]) end
+  local d, L, H, vocab, context = w.d, w.layers, w.heads, w.vocab, w.context
   local bias, tied = o.bias ~= false, o.tied ~= false
   local emb = Embeddings(vocab, context, d)
   return Transformer({
@@ -193,6 +198,7 @@ local gpt2_sizes = { small = { 768, 12, 12 }, medium = { 1024, 24, 16 }, large =
 
 function M.gpt2(o)
   o = o or {}
+  known("gpt2", o, "size vocab context bias tied causal_count")
   local size = o.size or "small"
   local cfg = gpt2_sizes[size]
   if not cfg then error(('models.gpt2: size must be "small", "medium", "large" or "xl", got %s'):format(tostring(size)), 2) end
@@ -204,6 +210,7 @@ local bert_sizes = { base = { 768, 12, 12 }, large = { 1024, 24, 16 } }
 
 function M.bert(o)
   o = o or {}
+  known("bert", o, "size vocab context")
   local size = o.size or "base"
   local cfg = bert_sizes[size]
   if not cfg then error(('models.bert: size must be "base" or "large", got %s'):format(tostring(size)), 2) end
@@ -255,6 +262,7 @@ local vit_sizes = { b16 = { 768, 12, 12, 3072, 16 }, b32 = { 768, 12, 12, 3072, 
 
 function M.vit(o)
   o = o or {}
+  known("vit", o, "size classes image")
   local size = o.size or "b16"
   local cfg = vit_sizes[size]
   if not cfg then error(('models.vit: size must be "b16", "b32", "l16" or "l32", got %s'):format(tostring(size)), 2) end

@@ -39,7 +39,9 @@ local function collect(cls, params)
     end
     if not t:is_contiguous() then error(("%s: parameter %d is not contiguous"):format(cls, i), 4) end
     t:requires_grad()
-    list[i] = { name = name or t:name() or ("p" .. i), tensor = t, state = {} }
+    -- without a name of its own, a parameter is named when a trace prints
+    -- it: by the global holding it (W1) or its module path (net[1].weight)
+    list[i] = { name = name or t:name() or ("p" .. i), tensor = t, state = {}, auto = name == nil, index = i }
   end
   return list
 end
@@ -82,7 +84,8 @@ local function class(name, defaults, update)
     local parts = {}
     for k in pairs(defaults) do parts[#parts + 1] = k .. "=" .. tostring(self.settings[k]) end
     table.sort(parts)
-    return ("optim.%s(%d parameters, %s)"):format(name, #self.params, table.concat(parts, ", "))
+    return ("optim.%s(%d parameter%s, %s)"):format(name, #self.params, #self.params == 1 and "" or "s",
+      table.concat(parts, ", "))
   end
   setmetatable(C, { __index = Optimizer, __call = function(cls, params, opts)
     local self = setmetatable({}, cls)
@@ -97,14 +100,29 @@ local function class(name, defaults, update)
   return C
 end
 
+-- Returns nothing, as PyTorch's (the REPL then prints nothing).
 function Optimizer:zero_grad()
   for _, p in ipairs(self.params) do p.tensor:zero_grad() end
-  return self
+end
+
+-- The names traces and state() use, read when they are needed: the name
+-- given with the parameter, else the tensor's own name, its global or its
+-- path in a global module (net[1].weight), as backward's trace names it;
+-- "p1" ... only for a tensor nothing names.
+function Optimizer:name_params()
+  local namer = require("nncalc.autograd").namer()
+  for _, p in ipairs(self.params) do
+    if p.auto then
+      local n = namer(p.tensor)
+      p.name = n:find("^leaf#") and ("p" .. p.index) or n
+    end
+  end
 end
 
 -- The optimizer's state: per parameter its step count and buffers.
 function Optimizer:state()
   local out = {}
+  self:name_params()
   for i, p in ipairs(self.params) do
     local s = { step = p.state.step or 0 }
     for k, v in pairs(p.state) do if k ~= "step" then s[k] = v:clone() end end
@@ -120,8 +138,17 @@ function Optimizer:step(arg)
   for k in pairs(o) do
     if k ~= "trace" and k ~= "closure" then error(("step: unknown option '%s' (trace, closure)"):format(tostring(k)), 2) end
   end
+  -- PyTorch's step(closure): the closure recomputes the loss and its
+  -- gradients before the update, whichever the optimizer
   local loss
-  if self.before_step then loss = self:before_step(o.closure) end
+  if self.before_step then loss = self:before_step(o.closure)
+  elseif o.closure ~= nil then
+    if type(o.closure) ~= "function" then
+      error(("%s:step: the closure must be a function that recomputes the loss and calls backward, got a %s"):format(
+        self.name, type(o.closure)), 2)
+    end
+    loss = o.closure()
+  end
   local any = false
   for _, p in ipairs(self.params) do if p.tensor.grad then any = true end end
   if not any then
@@ -130,7 +157,10 @@ function Optimizer:step(arg)
   if self.settings.lr_fn then self.lr = self.settings.lr_fn(self.steps) end
   self.steps = self.steps + 1
   local lines = o.trace and {} or nil
-  if lines then lines[1] = ("step %d of optim.%s (%s)"):format(self.steps, self.name, self:convention()) end
+  if lines then
+    lines[1] = ("step %d of optim.%s (%s)"):format(self.steps, self.name, self:convention())
+    self:name_params()
+  end
   no_grad(function()
     for _, p in ipairs(self.params) do
       local g = p.tensor.grad
@@ -144,7 +174,8 @@ function Optimizer:step(arg)
     end
   end)
   if lines then io.write(table.concat(lines, "\n"), "\n") end
-  return loss
+  -- only a closure's loss: opt:step() in the REPL shows nothing (not nil)
+  if loss ~= nil then return loss end
 end
 
 -- ---- SGD ---------------------------------------------------------------------

@@ -126,6 +126,9 @@ Plot.__index = Plot
 Plot.__name = "nncalc.Plot"
 function Plot:__tostring() return self.text end
 
+-- In a notebook (the Jupyter kernel) a plot shows as its SVG picture.
+function Plot:__mime() return { ["image/svg+xml"] = self:svg() } end
+
 -- p:svg(path): the same plot as an SVG file, drawn by nncalc (plot_svg.lua).
 function Plot:svg(path, opts)
   if getmetatable(self) ~= Plot then error("svg: call it as p:svg(path) on a plot", 2) end
@@ -190,9 +193,10 @@ function M.plot(what, a, b, o)
   end
   local text = draw(data, o)
   if o.quiet then return text end
-  print(text)
+  local p = setmetatable({ data = data, text = text, _printed = true }, Plot)
+  if nncalc.present then nncalc.present(text, p:__mime()) else print(text) end
   -- shown once: the REPL does not print the returned plot again
-  return setmetatable({ data = data, text = text, _printed = true }, Plot)
+  return p
 end
 
 return M

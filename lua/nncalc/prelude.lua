@@ -20,9 +20,20 @@ std._G = G
 local rawget, rawset, type, require, error = G.rawget, G.rawset, G.type, G.require, G.error
 
 local exports, named
+
+-- A public Lua function of the library table (std, var ... that Lua
+-- modules put there): its raw Lua errors name it, like the lazy ones
+local function public(k, v)
+  if type(v) == "function" and named and exports and not exports.method_only[k] and k:sub(1, 1) ~= "_"
+     and G.debug.getinfo(v, "S").what == "Lua" then
+    return named.wrap(k, v)
+  end
+  return v
+end
+
 G.setmetatable(env, { __index = function(t, k)
   local v = std[k]
-  if v == nil then v = rawget(lib, k) end
+  if v == nil then v = public(k, rawget(lib, k)) end
   if v == nil and exports then
     local module = exports.module_of[k] or exports.tables[k]
     if module then
@@ -56,11 +67,21 @@ end })
 -- Autograd methods and hooks defined in nncalc.autograd load it on first use.
 function lib.Tensor.backward(...)
   require("nncalc.autograd")
+  lib.Tensor.backward = named.wrap("backward", lib.Tensor.backward)
   return lib.Tensor.backward(...)
 end
 function lib.warn(...)
   require("nncalc.autograd")
   return lib.warn(...)
+end
+for module, names in pairs(exports.methods) do
+  for _, name in ipairs(names) do
+    lib.Tensor[name] = function(...)
+      require(module)   -- replaces this stub with the method, whose raw errors name it
+      lib.Tensor[name] = named.wrap(name, lib.Tensor[name])
+      return lib.Tensor[name](...)
+    end
+  end
 end
 
 -- ---- how the REPL shows values ----------------------------------------
@@ -143,7 +164,7 @@ end
 function lib.globals()
   local function set(name, v) if rawget(G, name) == nil then G[name] = v end end
   for name, fn in pairs(lib) do
-    if type(fn) == "function" and not exports.method_only[name] and name:sub(1, 1) ~= "_" then set(name, fn) end
+    if type(fn) == "function" and not exports.method_only[name] and name:sub(1, 1) ~= "_" then set(name, public(name, fn)) end
   end
   set("nncalc", lib)
   set("Tensor", lib.Tensor)

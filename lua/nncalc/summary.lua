@@ -52,11 +52,7 @@ local function zero_cost()
     acts = 0, conns = 0, bwd_input = 0, bwd_weight = 0, saved = 0, saved_index = 0, buffers = 0, lookups = 0 }
 end
 
-local function numel(shape)
-  local n = 1
-  for i = 1, #shape do n = n * shape[i] end
-  return n
-end
+local numel = require("nncalc.nn.Module").numel
 
 local function spatial(shape)
   local n = #shape
@@ -103,6 +99,16 @@ local function shape_of(m, shape, index)
   return out
 end
 
+-- Why a layer's field is unknown, said at the layer that makes it so.
+function M.unknown_note(m, shape)
+  local w1, w2 = m:window(1, shape), m:window(2, shape)
+  if w1 == "uneven" or w2 == "uneven" then
+    return ("%s's bins are uneven on %s: outputs see windows of different sizes, so no one field (not the whole input); "
+      .. "receptive_region(model, shape, {c, i, j}) gives each output's exact one"):format(m.class_name, table.concat(shape, "x"))
+  end
+  if w1 == "unknown" then return m.class_name .. " defines no window(): the field is unknown from here on" end
+end
+
 -- Receptive-field state per axis: known for the identity and stated
 -- windows; a module that states none makes the field unknown from there on.
 local function rf_step(m, rf, shape)
@@ -110,7 +116,10 @@ local function rf_step(m, rf, shape)
   for axis = 1, 2 do
     if rf[axis] then
       local w = m:window(axis, shape)
-      if w == "unknown" or rf[axis].unknown then new[axis] = { unknown = true, size = rf[axis].size }
+      -- a layer that sees everything (Linear, global pooling) does so whatever came before
+      if w == false then new[axis] = rf_apply(rf[axis], w)
+      elseif w == "unknown" or w == "uneven" or rf[axis].unknown then
+        new[axis] = { unknown = true, uneven = rf[axis].uneven or w == "uneven", size = rf[axis].size }
       else new[axis] = rf_apply(rf[axis], w) end
     end
   end
@@ -136,6 +145,9 @@ local function leaf(m, shape, rf, ctx, index, depth)
   end
   for k, v in pairs(c) do row[k] = v end
   row.rf = rf_step(m, rf, shape)
+  if row.rf[1] and row.rf[1].uneven and not (rf[1] and rf[1].uneven) and not row.note then
+    row.note, row.rf_note = M.unknown_note(m, shape), true
+  end
   ctx.rows[#ctx.rows + 1] = row
   for _, p in ipairs(row.parts or {}) do
     local sub = zero_cost()
@@ -190,9 +202,9 @@ local function container(m, shape, rf, ctx, index, depth)
         local states = {}
         for i, o in ipairs(list) do states[i] = (state_of[o] or rf)[axis] end
         if #states == 0 then states[1] = rf[axis] end
-        local unknown = false
-        for _, st in ipairs(states) do unknown = unknown or st.unknown end
-        if unknown then state[axis] = { unknown = true, size = rf[axis].size }
+        local unknown, uneven = false, false
+        for _, st in ipairs(states) do unknown, uneven = unknown or st.unknown, uneven or st.uneven end
+        if unknown then state[axis] = { unknown = true, uneven = uneven, size = rf[axis].size }
         else
           local merged, aligned = rf_merge(states)
           state[axis] = merged
@@ -315,59 +327,51 @@ local default_columns = { "out", "params", "mults", "adds", "acts", "rf", "jump"
 
 local rf_columns = { rf = true, jump = true, start = true }
 
-local function render(s, conv, cols)
-  local head, widths, lines = { "layer" }, { 5 }, {}
-  local shows_rf = false
+-- The table's cells: the header, one row per module (with its notes), the
+-- total; names longer than name_max (when given) are cut.
+local function cells(s, cols, name_max)
+  local head, shows_rf = { "layer" }, false
   for i, c in ipairs(cols) do
-    head[i + 1] = columns_all[c][1]; widths[i + 1] = #head[i + 1]
+    head[i + 1] = columns_all[c][1]
     shows_rf = shows_rf or rf_columns[c]
   end
   local body = {}
   for _, r in ipairs(s) do
     local label = r.part and ("· " .. r.name) or ((r.index ~= "" and (r.index .. " ") or "") .. r.name)
-    local cells = { ("  "):rep(r.depth) .. label }
+    local row = { ("  "):rep(r.depth) .. label }
+    if name_max and (utf8.len(row[1]) or #row[1]) > name_max then   -- cut to fit a narrow terminal
+      row[1] = row[1]:sub(1, utf8.offset(row[1], name_max) - 1) .. "…"
+    end
     for i, c in ipairs(cols) do
       local shown
       if r.part then shown = c ~= "out" and not rf_columns[c]
       elseif r.container then shown = c == "out" or rf_columns[c] or (r.own and (r[c] or 0) ~= 0)
       elseif r.not_counted then shown = c == "out" or c == "params" or c == "weights" or c == "biases" or rf_columns[c]
       else shown = true end
-      cells[i + 1] = shown and columns_all[c][2](r) or (r.not_counted and "—" or "")
+      row[i + 1] = shown and columns_all[c][2](r) or (r.not_counted and "—" or "")
     end
-    for i, v in ipairs(cells) do widths[i] = math.max(widths[i], utf8.len(v) or #v) end
-    body[#body + 1] = { cells, r }
+    local notes = {}
+    if r.not_counted then notes[#notes + 1] = "not counted: " .. r.not_counted .. " (parameters are counted; give it cost(shape, out) for the rest)" end
+    if r.note and (shows_rf or not r.rf_note) then notes[#notes + 1] = "note: " .. r.note end
+    body[#body + 1] = { cells = row, notes = notes }
   end
   local total = { s.total.partial and "total (partial)" or "total" }
   for i, c in ipairs(cols) do
     total[i + 1] = (c == "out" or rf_columns[c]) and "" or group(s.total[c])
-    widths[i + 1] = math.max(widths[i + 1], utf8.len(total[i + 1]) or #total[i + 1])
   end
-  widths[1] = math.max(widths[1], utf8.len(total[1]))
-  local function line(cells)
-    local parts = {}
-    for i, v in ipairs(cells) do
-      local pad = widths[i] - (utf8.len(v) or #v)
-      parts[i] = i == 1 and (v .. (" "):rep(pad)) or ((" "):rep(pad) .. v)
-    end
-    return (table.concat(parts, "  "):gsub("%s+$", ""))
-  end
-  lines[1] = line(head)
-  lines[2] = ("-"):rep(#lines[1])
-  for _, b in ipairs(body) do
-    local r = b[2]
-    lines[#lines + 1] = line(b[1])
-    if r.not_counted then lines[#lines + 1] = "    not counted: " .. r.not_counted .. " (parameters are counted; give it cost(shape, out) for the rest)" end
-    if r.note and (shows_rf or not r.rf_note) then lines[#lines + 1] = "    note: " .. r.note end
-  end
-  lines[#lines + 1] = ("-"):rep(#lines[1])
-  lines[#lines + 1] = line(total)
-  if s.total.partial then
-    lines[#lines + 1] = ("partial: %d module(s) define no cost, so only their parameters are in the totals"):format(s.total.partial)
-  end
-  lines[#lines + 1] = ""
+  return head, body, total
+end
+
+local function partial_text(s)
+  return s.total.partial and
+    ("partial: %d module(s) define no cost, so only their parameters are in the totals"):format(s.total.partial)
+end
+
+local function conventions(s, conv, cols)
   local shows_neurons, shows_bytes = false, false
   for _, c in ipairs(cols) do shows_neurons = shows_neurons or c == "neurons"; shows_bytes = shows_bytes or c == "bytes" end
-  local conv_text = ("conventions: mults and MACs count one per weight use; adds %s the bias "
+  return ("conventions: mults and MACs count one per weight use, a window over zero padding in full "
+    .. "(as im2col computes it; so do connections and compares); adds %s the bias "
     .. "(k·C − 1 within a window%s); act evals %s; compares are max-pooling comparisons; FLOPs = %s; "
     .. "counts are %s.%s  RF, jump and start per axis (h x w when they differ), start = centre of the "
     .. "first output's field in input pixels (1-based).  summary(..., {bias=, relu=, flops=\"mac\"|\"2mac\"|\"2k-1\", "
@@ -381,18 +385,109 @@ local function render(s, conv, cols)
         or "  Neurons: the outputs of layers that compute new values (conv, linear, pooling); an activation, dropout, normalisation or reshape transforms the same neurons, shown as (same) and counted once."))
       .. (shows_bytes and ("  Bytes: parameters and the values saved for the backward, " .. conv.bytes_per_value
         .. " B each (dtype=" .. conv.dtype .. "), + 8 B per max-pooling argmax index.") or ""))
+end
+
+local function render(s, conv, cols, max_width, name_max)
+  local head, body, total = cells(s, cols, name_max)
+  local widths, lines = {}, {}
+  local function measure(row)
+    for i, v in ipairs(row) do widths[i] = math.max(widths[i] or 0, utf8.len(v) or #v) end
+  end
+  measure(head)
+  for _, b in ipairs(body) do measure(b.cells) end
+  measure(total)
+  local function line(row)
+    local parts = {}
+    for i, v in ipairs(row) do
+      local pad = widths[i] - (utf8.len(v) or #v)
+      parts[i] = i == 1 and (v .. (" "):rep(pad)) or ((" "):rep(pad) .. v)
+    end
+    return (table.concat(parts, "  "):gsub("%s+$", ""))
+  end
+  lines[1] = line(head)
+  lines[2] = ("-"):rep(#lines[1])
+  for _, b in ipairs(body) do
+    lines[#lines + 1] = line(b.cells)
+    for _, n in ipairs(b.notes) do lines[#lines + 1] = "    " .. n end
+  end
+  lines[#lines + 1] = ("-"):rep(#lines[1])
+  lines[#lines + 1] = line(total)
+  lines[#lines + 1] = partial_text(s)
+  lines[#lines + 1] = ""
+  local conv_text = conventions(s, conv, cols)
   if not conv.show_conventions then
     lines[#lines] = nil   -- the blank line before them
-    return table.concat(lines, "\n")
+    return table.concat(lines, "\n"), widths[1]
   end
   -- wrapped to the table's width (at least 72 columns)
   local width, cur = math.max(72, #lines[1]), ""
+  if max_width then width = math.min(width, max_width) end
   for word in conv_text:gmatch("%S+") do
     if #cur + #word + 1 > width then lines[#lines + 1] = cur; cur = word
     else cur = cur == "" and word or (cur .. " " .. word) end
   end
   lines[#lines + 1] = cur
-  return table.concat(lines, "\n")
+  return table.concat(lines, "\n"), widths[1]
+end
+
+-- At a terminal narrower than the table, long layer names are cut (to 28
+-- columns at first), then columns are left out by priority (start, jump,
+-- acts, rf, adds, mults ...; out and params stay), then names cut further,
+-- with a note saying which; columns= given by the user are kept as asked.
+local drop_order = { "start", "jump", "acts", "rf", "adds", "mults", "flops", "macs", "comps", "conns",
+  "bwd_input", "bwd_weight", "saved", "weights", "biases", "neurons" }
+local function fit(s, conv, cols, explicit)
+  local width = require("nncalc.term").size()
+  if not width or explicit then return render(s, conv, cols) end
+  local avail = width - 1
+  local function first_len(t) return utf8.len(t:match("^[^\n]*")) or 0 end
+  local kept, dropped, name_max = { table.unpack(cols) }, {}, nil
+  local text, name_w = render(s, conv, kept, avail)
+  local function cut_names(floor)
+    local over = first_len(text) - avail
+    if over <= 0 then return end
+    name_max = math.max(floor, name_w - over - 1)
+    if name_max < name_w then text, name_w = render(s, conv, kept, avail, name_max) end
+  end
+  cut_names(28)
+  for _, c in ipairs(drop_order) do
+    if first_len(text) <= avail then break end
+    for i, k in ipairs(kept) do
+      if k == c then
+        table.remove(kept, i)
+        dropped[#dropped + 1] = c
+        text, name_w = render(s, conv, kept, avail, name_max)
+        break
+      end
+    end
+  end
+  cut_names(12)
+  if #dropped == 0 and not name_max then return text end
+  local note = ("note: to fit the %d-column terminal%s%s; summary(..., {columns = {...}}) chooses the columns.")
+    :format(width, #dropped > 0 and (", left out: " .. table.concat(dropped, ", ")) or "",
+      name_max and ", layer names cut" or "")
+  local lines, cur = {}, ""
+  for word in note:gmatch("%S+") do
+    if #cur + #word + 1 > avail and cur ~= "" then lines[#lines + 1] = cur; cur = word
+    else cur = cur == "" and word or (cur .. " " .. word) end
+  end
+  lines[#lines + 1] = cur
+  return text .. "\n" .. table.concat(lines, "\n")
+end
+
+-- The same table in HTML, for notebooks (the Jupyter kernel).
+local function html(s, conv, cols)
+  local J = require("nncalc.jupyter")
+  local head, body, total = cells(s, cols)
+  local rows = {}
+  for _, b in ipairs(body) do
+    rows[#rows + 1] = { cells = b.cells }
+    for _, n in ipairs(b.notes) do rows[#rows + 1] = { cells = b.cells, note = n } end
+  end
+  local t = J.table_html(head, rows, total, "nncalc-summary")
+  if partial_text(s) then t = t .. "\n<p>" .. J.escape(partial_text(s)) .. "</p>" end
+  if conv.show_conventions then t = t .. "\n<p><small>" .. J.escape(conventions(s, conv, cols)) .. "</small></p>" end
+  return t
 end
 
 -- explain=true: every count's formula with the numbers filled in, from each
@@ -544,15 +639,19 @@ function M.summary(model, shape, opts)
   -- (quiet=true) skip the formatting, which is most of the work
   conv.show_conventions = opts.conventions ~= false
   setmetatable(s, { __tostring = function(t)
-    t.text = t.text or render(t, conv, cols)
+    t.text = t.text or fit(t, conv, cols, opts.columns ~= nil)
     return t.text
-  end })
+  end, __mime = function(t) return { ["text/html"] = html(t, conv, cols) } end })
   local compared
   if opts.compare then
     compared, s.compare = compare(s, scale)
   end
   if not opts.quiet then
-    print(tostring(s))
+    if nncalc.present then   -- a notebook: the text and an HTML table
+      nncalc.present(tostring(s), getmetatable(s).__mime(s))
+    else
+      print(tostring(s))
+    end
     rawset(s, "_printed", true)
     if opts.explain then print("\n" .. explain(s)) end
     if compared then print("\n" .. compared) end

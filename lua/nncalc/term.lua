@@ -44,6 +44,17 @@ function M.size()
   if nncalc._term_size then return nncalc._term_size() end
 end
 
+-- The help names starting with stem, sorted (Tab after ?conv_ in the REPL,
+-- complete.c; nncalc's own function, so completion runs no user code).
+function nncalc._help_names(stem)
+  local out = {}
+  for name in pairs(require("nncalc.help_text").entries) do
+    if name:sub(1, #stem) == stem then out[#out + 1] = name end
+  end
+  table.sort(out)
+  return out
+end
+
 -- s as this terminal should see it
 function M.text(s)
   if M.unicode() then return s end

@@ -9,11 +9,7 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
-local function numel(s)
-  local n = 1
-  for i = 1, #s do n = n * s[i] end
-  return n
-end
+local numel = require("nncalc.nn.Module").numel
 
 -- {path, count} of every declared parameter (a tied weight appears once)
 local function declared(m, prefix, out)

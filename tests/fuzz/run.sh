@@ -14,17 +14,17 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 timeout -s KILL $((secs + 120)) "$nn" "$top/tests/fuzz/fuzz.lua" --seed "$seed" --seconds "$secs" --verbose \
   </dev/null >/dev/null 2>"$tmp/report"; rc=$?
-grep -v '^fuzz: [0-9]* calls, ' "$tmp/report" | grep -v '^fuzz: [0-9]* passed' | head -n 60
-if grep -q '^fuzz: [0-9]* passed, 0 failed' "$tmp/report" && [ $rc -eq 0 ]; then
-  grep '^fuzz: [0-9]* passed' "$tmp/report"
+grep -av '^fuzz: [0-9]* calls, ' "$tmp/report" | grep -av '^fuzz: [0-9]* passed' | head -n 60
+if grep -aq '^fuzz: 1 passed, 0 failed' "$tmp/report" && [ $rc -eq 0 ]; then
+  grep -a '^fuzz: [0-9]* passed' "$tmp/report"
   exit 0
 fi
 case $rc in
-  137) echo "fuzz: HANG: no end within $((secs + 120)) s (seed $seed); last progress:"; grep '^fuzz: [0-9]* calls, ' "$tmp/report" | tail -n 1 ;;
+  137) echo "fuzz: HANG: no end within $((secs + 120)) s (seed $seed); last progress:"; grep -a '^fuzz: [0-9]* calls, ' "$tmp/report" | tail -n 1 ;;
   1) ;;   # the report says what failed
   *) echo "fuzz: CRASH: status $rc (seed $seed); replay with: $nn tests/fuzz/fuzz.lua --seed $seed --seconds $secs"
      tail -n 40 "$tmp/report" ;;
 esac
-calls=$(grep -o '[0-9]* calls (' "$tmp/report" | head -n 1 | grep -o '^[0-9]*')
+calls=$(grep -ao '[0-9]* calls (' "$tmp/report" | head -n 1 | grep -o '^[0-9]*')
 echo "fuzz: 0 passed, 1 failed (one run, ${calls:-an unknown number of} calls)"
 exit 1

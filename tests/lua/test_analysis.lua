@@ -284,7 +284,8 @@ test("receptive fields per axis, and the region of seed 000 part 4", function()
   end
   local g = receptive_region(nn.AdaptiveAvgPool2d(1), {3, 7, 5}, {3, 1, 1})
   eq(table.concat(g.rows, ".."), "1..7"); eq(table.concat(g.cols, ".."), "1..5"); eq(table.concat(g.channels, ".."), "3..3")
-  expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}) end, "whole input")
+  -- no one formula for uneven bins, but not "the whole input" (each output reads its bin)
+  expect_error(function() receptive_region(nn.AdaptiveAvgPool2d(3), {1, 7, 7}) end, "bins are uneven", "give the output index")
   l = receptive_field(models.resnet18(), {3, 224, 224}, { quiet = true })
   eq(l[#l - 2].h.all, true)
 end)
@@ -432,7 +433,11 @@ test("summary returns a table and reports bad input by layer", function()
   expect_error(function() summary(models.lenet5(), {1, 32, 0}) end, "not a positive whole number")
   expect_error(function() summary(models.lenet5(), {1, 32, 32}, { bogus = 1 }) end, "unknown option 'bogus'")
   expect_error(function() summary(models.lenet5(), {1, 32, 32}, { columns = { "nope" } }) end, "unknown column 'nope'")
-  expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}) end, "every output depends on the whole input")
+  -- past a Linear the general form is an answer: the whole input, not an error
+  local whole = receptive_region(models.lenet5(), {1, 32, 32})
+  eq(whole.all, true); eq(whole.rows.size, 32); eq(whole.cols.size, 32)
+  eq(tostring(whole), "every output sees the whole input: rows 1..32, columns 1..32 (past a Linear layer or global pooling)")
+  eq(receptive_region(nn.Sequential{ nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1) }, {3, 10, 12}).cols.size, 12)
   expect_error(function() receptive_region(models.lenet5(), {1, 32, 32}, {1, 1, 1}) end, "one entry per output dim, {k} for output shape {10}")
   local all = receptive_region(models.lenet5(), {1, 32, 32}, {7})   -- past a Linear: everything
   eq(table.concat({ all.channels[1], all.channels[2], all.rows[1], all.rows[2], all.cols[1], all.cols[2] }, " "), "1 1 1 32 1 32")
@@ -480,4 +485,161 @@ test("a user's layer without a shape rule is named, not guessed", function()
   expect_error(function() summary(net, {2}, { quiet = true }) end, "layer 2 (Double())", "Double has no shape rule")
   function Double:out_shape(s) return { 2 * s[1] } end
   eq(summary(net, {2}, { quiet = true }).total.out_shape[1], 4)
+end)
+
+test("windows over zero padding count in full, and the conventions say so", function()
+  -- Conv2d(2, 3, 3, padding 1) on 2x5x5: 5·5·3 outputs, each 2·3·3 products,
+  -- though a corner output has only 2·2·2 real inputs
+  local s = summary(nn.Conv2d(2, 3, 3, 1, 1), {2, 5, 5}, {quiet = true})
+  eq(s[1].mults, 5 * 5 * 3 * 2 * 9); eq(s[1].conns, 5 * 5 * 3 * 2 * 9)
+  -- MaxPool2d(3, 1, 1) on 1x4x4: 16 windows of 9 positions, 8 compares each
+  local p = summary(nn.MaxPool2d(3, 1, 1), {1, 4, 4}, {quiet = true})
+  eq(p[1].comps, 16 * 8); eq(p[1].conns, 16 * 9)
+  local out = capture(function() summary(nn.Conv2d(2, 3, 3, 1, 1), {2, 5, 5}) end)
+  eq(out:gsub("%s+", " "):find("a window over zero padding in full", 1, true) ~= nil, true, out)
+end)
+
+test("check(): counts compare exactly, floats past 2^53 relatively (two roundings of 6·N·D differ in the last bit)", function()
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
+  local n, d = 193027209, 502695148524.0
+  local a, b = 6 * n * d, n * d * 6
+  eq(a ~= b, true, "the two orders round differently")   -- 65536 apart, 1 ulp at 5.8e20
+  local out = capture(function()
+    nncalc.ascii = true
+    check("6ND", a, b)
+    check("conns", 999407616, 999407000)             -- below 2^53: exact
+    check("2^52 + 1", 2.0 ^ 52 + 1, 2.0 ^ 52)       -- whole floats below 2^53: exact
+    check("Lua integers past 2^53", (1 << 60) + 1, 1 << 60)   -- integers are exact at any size
+    check("1e20 vs 1.0000001e20", 1e20, 1.0000001e20) -- relative 1e-7 < 1e-6
+    check("1e20 vs 1.00001e20", 1e20, 1.00001e20)
+    nncalc.ascii = nil
+  end)
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  eq(lines[1]:match("^ok 6ND") ~= nil, true, out)
+  eq(lines[2]:match("^FAIL conns.*%[exact: integers%]") ~= nil, true, out)
+  eq(lines[3]:match("^FAIL 2%^52 %+ 1.*%[exact: integers%]") ~= nil, true, out)
+  eq(lines[4]:match("^FAIL Lua integers past 2%^53.*%[exact: integers%]") ~= nil, true, out)
+  eq(lines[5]:match("^ok 1e20 vs 1.0000001e20") ~= nil, true, out)
+  eq(lines[6]:match("^FAIL 1e20 vs 1.00001e20.*%[relative tolerance 1e%-06%]") ~= nil, true, out)
+  require("nncalc.check").results = saved
+end)
+
+test("uneven adaptive bins: the field is unknown (?), not 'all'; a Linear after still sees all", function()
+  -- Conv 3x3 on 9x9 -> 7x7, adaptive 3: bins 1..3, 3..5, 5..7 of the 7, so output
+  -- (1, 1) reads input rows 1..5: a field of 5, not the whole 9
+  local net = nn.Sequential{ nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(3) }
+  local s = summary(net, {1, 9, 9}, { quiet = true })
+  eq(s[2].rf[1].r, 3)
+  eq(s[3].rf[1].unknown, true); eq(s[3].rf[1].global, nil)
+  local r = receptive_region(net, {1, 9, 9}, {1, 1, 1})
+  eq(table.concat(r.rows, ".."), "1..5"); eq(table.concat(r.cols, ".."), "1..5")
+  r = receptive_region(net, {1, 9, 9}, {1, 2, 3})
+  eq(table.concat(r.rows, ".."), "3..7"); eq(table.concat(r.cols, ".."), "5..9")
+  local out = capture(function() summary(net, {1, 9, 9}, { columns = { "rf" } }) end)
+  eq(out:find("bins are uneven on 1x7x7", 1, true) ~= nil, true, out)
+  -- a divisible input is a plain pool (6 -> 3: k = s = 2), one bin is global
+  eq(summary(nn.Sequential{ nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(3) }, {1, 8, 8}, { quiet = true })[3].rf[1].r, 3 + 1)
+  eq(summary(nn.AdaptiveAvgPool2d(1), {1, 7, 7}, { quiet = true })[1].rf[1].global, true)
+  -- AlexNet at 256: features end at 7x7, adaptive 6 is uneven; the classifier sees all
+  local a = summary(models.alexnet(), {3, 256, 256}, { quiet = true })
+  eq(a[14].rf[1].r, 195)
+  eq(a[15].rf[1].unknown, true)
+  eq(a[#a].rf[1].global, true); eq(a[1].rf[1].global, true)
+  local l = receptive_field(nn.Sequential{ nn.Conv2d(1, 1, 3), nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(9, 2) }, {1, 9, 9}, { quiet = true })
+  eq(l[3].unknown, true); eq(l[#l].h.all, true)
+end)
+
+test("check(): a 3-D or 4-D tensor copied from the screen, slice headers and all", function()
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
+  -- seed 002 P4 Q4: I = [6 0 1; 3 4 1; 4 7 0], K = [1 0; 0 -1] gives [2 -1; -4 4]
+  local y = conv2d(tensor{{{6, 0, 1}, {3, 4, 1}, {4, 7, 0}}}, tensor{{{{1, 0}, {0, -1}}}})
+  local z = arange(1, 12):view(2, 1, 2, 3)
+  local out = capture(function()
+    nncalc.ascii = true
+    check("conv as printed", y, tostring(y))
+    check("conv typed", y, "(1,.,.) =\n  2  -1\n -4   4\n\n[tensor 1x2x2]")
+    check("conv wrong", y, "(1,.,.) =\n  2  -1\n -4   5\n\n[tensor 1x2x2]")
+    check("4-D without the footer", z, "(1,1,.,.) =\n 1 2 3\n 4 5 6\n\n(2,1,.,.) =\n 7 8 9\n 10 11 12\n")
+    check("decimals", tensor{{{0.5, 0.25}}}, "(1,.,.) =\n 0.5000  0.2500\n\n[tensor 1x1x2]")
+    check("a shape that does not fit", y, "(1,.,.) =\n 2 -1 -4\n\n[tensor 1x1x3]")
+    nncalc.ascii = nil
+  end)
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do if l:match("^ok") or l:match("^FAIL") then lines[#lines + 1] = l end end
+  eq(lines[1]:match("^ok conv as printed: all 4 entries match") ~= nil, true, out)
+  eq(lines[2]:match("^ok conv typed: all 4 entries match") ~= nil, true, out)
+  eq(lines[3]:match("^FAIL conv wrong: 1 of 4 entries differ.*%[1,2,2%] expected 5, got 4") ~= nil, true, out)
+  eq(lines[4]:match("^ok 4%-D without the footer: all 12 entries match") ~= nil, true, out)
+  eq(lines[5]:match("^ok decimals: all 2 entries match %[as written: within ") ~= nil, true, out)
+  eq(lines[6]:match("^FAIL a shape that does not fit") ~= nil, true, out)
+  require("nncalc.check").results = saved
+end)
+
+test("check(): text that is not numbers as printed says so instead of showing two equal-looking values", function()
+  local saved = require("nncalc.check").results
+  require("nncalc.check").results = {}
+  local out = capture(function()
+    nncalc.ascii = true
+    check("units", 3, "3 apples")
+    check("words", tensor{1, 2}, "1, 2, x")
+    check("strings", "abc", "abc")
+    nncalc.ascii = nil
+  end)
+  eq(out:find('FAIL units: expected "3 apples", which is not numbers as nncalc prints them', 1, true) ~= nil, true, out)
+  eq(out:find('FAIL words: expected "1, 2, x", which is not numbers as nncalc prints them (a word or sign it cannot read), got a tensor of shape 2', 1, true) ~= nil, true, out)
+  eq(out:find("ok strings", 1, true) ~= nil, true, out)
+  require("nncalc.check").results = saved
+end)
+
+test("models.inception: a misspelt or missing width is an error, not a different module", function()
+  -- seed 000, part 5: the module with 1x1 reductions has 346,720 parameters:
+  -- 257·128 + 257·64 + 577·192 + 257·64 + 1601·96 + 257·64
+  local full = { input = 256, b1 = 128, b3_reduce = 64, b3 = 192, b5_reduce = 64, b5 = 96, pool_proj = 64 }
+  eq(summary(models.inception(full), {256, 32, 32}, { quiet = true }).total.params,
+    257 * 128 + 257 * 64 + 577 * 192 + 257 * 64 + 1601 * 96 + 257 * 64)
+  -- the naive one: 257·128 + 2305·192 + 6401·96 = 1,089,952 (the sheet's 1,147,264 used 128 for every branch)
+  eq(summary(models.inception{ input = 256, b1 = 128, b3 = 192, b5 = 96 }, {256, 32, 32}, { quiet = true }).total.params,
+    257 * 128 + 2305 * 192 + 6401 * 96)
+  local typo = {}; for k, v in pairs(full) do typo[k] = v end
+  typo.b3_reduce, typo.b3_redcue = nil, 64
+  expect_error(function() models.inception(typo) end, "models.inception: unknown setting 'b3_redcue'")
+  local no_proj = {}; for k, v in pairs(full) do no_proj[k] = v end
+  no_proj.pool_proj = nil
+  expect_error(function() models.inception(no_proj) end, "but not pool_proj")
+  expect_error(function() models.inception{ input = 256, b1 = 128, b3 = 192, b5 = 96, pool_proj = 64 } end,
+    "but not b3_reduce, b5_reduce")
+  expect_error(function() models.inception{ input = 256, b1 = 128, b3 = 192 } end, "but not b5")
+  expect_error(function() models.inception{ b3_reduce = false, b1 = 1, b3 = 2, b5 = 3, pool_proj = 4 } end,
+    "pool_proj belong to the module with 1x1 reductions")
+end)
+
+test("models: a misspelt setting is an error, not the default; {classes=} everywhere", function()
+  -- a 10-class head: 1000-class count − (fan·1000 + 1000) + (fan·10 + 10)
+  local function with10(full, fan) return full - (fan * 1000 + 1000) + (fan * 10 + 10) end
+  local function params(m, shape) return summary(m, shape, { quiet = true }).total.params end
+  eq(params(models.alexnet{ classes = 10 }, {3, 224, 224}), with10(61100840, 4096))
+  eq(params(models.resnet18{ classes = 10 }, {3, 224, 224}), with10(11689512, 512))
+  eq(params(models.resnet50{ classes = 10, v1 = true }, {3, 224, 224}), with10(25557032, 2048))
+  expect_error(function() models.resnet50{ clases = 10 } end, "models.resnet50: unknown setting 'clases' (classes, v1)")
+  expect_error(function() models.vgg16{ clases = 10 } end, "models.vgg16: unknown setting 'clases' (classes)")
+  expect_error(function() models.gpt2{ bais = false } end, "models.gpt2: unknown setting 'bais'")
+  expect_error(function() models.bert{ size = "base", layers = 6 } end, "models.bert: unknown setting 'layers'")
+  expect_error(function() models.vit{ clases = 10 } end, "models.vit: unknown setting 'clases'")
+  expect_error(function() models.gpt{ d = 8, layers = 1, heads = 2, vocab = 10, context = 4, n_embd = 8 } end,
+    "models.gpt: unknown setting 'n_embd'")
+end)
+
+test("conv_solve says which settings it assumed, in the table and when nothing fits", function()
+  -- 32 -> 16 with k = 3: with padding 0 no stride works (floor(29/s) + 1 = 16 has none);
+  -- with padding 1, stride 2: floor((32 + 2 - 2 - 1)/2) + 1 = 16
+  expect_error(function() conv_solve{ input = 32, output = 16, kernel = 3 } end,
+    "no stride gives output 16 from these settings; assumed padding 0 and dilation 1")
+  local s = conv_solve{ input = 32, output = 16, kernel = 3, padding = 1, dilation = 1 }
+  eq(#s, 1); eq(s[1].stride, 2); eq(#s.assumed, 0)
+  local t = conv_solve{ input = 64, output = 6, exact = true }
+  eq(table.concat(t.assumed, ", "), "padding 0, dilation 1")
+  eq(tostring(t):find("(12 solutions with exact division; assumed padding 0 and dilation 1)", 1, true) ~= nil, true)
 end)

@@ -824,8 +824,8 @@ test("graph(L) prints names and shapes; :dot writes Graphviz", with_homework_glo
     eq(boxes[t], true, t .. " has no box in\n" .. content)
   end
   -- inputs: mv, add 2 each, relu 1, three layers (15), index, sub, pow 1 each (3);
-  -- outputs: 12
-  eq(edges, 15 + 3 + 12, "edges: one per input and one per output")
+  -- outputs: 12; and the numbers y = 10 (sub) and the exponent 2 (pow)
+  eq(edges, 15 + 3 + 12 + 2, "edges: one per input, one per output, one per constant")
 end))
 
 test("forward_trace lists the values in forward order", with_homework_globals(function()
@@ -862,9 +862,38 @@ test("backward errors: non-scalar, no requires_grad, shape mismatch", function()
   -- same number of elements but the shape of mᵀ: refused, not reinterpreted
   expect_error(function() mm2:backward(ones(3, 2)) end, "gradient has shape 3x2")
   eq(m.grad, nil, "a refused backward changes nothing")
-  expect_error(function() y:backward("a") end, "expected a gradient tensor")
+  expect_error(function() y:backward("a") end, "expected a gradient (a tensor, or a number for a single value)")
+  expect_error(function() y:backward(0.5) end, "a number as the upstream gradient needs a single value", "shape 2")
+  expect_error(function() y:backward{ grad = "g" } end, "grad must be a tensor shaped like z")
   expect_error(function() y:backward{ gard = 1 } end, "unknown option 'gard'")
   eq(x.grad, nil)
+end)
+
+test("z:backward(0.01): a number as the upstream gradient; the trace says dL/d...", function()
+  -- z = w·x = 14 with w = (2, 3), x = (1, 4); dL/dz = 0.01 gives dL/dw = 0.01·x
+  local w = tensor{2, 3}:requires_grad():name("w")
+  local x = tensor{1, 4}:name("x")
+  local z = w:dot(x):name("z")
+  local out = capture(function() z:backward{ grad = 0.01, trace = true } end)
+  tensor_eq(w.grad, {0.01, 0.04}, 1e-15)
+  eq(out:find("backward from z = 14   (dL/dz = the given gradient 0.01)", 1, true) ~= nil, true, out)
+  eq(out:find("dL/dw = dL/dz · x = 0.01 · (1, 4) = (0.01, 0.04)", 1, true) ~= nil, true, out)
+  eq(out:find("w.grad = dL/dw", 1, true) ~= nil, true, out)
+  eq(out:find("dz/d", 1, true), nil, out)
+  -- the positional number, on a 0-d and on a one-element tensor
+  w.grad = nil
+  local z2 = w:cmul(x):sum()
+  z2:backward(0.5)
+  tensor_eq(w.grad, {0.5, 2})
+  w.grad = nil
+  local z3 = w:cmul(x):sum(1, true)   -- shape {1}
+  z3:backward(2)
+  tensor_eq(w.grad, {2, 8})
+  -- without one, the root names itself: dz/dw
+  w.grad = nil
+  local z4 = w:dot(x):name("z4")
+  local out4 = capture(function() z4:backward{ trace = true } end)
+  eq(out4:find("dz4/dw = dz4/dz4 · x", 1, true) ~= nil, true, out4)
 end)
 
 test("backward twice through the same graph needs retain_graph", function()
@@ -915,6 +944,61 @@ test("requires_grad only on leaves; no writing into a computed tensor", function
   -- requires_grad(false) unmarks a leaf
   local w = tensor{1}:requires_grad():requires_grad(false)
   eq(type(w:sum()), "number")
+end)
+
+test("a parameter is editable through its views; the version check still guards recorded backwards", function()
+  local W = tensor{{1, 2}, {3, 4}}:requires_grad()
+  W[1][2] = 7                              -- a row view, then its element
+  tensor_eq(W:detach(), { {1, 7}, {3, 4} })
+  W:t()[1][2] = 9                          -- through a transpose: W[2][1]
+  tensor_eq(W:detach(), { {1, 7}, {9, 4} })
+  local c = nn.Linear(2, 2)
+  for i = 1, 2 do c.weight[i][i]:fill(0.25) end
+  eq(c.weight[{1, 1}]:item(), 0.25); eq(c.weight[{2, 2}]:item(), 0.25)
+  c.weight[2]:copy(tensor{1, 2})
+  tensor_eq(c.weight[2]:detach(), {1, 2})
+  -- a view written before it is used in a graph: its gradient is right
+  local v = W[1]
+  v[2] = 5
+  local L = v:sum()
+  L:backward()
+  tensor_eq(W.grad, { {1, 1}, {0, 0} })
+  -- a write after W's values were saved for a backward is caught there
+  local y = (W * tensor{1, 1}):sum()
+  W[1][1] = 100
+  expect_error(function() y:backward() end, "modified in place after it was used")
+  -- views of a computed tensor stay read-only
+  local h = W * tensor{1, 1}
+  expect_error(function() h[1] = 0 end, "cannot write into a tensor computed in a gradient graph")
+  expect_error(function() h:view(2)[1] = 0 end, "cannot write into a tensor computed in a gradient graph")
+  expect_error(function() W:reshape(4):clone():fill(0) end, "cannot write into")
+end)
+
+test("a non-leaf's .grad is nil and says so once; retain_grad keeps it", function()
+  local said = {}
+  local saved_warn = nncalc.warn
+  nncalc.warn = function(m) said[#said + 1] = m end
+  warnings{ nonleaf_grad = true }   -- armed, whatever ran before
+  local W = tensor{{1, 2}, {3, 4}}:requires_grad()
+  local h = relu(W * tensor{1, 1})
+  local L = h:sum()
+  L:backward()
+  local g1, g2 = h.grad, h.grad
+  local ok = pcall(function() return tostring(graph(L)) end)   -- nncalc's own reads are silent
+  W.grad = nil
+  local z = W * tensor{1, 0}
+  z:retain_grad()
+  z:sum():backward()
+  local kept = z.grad
+  nncalc.warn = saved_warn
+  eq(g1, nil); eq(g2, nil); eq(ok, true)
+  eq(#said, 1, table.concat(said))
+  eq(said[1]:find("is not a leaf", 1, true) ~= nil, true, said[1])
+  eq(said[1]:find("retain_grad() on it before backward", 1, true) ~= nil, true, said[1])
+  tensor_eq(kept, {1, 1})
+  local off = warnings{ nonleaf_grad = false }
+  eq(off.nonleaf_grad, false)
+  warnings{ nonleaf_grad = true }
 end)
 
 test("detect_anomaly: NaN in forward and Inf in backward are errors", function()
@@ -993,6 +1077,22 @@ test("a graph dies with its last tensor, whatever holds it", function()
   eq(stats().nodes, n0)
 end)
 
+test("a deep graph prints with bounded indentation, each line saying its depth past 16", function()
+  local x = tensor{1, 2}:requires_grad():name("x")
+  local y = x
+  for _ = 1, 30 do y = y * 2 end            -- 30 muls, then the sum: depth 0..31
+  local lines = {}
+  for l in tostring(graph(y:sum())):gmatch("[^\n]+") do lines[#lines + 1] = l end
+  eq(#lines, 32, "the sum, 30 muls and x")
+  eq(lines[1]:match("^sum"), "sum")
+  eq(lines[17]:match("^(%s*)mul"), ("  "):rep(16), "depth 16 is still indented as deep")
+  eq(lines[18]:match("^(%s*)%(depth 17%) mul") ~= nil, true, lines[18])
+  eq(lines[32]:match("^(%s*)%(depth 31%) x  %[2%]") == ("  "):rep(16), true, lines[32])
+  local longest = 0
+  for _, l in ipairs(lines) do longest = math.max(longest, #l) end
+  eq(longest < 100, true, "longest line " .. longest)
+end)
+
 test("graph(L):svg draws with Graphviz when it is installed, else says how to get it", function()
   local x = tensor{1, 2}:requires_grad()
   local g = graph(relu(x):sum())
@@ -1007,4 +1107,17 @@ test("graph(L):svg draws with Graphviz when it is installed, else says how to ge
     expect_error(function() g:svg(path) end, "graph:svg: Graphviz 'dot' is not installed")
   end
   os.remove(path)
+end)
+
+test("jacobian with respect to a matrix: rows are outputs, columns A's elements in row-major order (as help says)", function()
+  seed(4)
+  local A, x, b = randn(3, 4), randn(4), randn(3)
+  local J = jacobian(function(B) return sigmoid(B * x + b) end, A)
+  eq(J:size(1), 3); eq(J:size(2), 12)
+  local s = sigmoid(A * x + b)
+  -- d y_i / d A_kj = σ'(z_i)·x_j when k = i, else 0 (seed 001, 6b)
+  for i = 1, 3 do for k = 1, 3 do for j = 1, 4 do
+    near(J[{i, (k - 1) * 4 + j}], i == k and s[i] * (1 - s[i]) * x[j] or 0, 1e-12, ("dy%d/dA%d%d"):format(i, k, j))
+  end end end
+  near(J:view(3, 3, 4)[{2, 2, 3}], s[2] * (1 - s[2]) * x[3], 1e-12, "PyTorch's layout by a view")
 end)

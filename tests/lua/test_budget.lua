@@ -200,7 +200,8 @@ test("summary's bytes column: parameters and saved values, argmax indices at 8 B
   local s = summary(nn.Sequential{ nn.Conv2d(1, 2, 3), nn.MaxPool2d(2) }, {1, 6, 6}, { quiet = true, columns = { "bytes" } })
   eq(s[2].bytes, (20 + 36) * 4); eq(s[3].bytes, 32 * 4 + 8 * 8); eq(s.total.bytes, 416)
   eq(summary(nn.Linear(3, 2), {3}, { quiet = true, dtype = "bf16" }).total.bytes, (8 + 3) * 2)
-  eq(tostring(s):find("Bytes: parameters and the values saved for the backward, 4 B each", 1, true) ~= nil, true)
+  -- the conventions are wrapped to the table's width: compare with the line breaks as spaces
+  eq(tostring(s):gsub("%s+", " "):find("Bytes: parameters and the values saved for the backward, 4 B each", 1, true) ~= nil, true)
 end)
 
 test("memory and train_compute on a transformer: the KV cache from its attention layers, FlashAttention's backward", function()
@@ -215,4 +216,25 @@ test("memory and train_compute on a transformer: the KV cache from its attention
   local attn = 12 * 2 * 1610612736
   eq(plain.backward, 2 * plain.forward)
   eq(flash.backward - plain.backward, 0.5 * attn)
+end)
+
+test("inverse_sqrt: s(t) is step t + 1 of the paper, as its help says", function()
+  local s = optim.inverse_sqrt{d_model = 64, warmup = 10}
+  for t = 0, 30 do
+    local n = t + 1
+    near(s(t), 64 ^ -0.5 * math.min(n ^ -0.5, n * 10 ^ -1.5), 1e-15, "t = " .. t)
+  end
+  near(s(9), 64 ^ -0.5 * 10 ^ -0.5, 1e-15, "the peak at s(warmup - 1)")
+  local h = capture(function() help("optim.inverse_sqrt") end)
+  eq(h:find("peak", 1, true) ~= nil and h:find("s(warmup - 1)", 1, true) ~= nil, true, h)
+end)
+
+test("memory's activations: each layer's saved values summed, the rule says a shared tensor counts twice", function()
+  -- Conv(1->2, 3) on 1x8x8 keeps its input (64), ReLU its output (2·6·6 = 72),
+  -- Conv(2->2, 3) its input, the same 72 values again: 208 x 4 B
+  local net = nn.Sequential{ nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Conv2d(2, 2, 3) }
+  local m = memory(net, {1, 8, 8}, { quiet = true })
+  eq(m.activations, (64 + 72 + 72) * 4)
+  local out = capture(function() memory(net, {1, 8, 8}) end)
+  eq(out:find("counts twice where PyTorch stores it once: an upper bound", 1, true) ~= nil, true, out)
 end)

@@ -126,3 +126,16 @@ test("a forward trace walks a user's block through its children", function()
   -- the forward itself is unchanged afterwards
   eq(rawget(b.fc1, "forward"), nil)
 end)
+
+test("whole numbers computed as floats are whole for every layer that takes a size (one rule, Module.whole)", function()
+  local d = 2 ^ 3   -- a float in Lua 5.4
+  eq(nn.MultiheadAttention(d, 2.0)(randn(3, 8)):size(2), 8)
+  eq(nn.LayerNorm(d)(randn(2, 8)):size(2), 8)
+  eq(nn.GroupNorm(2.0, 4.0)(randn(1, 4, 3)):size(2), 4)
+  eq(tostring(nn.LSTM(4.0, d)), "LSTM(4, 8)")
+  eq(summary(models.gpt{d = 32.0, layers = 1.0, heads = 4, vocab = 65, context = 16}, {16}, {quiet = true}).total.out_shape[2], 65)
+  for _, f in ipairs({ function() nn.LayerNorm(2.5) end, function() nn.MultiheadAttention(8, 2.5) end,
+      function() nn.GroupNorm(2, 4.5) end, function() nn.Linear(0, 2) end }) do
+    expect_error(f, "must be a positive whole number, got")
+  end
+end)

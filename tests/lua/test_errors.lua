@@ -158,3 +158,48 @@ test("absurd numbers found by fuzzing are refused, not overflowed", function()
   expect_error(function() return nn.AdaptiveAvgPool2d(math.maxinteger) end, "from 1 to 2^31-1")
   eq(summary(nn.AdaptiveAvgPool2d(100000), {3, 8, 8}, { quiet = true }).total.conns > 0, true)
 end)
+
+test("an image C x H x W too small for the window is named as given, not as the batch of one it runs as", function()
+  expect_error(function() return max_pool2d(zeros(1, 4, 4), 5) end, "max_pool2d: input 1x4x4 is too small for the 5x5 window")
+  expect_error(function() return avg_pool2d(zeros(3, 2, 6), {3, 3}) end, "avg_pool2d: input 3x2x6 is too small for the 3x3 window")
+  expect_error(function() return conv2d(zeros(2, 4, 4), zeros(1, 2, 5, 5)) end, "conv2d: input 2x4x4 is too small for the 5x5 kernel")
+  expect_error(function() return conv_transpose2d(zeros(1, 2, 2), zeros(1, 1, 3, 3), {padding = 5}) end,
+    "conv_transpose2d: input 1x2x2 gives an empty output")
+  expect_error(function() return nn.MaxPool2d(3)(zeros(2, 2, 2)) end, "max_pool2d: input 2x2x2 is too small")
+  -- a batch keeps its own shape
+  expect_error(function() return max_pool2d(zeros(2, 1, 4, 4), 5) end, "max_pool2d: input 2x1x4x4 is too small")
+  expect_error(function() return max_pool2d(zeros(1, 1, 4, 4), 5) end, "max_pool2d: input 1x1x4x4 is too small")
+end)
+
+test("a reduction's options table is checked: sum{dims=1} is not the sum of everything", function()
+  local x = tensor{{1, 2}, {3, 4}}
+  expect_error(function() return x:sum{dims = 1} end, "sum: unknown option 'dims' (known: dim, keepdim)")
+  expect_error(function() return x:mean{keep_dim = true, dim = 1} end, "mean: unknown option 'keep_dim'")
+  expect_error(function() return x:max{axis = 2} end, "max: unknown option 'axis'")
+  expect_error(function() return x:argmax{dims = 2} end, "argmax: unknown option 'dims'")
+  tensor_eq(x:sum{dim = 1}, { 4, 6 }); tensor_eq(x:sum{dim = 2, keepdim = true}, { { 3 }, { 7 } })
+  local v, i = x:max{dim = 2}
+  tensor_eq(v, { 2, 4 }); tensor_eq(i, { 2, 2 })
+end)
+
+test("gradcheck and net:forward name a misspelt option", function()
+  expect_error(function() gradcheck(function(x) return x:sum() end, {tensor{1}}, {eps2 = 1e-3}) end,
+    "gradcheck: unknown option 'eps2' (eps, atol, rtol, quiet)")
+  expect_error(function() gradgradcheck(function(x) return (x ^ 3):sum() end, {tensor{1}}, {ep = 1e-3}) end,
+    "gradgradcheck: unknown option 'ep' (eps, atol, rtol, quiet)")
+  expect_error(function() nn.Linear(1, 1):forward(tensor{1}, {trce = true}) end, "Linear:forward: unknown option 'trce' (trace)")
+  eq((gradcheck(function(x) return (x ^ 2):sum() end, {tensor{1, 2}}, {eps = 1e-5, quiet = true})), true)
+end)
+
+test("nn.Softmax(0): dims are 1-based, said when the layer is built", function()
+  expect_error(function() nn.Softmax(0) end, "Softmax: dim 0 does not exist: dims are 1-based")
+  expect_error(function() nn.LogSoftmax{dim = 0} end, "LogSoftmax: dim 0 does not exist")
+  tensor_eq(nn.Softmax(2)(tensor{{0, 0}, {0, 0}}), { { 0.5, 0.5 }, { 0.5, 0.5 } })
+end)
+
+test("layer errors name the shape given: a C x H x W image is not reported as 1 x C x H x W", function()
+  expect_error(function() max_pool2d(zeros(1, 4, 4), 5) end, "max_pool2d: input 1x4x4 is too small for the 5x5 window")
+  expect_error(function() avg_pool2d(zeros(3, 4, 4), 5) end, "avg_pool2d: input 3x4x4 is too small")
+  expect_error(function() conv2d(zeros(1, 4, 4), zeros(1, 1, 5, 5)) end, "conv2d: input 1x4x4 is too small for the 5x5 kernel")
+  expect_error(function() conv2d(zeros(2, 1, 4, 4), zeros(1, 1, 5, 5)) end, "conv2d: input 2x1x4x4 is too small")
+end)

@@ -78,3 +78,45 @@ test("names sharing an entry see it in their own words", function()
   eq(s:find("example:  tensor{{1,2},{3,4}}:mean(1)", 1, true) ~= nil, true, s)
   eq(capture(function() help("min") end):find("x:min() | x:min(d) | min(a, b)", 1, true) ~= nil, true)
 end)
+
+test("dotted names reach their entries: models.*, nn.init.*, module methods, nncalc fields", function()
+  local function first_line(what) return (capture(function() help(what) end):match("^[^\n]*")) end
+  -- an entry of its own (models.gpt2, nn.causal_mask) by name and by value
+  eq(first_line("models.gpt2"):find("^models%.gpt2  ") ~= nil, true, first_line("models.gpt2"))
+  eq(first_line("models.bert"):find("^models%.bert  ") ~= nil, true, first_line("models.bert"))
+  eq(first_line(models.gpt2):find("^models%.gpt2  ") ~= nil, true, "help(models.gpt2)")
+  eq(first_line("models.param_counts"):find("^models%.param_counts  ") ~= nil, true)
+  eq(first_line("nn.causal_mask"):find("^nn%.causal_mask  ") ~= nil, true)
+  -- the family's entry otherwise
+  for _, n in ipairs({ "models.inception", "models.vgg16", "models.resnet50" }) do
+    eq(first_line(n):find("^models  ") ~= nil, true, n)
+  end
+  eq(first_line(models.alexnet):find("^models  ") ~= nil, true, "help(models.alexnet)")
+  eq(first_line("nn.init.xavier_uniform"):find("^nn%.init  ") ~= nil, true)
+  -- what every module does, and what a layer defines
+  for _, n in ipairs({ "parameters", "named_parameters", "forward", "eval", "net:train" }) do
+    eq(first_line(n):find("^nn%.Module  ") ~= nil, true, n)
+  end
+  for _, n in ipairs({ "cost", "window", "analyse", "C:extra_repr" }) do
+    eq(first_line(n):find("^nn%.class  ") ~= nil, true, n)
+  end
+  -- a name of the tensor API still wins over a module method of the same name
+  eq(first_line("zero_grad"):find("^zero_grad  ") ~= nil, true)
+  expect_error(function() help("no_such_name_here") end, "no help for 'no_such_name_here'")
+  -- help() lists nncalc.is_tensor under its real name: it is not a global
+  local list = capture(function() help() end)
+  eq(list:find("nncalc.is_tensor", 1, true) ~= nil, true, "nncalc.is_tensor listed")
+  eq(list:find("%f[%w_.]is_tensor") == nil, true, "no bare is_tensor")
+end)
+
+test("help(): fields of the nncalc table are not listed as globals; out_shape has an entry", function()
+  local all = capture(function() help() end)
+  eq(all:find("nncalc.is_tensor", 1, true) ~= nil, true, all)
+  eq(all:find("%f[%w_.]is_tensor"), nil, "is_tensor listed as a global")
+  eq(all:find("nncalc.globals", 1, true) ~= nil, true)
+  eq(is_tensor, nil)   -- indeed not a global
+  local o = capture(function() help("out_shape") end)
+  eq(o:find("net:out_shape(shape)", 1, true), o:find("out_shape  ", 1, true) + #"out_shape  —  ", o)
+  eq(capture(function() help("nn.Module.same_shape") end):find("same_shape", 1, true) ~= nil, true)
+  eq(capture(function() help("x:out_shape") end):find("no data", 1, true) ~= nil, true)
+end)

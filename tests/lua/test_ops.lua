@@ -152,3 +152,119 @@ test("arange forgives rounding; batched products share a matrix", function()
   tensor_eq(tensor{{1, 2}} * B, {{{1, 2}}, {{2, 4}}})
   tensor_eq(B * tensor{{1}, {1}}, {{{1}, {1}}, {{2}, {2}}})
 end)
+
+-- ---- the homework formulas: rounding, %, diag, trace, matrix_power, norm, var ----
+-- Values by hand; gradients as PyTorch defines them (torch 1.13 gives the
+-- same: inf-norm ties (0.5, -0.5, 0), norm and std of zeros/constants 0,
+-- remainder (1, 1) for a and (-1, 2) for b at a = (5, -5), b = (3, 3)).
+
+local function grad_of(f, v)
+  local x = tensor(v):requires_grad()
+  f(x):backward()
+  return x.grad
+end
+
+test("floor, ceil, round (ties to even), remainder with the sign of the divisor", function()
+  local x = tensor{-2.5, -0.5, 0.5, 1.5, 2.5, 2.7}
+  tensor_eq(floor(x), {-3, -1, 0, 1, 2, 2})
+  tensor_eq(ceil(x), {-2, 0, 1, 2, 3, 3})
+  tensor_eq(round(x), {-2, 0, 0, 2, 2, 3})   -- torch.round: half to even
+  eq(round(2.5), 2); eq(floor(-0.5), -1)
+  tensor_eq(grad_of(function(t) return (floor(t) + ceil(t) + round(t)):sum() end, {2.7, -0.5}), {0, 0})
+  -- floored modulo, as Lua's % on numbers: each entry equals math's
+  local a, b = tensor{5, -5, 5, -5, 5.5, 5.3}, tensor{3, 3, -3, -3, 2, 1}
+  local r = a % b
+  for i = 1, 6 do eq(r[i], a[i] % b[i], "entry " .. i) end
+  tensor_eq(a % 3, {2, 1, 2, 1, 2.5, 5.3 % 3})
+  tensor_eq(7 % tensor{3, -3}, {1, -2})
+  tensor_eq(remainder(tensor{{1}, {4}}, tensor{3, 5}), { {1, 1}, {1, 4} })   -- broadcasting
+  eq(r:shape()[1], 6)
+  local ga, gb = tensor{5, -5}:requires_grad(), tensor{3, 3}:requires_grad()
+  local rsum = (ga % gb):sum()
+  rsum:backward()
+  tensor_eq(ga.grad, {1, 1}); tensor_eq(gb.grad, {-1, 2})   -- -floor(5/3), -floor(-5/3)
+  eq(gradcheck(function(p, q) return (p % q):sum() + (p % 0.7):sum() + (3 % q):sum() end,
+    { tensor{5.2, -4.1}, tensor{1.4, -2.2} }, { quiet = true }), true)
+  expect_error(function() return tensor{1} % "x" end, "remainder")
+end)
+
+test("diag (both ways, any diagonal), trace, matrix_power", function()
+  tensor_eq(diag(tensor{1, 2, 3}), { {1, 0, 0}, {0, 2, 0}, {0, 0, 3} })
+  tensor_eq(diag(tensor{1, 2}, 1), { {0, 1, 0}, {0, 0, 2}, {0, 0, 0} })
+  tensor_eq(diag(tensor{1, 2}, -1), { {0, 0, 0}, {1, 0, 0}, {0, 2, 0} })
+  local A = tensor{{1, 2, 3}, {4, 5, 6}}
+  tensor_eq(diag(A), {1, 5}); tensor_eq(diag(A, 1), {2, 6}); tensor_eq(diag(A, -1), {4})
+  eq(trace(A), 6); eq(tensor{{1, 2}, {3, 4}}:trace(), 5)
+  tensor_eq(diag(diag(A)), { {1, 0}, {0, 5} })
+  -- d trace(A)/dA = the identity pattern; d diag(v)_ii/dv_i = 1
+  tensor_eq(grad_of(function(t) return trace(t) end, { {1, 2, 3}, {4, 5, 6} }), { {1, 0, 0}, {0, 1, 0} })
+  tensor_eq(grad_of(function(t) return diag(t):cmul(tensor{{1, 2}, {3, 4}}):sum() end, {7, 8}), {1, 4})
+  -- [[2,1],[1,3]]^2 = [[5,5],[5,10]], ^3 = [[15,20],[20,35]]
+  local B = tensor{{2, 1}, {1, 3}}
+  tensor_eq(matrix_power(B, 3), { {15, 20}, {20, 35} }); tensor_eq(matrix_power(B, 0), { {1, 0}, {0, 1} })
+  tensor_eq(matrix_power(B, -1) * B, { {1, 0}, {0, 1} }, 1e-12)
+  -- d trace(A³)/dA = 3 (A²)ᵀ
+  local g = grad_of(function(t) return trace(matrix_power(t, 3)) end, { {2, 1}, {0, 3} })
+  tensor_eq(g, { {12, 0}, {15, 27} })   -- A² = [[4, 5], [0, 9]]
+  eq(gradcheck(function(t) return trace(matrix_power(t, -2)) + diag(t, 1):sum() end,
+    { tensor{{2, 0.5}, {-0.3, 1.5}} }, { quiet = true }), true)
+  expect_error(function() diag(zeros(2, 2, 2)) end, "diag: expects a vector", "{2, 2, 2}")
+  expect_error(function() diag(A, 5) end, "diag: a 2x3 matrix has no diagonal 5")
+  expect_error(function() matrix_power(A, 2) end, "matrix_power: expects a square matrix, got shape {2, 3}")
+  expect_error(function() matrix_power(B, 1.5) end, "matrix_power: the power k must be a whole number")
+  expect_error(function() trace(tensor{1, 2}) end, "trace: expects a matrix")
+end)
+
+test("norm: p-norms, Frobenius, dim, PyTorch's gradients at 0 and at ties", function()
+  eq(norm(tensor{3, 4}), 5); eq(norm(tensor{3, -4}, 1), 7); eq(norm(tensor{3, -4}, math.huge), 4)
+  eq(norm(tensor{3, -4}, -math.huge), 3); eq(norm(tensor{3, 0, -4}, 0), 2)
+  near(norm(tensor{1, 2, 2}, 3), 17 ^ (1 / 3), 1e-15)
+  local A = tensor{{1, 2, 3}, {4, 5, 6}}
+  eq(norm(A), math.sqrt(91)); eq(norm(A, "fro"), math.sqrt(91))
+  tensor_eq(norm(A, 2, 2), { math.sqrt(14), math.sqrt(77) })
+  tensor_eq(norm(A, { p = 1, dim = 1 }), {5, 7, 9})
+  tensor_eq(norm(A, 1, 2, true), { {6}, {15} })
+  eq(A:norm(1), 21)
+  -- gradients: x/||x||, sign(x), 0 at the zero vector, ties split evenly
+  tensor_eq(grad_of(function(t) return norm(t) end, {3, 4}), {0.6, 0.8}, 1e-15)
+  tensor_eq(grad_of(function(t) return norm(t) end, {0, 0, 0}), {0, 0, 0})
+  tensor_eq(grad_of(function(t) return norm(t, 3) end, {0, 0}), {0, 0})
+  tensor_eq(grad_of(function(t) return norm(t, 1) end, {1, -2, 0}), {1, -1, 0})
+  tensor_eq(grad_of(function(t) return norm(t, math.huge) end, {3, -3, 1}), {0.5, -0.5, 0})
+  tensor_eq(grad_of(function(t) return norm(t, -math.huge) end, {1, -2, 0.5}), {0, 0, 1})
+  eq(gradcheck(function(t) return norm(t, 3) + norm(t, 2, 2):sum() + norm(t, { p = math.huge, dim = 1 }):sum() end,
+    { tensor{{1, 0.5, 3}, {-0.3, 2, 1}} }, { quiet = true }), true)
+  expect_error(function() norm(A, "nuc") end, "nuclear norm")
+  expect_error(function() norm(A, 2, 3) end, "norm: dim 3 is out of range for shape {2, 3}")
+  expect_error(function() norm(A, { q = 1 }) end, "unknown option 'q'")
+end)
+
+test("var and std: unbiased by default (correction 1), as PyTorch", function()
+  local x = tensor{1, 2, 3, 4}   -- mean 2.5, Σ(x - mean)² = 5
+  near(var(x), 5 / 3, 1e-15); eq(var(x, { unbiased = false }), 1.25); eq(var(x, { correction = 0 }), 1.25)
+  near(std(x), math.sqrt(5 / 3), 1e-15); eq(std(x, { unbiased = false }), math.sqrt(1.25))
+  eq(x:var(1, false):item(), 1.25)
+  local A = tensor{{1, 2, 3}, {4, 5, 9}}
+  tensor_eq(var(A, 2), {1, 7})   -- (1 + 0 + 1)/2; mean 6: (4 + 1 + 9)/2
+  tensor_eq(var(A, { dim = 1, correction = 0, keepdim = true }), { {2.25, 2.25, 9} })
+  -- d var/dx = 2(x - mean)/(N - 1); std: that / (2 std)
+  tensor_eq(grad_of(function(t) return var(t) end, {1, 2, 3, 4}), {-1, -1 / 3, 1 / 3, 1}, 1e-15)
+  tensor_eq(grad_of(function(t) return std(t) end, {1, 2, 3, 4}),
+    { -1.5 / (3 * math.sqrt(5 / 3)), -0.5 / (3 * math.sqrt(5 / 3)), 0.5 / (3 * math.sqrt(5 / 3)), 1.5 / (3 * math.sqrt(5 / 3)) }, 1e-15)
+  tensor_eq(grad_of(function(t) return std(t) end, {2, 2}), {0, 0})   -- PyTorch: 0, not nan
+  eq(gradcheck(function(t) return std(t, 1):sum() + var(t, { unbiased = false }) end,
+    { tensor{{1, 0.5, 3}, {-0.3, 2, 1}} }, { quiet = true }), true)
+  expect_error(function() var(tensor{1}) end, "var: 1 value with correction 1 leave no degrees of freedom")
+  expect_error(function() var(x, { unbiased = true, correction = 0 }) end, "correction or unbiased, not both")
+end)
+
+test("the new ops have second derivatives (create_graph through them)", function()
+  local ok, msg = gradgradcheck(function(x)
+    return norm(x, 3) + var(x) + std(x) + trace(matrix_power(x:reshape(2, 2), 2)) + (x % 0.7):sum()
+      + (floor(x):cmul(x)):sum() + (round(x) + ceil(x)):sum() + norm(x, math.huge) + diag(x):sum()
+  end, { tensor{0.3, -1.2, 2.1, 0.9} }, { quiet = true })
+  eq(ok, true, msg)
+  local ok2, msg2 = gradgradcheck(function(a, b) return ((a % b):cmul(a)):sum() + (3 % b):sum() end,
+    { tensor{5.2, -4.1}, tensor{1.4, -2.2} }, { quiet = true })
+  eq(ok2, true, msg2)
+end)

@@ -161,6 +161,25 @@ test("trace prints each step in homework notation", function()
   eq(out:find("v ← 0.9·v − 0.5·g = -0.5", 1, true) ~= nil, true, out)
 end)
 
+test("the trace names parameters by their global or module path; step() returns nothing", function()
+  trace_W1 = tensor{{1, 2}, {3, 4}}:requires_grad()
+  trace_net = nn.Sequential{ nn.Linear(2, 1) }
+  local anon = tensor{5}:requires_grad()
+  local opt = optim.SGD({ trace_W1, trace_net[1].weight, anon }, { lr = 0.1 })
+  local L = (trace_W1 * tensor{1, 1}):sum() + trace_net(tensor{1, 1}):sum() + anon:sum()
+  L:backward()
+  local out = capture(function() opt:step{ trace = true } end)
+  trace_W1, trace_net = nil, nil
+  eq(out:find("  trace_W1: g = [1 1; 1 1]", 1, true) ~= nil, true, out)
+  eq(out:find("    trace_W1 ← trace_W1 − 0.1·g", 1, true) ~= nil, true, out)
+  eq(out:find("  trace_net[1].weight: g = [1 1]", 1, true) ~= nil, true, out)
+  eq(out:find("  p3: g = 1", 1, true) ~= nil, true, out)   -- held by no global: its position
+  eq(out:find("p1", 1, true), nil, out)
+  -- opt:step() has no result (the REPL shows nothing); with a closure, its loss
+  eq(select("#", opt:step()), 0)
+  eq(opt:step(function() return 42 end), 42)
+end)
+
 test("learning-rate schedules", function()
   local p = tensor{1}:requires_grad()
   local opt = optim.SGD({ p }, { lr = 1 })
@@ -227,4 +246,67 @@ test("bad input: unknown options, negative rates, non-leaves, step before backwa
     "fit: no samples (X has 0 rows)")
   expect_error(function() fit(nn.Linear(2, 1), nn.MSELoss(), { tensor(1), zeros(1, 1) }) end,
     "fit: X and Y need a first dimension of samples")
+end)
+
+test("step(closure) recomputes the gradient first, for every optimizer (PyTorch's contract)", function()
+  -- f(w) = (w − 3)², w0 = 1: the closure's gradient at w0 is −4; a stale .grad of
+  -- +100 left from before must not be the one used
+  local function first_step(make)
+    local w = tensor{1}:requires_grad()
+    local opt = make({ w })
+    ;(100 * w):sum():backward()           -- the stale gradient
+    local loss = opt:step(function()
+      opt:zero_grad()
+      local l = ((w - 3) ^ 2):sum()
+      l:backward()
+      return l
+    end)
+    return w:detach()[1], loss
+  end
+  local w, loss = first_step(function(p) return optim.SGD(p, { lr = 0.1 }) end)
+  near(w, 1 + 0.1 * 4, 1e-12, "SGD")                       -- 1 − 0.1·(−4)
+  near(loss:item(), 4, 1e-12, "the closure's loss is returned")
+  -- Adam's first step is lr·ĝ/|ĝ| (m̂ = g, v̂ = g²): + lr for a negative gradient
+  near((first_step(function(p) return optim.Adam(p, { lr = 0.1 }) end)), 1 + 0.1 * 4 / (4 + 1e-8), 1e-12, "Adam")
+  near((first_step(function(p) return optim.AdamW(p, { lr = 0.1, weight_decay = 0 }) end)), 1 + 0.1 * 4 / (4 + 1e-8), 1e-12, "AdamW")
+  -- AdaGrad: G = 16, w ← w − lr·g/(√G + eps)
+  near((first_step(function(p) return optim.AdaGrad(p, { lr = 0.1 }) end)), 1 + 0.1 * 4 / (4 + 1e-10), 1e-12, "AdaGrad")
+  -- RMSProp (alpha 0.99): E = 0.01·16, w ← w − lr·g/(√E + eps)
+  near((first_step(function(p) return optim.RMSProp(p, { lr = 0.01 }) end)), 1 + 0.01 * 4 / (math.sqrt(0.16) + 1e-8), 1e-12, "RMSProp")
+  local w2 = tensor{1}:requires_grad()
+  local o = optim.Adam({ w2 }, { lr = 0.1 })
+  expect_error(function() o:step(5) end, "Adam:step: the closure must be a function")
+end)
+
+test("step() and zero_grad() return nothing (the REPL prints no nil); traces name parameters as backward does", function()
+  local w = tensor{1, 2}:requires_grad()
+  local opt = optim.SGD({ w }, { lr = 0.1 })
+  w:sum():backward()
+  eq(select("#", opt:step()), 0, "step() results")
+  eq(select("#", opt:zero_grad()), 0, "zero_grad() results")
+  -- a global tensor is traced by its global name, a module's parameter by its path
+  rawset(_G, "w_optim_test", w)
+  rawset(_G, "net_optim_test", nn.Sequential{ nn.Linear(2, 1) })
+  local net = rawget(_G, "net_optim_test")
+  local o2 = optim.SGD({ w, net[1].weight, tensor{5}:requires_grad() }, { lr = 0.5 })
+  ;(w:sum() + net(tensor{1, 2}):sum() + o2.params[3].tensor:sum()):backward()
+  local out = capture(function() o2:step{ trace = true } end)
+  eq(out:find("  w_optim_test: g = (1, 1)", 1, true) ~= nil, true, out)
+  eq(out:find("  net_optim_test[1].weight: g = [1 2]", 1, true) ~= nil, true, out)
+  eq(out:find("  p3: g = 1", 1, true) ~= nil, true, out)   -- nothing names it
+  eq(o2:state().w_optim_test.step, 1, "state() by the same name")
+  rawset(_G, "w_optim_test", nil); rawset(_G, "net_optim_test", nil)
+  -- a name given with the parameter wins
+  local v = tensor{1}:requires_grad()
+  local o3 = optim.SGD({ { "theta", v } }, { lr = 1 })
+  v:sum():backward()
+  out = capture(function() o3:step{ trace = true } end)
+  eq(out:find("theta ← theta − 1·g", 1, true) ~= nil, true, out)
+end)
+
+test("grid_search and receptive_field name a misspelt setting instead of dropping it", function()
+  expect_error(function() grid_search{10, 6, 5, epoch = 10, minutes_per_epoch = 2} end, "grid_search: unknown setting 'epoch'")
+  expect_error(function() grid_search{10, 6, 5, minutes_per_epoch = 2} end, "minutes_per_epoch needs epochs=")
+  eq(grid_search{10, 6, 5, epochs = 10, minutes_per_epoch = 2}.minutes, 10 * 6 * 5 * 10 * 2)
+  expect_error(function() receptive_field(models.lenet5(), {1, 32, 32}, {quite = true}) end, "receptive_field: unknown option 'quite' (quiet)")
 end)

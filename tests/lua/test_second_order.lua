@@ -153,6 +153,12 @@ test("2-2-1 tanh MLP: the Hessian equals central differences of the gradient", f
   mat_rel(hvp(mlp_loss, theta, v), H * v, 1e-13, "hvp = H v")
   local ok, msg = gradgradcheck(mlp_loss, { theta }, { quiet = true })
   eq(ok, true, msg)
+  -- the same Hessian from the parameters as four tensors, mixed blocks included
+  local Hp = hessian(function(W1, b1, W2, b2)
+    return mlp_loss(cat({ W1:reshape(4), b1, W2:reshape(2), b2 }, 1))
+  end, { theta:narrow(1, 1, 4):reshape(2, 2), theta:narrow(1, 5, 2), theta:narrow(1, 7, 2):reshape(1, 2),
+    theta:narrow(1, 9, 1) })
+  mat_rel(Hp, H, 1e-15, "hessian over a list of tensors")
 end)
 
 -- ---- every op: second derivatives, or a clear refusal ------------------------
@@ -267,32 +273,52 @@ test("gradgradcheck: losses", function()
   ggc("nll_loss", function(a) return nll_loss(log_softmax(a, 2), tensor{ 2, 2 }) end, { x })
 end)
 
-test("first-order-only ops refuse create_graph with the reason, and change nothing", function()
-  local img = randn(1, 4, 4):requires_grad()
-  local w = randn(2, 1, 3, 3):requires_grad()
+test("gradgradcheck: convolutions and their transposes, with strides, padding and dilation", function()
   local cases = {
-    conv2d = function() return conv2d(img, w):sum() end,
-    conv_transpose2d = function() return conv_transpose2d(img, randn(1, 2, 3, 3)):sum() end,
-    max_pool2d = function() return max_pool2d(img, 2):sum() end,
-    avg_pool2d = function() return avg_pool2d(img, 2):sum() end,
-    adaptive_avg_pool2d = function() return adaptive_avg_pool2d(img, 2):sum() end,
+    { {}, { 1, 2, 5, 5 }, { 3, 2, 3, 3 } },
+    { { stride = 2, padding = 1 }, { 2, 2, 5, 5 }, { 2, 2, 3, 3 } },
+    { { stride = 2, padding = 1, dilation = 2 }, { 1, 1, 6, 6 }, { 2, 1, 2, 2 } },
   }
-  for name, f in pairs(cases) do
-    local L = f()
-    expect_error(function() L:backward{ create_graph = true } end, "create_graph", name, "first-order only",
-      "fused C kernel")
-    eq(img.grad, nil, name .. ": nothing changed")
-    L:backward()   -- the first derivative still works
-    img.grad = nil; w.grad = nil
+  for k, c in ipairs(cases) do
+    local o, xs, ws = c[1], c[2], c[3]
+    ggc("conv2d case " .. k, cube(function(x, w, b) return conv2d(x, w, b, o) end),
+      { randn(table.unpack(xs)), randn(table.unpack(ws)), randn(ws[1]) })
+    local wt = { ws[2], ws[1], ws[3], ws[4] }   -- in x out x kh x kw
+    local ot = { stride = o.stride, padding = o.padding, dilation = o.dilation,
+      output_padding = (o.stride or 1) > 1 and 1 or nil }
+    ggc("conv_transpose2d case " .. k, cube(function(x, w) return conv_transpose2d(x, w, nil, ot) end),
+      { randn(xs[1], ws[2], 3, 3), randn(table.unpack(wt)) })
   end
-  expect_error(function()
-    grad(function(a) return det(a) ^ 2 end, tensor{ { 1, 2 }, { 2, 4 } }, { create_graph = true })
-  end)
-  local ok = pcall(function()
-    local a = tensor{ { 1, 2 }, { 2, 4 } }:requires_grad()
-    grad(grad(det(a), a, { create_graph = true }):sum(), a)
-  end)
-  eq(ok, false, "det at a singular matrix: no second derivative")
+  -- a 3-D image (C x H x W) and a third derivative
+  local w = randn(2, 1, 2, 2)
+  ggc("conv2d on one image, third order", function(x)
+    return (grad(function(t) return wsum(conv2d(t, w) ^ 4) end, x, { create_graph = true }):cmul(x)):sum()
+  end, { randn(1, 3, 3) })
+end)
+
+test("gradgradcheck: grouped convolutions (groups = 2, and depthwise)", function()
+  ggc("conv2d groups 2", cube(function(x, w, b) return conv2d(x, w, b, { groups = 2, padding = 1 }) end),
+    { randn(1, 4, 3, 3), randn(2, 2, 2, 2), randn(2) })
+  ggc("conv2d depthwise", cube(function(x, w) return conv2d(x, w, nil, { groups = 3, stride = 2 }) end),
+    { randn(1, 3, 5, 5), randn(3, 1, 3, 3) })
+  ggc("conv_transpose2d groups 2", cube(function(x, w) return conv_transpose2d(x, w, nil, { groups = 2, stride = 2 }) end),
+    { randn(1, 2, 2, 2), randn(2, 2, 2, 2) })
+end)
+
+test("where nncalc has no second derivative, create_graph says so before anything changes", function()
+  local a = tensor{ 2, 0, 3 }:requires_grad()
+  expect_error(function() grad(a:prod(), a, { create_graph = true }) end,
+    "create_graph: prod#", "the second derivative of prod at a zero element is not available")
+  tensor_eq(grad(a:prod(), a), { 0, 6, 0 }, 0, "the first derivative is")
+  local s = tensor{ { 1, 2 }, { 2, 4 } }:requires_grad()
+  expect_error(function() grad(det(s), s, { create_graph = true }) end,
+    "create_graph: det#", "the second derivative of det at a singular matrix is not available")
+  -- refused before the pass: b, whose gradient would come first, is untouched
+  local b = tensor{ 1, 2 }:requires_grad()
+  local L = (b ^ 2):sum() + a:prod()
+  expect_error(function() L:backward{ create_graph = true } end, "prod at a zero element")
+  eq(b.grad, nil, "nothing delivered")
+  eq(a.grad, nil, "nothing delivered")
 end)
 
 test("grad: options, errors, zeros for an unused input, and .grad untouched", function()
@@ -414,10 +440,19 @@ test("third derivatives: the gradients of index and index_select are differentia
   tensor_eq(hessian(h, tensor{ 1, -1 }), { { 12 + 10, 0 }, { 0, -12 + 10 } }, 1e-14, "cat, stack")
 end)
 
-test("batch_norm refuses create_graph; a jacobian of an f that calls backward inside", function()
-  local bn = nn.BatchNorm1d(2)
-  local L = bn(randn(4, 2):requires_grad()):sum()
-  expect_error(function() L:backward{ create_graph = true } end, "batch_norm", "first-order only")
+test("gradgradcheck: batch_norm in training and evaluation; a jacobian of an f that calls backward inside", function()
+  local x2, x4 = randn(4, 3), randn(3, 2, 2, 2)
+  ggc("batch_norm N x C, training", cube(function(t, w, b) return batch_norm(t, { weight = w, bias = b }) end),
+    { x2, rand(3) + 0.5, randn(3) })
+  ggc("batch_norm N x C x H x W, training", cube(function(t, w) return batch_norm(t, { weight = w }) end),
+    { x4, rand(2) + 0.5 })
+  ggc("batch_norm, no affine", function(t) return wsum(batch_norm(t) ^ 2) end, { x2 })
+  local rm, rv = randn(3), rand(3) + 0.5
+  ggc("batch_norm, evaluation", cube(function(t, w) return batch_norm(t, { weight = w, running_mean = rm,
+    running_var = rv, training = false }) end), { x2, rand(3) + 0.5 })
+  -- the Hessian of Σ bn(x)² in training is not 0: the batch statistics couple the samples
+  local H = hessian(function(t) return (batch_norm(t:reshape(3, 1)) ^ 3):sum() end, tensor{ 0.5, -1, 2 })
+  mat_rel(H, H:t(), 1e-13, "symmetric")
   -- f writes z.grad itself (create_graph), jacobian reads only grad()
   local f = function(z)
     local y = (z ^ 3):sum()
@@ -425,4 +460,49 @@ test("batch_norm refuses create_graph; a jacobian of an f that calls backward in
     return z.grad
   end
   tensor_eq(jacobian(f, tensor{ 1, 2 }), { { 6, 0 }, { 0, 12 } }, 1e-14)
+end)
+
+test("gradgradcheck: the pools, to the third derivative", function()
+  local x = randn(1, 4, 4)
+  ggc("max_pool2d", cube(function(t) return max_pool2d(t, 2) end), { x })
+  ggc("max_pool2d overlapping", cube(function(t) return max_pool2d(t, 3, { stride = 1, padding = 1 }) end), { x })
+  ggc("avg_pool2d", cube(function(t) return avg_pool2d(t, 2, { stride = 1 }) end), { x })
+  ggc("avg_pool2d padded", cube(function(t) return avg_pool2d(t, 3, { stride = 2, padding = 1 }) end), { x })
+  ggc("adaptive_avg_pool2d", cube(function(t) return adaptive_avg_pool2d(t, 3) end), { x })
+  -- third derivatives: gradgradcheck of v·∇f, whose gradient is recorded
+  local v = randn(1, 4, 4)
+  for name, pool in pairs({
+    max = function(t) return max_pool2d(t, 2, { stride = 1 }) end,
+    avg = function(t) return avg_pool2d(t, 2, { stride = 1 }) end,
+    adaptive = function(t) return adaptive_avg_pool2d(t, 3) end,
+  }) do
+    local f = function(t) return wsum(pool(t) ^ 4) end
+    ggc(name .. " pool, third order", function(t) return (grad(f, t, { create_graph = true }):cmul(v)):sum() end, { x })
+  end
+  -- through tanh then a pool: one entry of the Hessian by hand.  With
+  -- y = max over the window of tanh(t) = tanh(t_k) at the winner k,
+  -- d²(y²)/dt_k² = 2(s² + y·(-2 y s)) where s = 1 - y²
+  local t0 = tensor{ { { 0.3, -0.5 }, { 0.9, 0.1 } } }
+  local H = hessian(function(t) return (max_pool2d(tanh(t), 2) ^ 2):sum() end, t0):reshape(4, 4)
+  local y = math.tanh(0.9)
+  local s2 = 1 - y * y
+  rel(H[{ 3, 3 }], 2 * (s2 * s2 - 2 * y * y * s2), 1e-14, "d²/dt² at the winner")
+  eq(H[{ 1, 1 }], 0, "a loser has no curvature")
+end)
+
+test("gauss_newton: 2JᵀJ equals the Hessian for linear residuals and differs by 2Σ rᵢ∇²rᵢ otherwise", function()
+  local A, b = tensor{ { 1, 2 }, { 3, -1 }, { 0, 1 } }, tensor{ 1, 0, 2 }
+  local G, info = gauss_newton(function(x) return A * x - b end, tensor{ 0.5, -1 })
+  mat_rel(G, 2 * (A:t() * A), 1e-15, "G = 2AᵀA")
+  mat_rel(info.H, 2 * (A:t() * A), 1e-15, "H = 2AᵀA")
+  -- r = (x₁² − 1, x₁x₂): J = [2x₁ 0; x₂ x₁], ∇²r₁ = [2 0; 0 0], ∇²r₂ = [0 1; 1 0]
+  local x1, x2 = 1.5, -0.5
+  local G2, i2 = gauss_newton(function(x) return stack({ x[1] ^ 2 - 1, x[1] * x[2] }) end, tensor{ x1, x2 })
+  local J = tensor{ { 2 * x1, 0 }, { x2, x1 } }
+  mat_rel(G2, 2 * (J:t() * J), 1e-15, "G = 2JᵀJ")
+  local r1, r2 = x1 ^ 2 - 1, x1 * x2
+  mat_rel(i2.rest, tensor{ { 4 * r1, 2 * r2 }, { 2 * r2, 0 } }, 1e-14, "H − G = 2(r₁∇²r₁ + r₂∇²r₂)")
+  local out = capture(function() gauss_newton(function(x) return A * x - b end, tensor{ 0, 0 }, { explain = true }) end)
+  expect_error(function() error(out) end, "Gauss-Newton G = 2 JᵀJ", "H − G = 2 Σ rᵢ ∇²rᵢ")
+  expect_error(function() gauss_newton(function(x) return x end, 3) end, "gauss_newton: x must be a tensor")
 end)

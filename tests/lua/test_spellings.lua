@@ -65,3 +65,22 @@ test("hints for PyTorch habits: x.size(), @, tensor([[...]])", function()
   _, serr = load("return tensor([1, 2])", "=stdin")
   eq(hints.add(serr):match("hint: (.*)"), "lists are written with braces in Lua: tensor{{1,2},{3,4}}")
 end)
+
+test("Tab completion: tensor fields, lazy parameters, net[1]., help names", function()
+  CW1 = tensor{1, 2}:requires_grad()
+  CLIN = nn.Linear(2, 3)
+  CNET = nn.Sequential{ nn.Linear(2, 2), nn.ReLU() }
+  local function has(word, want)
+    for _, m in ipairs(nncalc.complete(word)) do if m == want then return true end end
+    return false
+  end
+  eq(has("CW1.gr", "CW1.grad"), true, "a tensor's grad field")
+  eq(has("CW1.sh", "CW1.shape"), true)
+  eq(has("CLIN.we", "CLIN.weight"), true, "a parameter not yet made")
+  eq(rawget(CLIN, "weight"), nil, "completion did not make it")
+  eq(has("CNET[1].we", "CNET[1].weight"), true)
+  eq(has("CNET[1]:forw", "CNET[1]:forward"), true)
+  eq(#nncalc.complete("CNET[9].we"), 0, "an index with nothing there offers nothing")
+  eq(has("?conv_s", "?conv_solve"), true)
+  CW1, CLIN, CNET = nil, nil, nil
+end)

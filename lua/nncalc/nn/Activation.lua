@@ -19,21 +19,30 @@ local function activation_counters(self, r)
   return c
 end
 
-local function simple(name, fn)
+-- order/defaults: PyTorch's settings, taken at their defaults only (ReLU's
+-- inplace changes nothing here; Softplus(beta=2) is refused, not ignored)
+local function simple(name, fn, order, defaults)
   local C = Module.class(name)
   C.elementwise = true
   C.cost = activation_cost
   C.counters = activation_counters
   C.out_shape = Module.same_shape
+  local forms = { ("nn.%s()"):format(name), ("nn.%s{}"):format(name) }
+  function C:init(...)
+    local opts = Module.only_default(name, Module.settings(name, order, forms, ...), defaults)
+    opts.inplace = nil
+    local k = next(opts)
+    if k ~= nil then error(("%s: unknown option '%s'"):format(name, tostring(k)), 3) end
+  end
   function C:compute(x) return fn(x) end
   M[name] = C
   return C
 end
 
-simple("ReLU", relu)
-simple("Sigmoid", sigmoid)
-simple("Tanh", tanh)
-simple("Softplus", softplus)
+simple("ReLU", relu, { "inplace" }, {})
+simple("Sigmoid", sigmoid, {}, {})
+simple("Tanh", tanh, {}, {})
+simple("Softplus", softplus, { "beta", "threshold" }, { beta = 1, threshold = 20 })
 
 local LeakyReLU = Module.class("LeakyReLU")
 LeakyReLU.elementwise = true
@@ -59,8 +68,8 @@ function LeakyReLU:extra_repr() return "negative_slope=" .. self.negative_slope 
 M.LeakyReLU = LeakyReLU
 
 -- SiLU (swish): x·σ(x); ReLU6: min(max(x, 0), 6), as PyTorch.
-simple("SiLU", silu)
-simple("ReLU6", relu6)
+simple("SiLU", silu, { "inplace" }, {})
+simple("ReLU6", relu6, { "inplace" }, {})
 
 -- ELU(alpha): x for x > 0, alpha·(eˣ − 1) otherwise.
 local ELU = Module.class("ELU")
@@ -116,6 +125,10 @@ local function softmax_class(name, fn)
     local dim = opts.dim
     local d = type(dim) == "number" and math.tointeger(dim)
     if dim ~= nil and not d then error(name .. ": dim must be a whole number, got " .. tostring(dim), 3) end
+    if d == 0 then
+      error(("%s: dim 0 does not exist: dims are 1-based (PyTorch's nn.%s(dim=1) over the classes of N x C is nn.%s(2), or -1)")
+        :format(name, name, name), 3)
+    end
     self.dim = d or nil
   end
   function C:compute(x) return fn(x, self.dim) end

@@ -12,24 +12,32 @@ local M = {}
 
 local MHA = Module.class("MultiheadAttention")
 
-local function positive(what, v)
-  if math.type(v) ~= "integer" or v < 1 then
-    error(("MultiheadAttention: %s must be a positive whole number, got %s"):format(what, tostring(v)), 4)
-  end
-end
+local function positive(what, v) return Module.whole("MultiheadAttention", what, v, 3) end
 
 -- nn.MultiheadAttention(d, heads [, {bias=true, causal=false, kv_heads=heads,
 --   qkv="fused"|"separate", rope=false, causal_count="full"|"kept", qkv_bias=bias,
 --   batch_first=true}])
-function MHA:init(d, heads, o)
-  o = o or {}
-  positive("embed_dim", d)
-  positive("num_heads", heads)
+-- PyTorch's positional order: (embed_dim, num_heads, dropout, bias,
+-- add_bias_kv, add_zero_attn, kdim, vdim, batch_first); nncalc's default is
+-- batch-first (N x T x C), without dropout, extra k/v rows or other k/v sizes
+function MHA:init(d, heads, ...)
+  local o = Module.only_default("MultiheadAttention", Module.settings("MultiheadAttention",
+    { "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim", "batch_first" },
+    { "nn.MultiheadAttention(64, 8, 0.0, true)", "nn.MultiheadAttention(64, 8, {bias = true})" }, ...),
+    { dropout = 0, add_bias_kv = false, add_zero_attn = false })
+  for _, k in ipairs({ "kdim", "vdim" }) do
+    if o[k] ~= nil and o[k] ~= d then
+      error(("MultiheadAttention: %s=%s is not supported (keys and values have embed_dim %d)"):format(k, tostring(o[k]), d), 3)
+    end
+    o[k] = nil
+  end
+  d = positive("embed_dim", d)
+  heads = positive("num_heads", heads)
   if d % heads ~= 0 then
     error(("MultiheadAttention: embed_dim %d is not divisible by num_heads %d"):format(d, heads), 3)
   end
   local kv = o.kv_heads or heads
-  positive("kv_heads", kv)
+  kv = positive("kv_heads", kv)
   if heads % kv ~= 0 then
     error(("MultiheadAttention: num_heads %d is not a multiple of kv_heads %d"):format(heads, kv), 3)
   end

@@ -63,16 +63,21 @@ local function children_of(name, trailing_opts, ...)
   return list, trailing_opts and (select(2, ...)) or nil, first
 end
 
--- Runs fn, adding "layer i (Repr): " to any error it raises.
-local function blame(i, m, fn, ...)
-  local ok, r = pcall(fn, ...)
-  if ok then return r end
+-- Raises r, the error of child i (m), as "layer i (Repr): ...".
+local function blame_error(i, m, r)
   local name = m:repr(""):gsub("\n.*", " ...")
   local msg = tostring(r):gsub("^[^:\n]*:%d+: ", "")
   -- the child's own "Name(settings) (input ...): " prefix becomes ours
   if msg:sub(1, #name) == name then msg = msg:sub(#name + 1):gsub("^: ", "") end
   if not msg:find("^layer ") and not msg:find("^ %(input") then msg = ": " .. msg end
   error(("layer %s (%s)%s"):format(i, name, msg:find("^layer ") and (": " .. msg) or msg), 0)
+end
+
+-- Runs fn, adding "layer i (Repr): " to any error it raises.
+local function blame(i, m, fn, ...)
+  local ok, r = pcall(fn, ...)
+  if ok then return r end
+  blame_error(i, m, r)
 end
 
 -- ---- Sequential: each layer feeds the next ---------------------------------

@@ -39,8 +39,24 @@ local function settings(self, cls, cin, cout, k, opts, transposed)
   self.in_channels, self.out_channels = cin, cout
   self.kernel_size = pair(cls, "kernel_size", k, 1)
   self.stride = pair(cls, "stride", opts.stride or 1, 1)
-  self.padding = pair(cls, "padding", opts.padding or 0, 0)
   self.dilation = pair(cls, "dilation", opts.dilation or 1, 1)
+  local padding = opts.padding or 0
+  -- PyTorch's padding="valid" (none) and "same" (stride 1; the output keeps
+  -- the input's size, which is symmetric padding d(k-1)/2 when that is whole)
+  if padding == "valid" and not transposed then padding = 0
+  elseif padding == "same" and not transposed then
+    padding = {}
+    for i = 1, 2 do
+      local total = self.dilation[i] * (self.kernel_size[i] - 1)
+      if self.stride[i] ~= 1 then error(('%s: padding="same" needs stride 1, as in PyTorch'):format(cls), 4) end
+      if total % 2 ~= 0 then
+        error(('%s: padding="same" with kernel %d and dilation %d pads %d rows, unevenly (PyTorch adds the extra one '
+          .. 'at the end); nncalc pads evenly: give padding as numbers'):format(cls, self.kernel_size[i], self.dilation[i], total), 4)
+      end
+      padding[i] = total // 2
+    end
+  end
+  self.padding = pair(cls, "padding", padding, 0)
   self.output_padding = pair(cls, "output_padding", opts.output_padding or 0, 0)
   for i = 1, 2 do   -- as PyTorch checks when the layer is built
     local op, s, d = self.output_padding[i], self.stride[i], self.dilation[i]

@@ -9,7 +9,14 @@ local Embedding = Module.class("Embedding")
 Embedding.input_layout = "sequence"   -- token indices {T} or {N, T}, never an image
 
 -- nn.Embedding(num, dim [, {padding_idx = k, weight = W}])
-function Embedding:init(num, dim, opts)
+-- PyTorch's positional order: Embedding(num, dim, padding_idx, max_norm,
+-- norm_type, scale_grad_by_freq, sparse); padding_idx is 1-based here, as
+-- every index in nncalc; the rest only at PyTorch's defaults
+function Embedding:init(num, dim, ...)
+  local opts = Module.only_default("Embedding", Module.settings("Embedding",
+    { "padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse" },
+    { "nn.Embedding(10, 3, 1)", "nn.Embedding(10, 3, {padding_idx = 1})" }, ...),
+    { max_norm = "nil", norm_type = 2, scale_grad_by_freq = false, sparse = false })
   -- a whole number computed as a float (50.0) counts as that integer
   local function size(what, v)
     local n = type(v) == "number" and math.tointeger(v)
@@ -17,8 +24,6 @@ function Embedding:init(num, dim, opts)
     return n
   end
   num, dim = size("num_embeddings", num), size("embedding_dim", dim)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("Embedding: options must be a table, e.g. {padding_idx = 1}", 3) end
   local pad = opts.padding_idx
   pad = pad ~= nil and (type(pad) == "number" and math.tointeger(pad) or pad) or nil
   if pad ~= nil and (math.type(pad) ~= "integer" or pad < 1 or pad > num) then

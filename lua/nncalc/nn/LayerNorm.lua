@@ -5,23 +5,15 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
-local function positive(cls, what, v)
-  if math.type(v) ~= "integer" or v < 1 then
-    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 4)
-  end
-end
+local function positive(cls, what, v) return Module.whole(cls, what, v, 3) end
 
-local function numel(s)
-  local n = 1
-  for i = 1, #s do n = n * s[i] end
-  return n
-end
+local numel = require("nncalc.nn.Module").numel
 
 -- normalized_shape: d or {d1, d2 ...}, the trailing dims normalised together
 local function norm_shape(cls, v)
   local s = type(v) == "table" and { table.unpack(v) } or { v }
   if #s == 0 then error(cls .. ": normalized_shape must not be empty", 3) end
-  for i = 1, #s do positive(cls, "normalized_shape", s[i]) end
+  for i = 1, #s do s[i] = positive(cls, "normalized_shape", s[i]) end
   return s
 end
 
@@ -54,8 +46,10 @@ end
 local LayerNorm = Module.class("LayerNorm")
 LayerNorm.elementwise = true
 -- nn.LayerNorm(d [, {eps=1e-5, elementwise_affine=true, bias=true}])
-function LayerNorm:init(shape, o)
-  o = o or {}
+-- PyTorch's positional order: LayerNorm(shape, eps, elementwise_affine, bias)
+function LayerNorm:init(shape, ...)
+  local o = Module.settings("LayerNorm", { "eps", "elementwise_affine", "bias" },
+    { "nn.LayerNorm(64, 1e-6)", "nn.LayerNorm(64, {eps = 1e-6})" }, ...)
   self.normalized_shape = norm_shape("LayerNorm", shape)
   self.eps = o.eps or 1e-5
   self.affine = o.elementwise_affine ~= false
@@ -112,8 +106,9 @@ local RMSNorm = Module.class("RMSNorm")
 RMSNorm.elementwise = true
 -- nn.RMSNorm(d [, {eps=, elementwise_affine=true}]); eps defaults, as in
 -- PyTorch, to the float type's epsilon (2⁻⁵² for our float64).
-function RMSNorm:init(shape, o)
-  o = o or {}
+function RMSNorm:init(shape, ...)
+  local o = Module.settings("RMSNorm", { "eps", "elementwise_affine" },
+    { "nn.RMSNorm(64, 1e-6)", "nn.RMSNorm(64, {eps = 1e-6})" }, ...)
   self.normalized_shape = norm_shape("RMSNorm", shape)
   self.eps = o.eps
   self.affine = o.elementwise_affine ~= false
@@ -145,10 +140,11 @@ M.RMSNorm = RMSNorm
 local GroupNorm = Module.class("GroupNorm")
 GroupNorm.elementwise = true
 -- nn.GroupNorm(groups, channels [, {eps=1e-5, affine=true}]) on N x C x ...
-function GroupNorm:init(g, c, o)
-  o = o or {}
-  positive("GroupNorm", "num_groups", g)
-  positive("GroupNorm", "num_channels", c)
+function GroupNorm:init(g, c, ...)
+  local o = Module.settings("GroupNorm", { "eps", "affine" },
+    { "nn.GroupNorm(4, 32, 1e-6)", "nn.GroupNorm(4, 32, {eps = 1e-6})" }, ...)
+  g = positive("GroupNorm", "num_groups", g)
+  c = positive("GroupNorm", "num_channels", c)
   if c % g ~= 0 then error(("GroupNorm: num_channels %d is not divisible by num_groups %d"):format(c, g), 3) end
   self.num_groups, self.num_channels, self.eps = g, c, o.eps or 1e-5
   self.affine = o.affine ~= false

@@ -4,14 +4,7 @@
 local Module = require("nncalc.nn.Module")
 local Linear = Module.class("Linear")
 
--- a whole number computed as a float (50176.0, 2^10) counts as that integer
-local function check_size(cls, what, v)
-  local n = type(v) == "number" and math.tointeger(v)
-  if not n or n < 1 then
-    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 4)
-  end
-  return n
-end
+local function check_size(cls, what, v) return Module.whole(cls, what, v, 3) end
 
 -- nn.Linear(in, out [, bias]) or nn.Linear(in, out, {bias=true, weight=W, bias=b})
 function Linear:init(nin, nout, ...)

@@ -71,6 +71,7 @@ function Module.class(name, parent)
   class.__name = "nn." .. name
   class.__index = instance_index(class)
   class.__methods = class   -- for Tab completion, which never calls __index
+  class.__fields = "_lazy"   -- ... and parameters not yet made complete too
   class.__call = function(self, ...) return self:forward(...) end
   class.__tostring = function(self) return self:repr("") end
   class.__len = function(self) return rawlen(self) end
@@ -114,10 +115,14 @@ function Module.settings(cls, order, forms, ...)
     n = n - 1
   end
   local function refuse(what)
+    if #order == 0 then error(("%s: %s; it takes no settings: %s"):format(cls, what, forms[1]), 5) end
     error(("%s: %s. Settings go in PyTorch's order (%s), e.g. %s, or in a table, e.g. %s")
       :format(cls, what, table.concat(order, ", "), forms[1], forms[2]), 5)   -- refuse, settings, init, new, caller
   end
-  if n > #order then refuse(("%d positional settings, but PyTorch's %s takes at most %d"):format(n, cls, #order)) end
+  if n > #order then
+    refuse(("%d positional setting%s, but PyTorch's %s takes %s"):format(n, n == 1 and "" or "s", cls,
+      #order == 0 and "none" or ("at most " .. #order)))
+  end
   for i = 1, n do
     local v = args[i]
     if v ~= nil then
@@ -257,6 +262,9 @@ end
 function Module:forward(x, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
+    for k in pairs(opts) do
+      if k ~= "trace" then error(("%s:forward: unknown option '%s' (trace)"):format(self.class_name, tostring(k)), 2) end
+    end
     if opts.trace then
       local list = outermost(self, x, self.trace, self, x)
       nncalc._print_trace(list)
@@ -272,6 +280,11 @@ function Module:forward(x, opts)
   end
   local y = outermost(self, x, self.compute, self, x)
   self.output = y
+  -- graph pictures group the ops between this input and output (graph_dot)
+  -- (a closed tensor has no identity left: an identity forward passes it through)
+  local has_id, id = false, nil
+  if nncalc.is_tensor(x) then has_id, id = pcall(nncalc._id, x) end
+  rawset(self, "_input_id", has_id and id or nil)
   return y
 end
 
@@ -317,6 +330,17 @@ function Module.forward_child(parent, i, m, x)
   path[n] = nil
   on_path[m] = nil
   return y
+end
+
+-- The message of a forward that raised err: the layer, its settings and
+-- the input it was given, then what went wrong.
+function Module.forward_error(self, x, err)
+  local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+  if not msg:find("^layer ") and not msg:find(self.class_name .. "(", 1, true) then
+    local shape = nncalc.is_tensor(x) and (" (input " .. table.concat(x:shape(), "x") .. ")") or ""
+    msg = self:repr(""):gsub("\n.*", " ...") .. shape .. ": " .. msg
+  end
+  return msg
 end
 
 -- Every module's output as a list of {index, name, module, output}.
@@ -372,9 +396,9 @@ function Module:parameters()
   return list
 end
 
+-- Returns nothing, as PyTorch's, so net:zero_grad() in the REPL prints no network.
 function Module:zero_grad()
   for _, p in ipairs(self:parameters()) do p:zero_grad() end
-  return self
 end
 
 function Module:train(on)
@@ -396,6 +420,24 @@ end
 
 function Module.same_shape(_, shape) return { table.unpack(shape) } end
 
+-- A setting that must be a whole number >= 1, as an integer: one computed as
+-- a float (64 * 2^i, 50176.0) counts; 2.5 or 0 is refused and named.  level
+-- is where the error points, counted from the caller (default: its caller).
+function Module.whole(cls, what, v, level)
+  local n = type(v) == "number" and math.tointeger(v)
+  if not n or n < 1 then
+    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), (level or 2) + 1)
+  end
+  return n
+end
+
+-- The number of elements of a shape {2, 3, 4}: 24 (1 for {}).
+function Module.numel(shape)
+  local n = 1
+  for i = 1, #shape do n = n * shape[i] end
+  return n
+end
+
 -- ---- what analysis reads (summary, receptive fields) --------------------------
 --
 -- A layer states, besides out_shape:
@@ -405,7 +447,9 @@ function Module.same_shape(_, shape) return { table.unpack(shape) } end
 --                      as sub-rows (they sum to the row), note = "..."
 --   window(axis, shape) its receptive-field rule per axis: {k=, s=, p=, d=},
 --                      nil for the identity, false when each output sees the
---                      whole input; the default below says "unknown"
+--                      whole input, "uneven" when outputs see windows of
+--                      different sizes or strides (adaptive pooling's uneven
+--                      bins: no one affine field); the default says "unknown"
 --   explain(row, group) lines of formulas for summary{explain=true}
 --   counters(row)      what fvcore, thop ... report for it (summary{compare=true})
 -- A container states analyse(shape, visit) instead: it calls

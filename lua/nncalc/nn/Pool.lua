@@ -149,12 +149,15 @@ end
 -- Bin i covers [floor(i·in/out), ceil((i+1)·in/out)): when out divides in,
 -- that is a pool with kernel = stride = in/out (and nothing at all when
 -- in = out, as in AlexNet at 224); uneven bins have no one window, and
--- receptive-field tools stop there, as they do at global pooling.
+-- receptive-field tools stop there ("uneven": each output still sees only its
+-- bin, which input_region below gives exactly; not the whole input).
 function Adaptive:window(axis, s)
   local inn = s and s[#s - 2 + axis]
   local o = self.output_size[axis]
   -- one bin (global pooling) sees everything, whatever the arithmetic says
-  if o == 1 or math.type(inn) ~= "integer" or inn % o ~= 0 then return false end
+  if o == 1 then return false end
+  if math.type(inn) ~= "integer" then return "unknown" end
+  if inn % o ~= 0 then return "uneven" end
   return { k = inn // o, s = inn // o, p = 0, d = 1 }
 end
 -- for one element the bins are exact, even or not: output o of n reads

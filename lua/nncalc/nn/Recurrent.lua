@@ -47,13 +47,7 @@ end
 -- ---- settings shared by the cells and the layers -----------------------------
 
 -- a whole number computed as a float (20.0, 2^4) counts as that integer
-local function check_size(cls, what, v)
-  local n = type(v) == "number" and math.tointeger(v)
-  if not n or n < 1 then
-    error(("%s: %s must be a positive whole number, got %s"):format(cls, what, tostring(v)), 5)
-  end
-  return n
-end
+local function check_size(cls, what, v) return Module.whole(cls, what, v, 4) end
 
 local function settings(self, kind, nin, hidden, opts, known)
   local cls = self.class_name
@@ -151,7 +145,11 @@ end
 local function cell_class(kind)
   local C = Module.class(kind .. "Cell")
   C.forward = forward
-  function C:init(nin, hidden, opts)
+  -- PyTorch: RNNCell(in, hidden, bias, nonlinearity); LSTMCell, GRUCell(in, hidden, bias)
+  local order = kind == "RNN" and { "bias", "nonlinearity" } or { "bias" }
+  local forms = { ("nn.%sCell(10, 20, false)"):format(kind), ("nn.%sCell(10, 20, {bias = false})"):format(kind) }
+  function C:init(nin, hidden, ...)
+    local opts = Module.settings(kind .. "Cell", order, forms, ...)
     local _, n = settings(self, kind, nin, hidden, opts, { bias = 1, nonlinearity = 1 })
     self.names = declare(self, n, "")
   end

@@ -24,7 +24,15 @@ function M.class(kind, K)
 
   -- nn.LSTM(in, hidden, {num_layers=1, bias=true|"single"|false,
   -- batch_first=false, bidirectional=false, dropout=0 [, nonlinearity="tanh"|"relu" for RNN]})
-  function C:init(nin, hidden, opts)
+  -- PyTorch's positional order: RNN(in, hidden, num_layers, nonlinearity,
+  -- bias, batch_first, dropout, bidirectional); LSTM and GRU have no
+  -- nonlinearity (LSTM's proj_size is taken at 0 only)
+  local order = kind == "RNN"
+    and { "num_layers", "nonlinearity", "bias", "batch_first", "dropout", "bidirectional" }
+    or { "num_layers", "bias", "batch_first", "dropout", "bidirectional", "proj_size" }
+  local forms = { ("nn.%s(10, 20, 2)"):format(kind), ("nn.%s(10, 20, {num_layers = 2})"):format(kind) }
+  function C:init(nin, hidden, ...)
+    local opts = Module.only_default(kind, Module.settings(kind, order, forms, ...), { proj_size = 0 })
     opts, nin = K.settings(self, kind, nin, hidden, opts,
       { num_layers = 1, bias = 1, batch_first = 1, bidirectional = 1, nonlinearity = 1, dropout = 1 })
     hidden = self.hidden_size

@@ -12,11 +12,7 @@ local Attn = require("nncalc.nn.Attention")
 local Sequential = require("nncalc.nn.Container").Sequential
 local M = {}
 
-local function numel(s)
-  local n = 1
-  for i = 1, #s do n = n * s[i] end
-  return n
-end
+local numel = require("nncalc.nn.Module").numel
 
 -- ---- SwiGLU: W_2·(silu(W_1 x) ⊙ W_3 x) -------------------------------------------
 
