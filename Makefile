@@ -5,7 +5,8 @@
 #   make test       every test: Check unit tests, Lua tests and CLI tests
 #                   through the binary, then all of them again under
 #                   AddressSanitizer + UndefinedBehaviorSanitizer
-#   make sanitize   only the sanitizer pass
+#   make sanitize   only the sanitizer pass (with 40 s of the fuzzer)
+#   make fuzz SECONDS=600   a long run of the random-API fuzzer (tests/fuzz/)
 #   make bench      benchmarks (GEMM, start-up, autograd, convolution, nncalc beside
 #                   PyTorch, summary, Adam, LSTM), PyTorch measured in the same run
 #                   when installed
@@ -112,7 +113,7 @@ BIN = $(if $(filter build,$(BUILD)),nncalc,$(BUILD)/nncalc)
 SO = $(BUILD)/nncalc.so
 KBIN = $(if $(HAVE_KERNEL),$(if $(filter build,$(BUILD)),nncalc-kernel,$(BUILD)/nncalc-kernel))
 
-.PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden core check-op-tables
+.PHONY: all run test unit sanitize bench install install-module module uninstall clean help golden core check-op-tables fuzz
 all: $(BIN) $(SO) $(KBIN)
 
 # the C core's objects (no Lua, no linking): what a cross compiler builds
@@ -217,8 +218,20 @@ sanitize:
 	$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 SANFLAGS="$(SANFLAGS_ASAN)" \
 	  build/san/nncalc build/san/check_runner $(if $(HAVE_KERNEL),build/san/nncalc-kernel)
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) \
 	  sh tests/run_all.sh build/san build/san/nncalc
+
+# make fuzz SECONDS=600 [SEED=7]: a long run of the random-API fuzzer
+# (tests/fuzz/) under AddressSanitizer + UndefinedBehaviorSanitizer; make
+# test runs FUZZ_TEST_SECONDS of it in the sanitizer pass
+FUZZ_TEST_SECONDS ?= 40
+SECONDS ?= 300
+SEED ?= 1
+fuzz:
+	$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 SANFLAGS="$(SANFLAGS_ASAN)" build/san/nncalc
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp NNCALC_LUA_DIR=$(CURDIR)/lua \
+	  sh tests/fuzz/run.sh build/san/nncalc $(SECONDS) $(SEED)
 
 # ---- benchmarks -------------------------------------------------------
 bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
@@ -271,7 +284,7 @@ clean:
 	rm -rf build nncalc
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # make -s print-WARN: a variable's value, for the tests
 print-%:

@@ -458,6 +458,9 @@ static int direct_beats_own(int transB, int64_t M, int64_t N, int64_t K) {
 ** and spawns threads), which is most of nncalc's start-up budget.  If it
 ** cannot be loaded, the own kernel does the work. */
 #include <dlfcn.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #ifndef NNCALC_BLAS_LIB
 #define NNCALC_BLAS_LIB "libopenblas.so.0"
@@ -469,10 +472,44 @@ typedef void (*DgemmFn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANS
 static DgemmFn blas_dgemm = NULL;
 static int blas_state = 0;   /* 0 not tried, 1 loaded, -1 unavailable */
 
+/* OpenBLAS reserves its buffers when it loads: about 175 MB of address
+** space with one thread, 310 MB with its default threads on two cores
+** (measured here, VmPeak).  When mmap fails it waits and retries, forever
+** and deaf to Ctrl-C, so under `ulimit -v` (or a data limit) that leaves
+** it less than this, the own kernel does the work instead. */
+#define BLAS_ADDRESS_NEED ((unsigned long long)512 << 20)
+
+/* The address space this process uses now (Linux's /proc; 0 elsewhere). */
+static unsigned long long address_space_used(void) {
+  unsigned long long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f != NULL) {
+    if (fscanf(f, "%llu", &pages) != 1) pages = 0;
+    fclose(f);
+  }
+  return pages * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+static int room_for_blas(void) {
+  static const int limits[2] = {RLIMIT_AS, RLIMIT_DATA};
+  unsigned long long used = address_space_used();
+  int i;
+  for (i = 0; i < 2; i++) {
+    struct rlimit rl;
+    if (getrlimit(limits[i], &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (unsigned long long)rl.rlim_cur < used + BLAS_ADDRESS_NEED)
+      return 0;
+  }
+  return 1;
+}
+
 static int blas_load(void) {
   void *lib;
   if (blas_state != 0) return blas_state > 0;
   blas_state = -1;
+  if (!room_for_blas()) return 0;
+  /* one thread (set below too): its constructor then starts no others */
+  setenv("OPENBLAS_NUM_THREADS", "1", 0);
   lib = dlopen(NNCALC_BLAS_LIB, RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) return 0;

@@ -66,7 +66,9 @@ Tensor **lt_newslot(lua_State *L) {
 }
 
 const char *lt_typename(lua_State *L, int arg) {
-  return lt_test(L, arg) != NULL ? "tensor" : luaL_typename(L, arg);
+  Tensor **p = test_slot(L, arg);
+  if (p != NULL) return *p != NULL ? "tensor" : "closed tensor";
+  return luaL_typename(L, arg);
 }
 
 int lt_error(lua_State *L, const char *fname) {
@@ -151,8 +153,17 @@ int lt_towhole(lua_State *L, int idx, lua_Integer *v) {
   return isint;
 }
 
+/* a float with an integer value too large for lua_Integer (1e+300, 2^63) */
+static int past_integers(lua_State *L, int idx) {
+  double v = lua_tonumber(L, idx);
+  return lua_type(L, idx) == LUA_TNUMBER && isfinite(v) && v == floor(v);
+}
+
 const char *lt_notwhole(lua_State *L, int idx) {
   /* the number itself ("2.5", "1e+300"), or the type of anything else */
+  if (past_integers(L, idx))
+    return lua_pushfstring(L, "whole number expected, got %s, past the largest (2^63 - 1)",
+                           luaL_tolstring(L, idx, NULL));
   return lua_pushfstring(L, "whole number expected, got %s", lua_type(L, idx) == LUA_TNUMBER
                          ? luaL_tolstring(L, idx, NULL) : lt_typename(L, idx));
 }
@@ -206,6 +217,9 @@ int lt_checkdim(lua_State *L, int arg, const Tensor *t, int extra) {
 int64_t lt_checksize(lua_State *L, int idx, int arg) {
   lua_Integer v;
   if (!lt_towhole(L, idx, &v)) {
+    if (past_integers(L, idx))
+      luaL_argerror(L, arg, lua_pushfstring(L, "size %s is past the largest integer (2^63 - 1)",
+                                            luaL_tolstring(L, idx, NULL)));
     if (lua_type(L, idx) == LUA_TNUMBER)
       luaL_argerror(L, arg, lua_pushfstring(L, "size %s is not a whole number",
                                             luaL_tolstring(L, idx, NULL)));

@@ -17,6 +17,12 @@ int lt_open_core(lua_State *L) {
   lt_open_optim(L, lib);
   lua_pushvalue(L, methods);
   lua_setfield(L, lib, "Tensor");   /* Lua code adds methods here (format ...) */
+  /* a method called with no name Lua can see (pcall(x.exp, ...), a method
+  ** stored in a variable) is named by luaL_argerror from package.loaded:
+  ** 'nncalc.Tensor.exp', never '?' */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, methods);
+  lua_setfield(L, -2, "nncalc.Tensor");
   lua_settop(L, lib);
   return 1;
 }

@@ -174,7 +174,8 @@ static int loss(lua_State *L, LossKind k) {
     lua_getfield(L, -1, "nncalc");
     lua_getfield(L, -1, "tensor");
     lua_pushvalue(L, 2);
-    lua_call(L, 1, 1);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK)   /* "tensor: ragged table ..." is about the target */
+      return luaL_error(L, "%s: the target table: %s", name, lua_tostring(L, -1));
     lua_replace(L, 2);
     lua_pop(L, 2);
   }

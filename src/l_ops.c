@@ -207,7 +207,7 @@ static int t_matmul(lua_State *L) {
   const char *kind;
   Tensor **slot = lt_newslot(L);
   *slot = fn_matmul(lt_check(L, 1), lt_check(L, 2), &kind);
-  if (*slot == NULL) return lt_error(L, kind);
+  if (*slot == NULL) return luaL_error(L, "matmul (as %s): %s", kind, nn_errmsg());
   if ((*slot)->ndim == 0 && !(*slot)->requires_grad) lua_pushnumber(L, (*slot)->storage->data[0]);
   return 1;
 }

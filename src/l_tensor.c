@@ -328,6 +328,12 @@ static void checkspec(lua_State *L, Tensor *t, int idx, const char *fname, Index
   spec->n = (int)n;
 }
 
+/* Only tensors have this metatable: NULL here means the tensor was closed
+** (its methods can still be looked up, and then say so themselves). */
+static int closed(lua_State *L, const char *fname) {
+  return luaL_error(L, "%s: the tensor has been closed (local x <close> ended its life)", fname);
+}
+
 /* x.T: the transpose of a matrix, the dimensions reversed for more (as
 ** PyTorch's .mT/.permute), a vector or scalar as it is. */
 static int t_T(lua_State *L, Tensor *t, int methods) {
@@ -348,11 +354,12 @@ static int t_wants_grad(lua_State *L) {
 }
 
 static int t_index(lua_State *L) {
-  Tensor *t = lt_check(L, 1), *v;
+  Tensor *t = lt_test(L, 1), *v;
   IndexSpec spec;
   if (lua_type(L, 2) == LUA_TSTRING) {
     const char *k = lua_tostring(L, 2);
     if (k[0] == 'g' && strcmp(k, "grad") == 0) {   /* x.grad */
+      if (t == NULL) return closed(L, "grad");
       if (t->grad != NULL) return lt_push(L, tensor_retain(t->grad), "grad");
       /* an intermediate's gradient is not kept: the methods' hook (in
       ** autograd.lua, once loaded) says so, once, as PyTorch warns */
@@ -371,14 +378,16 @@ static int t_index(lua_State *L) {
     /* PyTorch's spellings: x.shape is a field there (and stays a method
     ** here: a shape table called returns itself), x.T the transpose */
     if (k[0] == 's' && strcmp(k, "shape") == 0) {
+      if (t == NULL) return closed(L, "shape");
       lt_pushshape(L, t->ndim, t->size);
       return 1;
     }
-    if (k[0] == 'T' && k[1] == '\0') return t_T(L, t, lua_upvalueindex(1));
+    if (k[0] == 'T' && k[1] == '\0') return t == NULL ? closed(L, "T") : t_T(L, t, lua_upvalueindex(1));
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));   /* the methods table */
     return 1;
   }
+  if (t == NULL) return closed(L, "index");
   checkspec(L, t, 2, "index", &spec);
   v = fn_index(t, &spec);
   /* a single element reads as a plain number, as on paper */
@@ -404,9 +413,10 @@ static void check_writable(lua_State *L, const Tensor *t, const char *fname) {
 }
 
 static int t_newindex(lua_State *L) {
-  Tensor *t = lt_check(L, 1), *src, **slot;
+  Tensor *t = lt_test(L, 1), *src, **slot;
   IndexSpec spec;
   int rc;
+  if (t == NULL) return closed(L, "index assignment");
   if (lua_type(L, 2) == LUA_TSTRING) {
     if (strcmp(lua_tostring(L, 2), "grad") == 0 && lua_isnil(L, 3)) {   /* x.grad = nil */
       tensor_release(t->grad);
@@ -703,6 +713,12 @@ static int arith(lua_State *L, BinaryOp op, const char *fname) {
     return lt_push(L, fn_binary_scalar(op, a, lua_tonumber(L, 2), 0), fname);
   if (b != NULL && lua_type(L, 1) == LUA_TNUMBER)
     return lt_push(L, fn_binary_scalar(op, b, lua_tonumber(L, 1), 1), fname);
+  if (strcmp(lt_typename(L, 1), "closed tensor") == 0 || strcmp(lt_typename(L, 2), "closed tensor") == 0)
+    return closed(L, fname);
+  if (a == NULL && b == NULL && lua_type(L, 1) == LUA_TNUMBER && lua_type(L, 2) == LUA_TNUMBER)
+    return luaL_error(L, "%s: needs a tensor, got two numbers (for numbers use the operators)", fname);
+  if (a == NULL && b == NULL)
+    return luaL_error(L, "%s: needs a tensor, got a %s and a %s", fname, lt_typename(L, 1), lt_typename(L, 2));
   return luaL_error(L, "%s: cannot combine a %s with a %s (tensors and numbers only)",
                     fname, lt_typename(L, 1), lt_typename(L, 2));
 }
@@ -713,6 +729,7 @@ static int t_div(lua_State *L) { return arith(L, OP_DIV, "div"); }
 static int t_pow(lua_State *L) { return arith(L, OP_POW, "pow"); }
 static int t_mod(lua_State *L) { return arith(L, OP_REMAINDER, "remainder"); }
 static int t_cmul(lua_State *L) { return arith(L, OP_MUL, "cmul"); }
+static int t_cdiv(lua_State *L) { return arith(L, OP_DIV, "cdiv"); }
 
 /* `*` is the product written on paper: numbers (and 0-d tensors) scale,
 ** tensors multiply as matrices (dot / mv / mm / bmm by dims). */
@@ -766,8 +783,14 @@ static int t_lt(lua_State *L) { return compare(L, 1); }
 static int t_le(lua_State *L) { return compare(L, 0); }
 
 static int t_tostring(lua_State *L) {
-  Tensor *t = lt_check(L, 1);
+  Tensor *t;
   char b[128];
+  /* printing never fails: a closed tensor (local x <close>) says so */
+  if (strcmp(lt_typename(L, 1), "closed tensor") == 0) {
+    lua_pushliteral(L, "[closed tensor]");
+    return 1;
+  }
+  t = lt_check(L, 1);
   lua_getfield(L, lua_upvalueindex(1), "format");
   if (lua_isfunction(L, -1)) {
     lua_pushvalue(L, 1);
@@ -800,7 +823,7 @@ static const luaL_Reg shared[] = {
   {"squeeze", t_squeeze}, {"unsqueeze", t_unsqueeze}, {"narrow", t_narrow},
   {"select", t_select}, {"contiguous", t_contiguous}, {"clone", t_clone},
   {"copy", t_copy}, {"fill", t_fill}, {"index_select", t_index_select},
-  {"totable", t_totable}, {"cmul", t_cmul}, {"cdiv", t_div},
+  {"totable", t_totable}, {"cmul", t_cmul}, {"cdiv", t_cdiv},
   {NULL, NULL}
 };
 

@@ -32,7 +32,8 @@ Tensor *lt_test(lua_State *L, int arg);
 /* A tensor from arg: a tensor is retained, a number becomes a 0-d tensor;
 ** anything else is a type error.  Release the result. */
 Tensor *lt_totensor(lua_State *L, int arg);
-/* "tensor" for tensors, else the Lua type name. */
+/* "tensor" for tensors ("closed tensor" for one whose userdata was
+** closed), else the Lua type name. */
 const char *lt_typename(lua_State *L, int arg);
 
 /* Pushes an empty tensor userdata and returns its slot; store the new

@@ -39,6 +39,7 @@
 
 static volatile sig_atomic_t prompt_sigint = 0;
 static int line_interrupted = 0;   /* the last read_line ended by Ctrl-C */
+static int line_had_nul = 0;       /* lines refused for a NUL byte (an error each) */
 static char *cb_line;
 static int cb_done;
 
@@ -144,6 +145,13 @@ static char *read_line(int tty, const char *prompt) {
     }
     if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
     if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+    /* the line is a C string from here on: a NUL byte in it would cut it
+    ** short without a word, so the line is refused, saying why */
+    if (memchr(line, '\0', (size_t)n) != NULL) {
+      run_eprintf("stdin: a line holds a NUL byte and was not run (inside a string, write \"\\0\")\n");
+      line[0] = '\0';
+      line_had_nul = 1;
+    }
     return line;
   }
 }
@@ -153,11 +161,15 @@ static char *read_line(int tty, const char *prompt) {
 ** ====================================================================== */
 
 /* An incomplete statement: a syntax error that ran into the end of input. */
-static int incomplete(lua_State *L, int status) {
+static int incomplete(lua_State *L, int status, const char *code) {
   if (status == LUA_ERRSYNTAX) {
-    size_t lmsg;
+    size_t lmsg, n = strlen(code);
     const char *msg = lua_tolstring(L, -1, &lmsg);
     size_t lmark = sizeof(EOFMARK) - 1;
+    /* a "..." string ends on its line (unless the line ends in a backslash,
+    ** Lua's escaped newline): more lines could never finish it */
+    if (strstr(msg, "unfinished string near " EOFMARK) != NULL && (n == 0 || code[n - 1] != '\\'))
+      return 0;
     if (lmsg >= lmark && strcmp(msg + lmsg - lmark, EOFMARK) == 0) {
       lua_pop(L, 1);
       return 1;
@@ -234,7 +246,7 @@ int repl_compile(lua_State *L, const char *code) {
   if (try_statements_then_expression(L, code) == LUA_OK) return LUA_OK;
   status = luaL_loadbuffer(L, code, strlen(code), "=stdin");
   if (status == LUA_OK) return LUA_OK;
-  return incomplete(L, status) ? REPL_INCOMPLETE : status;
+  return incomplete(L, status, code) ? REPL_INCOMPLETE : status;
 }
 
 /* Compiles a complete chunk from lines, reading continuation lines while
@@ -424,6 +436,7 @@ int repl_run(lua_State *L, int tty) {
       if (line_interrupted) continue;   /* Ctrl-C at the prompt: new prompt */
       break;
     }
+    if (line_had_nul) { errors++; line_had_nul = 0; }
     if (line[0] == '\0') { free(line); continue; }
     if (strchr(line, '\n') != NULL) { errors += run_pasted(L, tty, line); continue; }
     line = repl_help_line(line);

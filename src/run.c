@@ -51,11 +51,16 @@ static int in_libdir(const lua_Debug *ar) {
 ** code fired, for a call the user made: the message gets the position of
 ** the innermost caller outside that code (their script, -e or REPL line)
 ** instead.  Leaves msg alone when it carries no such position. */
+#define RELOCATE_LEVELS 64
 static const char *relocate(lua_State *L, const char *msg) {
   lua_Debug ar;
   int level, seen_lua = 0, stripped_first = 0;
   size_t skip = 0;
-  for (level = 1; lua_getstack(L, level, &ar); level++) {
+  /* lua_getstack(L, n) walks n frames, so visiting every frame of a stack
+  ** that overflowed inside nncalc's code was quadratic (a minute to
+  ** report one error); the user's frame is near the top or nowhere, so
+  ** the walk stops after RELOCATE_LEVELS frames */
+  for (level = 1; level <= RELOCATE_LEVELS && lua_getstack(L, level, &ar); level++) {
     if (!lua_getinfo(L, "Sl", &ar) || ar.what[0] == 'C') continue;
     /* nncalc's embedded modules are stripped bytecode (source "=?", no
     ** lines): where a source module's message would have carried its own

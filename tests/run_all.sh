@@ -66,6 +66,13 @@ out=$(sh "$top/tests/jupyter_test.sh" "$nn" 2>&1); rc=$?
 printf '%s\n' "$out"; tally "$out" "jupyter"
 [ $rc -eq 0 ] || broken=1
 
+if [ -n "${FUZZ_SECONDS:-}" ]; then   # the sanitizer pass sets it (make test)
+  echo "== fuzzer: $FUZZ_SECONDS s of random API calls =="
+  out=$(sh "$top/tests/fuzz/run.sh" "$nn" "$FUZZ_SECONDS" "${FUZZ_SEED:-1}" 2>&1); rc=$?
+  printf '%s\n' "$out"; tally "$out" "fuzz"
+  [ $rc -eq 0 ] || broken=1
+fi
+
 if [ "$build" = build ]; then   # installing needs the normal build only
   echo "== stock lua5.4: require \"nncalc\" =="
 out=$(sh "$top/tests/stock_lua_test.sh" "$top/lua" "$(cd "$build" && pwd)" 2>&1); rc=$?

@@ -514,5 +514,8 @@ function forward_trace(t, opts)
   return list
 end
 
+-- x:backward's raw Lua errors name it, however this module was loaded
+Tensor.backward = require("nncalc.named").wrap("backward", Tensor.backward)
+
 return { graph = graph, warnings = warnings, forward_trace = forward_trace, namer = namer,
   name_gradients = name_gradients, wrap = wrap }

@@ -253,4 +253,8 @@ end
 format = set_format
 nncalc.format = set_format
 
+
+-- x:format's raw Lua errors name it
+Tensor.format = require("nncalc.named").wrap("format", Tensor.format)
+
 return { format_tensor = format_tensor, set_format = set_format, num = num, apart = apart, inline = inline }

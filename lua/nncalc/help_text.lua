@@ -323,9 +323,9 @@ doc("nn.RNNCell nn.LSTMCell nn.GRUCell", "nn", "h' = nn.RNNCell(in, hidden [, bi
   "One step of the recurrent layers, x {in} or {N, in}, parameters weight_ih, weight_hh, bias_ih, bias_hh (bias with bias=\"single\"); the state defaults to zeros.",
   "nn.GRUCell(3, 2)(ones(3))")
 doc("nn.is_module", "nn", "nn.is_module(v)", "True when v is a module (an instance of an nn class, yours included).", "nn.is_module(nn.Linear(2, 3))")
-doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...}", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
+doc("nn.Sequential", "nn", "nn.Sequential{m1, m2, ...} or nn.Sequential(m1, m2, ...)", "Runs the modules in order; net[i] is the i-th, #net their number; an error names the layer that failed. The modules come as one list (Torch7) or as separate arguments (PyTorch); anything else is refused.", "nn.Sequential{nn.Linear(2, 3), nn.ReLU()}")
 doc("nn.Residual", "nn", "nn.Residual(block [, {projection=module}])", "y = x + block(x) (or projection(x) + block(x) when the shapes differ): a skip connection.", "nn.Residual(nn.Linear(3, 3))(ones(3))")
-doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim = d]}", "Runs every branch on the same input and joins the results along the channel dim (dim 1 of C x H x W, 2 of N x C x H x W, else the last; dim = d chooses another): an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
+doc("nn.Concat", "nn", "nn.Concat{branch1, branch2, ... [, dim = d]} or nn.Concat(branch1, branch2, ... [, {dim = d}])", "Runs every branch on the same input and joins the results along the channel dim (dim 1 of C x H x W, 2 of N x C x H x W, else the last; dim = d chooses another): an Inception module is a Concat of Sequentials.", "nn.Concat{nn.Conv2d(3, 2, 1), nn.Conv2d(3, 4, 1)}:out_shape{3, 8, 8}")
 
 -- ---- analysis: counting, sizes, receptive fields, checking -------------------------
 doc("summary", "analysis", "summary(model, input_shape [, {columns=, explain=, compare=, bias=true, relu=true, flops=\"mac\"|\"2mac\"|\"2k-1\", per_sample=false, neurons=\"layers\"|\"all\", dtype=, compare_params=, conventions=true, quiet=}])",

@@ -208,5 +208,10 @@ for _, name in ipairs({ "gpt", "gpt2", "bert", "vit" }) do
   models[name] = function(...) return require("nncalc.models_transformer")[name](...) end
 end
 function models.param_counts(model, o) return require("nncalc.transformer_count").param_counts(model, o) end
+-- raw Lua errors in a model's constructor name it
+local named = require("nncalc.named")
+for name, f in pairs(models) do
+  if type(f) == "function" then models[name] = named.wrap("models." .. name, f) end
+end
 
 return models

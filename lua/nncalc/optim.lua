@@ -47,7 +47,7 @@ local function collect(cls, params)
 end
 
 local function settings(cls, opts, defaults)
-  opts = opts or {}
+  opts = require("nncalc.named").options(cls, opts)
   if type(opts) ~= "table" then error(cls .. ": options must be a table, e.g. {lr=0.1}", 4) end
   local s = {}
   for k, v in pairs(defaults) do s[k] = v end
@@ -363,5 +363,24 @@ for name, make in pairs(require("nncalc.schedules")) do optim[name] = make end
 
 -- PyTorch's spellings
 optim.Adagrad, optim.RMSprop = optim.AdaGrad, optim.RMSProp
+
+-- raw Lua errors in an optimizer, a schedule or their methods name them
+local named = require("nncalc.named")
+for key, C in pairs(optim) do
+  if type(C) == "function" then optim[key] = named.wrap("optim." .. key, C) end   -- the schedules
+  if type(C) == "table" then
+    local name = C.name or key   -- optim.Adagrad is optim.AdaGrad
+    local mt = getmetatable(C)
+    if mt and mt.__call then mt.__call = named.wrap("optim." .. name, mt.__call) end
+    for k, f in pairs(C) do
+      if type(f) == "function" and k:sub(1, 2) ~= "__" and k ~= "update" and k ~= "check" then
+        C[k] = named.wrap("optim." .. name .. ":" .. k, f)
+      end
+    end
+  end
+end
+for k, f in pairs(Optimizer) do
+  if type(f) == "function" and k:sub(1, 2) ~= "__" then Optimizer[k] = named.wrap("optimizer:" .. k, f) end
+end
 
 return optim

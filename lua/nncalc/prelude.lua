@@ -19,10 +19,21 @@ for k, v in G.next, G do std[k] = v end
 std._G = G
 local rawget, rawset, type, require, error = G.rawget, G.rawset, G.type, G.require, G.error
 
-local exports
+local exports, named
+
+-- A public Lua function of the library table (std, var ... that Lua
+-- modules put there): its raw Lua errors name it, like the lazy ones
+local function public(k, v)
+  if type(v) == "function" and named and exports and not exports.method_only[k] and k:sub(1, 1) ~= "_"
+     and G.debug.getinfo(v, "S").what == "Lua" then
+    return named.wrap(k, v)
+  end
+  return v
+end
+
 G.setmetatable(env, { __index = function(t, k)
   local v = std[k]
-  if v == nil then v = rawget(lib, k) end
+  if v == nil then v = public(k, rawget(lib, k)) end
   if v == nil and exports then
     local module = exports.module_of[k] or exports.tables[k]
     if module then
@@ -30,11 +41,14 @@ G.setmetatable(env, { __index = function(t, k)
       if exports.tables[k] then v = m
       else v = type(m) == "table" and rawget(m, k) or rawget(t, k) end
       if v == nil then error(("nncalc: module %s does not define %s"):format(module, k), 2) end
+      -- a public Lua function: its raw Lua errors name it (nncalc/named.lua)
+      if type(v) == "function" and not exports.tables[k] then v = named.wrap(k, v) end
     end
   end
   if v ~= nil then rawset(t, k, v) end
   return v
 end })
+named = require("nncalc.named")
 exports = require("nncalc.exports")
 
 local tensor_mt = getmetatable(lib.zeros(0))
@@ -53,6 +67,7 @@ end })
 -- Autograd methods and hooks defined in nncalc.autograd load it on first use.
 function lib.Tensor.backward(...)
   require("nncalc.autograd")
+  lib.Tensor.backward = named.wrap("backward", lib.Tensor.backward)
   return lib.Tensor.backward(...)
 end
 function lib.warn(...)
@@ -62,7 +77,8 @@ end
 for module, names in pairs(exports.methods) do
   for _, name in ipairs(names) do
     lib.Tensor[name] = function(...)
-      require(module)   -- replaces this stub with the method
+      require(module)   -- replaces this stub with the method, whose raw errors name it
+      lib.Tensor[name] = named.wrap(name, lib.Tensor[name])
       return lib.Tensor[name](...)
     end
   end
@@ -135,7 +151,7 @@ local function debug_mode(on) lib.debug(on) end
 local function lazy_global(name)
   local stub
   stub = function(...)
-    local f = env[name]
+    local f = named.wrap(name, env[name])
     if rawequal(rawget(G, name), stub) then G[name] = f end
     return f(...)
   end
@@ -148,7 +164,7 @@ end
 function lib.globals()
   local function set(name, v) if rawget(G, name) == nil then G[name] = v end end
   for name, fn in pairs(lib) do
-    if type(fn) == "function" and not exports.method_only[name] and name:sub(1, 1) ~= "_" then set(name, fn) end
+    if type(fn) == "function" and not exports.method_only[name] and name:sub(1, 1) ~= "_" then set(name, public(name, fn)) end
   end
   set("nncalc", lib)
   set("Tensor", lib.Tensor)

@@ -192,4 +192,13 @@ end, function(s)
   whole(s, "d_model", 1); whole(s, "warmup", 1)
 end, true)
 
+
+-- raw Lua errors in a schedule's methods name them (nncalc/named.lua)
+do
+  local named = require("nncalc.named")
+  for k, f in pairs(S) do
+    if type(f) == "function" and k:sub(1, 2) ~= "__" then S[k] = named.wrap("schedule:" .. k, f) end
+  end
+end
+
 return M

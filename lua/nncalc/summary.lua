@@ -81,7 +81,13 @@ local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
 -- An error from a module's hook, said at the layer it came from.
 local function fail_at(m, index, msg)
   local w = what(m)
-  msg = tostring(msg):gsub("^[^:]*:%d+: ", ""):gsub("^" .. w:gsub("%p", "%%%0") .. ": ", "")
+  msg = tostring(msg):gsub("^[^:]*:%-?%d+: ", ""):gsub("^" .. w:gsub("%p", "%%%0") .. ": ", "")
+  local parts = {}
+  for p in index:gmatch("[^.]+") do parts[#parts + 1] = p end
+  if #parts > 12 then   -- a deep nest: the first and last levels say where
+    index = table.concat(parts, ".", 1, 4) .. ". ... ." .. table.concat(parts, ".", #parts - 3)
+      .. (" (%d levels deep)"):format(#parts)
+  end
   error(index == "" and ("summary: %s: %s"):format(w, msg) or ("summary: layer %s (%s): %s"):format(index, w, msg), 0)
 end
 
@@ -174,11 +180,18 @@ local function container(m, shape, rf, ctx, index, depth)
     produced[#produced + 1] = o
     return o
   end
-  local ok, out, joined = pcall(m.analyse, m, shape, visit)
-  if not ok then
-    if tostring(out):find("^summary: ") then error(out, 0) end
-    fail_at(m, index, out)
+  -- no protected call per level (Lua's C-stack limit would stop a deep
+  -- nest near 200): the open containers are listed, and summary() itself
+  -- says an error at the innermost one
+  if ctx.active[m] then
+    error(("summary: layer %s (%s) contains itself (it is %s): a module cannot hold itself"):format(
+      index, what(m), ctx.active[m] ~= "" and ("layer " .. ctx.active[m]) or "the whole model"), 0)
   end
+  ctx.active[m] = index
+  ctx.open[#ctx.open + 1] = { m = m, index = index }
+  local out, joined = m.analyse(m, shape, visit)
+  ctx.open[#ctx.open] = nil
+  ctx.active[m] = nil
   local state = state_of[out]
   if state == nil then   -- branches joined into a new shape: the largest field
     local list = joined or {}
@@ -552,7 +565,7 @@ end
 
 -- summary(model, input_shape [, opts]) -> table; prints unless quiet=true.
 function M.summary(model, shape, opts)
-  opts = opts or {}
+  opts = require("nncalc.named").options("summary", opts)
   if type(opts) ~= "table" then error("summary: options must be a table", 2) end
   local known = { bias = 1, relu = 1, flops = 1, per_sample = 1, columns = 1, explain = 1, compare = 1, quiet = 1,
     conventions = 1, neurons = 1, dtype = 1, compare_params = 1 }
@@ -577,8 +590,16 @@ function M.summary(model, shape, opts)
   local h, w = spatial(shape)
   local rf = {}
   if h and not reads_sequence(model) then rf[1], rf[2] = rf_start(h), rf_start(w) end
+  ctx.open, ctx.active = {}, {}
   local ok, err = pcall(walk, model, shape, rf, ctx, "", 0)
-  if not ok then error(err, 2) end
+  if not ok then
+    local inner = ctx.open[#ctx.open]
+    if inner and not tostring(err):find("^summary: ") then
+      local _, said = pcall(fail_at, inner.m, inner.index, err)
+      err = said
+    end
+    error(err, 2)
+  end
   local s = ctx.rows
   -- s[1] is the model itself (the top container's header), so the printed
   -- layer numbered k is s[k + 1] for a flat Sequential

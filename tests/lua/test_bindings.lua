@@ -39,6 +39,9 @@ test("whole numbers computed as floats are accepted, 2.5 is refused and named", 
   eq(tostring(zeros(2.0, 3.0):shape()), "{2, 3}")
   eq(tostring(zeros{2 ^ 1, 3.0}:shape()), "{2, 3}")
   expect_error(function() return zeros(2.5) end, "size 2.5 is not a whole number")
+  -- whole, but past lua_Integer: said as such, not "not a whole number"
+  expect_error(function() return zeros(1e300) end, "size 1e+300 is past the largest integer (2^63 - 1)")
+  expect_error(function() return seed(2 ^ 63) end, "whole number expected, got 9.2233720368548e+18, past the largest")
   eq(x:sum(1.0):numel(), 16)
   expect_error(function() return x:sum(1.5) end, "whole number expected, got 1.5")
   tensor_eq(tensor{1, 2, 3}:narrow(1, 2.0, 2.0), {2, 3})

@@ -3,13 +3,64 @@
 local Module = require("nncalc.nn.Module")
 local M = {}
 
+local function kind(v)
+  if nncalc.is_tensor(v) then return "tensor" end
+  if Module.is_module(v) then return "module" end
+  return type(v)
+end
+
 local function check_children(name, list)
   if type(list) ~= "table" then error(name .. ": a list of modules expected, e.g. nn." .. name .. "{nn.ReLU()}", 4) end
   for i, m in ipairs(list) do
     if not Module.is_module(m) then
-      error(("%s: element %d is a %s, not a module (did you forget the ()?)"):format(name, i, type(m)), 4)
+      error(("%s: element %d is a %s, not a module (did you forget the ()?)"):format(name, i, kind(m)), 4)
     end
   end
+end
+
+-- The children of a container, spelled either way: one list, nn.Sequential{a, b}
+-- (as Torch7 writes it), or the modules as arguments, nn.Sequential(a, b)
+-- (as PyTorch does).  With `trailing_opts`, a last argument that is a plain
+-- table is the options (nn.Concat(a, b, {dim = 2})).  Anything else is
+-- refused, naming the container and the argument.
+local function children_of(name, trailing_opts, ...)
+  local n = select("#", ...)
+  local first = ...
+  if Module.is_module(first) then
+    local list, opts = {}, nil
+    for i = 1, n do
+      local v = select(i, ...)
+      if Module.is_module(v) then
+        list[#list + 1] = v
+      elseif trailing_opts and i == n and type(v) == "table" and not nncalc.is_tensor(v) then
+        opts = v
+      else
+        error(("%s: argument %d is a %s, not a module (give the modules as arguments, nn.%s(a, b), "
+          .. "or as one list, nn.%s{a, b})"):format(name, i, kind(v), name, name), 4)
+      end
+    end
+    return list, opts
+  end
+  if type(first) ~= "table" or nncalc.is_tensor(first) then
+    error(("%s: modules expected, as arguments nn.%s(a, b) or as one list nn.%s{a, b}, got %s"):format(
+      name, name, name, n == 0 and "nothing" or ("a " .. kind(first))), 4)
+  end
+  if n > (trailing_opts and 2 or 1) then
+    error(("%s: after the list of modules, got a %s: give all the modules in the list, nn.%s{a, b, c}"):format(
+      name, kind((select(2, ...))), name), 4)
+  end
+  check_children(name, first)
+  local list, last = {}, 0
+  for i, m in ipairs(first) do list[i] = m end
+  for k in pairs(first) do   -- {a, b, c} has only 1..n (and Concat's dim)
+    if math.type(k) == "integer" then
+      last = math.max(last, k)
+    elseif not (trailing_opts and k == "dim") then
+      error(("%s: the list has a field '%s'; only modules 1..n belong in it"):format(name, tostring(k)), 4)
+    end
+  end
+  if last ~= #list then error(("%s: the list of modules has a hole at %d (a nil there?)"):format(name, #list + 1), 4) end
+  return list, trailing_opts and (select(2, ...)) or nil, first
 end
 
 -- Raises r, the error of child i (m), as "layer i (Repr): ...".
@@ -32,35 +83,12 @@ end
 -- ---- Sequential: each layer feeds the next ---------------------------------
 
 local Sequential = Module.class("Sequential")
-function Sequential:init(list)
-  check_children("Sequential", list)
+function Sequential:init(...)
+  local list = children_of("Sequential", false, ...)
   for i, m in ipairs(list) do rawset(self, i, m) end
 end
--- The list part is walked in place, and a child that keeps Module's
--- forward has its compute called under one pcall instead of two (its
--- error then worded as forward words it): building children(), blame's
--- varargs and the second pcall were most of Sequential's cost over the
--- plain-tensor path on the homework MLP.
-local module_forward = Module.forward
 function Sequential:compute(x)
-  local n = rawlen(self)
-  for i = 1, n do
-    local m = rawget(self, i)
-    local ok, y
-    if m.forward == module_forward then
-      ok, y = pcall(m.compute, m, x)
-      if not ok then blame_error(i, m, Module.forward_error(m, x, y)) end
-      m.output = y
-    else
-      ok, y = pcall(m.forward, m, x)
-      if not ok then blame_error(i, m, y) end
-    end
-    x = y
-  end
-  if rawget(self, "_fields") then   -- modules in fields follow, as in children()
-    local c = self:children()
-    for i = n + 1, #c do x = blame(i, c[i], c[i].forward, c[i], x) end
-  end
+  for i, m in ipairs(self:children()) do x = Module.forward_child(self, i, m, x) end
   return x
 end
 function Sequential:compute_traced(x, prefix, list)
@@ -83,16 +111,27 @@ M.Sequential = Sequential
 -- ---- Residual: y = x + block(x), or projection(x) + block(x) ----------------
 
 local Residual = Module.class("Residual")
-function Residual:init(block, opts)
+function Residual:init(block, opts, ...)
+  if Module.is_module(opts) or select("#", ...) > 0 then
+    error("Residual: one block, nn.Residual(block [, {projection = m}]); several modules go in nn.Sequential(a, b) first", 3)
+  end
+  if opts ~= nil and (type(opts) ~= "table" or nncalc.is_tensor(opts)) then
+    error("Residual: the options must be a table like {projection = m}, got a " .. kind(opts), 3)
+  end
+  if not Module.is_module(block) then
+    error(("Residual: a module expected as the block, got %s"):format(block == nil and "nothing" or kind(block)), 3)
+  end
   opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "projection" then error(("Residual: unknown option '%s' (known: projection)"):format(tostring(k)), 3) end
+  end
   check_children("Residual", { block, opts.projection })
   rawset(self, 1, block)
   if opts.projection then rawset(self, 2, opts.projection) end
 end
-local function shortcut(self, x) return rawget(self, 2) and self[2]:forward(x) or x end
 function Residual:compute(x)
-  local y = blame(1, self[1], self[1].forward, self[1], x)
-  local s = rawget(self, 2) and blame(2, self[2], shortcut, self, x) or x
+  local y = Module.forward_child(self, 1, self[1], x)
+  local s = rawget(self, 2) and Module.forward_child(self, 2, self[2], x) or x
   return y + s
 end
 function Residual:compute_traced(x, prefix, list)
@@ -135,11 +174,17 @@ M.Residual = Residual
 -- ---- Concat: parallel branches joined along the channel dim -------------------
 
 local Concat = Module.class("Concat")
-function Concat:init(list, opts)
-  check_children("Concat", list)
+function Concat:init(...)
+  local list, opts, given = children_of("Concat", true, ...)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("Concat: the options must be a table like {dim = 2}, got a " .. kind(opts), 3)
+  end
+  for k in pairs(opts or {}) do
+    if k ~= "dim" then error(("Concat: unknown option '%s' (known: dim)"):format(tostring(k)), 3) end
+  end
   for i, m in ipairs(list) do rawset(self, i, m) end
-  -- nn.Concat{a, b, dim = 2} or nn.Concat({a, b}, {dim = 2})
-  local dim = (opts and opts.dim) or list.dim
+  -- nn.Concat{a, b, dim = 2}, nn.Concat({a, b}, {dim = 2}) or nn.Concat(a, b, {dim = 2})
+  local dim = (opts and opts.dim) or (given and given.dim)
   local d = type(dim) == "number" and math.tointeger(dim)
   if dim ~= nil and (not d or d < 1) then
     error("Concat: dim must be a positive whole number, got " .. tostring(dim), 3)
@@ -154,7 +199,7 @@ local function join_dim(self, nd)
 end
 function Concat:compute(x)
   local outs = {}
-  for i, m in ipairs(self:children()) do outs[i] = blame(i, m, m.forward, m, x) end
+  for i, m in ipairs(self:children()) do outs[i] = Module.forward_child(self, i, m, x) end
   return cat(outs, join_dim(self, outs[1]:dim()))
 end
 function Concat:compute_traced(x, prefix, list)

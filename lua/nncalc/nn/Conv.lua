@@ -23,7 +23,7 @@ local known = { stride = 1, padding = 1, dilation = 1, groups = 1, bias = 1, wei
   output_padding = 1 }
 
 local function settings(self, cls, cin, cout, k, opts, transposed)
-  opts = opts or {}
+  opts = require("nncalc.named").options(cls, opts)
   for key in pairs(opts) do
     if not known[key] or (key == "output_padding" and not transposed) then
       error(("%s: unknown option '%s'"):format(cls, tostring(key)), 4)

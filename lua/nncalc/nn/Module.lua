@@ -13,14 +13,34 @@
 -- gives the same numbers every time, and a net that is only analysed
 -- (summary, shapes) never allocates its weights.
 
+local named = require("nncalc.named")
 local Module = { __name = "nn.Module" }
+
+-- Methods a user calls on a module directly: their raw Lua errors name
+-- them ("Conv2d:out_shape: ..."); a container calls its children's forward
+-- unwrapped (no protected call per level: see forward_child).
+local public = { out_shape = true, cost = true, window = true, parameters = true, named_parameters = true,
+  zero_grad = true, train = true, eval = true, count_parameters = true, extra_repr = true,
+  named_modules = true, repr = true, forward = true }
 
 -- Instances look up methods in their class chain, then materialize a lazy
 -- parameter the first time it is read.
 local function instance_index(class)
+  local wrapped = {}
   return function(self, k)
     local v = class[k]
-    if v ~= nil then return v end
+    if v ~= nil then
+      -- (Module.forward protects and names itself: only overriding ones)
+      if public[k] and type(v) == "function" and v ~= Module.forward then
+        local w = wrapped[k]
+        if w == nil or w[1] ~= v then
+          w = { v, named.wrap(class.class_name .. ":" .. k, v) }
+          wrapped[k] = w
+        end
+        return w[2]
+      end
+      return v
+    end
     local lazy = rawget(self, "_lazy")
     local make = lazy and lazy[k]
     if make then
@@ -57,12 +77,14 @@ function Module.class(name, parent)
   class.__len = function(self) return rawlen(self) end
   class.__newindex = record_field
   class.class_name = name
-  getmetatable(class).__call = function(cls, ...)
+  -- building an instance: init's raw Lua errors name the class
+  local build = named.wrap(name, function(cls, ...)
     local self = setmetatable({ _lazy = {}, _order = {}, training = true }, cls)
     self._seed = nncalc._draw_seed()
     self:init(...)
     return self
-  end
+  end)
+  getmetatable(class).__call = build
   return class
 end
 
@@ -107,7 +129,7 @@ function Module.settings(cls, order, forms, ...)
       if is_options(v) then refuse("the option table must come last") end
       local t = type(v)
       if t ~= "number" and t ~= "boolean" and t ~= "table" and t ~= "string" then
-        refuse(("setting %d (%s) is a %s"):format(i, order[i], t))
+        refuse(("setting %d (%s) is a %s"):format(i, order[i], nncalc.is_tensor(v) and "tensor" or t))
       end
       if opts[order[i]] ~= nil then refuse(("%s is given twice (setting %d and in the table)"):format(order[i], i)) end
       opts[order[i]] = v
@@ -180,7 +202,62 @@ function Module:children()
   return c
 end
 
+-- Every module reachable from self, each once (a module shared by two
+-- parents, or one that reaches itself through a field like self.owner, is
+-- not visited again), in order, with its path: {"", self}, {"1", ...},
+-- {"1.fc", ...}, as PyTorch's named_modules.  A worklist, not recursion, so
+-- depth costs nothing.
+function Module:named_modules()
+  local out, seen, stack = {}, {}, { { "", self } }
+  while #stack > 0 do
+    local e = table.remove(stack)
+    if not seen[e[2]] then   -- the first path to reach a module is its name
+      seen[e[2]] = true
+      out[#out + 1] = e
+      local kids = e[2]:named_children()
+      for k = #kids, 1, -1 do   -- pushed in reverse: visited in order
+        if not seen[kids[k][2]] then
+          stack[#stack + 1] = { e[1] == "" and kids[k][1] or (e[1] .. "." .. kids[k][1]), kids[k][2] }
+        end
+      end
+    end
+  end
+  return out
+end
+
 -- ---- the forward pass ------------------------------------------------------
+
+-- The forward in progress, outermost first: {module, index, input} per
+-- level.  An error leaves the levels it passed through in place, and the
+-- outermost forward turns them into one line, "layer 2.1 (Linear(...))
+-- (input 3): <message>", the path abbreviated past 12 levels.
+local path = {}
+local on_path = {}   -- module -> its level in path, to find a cycle at once
+local outermost
+
+local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
+
+local function path_message(first, err)
+  -- "file:12: " (or "?:-1: " from stripped bytecode) is the raise site, not news
+  local msg = tostring(err):gsub("^[^:\n]*:%-?%d+: ", "")
+  local last = path[#path]
+  local leaf = last.module
+  if not Module.is_module(leaf) then return msg end
+  -- name the failing layer and its settings, and the input it was given
+  if not msg:find(leaf.class_name .. "(", 1, true) then
+    local ok, s = pcall(function() return table.concat(last.input:shape(), "x") end)   -- (a closed tensor has none)
+    local shape = ok and (" (input " .. s .. ")") or ""
+    msg = what(leaf) .. shape .. ": " .. msg
+  end
+  if #path == first then return msg end
+  local idx = {}
+  for k = first + 1, #path do idx[#idx + 1] = tostring(path[k].index) end
+  local dotted = #idx <= 12 and table.concat(idx, ".")
+    or (table.concat(idx, ".", 1, 4) .. ". ... ." .. table.concat(idx, ".", #idx - 3) .. (" (%d levels deep)"):format(#idx))
+  local lead = what(leaf)
+  if msg:sub(1, #lead) == lead then msg = msg:sub(#lead + 1) else msg = ": " .. msg end
+  return ("layer %s (%s)%s"):format(dotted, lead, msg)
+end
 
 function Module:forward(x, opts)
   if opts ~= nil then
@@ -189,16 +266,69 @@ function Module:forward(x, opts)
       if k ~= "trace" then error(("%s:forward: unknown option '%s' (trace)"):format(self.class_name, tostring(k)), 2) end
     end
     if opts.trace then
-      local list = self:trace(x)
+      local list = outermost(self, x, self.trace, self, x)
       nncalc._print_trace(list)
       return list[#list] and list[#list].output
     end
   end
-  local ok, y = pcall(self.compute, self, x)
-  if not ok then error(Module.forward_error(self, x, y), 2) end
+  local top = path[#path]
+  if top and top.module == self and not top.entered then   -- a child, called by its container
+    top.entered = true
+    local y = self:compute(x)
+    self.output = y
+    return y
+  end
+  local y = outermost(self, x, self.compute, self, x)
   self.output = y
   -- graph pictures group the ops between this input and output (graph_dot)
-  rawset(self, "_input_id", nncalc.is_tensor(x) and nncalc._id(x) or nil)
+  -- (a closed tensor has no identity left: an identity forward passes it through)
+  local has_id, id = false, nil
+  if nncalc.is_tensor(x) then has_id, id = pcall(nncalc._id, x) end
+  rawset(self, "_input_id", has_id and id or nil)
+  return y
+end
+
+-- The outermost forward: the one protected call, however deep the net (a
+-- pcall per level would reach Lua's C-stack limit at ~100 levels).  Runs
+-- fn(...) with self as the first level of the path, and leaves the path as
+-- it found it whatever happens.
+outermost = function(self, x, fn, ...)
+  local base = #path
+  path[base + 1] = { module = self, input = x, entered = true }
+  local outer = on_path[self]
+  on_path[self] = base + 1
+  local ok, y = pcall(fn, ...)
+  local failed = not ok and path_message(base + 1, y)
+  for i = #path, base + 2, -1 do on_path[path[i].module] = nil; path[i] = nil end
+  path[base + 1] = nil
+  on_path[self] = outer
+  if not ok then error(failed, 3) end
+  return y
+end
+
+-- The container's call of child m (its number or name i) on x; a child
+-- already on the forward path means the forward goes round a cycle.
+function Module.forward_child(parent, i, m, x)
+  local top = path[#path]
+  if not (top and top.module == parent) then   -- a container's compute called directly
+    return outermost(parent, x, Module.forward_child, parent, i, m, x)
+  end
+  local k = on_path[m]
+  if k then
+    local names = {}
+    for j = k + 1, #path do names[#names + 1] = "[" .. path[j].index .. "]" end
+    names[#names + 1] = "[" .. i .. "]"
+    error(("%s: the forward goes round a cycle: %s%s is %s itself (a module cannot contain itself)"):format(
+      parent.class_name, m.class_name, table.concat(names), m.class_name), 0)
+  end
+  local n = #path + 1
+  path[n] = { module = m, index = i, input = x }
+  on_path[m] = n
+  -- the class's own forward, not the named wrapper users get: no
+  -- protected call per level
+  local y = getmetatable(m).forward(m, x)
+  path[n] = nil
+  on_path[m] = nil
   return y
 end
 
@@ -240,13 +370,23 @@ end
 
 -- ---- parameters ---------------------------------------------------------------
 
+-- Each parameter once: a module shared by two parents, or reached again
+-- through a field, gives its parameters at its first path only (as
+-- PyTorch's named_parameters), so an optimizer updates each one once.
 function Module:named_parameters(prefix, out)
   out = out or {}
   prefix = prefix or ""
-  for _, name in ipairs(self._order) do
-    out[#out + 1] = { prefix .. name, self[name] }
+  local seen = {}
+  for _, nm in ipairs(self:named_modules()) do
+    local m, base = nm[2], nm[1] == "" and prefix or (prefix .. nm[1] .. ".")
+    for _, name in ipairs(m._order) do
+      local p = m[name]
+      if not seen[p] then
+        seen[p] = true
+        out[#out + 1] = { base .. name, p }
+      end
+    end
   end
-  for _, nc in ipairs(self:named_children()) do nc[2]:named_parameters(prefix .. nc[1] .. ".", out) end
   return out
 end
 
@@ -263,8 +403,7 @@ end
 
 function Module:train(on)
   if on == nil then on = true end
-  self.training = on and true or false
-  for _, child in ipairs(self:children()) do child:train(on) end
+  for _, nm in ipairs(self:named_modules()) do nm[2].training = on and true or false end
   return self
 end
 
@@ -331,19 +470,18 @@ end
 
 -- The number of parameter values, from the declared shapes (nothing is
 -- allocated), children included; a module reached twice counts once.
-function Module:count_parameters(seen)
-  seen = seen or {}
-  if seen[self] then return 0 end
-  seen[self] = true
+function Module:count_parameters()
   local n = 0
-  for _, name in ipairs(self._order) do
-    local t = rawget(self, name)
-    local k = 1
-    if t ~= nil then k = t:numel()
-    else for _, d in ipairs(self._shapes[name]) do k = k * d end end
-    n = n + k
+  for _, nm in ipairs(self:named_modules()) do
+    local m = nm[2]
+    for _, name in ipairs(m._order) do
+      local t = rawget(m, name)
+      local k = 1
+      if t ~= nil then k = t:numel()
+      else for _, d in ipairs(m._shapes[name]) do k = k * d end end
+      n = n + k
+    end
   end
-  for _, nc in ipairs(self:named_children()) do n = n + nc[2]:count_parameters(seen) end
   return n
 end
 
@@ -351,12 +489,28 @@ end
 
 function Module:extra_repr() return "" end
 
-function Module:repr(indent)
+-- A module met again (shared, or reached through a field such as
+-- self.owner = parent) is named by the path where it was printed first,
+-- so a cycle prints once and a shared block does not print twice.
+-- Past 32 levels a container prints as Name(...): the text of a deep
+-- chain grows with the square of its depth (each level indents the rest).
+local REPR_DEPTH = 32
+
+function Module:repr(indent, shown, at)
   local children = self:named_children()
   if #children == 0 then return self.class_name .. "(" .. self:extra_repr() .. ")" end
+  if #indent >= 2 * REPR_DEPTH then
+    return self.class_name .. "(... " .. #children .. (#children == 1 and " child" or " children")
+      .. ", not shown past " .. REPR_DEPTH .. " levels)"
+  end
+  shown = shown or {}
+  shown[self] = at or "the top"
   local lines = { self.class_name .. "(" }
   for _, nc in ipairs(children) do
-    lines[#lines + 1] = indent .. "  (" .. nc[1] .. "): " .. nc[2]:repr(indent .. "  ")
+    local m, path_here = nc[2], (at and (at .. ".") or "") .. nc[1]
+    local text = shown[m] and (m.class_name .. " (the same module as " .. shown[m] .. ")")
+      or m:repr(indent .. "  ", shown, path_here)
+    lines[#lines + 1] = indent .. "  (" .. nc[1] .. "): " .. text
   end
   lines[#lines + 1] = indent .. ")"
   return table.concat(lines, "\n")

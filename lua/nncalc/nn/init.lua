@@ -16,6 +16,10 @@ end
 function nncalc._print_trace(list)
   for _, e in ipairs(list) do
     local y = e.output
+    if not nncalc.is_tensor(y) then   -- a user's compute may return anything
+      io.write(("(%s) %s -> %s\n"):format(e.index ~= "" and e.index or "out", e.name, tostring(y)))
+      goto continue
+    end
     local shape = y:dim() == 0 and "scalar" or table.concat(y:shape(), "x")
     local label = e.module.class_name and e.name == e.module.class_name and e.module:repr(""):gsub("\n.*", " ...") or e.name
     io.write(("(%s) %s -> [%s]\n"):format(e.index ~= "" and e.index or "out", label, shape))
@@ -23,6 +27,20 @@ function nncalc._print_trace(list)
     for line in text:gmatch("[^\n]+") do
       if not line:match("^%[tensor") then io.write("      ", line, "\n") end
     end
+    ::continue::
+  end
+end
+
+
+-- nn's plain functions (nn.class, nn.init.*, nn.rope ...): their raw Lua
+-- errors name them (nncalc/named.lua); is_module only answers
+do
+  local named = require("nncalc.named")
+  for k, f in pairs(nn) do
+    if type(f) == "function" and k ~= "is_module" then nn[k] = named.wrap("nn." .. k, f) end
+  end
+  for k, f in pairs(type(nn.init) == "table" and nn.init or {}) do
+    if type(f) == "function" then nn.init[k] = named.wrap("nn.init." .. k, f) end
   end
 end
 
