@@ -147,7 +147,7 @@ function M.norm(x, p, dim, keepdim)
     p, dim, keepdim = o.p, o.dim, o.keepdim
   end
   if p == nil or p == "fro" then p = 2 end
-  if p == "nuc" then error("norm: the nuclear norm (\"nuc\") is not available; svd-based norms are not implemented", 2) end
+  if p == "nuc" then error("norm: the nuclear norm (\"nuc\", the sum of singular values) is not offered; norm takes p-norms and \"fro\"", 2) end
   if type(p) ~= "number" then error(("norm: p must be a number or \"fro\", got %s"):format(tostring(p)), 2) end
   if dim ~= nil then
     dim = int_arg("norm", "dim", dim)

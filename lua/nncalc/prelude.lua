@@ -77,7 +77,7 @@ end
 for module, names in pairs(exports.methods) do
   for _, name in ipairs(names) do
     lib.Tensor[name] = function(...)
-      require(module)   -- replaces this stub with the method, whose raw errors name it
+      require(module)   -- replaces this placeholder with the method, whose raw errors name it
       lib.Tensor[name] = named.wrap(name, lib.Tensor[name])
       return lib.Tensor[name](...)
     end
@@ -149,13 +149,13 @@ local function debug_mode(on) lib.debug(on) end
 -- replaced the global meanwhile, puts the real function in its place.  It
 -- calls the module's function, never the global, so it cannot recurse.
 local function lazy_global(name)
-  local stub
-  stub = function(...)
+  local first_call
+  first_call = function(...)
     local f = named.wrap(name, env[name])
-    if rawequal(rawget(G, name), stub) then G[name] = f end
+    if rawequal(rawget(G, name), first_call) then G[name] = f end
     return f(...)
   end
-  return stub
+  return first_call
 end
 
 -- Writes every export into _G where the user has nothing of that name (the
