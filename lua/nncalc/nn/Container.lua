@@ -87,8 +87,14 @@ function Sequential:init(...)
   local list = children_of("Sequential", false, ...)
   for i, m in ipairs(list) do rawset(self, i, m) end
 end
+-- the array part in place (children() would build a list every forward)
 function Sequential:compute(x)
-  for i, m in ipairs(self:children()) do x = Module.forward_child(self, i, m, x) end
+  local i, m = 1, rawget(self, 1)
+  while m ~= nil do
+    x = Module.forward_child(self, i, m, x)
+    i = i + 1
+    m = rawget(self, i)
+  end
   return x
 end
 function Sequential:compute_traced(x, prefix, list)
