@@ -26,68 +26,30 @@ out=$("$build/check_runner" 2>&1); rc=$?
 printf '%s\n' "$out" | grep -vE '^[0-9]+%: Checks' ; tally "$out" "check"
 [ $rc -eq 0 ] || broken=1
 
-echo "== the core's boundary (no Lua in the core, warning-free) =="
-out=$(sh "$top/tests/boundary_test.sh" "$build" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "boundary"
-[ $rc -eq 0 ] || broken=1
+# part NAME TITLE COMMAND...: runs one part, shows its output, adds its tally
+part() {
+  name=$1; title=$2; shift 2
+  echo "== $title =="
+  out=$("$@" 2>&1); rc=$?
+  printf '%s\n' "$out"; tally "$out" "$name"
+  [ $rc -eq 0 ] || broken=1
+}
 
-echo "== Lua tests through $nn =="
-out=$("$nn" "$top/tests/lua/run.lua" "$top"/tests/lua/test_*.lua 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "lua"
-[ $rc -eq 0 ] || broken=1
-
-echo "== CLI tests =="
-out=$(sh "$top/tests/cli_test.sh" "$nn" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "cli"
-[ $rc -eq 0 ] || broken=1
-
-echo "== README sessions through the binary =="
-out=$(sh "$top/tests/readme_test.sh" "$nn" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "readme"
-[ $rc -eq 0 ] || broken=1
-
-echo "== robustness through the binary (output order, limits, recursion) =="
-out=$(sh "$top/tests/robust_cli_test.sh" "$nn" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "robust"
-[ $rc -eq 0 ] || broken=1
-
-echo "== lessons (with golden transcripts) =="
-out=$(sh "$top/tests/lessons_test.sh" "$nn" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "lessons"
-[ $rc -eq 0 ] || broken=1
-
-echo "== REPL in a terminal (tmux) =="
-out=$(sh "$top/tests/repl_pty_test.sh" "$nn" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "pty"
-[ $rc -eq 0 ] || broken=1
-
-echo "== Jupyter kernel (jupyter_client, nbclient, jupyter console) =="
-out=$(sh "$top/tests/jupyter_test.sh" "$nn" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "jupyter"
-[ $rc -eq 0 ] || broken=1
-
+part boundary "the core's boundary (no Lua in the core, warning-free)" sh "$top/tests/boundary_test.sh" "$build"
+part lua "Lua tests through $nn" "$nn" "$top/tests/lua/run.lua" "$top"/tests/lua/test_*.lua
+part cli "CLI tests" sh "$top/tests/cli_test.sh" "$nn"
+part readme "README sessions through the binary" sh "$top/tests/readme_test.sh" "$nn"
+part robust "robustness through the binary (output order, limits, recursion)" sh "$top/tests/robust_cli_test.sh" "$nn"
+part lessons "lessons (with golden transcripts)" sh "$top/tests/lessons_test.sh" "$nn"
+part pty "REPL in a terminal (tmux)" sh "$top/tests/repl_pty_test.sh" "$nn"
+part jupyter "Jupyter kernel (jupyter_client, nbclient, jupyter console)" sh "$top/tests/jupyter_test.sh" "$nn"
 if [ -n "${FUZZ_SECONDS:-}" ]; then   # the sanitizer pass sets it (make test)
-  echo "== fuzzer: $FUZZ_SECONDS s of random API calls =="
-  out=$(sh "$top/tests/fuzz/run.sh" "$nn" "$FUZZ_SECONDS" "${FUZZ_SEED:-1}" 2>&1); rc=$?
-  printf '%s\n' "$out"; tally "$out" "fuzz"
-  [ $rc -eq 0 ] || broken=1
+  part fuzz "fuzzer: $FUZZ_SECONDS s of random API calls" sh "$top/tests/fuzz/run.sh" "$nn" "$FUZZ_SECONDS" "${FUZZ_SEED:-1}"
 fi
-
 if [ "$build" = build ]; then   # installing needs the normal build only
-  echo "== stock lua5.4: require \"nncalc\" =="
-out=$(sh "$top/tests/stock_lua_test.sh" "$top/lua" "$(cd "$build" && pwd)" 2>&1); rc=$?
-printf '%s\n' "$out"; tally "$out" "stock"
-[ $rc -eq 0 ] || broken=1
-
-echo "== the build elsewhere: aarch64, V=1, dependencies, man page =="
-  out=$(sh "$top/tests/build_test.sh" "$nn" 2>&1); rc=$?
-  printf '%s\n' "$out"; tally "$out" "build"
-  [ $rc -eq 0 ] || broken=1
-
-echo "== make install =="
-  out=$(sh "$top/tests/install_test.sh" 2>&1); rc=$?
-  printf '%s\n' "$out"; tally "$out" "install"
-  [ $rc -eq 0 ] || broken=1
+  part stock 'stock lua5.4: require "nncalc"' sh "$top/tests/stock_lua_test.sh" "$top/lua" "$(cd "$build" && pwd)"
+  part build "the build elsewhere: aarch64, V=1, dependencies, man page" sh "$top/tests/build_test.sh" "$nn"
+  part install "make install" sh "$top/tests/install_test.sh"
 fi
 
 [ $broken -eq 0 ] || total_fail=$((total_fail + 1))   # a crashed part counts as a failure
