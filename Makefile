@@ -97,7 +97,7 @@ endif
 # The core knows no Lua; the l_*.c bindings, run, repl and main do.
 CORE = status tensor tensor_init ops_elem ops_reduce ops_matmul ops_linalg gemm linalg \
   autograd fn_elem fn_reduce fn_matmul fn_shape \
-  layers_conv conv_direct layers_pool layers_norm losses fn_layers fn_losses optim
+  layers_conv conv_direct workspace layers_pool layers_norm losses fn_layers fn_losses optim
 # the binding: in the binary and in the Lua C module nncalc.so alike
 BIND = l_aux l_tensor l_gc l_ops l_autograd l_nn l_optim l_lib l_loader
 LUA_C = $(BIND) run repl complete history lalloc
@@ -247,7 +247,7 @@ bench: $(BIN) $(BUILD)/bench_gemm $(BUILD)/bench_startup $(BUILD)/bench_conv
 	./$(BIN) bench/bench_lstm.lua
 	./$(BIN) bench/bench_budget.lua
 
-$(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/conv_direct.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
+$(BUILD)/bench_conv: bench/bench_conv.c $(BUILD)/layers_conv.o $(BUILD)/conv_direct.o $(BUILD)/workspace.o $(BUILD)/tensor.o $(BUILD)/tensor_init.o $(BUILD)/gemm.o $(BUILD)/status.o
 	$(CC) $(CFLAGS_ALL) -O3 -Isrc -o $@ $^ $(LDLIBS_ALL) $(BLAS_LIBS)
 
 $(BUILD)/bench_startup: bench/bench_startup.c | $(BUILD)

@@ -1,18 +1,31 @@
 /*
-** conv_direct.c — direct stride-1 convolution for inputs with few channels
-** (an image's first layer: 1 channel for MNIST/LeNet, 3 for RGB).
+** conv_direct.c — direct stride-1 convolution for small images and thin
+** layers (LeNet's, CIFAR's, an image's first layer), forward and both
+** gradients, with no column matrix.
 **
 ** There im2col is the cost: LeNet's first layer unrolls a 1x32x32 image
-** into a 25 x 784 column matrix, 25 times the input, and the GEMM after it
-** has only Cin·taps = 25 to sum over.  Seen "wide" instead (as in
-** layers_conv.c: output rows as long as the input's, so tap (i, j) of
-** output position p reads the padded input at p + i·dh·Wp + j·dw), each
-** output channel is a sum of shifted copies of the input planes, and a
-** block of KB channels x PB positions stays in registers while every tap
-** is added: PB/8 loads of the input and KB broadcasts of weights feed
-** KB·PB/8 vector FMAs.  The weight gradient is the same walk with dot
-** products: gw[k][c][t] = Σ_p gy_wide[k][p] · x_pad[c][p + off(t)], the
-** junk columns of gy_wide being 0.
+** into a 25 x 784 column matrix, 25 times the input, and the GEMMs that
+** follow have 16 or 25 to sum over, too few to pay for their packing.
+**
+** Seen "wide" (as in layers_conv.c), with output rows as long as the
+** padded input's (Wp; the last Wp − OW entries of a row are junk), tap t
+** = (i, j) of wide output position p reads the padded input at
+** p + off(t), off(t) = i·dh·Wp + j·dw.  Flatten (input channel, tap) into
+** one index r with offset roff(r) = c·plane + off(t), and the three
+** computations are
+**   forward      y[k][p]   = Σ_r w[k][r] · xp[p + roff(r)]
+**   weights      gw[k][r]  = Σ_n Σ_p gy[k][p] · xp[p + roff(r)]
+**   input        gx[c][q]  = Σ_k Σ_t w[k][c][t] · gy[k][q − off(t)]
+** the last being the first again with the roles turned round: gy padded
+** in front by the largest offset is its input, the C input channels its
+** outputs, and the offsets run backwards.  So one correlation kernel does
+** the forward and the input gradient, and one dot-product kernel the
+** weights.  Both keep a block of accumulators in vector registers while
+** every r is added, which makes them FMA-bound: per r the correlation
+** loads PV vectors of input and KB weights to feed KB·PV FMAs, the dot
+** product loads KB + RB vectors for KB·RB.  The junk positions (and, for
+** the input gradient, taps that fall outside gy) are the price: 36% extra
+** work for LeNet's second layer, 14% for its first.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -20,151 +33,407 @@
 #include "conv_direct.h"
 
 #include "gemm.h"
+#include "simd.h"
 #include "status.h"
+#include "workspace.h"
 
-/* eight doubles, GCC/Clang vector extension (one AVX-512 register, two
-** AVX2 ones), loaded unaligned; never passed or returned by value, which
-** without AVX-512 would depend on the ABI */
-typedef double v8 __attribute__((vector_size(64)));
-#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8))
+/* Vectors (simd.h) are moved with memcpy (unaligned), never passed or
+** returned by value. */
+typedef vd vec;
 
-#define KB 6     /* output channels per register block */
-#define PB 32    /* wide positions per register block (4 AVX-512 vectors) */
+#define MAX_PB (4 * VL)   /* the widest block of positions, PV = 4 */
 
-/* The padded input planes of one sample, rows Wp long, with PB + the
-** largest tap offset of zeros after them, so that a block's reads past the
-** last real position stay inside (they only feed junk outputs). */
-static void pad_sample(const DirectGeom *G, const double *x, double *xp, int64_t P, int64_t Wp,
-                       int64_t plane) {
-  int64_t c, h;
-  memset(xp, 0, (size_t)(G->C * plane) * sizeof(double));
-  for (c = 0; c < G->C; c++)
-    for (h = 0; h < G->H; h++)
-      memcpy(xp + c * plane + (h + G->ph) * Wp + G->pw, x + (c * G->H + h) * G->W,
-             (size_t)G->W * sizeof(double));
-  (void)P;
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
+/* ======================================================================
+** Kernels
+** ====================================================================== */
+
+/* A correlation: rows of out (ldo apart) for kb output channels at wide
+** positions [0, np) (np a multiple of the block), each the sum over r of
+** wp[r·KB + kk] · in[p + roff[r]]. */
+typedef struct Corr {
+  const double *in;
+  const int64_t *roff;
+  int64_t nr;
+  const double *wp;   /* packed: the KB weights of each r in turn */
+  double *out;
+  int64_t ldo, np;
+} Corr;
+
+/* KB channels x PV vectors of positions; KB·PV + PV + 1 <= NREG. */
+#define CORR_KERNEL(KB, PV)                                                  \
+  static void corr_##KB##x##PV(const Corr *X) {                              \
+    int64_t p0, r;                                                           \
+    int kk, j;                                                               \
+    for (p0 = 0; p0 < X->np; p0 += VL * PV) {                                \
+      vec acc[KB][PV], xv[PV];                                               \
+      const double *wq = X->wp, *in = X->in + p0;                            \
+      UNROLL for (kk = 0; kk < KB; kk++)                                     \
+        UNROLL for (j = 0; j < PV; j++) acc[kk][j] = (vec){0};               \
+      for (r = 0; r < X->nr; r++, wq += KB) {                                \
+        const double *xs = in + X->roff[r];                                  \
+        UNROLL for (j = 0; j < PV; j++) memcpy(&xv[j], xs + VL * j, sizeof(vec)); \
+        UNROLL for (kk = 0; kk < KB; kk++)                                   \
+          UNROLL for (j = 0; j < PV; j++) acc[kk][j] = VFMA(acc[kk][j], xv[j], splat(wq[kk]));      \
+      }                                                                      \
+      UNROLL for (kk = 0; kk < KB; kk++)                                     \
+        UNROLL for (j = 0; j < PV; j++)                                      \
+          memcpy(X->out + kk * X->ldo + p0 + VL * j, &acc[kk][j], sizeof(vec)); \
+    }                                                                        \
+  }
+
+/* Dot products: for KB rows of gy (ldg apart) and RB offsets,
+** acc[kk][rr] = Σ over S samples and nv vectors of gy[kk][p] · in[p + roff[rr]],
+** sample s's gy and input sstep_g and sstep_x further on; the sums are
+** added to gw[kk·ldw + rr]. */
+typedef struct Dots {
+  const double *gy, *in;
+  int64_t ldg, sstep_g, sstep_x, S, nv;
+  const int64_t *roff;
+  double *gw;
+  int64_t ldw;
+} Dots;
+
+/* KB rows x RB offsets; KB·RB + KB + 1 <= NREG. */
+#define DOTS_KERNEL(KB, RB)                                                  \
+  static void dots_##KB##x##RB(const Dots *D, int64_t rb) {                  \
+    vec acc[KB][RB], g[KB], xv;                                              \
+    int64_t s, p;                                                            \
+    int kk, rr;                                                              \
+    UNROLL for (kk = 0; kk < KB; kk++)                                       \
+      UNROLL for (rr = 0; rr < RB; rr++) acc[kk][rr] = (vec){0};             \
+    for (s = 0; s < D->S; s++) {                                             \
+      const double *gs = D->gy + s * D->sstep_g, *xs = D->in + s * D->sstep_x; \
+      for (p = 0; p < D->nv * VL; p += VL) {                                 \
+        UNROLL for (kk = 0; kk < KB; kk++)                                   \
+          memcpy(&g[kk], gs + kk * D->ldg + p, sizeof(vec));                 \
+        UNROLL for (rr = 0; rr < RB; rr++) {                                 \
+          memcpy(&xv, xs + D->roff[rr] + p, sizeof(vec));                    \
+          UNROLL for (kk = 0; kk < KB; kk++) acc[kk][rr] = VFMA(acc[kk][rr], g[kk], xv);      \
+        }                                                                    \
+      }                                                                      \
+    }                                                                        \
+    for (kk = 0; kk < KB; kk++)                                              \
+      for (rr = 0; rr < RB && rr < rb; rr++) {                               \
+        double sum = 0.0;                                                    \
+        int q;                                                               \
+        for (q = 0; q < VL; q++) sum += acc[kk][rr][q];                      \
+        D->gw[kk * D->ldw + rr] += sum;                                      \
+      }                                                                      \
+  }
+
+typedef void (*CorrFn)(const Corr *);
+typedef void (*DotsFn)(const Dots *, int64_t);
+
+/* The blocks, widest first: a layer's channels are split greedily. */
+#if NREG >= 32
+CORR_KERNEL(8, 3)
+CORR_KERNEL(6, 4)
+CORR_KERNEL(4, 4)
+CORR_KERNEL(2, 4)
+CORR_KERNEL(1, 4)
+static const struct { int kb, pv; CorrFn fn; } corr_blocks[] = {
+  {8, 3, corr_8x3}, {6, 4, corr_6x4}, {4, 4, corr_4x4}, {2, 4, corr_2x4}, {1, 4, corr_1x4}};
+DOTS_KERNEL(4, 6)
+DOTS_KERNEL(4, 5)
+DOTS_KERNEL(4, 4)
+DOTS_KERNEL(2, 6)
+DOTS_KERNEL(2, 5)
+DOTS_KERNEL(2, 4)
+DOTS_KERNEL(1, 6)
+DOTS_KERNEL(1, 5)
+DOTS_KERNEL(1, 4)
+#define DOTS_KBS {4, 2, 1}
+#define DOTS_RBS {6, 5, 4}
+static const DotsFn dots_fns[3][3] = {{dots_4x6, dots_4x5, dots_4x4},
+                                      {dots_2x6, dots_2x5, dots_2x4},
+                                      {dots_1x6, dots_1x5, dots_1x4}};
+#else
+CORR_KERNEL(6, 2)
+CORR_KERNEL(4, 3)
+CORR_KERNEL(2, 4)
+CORR_KERNEL(1, 4)
+static const struct { int kb, pv; CorrFn fn; } corr_blocks[] = {
+  {6, 2, corr_6x2}, {4, 3, corr_4x3}, {2, 4, corr_2x4}, {1, 4, corr_1x4}};
+DOTS_KERNEL(3, 4)
+DOTS_KERNEL(3, 3)
+DOTS_KERNEL(3, 2)
+DOTS_KERNEL(2, 4)
+DOTS_KERNEL(2, 3)
+DOTS_KERNEL(2, 2)
+DOTS_KERNEL(1, 4)
+DOTS_KERNEL(1, 3)
+DOTS_KERNEL(1, 2)
+#define DOTS_KBS {3, 2, 1}
+#define DOTS_RBS {4, 3, 2}
+static const DotsFn dots_fns[3][3] = {{dots_3x4, dots_3x3, dots_3x2},
+                                      {dots_2x4, dots_2x3, dots_2x2},
+                                      {dots_1x4, dots_1x3, dots_1x2}};
+#endif
+#define NCORR ((int)(sizeof corr_blocks / sizeof corr_blocks[0]))
+
+/* The widest correlation block for the k channels left. */
+static int corr_block(int64_t left) {
+  int b = 0;
+  while (b < NCORR - 1 && corr_blocks[b].kb > left) b++;
+  return b;
 }
 
-typedef struct Plan { int64_t Hp, Wp, P, plane, Np, Npb, taps, *off; } Plan;
+static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-static int plan(const DirectGeom *G, Plan *D) {
-  int64_t t, max_off = 0;
+/* n doubles of 0 at p, which may be NULL when n is 0 (no input channels). */
+static void zero(double *p, int64_t n) {
+  if (n > 0) memset(p, 0, (size_t)n * sizeof(double));
+}
+
+/* ======================================================================
+** Geometry
+** ====================================================================== */
+
+typedef struct Plan {
+  int64_t Hp, Wp, taps, max_off;
+  int64_t Np;      /* wide output positions in use: (OH − 1)·Wp + OW */
+  int64_t ldo;     /* a wide row of y or gy, with room for a block's overrun */
+  int64_t plane;   /* a padded input plane, with room for reads past it */
+} Plan;
+
+static void plan(const DirectGeom *G, Plan *D) {
   D->Hp = G->H + 2 * G->ph;
   D->Wp = G->W + 2 * G->pw;
-  D->P = D->Hp * D->Wp;
   D->taps = G->kh * G->kw;
-  D->Np = (G->OH - 1) * D->Wp + G->OW;          /* wide positions in use */
-  D->Npb = (D->Np + PB - 1) / PB * PB;          /* rounded up to blocks */
-  if ((D->off = malloc((size_t)D->taps * sizeof *D->off)) == NULL) return -1;
-  for (t = 0; t < D->taps; t++) {
-    D->off[t] = t / G->kw * G->dh * D->Wp + t % G->kw * G->dw;
-    if (D->off[t] > max_off) max_off = D->off[t];
-  }
-  D->plane = D->Npb + max_off > D->P ? D->Npb + max_off : D->P;
-  return 0;
+  D->max_off = (G->kh - 1) * G->dh * D->Wp + (G->kw - 1) * G->dw;
+  D->Np = (G->OH - 1) * D->Wp + G->OW;
+  D->ldo = round_up(D->Np, VL) + MAX_PB;
+  /* a block reads up to MAX_PB past Np, plus the largest offset */
+  D->plane = round_up(D->Hp * D->Wp > D->ldo + D->max_off ? D->Hp * D->Wp
+                                                          : D->ldo + D->max_off, VL);
 }
+
+static int64_t tap_off(const DirectGeom *G, const Plan *D, int64_t t) {
+  return t / G->kw * G->dh * D->Wp + t % G->kw * G->dw;
+}
+
+/* n doubles; an inline loop where memcpy's call costs more than the 5 to
+** 30 doubles of an image row. */
+static void copy_row(double *restrict dst, const double *restrict src, int64_t n) {
+  int64_t i;
+  for (i = 0; i < n; i++) dst[i] = src[i];
+}
+
+/* The zero-padded planes of one sample into xp (C planes): only the
+** interior is written, the padding was zeroed once. */
+static void pad_sample(const DirectGeom *G, const Plan *D, const double *x, double *xp) {
+  int64_t c, h;
+  for (c = 0; c < G->C; c++)
+    for (h = 0; h < G->H; h++)
+      copy_row(xp + c * D->plane + (h + G->ph) * D->Wp + G->pw, x + (c * G->H + h) * G->W,
+               G->W);
+}
+
+/* The K rows of one sample's gy, widened to rows Wp long at `at` within
+** rows `ld` apart (the junk and the rest were zeroed once). */
+static void widen_grad(const DirectGeom *G, const Plan *D, const double *gy, double *gw,
+                       int64_t ld, int64_t at) {
+  int64_t k, oh;
+  for (k = 0; k < G->K; k++)
+    for (oh = 0; oh < G->OH; oh++)
+      copy_row(gw + k * ld + at + oh * D->Wp, gy + (k * G->OH + oh) * G->OW, G->OW);
+}
+
+/* Runs the correlation of every block of `nout` output channels:
+** w(o, r) is the weight of output channel o for row r; wp is scratch of
+** nout·nr doubles for the packed weights. */
+typedef double (*WeightAt)(const DirectGeom *G, const double *w, int64_t o, int64_t r);
+
+static void pack_blocks(const DirectGeom *G, const double *w, WeightAt at, int64_t nout,
+                        int64_t nr, double *wp) {
+  int64_t o0 = 0, r;
+  while (o0 < nout) {
+    int b = corr_block(nout - o0), kk, kb = corr_blocks[b].kb;
+    for (r = 0; r < nr; r++)
+      for (kk = 0; kk < kb; kk++) wp[o0 * nr + r * kb + kk] = at(G, w, o0 + kk, r);
+    o0 += kb;
+  }
+}
+
+static void correlate(int64_t nout, const double *in, const int64_t *roff, int64_t nr,
+                      const double *wp, double *out, int64_t ldo, int64_t npos) {
+  int64_t o0 = 0;
+  while (o0 < nout) {
+    int b = corr_block(nout - o0);
+    Corr X;
+    X.in = in;
+    X.roff = roff;
+    X.nr = nr;
+    X.wp = wp + o0 * nr;
+    X.out = out + o0 * ldo;
+    X.ldo = ldo;
+    X.np = round_up(npos, VL * corr_blocks[b].pv);
+    corr_blocks[b].fn(&X);
+    o0 += corr_blocks[b].kb;
+  }
+}
+
+static double weight_forward(const DirectGeom *G, const double *w, int64_t k, int64_t r) {
+  return w[k * G->C * G->kh * G->kw + r];   /* w[k][c][t], r = c·taps + t */
+}
+
+static double weight_input(const DirectGeom *G, const double *w, int64_t c, int64_t r) {
+  int64_t taps = G->kh * G->kw;   /* r = k·taps + t */
+  return w[(r / taps * G->C + c) * taps + r % taps];
+}
+
+/* ======================================================================
+** The three computations
+** ====================================================================== */
 
 int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
                         const double *bias, double *y) {
   Plan D;
-  double *xp, *yw;
-  int64_t n, k0, p0, c, t, kk, oh, ow;
-  if (plan(G, &D) != 0) return -1;
-  xp = malloc((size_t)(G->C * D.plane) * sizeof(double));
-  yw = malloc((size_t)(G->K * D.Npb) * sizeof(double));
-  if (xp == NULL || yw == NULL) {
-    free(xp); free(yw); free(D.off);
-    return -1;
+  double *part[3], *xp, *yw, *wp;
+  int64_t *roff, n, k, oh, ow, r, nr = G->C * G->kh * G->kw, size[3];
+  int st;
+  plan(G, &D);
+  size[0] = G->C * D.plane;
+  size[1] = G->K * D.ldo;
+  size[2] = G->K * nr;
+  if ((roff = malloc((size_t)(nr + 1) * sizeof *roff)) == NULL)
+    return nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
+  if ((st = workspace_get(3, size, part)) != NN_OK) {
+    free(roff);
+    return st;
   }
-  for (n = 0; n < G->N; n++) {
-    pad_sample(G, x + n * G->C * G->H * G->W, xp, D.P, D.Wp, D.plane);
-    for (k0 = 0; k0 < G->K; k0 += KB) {
-      int64_t kb = G->K - k0 < KB ? G->K - k0 : KB;
-      for (p0 = 0; p0 < D.Npb; p0 += PB) {
-        v8 acc[KB][PB / 8];
-        int j;
-        for (kk = 0; kk < KB; kk++) {
-          double b0 = bias != NULL && kk < kb ? bias[k0 + kk] : 0.0;
-          for (j = 0; j < PB / 8; j++) acc[kk][j] = (v8){0} + b0;
-        }
-        for (c = 0; c < G->C; c++)
-          for (t = 0; t < D.taps; t++) {
-            const double *xs = xp + c * D.plane + D.off[t] + p0;
-            const double *wt = w + ((k0 + 0) * G->C + c) * D.taps + t;   /* w[k0][c][t] */
-            int64_t ws = G->C * D.taps;
-            v8 xv[PB / 8];
-            for (j = 0; j < PB / 8; j++) LOAD8(xv[j], xs + 8 * j);
-            for (kk = 0; kk < KB; kk++) {
-              double wv = wt[(kk < kb ? kk : 0) * ws];
-              for (j = 0; j < PB / 8; j++) acc[kk][j] += xv[j] * wv;
-            }
-          }
-        for (kk = 0; kk < kb; kk++)   /* one vector store each (a 256-byte memcpy was a call) */
-          for (j = 0; j < PB / 8; j++) memcpy(yw + (k0 + kk) * D.Npb + p0 + 8 * j, &acc[kk][j], sizeof(v8));
+  xp = part[0], yw = part[1], wp = part[2];
+  for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
+  pack_blocks(G, w, weight_forward, G->K, nr, wp);
+  zero(xp, size[0]);
+  for (n = 0; n < G->N && st == NN_OK; n++) {
+    double *yn = y + n * G->K * G->OH * G->OW;
+    pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
+    correlate(G->K, xp, roff, nr, wp, yw, D.ldo, D.Np);
+    for (k = 0; k < G->K; k++) {   /* the real columns of the wide rows */
+      double b = bias != NULL ? bias[k] : 0.0;
+      for (oh = 0; oh < G->OH; oh++) {
+        double *dst = yn + (k * G->OH + oh) * G->OW;
+        const double *src = yw + k * D.ldo + oh * D.Wp;
+        for (ow = 0; ow < G->OW; ow++) dst[ow] = src[ow] + b;
       }
     }
-    for (kk = 0; kk < G->K; kk++)   /* the real columns of the wide rows */
-      for (oh = 0; oh < G->OH; oh++)
-        for (ow = 0; ow < G->OW; ow++)
-          y[((n * G->K + kk) * G->OH + oh) * G->OW + ow] = yw[kk * D.Npb + oh * D.Wp + ow];
+    st = nn_check_interrupt();
   }
-  free(xp);
-  free(yw);
-  free(D.off);
-  return 0;
+  free(roff);
+  return workspace_done(st);
 }
+
+int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *gy, double *gx) {
+  Plan D;
+  double *part[3], *gp, *out, *wp;
+  int64_t *roff, n, c, h, r, q0, Nq, ldq, gplane, nr = G->K * G->kh * G->kw, size[3];
+  int st;
+  plan(G, &D);
+  /* output positions: the interior of the padded input, wide; gy sits
+  ** max_off into each of its planes so that q − off(t) never goes below 0 */
+  q0 = G->ph * D.Wp + G->pw;
+  Nq = (G->H - 1) * D.Wp + G->W;
+  ldq = round_up(Nq, VL) + MAX_PB;
+  gplane = round_up(D.max_off + (Nq + q0 > D.Np ? Nq + q0 : D.Np) + MAX_PB + VL, VL);
+  size[0] = G->K * gplane;
+  size[1] = G->C * ldq;
+  size[2] = G->C * nr;
+  if ((roff = malloc((size_t)(nr + 1) * sizeof *roff)) == NULL)
+    return nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
+  if ((st = workspace_get(3, size, part)) != NN_OK) {
+    free(roff);
+    return st;
+  }
+  gp = part[0], out = part[1], wp = part[2];
+  for (r = 0; r < nr; r++)
+    roff[r] = r / D.taps * gplane + q0 + D.max_off - tap_off(G, &D, r % D.taps);
+  pack_blocks(G, w, weight_input, G->C, nr, wp);
+  zero(gp, size[0]);
+  for (n = 0; n < G->N && st == NN_OK; n++) {
+    double *gxn = gx + n * G->C * G->H * G->W;
+    widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gp, gplane, D.max_off);
+    correlate(G->C, gp, roff, nr, wp, out, ldq, Nq);
+    for (c = 0; c < G->C; c++)
+      for (h = 0; h < G->H; h++)
+        copy_row(gxn + (c * G->H + h) * G->W, out + c * ldq + h * D.Wp, G->W);
+    st = nn_check_interrupt();
+  }
+  free(roff);
+  return workspace_done(st);
+}
+
+/* Samples a chunk of the weight gradient takes at once: their padded
+** inputs and widened gradients in about CHUNK_BYTES, so that the dot
+** products reduce their registers once a chunk rather than once a sample. */
+#define CHUNK_BYTES ((int64_t)1 << 19)
 
 int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *gy,
                             double *gw) {
+  static const int kbs[] = DOTS_KBS, rbs[] = DOTS_RBS;
   Plan D;
-  double *xp, *gyw;
-  int64_t n, k0, c, t, kk, p, oh;
-  if (plan(G, &D) != 0) return -1;
-  xp = malloc((size_t)(G->C * D.plane) * sizeof(double));
-  gyw = calloc((size_t)(G->K * D.Npb), sizeof(double));   /* junk stays 0 */
-  if (xp == NULL || gyw == NULL) {
-    free(xp); free(gyw); free(D.off);
-    return -1;
+  double *part[2], *xp, *gyw;
+  int64_t *roff, n0, S, r, nr = G->C * G->kh * G->kw, per, size[2], k0, r0, s;
+  int st, best = 0, i;
+  plan(G, &D);
+  per = G->C * D.plane + G->K * D.ldo;
+  S = CHUNK_BYTES / (per * (int64_t)sizeof(double));
+  if (S > G->N) S = G->N;
+  if (S < 1) S = 1;
+  size[0] = S * G->C * D.plane;
+  size[1] = S * G->K * D.ldo;
+  /* the offset block that leaves the fewest wasted rows */
+  for (i = 1; i < 3; i++)
+    if (round_up(nr, rbs[i]) < round_up(nr, rbs[best])) best = i;
+  /* offsets padded to a whole number of blocks (the extra rows read
+  ** offset 0 and are dropped) */
+  if ((roff = calloc((size_t)round_up(nr, rbs[best]) + 1, sizeof *roff)) == NULL)
+    return nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
+  if ((st = workspace_get(2, size, part)) != NN_OK) {
+    free(roff);
+    return st;
   }
-  memset(gw, 0, (size_t)(G->K * G->C * D.taps) * sizeof(double));
-  for (n = 0; n < G->N; n++) {
-    pad_sample(G, x + n * G->C * G->H * G->W, xp, D.P, D.Wp, D.plane);
-    for (kk = 0; kk < G->K; kk++)
-      for (oh = 0; oh < G->OH; oh++)
-        memcpy(gyw + kk * D.Npb + oh * D.Wp, gy + ((n * G->K + kk) * G->OH + oh) * G->OW,
-               (size_t)G->OW * sizeof(double));
-    for (c = 0; c < G->C; c++)
-      for (t = 0; t < D.taps; t++) {
-        const double *xs = xp + c * D.plane + D.off[t];
-        for (k0 = 0; k0 < G->K; k0 += KB) {
-          int64_t kb = G->K - k0 < KB ? G->K - k0 : KB;
-          const double *gk[KB];
-          v8 acc[KB];
-          for (kk = 0; kk < KB; kk++) {
-            gk[kk] = gyw + (k0 + (kk < kb ? kk : 0)) * D.Npb;
-            acc[kk] = (v8){0};
-          }
-          for (p = 0; p < D.Npb; p += 8) {
-            v8 xv, gv;
-            LOAD8(xv, xs + p);
-            for (kk = 0; kk < KB; kk++) {
-              LOAD8(gv, gk[kk] + p);
-              acc[kk] += gv * xv;
-            }
-          }
-          for (kk = 0; kk < kb; kk++) {
-            double s = 0.0;
-            int q;
-            for (q = 0; q < 8; q++) s += acc[kk][q];
-            gw[((k0 + kk) * G->C + c) * D.taps + t] += s;
-          }
-        }
+  xp = part[0], gyw = part[1];
+  for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
+  zero(gw, G->K * nr);
+  zero(xp, size[0]);
+  zero(gyw, size[1]);
+  for (n0 = 0; n0 < G->N && st == NN_OK; n0 += S) {
+    int64_t ns = G->N - n0 < S ? G->N - n0 : S;
+    for (s = 0; s < ns; s++) {
+      pad_sample(G, &D, x + (n0 + s) * G->C * G->H * G->W, xp + s * G->C * D.plane);
+      widen_grad(G, &D, gy + (n0 + s) * G->K * G->OH * G->OW, gyw + s * G->K * D.ldo,
+                 D.ldo, 0);
+    }
+    for (k0 = 0; k0 < G->K;) {
+      int kb = 0;
+      Dots X;
+      while (kb < 2 && kbs[kb] > G->K - k0) kb++;
+      X.gy = gyw + k0 * D.ldo;
+      X.ldg = D.ldo;
+      X.in = xp;
+      X.sstep_g = G->K * D.ldo;
+      X.sstep_x = G->C * D.plane;
+      X.S = ns;
+      X.nv = round_up(D.Np, VL) / VL;
+      X.ldw = nr;
+      for (r0 = 0; r0 < nr; r0 += rbs[best]) {
+        X.roff = roff + r0;
+        X.gw = gw + k0 * nr + r0;
+        dots_fns[kb][best](&X, nr - r0);
       }
+      k0 += kbs[kb];
+    }
+    st = nn_check_interrupt();
   }
-  free(xp);
-  free(gyw);
-  free(D.off);
-  return 0;
+  free(roff);
+  return workspace_done(st);
 }
 
 /* ======================================================================

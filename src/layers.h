@@ -53,6 +53,13 @@ Tensor *layer_conv2d(const Tensor *x, const Tensor *w, const Tensor *b,
 int layer_conv2d_backward(const Tensor *x, const Tensor *w, const Conv2dParams *p,
                           const Tensor *gy, Tensor **gx, Tensor **gw, Tensor **gb);
 
+/* How the convolutions run: CONV_AUTO chooses by shape (layers_conv.c);
+** the others force columns, the wide form or the direct kernels wherever
+** the forced one applies (columns everywhere else), for tests and
+** benchmarks that compare the paths.  Not thread-safe. */
+typedef enum { CONV_AUTO, CONV_COLUMNS, CONV_WIDE, CONV_DIRECT } ConvPath;
+void conv_force_path(ConvPath p);
+
 /* The transpose (the input gradient of a convolution, as a layer).
 ** x: N x Cin x H x W; w: Cin x (Cout/groups) x kh x kw; b: Cout or NULL. */
 Tensor *layer_conv_transpose2d(const Tensor *x, const Tensor *w, const Tensor *b,

@@ -13,7 +13,10 @@
 ** conv forward (for gx) plus the conv weight gradient with the roles of
 ** input and gradient swapped.
 **
-** Two ways to run the products:
+** Three ways to run them (the dispatch near the end picks by shape):
+**   - "direct" (stride 1, thin layers: LeNet's, CIFAR's, an image's first
+**     layer): no matrix product at all, register-blocked loops over a
+**     padded copy of each sample (conv_direct.c);
 **   - "cols": im2col in blocks of columns small enough to stay in cache
 **     between being written and being read by the GEMM (the whole matrix
 **     for a 5x5 kernel over 256 channels of 32x32 would be 52 MB); small
@@ -33,6 +36,7 @@
 
 #include "conv_direct.h"
 #include "gemm.h"
+#include "workspace.h"
 
 
 /*
@@ -213,48 +217,6 @@ static void unfold_whole(const Geom *G, double *xs, double *cols, int64_t ld, in
   }
 }
 
-/*
-** Workspace kept between calls.  Fresh megabytes from malloc on every call
-** are fresh pages, and faulting them in cost up to 20% of a layer's time
-** (measured on the benchmark's layer (a)).  Up to WORK_KEEP doubles
-** (64 MiB) stay allocated, reachable from here, so not a leak; more is
-** freed after the call.  Not thread-safe, like gemm().
-*/
-#define WORK_KEEP ((int64_t)1 << 23)
-static double *work_buf = NULL;
-static int64_t work_cap = 0;
-
-/* Carves part[i] of n[i] doubles (NULL when n[i] is 0) out of the workspace. */
-static int work_get(int count, const int64_t *n, double **part) {
-  int64_t total = 0;
-  int i;
-  for (i = 0; i < count; i++) {
-    part[i] = NULL;
-    total += (n[i] + 7) / 8 * 8;   /* 64-byte aligned parts */
-  }
-  if (total > work_cap) {
-    free(work_buf);
-    work_cap = 0;
-    if ((uint64_t)total > SIZE_MAX / sizeof(double) ||
-        (work_buf = malloc((size_t)total * sizeof(double))) == NULL)
-      return nn_fail(NN_ENOMEM, "out of memory allocating %lld elements of "
-                     "convolution workspace", (long long)total);
-    work_cap = total;
-  }
-  for (total = 0, i = 0; i < count; total += (n[i] + 7) / 8 * 8, i++)
-    part[i] = n[i] > 0 ? work_buf + total : NULL;
-  return NN_OK;
-}
-
-static int work_done(int st) {
-  if (work_cap > WORK_KEEP) {
-    free(work_buf);
-    work_buf = NULL;
-    work_cap = 0;
-  }
-  return st;
-}
-
 /* }====================================================== */
 
 
@@ -358,7 +320,7 @@ static int cols_forward(const Geom *G, const double *x, const double *w,
   plan_blocks(G, &cw, &nb);
   size[0] = G->rows * nb * cw;
   size[1] = nb > 1 ? G->Kg * nb * cw : 0;
-  st = work_get(2, size, part);
+  st = workspace_get(2, size, part);
   cols = part[0], tmp = part[1];
   if (st == NN_OK && bias != NULL && nb == 1)   /* the GEMMs add onto the bias */
     for (n = 0; n < G->N; n++)
@@ -385,7 +347,7 @@ static int cols_forward(const Geom *G, const double *x, const double *w,
           for (j = 0; j < B.cw; j++) dst[j] = src[j] + bk;
         }
     }
-  return work_done(st);
+  return workspace_done(st);
 }
 
 /* For dL/dy = gy: gx = col2im(wᵀ·gy) and gw = Σ gy·colsᵀ, either may be
@@ -400,7 +362,7 @@ static int cols_backward(const Geom *G, const double *x, const double *w,
   size[0] = gw != NULL ? G->rows * nb * cw : 0;
   size[1] = gx != NULL ? G->rows * nb * cw : 0;
   size[2] = nb > 1 ? G->Kg * nb * cw : 0;
-  st = work_get(3, size, part);
+  st = workspace_get(3, size, part);
   cols = part[0], dcols = part[1], tmp = part[2];
   if (st == NN_OK && gx != NULL)
     memset(gx, 0, (size_t)(G->N * G->C * G->H * G->W) * sizeof(double));
@@ -422,7 +384,7 @@ static int cols_backward(const Geom *G, const double *x, const double *w,
       for (s = 0; st == NN_OK && s < B.nb; s++)
         unfold(G, planes(G, gx, B.n0 + s, g), dcols + s * B.cw, w2, B.j0, B.cw, 1);
     }
-  return work_done(st);
+  return workspace_done(st);
 }
 
 /* }====================================================== */
@@ -516,7 +478,7 @@ static int wide_forward(const Geom *G, const Wide *D, const double *x, const dou
   size[0] = G->K * G->rows;
   size[1] = D->pad ? G->C * D->P : 0;
   size[2] = D->same ? 0 : G->K * D->ldw;
-  if ((st = work_get(3, size, part)) != NN_OK) return st;
+  if ((st = workspace_get(3, size, part)) != NN_OK) return st;
   tap_major(G, w, part[0]);
   if (D->pad) memset(part[1], 0, (size_t)size[1] * sizeof(double));   /* the border */
   for (n = 0; st == NN_OK && n < G->N; n++) {
@@ -540,7 +502,7 @@ static int wide_forward(const Geom *G, const Wide *D, const double *x, const dou
           ys[(k * G->OH + oh) * G->OW + ow] =
             out[k * D->ldw + oh * D->Wp + ow] + (bias != NULL ? bias[k] : 0.0);
   }
-  return work_done(st);
+  return workspace_done(st);
 }
 
 /* gx for dL/dy = gy. */
@@ -552,7 +514,7 @@ static int wide_grad_input(const Geom *G, const Wide *D, const double *w, const 
   size[0] = G->K * G->rows;
   size[1] = D->same ? 0 : G->K * D->ldw;
   size[2] = D->pad ? G->C * D->P : 0;
-  if ((st = work_get(3, size, part)) != NN_OK) return st;
+  if ((st = workspace_get(3, size, part)) != NN_OK) return st;
   tap_major(G, w, part[0]);
   if (!D->same) memset(part[1], 0, (size_t)size[1] * sizeof(double));   /* the junk */
   for (n = 0; st == NN_OK && n < G->N; n++) {
@@ -575,7 +537,7 @@ static int wide_grad_input(const Geom *G, const Wide *D, const double *w, const 
     }
     if (st == NN_OK && D->pad) pad_copy(G, D, gx, n, part[2], 1);   /* border dropped */
   }
-  return work_done(st);
+  return workspace_done(st);
 }
 
 /* }====================================================== */
@@ -587,10 +549,9 @@ static int wide_grad_input(const Geom *G, const Wide *D, const double *w, const 
 ** =======================================================
 */
 
-/* The direct kernel (conv_direct.c) for an image's first layers: stride 1,
-** one group, at most DIRECT_MAX_C input channels (LeNet's first layer ran
-** 3-4x faster than by columns; at 6 channels the columns' GEMM won). */
-#define DIRECT_MAX_C 4
+static ConvPath forced = CONV_AUTO;
+
+void conv_force_path(ConvPath p) { forced = p; }
 
 static void direct_geom(const Geom *G, DirectGeom *D) {
   D->N = G->N; D->C = G->C; D->H = G->H; D->W = G->W; D->K = G->K;
@@ -598,9 +559,25 @@ static void direct_geom(const Geom *G, DirectGeom *D) {
   D->OH = G->OH; D->OW = G->OW;
 }
 
+/*
+** When the direct kernels (conv_direct.c) pay, measured: stride 1, one
+** group, and a thin layer, where the GEMMs of the columns have too little
+** to sum over or too few rows to pay for their packing (LeNet's two
+** convolutions ran 2-4x faster direct).  Their extra work is the junk of
+** the wide rows, so a padding wider than the image is left to columns.
+*/
+#define DIRECT_MAX_ROWS 400   /* Cin·kh·kw */
+#define DIRECT_MAX_K 64
+
+static int direct_applies(const Geom *G) {
+  return G->sh == 1 && G->sw == 1 && G->groups == 1 && G->ph <= G->H && G->pw <= G->W &&
+         G->L > 0;
+}
+
 static int direct_plan(const Geom *G, DirectGeom *D) {
-  if (G->sh != 1 || G->sw != 1 || G->groups != 1 || G->C > DIRECT_MAX_C ||
-      G->ph > G->H || G->pw > G->W || G->L == 0)
+  if (!direct_applies(G)) return 0;
+  if (forced == CONV_AUTO ? G->rows > DIRECT_MAX_ROWS || G->K > DIRECT_MAX_K
+                          : forced != CONV_DIRECT)
     return 0;
   direct_geom(G, D);
   return 1;
@@ -608,13 +585,13 @@ static int direct_plan(const Geom *G, DirectGeom *D) {
 
 /* One group and a kernel over the whole input: a matrix product. */
 static int fc_plan(const Geom *G, DirectGeom *D) {
-  if (G->groups != 1 || G->N == 0) return 0;
+  if (G->groups != 1 || G->N == 0 || forced != CONV_AUTO) return 0;
   direct_geom(G, D);
   return conv_is_fc(D);
 }
 
-static int direct_status(int rc) {
-  return rc == 0 ? NN_OK : nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
+static int wide_chosen(const Geom *G, Wide *D) {
+  return (forced == CONV_AUTO || forced == CONV_WIDE) && wide_plan(G, D);
 }
 
 static int conv_forward_raw(const Geom *G, const double *x, const double *w,
@@ -622,16 +599,9 @@ static int conv_forward_raw(const Geom *G, const double *x, const double *w,
   Wide D;
   DirectGeom DG;
   if (fc_plan(G, &DG)) return conv_fc_forward(&DG, x, w, bias, y);
-  if (direct_plan(G, &DG)) return direct_status(conv_direct_forward(&DG, x, w, bias, y));
-  if (wide_plan(G, &D)) return wide_forward(G, &D, x, w, bias, y);
+  if (direct_plan(G, &DG)) return conv_direct_forward(&DG, x, w, bias, y);
+  if (wide_chosen(G, &D)) return wide_forward(G, &D, x, w, bias, y);
   return cols_forward(G, x, w, bias, y);
-}
-
-/* gx alone, by the wide form or by columns. */
-static int conv_backward_raw_gx(const Geom *G, const double *w, const double *gy, double *gx) {
-  Wide D;
-  if (wide_plan(G, &D)) return wide_grad_input(G, &D, w, gy, gx);
-  return cols_backward(G, NULL, w, gy, gx, NULL);
 }
 
 /* gx and/or gw (NULL: not wanted) for dL/dy = gy; x is read only for gw,
@@ -640,16 +610,17 @@ static int conv_backward_raw(const Geom *G, const double *x, const double *w,
                              const double *gy, double *gx, double *gw) {
   Wide D;
   DirectGeom DG;
+  int st = NN_OK;
   if (fc_plan(G, &DG)) return conv_fc_backward(&DG, x, w, gy, gx, gw);
-  if (gw != NULL && direct_plan(G, &DG)) {
-    int st = direct_status(conv_direct_grad_weight(&DG, x, gy, gw));
-    return st == NN_OK && gx != NULL ? conv_backward_raw_gx(G, w, gy, gx) : st;
+  if (direct_plan(G, &DG)) {
+    if (gw != NULL) st = conv_direct_grad_weight(&DG, x, gy, gw);
+    return st == NN_OK && gx != NULL ? conv_direct_grad_input(&DG, w, gy, gx) : st;
   }
   /* gw by columns: the per-tap GEMMs for it are Kg x Cg products with a
   ** long inner dimension, which ran 10-20% slower than the one im2col GEMM
   ** (measured); gx gains from the wide form as much as the forward does */
-  if (wide_plan(G, &D)) {
-    int st = gx != NULL ? wide_grad_input(G, &D, w, gy, gx) : NN_OK;
+  if (wide_chosen(G, &D)) {
+    st = gx != NULL ? wide_grad_input(G, &D, w, gy, gx) : NN_OK;
     return st == NN_OK && gw != NULL ? cols_backward(G, x, w, gy, NULL, gw) : st;
   }
   return cols_backward(G, x, w, gy, gx, gw);

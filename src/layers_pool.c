@@ -295,33 +295,42 @@ fail:
   return NULL;
 }
 
-/* Whether every winner lies in its own 2x2 block of the plane (as after
-** the 2x2, stride-2 pooling of most networks): then each input position
-** gets the gradient of at most one window. */
-static int winners_in_blocks(const double *a, int64_t planes, int64_t oh, int64_t ow,
-                             int64_t w) {
-  int64_t pl, oy, ox;
-  for (pl = 0; pl < planes; pl++, a += oh * ow)
-    for (oy = 0; oy < oh; oy++)
-      for (ox = 0; ox < ow; ox++) {
-        double d = a[oy * ow + ox] - (double)(2 * oy * w + 2 * ox);
-        if (!(d == 0 || d == 1 || d == (double)w || d == (double)(w + 1))) return 0;
-      }
-  return 1;
+/* When every winner lies in its own 2x2 block of the plane (as after the
+** 2x2, stride-2 pooling of most networks), each input position gets the
+** gradient of at most one window: each block is written whole, the
+** winner's gradient and three zeros, in one pass where zeroing the
+** input-sized gradient first was another.  Branch-free (the winner's
+** place in its block is a coin flip on real activations, and testing it
+** cost more than the rest of the backward); returns 0 if some winner lay
+** outside its block, and then the caller starts over. */
+/* *dst = the double of bits g if m is 1, else +0.0; without a branch
+** (which GCC makes of `m ? g : 0.0`), and exact for any g. */
+static void put_masked(double *dst, uint64_t g, uint64_t m) {
+  uint64_t v = g & (0 - m);
+  memcpy(dst, &v, sizeof v);
 }
 
-/* Each block written whole, the winner's gradient and three zeros: one
-** pass, where zeroing the input-sized gradient first was another. */
-static void scatter_blocks(const double *a, const double *d, double *dst, int64_t planes,
-                           int64_t oh, int64_t ow, int64_t w) {
+static int scatter_blocks(const double *a, const double *d, double *dst, int64_t planes,
+                          int64_t oh, int64_t ow, int64_t w) {
   int64_t pl, oy, ox;
+  double wd = (double)w;
+  int bad = 0;
   for (pl = 0; pl < planes; pl++, a += oh * ow, d += oh * ow, dst += 4 * oh * ow)
-    for (oy = 0; oy < oh; oy++)
+    for (oy = 0; oy < oh; oy++) {
+      const double *ar = a + oy * ow, *dr = d + oy * ow;
+      double *r0 = dst + 2 * oy * w, *r1 = r0 + w, base = (double)(2 * oy * w);
       for (ox = 0; ox < ow; ox++) {
-        int64_t p = 2 * oy * w + 2 * ox, i = oy * ow + ox;
-        dst[p] = dst[p + 1] = dst[p + w] = dst[p + w + 1] = 0.0;
-        dst[(int64_t)a[i]] = d[i];
+        double at = ar[ox] - (base + 2.0 * (double)ox);
+        uint64_t g, m0 = at == 0.0, m1 = at == 1.0, m2 = at == wd, m3 = at == wd + 1.0;
+        memcpy(&g, &dr[ox], sizeof g);
+        put_masked(&r0[2 * ox], g, m0);
+        put_masked(&r0[2 * ox + 1], g, m1);
+        put_masked(&r1[2 * ox], g, m2);
+        put_masked(&r1[2 * ox + 1], g, m3);
+        bad |= !(m0 | m1 | m2 | m3);
       }
+    }
+  return !bad;
 }
 
 /* The gradient goes to each window's winner; overlapping windows that
@@ -346,16 +355,17 @@ Tensor *layer_maxpool2d_backward(const Tensor *x, const Tensor *argmax, const Te
   planes = x->size[0] * x->size[1];
   hw = x->size[2] * x->size[3];
   out_plane = gy->size[2] * gy->size[3];
-  if (x->size[2] == 2 * gy->size[2] && x->size[3] == 2 * gy->size[3] &&
-      winners_in_blocks(data_of(ac), planes, gy->size[2], gy->size[3], x->size[3])) {
+  if (x->size[2] == 2 * gy->size[2] && x->size[3] == 2 * gy->size[3]) {
     if ((gx = tensor_new(4, x->size)) == NULL) goto fail;
-    scatter_blocks(data_of(ac), data_of(gc), data_of(gx), planes, gy->size[2], gy->size[3],
-                   x->size[3]);
-    tensor_release(ac);
-    tensor_release(gc);
-    return gx;
+    if (scatter_blocks(data_of(ac), data_of(gc), data_of(gx), planes, gy->size[2],
+                       gy->size[3], x->size[3])) {
+      tensor_release(ac);
+      tensor_release(gc);
+      return gx;
+    }
+    tensor_fill(gx, 0.0);
   }
-  if ((gx = tensor_zeros(4, x->size)) == NULL) goto fail;
+  else if ((gx = tensor_zeros(4, x->size)) == NULL) goto fail;
   for (pl = 0; pl < planes; pl++) {
     const double *a = data_of(ac) + pl * out_plane, *d = data_of(gc) + pl * out_plane;
     double *dst = data_of(gx) + pl * hw;

@@ -168,11 +168,13 @@ typedef struct Case {
   int bias;
 } Case;
 
-/* Convolutions.  The direct kernel takes stride 1, one group and <= 4
-** input channels (conv_direct.c).  The wide path takes stride 1 with >= 32 channels per
-** group, wide rows at most 25% longer than the output's, and either a 1x1
-** unpadded kernel on >= 128 positions or more positions than one block of
-** columns holds (2^18 / (channels·taps), at least 256). */
+/* Convolutions.  The direct kernels (conv_direct.c) take stride 1, one
+** group, padding at most the image, Cin·kh·kw <= 400 and Cout <= 64.  The
+** wide path takes the rest of stride 1 with >= 32 channels per group, wide
+** rows at most 25% longer than the output's, and either a 1x1 unpadded
+** kernel on >= 128 positions or more positions than one block of columns
+** holds (2^18 / (channels·taps), at least 256).  every_path_matches_naive
+** runs each case through each path. */
 static const Case conv_cases[] = {
   {"plain 3x3", 1, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1, 0},
   {"stride 2", 2, 3, 7, 7, 4, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1},
@@ -194,12 +196,17 @@ static const Case conv_cases[] = {
   {"wide unpadded", 1, 32, 34, 34, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, 0},
   {"wide 2x2 unpadded", 1, 32, 47, 47, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1},
   {"wide dilation 2, padding {2,1}", 1, 32, 32, 34, 3, 3, 3, 1, 1, 2, 1, 2, 2, 1, 1},
-  /* the direct kernel (conv_direct.c): stride 1, one group, <= 4 channels;
-  ** 6 output channels a block, 32 wide positions a block */
+  /* the direct kernels: output channels in blocks of 8, 6, 4, 2, 1,
+  ** positions in blocks of 24 or 32, rows (Cin·taps) in blocks of 4-6 */
   {"direct: LeNet's first layer, batch 2", 2, 1, 14, 14, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1},
   {"direct: 7 channels out (a part block), padding {1,2}", 2, 3, 9, 11, 7, 3, 3, 1, 1, 1, 2, 1, 1, 1, 1},
   {"direct: 13 out, dilation {2,1}, 4 in", 1, 4, 10, 7, 13, 3, 2, 1, 1, 2, 0, 2, 1, 1, 0},
-  {"columns at stride 1 with 5 channels", 2, 5, 8, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  {"direct: LeNet's second layer (16 out: two blocks of 8), batch 3", 3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1},
+  {"direct: 10 out (8 + 2), 7 rows of 1x1 (blocks of 4, one padded)", 2, 7, 5, 6, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1},
+  {"direct: 1 out, padding as wide as the image", 1, 2, 3, 4, 1, 3, 3, 1, 1, 3, 4, 1, 1, 1, 1},
+  {"direct: 3 out, dilation 3, 5x4 kernel", 2, 2, 16, 15, 3, 5, 4, 1, 1, 2, 1, 3, 3, 1, 0},
+  {"direct: 64 out, 400 rows (the limits)", 1, 16, 9, 9, 64, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1},
+  {"columns at stride 1 past the direct limit (65 out)", 2, 5, 8, 8, 65, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
   /* a kernel over the whole unpadded input is one matrix product */
   {"whole-input kernel (LeNet's C5), batch 3, stride 2", 3, 5, 5, 5, 7, 5, 5, 2, 2, 0, 0, 1, 1, 1, 1},
   {"whole-input 3x2 kernel, 1 channel", 2, 1, 3, 2, 4, 3, 2, 1, 1, 0, 0, 1, 1, 1, 0},
@@ -446,6 +453,24 @@ START_TEST(conv_matches_naive) {
 }
 END_TEST
 
+/* Every case again with each path forced where it applies (columns
+** elsewhere): the three must agree with the loops whatever the dispatch
+** picks today.  _i runs over cases x {columns, wide, direct}. */
+START_TEST(every_path_matches_naive) {
+  static const ConvPath paths[] = {CONV_COLUMNS, CONV_WIDE, CONV_DIRECT};
+  const Case *c = &conv_cases[_i / 3];
+  Conv2dParams p = case_params(c);
+  conv_force_path(paths[_i % 3]);
+  check_against_naive(c, 0, &p);
+  if (_i / 3 < NTCONV) {
+    Conv2dParams pt = tcase_params(&tconv_cases[_i / 3]);
+    check_against_naive(&tconv_cases[_i / 3].c, 1, &pt);
+  }
+  conv_force_path(CONV_AUTO);
+  finish();
+}
+END_TEST
+
 START_TEST(conv_transpose_matches_naive) {
   Conv2dParams p = tcase_params(&tconv_cases[_i]);
   Tensor *x, *w, *b, *y;
@@ -656,28 +681,34 @@ START_TEST(empty_batch) {
 END_TEST
 
 START_TEST(interrupted) {
-  /* the cols path, the wide path, the backward and the transpose all stop,
-  ** clear the flag and leave nothing behind */
+  /* the cols path, the wide path, the direct kernels, the backward and the
+  ** transpose all stop, clear the flag and leave nothing behind */
+  static const ConvPath paths[] = {CONV_WIDE, CONV_DIRECT};
   const Case *small = &conv_cases[1], *wide = &conv_cases[14];
   Conv2dParams ps = case_params(small), pw = case_params(wide);
   Tensor *x, *w, *b, *xw, *ww, *bw, *gx = NULL, *gw = NULL, *gb = NULL, *y;
+  int i;
   case_operands(small, 0, &x, &w, &b);
   case_operands(wide, 0, &xw, &ww, &bw);
   nn_interrupted = 1;
   FAILS_NULL(layer_conv2d(x, w, b, &ps), NN_EINTR, "interrupted");
   ck_assert_int_eq(nn_interrupted, 0);
-  nn_interrupted = 1;
-  FAILS_NULL(layer_conv2d(xw, ww, bw, &pw), NN_EINTR, "interrupted");
-  y = keep(layer_conv2d(xw, ww, bw, &pw));
-  nn_interrupted = 1;
-  FAILS(layer_conv2d_backward(xw, ww, &pw, y, &gx, &gw, &gb), NN_EINTR, "interrupted");
-  ck_assert(gx == NULL && gw == NULL && gb == NULL);
-  nn_interrupted = 1;
-  FAILS_NULL(layer_conv_transpose2d(y, ww, NULL, &pw), NN_EINTR, "interrupted");
-  nn_interrupted = 1;
-  FAILS(layer_conv_transpose2d_backward(y, ww, &pw, xw, &gx, &gw, &gb), NN_EINTR,
-        "interrupted");
-  ck_assert_int_eq(nn_interrupted, 0);
+  for (i = 0; i < 2; i++) {
+    conv_force_path(paths[i]);
+    nn_interrupted = 1;
+    FAILS_NULL(layer_conv2d(xw, ww, bw, &pw), NN_EINTR, "interrupted");
+    y = keep(layer_conv2d(xw, ww, bw, &pw));
+    nn_interrupted = 1;
+    FAILS(layer_conv2d_backward(xw, ww, &pw, y, &gx, &gw, &gb), NN_EINTR, "interrupted");
+    ck_assert(gx == NULL && gw == NULL && gb == NULL);
+    nn_interrupted = 1;
+    FAILS_NULL(layer_conv_transpose2d(y, ww, NULL, &pw), NN_EINTR, "interrupted");
+    nn_interrupted = 1;
+    FAILS(layer_conv_transpose2d_backward(y, ww, &pw, xw, &gx, &gw, &gb), NN_EINTR,
+          "interrupted");
+    ck_assert_int_eq(nn_interrupted, 0);
+  }
+  conv_force_path(CONV_AUTO);
   finish();
 }
 END_TEST
@@ -695,6 +726,7 @@ Suite *conv_suite(void) {
   tc = new_case(s, "naive");
   tcase_add_loop_test(tc, conv_matches_naive, 0, NCONV);
   tcase_add_loop_test(tc, conv_transpose_matches_naive, 0, NTCONV);
+  tcase_add_loop_test(tc, every_path_matches_naive, 0, 3 * NCONV);
   tcase_add_test(tc, non_contiguous_operands);
   tcase_add_test(tc, only_wanted_gradients);
   tc = new_case(s, "gradients");
