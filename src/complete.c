@@ -6,6 +6,8 @@
 ** and follows a metatable's __index only when that is a table.  Objects
 ** whose __index is a function (tensors, nn modules) expose their methods
 ** through a `__methods` table in their metatable, set for this purpose.
+** The one call it makes is nncalc's own: a package that loads on first use
+** (nn, models, optim) is loaded, so that its names are there to offer.
 */
 #include "complete.h"
 
@@ -64,10 +66,28 @@ static void push_index_table(lua_State *L, int idx) {
   lua_pushnil(L);
 }
 
+/* If the value at idx is one of nncalc's packages not yet loaded (its
+** metatable named "nncalc.package", prelude.lua), loads it through its
+** __load.  A failure leaves it as it was. */
+static void load_package(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return;
+  lua_pushliteral(L, "__name");
+  if (lua_rawget(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "nncalc.package") == 0) {
+    lua_pushliteral(L, "__load");
+    if (lua_rawget(L, -3) == LUA_TFUNCTION) {
+      if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+    }
+    else lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
 /* One step of a path: the member k (a string, or an integer index when
 ** isnum) of the value at -1, replacing it; nil when there is none.  Raw
 ** reads only, through the class when the value itself lacks it. */
 static void step_into(lua_State *L, const char *k, size_t klen, int isnum) {
+  load_package(L, -1);
   push_members(L, -1);
   lua_remove(L, -2);
   if (lua_isnil(L, -1)) return;
@@ -121,6 +141,7 @@ static void collect(lua_State *L, int list, const char *prefix, size_t plen,
                     const char *stem, int methods_only, int depth) {
   int t = lua_gettop(L);
   size_t slen = strlen(stem);
+  load_package(L, t);
   lua_pushnil(L);
   while (lua_next(L, t)) {
     if (lua_type(L, -2) == LUA_TSTRING) {

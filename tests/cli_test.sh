@@ -380,6 +380,16 @@ case "$last" in *"123|6|"*"[tensor 2]|kept|"*) ok ;; *) bad "W1 stays the studen
 expect "ask() reads a typo as unreadable, not as no answer" 0 "true	true	6" "$NN" -e \
   'local p = require("nncalc.lesson").parse; print(p("-4x") == false, p("  ") == nil, p("2*3"))'
 
+# ---- nn, models and optim load on first use (start-up, issue 17.4) --------------
+expect "packages are not loaded at start-up" 0 "nil nil nil" "$NN" -e \
+  'print(("%s %s %s"):format(package.loaded["nncalc.nn"], package.loaded["nncalc.models"], package.loaded["nncalc.optim"]))'
+expect "first use loads nn into the same table" 0 "true true true 3" "$NN" -e \
+  'local t = nn; local m = nn.Linear(2, 3); print(("%s %s %s %d"):format(t == nn, nncalc.nn == nn, require("nncalc.nn") == nn, m.out_features))'
+expect "pairs(models) loads models" 0 "lenet5" "$NN" -e 'for k in pairs(models) do io.write(k, " ") end'
+expect "a user's entry put into nn before it loaded stays theirs" 0 "mine 2 true" "$NN" -e \
+  'nn.Linear = "mine"; nn.Mine = 2; print(("%s %d %s"):format(nn.Linear, nn.Mine, nn.Conv2d ~= nil))'
+expect "optim loads on first use from a script" 0 "SGD" "$NN" -e 'print(optim.SGD({tensor{1}:requires_grad()}, {lr = 0.1}))'
+
 # ---- environment ---------------------------------------------------------------
 expect "NNCALC_MAX_ELEMENTS caps allocations" 1 "over the limit of 50 elements" \
   env NNCALC_MAX_ELEMENTS=50 "$NN" -e "zeros(10, 10)"

@@ -53,7 +53,9 @@ keys 'x:su' Tab Tab; check "Tab lists tensor methods" "x:sub"
 check "  ... including sum" "x:sum"
 keys 'm()' Enter; check "completed method runs" "6"
 keys 'nncalc.Ten' Tab; check "Tab completes nested fields" "> nncalc.Tensor"
+# nn and models load on first use: completion loads them (the first use here)
 keys C-u 'nn.Con' Tab Tab; check "Tab lists nn classes" "nn.Conv2d"
+keys C-u 'models.len' Tab; check "Tab completes a package not yet loaded: models.len -> models.lenet5" "> models.lenet5"
 keys C-u 'm = nn.Conv2' Tab; check "Tab completes nn.Conv2 -> nn.Conv2d" "> m = nn.Conv2d"
 keys '(1, 2, 3)' Enter 'm:out' Tab; check "Tab completes module methods" "> m:out_shape"
 keys C-u

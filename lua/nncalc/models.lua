@@ -4,7 +4,7 @@
 --   models.lenet5()  models.alexnet()  models.vgg11()  models.vgg16()
 --   models.resnet18()  models.resnet50()  models.inception{...}
 --   models.gpt2{...}  models.bert{...}  models.vit{...}  models.param_counts(model)
-local models = {}
+local models = nncalc._package("models")
 
 local function conv(cin, cout, k, o) return nn.Conv2d(cin, cout, k, o) end
 

@@ -5,7 +5,7 @@
 --   opt = optim.SGD(net:parameters(), {lr=0.1, momentum=0.9, nesterov=true})
 --   loss:backward(); opt:step{trace=true}; opt:zero_grad()
 
-local optim = {}
+local optim = nncalc._package("optim")
 
 -- ---- shared parts ------------------------------------------------------------
 

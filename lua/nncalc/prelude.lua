@@ -56,7 +56,40 @@ function lib.is_tensor(v) return getmetatable(v) == tensor_mt end
 
 require("nncalc.term")     -- before anything prints
 require("nncalc.format")
-for name, module in pairs(exports.tables) do lib[name] = require(module) end
+
+-- The packages (nn, models, optim) load on their first use, as the lazy
+-- functions do: loading them took a third of the start-up.  Until then
+-- each is an empty table whose metatable loads the module into that very
+-- table (lib._package), so nncalc.nn, the global nn and require's result
+-- are one table; __pairs loads too (help's listings), and Tab completion
+-- calls __load (src/complete.c).  What a user put into the table before
+-- it loaded stays theirs.
+local package_mt = {}
+local function lazy_package(name, module)
+  local t = {}
+  local function load()
+    if getmetatable(t) == package_mt[name] then
+      local mine = {}
+      for k, v in next, t do mine[k] = v end
+      setmetatable(t, nil)
+      require(module)
+      for k, v in next, mine do t[k] = v end
+    end
+    return t
+  end
+  package_mt[name] = { __name = "nncalc.package", __load = load,
+    __index = function(_, k) return load()[k] end,
+    __pairs = function() return next, load(), nil end }
+  return setmetatable(t, package_mt[name])
+end
+for name, module in pairs(exports.tables) do lib[name] = lazy_package(name, module) end
+
+-- The table a package's module fills: its lazy placeholder, now plain.
+function lib._package(name)
+  local t = rawget(lib, name)
+  if getmetatable(t) == package_mt[name] then setmetatable(t, nil) end
+  return t
+end
 
 -- The library table is the whole API (require "nncalc" from stock Lua):
 -- its Lua functions load with their module on first use.

@@ -1,7 +1,8 @@
 -- nn/init.lua — the nn package: layers as modules (Linear, Conv2d, ...),
 -- containers (Sequential, Residual, Concat) and losses.
 local Module = require("nncalc.nn.Module")
-local nn = { Module = Module, class = Module.class, is_module = Module.is_module }
+local nn = nncalc._package("nn")
+nn.Module, nn.class, nn.is_module = Module, Module.class, Module.is_module
 
 nn.Linear = require("nncalc.nn.Linear")
 nn.init = require("nncalc.nn.initializers")
