@@ -2,9 +2,16 @@
 # workloads as anchor_nncalc.lua, float64, one thread, printed as
 # "key value" lines (microseconds, or milliseconds for keys ending in _ms).
 # Run by Debian's /usr/bin/python3 (python3-torch); nncalc needs none of it.
+import os
 import time
-import torch
-import torch.nn as nn
+
+# one thread: torch.set_num_threads(1) below does not reach OpenBLAS's own
+# pthread pool, which must be told before the library loads
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import torch  # noqa: E402 (after the thread settings)
+import torch.nn as nn  # noqa: E402
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float64)

@@ -35,7 +35,13 @@ local torch_ok = os.execute("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1"
 local nnr, tr = {}, {}
 for _ = 1, rounds do
   run(bin .. " " .. here .. "/anchor_nncalc.lua", nnr)
-  if torch_ok then run("/usr/bin/python3 " .. here .. "/anchor_torch.py", tr) end
+  -- one thread for PyTorch's BLAS too: torch.set_num_threads(1) does not
+  -- reach OpenBLAS's own pthread pool, and its convolutions ran on both
+  -- cores of this machine (141% CPU) without these
+  if torch_ok then
+    run("OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 /usr/bin/python3 " .. here ..
+        "/anchor_torch.py", tr)
+  end
   if peak_cmd then
     local p = io.popen(peak_cmd .. " --peak")
     local v = p and tonumber(p:read("l"))
@@ -51,7 +57,7 @@ local function verdict(ok) return ok and "PASS" or "MISS" end
 print(("== nncalc beside PyTorch, same run: medians of %d interleaved rounds =="):format(rounds))
 if torch_ok then
   print("PyTorch " .. (io.popen("/usr/bin/python3 -c 'import torch; print(torch.__version__)'"):read("l") or "?")
-    .. " (Debian python3-torch), float64, torch.set_num_threads(1)")
+    .. " (Debian python3-torch), float64, torch.set_num_threads(1), OPENBLAS_NUM_THREADS=1")
 else
   print("PyTorch anchor absent (/usr/bin/python3 cannot import torch; apt-get install python3-torch): nncalc's figures only")
 end
