@@ -360,6 +360,20 @@ static double weight_input(const DirectGeom *G, const double *w, int64_t c, int6
 ** The three computations
 ** ====================================================================== */
 
+/* The offsets (nroff of them, zeroed) and the workspace parts of one call;
+** on failure nothing is left allocated. */
+static int get_scratch(int64_t nroff, int count, const int64_t *size, double **part,
+                       int64_t **roff) {
+  int st;
+  if ((*roff = calloc((size_t)nroff + 1, sizeof **roff)) == NULL)
+    return nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
+  if ((st = workspace_get(count, size, part)) != NN_OK) {
+    free(*roff);
+    *roff = NULL;
+  }
+  return st;
+}
+
 int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
                         const double *bias, double *y) {
   Plan D;
@@ -371,12 +385,7 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
   size[0] = G->C * D.plane;
   size[1] = tile_buffer(G->K, G->C, D.max_off, D.Np);
   size[2] = G->K * nr;
-  if ((roff = malloc((size_t)(nr + 1) * sizeof *roff)) == NULL)
-    return nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
-  if ((st = workspace_get(3, size, part)) != NN_OK) {
-    free(roff);
-    return st;
-  }
+  if ((st = get_scratch(nr, 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], tb = part[1], wp = part[2];
   E.dplane = G->OH * G->OW, E.width = G->OW, E.Wp = D.Wp, E.bias = bias;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
@@ -407,12 +416,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   size[0] = G->K * gplane;
   size[1] = tile_buffer(G->C, G->K, q0 + D.max_off, Nq);
   size[2] = G->C * nr;
-  if ((roff = malloc((size_t)(nr + 1) * sizeof *roff)) == NULL)
-    return nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
-  if ((st = workspace_get(3, size, part)) != NN_OK) {
-    free(roff);
-    return st;
-  }
+  if ((st = get_scratch(nr, 3, size, part, &roff)) != NN_OK) return st;
   gp = part[0], tb = part[1], wp = part[2];
   E.dplane = G->H * G->W, E.width = G->W, E.Wp = D.Wp, E.bias = NULL;
   for (r = 0; r < nr; r++)
@@ -456,12 +460,7 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
     if (round_up(nr, rbs[i]) < round_up(nr, rbs[best])) best = i;
   /* offsets padded to a whole number of blocks (the extra rows read
   ** offset 0 and are dropped) */
-  if ((roff = calloc((size_t)round_up(nr, rbs[best]) + 1, sizeof *roff)) == NULL)
-    return nn_fail(NN_ENOMEM, "out of memory in the convolution's workspace");
-  if ((st = workspace_get(2, size, part)) != NN_OK) {
-    free(roff);
-    return st;
-  }
+  if ((st = get_scratch(round_up(nr, rbs[best]), 2, size, part, &roff)) != NN_OK) return st;
   xp = part[0], gyw = part[1];
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
   zero(gw, G->K * nr);
