@@ -443,7 +443,28 @@ static int deliver(Tensor *input, Tensor *g, char *acc, AgOptions *opt) {
   return accumulate(&input->grad, g);
 }
 
-static int run_node(Node *n, AgOptions *opt) {
+/* The upstream gradient that the backward function now running may reuse
+** (ag_reusable), or NULL. */
+static const Tensor *spare_gout = NULL;
+
+int ag_reusable(const Tensor *g) {
+  return g != NULL && g == spare_gout && g->refcount == 1 && g->storage->refcount == 1 &&
+         tensor_is_contiguous(g);
+}
+
+/* Whether n's upstream gradient is kept after the pass, for graph() to
+** draw (small graphs only, see AG_KEEP_NODES). */
+static int keeps_gout(const NodeList *order, const Node *n) {
+  return order->n <= AG_KEEP_NODES && n->gout != NULL &&
+         tensor_numel(n->gout) <= AG_KEEP_VALUES;
+}
+
+/* Runs n's backward and delivers its input gradients.  With `spent`, n's
+** upstream gradient is not needed after the backward function (nothing
+** records, retains or keeps it): it is released before the delivery, so
+** a training step's working set is the gradients in flight rather than
+** all of them, and the backward function may reuse it (ag_reusable). */
+static int run_node(Node *n, AgOptions *opt, int spent) {
   Tensor *inl[NODE_INLINE_IN] = {NULL}, **gin = inl;
   char accl[NODE_INLINE_IN] = {0}, *acc = accl;
   int i, rc;
@@ -463,7 +484,15 @@ static int run_node(Node *n, AgOptions *opt) {
         opt->grads[i] = tensor_retain(n->gout);
       }
   }
+  spent = spent && !(opt != NULL && (opt->record || opt->create_graph || opt->ninputs > 0)) &&
+          !(n->out != NULL && n->out->retain_grad);
+  spare_gout = spent ? n->gout : NULL;
   rc = (opt != NULL && opt->create_graph ? n->op->backward_graph : n->op->backward)(n, n->gout, gin);
+  spare_gout = NULL;
+  if (spent) {
+    tensor_release(n->gout);
+    n->gout = NULL;
+  }
   if (rc == NN_OK) rc = nn_check_interrupt();
   /* recorded before delivery: the record's reference keeps accumulate()
   ** from adopting a gradient it would later add into, so the trace shows
@@ -558,7 +587,7 @@ int ag_backward(Tensor *root, const Tensor *grad, AgOptions *opt) {
   for (k = order.n - 1; k >= 0 && rc == NN_OK; k--) {
     Node *n = order.v[k];
     if (n->gout == NULL) continue;   /* no gradient flows through here */
-    rc = run_node(n, opt);
+    rc = run_node(n, opt, !keeps_gout(&order, n));
   }
   ag_grad_enabled = saved_enabled;
   if (rc == NN_OK && !(opt && (opt->retain_graph || opt->create_graph)))
@@ -568,8 +597,7 @@ done:
     Node *n = order.v[k];
     tensor_release(n->kept_grad);
     n->kept_grad = NULL;
-    if (rc == NN_OK && order.n <= AG_KEEP_NODES && n->gout != NULL &&
-        tensor_numel(n->gout) <= AG_KEEP_VALUES)
+    if (rc == NN_OK && keeps_gout(&order, n))
       n->kept_grad = n->gout;   /* the reference moves */
     else
       tensor_release(n->gout);

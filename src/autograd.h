@@ -142,6 +142,14 @@ Node *ag_record(Tensor *out, const OpDesc *op, int n, Tensor *const *in);
 void ag_set_params(Node *n, const void *params, size_t size);
 void ag_set_site(Node *n, const char *site);
 
+/* In a backward function: whether g, the node's upstream gradient, may be
+** overwritten and returned as (the storage of) a gradient of its inputs.
+** True only for a gradient the pass holds alone and will not show again
+** (no trace, no retain_grad, no grad(), no create_graph, not kept for a
+** picture), contiguous: an elementwise backward then needs no new tensor,
+** and one memory stream fewer. */
+int ag_reusable(const Tensor *g);
+
 /* ---- leaves, names, gradients -------------------------------------------- */
 int ag_set_requires_grad(Tensor *t, int on);   /* leaves only */
 int ag_set_name(Tensor *t, const char *name);

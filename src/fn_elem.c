@@ -266,7 +266,10 @@ static Tensor *unary_local(Node *n, int i) {
 /* dL/dx = dL/dy · f'(x) in one pass (one new tensor, not two). */
 static int unary_backward(Node *n, const Tensor *g, Tensor **gin) {
   double (*d)(double) = ((const UnaryRow *)n->op)->d;
-  Tensor *x = n->in[0], *out = tensor_new(x->ndim, x->size), *ops[3];
+  Tensor *x = n->in[0], *ops[3];
+  /* elementwise: o[i] may overwrite gy[i] once it is read */
+  Tensor *out = ag_reusable(g) && tensor_same_shape(g, x) ? tensor_retain((Tensor *)g)
+                                                           : tensor_new(x->ndim, x->size);
   TensorIter it;
   int64_t i;
   if (out == NULL) return nn_errcode();
