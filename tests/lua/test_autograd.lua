@@ -1121,3 +1121,37 @@ test("jacobian with respect to a matrix: rows are outputs, columns A's elements 
   end end end
   near(J:view(3, 3, 4)[{2, 2, 3}], s[2] * (1 - s[2]) * x[3], 1e-12, "PyTorch's layout by a view")
 end)
+
+-- A spent upstream gradient (big enough not to be kept for graph()) is
+-- overwritten by an elementwise backward instead of copied: the gradients
+-- must be those of the paths that never reuse (grad(), retain_grad), and
+-- an upstream gradient the user passed in must stay as it was.
+test("reusing a spent upstream gradient changes no gradient", function()
+  seed(7)
+  local x = randn(300, 300):requires_grad()
+  local R = randn(300, 300)
+  local function loss() return relu(tanh(x * 2 - 0.5)):cmul(R):sum() end
+  loss():backward()
+  local plain = x.grad:clone()
+  local via_grad = grad(loss(), { x })[1]
+  eq(allclose(plain, via_grad, 0, 0), true, "backward vs grad()")
+  -- by hand: dL/dx = R·[h > 0]·(1 − h²)·2 with h = tanh(2x − 0.5)
+  local h = tanh(x:detach() * 2 - 0.5)
+  local want = R:cmul(h:gt(0)):cmul(1 - h ^ 2) * 2
+  eq(allclose(plain, want, 1e-12, 1e-15), true, "the chain rule by hand")
+  -- an intermediate that retains its gradient keeps the right one
+  x:zero_grad()
+  local t = tanh(x * 2 - 0.5)
+  t:retain_grad()
+  local y = relu(t)
+  y:retain_grad()
+  y:cmul(R):sum():backward()
+  eq(allclose(t.grad, R:cmul(t:detach():gt(0)), 0, 0), true, "t.grad")
+  eq(allclose(y.grad, R, 0, 0), true, "y.grad")
+  -- the user's upstream gradient is read, never written
+  local G = randn(300, 300)
+  local G0 = G:clone()
+  local z = relu(tanh(x))
+  z:backward{ grad = G }
+  eq(allclose(G, G0, 0, 0), true, "the upstream gradient passed in")
+end)
