@@ -233,6 +233,7 @@ end
 -- (input 3): <message>", the path abbreviated past 12 levels.
 local path = {}
 local on_path = {}   -- module -> its level in path, to find a cycle at once
+local entries = {}   -- path entries of forward_child, one per depth
 local outermost
 
 local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
@@ -299,7 +300,11 @@ outermost = function(self, x, fn, ...)
   on_path[self] = base + 1
   local ok, y = pcall(fn, ...)
   local failed = not ok and path_message(base + 1, y)
-  for i = #path, base + 2, -1 do on_path[path[i].module] = nil; path[i] = nil end
+  for i = #path, base + 2, -1 do
+    on_path[path[i].module] = nil
+    path[i] = nil
+    if entries[i] then entries[i].input = nil end
+  end
   path[base + 1] = nil
   on_path[self] = outer
   if not ok then error(failed, 3) end
@@ -322,13 +327,27 @@ function Module.forward_child(parent, i, m, x)
       parent.class_name, m.class_name, table.concat(names), m.class_name), 0)
   end
   local n = #path + 1
-  path[n] = { module = m, index = i, input = x }
+  -- one entry table per depth, reused: a forward of a small net made more
+  -- garbage in these than in its tensors
+  local e = entries[n]
+  if e == nil then e = {}; entries[n] = e end
+  e.module, e.index, e.input, e.entered = m, i, x, nil
+  path[n] = e
   on_path[m] = n
   -- the class's own forward, not the named wrapper users get: no
-  -- protected call per level
-  local y = getmetatable(m).forward(m, x)
+  -- protected call per level; for the common one, its child branch inline
+  local cls = getmetatable(m)
+  local fwd, y = cls.forward, nil
+  if fwd == Module.forward then
+    e.entered = true
+    y = cls.compute(m, x)
+    m.output = y
+  else
+    y = fwd(m, x)
+  end
   path[n] = nil
   on_path[m] = nil
+  e.input = nil   -- (the entry must not keep the tensor alive)
   return y
 end
 
