@@ -160,6 +160,7 @@ static void unfold(const Geom *G, double *xs, double *cols, int64_t ld, int64_t 
       double *o = row + pos;   /* column ow is o[ow − ow0] */
       if (ih >= 0 && ih < G->H) {
         a = lo > ow0 ? lo : ow0;
+        if (a > ow0 + n) a = ow0 + n;   /* (as in unfold_whole) */
         b = hi < ow0 + n ? hi : ow0 + n;
         if (b < a) b = a;
       }
@@ -192,7 +193,11 @@ static void unfold_whole(const Geom *G, double *xs, double *cols, int64_t ld, in
     int64_t lo = offw >= 0 ? 0 : ceil_div(-offw, sw);
     int64_t hi = G->W - offw <= 0 ? 0 : ceil_div(G->W - offw, sw);
     double *xc = xs + c * G->H * G->W, *row = cols + r * ld;
+    /* a padding wider than the image can put a tap's whole row in it:
+    ** then lo passes OW, and its zeros must not run into the next row
+    ** (the next sample's, or the first sample's of the next r) */
     if (hi > OW) hi = OW;
+    if (lo > OW) lo = OW;
     if (hi < lo) hi = lo;
     for (oh = 0; oh < G->OH; oh++) {
       int64_t ih = oh * G->sh + offh;
