@@ -206,7 +206,7 @@ static const Case conv_cases[] = {
   {"direct: 1 out, padding as wide as the image", 1, 2, 3, 4, 1, 3, 3, 1, 1, 3, 4, 1, 1, 1, 1},
   {"direct: 3 out, dilation 3, 5x4 kernel", 2, 2, 16, 15, 3, 5, 4, 1, 1, 2, 1, 3, 3, 1, 0},
   {"direct: 64 out, 400 rows (the limits)", 1, 16, 9, 9, 64, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1},
-  /* found by random_geometries_on_both_paths: a tap row wholly in a
+  /* found by random_geometries_on_every_path: a tap row wholly in a
   ** padding wider than the image zeroed the next sample's first column */
   {"columns: padding wider than the image, dilation 2, batch 2", 2, 4, 7, 1, 6, 4, 3, 1, 1, 1, 2, 2, 2, 1, 0},
   {"columns at stride 1 past the direct limit (65 out)", 2, 5, 8, 8, 65, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
@@ -474,18 +474,19 @@ START_TEST(every_path_matches_naive) {
 }
 END_TEST
 
-/* 6 random stride-1 geometries in each of the 10 runs of this test
-** (seeded by _i, so a failure names its run): channels and kernels around every block size
-** of the direct kernels, paddings up to the image, dilations, batches,
-** through the direct kernels and through columns, each against the loops,
-** the transposed convolution too. */
+/* 6 random geometries in each of the 10 runs of this test (seeded by
+** _i, so a failure names its run): channels and kernels around every
+** block size of the direct kernels, paddings up to past the image,
+** dilations, batches, a third strided or grouped; through the direct
+** kernels, columns and the wide form, each against the loops, the
+** transposed convolution too. */
 static uint64_t lcg(uint64_t *st) {
   *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
   return *st >> 33;
 }
 
-START_TEST(random_geometries_on_both_paths) {
-  static const ConvPath paths[] = {CONV_DIRECT, CONV_COLUMNS};
+START_TEST(random_geometries_on_every_path) {
+  static const ConvPath paths[] = {CONV_DIRECT, CONV_COLUMNS, CONV_WIDE};
   uint64_t st = 1000 + (uint64_t)_i;
   int tries = 0, done = 0;
   while (done < 6 && tries++ < 200) {
@@ -505,17 +506,23 @@ START_TEST(random_geometries_on_both_paths) {
     c.dh = 1 + (int64_t)(lcg(&st) % 2);
     c.dw = 1 + (int64_t)(lcg(&st) % 2);
     c.bias = (int)(lcg(&st) % 2);
-    if (conv_out_size(c.h, c.kh, 1, c.ph, c.dh, &o) != NN_OK ||
-        conv_out_size(c.w, c.kw, 1, c.pw, c.dw, &o) != NN_OK)
+    /* a third of them strided or grouped: columns then, whatever is forced */
+    if (lcg(&st) % 3 == 0) {
+      c.sh = 1 + (int64_t)(lcg(&st) % 2);
+      c.sw = 1 + (int64_t)(lcg(&st) % 2);
+      c.groups = (c.cin % 2 == 0 && c.cout % 2 == 0) ? 2 : 1;
+    }
+    if (conv_out_size(c.h, c.kh, c.sh, c.ph, c.dh, &o) != NN_OK ||
+        conv_out_size(c.w, c.kw, c.sw, c.pw, c.dw, &o) != NN_OK)
       continue;
     p = case_params(&c);
     p.output_padding[0] = p.output_padding[1] = 0;
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
       int64_t t;
       conv_force_path(paths[k]);
       check_against_naive(&c, 0, &p);
-      if (conv_transpose_out_size(c.h, c.kh, 1, c.ph, c.dh, 0, &t) == NN_OK &&
-          conv_transpose_out_size(c.w, c.kw, 1, c.pw, c.dw, 0, &t) == NN_OK)
+      if (conv_transpose_out_size(c.h, c.kh, c.sh, c.ph, c.dh, 0, &t) == NN_OK &&
+          conv_transpose_out_size(c.w, c.kw, c.sw, c.pw, c.dw, 0, &t) == NN_OK)
         check_against_naive(&c, 1, &p);
     }
     finish();   /* (releases this geometry's tensors: none may be left) */
@@ -783,7 +790,7 @@ Suite *conv_suite(void) {
   tcase_add_loop_test(tc, conv_matches_naive, 0, NCONV);
   tcase_add_loop_test(tc, conv_transpose_matches_naive, 0, NTCONV);
   tcase_add_loop_test(tc, every_path_matches_naive, 0, 3 * NCONV);
-  tcase_add_loop_test(tc, random_geometries_on_both_paths, 0, 10);
+  tcase_add_loop_test(tc, random_geometries_on_every_path, 0, 10);
   tcase_add_test(tc, non_contiguous_operands);
   tcase_add_test(tc, only_wanted_gradients);
   tc = new_case(s, "gradients");
