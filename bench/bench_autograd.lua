@@ -1,21 +1,10 @@
 -- bench_autograd.lua — forward and forward+backward of the 2-3-2-1
 -- homework MLP from Lua, in microseconds per iteration (nncalc bench).
 local clock = os.clock
-local x, y = tensor{2, 1}, 10
-local W1 = tensor{{1, 0}, {3, 4}, {1, 2}}:requires_grad()
-local b1 = tensor{0, -2, 5}:requires_grad()
-local W2 = tensor{{2, 6, 1}, {0, 3, 1}}:requires_grad()
-local b2 = tensor{-23, -11}:requires_grad()
-local W3 = tensor{{-2, 3}}:requires_grad()
-local b3 = tensor{18}:requires_grad()
-local params = {W1, b1, W2, b2, W3, b3}
-
-local function forward()
-  local z1 = relu(W1 * x + b1)
-  local z2 = relu(W2 * z1 + b2)
-  local yhat = relu(W3 * z2 + b3)
-  return ((yhat - y) ^ 2):sum()
-end
+local B = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/benchlib.lua")
+local mlp = B.homework_mlp()
+local x, y, params, forward = mlp.x, mlp.y, mlp.params, mlp.forward
+local W1, b1, W2, b2, W3, b3 = mlp.W1, mlp.b1, mlp.W2, mlp.b2, mlp.W3, mlp.b3
 
 local function time(n, fn)
   local best = math.huge

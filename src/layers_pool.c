@@ -295,6 +295,13 @@ fail:
   return NULL;
 }
 
+/* *dst = the double of bits g if m is 1, else +0.0; without a branch
+** (which GCC makes of `m ? g : 0.0`), and exact for any g. */
+static void put_masked(double *dst, uint64_t g, uint64_t m) {
+  uint64_t v = g & (0 - m);
+  memcpy(dst, &v, sizeof v);
+}
+
 /* When every winner lies in its own 2x2 block of the plane (as after the
 ** 2x2, stride-2 pooling of most networks), each input position gets the
 ** gradient of at most one window: each block is written whole, the
@@ -303,13 +310,6 @@ fail:
 ** place in its block is a coin flip on real activations, and testing it
 ** cost more than the rest of the backward); returns 0 if some winner lay
 ** outside its block, and then the caller starts over. */
-/* *dst = the double of bits g if m is 1, else +0.0; without a branch
-** (which GCC makes of `m ? g : 0.0`), and exact for any g. */
-static void put_masked(double *dst, uint64_t g, uint64_t m) {
-  uint64_t v = g & (0 - m);
-  memcpy(dst, &v, sizeof v);
-}
-
 static int scatter_blocks(const double *a, const double *d, double *dst, int64_t planes,
                           int64_t oh, int64_t ow, int64_t w) {
   int64_t pl, oy, ox;
