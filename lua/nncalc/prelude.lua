@@ -35,14 +35,14 @@ G.setmetatable(env, { __index = function(t, k)
   local v = std[k]
   if v == nil then v = public(k, rawget(lib, k)) end
   if v == nil and exports then
-    local module = exports.module_of[k] or exports.tables[k]
+    -- (the packages nn, models, optim are lib's own fields, found above)
+    local module = exports.module_of[k]
     if module then
       local m = require(module)
-      if exports.tables[k] then v = m
-      else v = type(m) == "table" and rawget(m, k) or rawget(t, k) end
+      v = type(m) == "table" and rawget(m, k) or rawget(t, k)
       if v == nil then error(("nncalc: module %s does not define %s"):format(module, k), 2) end
       -- a public Lua function: its raw Lua errors name it (nncalc/named.lua)
-      if type(v) == "function" and not exports.tables[k] then v = named.wrap(k, v) end
+      if type(v) == "function" then v = named.wrap(k, v) end
     end
   end
   if v ~= nil then rawset(t, k, v) end
