@@ -234,7 +234,7 @@ end
 local path = {}
 local on_path = {}   -- module -> its level in path, to find a cycle at once
 local entries = {}   -- path entries of forward_child, one per depth
-local outermost
+local outermost, run_child
 
 local function what(m) return (m:repr(""):gsub("\n.*", " ...")) end
 
@@ -260,6 +260,15 @@ local function path_message(first, err)
   return ("layer %s (%s)%s"):format(dotted, lead, msg)
 end
 
+-- A child's forward, its path entry e marked as entered (a compute that
+-- calls forward again is then a new, outermost forward).
+run_child = function(e, m, x)
+  e.entered = true
+  local y = m:compute(x)
+  m.output = y
+  return y
+end
+
 function Module:forward(x, opts)
   if opts ~= nil then
     if type(opts) ~= "table" then error(self.class_name .. ": forward options must be a table, e.g. {trace=true}", 2) end
@@ -274,10 +283,7 @@ function Module:forward(x, opts)
   end
   local top = path[#path]
   if top and top.module == self and not top.entered then   -- a child, called by its container
-    top.entered = true
-    local y = self:compute(x)
-    self.output = y
-    return y
+    return run_child(top, self, x)
   end
   local y = outermost(self, x, self.compute, self, x)
   self.output = y
@@ -336,15 +342,9 @@ function Module.forward_child(parent, i, m, x)
   on_path[m] = n
   -- the class's own forward, not the named wrapper users get: no
   -- protected call per level; for the common one, its child branch inline
-  local cls = getmetatable(m)
-  local fwd, y = cls.forward, nil
-  if fwd == Module.forward then
-    e.entered = true
-    y = cls.compute(m, x)
-    m.output = y
-  else
-    y = fwd(m, x)
-  end
+  local fwd = getmetatable(m).forward
+  local y
+  if fwd == Module.forward then y = run_child(e, m, x) else y = fwd(m, x) end
   path[n] = nil
   on_path[m] = nil
   e.input = nil   -- (the entry must not keep the tensor alive)
