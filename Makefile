@@ -156,9 +156,11 @@ $(BUILD)/embedded_lua.o: $(BUILD)/embedded_lua.c src/embedded.h
 $(BUILD)/gemm.o: src/gemm.c src/gemm.h src/status.h | $(BUILD)
 	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -O3 $(VEC512) -c -o $@ $<
 
-# elementwise, im2col and pooling loops: -O3 vectorises them (GCC's -O2
-# leaves relu's backward and im2col's row copies scalar)
+# elementwise, im2col and pooling loops, autograd's finite/zero scans and
+# the pairwise sums: -O3 vectorises them (GCC's -O2 leaves relu's backward
+# and im2col's row copies scalar)
 HOT_O = $(BUILD)/ops_elem.o $(BUILD)/fn_elem.o $(BUILD)/layers_conv.o $(BUILD)/layers_pool.o \
+  $(BUILD)/autograd.o $(BUILD)/ops_reduce.o \
   $(BUILD)/conv_direct.o
 $(HOT_O): $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -O3 $(VEC512) -c -o $@ $<

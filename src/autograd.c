@@ -302,33 +302,39 @@ static int accumulate(Tensor **dst, Tensor *g) {
   return NN_OK;
 }
 
-/* (each backward scans every leaf's .grad: a contiguous one, the usual
-** case, is read straight, without tensor_get_flat's index arithmetic) */
-static int all_zero(const Tensor *t) {
-  int64_t i, n = tensor_numel(t);
-  if (tensor_is_contiguous(t)) {
-    const double *d = t->storage->data + t->offset;
-    for (i = 0; i < n; i++)
-      if (d[i] != 0.0) return 0;
-    return 1;
+/* Each backward scans every leaf's .grad, so these are blocked scans that
+** vectorise (on the bits: a double is zero when all but its sign bit are
+** clear, and finite when its exponent bits are not all set), with one
+** exit test per block. */
+#define SCAN_BLOCK 512
+#define EXP_BITS 0x7ff0000000000000ULL
+
+static int scan_bits(const Tensor *t, int finite) {
+  Tensor *ops[1];
+  TensorIter it;
+  int64_t i, j;
+  int ok = 1;
+  ops[0] = (Tensor *)t;
+  tensor_iter_init(&it, 1, ops);
+  while (ok && tensor_iter_next(&it)) {
+    const double *d = it.ptr[0];
+    int64_t s = it.istride[0];
+    for (i = 0; i < it.inner && ok; i += SCAN_BLOCK) {
+      int64_t e = it.inner - i < SCAN_BLOCK ? it.inner : i + SCAN_BLOCK;
+      uint64_t any = 0;
+      for (j = i; j < e; j++) {
+        uint64_t u;
+        memcpy(&u, d + j * s, sizeof u);
+        any |= finite ? (uint64_t)((u & EXP_BITS) == EXP_BITS) : u << 1;
+      }
+      ok = any == 0;
+    }
   }
-  for (i = 0; i < n; i++)
-    if (tensor_get_flat(t, i) != 0.0) return 0;
-  return 1;
+  return ok;
 }
 
-static int all_finite(const Tensor *t) {
-  int64_t i, n = tensor_numel(t);
-  if (tensor_is_contiguous(t)) {
-    const double *d = t->storage->data + t->offset;
-    for (i = 0; i < n; i++)
-      if (!isfinite(d[i])) return 0;
-    return 1;
-  }
-  for (i = 0; i < n; i++)
-    if (!isfinite(tensor_get_flat(t, i))) return 0;
-  return 1;
-}
+static int all_zero(const Tensor *t) { return scan_bits(t, 0); }
+static int all_finite(const Tensor *t) { return scan_bits(t, 1); }
 
 static const char *label(const Tensor *t, char *buf, size_t n) {
   if (t->name != NULL) return t->name;

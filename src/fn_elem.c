@@ -80,12 +80,17 @@
 /* detect_anomaly: the first NaN or Inf an op produces is an error. */
 static int check_finite(const Tensor *out, const OpDesc *op) {
   int64_t i, m = tensor_numel(out);
-  for (i = 0; i < m; i++) {
-    double v = tensor_get_flat(out, i);
-    if (!isfinite(v))
-      return nn_fail(NN_EARG, "detect_anomaly: %s produced %s (element %lld of the result)",
-                     op->name, isnan(v) ? "NaN" : "Inf", (long long)i + 1);
+  Tensor *hold;
+  const double *v = tensor_rowmajor(out, &hold);
+  if (v == NULL) return nn_errcode();
+  for (i = 0; i < m && isfinite(v[i]); i++) continue;
+  if (i < m) {
+    int nan = isnan(v[i]);
+    tensor_release(hold);
+    return nn_fail(NN_EARG, "detect_anomaly: %s produced %s (element %lld of the result)",
+                   op->name, nan ? "NaN" : "Inf", (long long)i + 1);
   }
+  tensor_release(hold);
   return NN_OK;
 }
 
@@ -531,21 +536,35 @@ static double scalar_partial(const Node *n, double a) {
 }
 
 static Tensor *scalar_local(Node *n, int i) {
-  Tensor *out = tensor_new(n->in[0]->ndim, n->in[0]->size);
+  Tensor *out = tensor_new(n->in[0]->ndim, n->in[0]->size), *hold;
+  const double *a = out ? tensor_rowmajor(n->in[0], &hold) : NULL;
   int64_t k, m;
   (void)i;
-  if (out == NULL) return NULL;
+  if (a == NULL) {
+    tensor_release(out);
+    return NULL;
+  }
   m = tensor_numel(out);
-  for (k = 0; k < m; k++) out->storage->data[k] = scalar_partial(n, tensor_get_flat(n->in[0], k));
+  for (k = 0; k < m; k++) out->storage->data[k] = scalar_partial(n, a[k]);
+  tensor_release(hold);
   return out;
 }
 
-/* One input, elementwise: dL/dx = dL/dy · (the op's local derivative). */
-static int local_backward(Node *n, const Tensor *g, Tensor **gin) {
-  Tensor *d = n->op->local(n, 0);
-  if (d == NULL) return nn_errcode();
-  gin[0] = op_binary(OP_MUL, g, d);
-  tensor_release(d);
+/* dL/da = dL/dy · (the local derivative).  For a ± c, a·c and a/c that
+** derivative is one number, so it is one pass over dL/dy (or dL/dy itself)
+** rather than a tensor of copies of the number and a product. */
+static int scalar_backward(Node *n, const Tensor *g, Tensor **gin) {
+  BinaryOp op = scalar_op(n);
+  int constant = op == OP_ADD || op == OP_SUB || op == OP_MUL || (op == OP_DIV && !scalar_first(n));
+  if (constant) {
+    double d = scalar_partial(n, 0.0);
+    gin[0] = d == 1.0 ? tensor_retain((Tensor *)g) : op_binary_scalar(OP_MUL, g, d, 0);
+  } else {
+    Tensor *d = scalar_local(n, 0);
+    if (d == NULL) return nn_errcode();
+    gin[0] = op_binary(OP_MUL, g, d);
+    tensor_release(d);
+  }
   return gin[0] ? NN_OK : nn_errcode();
 }
 
@@ -576,7 +595,7 @@ static int scalar_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
 
 /* %c in a rule stands for the number */
 #define SCALAR(nm, r)                                                          \
-  { .name = nm, .arity = 1, .backward = local_backward,                       \
+  { .name = nm, .arity = 1, .backward = scalar_backward,                      \
     .backward_graph = scalar_backward_graph, .rule = { r }, .local = scalar_local, \
     .number = scalar_c, .params_size = sizeof(ScalarParams) }
 #define SCALAR_FLAT(nm) { .name = nm, .arity = 1, .backward = NULL }

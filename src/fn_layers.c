@@ -108,12 +108,18 @@ typedef struct LeakyParams { double slope; } LeakyParams;
 static double leaky_slope(const Node *n) { return AG_PARAMS(n, LeakyParams)->slope; }
 
 static Tensor *leaky_local(Node *n, int i) {
-  Tensor *d = tensor_new(n->in[0]->ndim, n->in[0]->size);
+  Tensor *d = tensor_new(n->in[0]->ndim, n->in[0]->size), *hold;
+  const double *x = d ? tensor_rowmajor(n->in[0], &hold) : NULL;
+  double slope = leaky_slope(n);
   int64_t k, m;
   (void)i;
-  if (d == NULL) return NULL;
+  if (x == NULL) {
+    tensor_release(d);
+    return NULL;
+  }
   m = tensor_numel(d);
-  for (k = 0; k < m; k++) d->storage->data[k] = tensor_get_flat(n->in[0], k) > 0 ? 1.0 : leaky_slope(n);
+  for (k = 0; k < m; k++) d->storage->data[k] = x[k] > 0 ? 1.0 : slope;
+  tensor_release(hold);
   return d;
 }
 
@@ -127,15 +133,17 @@ static int leaky_backward(Node *n, const Tensor *g, Tensor **gin) {
 
 
 Tensor *fn_leaky_relu(Tensor *x, double slope) {
-  Tensor *y = tensor_new(x->ndim, x->size);
+  Tensor *y = tensor_new(x->ndim, x->size), *hold;
+  const double *xv = y ? tensor_rowmajor(x, &hold) : NULL;
   LeakyParams p;
   int64_t k, m;
-  if (y == NULL) return NULL;
-  m = tensor_numel(y);
-  for (k = 0; k < m; k++) {
-    double v = tensor_get_flat(x, k);
-    y->storage->data[k] = v > 0 ? v : slope * v;
+  if (xv == NULL) {
+    tensor_release(y);
+    return NULL;
   }
+  m = tensor_numel(y);
+  for (k = 0; k < m; k++) y->storage->data[k] = xv[k] > 0 ? xv[k] : slope * xv[k];
+  tensor_release(hold);
   p.slope = slope;
   return fn_link(y, &layer_table[FN_LEAKY_RELU], 1, &x, &p, NULL);
 }
@@ -608,15 +616,18 @@ typedef struct EluParams { double alpha; } EluParams;
 static double elu_alpha(const Node *n) { return AG_PARAMS(n, EluParams)->alpha; }
 
 static Tensor *elu_local(Node *n, int i) {
-  Tensor *d = tensor_new(n->in[0]->ndim, n->in[0]->size);
+  Tensor *d = tensor_new(n->in[0]->ndim, n->in[0]->size), *hold;
+  const double *x = d ? tensor_rowmajor(n->in[0], &hold) : NULL;
+  double alpha = elu_alpha(n);
   int64_t k, m;
   (void)i;
-  if (d == NULL) return NULL;
-  m = tensor_numel(d);
-  for (k = 0; k < m; k++) {
-    double v = tensor_get_flat(n->in[0], k);
-    d->storage->data[k] = v > 0 ? 1.0 : elu_alpha(n) * exp(v);
+  if (x == NULL) {
+    tensor_release(d);
+    return NULL;
   }
+  m = tensor_numel(d);
+  for (k = 0; k < m; k++) d->storage->data[k] = x[k] > 0 ? 1.0 : alpha * exp(x[k]);
+  tensor_release(hold);
   return d;
 }
 
@@ -641,15 +652,17 @@ static int elu_backward_graph(Node *n, const Tensor *g, Tensor **gin) {
 }
 
 Tensor *fn_elu(Tensor *x, double alpha) {
-  Tensor *y = tensor_new(x->ndim, x->size);
+  Tensor *y = tensor_new(x->ndim, x->size), *hold;
+  const double *xv = y ? tensor_rowmajor(x, &hold) : NULL;
   EluParams p;
   int64_t k, m;
-  if (y == NULL) return NULL;
-  m = tensor_numel(y);
-  for (k = 0; k < m; k++) {
-    double v = tensor_get_flat(x, k);
-    y->storage->data[k] = v > 0 ? v : alpha * expm1(v);
+  if (xv == NULL) {
+    tensor_release(y);
+    return NULL;
   }
+  m = tensor_numel(y);
+  for (k = 0; k < m; k++) y->storage->data[k] = xv[k] > 0 ? xv[k] : alpha * expm1(xv[k]);
+  tensor_release(hold);
   p.alpha = alpha;
   return fn_link(y, &layer_table[FN_ELU], 1, &x, &p, NULL);
 }

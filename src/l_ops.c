@@ -262,8 +262,9 @@ static int t_rank(lua_State *L) {
 ** |a - b| <= atol + rtol*|b| everywhere (NumPy's rule; defaults 1e-5, 1e-8). */
 static int t_allclose(lua_State *L) {
   double rtol = luaL_optnumber(L, 3, 1e-5), atol = luaL_optnumber(L, 4, 1e-8);
-  Tensor *a, *b, *ea, *eb;
-  int64_t size[TENSOR_MAXDIM], i, n;
+  Tensor *a, *b, *ea, *eb, *ops[2];
+  TensorIter it;
+  int64_t size[TENSOR_MAXDIM], i;
   int ndim, close = 1;
   luaL_argcheck(L, rtol >= 0, 3, "the relative tolerance must be >= 0");
   luaL_argcheck(L, atol >= 0, 4, "the absolute tolerance must be >= 0");
@@ -275,12 +276,15 @@ static int t_allclose(lua_State *L) {
   ea = *lt_newslot(L) = tensor_expand(a, ndim, size);
   eb = *lt_newslot(L) = tensor_expand(b, ndim, size);
   if (ea == NULL || eb == NULL) return lt_error(L, "allclose");
-  n = tensor_numel(ea);
-  for (i = 0; i < n && close; i++) {
-    double x = tensor_get_flat(ea, i), y = tensor_get_flat(eb, i);
-    if (isnan(x) || isnan(y)) close = 0;
-    else if (x != y) close = fabs(x - y) <= atol + rtol * fabs(y);
-  }
+  ops[0] = ea;
+  ops[1] = eb;
+  tensor_iter_init(&it, 2, ops);
+  while (close && tensor_iter_next(&it))
+    for (i = 0; i < it.inner && close; i++) {
+      double x = it.ptr[0][i * it.istride[0]], y = it.ptr[1][i * it.istride[1]];
+      if (isnan(x) || isnan(y)) close = 0;
+      else if (x != y) close = fabs(x - y) <= atol + rtol * fabs(y);
+    }
   lua_pushboolean(L, close);
   return 1;
 }

@@ -753,11 +753,18 @@ static int t_unm(lua_State *L) {
 
 /* a == b: same shape and the same values (use a:eq(b) for elementwise). */
 static int t_eq(lua_State *L) {
-  Tensor *a = lt_test(L, 1), *b = lt_test(L, 2);
-  int64_t i, n;
+  Tensor *a = lt_test(L, 1), *b = lt_test(L, 2), *ops[2];
+  TensorIter it;
+  int64_t i;
   int eq = a != NULL && b != NULL && tensor_same_shape(a, b);
-  n = eq ? tensor_numel(a) : 0;
-  for (i = 0; eq && i < n; i++) eq = tensor_get_flat(a, i) == tensor_get_flat(b, i);
+  if (eq) {
+    ops[0] = a;
+    ops[1] = b;
+    tensor_iter_init(&it, 2, ops);
+    while (eq && tensor_iter_next(&it))
+      for (i = 0; i < it.inner && eq; i++)
+        eq = it.ptr[0][i * it.istride[0]] == it.ptr[1][i * it.istride[1]];
+  }
   lua_pushboolean(L, eq);
   return 1;
 }

@@ -63,22 +63,24 @@ static int check_same(const Tensor *x, const Tensor *t) {
 
 static int check_probs(const Tensor *x) {
   int64_t i, n = tensor_numel(x);
-  for (i = 0; i < n; i++) {
-    double v = tensor_get_flat(x, i);
-    if (!(v >= 0 && v <= 1))
-      return nn_fail(NN_EARG, "the input must be probabilities in [0, 1]; element %lld is %g "
-                     "(binary_cross_entropy_with_logits takes raw scores)", (long long)i + 1, v);
-  }
+  Tensor *hold;
+  const double *v = tensor_rowmajor(x, &hold);
+  double bad;
+  if (v == NULL) return nn_errcode();
+  for (i = 0; i < n && v[i] >= 0 && v[i] <= 1; i++) continue;
+  bad = i < n ? v[i] : 0.0;
+  tensor_release(hold);
+  if (i < n)
+    return nn_fail(NN_EARG, "the input must be probabilities in [0, 1]; element %lld is %g "
+                   "(binary_cross_entropy_with_logits takes raw scores)", (long long)i + 1, bad);
   return NN_OK;
 }
 
 /* Sum or mean of the values in `each` (a fresh tensor), or each itself. */
 static Tensor *reduce(Tensor *each, Reduction red, int64_t count) {
-  double s = 0;
-  int64_t i, n;
+  double s;
   if (each == NULL || red == RED_NONE) return each;
-  n = tensor_numel(each);
-  for (i = 0; i < n; i++) s += each->storage->data[i];
+  s = op_sum_line(each->storage->data, tensor_numel(each), 1);
   tensor_release(each);
   return tensor_scalar(red == RED_MEAN ? s / (double)count : s);
 }
@@ -215,11 +217,18 @@ int loss_backward(LossKind k, const Tensor *x, const Tensor *t, int probs, Reduc
   *gx = NULL;
   if (gt) *gt = NULL;
   if (elementwise(k)) {
+    Tensor *ops[4];
+    TensorIter it;
+    double g0;   /* the upstream gradient of every item, unless RED_NONE gives one each */
     n = tensor_numel(x);
+    g0 = red == RED_NONE ? 0.0 : upstream(gy, red, 0, n);
     if ((*gx = tensor_new(x->ndim, x->size)) == NULL) return nn_errcode();
-    for (i = 0; i < n; i++)
-      (*gx)->storage->data[i] = upstream(gy, red, i, n) *
-                                deriv(k, tensor_get_flat(x, i), tensor_get_flat(t, i));
+    ops[0] = *gx; ops[1] = (Tensor *)x; ops[2] = (Tensor *)t; ops[3] = (Tensor *)gy;
+    tensor_iter_init(&it, red == RED_NONE ? 4 : 3, ops);
+    while (tensor_iter_next(&it))
+      for (i = 0; i < it.inner; i++)
+        it.ptr[0][i * it.istride[0]] = (red == RED_NONE ? it.ptr[3][i * it.istride[3]] : g0) *
+                                       deriv(k, it.ptr[1][i * it.istride[1]], it.ptr[2][i * it.istride[2]]);
     if (gt != NULL && (k == LOSS_MSE || k == LOSS_L1)) {
       if ((*gt = op_unary(OP_NEG, *gx)) == NULL) return nn_errcode();
     }

@@ -86,6 +86,9 @@ extern const char *const op_reduce_name[OP_REDUCE_COUNT];
 Tensor *op_reduce(ReduceOp op, const Tensor *a, int dim, int keepdim);
 /* Over all elements; arg-reductions give the 0-based flat position. */
 int op_reduce_all(ReduceOp op, const Tensor *a, double *result);
+/* The sum of n values spaced `stride` apart, pairwise (NumPy's order): what
+** every sum and mean here uses, so a loss's mean equals the tensor mean. */
+double op_sum_line(const double *p, int64_t n, int64_t stride);
 
 /* Numerically stable: subtracts the max along dim before exponentiating. */
 Tensor *op_softmax(const Tensor *a, int dim);

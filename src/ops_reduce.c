@@ -19,14 +19,39 @@ const char *const op_reduce_name[] = {
 };
 OP_TABLE_END(op_reduce_name, OP_REDUCE_COUNT);
 
+/* Pairwise summation, as NumPy's sum and PyTorch's cascade sum do: the
+** rounding error grows as log n instead of n (a million 0.1s are 1e-16
+** off, not 1e-11), and eight running sums instead of one chain let the
+** additions overlap.  Below 8 values the order is the written one. */
+#define PAIRWISE_BLOCK 128
+
+double op_sum_line(const double *p, int64_t n, int64_t stride) {
+  int64_t k, j;
+  if (n < 8) {
+    double acc = 0.0;
+    for (k = 0; k < n; k++) acc += p[k * stride];
+    return acc;
+  }
+  if (n <= PAIRWISE_BLOCK) {
+    double r[8], acc;
+    for (j = 0; j < 8; j++) r[j] = p[j * stride];
+    for (k = 8; k + 8 <= n; k += 8)
+      for (j = 0; j < 8; j++) r[j] += p[(k + j) * stride];
+    acc = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; k < n; k++) acc += p[k * stride];
+    return acc;
+  }
+  k = n / 2 / 8 * 8;   /* halves in whole blocks of eight */
+  return op_sum_line(p, k, stride) + op_sum_line(p + k * stride, n - k, stride);
+}
+
 /* Reduces n values spaced `stride` apart. */
 static double reduce_line(ReduceOp op, const double *p, int64_t n, int64_t stride) {
   int64_t k, best = 0;
   double acc;
   switch (op) {
     case OP_SUM: case OP_MEAN:
-      acc = 0.0;
-      for (k = 0; k < n; k++) acc += p[k * stride];
+      acc = op_sum_line(p, n, stride);
       return op == OP_MEAN ? acc / (double)n : acc;
     case OP_PROD:
       acc = 1.0;

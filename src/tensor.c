@@ -695,6 +695,11 @@ Tensor *tensor_contiguous(const Tensor *t) {
   return tensor_clone(t);
 }
 
+const double *tensor_rowmajor(const Tensor *t, Tensor **hold) {
+  *hold = tensor_contiguous(t);
+  return *hold ? (*hold)->storage->data + (*hold)->offset : NULL;
+}
+
 Tensor *tensor_index_select(const Tensor *t, int dim, const int64_t *idx, int64_t n) {
   int64_t size[TENSOR_MAXDIM], i;
   Tensor *out;

@@ -128,6 +128,11 @@ Tensor *tensor_index(const Tensor *t, const IndexSpec *spec);
 
 /* ---- copies ------------------------------------------------------------ */
 Tensor *tensor_contiguous(const Tensor *t);   /* t itself (retained) if already */
+/* t's elements in row-major order as one array, for loops over every
+** element (tensor_get_flat divides by each size per call): t's own memory
+** when it is contiguous, else a contiguous copy.  Release *hold when done.
+** NULL when the copy cannot be made. */
+const double *tensor_rowmajor(const Tensor *t, Tensor **hold);
 Tensor *tensor_clone(const Tensor *t);        /* always a fresh contiguous copy */
 /* dst[...] = src[...], src broadcast to dst's shape; overlapping memory safe. */
 int tensor_copy(Tensor *dst, const Tensor *src);

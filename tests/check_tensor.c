@@ -427,6 +427,29 @@ START_TEST(contiguous_and_clone) {
 }
 END_TEST
 
+/* rowmajor: a contiguous tensor's own memory (offset included), else a
+** copy in row-major order that *hold owns. */
+START_TEST(rowmajor_reads_in_place_or_copies) {
+  int64_t s[2] = {2, 3};
+  double wt[6] = {0, 3, 1, 4, 2, 5};
+  Tensor *m = iota(2, s), *t = tensor_t(m), *row = tensor_select(m, 0, 1), *hold;
+  const double *p = tensor_rowmajor(row, &hold);
+  int k;
+  ck_assert_ptr_eq(p, m->storage->data + 3);
+  ck_assert_ptr_eq(hold, row);
+  tensor_release(hold);
+  p = tensor_rowmajor(t, &hold);
+  ck_assert_ptr_ne(hold, t);
+  ck_assert_ptr_ne(hold->storage, m->storage);
+  for (k = 0; k < 6; k++) ck_assert(p[k] == wt[k]);
+  tensor_release(hold);
+  ck_assert_int_eq(m->refcount, 1);
+  tensor_release(row);
+  tensor_release(t);
+  tensor_release(m);
+}
+END_TEST
+
 /* ---- copy and fill ------------------------------------------------------ */
 
 START_TEST(copy_same_shape_and_from_transposed) {
@@ -820,6 +843,7 @@ Suite *tensor_suite(void) {
 
   tc = tcase_create("copies");
   tcase_add_test(tc, contiguous_and_clone);
+  tcase_add_test(tc, rowmajor_reads_in_place_or_copies);
   tcase_add_test(tc, copy_same_shape_and_from_transposed);
   tcase_add_test(tc, copy_broadcasts_src);
   tcase_add_test(tc, copy_shape_error);

@@ -1155,3 +1155,73 @@ test("reusing a spent upstream gradient changes no gradient", function()
   z:backward{ grad = G }
   eq(allclose(G, G0, 0, 0), true, "the upstream gradient passed in")
 end)
+
+-- ---- strided inputs to the loops that read element by element ------------------
+-- leaky_relu, elu, the elementwise losses (each reduction), the scalar
+-- operators and anomaly mode walk their inputs in row-major order; a
+-- transposed or expanded input must give the values and gradients of its copy.
+
+test("leaky_relu, elu and the losses on transposed views match their contiguous copies", function()
+  -- (a loss without gradients is a plain number, which wsum would not scale)
+  local function ws(y) return (type(y) == "number" or y:dim() == 0) and y or wsum(y) end
+  local function both(what, f, make)
+    local a = make()
+    local v = a:t():requires_grad()     -- a view: the gradient reaches a
+    local c = a:t():contiguous():requires_grad()
+    local yv, yc = f(v), f(c)
+    eq(allclose(yv:detach(), yc:detach(), 0, 0), true, what .. ": forward")
+    ws(yv):backward()
+    ws(yc):backward()
+    eq(allclose(v.grad, c.grad, 0, 0), true, what .. ": gradient")
+    gc(what .. " on a transposed view", function(x) return ws(f(x:t())) end, { make() })
+  end
+  local target = randn(3, 2)
+  both("leaky_relu", function(x) return leaky_relu(x, 0.1) end, function() return away(0.2, 2, 3) end)
+  both("elu", function(x) return elu(x, 1.5) end, function() return away(0.2, 2, 3) end)
+  for _, red in ipairs{ "none", "mean", "sum" } do
+    both("mse " .. red, function(x) return mse_loss(x, target, { reduction = red }) end,
+         function() return randn(2, 3) end)
+    both("l1 " .. red, function(x) return l1_loss(x, target, { reduction = red }) end,
+         function() return away(0.2, 2, 3) + 3 end)
+  end
+  -- the target a view too, with the upstream gradient of reduction "none"
+  local x, t = randn(2, 3):requires_grad(), randn(3, 2)
+  local G = randn(2, 3)
+  mse_loss(x, t:t(), { reduction = "none" }):backward(G)
+  tensor_eq(x.grad, (2 * (x:detach() - t:t())):cmul(G):totable(), 1e-12, "d mse / dx by hand")
+end)
+
+test("a number on either side of a view: gradients by hand", function()
+  local a = tensor{{1, 2}, {4, 8}}
+  local cases = {   -- f, its derivative as a function of the element
+    { "x + 3", function(x) return x + 3 end, function(_) return 1 end },
+    { "3 - x", function(x) return 3 - x end, function(_) return -1 end },
+    { "x * 3", function(x) return x * 3 end, function(_) return 3 end },
+    { "x / 4", function(x) return x / 4 end, function(_) return 0.25 end },
+    { "4 / x", function(x) return 4 / x end, function(v) return -4 / v ^ 2 end },
+    { "x ^ 3", function(x) return x ^ 3 end, function(v) return 3 * v ^ 2 end },
+  }
+  for _, c in ipairs(cases) do
+    local w = a:clone():requires_grad()
+    c[2](w:t()):cmul(tensor{{1, 10}, {100, 1000}}):sum():backward()
+    -- w:t()[i][j] = w[j][i] carries weight 10^(2(i-1) + (j-1))
+    local want = {}
+    for i = 1, 2 do
+      want[i] = {}
+      for j = 1, 2 do want[i][j] = c[3](a[i][j]) * 10 ^ (2 * (j - 1) + (i - 1)) end
+    end
+    tensor_eq(w.grad, want, 1e-12, c[1])
+  end
+end)
+
+test("detect_anomaly names the element of a view in row-major order", function()
+  local old = detect_anomaly(true)
+  local ok, err = pcall(function()
+    -- the view [[1, -1], [4, 9]]: its NaN is element 2, though it sits 3rd in memory
+    local base = tensor{{1, 4}, {-1, 9}}
+    expect_error(function() return sqrt(base:t()) end, "sqrt", "NaN", "element 2")
+    expect_error(function() return log(tensor{0, 2}:expand(3, 2)) end, "log", "Inf", "element 1")
+  end)
+  detect_anomaly(old)
+  assert(ok, err)
+end)

@@ -268,3 +268,40 @@ test("the new ops have second derivatives (create_graph through them)", function
     { tensor{5.2, -4.1}, tensor{1.4, -2.2} }, { quiet = true })
   eq(ok2, true, msg2)
 end)
+
+test("sums are pairwise: a million 0.1s add up to 1e5 within a few ulps", function()
+  -- 0.1 is 0.1000000000000000055511151231257827 in binary; a million of them
+  -- are exactly 100000.0000000000055511..., so the right double is 1e5
+  -- (or its neighbour, 1.45e-11 away).  One running sum drifts by ~1.3e-6
+  -- (n·ε·sum/2), which is what this tool printed before; NumPy's pairwise
+  -- order (and PyTorch's cascade) stay within a few ulps.
+  local x = full({1000000}, 0.1)
+  near(x:sum(), 1e5, 1e-15, "sum of a million 0.1s")
+  near(x:mean(), 0.1, 1e-15, "mean of a million 0.1s")
+  local naive = 0
+  for _ = 1, 1000000 do naive = naive + 0.1 end
+  assert(math.abs(naive - 1e5) > 1e-7, "the naive loop really does drift (so the test can fail)")
+  -- along a dim of a strided view, and in a loss's mean: the same order
+  local m = full({1000, 1000}, 0.1)
+  near(m:t():sum(1)[1], 100, 1e-15, "a column of a transposed view")
+  near(mse_loss(m, zeros(1000, 1000)), 0.01, 1e-14, "mse over a million items")
+  -- short lines keep the written order: 1e16 + 1 - 1e16 is 0 in doubles
+  eq(tensor{1e16, 1, -1e16}:sum(), 0, "three values left to right")
+  -- every length around the blocks of eight and the 128 split is exact on integers
+  for _, n in ipairs{ 7, 8, 9, 15, 16, 17, 127, 128, 129, 255, 256, 257, 1000 } do
+    eq(arange(n):sum(), n * (n + 1) / 2, "1 + ... + " .. n)
+  end
+end)
+
+test("== and allclose read views and broadcasts in the right order", function()
+  local a = tensor{{1, 2, 3}, {4, 5, 6}}
+  local at = a:t()                      -- a non-contiguous 3x2 view
+  eq(at == tensor{{1, 4}, {2, 5}, {3, 6}}, true, "a:t() equals its copy")
+  eq(at == tensor{{1, 2}, {3, 4}, {5, 6}}, false, "same values, other order")
+  eq(allclose(at, at:contiguous()), true)
+  eq(allclose(at, tensor{{1, 2}, {3, 4}, {5, 6}}), false, "allclose notices the order too")
+  -- a row broadcast against a matrix: every row must match
+  eq(allclose(tensor{{1, 2}, {1, 2}}, tensor{1, 2}), true)
+  eq(allclose(tensor{{1, 2}, {1, 2.5}}, tensor{1, 2}), false, "the second row differs")
+  eq(allclose(at, tensor{{1, 4}, {2, 5}, {3, 0 / 0}}), false, "NaN is never close")
+end)
