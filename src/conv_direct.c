@@ -26,7 +26,8 @@
 ** product loads KB + RB vectors for KB·RB.  The junk positions (and, for
 ** the input gradient, taps that fall outside gy) are the price: LeNet's
 ** second layer does 36% more multiply-adds forward than it needs, its
-** first 14%, and the input gradient of the second twice as many.
+** first 14%, and the input gradient of the second 40% more (twice as
+** many before it skipped the tap rows that miss gy, see Band).
 */
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,33 @@
 ** Kernels
 ** ====================================================================== */
 
+/* Which rows r a block of positions needs, when not all of them: r
+** runs tap row by tap row (per tap row, `per` rows of r), and wide
+** position q (q = y·Wp + x from the output's origin) reaches gy only
+** with tap rows i where 0 <= y + ph − i·dh < OH.  The others read the
+** zeros around gy.  In the input gradient of LeNet's second layer (14
+** output rows from 10 of gy, 5 tap rows) they were 29% of the FMAs. */
+typedef struct Band {
+  int64_t Wp, H, OH, kh, dh, ph, per;
+} Band;
+
+/* The rows [*lo, *hi) of r for positions [q, q + n) */
+static void band_rows(const Band *B, int64_t q, int64_t n, int64_t *lo, int64_t *hi) {
+  int64_t y0 = q / B->Wp, y1 = (q + n - 1) / B->Wp, top, i0, i1;
+  if (y1 > B->H - 1) y1 = B->H - 1;   /* the overrun past the last row */
+  if (y0 > y1) y0 = y1;
+  top = y0 + B->ph - B->OH + 1;       /* the lowest tap row: i·dh >= top */
+  i0 = top <= 0 ? 0 : (top + B->dh - 1) / B->dh;
+  i1 = (y1 + B->ph) / B->dh;          /* the highest: i·dh <= y1 + ph */
+  if (i1 > B->kh - 1) i1 = B->kh - 1;
+  *lo = i0 * B->per;
+  *hi = i1 >= i0 ? (i1 + 1) * B->per : *lo;
+}
+
 /* A correlation: rows of out (ldo apart) for kb output channels at wide
 ** positions [0, np) (np a multiple of the block), each the sum over r of
-** wp[r·KB + kk] · in[p + roff[r]]. */
+** wp[r·KB + kk] · in[p + roff[r]]; with a band, only over its rows for
+** the block (positions counted from pos0). */
 typedef struct Corr {
   const double *in;
   const int64_t *roff;
@@ -62,19 +87,23 @@ typedef struct Corr {
   const double *wp;   /* packed: the KB weights of each r in turn */
   double *out;
   int64_t ldo, np;
+  const Band *band;   /* or NULL: every r for every block */
+  int64_t pos0;
 } Corr;
 
 /* KB channels x PV vectors of positions; KB·PV + PV + 1 <= NREG. */
 #define CORR_KERNEL(KB, PV)                                                  \
   static void corr_##KB##x##PV(const Corr *X) {                              \
-    int64_t p0, r;                                                           \
+    int64_t p0, r, lo = 0, hi = X->nr;                                       \
     int kk, j;                                                               \
     for (p0 = 0; p0 < X->np; p0 += VL * PV) {                                \
       vd acc[KB][PV], xv[PV];                                               \
-      const double *wq = X->wp, *in = X->in + p0;                            \
+      const double *wq, *in = X->in + p0;                                    \
+      if (X->band != NULL) band_rows(X->band, X->pos0 + p0, VL * PV, &lo, &hi); \
+      wq = X->wp + lo * KB;                                                  \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         UNROLL for (j = 0; j < PV; j++) acc[kk][j] = (vd){0};               \
-      for (r = 0; r < X->nr; r++, wq += KB) {                                \
+      for (r = lo; r < hi; r++, wq += KB) {                                  \
         const double *xs = in + X->roff[r];                                  \
         UNROLL for (j = 0; j < PV; j++) memcpy(&xv[j], xs + VL * j, sizeof(vd)); \
         UNROLL for (kk = 0; kk < KB; kk++)                                   \
@@ -86,48 +115,44 @@ typedef struct Corr {
     }                                                                        \
   }
 
-/* Dot products: for KB rows of gy (ldg apart) and RB offsets,
-** acc[kk][rr] = Σ over S samples and nv vectors of gy[kk][p] · in[p + roff[rr]],
-** sample s's gy and input sstep_g and sstep_x further on; the sums are
-** added to gw[kk·ldw + rr]. */
+/* Dot products over nv vectors of positions: for KB rows of gy (ldg
+** apart) and RB offsets, the vector partial sum
+**   part[kk][rr] += Σ_p gy[kk][p] · in[p + roff[rr]]
+** (VL doubles each, RB·VL apart within a row of part, rows ldp apart).
+** The lanes are summed once, after the last sample, so a call may be
+** short: one L1-sized tile of one sample. */
 typedef struct Dots {
   const double *gy, *in;
-  int64_t ldg, sstep_g, sstep_x, S, nv;
+  int64_t ldg, nv;
   const int64_t *roff;
-  double *gw;
-  int64_t ldw;
+  double *part;
+  int64_t ldp;
 } Dots;
 
 /* KB rows x RB offsets; KB·RB + KB + 1 <= NREG. */
 #define DOTS_KERNEL(KB, RB)                                                  \
-  static void dots_##KB##x##RB(const Dots *D, int64_t rb) {                  \
+  static void dots_##KB##x##RB(const Dots *D) {                              \
     vd acc[KB][RB], g[KB], xv;                                              \
-    int64_t s, p;                                                            \
+    int64_t p;                                                               \
     int kk, rr;                                                              \
     UNROLL for (kk = 0; kk < KB; kk++)                                       \
-      UNROLL for (rr = 0; rr < RB; rr++) acc[kk][rr] = (vd){0};             \
-    for (s = 0; s < D->S; s++) {                                             \
-      const double *gs = D->gy + s * D->sstep_g, *xs = D->in + s * D->sstep_x; \
-      for (p = 0; p < D->nv * VL; p += VL) {                                 \
-        UNROLL for (kk = 0; kk < KB; kk++)                                   \
-          memcpy(&g[kk], gs + kk * D->ldg + p, sizeof(vd));                 \
-        UNROLL for (rr = 0; rr < RB; rr++) {                                 \
-          memcpy(&xv, xs + D->roff[rr] + p, sizeof(vd));                    \
-          UNROLL for (kk = 0; kk < KB; kk++) acc[kk][rr] = VFMA(acc[kk][rr], g[kk], xv);      \
-        }                                                                    \
+      UNROLL for (rr = 0; rr < RB; rr++)                                     \
+        memcpy(&acc[kk][rr], D->part + kk * D->ldp + rr * VL, sizeof(vd));  \
+    for (p = 0; p < D->nv * VL; p += VL) {                                   \
+      UNROLL for (kk = 0; kk < KB; kk++)                                     \
+        memcpy(&g[kk], D->gy + kk * D->ldg + p, sizeof(vd));                \
+      UNROLL for (rr = 0; rr < RB; rr++) {                                   \
+        memcpy(&xv, D->in + D->roff[rr] + p, sizeof(vd));                   \
+        UNROLL for (kk = 0; kk < KB; kk++) acc[kk][rr] = VFMA(acc[kk][rr], g[kk], xv);      \
       }                                                                      \
     }                                                                        \
-    for (kk = 0; kk < KB; kk++)                                              \
-      for (rr = 0; rr < RB && rr < rb; rr++) {                               \
-        double sum = 0.0;                                                    \
-        int q;                                                               \
-        for (q = 0; q < VL; q++) sum += acc[kk][rr][q];                      \
-        D->gw[kk * D->ldw + rr] += sum;                                      \
-      }                                                                      \
+    UNROLL for (kk = 0; kk < KB; kk++)                                       \
+      UNROLL for (rr = 0; rr < RB; rr++)                                     \
+        memcpy(D->part + kk * D->ldp + rr * VL, &acc[kk][rr], sizeof(vd));  \
   }
 
 typedef void (*CorrFn)(const Corr *);
-typedef void (*DotsFn)(const Dots *, int64_t);
+typedef void (*DotsFn)(const Dots *);
 
 /* The blocks, widest first: a layer's channels are split greedily. */
 #if NREG >= 32
@@ -324,8 +349,8 @@ static int64_t tile_buffer(int64_t nout, int64_t nin, int64_t max_off, int64_t n
 /* Every output channel at wide positions [0, npos), tile by tile through
 ** tb, emitted by E. */
 static void correlate(int64_t nout, const double *in, int64_t nin, int64_t max_off,
-                      const int64_t *roff, int64_t nr, const double *wp, double *tb,
-                      int64_t npos, const Emit *E) {
+                      const int64_t *roff, int64_t nr, const double *wp, const Band *band,
+                      double *tb, int64_t npos, const Emit *E) {
   int64_t p0, tile = tile_width(nin + nout, max_off, npos), ldt = tile + MAX_PB;
   for (p0 = 0; p0 < npos; p0 += tile) {
     int64_t o0 = 0, n = npos - p0 < tile ? npos - p0 : tile;
@@ -339,6 +364,8 @@ static void correlate(int64_t nout, const double *in, int64_t nin, int64_t max_o
       X.out = tb + o0 * ldt;
       X.ldo = ldt;
       X.np = round_up(n, VL * corr_blocks[b].pv);
+      X.band = band;
+      X.pos0 = p0;
       corr_blocks[b].fn(&X);
       o0 += corr_blocks[b].kb;
     }
@@ -350,9 +377,16 @@ static double weight_forward(const DirectGeom *G, const double *w, int64_t k, in
   return w[k * G->C * G->kh * G->kw + r];   /* w[k][c][t], r = c·taps + t */
 }
 
+/* The input gradient's r runs tap row by tap row, r = (i·K + k)·kw + j,
+** so that a band of tap rows is a range of r. */
+static int64_t input_k(const DirectGeom *G, int64_t r) { return r / G->kw % G->K; }
+static int64_t input_tap(const DirectGeom *G, int64_t r) {
+  return r / (G->K * G->kw) * G->kw + r % G->kw;
+}
+
 static double weight_input(const DirectGeom *G, const double *w, int64_t c, int64_t r) {
-  int64_t taps = G->kh * G->kw;   /* r = k·taps + t */
-  return w[(r / taps * G->C + c) * taps + r % taps];
+  int64_t taps = G->kh * G->kw;
+  return w[(input_k(G, r) * G->C + c) * taps + input_tap(G, r)];
 }
 
 /* ======================================================================
@@ -393,7 +427,7 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = y + n * G->K * G->OH * G->OW;
     pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
-    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, tb, D.Np, &E);
+    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, NULL, tb, D.Np, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -402,6 +436,7 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
 
 int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *gy, double *gx) {
   Plan D;
+  Band B;
   double *part[3], *gp, *tb, *wp;
   int64_t *roff, n, r, q0, Nq, gplane, nr = G->K * G->kh * G->kw, size[3];
   int st;
@@ -419,59 +454,62 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   gp = part[0], tb = part[1], wp = part[2];
   E.dplane = G->H * G->W, E.width = G->W, E.Wp = D.Wp, E.bias = NULL;
   for (r = 0; r < nr; r++)
-    roff[r] = r / D.taps * gplane + q0 + D.max_off - tap_off(G, &D, r % D.taps);
+    roff[r] = input_k(G, r) * gplane + q0 + D.max_off - tap_off(G, &D, input_tap(G, r));
+  B.Wp = D.Wp, B.H = G->H, B.OH = G->OH, B.kh = G->kh, B.dh = G->dh, B.ph = G->ph;
+  B.per = G->K * G->kw;
   pack_blocks(G, w, weight_input, G->C, nr, wp);
   zero(gp, size[0]);
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = gx + n * G->C * G->H * G->W;
     widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gp, gplane, D.max_off);
-    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, tb, Nq, &E);
+    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, &B, tb, Nq, &E);
     st = nn_check_interrupt();
   }
   free(roff);
   return workspace_done(st);
 }
 
-/* Samples a chunk of the weight gradient takes at once: their padded
-** inputs and widened gradients in about CHUNK_BYTES, so that the dot
-** products reduce their registers once a chunk rather than once a sample. */
-#define CHUNK_BYTES ((int64_t)1 << 19)
+/* Positions a weight-gradient tile spans: its KB rows of gy and the
+** stretch of one input channel the offsets reach stay in L1 (32 KB)
+** while every block of offsets passes over them.  Before, each block
+** streamed its rows of gy from L2 (for a chunk of samples at a time),
+** and on a 512 KB L2 the dot products ran at half their FMA rate. */
+#define DOTS_TILE_BYTES ((int64_t)1 << 14)
 
 int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *gy,
                             double *gw) {
   static const int kbs[] = DOTS_KBS, rbs[] = DOTS_RBS;
   Plan D;
-  double *part[2], *xp, *gyw;
-  int64_t *roff, n0, S, r, nr = G->C * G->kh * G->kw, per, size[2], k0, r0, s, p0, nv, tile;
+  double *part[3], *xp, *gyw, *acc;
+  int64_t *roff, n, r, nr = G->C * G->kh * G->kw, nrp, size[3], k, k0, r0, p0, nv, tile, q;
   int st, best = 0, i;
   plan(G, &D);
-  per = G->C * D.plane + G->K * D.ldo;
   nv = round_up(D.Np, VL) / VL;
-  /* tiles of positions as in correlate(), what they read of x and gy */
-  tile = tile_width(G->C + G->K, D.max_off, nv * VL);
-  S = CHUNK_BYTES / (per * (int64_t)sizeof(double));
-  if (S > G->N) S = G->N;
-  if (S < 1) S = 1;
-  size[0] = S * G->C * D.plane;
-  size[1] = S * G->K * D.ldo;
-  /* the offset block that leaves the fewest wasted rows */
+  tile = DOTS_TILE_BYTES / (int64_t)sizeof(double) / (kbs[0] + 1) / VL * VL;
+  if (tile < 4 * VL) tile = 4 * VL;
+  /* the offset block of least cost: each block of RB offsets (rows
+  ** padded to whole blocks) does KB·RB FMAs and KB + RB loads a vector.
+  ** Fewest padded rows alone chose LeNet's RB = 2 on AVX2, 1.45 times
+  ** the time per row of RB = 3 or 4. */
   for (i = 1; i < 3; i++)
-    if (round_up(nr, rbs[i]) < round_up(nr, rbs[best])) best = i;
+    if (round_up(nr, rbs[i]) / rbs[i] * (kbs[0] * rbs[i] + kbs[0] + rbs[i]) <
+        round_up(nr, rbs[best]) / rbs[best] * (kbs[0] * rbs[best] + kbs[0] + rbs[best]))
+      best = i;
   /* offsets padded to a whole number of blocks (the extra rows read
   ** offset 0 and are dropped) */
-  if ((st = get_scratch(round_up(nr, rbs[best]), 2, size, part, &roff)) != NN_OK) return st;
-  xp = part[0], gyw = part[1];
+  nrp = round_up(nr, rbs[best]);
+  size[0] = G->C * D.plane;
+  size[1] = G->K * D.ldo;
+  size[2] = G->K * nrp * VL;   /* the vector partial sums */
+  if ((st = get_scratch(nrp, 3, size, part, &roff)) != NN_OK) return st;
+  xp = part[0], gyw = part[1], acc = part[2];
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
-  zero(gw, G->K * nr);
   zero(xp, size[0]);
   zero(gyw, size[1]);
-  for (n0 = 0; n0 < G->N && st == NN_OK; n0 += S) {
-    int64_t ns = G->N - n0 < S ? G->N - n0 : S;
-    for (s = 0; s < ns; s++) {
-      pad_sample(G, &D, x + (n0 + s) * G->C * G->H * G->W, xp + s * G->C * D.plane);
-      widen_grad(G, &D, gy + (n0 + s) * G->K * G->OH * G->OW, gyw + s * G->K * D.ldo,
-                 D.ldo, 0);
-    }
+  zero(acc, size[2]);
+  for (n = 0; n < G->N && st == NN_OK; n++) {
+    pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
+    widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gyw, D.ldo, 0);
     for (p0 = 0; p0 < nv * VL; p0 += tile)
       for (k0 = 0; k0 < G->K;) {
         int kb = 0;
@@ -480,20 +518,24 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
         X.gy = gyw + k0 * D.ldo + p0;
         X.ldg = D.ldo;
         X.in = xp + p0;
-        X.sstep_g = G->K * D.ldo;
-        X.sstep_x = G->C * D.plane;
-        X.S = ns;
         X.nv = (nv * VL - p0 < tile ? nv * VL - p0 : tile) / VL;
-        X.ldw = nr;
+        X.ldp = nrp * VL;
         for (r0 = 0; r0 < nr; r0 += rbs[best]) {
           X.roff = roff + r0;
-          X.gw = gw + k0 * nr + r0;
-          dots_fns[kb][best](&X, nr - r0);
+          X.part = acc + (k0 * nrp + r0) * VL;
+          dots_fns[kb][best](&X);
         }
         k0 += kbs[kb];
       }
     st = nn_check_interrupt();
   }
+  for (k = 0; k < G->K && st == NN_OK; k++)
+    for (r = 0; r < nr; r++) {
+      const double *a = acc + (k * nrp + r) * VL;
+      double sum = 0.0;
+      for (q = 0; q < VL; q++) sum += a[q];
+      gw[k * nr + r] = sum;
+    }
   free(roff);
   return workspace_done(st);
 }

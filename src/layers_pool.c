@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "layers.h"
+#include "simd.h"
 
 /* Settings beyond this are refused up front: it keeps every product in
 ** the shape rule (dilation·kernel, (out−1)·stride) far from overflow. */
@@ -191,30 +192,56 @@ static void window_2x2(const double *in, const Geom *g, int64_t oy, int64_t ox, 
 }
 #undef TAKE
 
-/* A row of windows as compare-and-select chains on doubles, which the
-** compiler turns into vector blends (branches on real activations are
-** coin flips): the first maximum of each window and its position, as the
-** loop above finds them.  A row holding a NaN is redone by that loop.
-** Without arg the positions go to scratch (ow doubles), so that the loop
-** has no branch. */
+/* 0, 2, 4, ...: each lane's window start, relative to the first lane's */
+static vd lane_starts(void) {
+  vd v;
+  int i;
+  for (i = 0; i < VL; i++) v[i] = 2.0 * i;
+  return v;
+}
+
+/* A row of windows, VL at a time, as compare-and-select chains on vector
+** lanes (branches on real activations are coin flips): the first maximum
+** of each window and its position, as window_2x2 finds them.  The last
+** group overlaps the one before when VL does not divide ow (rewriting
+** the same values), so a row needs ow >= VL.  Returns nonzero if the row
+** holds a NaN or an infinity, whose x - x is NaN: then window_2x2 redoes
+** it. */
+static int pool_row_2x2(const double *r0, const double *r1, int64_t ow, double w,
+                        double base, double *o, double *am) {
+  vd zero = splat(0.0), one = splat(1.0), down = splat(w), diag = splat(w + 1.0);
+  vd starts = lane_starts(), nan_seen = zero;
+  int64_t ox = 0;
+  int i, seen = 0;
+  while (ox < ow) {
+    vd a, b, c, d, m, k;
+    vm gt;
+    if (ox + VL > ow) ox = ow - VL;
+    vunzip(r0 + 2 * ox, &a, &b);
+    vunzip(r1 + 2 * ox, &c, &d);
+    gt = (vm)(b > a), m = vsel(gt, b, a), k = vsel(gt, one, zero);
+    gt = (vm)(c > m), m = vsel(gt, c, m), k = vsel(gt, down, k);
+    gt = (vm)(d > m), m = vsel(gt, d, m), k = vsel(gt, diag, k);
+    nan_seen += (a - a) + (b - b) + (c - c) + (d - d);
+    *(vdu *)(o + ox) = m;
+    *(vdu *)(am + ox) = splat(base + 2.0 * (double)ox) + starts + k;
+    ox += VL;
+  }
+  for (i = 0; i < VL; i++) seen |= nan_seen[i] != 0.0;
+  return seen;
+}
+
+/* Without arg the positions go to scratch (ow doubles), so that the row
+** kernel has no branch.  Rows narrower than a vector go window by
+** window. */
 static void maxpool_plane_2x2(const double *in, const Geom *g, double *out, double *arg,
                               double *scratch) {
   int64_t oy, ox, w = g->w, ow = g->ow;
-  double wd = (double)w;
   for (oy = 0; oy < g->oh; oy++) {
-    const double *r0 = in + 2 * oy * w, *r1 = r0 + w;
-    double *o = out + oy * ow, *am = arg != NULL ? arg + oy * ow : scratch;
-    double base = (double)(2 * oy * w), nan_seen = 0.0;
-    for (ox = 0; ox < ow; ox++) {
-      double a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-      double m1 = b > a ? b : a, k1 = b > a ? 1.0 : 0.0;
-      double m2 = c > m1 ? c : m1, k2 = c > m1 ? wd : k1;
-      double m3 = d > m2 ? d : m2, k3 = d > m2 ? wd + 1.0 : k2;
-      nan_seen += (a - a) + (b - b) + (c - c) + (d - d);   /* NaN stays NaN */
-      o[ox] = m3;
-      am[ox] = base + 2.0 * (double)ox + k3;
-    }
-    if (nan_seen != 0.0)   /* NaN (or an infinity, whose x - x is NaN too) */
+    const double *r0 = in + 2 * oy * w;
+    double *am = arg != NULL ? arg + oy * ow : scratch;
+    if (ow < VL ||
+        pool_row_2x2(r0, r0 + w, ow, (double)w, (double)(2 * oy * w), out + oy * ow, am))
       for (ox = 0; ox < ow; ox++) window_2x2(in, g, oy, ox, out, arg);
   }
 }
@@ -295,42 +322,42 @@ fail:
   return NULL;
 }
 
-/* *dst = the double of bits g if m is 1, else +0.0; without a branch
-** (which GCC makes of `m ? g : 0.0`), and exact for any g. */
-static void put_masked(double *dst, uint64_t g, uint64_t m) {
-  uint64_t v = g & (0 - m);
-  memcpy(dst, &v, sizeof v);
-}
-
 /* When every winner lies in its own 2x2 block of the plane (as after the
 ** 2x2, stride-2 pooling of most networks), each input position gets the
 ** gradient of at most one window: each block is written whole, the
-** winner's gradient and three zeros, in one pass where zeroing the
-** input-sized gradient first was another.  Branch-free (the winner's
-** place in its block is a coin flip on real activations, and testing it
-** cost more than the rest of the backward); returns 0 if some winner lay
-** outside its block, and then the caller starts over. */
+** winner's gradient and three zeros (+0.0, by masking the bits), in one
+** pass where zeroing the input-sized gradient first was another.
+** Branch-free, VL windows at a time (the winner's place in its block is
+** a coin flip on real activations, and testing it cost more than the
+** rest of the backward); the last group of a row overlaps the one before
+** as in pool_row_2x2.  Returns 0 if some winner lay outside its block or
+** the rows are narrower than a vector, and then the caller starts over. */
 static int scatter_blocks(const double *a, const double *d, double *dst, int64_t planes,
                           int64_t oh, int64_t ow, int64_t w) {
+  vd zero = splat(0.0), one = splat(1.0), down = splat((double)w), diag = splat(w + 1.0);
+  vd starts = lane_starts();
+  vm bad = (vm)(zero != zero);
   int64_t pl, oy, ox;
-  double wd = (double)w;
-  int bad = 0;
+  int i, any = 0;
+  if (ow < VL) return 0;
   for (pl = 0; pl < planes; pl++, a += oh * ow, d += oh * ow, dst += 4 * oh * ow)
     for (oy = 0; oy < oh; oy++) {
       const double *ar = a + oy * ow, *dr = d + oy * ow;
-      double *r0 = dst + 2 * oy * w, *r1 = r0 + w, base = (double)(2 * oy * w);
-      for (ox = 0; ox < ow; ox++) {
-        double at = ar[ox] - (base + 2.0 * (double)ox);
-        uint64_t g, m0 = at == 0.0, m1 = at == 1.0, m2 = at == wd, m3 = at == wd + 1.0;
-        memcpy(&g, &dr[ox], sizeof g);
-        put_masked(&r0[2 * ox], g, m0);
-        put_masked(&r0[2 * ox + 1], g, m1);
-        put_masked(&r1[2 * ox], g, m2);
-        put_masked(&r1[2 * ox + 1], g, m3);
-        bad |= !(m0 | m1 | m2 | m3);
+      double *r0 = dst + 2 * oy * w, base = (double)(2 * oy * w);
+      for (ox = 0; ox < ow; ox += VL) {
+        vd at;
+        vm g, m0, m1, m2, m3;
+        if (ox + VL > ow) ox = ow - VL;
+        at = *(const vdu *)(ar + ox) - (splat(base + 2.0 * (double)ox) + starts);
+        g = (vm) * (const vdu *)(dr + ox);
+        m0 = (vm)(at == zero), m1 = (vm)(at == one), m2 = (vm)(at == down), m3 = (vm)(at == diag);
+        vzip(r0 + 2 * ox, (vd)(g & m0), (vd)(g & m1));
+        vzip(r0 + w + 2 * ox, (vd)(g & m2), (vd)(g & m3));
+        bad |= ~(m0 | m1 | m2 | m3);
       }
     }
-  return !bad;
+  for (i = 0; i < VL; i++) any |= bad[i] != 0;
+  return !any;
 }
 
 /* The gradient goes to each window's winner; overlapping windows that

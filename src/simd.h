@@ -63,4 +63,52 @@ static inline vd splat(double x) {
 #endif
 }
 
+/* Lane masks, as vector comparisons give them (all ones or all zeros per
+** lane), and the select and lane shuffles the pooling kernels are made
+** of.  GCC's __builtin_shuffle becomes one or two permutes; elsewhere the
+** lane loops say the same thing. */
+__extension__ typedef long long vm __attribute__((vector_size(VL * 8)));
+
+/* m ? a : b, lane by lane, on the bits (exact for any double) */
+static inline vd vsel(vm m, vd a, vd b) { return (vd)((m & (vm)a) | (~m & (vm)b)); }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#if VL == 8
+#define EVEN_LANES (vm){0, 2, 4, 6, 8, 10, 12, 14}
+#define ODD_LANES (vm){1, 3, 5, 7, 9, 11, 13, 15}
+#define LOW_ZIP (vm){0, 8, 1, 9, 2, 10, 3, 11}
+#define HIGH_ZIP (vm){4, 12, 5, 13, 6, 14, 7, 15}
+#elif VL == 4
+#define EVEN_LANES (vm){0, 2, 4, 6}
+#define ODD_LANES (vm){1, 3, 5, 7}
+#define LOW_ZIP (vm){0, 4, 1, 5}
+#define HIGH_ZIP (vm){2, 6, 3, 7}
+#else
+#define EVEN_LANES (vm){0, 2}
+#define ODD_LANES (vm){1, 3}
+#define LOW_ZIP (vm){0, 2}
+#define HIGH_ZIP (vm){1, 3}
+#endif
+/* The 2·VL doubles at p as their even and odd elements */
+static inline void vunzip(const double *p, vd *even, vd *odd) {
+  vd lo = *(const vdu *)p, hi = *(const vdu *)(p + VL);
+  *even = __builtin_shuffle(lo, hi, EVEN_LANES);
+  *odd = __builtin_shuffle(lo, hi, ODD_LANES);
+}
+/* a[0] b[0] a[1] b[1] ... to the 2·VL doubles at p */
+static inline void vzip(double *p, vd a, vd b) {
+  *(vdu *)p = __builtin_shuffle(a, b, LOW_ZIP);
+  *(vdu *)(p + VL) = __builtin_shuffle(a, b, HIGH_ZIP);
+}
+#else
+static inline void vunzip(const double *p, vd *even, vd *odd) {
+  int i;
+  for (i = 0; i < VL; i++) { (*even)[i] = p[2 * i]; (*odd)[i] = p[2 * i + 1]; }
+}
+static inline void vzip(double *p, vd a, vd b) {
+  int i;
+  for (i = 0; i < VL; i++) { p[2 * i] = a[i]; p[2 * i + 1] = b[i]; }
+}
+#endif
+
 #endif

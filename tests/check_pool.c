@@ -386,6 +386,78 @@ START_TEST(adaptive_matches_reference) {
 }
 END_TEST
 
+/* The 2x2, stride-2 pooling of most networks runs VL windows at a time,
+** the last group of a row overlapping the one before (layers_pool.c).
+** Every row width from 1 window to past three 8-lane groups, odd widths
+** and heights (a column or row left out), on values drawn from a few
+** levels so that windows tie, with NaN and infinities in some rows: the
+** value and position of every window's first maximum (a NaN wins, the
+** last of them, as PyTorch's "v > best || isnan(v)"), and the backward
+** against gx[argmax] += gy, zeros +0.0. */
+static double pick(void) {
+  double u = rng_uniform();
+  if (u < 0.02) return NAN;
+  if (u < 0.04) return INFINITY;
+  if (u < 0.06) return -INFINITY;
+  if (u < 0.10) return -0.0;
+  return floor(rng_uniform() * 6.0) - 2.0;   /* -2 .. 3: ties */
+}
+
+START_TEST(maxpool_2x2_every_row_width) {
+  Pool2dParams p = params(2, 2, 2, 2, 0, 0, 1, 0, 1);
+  int64_t w, h, i, oy, ox, c;
+  rng_seed(15);
+  for (w = 2; w <= 2 * 27 + 1; w++)
+    for (h = 2; h <= 5; h += 3) {
+      int64_t oh = h / 2, ow = w / 2, s[4] = {1, 3, h, w}, so[4] = {1, 3, oh, ow};
+      Tensor *x = keep(tensor_new(4, s)), *gy = keep(tensor_new(4, so)), *am = NULL, *y, *gx;
+      Tensor *wy = keep(tensor_new(4, so)), *wa = keep(tensor_new(4, so)), *wg = keep(tensor_zeros(4, s));
+      double *xv = x->storage->data;
+      int clean = w % 3 == 0;   /* some planes of finite values only */
+      for (i = 0; i < 3 * h * w; i++) xv[i] = clean ? floor(rng_uniform() * 4.0) : pick();
+      for (i = 0; i < 3 * oh * ow; i++) gy->storage->data[i] = rng_normal();
+      for (c = 0; c < 3; c++)
+        for (oy = 0; oy < oh; oy++)
+          for (ox = 0; ox < ow; ox++) {
+            const double *pl = xv + c * h * w;
+            int64_t at = 2 * oy * w + 2 * ox, k, o = (c * oh + oy) * ow + ox;
+            double best = -INFINITY;
+            int64_t win = at;
+            for (k = 0; k < 4; k++) {
+              int64_t q = at + (k / 2) * w + k % 2;
+              if (pl[q] > best || isnan(pl[q])) best = pl[q], win = q;
+            }
+            wy->storage->data[o] = best;
+            wa->storage->data[o] = (double)win;
+            wg->storage->data[c * h * w + win] += gy->storage->data[o];
+          }
+      y = keep(layer_maxpool2d(x, &p, &am));
+      keep(am);
+      expect_like(y, wy, 0);
+      expect_like(am, wa, 0);
+      expect_like(keep(layer_maxpool2d(x, &p, NULL)), wy, 0);
+      gx = keep(layer_maxpool2d_backward(x, am, gy));
+      expect_like(gx, wg, 0);
+      for (i = 0; i < 3 * h * w; i++)
+        ck_assert_msg(!(gx->storage->data[i] == 0 && signbit(gx->storage->data[i])),
+                      "a -0.0 at %lld (w %lld)", (long long)i, (long long)w);
+      /* an argmax naming one position for every window of a plane (not
+      ** from this input's pooling): the gradients add up there */
+      for (i = 0; i < 3 * oh * ow; i++) am->storage->data[i] = 1;
+      gx = keep(layer_maxpool2d_backward(x, am, gy));
+      for (c = 0; c < 3; c++) {
+        double sum = 0;
+        for (i = 0; i < oh * ow; i++) sum += gy->storage->data[c * oh * ow + i];
+        ck_assert_msg(fabs(gx->storage->data[c * h * w + 1] - sum) <= 1e-12 * (1 + fabs(sum)),
+                      "w %lld: %.17g, want %.17g", (long long)w, gx->storage->data[c * h * w + 1], sum);
+        for (i = 0; i < h * w; i++)
+          if (i != 1 || oh * ow == 0) ck_assert(gx->storage->data[c * h * w + i] == 0);
+      }
+      finish();   /* this width's tensors (and none left over) */
+    }
+}
+END_TEST
+
 /* relu is nondecreasing, so it commutes with taking a maximum. */
 START_TEST(maxpool_commutes_with_relu) {
   int i;
@@ -816,6 +888,7 @@ Suite *pool_suite(void) {
   tcase_add_test(tc, count_include_pad_by_hand);
   tcase_add_test(tc, adaptive_5_to_3_by_hand);
   tcase_add_test(tc, maxpool_nan_ties_and_empty);
+  tcase_add_test(tc, maxpool_2x2_every_row_width);
   tcase_add_test(tc, batchnorm_training_by_hand);
   tcase_add_test(tc, batchnorm_eval_by_hand);
   tc = new_case(s, "reference");
