@@ -1,9 +1,10 @@
 /*
 ** simd.h — the vector register type of the hand-blocked kernels (gemm.c,
-** conv_direct.c), written with GCC vector types rather than intrinsics
-** (bar the one fused multiply-add): the same source becomes 512-bit code
-** with AVX-512, 256-bit with AVX, and 128-bit SSE2 (or the target's own
-** vectors) otherwise.  VL doubles a register, NREG registers to fill.
+** conv_direct.c, layers_pool.c), written with GCC vector types rather
+** than intrinsics (bar the one fused multiply-add): the same source
+** becomes 512-bit code with AVX-512, 256-bit with AVX, and 128-bit SSE2
+** (or the target's own vectors) otherwise.  VL doubles a register, NREG
+** registers to fill.
 */
 #ifndef NNCALC_SIMD_H
 #define NNCALC_SIMD_H
