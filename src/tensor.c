@@ -136,7 +136,7 @@ Tensor *tensor_new(int ndim, const int64_t *size) {
   if ((t = header_new()) == NULL) return NULL;
   t->storage = storage_new(n);
   if (t->storage == NULL) {
-    free(t);
+    tensor_release(t);   /* a bare header (counted live, from the pool) */
     nn_fail(NN_ENOMEM, "out of memory allocating %lld elements", (long long)n);
     return NULL;
   }

@@ -427,6 +427,23 @@ START_TEST(contiguous_and_clone) {
 }
 END_TEST
 
+/* An allocation the machine cannot give (2^59 doubles, admitted by a
+** raised cap) fails with NN_ENOMEM and leaves no tensor counted live:
+** the header taken for it goes back. */
+START_TEST(failed_allocation_leaves_nothing_live) {
+  int64_t size[2], cap = nn_max_elements(), t0 = tensor_live_count(), s0 = storage_live_count();
+  size[0] = (int64_t)1 << 30;
+  size[1] = (int64_t)1 << 29;
+  ck_assert_int_eq(nn_set_max_elements(NN_MAX_ADDRESSABLE), NN_OK);
+  ck_assert_ptr_null(tensor_new(2, size));
+  expect_error(NN_ENOMEM, "out of memory allocating");
+  ck_assert_ptr_null(tensor_zeros(2, size));
+  ck_assert_int_eq(nn_set_max_elements(cap), NN_OK);
+  ck_assert_int_eq(tensor_live_count(), t0);
+  ck_assert_int_eq(storage_live_count(), s0);
+}
+END_TEST
+
 /* rowmajor: a contiguous tensor's own memory (offset included), else a
 ** copy in row-major order that *hold owns. */
 START_TEST(rowmajor_reads_in_place_or_copies) {
@@ -844,6 +861,7 @@ Suite *tensor_suite(void) {
   tc = tcase_create("copies");
   tcase_add_test(tc, contiguous_and_clone);
   tcase_add_test(tc, rowmajor_reads_in_place_or_copies);
+  tcase_add_test(tc, failed_allocation_leaves_nothing_live);
   tcase_add_test(tc, copy_same_shape_and_from_transposed);
   tcase_add_test(tc, copy_broadcasts_src);
   tcase_add_test(tc, copy_shape_error);
