@@ -111,10 +111,16 @@ static void storage_release(Storage *s) {
 }
 
 /* A tensor header with no storage yet, in a state tensor_release accepts. */
+/* Headers start as a copy of this (a dozen vector moves): GCC made the
+** memset of the 192 bytes a `rep stosq`, whose start-up was half of
+** header_new's samples in a profile of the homework MLP step on an AMD
+** EPYC. */
+static const Tensor blank_header;
+
 static Tensor *header_new(void) {
   Tensor *t = pool_get(&tensor_pool, sizeof *t);
   if (t == NULL) { nn_fail(NN_ENOMEM, "out of memory"); return NULL; }
-  memset(t, 0, sizeof *t);
+  *t = blank_header;
   t->refcount = 1;
   live_tensors++;
   return t;
