@@ -206,6 +206,11 @@ static const Case conv_cases[] = {
   {"direct: 1 out, padding as wide as the image", 1, 2, 3, 4, 1, 3, 3, 1, 1, 3, 4, 1, 1, 1, 1},
   {"direct: 3 out, dilation 3, 5x4 kernel", 2, 2, 16, 15, 3, 5, 4, 1, 1, 2, 1, 3, 3, 1, 0},
   {"direct: 64 out, 400 rows (the limits)", 1, 16, 9, 9, 64, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1},
+  /* the input gradient runs only the tap rows that reach gy (Band): one
+  ** output row under dilation 3 leaves input rows no tap reaches, and
+  ** rows 2 wide put several in one block of positions */
+  {"direct: dilation 3 over 7 rows to 1, rows 3 wide", 2, 3, 7, 3, 5, 3, 2, 1, 1, 0, 1, 3, 1, 1, 1},
+  {"direct: 5 tap rows, padding 2, dilation 2, rows 2 wide", 1, 2, 9, 2, 3, 5, 1, 1, 1, 2, 0, 2, 1, 1, 0},
   /* found by random_geometries_on_every_path: a tap row wholly in a
   ** padding wider than the image zeroed the next sample's first column */
   {"columns: padding wider than the image, dilation 2, batch 2", 2, 4, 7, 1, 6, 4, 3, 1, 1, 1, 2, 2, 2, 1, 0},
