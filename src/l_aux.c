@@ -99,8 +99,12 @@ int lt_push(lua_State *L, Tensor *t, const char *fname) {
   return 1;
 }
 
+/* The finalizer (and __close): test_slot, not luaL_checkudata, whose
+** lookup of the metatable by name cost a string comparison for every
+** tensor the collector frees. */
 int lt_gc(lua_State *L) {
-  Tensor **p = luaL_checkudata(L, 1, TENSOR_MT);
+  Tensor **p = test_slot(L, 1);
+  if (p == NULL) luaL_typeerror(L, 1, TENSOR_MT);
   tensor_release(*p);
   *p = NULL;
   return 0;

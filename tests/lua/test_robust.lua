@@ -206,6 +206,15 @@ test("errors name the function called and the argument, never '?' or an internal
   expect_error(function() return c[1] end, "index: the tensor has been closed")
   ok, err = pcall(c.exp, c)
   eq(err, "bad argument #1 to 'nncalc.Tensor.exp' (tensor has been closed)")
+  -- the finalizer called by hand: on anything but a tensor it refuses, and
+  -- a second close of the same tensor is harmless
+  local fin = getmetatable(zeros(1)).__gc
+  ok, err = pcall(fin, {})
+  eq(err, "bad argument #1 to '?' (nncalc.Tensor expected, got table)")
+  ok, err = pcall(fin, io.stdout)
+  eq(err, "bad argument #1 to '?' (nncalc.Tensor expected, got FILE*)")
+  eq(pcall(fin, c), true)
+  eq(tostring(c), "[closed tensor]")
   -- a raw Lua error inside nncalc's own code names the public function it came from
   expect_error(function() return nn.ReLU():out_shape(5) end, "ReLU:out_shape: ")
   -- the target table of a loss is named as such
