@@ -307,7 +307,10 @@ function Tensor.backward(self, arg)
   end
   local record = (o.trace or o.step or o.record) and true or (o.create_graph and "names")
   local steps, nacc, first = nncalc._backward(self, o.grad, o.retain_graph, record, o.create_graph)
-  local name = (o.trace or o.step or nacc > 0 or o.create_graph) and namer()
+  -- the namer reads every global: only for what prints names (a silenced
+  -- accumulate warning made each backward 50 times slower with it)
+  local warn_acc = nacc > 0 and settings.accumulate
+  local name = (o.trace or o.step or warn_acc or o.create_graph) and namer()
   -- with an upstream gradient g = dL/dz the pass computes dL/d..., for a
   -- loss L beyond z: the labels say L, not z.  When z's own name already
   -- uses L (z is a gradient dL/dw, seeded for a Hessian-vector product),
@@ -315,7 +318,7 @@ function Tensor.backward(self, arg)
   local root = name and ((o.grad and not name(self):find("L", 1, true)) and "L" or name(self))
   if o.create_graph then name_gradients(steps, name, root) end
   if o.trace or o.step then name = memo(name) end   -- names are settled by now
-  if nacc > 0 and settings.accumulate then
+  if warn_acc then
     nncalc.warn(("warning: %s.grad already held a gradient%s; backward adds to it "
       .. "(grad += ...). Call zero_grad() first, or warnings{accumulate=false}\n")
       :format(name(first), nacc > 1 and (" (and " .. (nacc - 1) .. " more)") or ""))
