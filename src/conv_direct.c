@@ -24,10 +24,13 @@
 ** every r is added, which makes them FMA-bound: per r the correlation
 ** loads PV vectors of input and KB weights to feed KB·PV FMAs, the dot
 ** product loads KB + RB vectors for KB·RB.  The junk positions (and, for
-** the input gradient, taps that fall outside gy) are the price: LeNet's
-** second layer does 36% more multiply-adds forward than it needs, its
-** first 14%, and the input gradient of the second 40% more (twice as
-** many before it skipped the tap rows that miss gy, see Band).
+** the input gradient, taps that fall outside gy) are the price: wide,
+** LeNet's second layer does 40% more multiply-adds forward than it
+** needs, its first 14%.  So the forward and the weights compute rows of
+** OW rounded up to a vector instead where that is shorter (compact rows,
+** see Rows: on AVX2 20% and none more), and the input gradient, which
+** needs the wide rows, skips the tap rows that miss gy (see Band): 40%
+** more than needed on LeNet's second layer, where it was twice as many.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,35 @@
 ** Kernels
 ** ====================================================================== */
 
+/* Computed positions run along rows of `wc` (the padded width Wp, or in
+** the compact form the output width rounded up to a vector), the input's
+** along rows of Wp: position p reads the input from (p / wc)·Wp + p % wc
+** on.  Compact, a vector never straddles two rows (wc is a multiple of
+** VL); wide, the mapping is p itself. */
+typedef struct Rows {
+  int64_t wc, wp;
+} Rows;
+
+/* The input position of computed position p */
+static int64_t rows_in(const Rows *R, int64_t p) { return p / R->wc * R->wp + p % R->wc; }
+
+/* The same, carried along from vector to vector (rows_step) */
+typedef struct RowPos {
+  int64_t col, base;   /* p = row·wc + col; base = row·wp */
+} RowPos;
+
+static RowPos rows_at(const Rows *R, int64_t p) {
+  RowPos q;
+  q.col = p % R->wc;
+  q.base = p / R->wc * R->wp;
+  return q;
+}
+
+static void rows_step(const Rows *R, RowPos *q, int64_t n) {
+  q->col += n;
+  while (q->col >= R->wc) q->col -= R->wc, q->base += R->wp;
+}
+
 /* Which rows r a block of positions needs, when not all of them: r
 ** runs tap row by tap row (per tap row, `per` rows of r), and wide
 ** position q (q = y·Wp + x from the output's origin) reaches gy only
@@ -76,54 +108,64 @@ static void band_rows(const Band *B, int64_t q, int64_t n, int64_t *lo, int64_t 
   *hi = i1 >= i0 ? (i1 + 1) * B->per : *lo;
 }
 
-/* A correlation: rows of out (ldo apart) for kb output channels at wide
-** positions [0, np) (np a multiple of the block), each the sum over r of
-** wp[r·KB + kk] · in[p + roff[r]]; with a band, only over its rows for
-** the block (positions counted from pos0). */
+/* A correlation: rows of out (ldo apart) for kb output channels at
+** computed positions pos0 + [0, np) (np a multiple of the block), each the
+** sum over r of wp[r·KB + kk] · in[rows_in(p) + roff[r]]; with a band,
+** only over its rows for the block. */
 typedef struct Corr {
-  const double *in;
+  const double *in;   /* the input at computed position 0 */
   const int64_t *roff;
   int64_t nr;
   const double *wp;   /* packed: the KB weights of each r in turn */
   double *out;
   int64_t ldo, np;
   const Band *band;   /* or NULL: every r for every block */
-  int64_t pos0;
+  int64_t pos0;       /* the first position of out */
+  const Rows *rows;
 } Corr;
 
 /* KB channels x PV vectors of positions; KB·PV + PV + 1 <= NREG. */
 #define CORR_KERNEL(KB, PV)                                                  \
   static void corr_##KB##x##PV(const Corr *X) {                              \
-    int64_t p0, r, lo = 0, hi = X->nr;                                       \
-    int kk, j;                                                               \
+    int64_t p0, r, lo = 0, hi = X->nr, at[PV];                               \
+    int kk, j, wide = X->rows->wc == X->rows->wp;                            \
+    RowPos q = rows_at(X->rows, X->pos0);                                    \
     for (p0 = 0; p0 < X->np; p0 += VL * PV) {                                \
       vd acc[KB][PV], xv[PV];                                               \
-      const double *wq, *in = X->in + p0;                                    \
+      const double *wq;                                                      \
+      RowPos v = q;                                                          \
+      UNROLL for (j = 0; j < PV; j++) {  /* where each vector reads */       \
+        at[j] = v.base + v.col;                                              \
+        if (wide) v.col += VL; else rows_step(X->rows, &v, VL);              \
+      }                                                                      \
       if (X->band != NULL) band_rows(X->band, X->pos0 + p0, VL * PV, &lo, &hi); \
       wq = X->wp + lo * KB;                                                  \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         UNROLL for (j = 0; j < PV; j++) acc[kk][j] = (vd){0};               \
       for (r = lo; r < hi; r++, wq += KB) {                                  \
-        const double *xs = in + X->roff[r];                                  \
-        UNROLL for (j = 0; j < PV; j++) memcpy(&xv[j], xs + VL * j, sizeof(vd)); \
+        const double *xs = X->in + X->roff[r];                               \
+        UNROLL for (j = 0; j < PV; j++) memcpy(&xv[j], xs + at[j], sizeof(vd)); \
         UNROLL for (kk = 0; kk < KB; kk++)                                   \
           UNROLL for (j = 0; j < PV; j++) acc[kk][j] = VFMA(acc[kk][j], xv[j], splat(wq[kk]));      \
       }                                                                      \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         UNROLL for (j = 0; j < PV; j++)                                      \
           memcpy(X->out + kk * X->ldo + p0 + VL * j, &acc[kk][j], sizeof(vd)); \
+      q = v;                                                                 \
     }                                                                        \
   }
 
 /* Dot products over nv vectors of positions: for KB rows of gy (ldg
 ** apart) and RB offsets, the vector partial sum
-**   part[kk][rr] += Σ_p gy[kk][p] · in[p + roff[rr]]
-** (VL doubles each, RB·VL apart within a row of part, rows ldp apart).
+**   part[kk][rr] += Σ_v gy[kk][v·VL + lane] · in[at[v] + lane + roff[rr]]
+** (VL doubles each, RB·VL apart within a row of part, rows ldp apart;
+** at[v] = rows_in(v·VL) counted from the call's first vector).
 ** The lanes are summed once, after the last sample, so a call may be
 ** short: one L1-sized tile of one sample. */
 typedef struct Dots {
-  const double *gy, *in;
+  const double *gy, *in;   /* gy at the first position, in at position 0 */
   int64_t ldg, nv;
+  const int64_t *at;       /* where the input of each vector starts */
   const int64_t *roff;
   double *part;
   int64_t ldp;
@@ -133,16 +175,17 @@ typedef struct Dots {
 #define DOTS_KERNEL(KB, RB)                                                  \
   static void dots_##KB##x##RB(const Dots *D) {                              \
     vd acc[KB][RB], g[KB], xv;                                              \
-    int64_t p;                                                               \
+    int64_t v;                                                               \
     int kk, rr;                                                              \
     UNROLL for (kk = 0; kk < KB; kk++)                                       \
       UNROLL for (rr = 0; rr < RB; rr++)                                     \
         memcpy(&acc[kk][rr], D->part + kk * D->ldp + rr * VL, sizeof(vd));  \
-    for (p = 0; p < D->nv * VL; p += VL) {                                   \
+    for (v = 0; v < D->nv; v++) {                                            \
+      const double *xs = D->in + D->at[v];                                   \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
-        memcpy(&g[kk], D->gy + kk * D->ldg + p, sizeof(vd));                \
+        memcpy(&g[kk], D->gy + kk * D->ldg + v * VL, sizeof(vd));           \
       UNROLL for (rr = 0; rr < RB; rr++) {                                   \
-        memcpy(&xv, D->in + D->roff[rr] + p, sizeof(vd));                   \
+        memcpy(&xv, xs + D->roff[rr], sizeof(vd));                          \
         UNROLL for (kk = 0; kk < KB; kk++) acc[kk][rr] = VFMA(acc[kk][rr], g[kk], xv);      \
       }                                                                      \
     }                                                                        \
@@ -173,6 +216,7 @@ DOTS_KERNEL(1, 6)
 DOTS_KERNEL(1, 5)
 DOTS_KERNEL(1, 4)
 #define DOTS_KBS {4, 2, 1}
+#define DOTS_KB0 4
 #define DOTS_RBS {6, 5, 4}
 static const DotsFn dots_fns[3][3] = {{dots_4x6, dots_4x5, dots_4x4},
                                       {dots_2x6, dots_2x5, dots_2x4},
@@ -194,6 +238,7 @@ DOTS_KERNEL(1, 4)
 DOTS_KERNEL(1, 3)
 DOTS_KERNEL(1, 2)
 #define DOTS_KBS {3, 2, 1}
+#define DOTS_KB0 3
 #define DOTS_RBS {4, 3, 2}
 static const DotsFn dots_fns[3][3] = {{dots_3x4, dots_3x3, dots_3x2},
                                       {dots_2x4, dots_2x3, dots_2x2},
@@ -221,21 +266,30 @@ static void zero(double *p, int64_t n) {
 
 typedef struct Plan {
   int64_t Hp, Wp, taps, max_off;
-  int64_t Np;      /* wide output positions in use: (OH − 1)·Wp + OW */
-  int64_t ldo;     /* a wide row of y or gy, with room for a block's overrun */
+  Rows rows;       /* computed rows: Wp long (wide), or compact */
+  int64_t Np;      /* computed positions in use: (OH − 1)·wc + OW */
+  int64_t ldo;     /* a computed row of y or gy, with room for a block's overrun */
   int64_t plane;   /* a padded input plane, with room for reads past it */
 } Plan;
 
-static void plan(const DirectGeom *G, Plan *D) {
+/* compact: rows of the output width rounded up to a vector, when that is
+** shorter than Wp (AVX2 on LeNet: 28 of 32 and 12 of 14, where the wide
+** rows computed 14% and 40% more than the output), for the forward and
+** the weights; the input gradient needs the wide rows. */
+static void plan(const DirectGeom *G, Plan *D, int compact) {
+  int64_t wc = round_up(G->OW, VL), last;
   D->Hp = G->H + 2 * G->ph;
   D->Wp = G->W + 2 * G->pw;
   D->taps = G->kh * G->kw;
   D->max_off = (G->kh - 1) * G->dh * D->Wp + (G->kw - 1) * G->dw;
-  D->Np = (G->OH - 1) * D->Wp + G->OW;
+  D->rows.wp = D->Wp;
+  D->rows.wc = compact && wc < D->Wp ? wc : D->Wp;
+  D->Np = (G->OH - 1) * D->rows.wc + G->OW;
   D->ldo = round_up(D->Np, VL) + MAX_PB;
-  /* a block reads up to MAX_PB past Np, plus the largest offset */
-  D->plane = round_up(D->Hp * D->Wp > D->ldo + D->max_off ? D->Hp * D->Wp
-                                                          : D->ldo + D->max_off, VL);
+  /* a block reads a vector from up to MAX_PB past Np, plus the largest
+  ** offset */
+  last = rows_in(&D->rows, round_up(D->Np, VL) + MAX_PB) + VL + D->max_off;
+  D->plane = round_up(D->Hp * D->Wp > last ? D->Hp * D->Wp : last, VL);
 }
 
 static int64_t tap_off(const DirectGeom *G, const Plan *D, int64_t t) {
@@ -268,14 +322,14 @@ static void pad_sample(const DirectGeom *G, const Plan *D, const double *x, doub
                G->W);
 }
 
-/* The K rows of one sample's gy, widened to rows Wp long at `at` within
-** rows `ld` apart (the junk and the rest were zeroed once). */
+/* The K rows of one sample's gy, widened to the computed rows at `at`
+** within rows `ld` apart (the junk and the rest were zeroed once). */
 static void widen_grad(const DirectGeom *G, const Plan *D, const double *gy, double *gw,
                        int64_t ld, int64_t at) {
   int64_t k, oh;
   for (k = 0; k < G->K; k++)
     for (oh = 0; oh < G->OH; oh++)
-      copy_row(gw + k * ld + at + oh * D->Wp, gy + (k * G->OH + oh) * G->OW, G->OW);
+      copy_row(gw + k * ld + at + oh * D->rows.wc, gy + (k * G->OH + oh) * G->OW, G->OW);
 }
 
 /* Runs the correlation of every block of `nout` output channels:
@@ -315,11 +369,11 @@ static int64_t tile_width(int64_t channels, int64_t max_off, int64_t npos) {
 }
 
 /* Where a correlation's results go: output channel o's plane at
-** dst + o·dplane, rows of `width` real columns out of every wide row of
-** Wp, each plus bias[o] (bias may be NULL). */
+** dst + o·dplane, rows of `width` real columns out of every computed row
+** of wc, each plus bias[o] (bias may be NULL). */
 typedef struct Emit {
   double *dst;
-  int64_t dplane, width, Wp;
+  int64_t dplane, width, wc;
   const double *bias;
 } Emit;
 
@@ -330,9 +384,9 @@ static void emit_tile(const Emit *E, int64_t nout, const double *tb, int64_t ldt
     const double *src = tb + o * ldt - p0;
     double b = E->bias != NULL ? E->bias[o] : 0.0, *dst = E->dst + o * E->dplane;
     int64_t p = p0, end = p0 + n;
-    while (p < end) {   /* the rest of one wide row at a time */
-      int64_t row = p / E->Wp, col = p % E->Wp;
-      int64_t step = E->Wp - col < end - p ? E->Wp - col : end - p;
+    while (p < end) {   /* the rest of one computed row at a time */
+      int64_t row = p / E->wc, col = p % E->wc;
+      int64_t step = E->wc - col < end - p ? E->wc - col : end - p;
       int64_t m = col < E->width ? (E->width - col < step ? E->width - col : step) : 0;
       double *d = dst + row * E->width + col;
       for (i = 0; i < m; i++) d[i] = src[p + i] + b;
@@ -346,18 +400,19 @@ static int64_t tile_buffer(int64_t nout, int64_t nin, int64_t max_off, int64_t n
   return nout * (tile_width(nin + nout, max_off, npos) + MAX_PB);
 }
 
-/* Every output channel at wide positions [0, npos), tile by tile through
-** tb, emitted by E. */
+/* Every output channel at computed positions [0, npos), tile by tile
+** through tb, emitted by E. */
 static void correlate(int64_t nout, const double *in, int64_t nin, int64_t max_off,
                       const int64_t *roff, int64_t nr, const double *wp, const Band *band,
-                      double *tb, int64_t npos, const Emit *E) {
+                      const Rows *rows, double *tb, int64_t npos, const Emit *E) {
   int64_t p0, tile = tile_width(nin + nout, max_off, npos), ldt = tile + MAX_PB;
   for (p0 = 0; p0 < npos; p0 += tile) {
     int64_t o0 = 0, n = npos - p0 < tile ? npos - p0 : tile;
     while (o0 < nout) {
       int b = corr_block(nout - o0);
       Corr X;
-      X.in = in + p0;
+      X.in = in;
+      X.rows = rows;
       X.roff = roff;
       X.nr = nr;
       X.wp = wp + o0 * nr;
@@ -414,20 +469,20 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
   int64_t *roff, n, r, nr = G->C * G->kh * G->kw, size[3];
   int st;
   Emit E;
-  plan(G, &D);
+  plan(G, &D, 1);
   size[0] = G->C * D.plane;
   size[1] = tile_buffer(G->K, G->C, D.max_off, D.Np);
   size[2] = G->K * nr;
   if ((st = get_scratch(nr, 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], tb = part[1], wp = part[2];
-  E.dplane = G->OH * G->OW, E.width = G->OW, E.Wp = D.Wp, E.bias = bias;
+  E.dplane = G->OH * G->OW, E.width = G->OW, E.wc = D.rows.wc, E.bias = bias;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
   pack_blocks(G, w, weight_forward, G->K, nr, wp);
   zero(xp, size[0]);
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = y + n * G->K * G->OH * G->OW;
     pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
-    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, NULL, tb, D.Np, &E);
+    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, NULL, &D.rows, tb, D.Np, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -441,7 +496,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   int64_t *roff, n, r, q0, Nq, gplane, nr = G->K * G->kh * G->kw, size[3];
   int st;
   Emit E;
-  plan(G, &D);
+  plan(G, &D, 0);
   /* output positions: the interior of the padded input, wide; gy sits
   ** max_off into each of its planes so that q − off(t) never goes below 0 */
   q0 = G->ph * D.Wp + G->pw;
@@ -452,7 +507,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   size[2] = G->C * nr;
   if ((st = get_scratch(nr, 3, size, part, &roff)) != NN_OK) return st;
   gp = part[0], tb = part[1], wp = part[2];
-  E.dplane = G->H * G->W, E.width = G->W, E.Wp = D.Wp, E.bias = NULL;
+  E.dplane = G->H * G->W, E.width = G->W, E.wc = D.Wp, E.bias = NULL;
   for (r = 0; r < nr; r++)
     roff[r] = input_k(G, r) * gplane + q0 + D.max_off - tap_off(G, &D, input_tap(G, r));
   B.Wp = D.Wp, B.H = G->H, B.OH = G->OH, B.kh = G->kh, B.dh = G->dh, B.ph = G->ph;
@@ -462,7 +517,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = gx + n * G->C * G->H * G->W;
     widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gp, gplane, D.max_off);
-    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, &B, tb, Nq, &E);
+    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, &B, &D.rows, tb, Nq, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -475,18 +530,18 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
 ** streamed its rows of gy from L2 (for a chunk of samples at a time),
 ** and on a 512 KB L2 the dot products ran at half their FMA rate. */
 #define DOTS_TILE_BYTES ((int64_t)1 << 14)
+#define DOTS_TILE (DOTS_TILE_BYTES / (int64_t)sizeof(double) / (DOTS_KB0 + 1) / VL * VL)
 
 int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *gy,
                             double *gw) {
   static const int kbs[] = DOTS_KBS, rbs[] = DOTS_RBS;
   Plan D;
   double *part[3], *xp, *gyw, *acc;
-  int64_t *roff, n, r, nr = G->C * G->kh * G->kw, nrp, size[3], k, k0, r0, p0, nv, tile, q;
+  int64_t *roff, *at, n, r, nr = G->C * G->kh * G->kw, nrp, size[3], k, k0, r0, p0, nv, tile, q;
   int st, best = 0, i;
-  plan(G, &D);
+  plan(G, &D, 1);
   nv = round_up(D.Np, VL) / VL;
-  tile = DOTS_TILE_BYTES / (int64_t)sizeof(double) / (kbs[0] + 1) / VL * VL;
-  if (tile < 4 * VL) tile = 4 * VL;
+  tile = DOTS_TILE;
   /* the offset block of least cost: each block of RB offsets (rows
   ** padded to whole blocks) does KB·RB FMAs and KB + RB loads a vector.
   ** Fewest padded rows alone chose LeNet's RB = 2 on AVX2, 1.45 times
@@ -501,9 +556,12 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   size[0] = G->C * D.plane;
   size[1] = G->K * D.ldo;
   size[2] = G->K * nrp * VL;   /* the vector partial sums */
-  if ((st = get_scratch(nrp, 3, size, part, &roff)) != NN_OK) return st;
-  xp = part[0], gyw = part[1], acc = part[2];
+  /* the offsets, then where each vector of positions reads the input
+  ** (a table: working it out per vector cost more than the junk saved) */
+  if ((st = get_scratch(nrp + nv, 3, size, part, &roff)) != NN_OK) return st;
+  xp = part[0], gyw = part[1], acc = part[2], at = roff + nrp;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
+  for (q = 0; q < nv; q++) at[q] = rows_in(&D.rows, q * VL);
   zero(xp, size[0]);
   zero(gyw, size[1]);
   zero(acc, size[2]);
@@ -517,7 +575,8 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
         while (kb < 2 && kbs[kb] > G->K - k0) kb++;
         X.gy = gyw + k0 * D.ldo + p0;
         X.ldg = D.ldo;
-        X.in = xp + p0;
+        X.in = xp;
+        X.at = at + p0 / VL;
         X.nv = (nv * VL - p0 < tile ? nv * VL - p0 : tile) / VL;
         X.ldp = nrp * VL;
         for (r0 = 0; r0 < nr; r0 += rbs[best]) {
