@@ -158,7 +158,7 @@ typedef struct Corr {
 /* Dot products over nv vectors of positions: for KB rows of gy (ldg
 ** apart) and RB offsets, the vector partial sum
 **   part[kk][rr] += Σ_v gy[kk][v·VL + lane] · in[at[v] + lane + roff[rr]]
-** (VL doubles each, RB·VL apart within a row of part, rows ldp apart;
+** (VL doubles each: consecutive rr VL apart, consecutive kk ldp apart;
 ** at[v] = rows_in(v·VL) counted from the call's first vector).
 ** The lanes are summed once, after the last sample, so a call may be
 ** short: one L1-sized tile of one sample. */
@@ -524,11 +524,12 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   return workspace_done(st);
 }
 
-/* Positions a weight-gradient tile spans: its KB rows of gy and the
-** stretch of one input channel the offsets reach stay in L1 (32 KB)
-** while every block of offsets passes over them.  Before, each block
-** streamed its rows of gy from L2 (for a chunk of samples at a time),
-** and on a 512 KB L2 the dot products ran at half their FMA rate. */
+/* Positions a weight-gradient tile spans: its KB rows of gy (16 KB with
+** one input channel's stretch) stay in L1 while every block of offsets
+** passes over them, and each channel's stretch while that channel's
+** taps do.  Before, each block streamed its rows of gy from L2 (for a
+** chunk of samples at a time), and on a 512 KB L2 the dot products ran
+** at half their FMA rate. */
 #define DOTS_TILE_BYTES ((int64_t)1 << 14)
 #define DOTS_TILE (DOTS_TILE_BYTES / (int64_t)sizeof(double) / (DOTS_KB0 + 1) / VL * VL)
 

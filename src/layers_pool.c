@@ -325,8 +325,9 @@ fail:
 /* When every winner lies in its own 2x2 block of the plane (as after the
 ** 2x2, stride-2 pooling of most networks), each input position gets the
 ** gradient of at most one window: each block is written whole, the
-** winner's gradient and three zeros (+0.0, by masking the bits), in one
-** pass where zeroing the input-sized gradient first was another.
+** winner's gradient (0 + gy, so a -0.0 lands as +0.0, as when it is added
+** into zeros) and three zeros (+0.0, by masking the bits), in one pass
+** where zeroing the input-sized gradient first was another.
 ** Branch-free, VL windows at a time (the winner's place in its block is
 ** a coin flip on real activations, and testing it cost more than the
 ** rest of the backward); the last group of a row overlaps the one before
@@ -349,7 +350,7 @@ static int scatter_blocks(const double *a, const double *d, double *dst, int64_t
         vm g, m0, m1, m2, m3;
         if (ox + VL > ow) ox = ow - VL;
         at = *(const vdu *)(ar + ox) - (splat(base + 2.0 * (double)ox) + starts);
-        g = (vm) * (const vdu *)(dr + ox);
+        g = (vm)(*(const vdu *)(dr + ox) + zero);   /* 0 + gy, as a += into zeros: -0 is +0 */
         m0 = (vm)(at == zero), m1 = (vm)(at == one), m2 = (vm)(at == down), m3 = (vm)(at == diag);
         vzip(r0 + 2 * ox, (vd)(g & m0), (vd)(g & m1));
         vzip(r0 + w + 2 * ox, (vd)(g & m2), (vd)(g & m3));

@@ -393,7 +393,7 @@ END_TEST
 ** levels so that windows tie, with NaN and infinities in some rows: the
 ** value and position of every window's first maximum (a NaN wins, the
 ** last of them, as PyTorch's "v > best || isnan(v)"), and the backward
-** against gx[argmax] += gy, zeros +0.0. */
+** against gx[argmax] += gy into zeros, so +0.0 where gy is -0.0. */
 static double pick(void) {
   double u = rng_uniform();
   if (u < 0.02) return NAN;
@@ -415,7 +415,8 @@ START_TEST(maxpool_2x2_every_row_width) {
       double *xv = x->storage->data;
       int clean = w % 3 == 0;   /* some planes of finite values only */
       for (i = 0; i < 3 * h * w; i++) xv[i] = clean ? floor(rng_uniform() * 4.0) : pick();
-      for (i = 0; i < 3 * oh * ow; i++) gy->storage->data[i] = rng_normal();
+      for (i = 0; i < 3 * oh * ow; i++)   /* some -0.0: the winner gets +0.0, as 0 + -0 */
+        gy->storage->data[i] = rng_uniform() < 0.1 ? -0.0 : rng_normal();
       for (c = 0; c < 3; c++)
         for (oy = 0; oy < oh; oy++)
           for (ox = 0; ox < ow; ox++) {
