@@ -60,30 +60,15 @@
 ** the compact form the output width rounded up to a vector), the input's
 ** along rows of Wp: position p reads the input from (p / wc)·Wp + p % wc
 ** on.  Compact, a vector never straddles two rows (wc is a multiple of
-** VL); wide, the mapping is p itself. */
+** VL); wide, the mapping is p itself.  The kernels read it from a table
+** with an entry per vector (vector_starts): working it out as they go
+** cost the dot products more than the junk it saved. */
 typedef struct Rows {
   int64_t wc, wp;
 } Rows;
 
 /* The input position of computed position p */
 static int64_t rows_in(const Rows *R, int64_t p) { return p / R->wc * R->wp + p % R->wc; }
-
-/* The same, carried along from vector to vector (rows_step) */
-typedef struct RowPos {
-  int64_t col, base;   /* p = row·wc + col; base = row·wp */
-} RowPos;
-
-static RowPos rows_at(const Rows *R, int64_t p) {
-  RowPos q;
-  q.col = p % R->wc;
-  q.base = p / R->wc * R->wp;
-  return q;
-}
-
-static void rows_step(const Rows *R, RowPos *q, int64_t n) {
-  q->col += n;
-  while (q->col >= R->wc) q->col -= R->wc, q->base += R->wp;
-}
 
 /* Which rows r a block of positions needs, when not all of them: r
 ** runs tap row by tap row (per tap row, `per` rows of r), and wide
@@ -110,8 +95,9 @@ static void band_rows(const Band *B, int64_t q, int64_t n, int64_t *lo, int64_t 
 
 /* A correlation: rows of out (ldo apart) for kb output channels at
 ** computed positions pos0 + [0, np) (np a multiple of the block), each the
-** sum over r of wp[r·KB + kk] · in[rows_in(p) + roff[r]]; with a band,
-** only over its rows for the block. */
+** sum over r of wp[r·KB + kk] · in[rows_in(p) + roff[r]], rows_in of the
+** v-th vector being at[v]; with a band, only over its rows for the
+** block. */
 typedef struct Corr {
   const double *in;   /* the input at computed position 0 */
   const int64_t *roff;
@@ -121,23 +107,18 @@ typedef struct Corr {
   int64_t ldo, np;
   const Band *band;   /* or NULL: every r for every block */
   int64_t pos0;       /* the first position of out */
-  const Rows *rows;
+  const int64_t *at;  /* where each vector from pos0 on reads the input */
 } Corr;
 
 /* KB channels x PV vectors of positions; KB·PV + PV + 1 <= NREG. */
 #define CORR_KERNEL(KB, PV)                                                  \
   static void corr_##KB##x##PV(const Corr *X) {                              \
-    int64_t p0, r, lo = 0, hi = X->nr, at[PV];                               \
-    int kk, j, wide = X->rows->wc == X->rows->wp;                            \
-    RowPos q = rows_at(X->rows, X->pos0);                                    \
+    int64_t p0, r, lo = 0, hi = X->nr;                                       \
+    int kk, j;                                                               \
     for (p0 = 0; p0 < X->np; p0 += VL * PV) {                                \
       vd acc[KB][PV], xv[PV];                                               \
       const double *wq;                                                      \
-      RowPos v = q;                                                          \
-      UNROLL for (j = 0; j < PV; j++) {  /* where each vector reads */       \
-        at[j] = v.base + v.col;                                              \
-        if (wide) v.col += VL; else rows_step(X->rows, &v, VL);              \
-      }                                                                      \
+      const int64_t *at = X->at + p0 / VL;                                   \
       if (X->band != NULL) band_rows(X->band, X->pos0 + p0, VL * PV, &lo, &hi); \
       wq = X->wp + lo * KB;                                                  \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
@@ -151,7 +132,6 @@ typedef struct Corr {
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         UNROLL for (j = 0; j < PV; j++)                                      \
           memcpy(X->out + kk * X->ldo + p0 + VL * j, &acc[kk][j], sizeof(vd)); \
-      q = v;                                                                 \
     }                                                                        \
   }
 
@@ -159,7 +139,7 @@ typedef struct Corr {
 ** apart) and RB offsets, the vector partial sum
 **   part[kk][rr] += Σ_v gy[kk][v·VL + lane] · in[at[v] + lane + roff[rr]]
 ** (VL doubles each: consecutive rr VL apart, consecutive kk ldp apart;
-** at[v] = rows_in(v·VL) counted from the call's first vector).
+** at[v] the input position of the call's v-th vector).
 ** The lanes are summed once, after the last sample, so a call may be
 ** short: one L1-sized tile of one sample. */
 typedef struct Dots {
@@ -292,6 +272,16 @@ static void plan(const DirectGeom *G, Plan *D, int compact) {
   D->plane = round_up(D->Hp * D->Wp > last ? D->Hp * D->Wp : last, VL);
 }
 
+/* Vectors a call may read, from position 0: npos positions and a block's
+** overrun. */
+static int64_t vectors_of(int64_t npos) { return (round_up(npos, VL) + MAX_PB) / VL; }
+
+/* at[v] = the input position of vector v, for the vectors of npos */
+static void vector_starts(const Rows *R, int64_t npos, int64_t *at) {
+  int64_t v;
+  for (v = 0; v < vectors_of(npos); v++) at[v] = rows_in(R, v * VL);
+}
+
 static int64_t tap_off(const DirectGeom *G, const Plan *D, int64_t t) {
   return t / G->kw * G->dh * D->Wp + t % G->kw * G->dw;
 }
@@ -404,7 +394,7 @@ static int64_t tile_buffer(int64_t nout, int64_t nin, int64_t max_off, int64_t n
 ** through tb, emitted by E. */
 static void correlate(int64_t nout, const double *in, int64_t nin, int64_t max_off,
                       const int64_t *roff, int64_t nr, const double *wp, const Band *band,
-                      const Rows *rows, double *tb, int64_t npos, const Emit *E) {
+                      const int64_t *at, double *tb, int64_t npos, const Emit *E) {
   int64_t p0, tile = tile_width(nin + nout, max_off, npos), ldt = tile + MAX_PB;
   for (p0 = 0; p0 < npos; p0 += tile) {
     int64_t o0 = 0, n = npos - p0 < tile ? npos - p0 : tile;
@@ -412,7 +402,7 @@ static void correlate(int64_t nout, const double *in, int64_t nin, int64_t max_o
       int b = corr_block(nout - o0);
       Corr X;
       X.in = in;
-      X.rows = rows;
+      X.at = at + p0 / VL;   /* (tiles are whole vectors) */
       X.roff = roff;
       X.nr = nr;
       X.wp = wp + o0 * nr;
@@ -466,15 +456,16 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
                         const double *bias, double *y) {
   Plan D;
   double *part[3], *xp, *tb, *wp;
-  int64_t *roff, n, r, nr = G->C * G->kh * G->kw, size[3];
+  int64_t *roff, *at, n, r, nr = G->C * G->kh * G->kw, size[3];
   int st;
   Emit E;
   plan(G, &D, 1);
   size[0] = G->C * D.plane;
   size[1] = tile_buffer(G->K, G->C, D.max_off, D.Np);
   size[2] = G->K * nr;
-  if ((st = get_scratch(nr, 3, size, part, &roff)) != NN_OK) return st;
-  xp = part[0], tb = part[1], wp = part[2];
+  if ((st = get_scratch(nr + vectors_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
+  xp = part[0], tb = part[1], wp = part[2], at = roff + nr;
+  vector_starts(&D.rows, D.Np, at);
   E.dplane = G->OH * G->OW, E.width = G->OW, E.wc = D.rows.wc, E.bias = bias;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
   pack_blocks(G, w, weight_forward, G->K, nr, wp);
@@ -482,7 +473,7 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = y + n * G->K * G->OH * G->OW;
     pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
-    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, NULL, &D.rows, tb, D.Np, &E);
+    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, NULL, at, tb, D.Np, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -493,7 +484,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   Plan D;
   Band B;
   double *part[3], *gp, *tb, *wp;
-  int64_t *roff, n, r, q0, Nq, gplane, nr = G->K * G->kh * G->kw, size[3];
+  int64_t *roff, *at, n, r, q0, Nq, gplane, nr = G->K * G->kh * G->kw, size[3];
   int st;
   Emit E;
   plan(G, &D, 0);
@@ -505,8 +496,9 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   size[0] = G->K * gplane;
   size[1] = tile_buffer(G->C, G->K, q0 + D.max_off, Nq);
   size[2] = G->C * nr;
-  if ((st = get_scratch(nr, 3, size, part, &roff)) != NN_OK) return st;
-  gp = part[0], tb = part[1], wp = part[2];
+  if ((st = get_scratch(nr + vectors_of(Nq), 3, size, part, &roff)) != NN_OK) return st;
+  gp = part[0], tb = part[1], wp = part[2], at = roff + nr;
+  vector_starts(&D.rows, Nq, at);   /* wide: p itself */
   E.dplane = G->H * G->W, E.width = G->W, E.wc = D.Wp, E.bias = NULL;
   for (r = 0; r < nr; r++)
     roff[r] = input_k(G, r) * gplane + q0 + D.max_off - tap_off(G, &D, input_tap(G, r));
@@ -517,7 +509,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = gx + n * G->C * G->H * G->W;
     widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gp, gplane, D.max_off);
-    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, &B, &D.rows, tb, Nq, &E);
+    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, &B, at, tb, Nq, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -557,12 +549,10 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   size[0] = G->C * D.plane;
   size[1] = G->K * D.ldo;
   size[2] = G->K * nrp * VL;   /* the vector partial sums */
-  /* the offsets, then where each vector of positions reads the input
-  ** (a table: working it out per vector cost more than the junk saved) */
-  if ((st = get_scratch(nrp + nv, 3, size, part, &roff)) != NN_OK) return st;
+  if ((st = get_scratch(nrp + vectors_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], gyw = part[1], acc = part[2], at = roff + nrp;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
-  for (q = 0; q < nv; q++) at[q] = rows_in(&D.rows, q * VL);
+  vector_starts(&D.rows, D.Np, at);
   zero(xp, size[0]);
   zero(gyw, size[1]);
   zero(acc, size[2]);
