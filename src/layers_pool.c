@@ -337,7 +337,7 @@ static int scatter_blocks(const double *a, const double *d, double *dst, int64_t
                           int64_t oh, int64_t ow, int64_t w) {
   vd zero = splat(0.0), one = splat(1.0), down = splat((double)w), diag = splat(w + 1.0);
   vd starts = lane_starts();
-  vm bad = (vm)(zero != zero);
+  vm bad = (vm){0};
   int64_t pl, oy, ox;
   int i, any = 0;
   if (ow < VL) return 0;
