@@ -94,15 +94,16 @@ static void band_rows(const Band *B, int64_t q, int64_t n, int64_t *lo, int64_t 
 }
 
 /* A correlation: rows of out (ldo apart) for kb output channels at
-** computed positions pos0 + [0, np) (np a multiple of the block), each the
-** sum over r of wp[r·KB + kk] · in[rows_in(p) + roff[r]], rows_in of the
-** v-th vector being at[v]; with a band, only over its rows for the
-** block. */
+** computed positions pos0 + [0, np) (np a multiple of the block), each
+** bias[kk] (0 without a bias) plus the sum over r of
+** wp[r·KB + kk] · in[rows_in(p) + roff[r]], rows_in of the v-th vector
+** being at[v]; with a band, only over its rows for the block. */
 typedef struct Corr {
   const double *in;   /* the input at computed position 0 */
   const int64_t *roff;
   int64_t nr;
   const double *wp;   /* packed: the KB weights of each r in turn */
+  const double *bias; /* the block's KB biases, or NULL */
   double *out;
   int64_t ldo, np;
   const Band *band;   /* or NULL: every r for every block */
@@ -114,7 +115,9 @@ typedef struct Corr {
 #define CORR_KERNEL(KB, PV)                                                  \
   static void corr_##KB##x##PV(const Corr *X) {                              \
     int64_t p0, r, lo = 0, hi = X->nr;                                       \
+    double b[KB];                                                            \
     int kk, j;                                                               \
+    UNROLL for (kk = 0; kk < KB; kk++) b[kk] = X->bias != NULL ? X->bias[kk] : 0.0; \
     for (p0 = 0; p0 < X->np; p0 += VL * PV) {                                \
       vd acc[KB][PV], xv[PV];                                               \
       const double *wq;                                                      \
@@ -122,7 +125,7 @@ typedef struct Corr {
       if (X->band != NULL) band_rows(X->band, X->pos0 + p0, VL * PV, &lo, &hi); \
       wq = X->wp + lo * KB;                                                  \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
-        UNROLL for (j = 0; j < PV; j++) acc[kk][j] = (vd){0};               \
+        UNROLL for (j = 0; j < PV; j++) acc[kk][j] = splat(b[kk]);          \
       for (r = lo; r < hi; r++, wq += KB) {                                  \
         const double *xs = X->in + X->roff[r];                               \
         UNROLL for (j = 0; j < PV; j++) memcpy(&xv[j], xs + at[j], sizeof(vd)); \
@@ -360,61 +363,85 @@ static int64_t tile_width(int64_t channels, int64_t max_off, int64_t npos) {
 
 /* Where a correlation's results go: output channel o's plane at
 ** dst + o·dplane, rows of `width` real columns out of every computed row
-** of wc, each plus bias[o] (bias may be NULL). */
+** of wc. */
 typedef struct Emit {
   double *dst;
   int64_t dplane, width, wc;
-  const double *bias;
 } Emit;
 
-static void emit_tile(const Emit *E, int64_t nout, const double *tb, int64_t ldt, int64_t p0,
-                      int64_t n) {
-  int64_t o, i;
-  for (o = 0; o < nout; o++) {
-    const double *src = tb + o * ldt - p0;
-    double b = E->bias != NULL ? E->bias[o] : 0.0, *dst = E->dst + o * E->dplane;
-    int64_t p = p0, end = p0 + n;
-    while (p < end) {   /* the rest of one computed row at a time */
-      int64_t row = p / E->wc, col = p % E->wc;
-      int64_t step = E->wc - col < end - p ? E->wc - col : end - p;
+/* The real columns of computed positions [p, p + n) of kb channels from
+** o0 on, held from src (rows lds apart, position p first). */
+static void emit_block(const Emit *E, int64_t o0, int kb, const double *src, int64_t lds,
+                       int64_t p, int64_t n) {
+  int64_t i;
+  int kk;
+  for (kk = 0; kk < kb; kk++) {
+    const double *s = src + kk * lds - p;
+    double *dst = E->dst + (o0 + kk) * E->dplane;
+    int64_t q = p, end = p + n;
+    while (q < end) {   /* the rest of one computed row at a time */
+      int64_t row = q / E->wc, col = q % E->wc;
+      int64_t step = E->wc - col < end - q ? E->wc - col : end - q;
       int64_t m = col < E->width ? (E->width - col < step ? E->width - col : step) : 0;
       double *d = dst + row * E->width + col;
-      for (i = 0; i < m; i++) d[i] = src[p + i] + b;
-      p += step;
+      for (i = 0; i < m; i++) d[i] = s[q + i];
+      q += step;
     }
   }
 }
 
-/* The tile buffer a correlation needs: nout rows of a tile and overrun. */
+/* The tile buffer a correlation needs: a tile and overrun for each
+** channel of the widest block (one block's part of a tile at a time). */
 static int64_t tile_buffer(int64_t nout, int64_t nin, int64_t max_off, int64_t npos) {
-  return nout * (tile_width(nin + nout, max_off, npos) + MAX_PB);
+  int64_t rows = nout < corr_blocks[0].kb ? nout : corr_blocks[0].kb;
+  return rows * (tile_width(nin + nout, max_off, npos) + MAX_PB);
 }
 
-/* Every output channel at computed positions [0, npos), tile by tile
-** through tb, emitted by E. */
+/* Runs block b of X over positions [p, p + np) (np a multiple of the
+** block) into out, rows ldo apart. */
+static void run_block(Corr *X, int b, const int64_t *at, int64_t p, int64_t np, double *out,
+                      int64_t ldo) {
+  X->at = at + p / VL;   /* (blocks are whole vectors) */
+  X->pos0 = p;
+  X->np = np;
+  X->out = out;
+  X->ldo = ldo;
+  corr_blocks[b].fn(X);
+}
+
+/* Every output channel at computed positions [0, npos), tile by tile,
+** emitted by E, plus bias[o] (bias may be NULL).  Where the computed rows
+** are the real ones (E->wc == E->width: the output width a multiple of
+** the vector, or an unpadded input gradient) a block's whole vectors go
+** straight to their place, and only the last part block through the tile
+** buffer tb: copying LeNet's first layer out of tb was a fifth of its
+** forward. */
 static void correlate(int64_t nout, const double *in, int64_t nin, int64_t max_off,
-                      const int64_t *roff, int64_t nr, const double *wp, const Band *band,
-                      const int64_t *at, double *tb, int64_t npos, const Emit *E) {
+                      const int64_t *roff, int64_t nr, const double *wp, const double *bias,
+                      const Band *band, const int64_t *at, double *tb, int64_t npos,
+                      const Emit *E) {
   int64_t p0, tile = tile_width(nin + nout, max_off, npos), ldt = tile + MAX_PB;
+  int direct = E->wc == E->width;
   for (p0 = 0; p0 < npos; p0 += tile) {
     int64_t o0 = 0, n = npos - p0 < tile ? npos - p0 : tile;
     while (o0 < nout) {
-      int b = corr_block(nout - o0);
+      int b = corr_block(nout - o0), kb = corr_blocks[b].kb;
+      int64_t step = VL * corr_blocks[b].pv, whole = direct ? n / step * step : 0;
       Corr X;
       X.in = in;
-      X.at = at + p0 / VL;   /* (tiles are whole vectors) */
       X.roff = roff;
       X.nr = nr;
       X.wp = wp + o0 * nr;
-      X.out = tb + o0 * ldt;
-      X.ldo = ldt;
-      X.np = round_up(n, VL * corr_blocks[b].pv);
+      X.bias = bias != NULL ? bias + o0 : NULL;
       X.band = band;
-      X.pos0 = p0;
-      corr_blocks[b].fn(&X);
-      o0 += corr_blocks[b].kb;
+      if (whole > 0)
+        run_block(&X, b, at, p0, whole, E->dst + o0 * E->dplane + p0, E->dplane);
+      if (whole < n) {
+        run_block(&X, b, at, p0 + whole, round_up(n - whole, step), tb, ldt);
+        emit_block(E, o0, kb, tb, ldt, p0 + whole, n - whole);
+      }
+      o0 += kb;
     }
-    emit_tile(E, nout, tb, ldt, p0, n);
   }
 }
 
@@ -466,14 +493,14 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
   if ((st = get_scratch(nr + vectors_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], tb = part[1], wp = part[2], at = roff + nr;
   vector_starts(&D.rows, D.Np, at);
-  E.dplane = G->OH * G->OW, E.width = G->OW, E.wc = D.rows.wc, E.bias = bias;
+  E.dplane = G->OH * G->OW, E.width = G->OW, E.wc = D.rows.wc;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
   pack_blocks(G, w, weight_forward, G->K, nr, wp);
   zero(xp, size[0]);
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = y + n * G->K * G->OH * G->OW;
     pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
-    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, NULL, at, tb, D.Np, &E);
+    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, bias, NULL, at, tb, D.Np, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -499,7 +526,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   if ((st = get_scratch(nr + vectors_of(Nq), 3, size, part, &roff)) != NN_OK) return st;
   gp = part[0], tb = part[1], wp = part[2], at = roff + nr;
   vector_starts(&D.rows, Nq, at);   /* wide: p itself */
-  E.dplane = G->H * G->W, E.width = G->W, E.wc = D.Wp, E.bias = NULL;
+  E.dplane = G->H * G->W, E.width = G->W, E.wc = D.Wp;
   for (r = 0; r < nr; r++)
     roff[r] = input_k(G, r) * gplane + q0 + D.max_off - tap_off(G, &D, input_tap(G, r));
   B.Wp = D.Wp, B.H = G->H, B.OH = G->OH, B.kh = G->kh, B.dh = G->dh, B.ph = G->ph;
@@ -509,7 +536,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = gx + n * G->C * G->H * G->W;
     widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gp, gplane, D.max_off);
-    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, &B, at, tb, Nq, &E);
+    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, NULL, &B, at, tb, Nq, &E);
     st = nn_check_interrupt();
   }
   free(roff);

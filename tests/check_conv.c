@@ -217,6 +217,11 @@ static const Case conv_cases[] = {
   {"direct: compact rows, 9-wide kernel on 20 columns", 2, 3, 6, 20, 5, 3, 9, 1, 1, 0, 0, 1, 1, 1, 1},
   {"direct: compact rows with padding {1,2}", 1, 2, 5, 13, 4, 2, 7, 1, 1, 1, 2, 1, 1, 1, 0},
   {"direct: compact rows, dilation {1,2}, 9 out", 3, 2, 7, 18, 9, 3, 4, 1, 1, 0, 1, 1, 2, 1, 1},
+  /* computed rows that are the output's (its width a multiple of the
+  ** vector) take the blocks' whole vectors straight to y, the last part
+  ** block through the tile buffer; an unpadded input gradient too */
+  {"direct: 28-wide rows in place (LeNet's first layer, 32x32)", 2, 1, 32, 32, 6, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1},
+  {"direct: rows in place over two tiles, 16 in, 16 out", 1, 16, 36, 36, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1},
   /* found by random_geometries_on_every_path: a tap row wholly in a
   ** padding wider than the image zeroed the next sample's first column */
   {"columns: padding wider than the image, dilation 2, batch 2", 2, 4, 7, 1, 6, 4, 3, 1, 1, 1, 2, 2, 2, 1, 0},
