@@ -557,9 +557,15 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   static const int kbs[] = DOTS_KBS, rbs[] = DOTS_RBS;
   Plan D;
   double *part[3], *xp, *gyw, *acc;
+  const double *gs;
   int64_t *roff, *at, n, r, nr = G->C * G->kh * G->kw, nrp, size[3], k, k0, r0, p0, nv, tile, q;
-  int st, best = 0, i;
+  int64_t ldg, out_plane = G->OH * G->OW;
+  int st, best = 0, i, in_place;
   plan(G, &D, 1);
+  /* computed rows that are gy's, in whole vectors, are read where they
+  ** are: widening LeNet's first layer was a sixth of its weight gradient */
+  in_place = D.rows.wc == G->OW && D.Np % VL == 0;
+  ldg = in_place ? out_plane : D.ldo;
   nv = round_up(D.Np, VL) / VL;
   tile = DOTS_TILE;
   /* the offset block of least cost: each block of RB offsets (rows
@@ -574,7 +580,7 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   ** offset 0 and are dropped) */
   nrp = round_up(nr, rbs[best]);
   size[0] = G->C * D.plane;
-  size[1] = G->K * D.ldo;
+  size[1] = in_place ? 0 : G->K * D.ldo;
   size[2] = G->K * nrp * VL;   /* the vector partial sums */
   if ((st = get_scratch(nrp + vectors_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], gyw = part[1], acc = part[2], at = roff + nrp;
@@ -585,14 +591,18 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   zero(acc, size[2]);
   for (n = 0; n < G->N && st == NN_OK; n++) {
     pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
-    widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gyw, D.ldo, 0);
+    gs = gy + n * G->K * out_plane;
+    if (!in_place) {
+      widen_grad(G, &D, gs, gyw, D.ldo, 0);
+      gs = gyw;
+    }
     for (p0 = 0; p0 < nv * VL; p0 += tile)
       for (k0 = 0; k0 < G->K;) {
         int kb = 0;
         Dots X;
         while (kb < 2 && kbs[kb] > G->K - k0) kb++;
-        X.gy = gyw + k0 * D.ldo + p0;
-        X.ldg = D.ldo;
+        X.gy = gs + k0 * ldg + p0;
+        X.ldg = ldg;
         X.in = xp;
         X.at = at + p0 / VL;
         X.nv = (nv * VL - p0 < tile ? nv * VL - p0 : tile) / VL;
