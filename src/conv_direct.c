@@ -57,14 +57,17 @@
 ** ====================================================================== */
 
 /* Computed positions run along rows of `wc` (the padded width Wp, or in
-** the compact form the output width rounded up to a vector), the input's
-** along rows of Wp: position p reads the input from (p / wc)·Wp + p % wc
-** on.  Compact, a vector never straddles two rows (wc is a multiple of
-** VL); wide, the mapping is p itself.  The kernels read it from a table
-** with an entry per vector (vector_starts): working it out as they go
-** cost the dot products more than the junk it saved. */
+** the compact form the output width rounded up to half a vector), the
+** input's along rows of Wp: position p reads the input from
+** (p / wc)·Wp + p % wc on.  Wide, the mapping is p itself.  Compact, a
+** half vector never straddles two rows (wc is a multiple of HL), but a
+** vector does where wc is not a multiple of VL (split): the kernels then
+** load its halves from their own places.  They read the mapping from a
+** table with an entry per half vector (half_starts): working it out as
+** they go cost the dot products more than the junk it saved. */
 typedef struct Rows {
   int64_t wc, wp;
+  int split;   /* a vector may straddle two rows */
 } Rows;
 
 /* The input position of computed position p */
@@ -96,8 +99,8 @@ static void band_rows(const Band *B, int64_t q, int64_t n, int64_t *lo, int64_t 
 /* A correlation: rows of out (ldo apart) for kb output channels at
 ** computed positions pos0 + [0, np) (np a multiple of the block), each
 ** bias[kk] (0 without a bias) plus the sum over r of
-** wp[r·KB + kk] · in[rows_in(p) + roff[r]], rows_in of the v-th vector
-** being at[v]; with a band, only over its rows for the block. */
+** wp[r·KB + kk] · in[rows_in(p) + roff[r]], rows_in of the h-th half
+** vector being at[h]; with a band, only over its rows for the block. */
 typedef struct Corr {
   const double *in;   /* the input at computed position 0 */
   const int64_t *roff;
@@ -108,12 +111,25 @@ typedef struct Corr {
   int64_t ldo, np;
   const Band *band;   /* or NULL: every r for every block */
   int64_t pos0;       /* the first position of out */
-  const int64_t *at;  /* where each vector from pos0 on reads the input */
+  const int64_t *at;  /* where each half vector from pos0 on reads the input */
+  int split;          /* vectors may straddle rows (which kernel) */
 } Corr;
 
-/* KB channels x PV vectors of positions; KB·PV + PV + 1 <= NREG. */
+/* Vector j of a block whose half vectors start at at[0], at[1], ...:
+** one load, or two where vectors straddle rows. */
+#define LOAD_VEC(SPLIT, v, base, at, j)                                     \
+  do {                                                                       \
+    if (SPLIT) (v) = vhalves((base) + (at)[2 * (j)], (base) + (at)[2 * (j) + 1]); \
+    else memcpy(&(v), (base) + (at)[2 * (j)], sizeof(vd));                  \
+  } while (0)
+
+/* KB channels x PV vectors of positions; KB·PV + PV + 1 <= NREG.  Each
+** block is made twice, for vectors in one piece and for split ones. */
 #define CORR_KERNEL(KB, PV)                                                  \
-  static void corr_##KB##x##PV(const Corr *X) {                              \
+  CORR_BODY(corr_##KB##x##PV, KB, PV, 0)                                     \
+  CORR_BODY(corr_##KB##x##PV##_split, KB, PV, 1)
+#define CORR_BODY(NAME, KB, PV, SPLIT)                                       \
+  static void NAME(const Corr *X) {                                          \
     int64_t p0, r, lo = 0, hi = X->nr;                                       \
     double b[KB];                                                            \
     int kk, j;                                                               \
@@ -121,14 +137,14 @@ typedef struct Corr {
     for (p0 = 0; p0 < X->np; p0 += VL * PV) {                                \
       vd acc[KB][PV], xv[PV];                                               \
       const double *wq;                                                      \
-      const int64_t *at = X->at + p0 / VL;                                   \
+      const int64_t *at = X->at + 2 * (p0 / VL);                             \
       if (X->band != NULL) band_rows(X->band, X->pos0 + p0, VL * PV, &lo, &hi); \
       wq = X->wp + lo * KB;                                                  \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         UNROLL for (j = 0; j < PV; j++) acc[kk][j] = splat(b[kk]);          \
       for (r = lo; r < hi; r++, wq += KB) {                                  \
         const double *xs = X->in + X->roff[r];                               \
-        UNROLL for (j = 0; j < PV; j++) memcpy(&xv[j], xs + at[j], sizeof(vd)); \
+        UNROLL for (j = 0; j < PV; j++) LOAD_VEC(SPLIT, xv[j], xs, at, j);  \
         UNROLL for (kk = 0; kk < KB; kk++)                                   \
           UNROLL for (j = 0; j < PV; j++) acc[kk][j] = VFMA(acc[kk][j], xv[j], splat(wq[kk]));      \
       }                                                                      \
@@ -142,19 +158,21 @@ typedef struct Corr {
 ** apart) and RB offsets, the vector partial sum
 **   part[kk][rr] += Σ_v gy[kk][v·VL + lane] · in[at[v] + lane + roff[rr]]
 ** (VL doubles each: consecutive rr VL apart, consecutive kk ldp apart;
-** at[v] the input position of the call's v-th vector).
+** at[2v] the input position of the call's v-th vector, a whole one).
 ** The lanes are summed once, after the last sample, so a call may be
 ** short: one L1-sized tile of one sample. */
 typedef struct Dots {
   const double *gy, *in;   /* gy at the first position, in at position 0 */
   int64_t ldg, nv;
-  const int64_t *at;       /* where the input of each vector starts */
+  const int64_t *at;       /* where the input of each half vector starts */
   const int64_t *roff;
   double *part;
   int64_t ldp;
 } Dots;
 
-/* KB rows x RB offsets; KB·RB + KB + 1 <= NREG. */
+/* KB rows x RB offsets; KB·RB + KB + 1 <= NREG.  Vectors are whole: split
+** ones (see plan) would make the dot products, which load KB + RB vectors
+** for KB·RB FMAs, wait on their loads, and ran them 1.25 times slower. */
 #define DOTS_KERNEL(KB, RB)                                                  \
   static void dots_##KB##x##RB(const Dots *D) {                              \
     vd acc[KB][RB], g[KB], xv;                                              \
@@ -164,7 +182,7 @@ typedef struct Dots {
       UNROLL for (rr = 0; rr < RB; rr++)                                     \
         memcpy(&acc[kk][rr], D->part + kk * D->ldp + rr * VL, sizeof(vd));  \
     for (v = 0; v < D->nv; v++) {                                            \
-      const double *xs = D->in + D->at[v];                                   \
+      const double *xs = D->in + D->at[2 * v];                               \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         memcpy(&g[kk], D->gy + kk * D->ldg + v * VL, sizeof(vd));           \
       UNROLL for (rr = 0; rr < RB; rr++) {                                   \
@@ -187,8 +205,10 @@ CORR_KERNEL(6, 4)
 CORR_KERNEL(4, 4)
 CORR_KERNEL(2, 4)
 CORR_KERNEL(1, 4)
-static const struct { int kb, pv; CorrFn fn; } corr_blocks[] = {
-  {8, 3, corr_8x3}, {6, 4, corr_6x4}, {4, 4, corr_4x4}, {2, 4, corr_2x4}, {1, 4, corr_1x4}};
+static const struct { int kb, pv; CorrFn fn[2]; } corr_blocks[] = {
+  {8, 3, {corr_8x3, corr_8x3_split}}, {6, 4, {corr_6x4, corr_6x4_split}},
+  {4, 4, {corr_4x4, corr_4x4_split}}, {2, 4, {corr_2x4, corr_2x4_split}},
+  {1, 4, {corr_1x4, corr_1x4_split}}};
 DOTS_KERNEL(4, 6)
 DOTS_KERNEL(4, 5)
 DOTS_KERNEL(4, 4)
@@ -209,8 +229,9 @@ CORR_KERNEL(6, 2)
 CORR_KERNEL(4, 3)
 CORR_KERNEL(2, 4)
 CORR_KERNEL(1, 4)
-static const struct { int kb, pv; CorrFn fn; } corr_blocks[] = {
-  {6, 2, corr_6x2}, {4, 3, corr_4x3}, {2, 4, corr_2x4}, {1, 4, corr_1x4}};
+static const struct { int kb, pv; CorrFn fn[2]; } corr_blocks[] = {
+  {6, 2, {corr_6x2, corr_6x2_split}}, {4, 3, {corr_4x3, corr_4x3_split}},
+  {2, 4, {corr_2x4, corr_2x4_split}}, {1, 4, {corr_1x4, corr_1x4_split}}};
 DOTS_KERNEL(3, 4)
 DOTS_KERNEL(3, 3)
 DOTS_KERNEL(3, 2)
@@ -255,18 +276,22 @@ typedef struct Plan {
   int64_t plane;   /* a padded input plane, with room for reads past it */
 } Plan;
 
-/* compact: rows of the output width rounded up to a vector, when that is
-** shorter than Wp (AVX2 on LeNet: 28 of 32 and 12 of 14, where the wide
-** rows computed 14% and 40% more than the output), for the forward and
-** the weights; the input gradient needs the wide rows. */
-static void plan(const DirectGeom *G, Plan *D, int compact) {
-  int64_t wc = round_up(G->OW, VL), last;
+/* Computed rows of the output width rounded up to `unit` (VL, or HL for
+** split vectors) where that is shorter than Wp, else (and for unit 0)
+** the wide rows.  On AVX2 LeNet's are 28 of 32 and 10 of 14, where the
+** wide rows computed 14% and 40% more than the output and rows of whole
+** vectors (12) 20% more on the second layer.  The forward takes split
+** vectors: a blend each, less than the 20%; the weights whole ones (see
+** DOTS_KERNEL); the input gradient needs the wide rows. */
+static void plan(const DirectGeom *G, Plan *D, int64_t unit) {
+  int64_t wc = unit > 0 ? round_up(G->OW, unit) : 0, last;
   D->Hp = G->H + 2 * G->ph;
   D->Wp = G->W + 2 * G->pw;
   D->taps = G->kh * G->kw;
   D->max_off = (G->kh - 1) * G->dh * D->Wp + (G->kw - 1) * G->dw;
   D->rows.wp = D->Wp;
-  D->rows.wc = compact && wc < D->Wp ? wc : D->Wp;
+  D->rows.wc = unit > 0 && wc < D->Wp ? wc : D->Wp;
+  D->rows.split = D->rows.wc % VL != 0;
   D->Np = (G->OH - 1) * D->rows.wc + G->OW;
   D->ldo = round_up(D->Np, VL) + MAX_PB;
   /* a block reads a vector from up to MAX_PB past Np, plus the largest
@@ -275,14 +300,14 @@ static void plan(const DirectGeom *G, Plan *D, int compact) {
   D->plane = round_up(D->Hp * D->Wp > last ? D->Hp * D->Wp : last, VL);
 }
 
-/* Vectors a call may read, from position 0: npos positions and a block's
-** overrun. */
-static int64_t vectors_of(int64_t npos) { return (round_up(npos, VL) + MAX_PB) / VL; }
+/* Half vectors a call may read, from position 0: npos positions and a
+** block's overrun. */
+static int64_t halves_of(int64_t npos) { return 2 * (round_up(npos, VL) + MAX_PB) / VL; }
 
-/* at[v] = the input position of vector v, for the vectors of npos */
-static void vector_starts(const Rows *R, int64_t npos, int64_t *at) {
-  int64_t v;
-  for (v = 0; v < vectors_of(npos); v++) at[v] = rows_in(R, v * VL);
+/* at[h] = the input position of half vector h, for the halves of npos */
+static void half_starts(const Rows *R, int64_t npos, int64_t *at) {
+  int64_t h;
+  for (h = 0; h < halves_of(npos); h++) at[h] = rows_in(R, h * HL);
 }
 
 static int64_t tap_off(const DirectGeom *G, const Plan *D, int64_t t) {
@@ -392,52 +417,47 @@ static void emit_block(const Emit *E, int64_t o0, int kb, const double *src, int
 
 /* The tile buffer a correlation needs: a tile and overrun for each
 ** channel of the widest block (one block's part of a tile at a time). */
-static int64_t tile_buffer(int64_t nout, int64_t nin, int64_t max_off, int64_t npos) {
-  int64_t rows = nout < corr_blocks[0].kb ? nout : corr_blocks[0].kb;
-  return rows * (tile_width(nin + nout, max_off, npos) + MAX_PB);
+static int64_t tile_buffer(int64_t nout, int64_t tile) {
+  return (nout < corr_blocks[0].kb ? nout : corr_blocks[0].kb) * (tile + MAX_PB);
 }
 
 /* Runs block b of X over positions [p, p + np) (np a multiple of the
-** block) into out, rows ldo apart. */
+** block) into out, rows ldo apart; at is the table from position 0. */
 static void run_block(Corr *X, int b, const int64_t *at, int64_t p, int64_t np, double *out,
                       int64_t ldo) {
-  X->at = at + p / VL;   /* (blocks are whole vectors) */
+  X->at = at + 2 * (p / VL);   /* (blocks are whole vectors) */
   X->pos0 = p;
   X->np = np;
   X->out = out;
   X->ldo = ldo;
-  corr_blocks[b].fn(X);
+  corr_blocks[b].fn[X->split](X);
 }
 
-/* Every output channel at computed positions [0, npos), tile by tile,
-** emitted by E, plus bias[o] (bias may be NULL).  Where the computed rows
+/* Every output channel of the correlation J at computed positions
+** [0, npos), tile by tile (tile positions, through tb), emitted by E: J
+** holds every channel's packed weights and biases, and the table of
+** input positions from position 0; correlate sets the rest.  Where the computed rows
 ** are the real ones (E->wc == E->width: the output width a multiple of
 ** the vector, or an unpadded input gradient) a block's whole vectors go
 ** straight to their place, and only the last part block through the tile
 ** buffer tb: copying LeNet's first layer out of tb was a fifth of its
 ** forward. */
-static void correlate(int64_t nout, const double *in, int64_t nin, int64_t max_off,
-                      const int64_t *roff, int64_t nr, const double *wp, const double *bias,
-                      const Band *band, const int64_t *at, double *tb, int64_t npos,
+static void correlate(const Corr *J, int64_t nout, int64_t tile, double *tb, int64_t npos,
                       const Emit *E) {
-  int64_t p0, tile = tile_width(nin + nout, max_off, npos), ldt = tile + MAX_PB;
+  int64_t p0, ldt = tile + MAX_PB;
   int direct = E->wc == E->width;
   for (p0 = 0; p0 < npos; p0 += tile) {
     int64_t o0 = 0, n = npos - p0 < tile ? npos - p0 : tile;
     while (o0 < nout) {
       int b = corr_block(nout - o0), kb = corr_blocks[b].kb;
       int64_t step = VL * corr_blocks[b].pv, whole = direct ? n / step * step : 0;
-      Corr X;
-      X.in = in;
-      X.roff = roff;
-      X.nr = nr;
-      X.wp = wp + o0 * nr;
-      X.bias = bias != NULL ? bias + o0 : NULL;
-      X.band = band;
+      Corr X = *J;
+      X.wp = J->wp + o0 * J->nr;
+      X.bias = J->bias != NULL ? J->bias + o0 : NULL;
       if (whole > 0)
-        run_block(&X, b, at, p0, whole, E->dst + o0 * E->dplane + p0, E->dplane);
+        run_block(&X, b, J->at, p0, whole, E->dst + o0 * E->dplane + p0, E->dplane);
       if (whole < n) {
-        run_block(&X, b, at, p0 + whole, round_up(n - whole, step), tb, ldt);
+        run_block(&X, b, J->at, p0 + whole, round_up(n - whole, step), tb, ldt);
         emit_block(E, o0, kb, tb, ldt, p0 + whole, n - whole);
       }
       o0 += kb;
@@ -483,24 +503,28 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
                         const double *bias, double *y) {
   Plan D;
   double *part[3], *xp, *tb, *wp;
-  int64_t *roff, *at, n, r, nr = G->C * G->kh * G->kw, size[3];
+  int64_t *roff, *at, n, r, nr = G->C * G->kh * G->kw, size[3], tile;
   int st;
+  Corr J = {0};
   Emit E;
-  plan(G, &D, 1);
+  plan(G, &D, HL);
+  tile = tile_width(G->C + G->K, D.max_off, D.Np);
   size[0] = G->C * D.plane;
-  size[1] = tile_buffer(G->K, G->C, D.max_off, D.Np);
+  size[1] = tile_buffer(G->K, tile);
   size[2] = G->K * nr;
-  if ((st = get_scratch(nr + vectors_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
+  if ((st = get_scratch(nr + halves_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], tb = part[1], wp = part[2], at = roff + nr;
-  vector_starts(&D.rows, D.Np, at);
+  half_starts(&D.rows, D.Np, at);
   E.dplane = G->OH * G->OW, E.width = G->OW, E.wc = D.rows.wc;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
   pack_blocks(G, w, weight_forward, G->K, nr, wp);
+  J.in = xp, J.roff = roff, J.nr = nr, J.wp = wp, J.bias = bias, J.at = at;
+  J.split = D.rows.split;
   zero(xp, size[0]);
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = y + n * G->K * G->OH * G->OW;
     pad_sample(G, &D, x + n * G->C * G->H * G->W, xp);
-    correlate(G->K, xp, G->C, D.max_off, roff, nr, wp, bias, NULL, at, tb, D.Np, &E);
+    correlate(&J, G->K, tile, tb, D.Np, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -511,8 +535,9 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   Plan D;
   Band B;
   double *part[3], *gp, *tb, *wp;
-  int64_t *roff, *at, n, r, q0, Nq, gplane, nr = G->K * G->kh * G->kw, size[3];
+  int64_t *roff, *at, n, r, q0, Nq, gplane, nr = G->K * G->kh * G->kw, size[3], tile;
   int st;
+  Corr J = {0};
   Emit E;
   plan(G, &D, 0);
   /* output positions: the interior of the padded input, wide; gy sits
@@ -521,22 +546,24 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   Nq = (G->H - 1) * D.Wp + G->W;
   gplane = round_up(D.max_off + (Nq + q0 > D.Np ? Nq + q0 : D.Np) + MAX_PB + VL, VL);
   size[0] = G->K * gplane;
-  size[1] = tile_buffer(G->C, G->K, q0 + D.max_off, Nq);
+  tile = tile_width(G->K + G->C, q0 + D.max_off, Nq);
+  size[1] = tile_buffer(G->C, tile);
   size[2] = G->C * nr;
-  if ((st = get_scratch(nr + vectors_of(Nq), 3, size, part, &roff)) != NN_OK) return st;
+  if ((st = get_scratch(nr + halves_of(Nq), 3, size, part, &roff)) != NN_OK) return st;
   gp = part[0], tb = part[1], wp = part[2], at = roff + nr;
-  vector_starts(&D.rows, Nq, at);   /* wide: p itself */
+  half_starts(&D.rows, Nq, at);   /* wide: p itself */
   E.dplane = G->H * G->W, E.width = G->W, E.wc = D.Wp;
   for (r = 0; r < nr; r++)
     roff[r] = input_k(G, r) * gplane + q0 + D.max_off - tap_off(G, &D, input_tap(G, r));
   B.Wp = D.Wp, B.H = G->H, B.OH = G->OH, B.kh = G->kh, B.dh = G->dh, B.ph = G->ph;
   B.per = G->K * G->kw;
   pack_blocks(G, w, weight_input, G->C, nr, wp);
+  J.in = gp, J.roff = roff, J.nr = nr, J.wp = wp, J.band = &B, J.at = at;
   zero(gp, size[0]);
   for (n = 0; n < G->N && st == NN_OK; n++) {
     E.dst = gx + n * G->C * G->H * G->W;
     widen_grad(G, &D, gy + n * G->K * G->OH * G->OW, gp, gplane, D.max_off);
-    correlate(G->C, gp, G->K, q0 + D.max_off, roff, nr, wp, NULL, &B, at, tb, Nq, &E);
+    correlate(&J, G->C, tile, tb, Nq, &E);
     st = nn_check_interrupt();
   }
   free(roff);
@@ -561,7 +588,7 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   int64_t *roff, *at, n, r, nr = G->C * G->kh * G->kw, nrp, size[3], k, k0, r0, p0, nv, tile, q;
   int64_t ldg, out_plane = G->OH * G->OW;
   int st, best = 0, i, in_place;
-  plan(G, &D, 1);
+  plan(G, &D, VL);
   /* computed rows that are gy's, in whole vectors, are read where they
   ** are: widening LeNet's first layer was a sixth of its weight gradient */
   in_place = D.rows.wc == G->OW && D.Np % VL == 0;
@@ -582,10 +609,10 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   size[0] = G->C * D.plane;
   size[1] = in_place ? 0 : G->K * D.ldo;
   size[2] = G->K * nrp * VL;   /* the vector partial sums */
-  if ((st = get_scratch(nrp + vectors_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
+  if ((st = get_scratch(nrp + halves_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], gyw = part[1], acc = part[2], at = roff + nrp;
   for (r = 0; r < nr; r++) roff[r] = r / D.taps * D.plane + tap_off(G, &D, r % D.taps);
-  vector_starts(&D.rows, D.Np, at);
+  half_starts(&D.rows, D.Np, at);
   zero(xp, size[0]);
   zero(gyw, size[1]);
   zero(acc, size[2]);
@@ -604,7 +631,7 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
         X.gy = gs + k0 * ldg + p0;
         X.ldg = ldg;
         X.in = xp;
-        X.at = at + p0 / VL;
+        X.at = at + 2 * (p0 / VL);
         X.nv = (nv * VL - p0 < tile ? nv * VL - p0 : tile) / VL;
         X.ldp = nrp * VL;
         for (r0 = 0; r0 < nr; r0 += rbs[best]) {

@@ -9,7 +9,7 @@
 #ifndef NNCALC_SIMD_H
 #define NNCALC_SIMD_H
 
-#if defined(__FMA__) || defined(__AVX512F__)
+#if defined(__AVX__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -61,6 +61,42 @@ static inline vd splat(double x) {
   return (vd){x, x, x, x};
 #else
   return (vd){x, x};
+#endif
+}
+
+/* A vector from two places: its low VL/2 doubles from lo, its high ones
+** from hi (conv_direct.c's vectors that straddle two rows of an image),
+** as two whole vectors blended: hi − VL/2 to hi + VL/2 and lo to lo + VL
+** must be readable.  A blend runs beside the FMAs where an insert of a
+** half (or the lane permute GCC makes of a shuffle) took their port, a
+** quarter slower; through memory (memcpy into each half) the halves'
+** stores could not be forwarded to the vector's load, which cost ten
+** times the FMAs fed.  Hence the intrinsics. */
+#define HL (VL / 2)
+#if VL == 8
+#define HALVES 0, 1, 2, 3, 12, 13, 14, 15
+#elif VL == 4
+#define HALVES 0, 1, 6, 7
+#else
+#define HALVES 0, 3
+#endif
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define HAVE_SHUFFLEVECTOR 1
+#endif
+#endif
+static inline vd vhalves(const double *lo, const double *hi) {
+#if VL == 8
+  return (vd)_mm512_mask_blend_pd(0xF0, _mm512_loadu_pd(lo), _mm512_loadu_pd(hi - HL));
+#elif VL == 4
+  return (vd)_mm256_blend_pd(_mm256_loadu_pd(lo), _mm256_loadu_pd(hi - HL), 0xC);
+#elif defined(HAVE_SHUFFLEVECTOR)
+  return __builtin_shufflevector(*(const vdu *)lo, *(const vdu *)(hi - HL), HALVES);
+#else
+  vd v;
+  int i;
+  for (i = 0; i < HL; i++) { v[i] = lo[i]; v[HL + i] = hi[i]; }
+  return v;
 #endif
 }
 
