@@ -13,7 +13,15 @@
 #include <immintrin.h>
 #endif
 
-#if defined(__AVX512F__)
+/* NNCALC_VL=n builds the generic vector code at n doubles a vector, with
+** the register count of the target that has them, whatever this one has:
+** so the kernels' logic at another width (AVX-512's 8, SSE2's 2) runs and
+** is tested here (tests/build_test.sh), slowly. */
+#if defined(NNCALC_VL)
+#define VL NNCALC_VL
+#define NREG (VL == 8 ? 32 : 16)
+#define SIMD_GENERIC 1
+#elif defined(__AVX512F__)
 #define VL 8
 #define NREG 32
 #elif defined(__AVX__)
@@ -39,7 +47,9 @@ __extension__ typedef double vdu
 ** kernels' peak, so the fused form is asked for explicitly when the
 ** target has it.  The intrinsic types are GCC vector types of the same
 ** size, so the casts are free. */
-#if defined(__AVX512F__)
+#if defined(SIMD_GENERIC)
+#define VFMA(acc, x, y) ((acc) + (x) * (y))
+#elif defined(__AVX512F__)
 #define VFMA(acc, x, y) \
   ((vd)_mm512_fmadd_pd((__m512d)(x), (__m512d)(y), (__m512d)(acc)))
 #elif defined(__FMA__) && defined(__AVX__)
@@ -86,9 +96,9 @@ static inline vd splat(double x) {
 #endif
 #endif
 static inline vd vhalves(const double *lo, const double *hi) {
-#if VL == 8
+#if VL == 8 && !defined(SIMD_GENERIC)
   return (vd)_mm512_mask_blend_pd(0xF0, _mm512_loadu_pd(lo), _mm512_loadu_pd(hi - HL));
-#elif VL == 4
+#elif VL == 4 && !defined(SIMD_GENERIC)
   return (vd)_mm256_blend_pd(_mm256_loadu_pd(lo), _mm256_loadu_pd(hi - HL), 0xC);
 #elif defined(HAVE_SHUFFLEVECTOR)
   return __builtin_shufflevector(*(const vdu *)lo, *(const vdu *)(hi - HL), HALVES);

@@ -38,6 +38,22 @@ case "$(cc -dumpmachine)" in x86_64*)
   case "$out" in *-mprefer-vector-width=512*) ok ;; *) bad "x86: the wide-vector flag stays" "$out" ;; esac ;;
 esac
 
+# ---- the vector kernels at the widths this machine lacks ---------------------
+# NNCALC_VL=n (simd.h) builds the generic vector code at n doubles a vector:
+# the blocking, the split rows and the overlapping groups of AVX-512's
+# width (8) and SSE2's or NEON's (2) run through the kernels' Check suites
+# here, whatever the CPU.
+for vl in 8 2; do
+  out=$(cd "$top" && nice make --no-print-directory -j2 BUILD="$tmp/vl$vl" \
+        CFLAGS="-DNNCALC_VL=$vl -Wno-psabi" "$tmp/vl$vl/check_runner" 2>&1); rc=$?
+  if [ $rc -ne 0 ]; then bad "the kernels build at VL=$vl" "$out"; continue; fi
+  case "$out" in *warning*) bad "the VL=$vl build is warning-free" "$out" ;; *) ok ;; esac
+  for suite in conv pool gemm; do
+    out=$(CK_RUN_SUITE=$suite CK_VERBOSITY=silent "$tmp/vl$vl/check_runner" 2>&1); rc=$?
+    [ $rc -eq 0 ] && ok || bad "the $suite suite at VL=$vl" "$(printf '%s\n' "$out" | tail -5)"
+  done
+done
+
 # ---- one line per file unless V=1 -------------------------------------------
 out=$(cd "$top" && make --no-print-directory BUILD="$tmp/q" "$tmp/q/status.o" 2>&1)
 [ "$out" = "CC src/status.c" ] && ok || bad "make prints 'CC src/status.c'" "$out"
