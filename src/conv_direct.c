@@ -26,11 +26,14 @@
 ** product loads KB + RB vectors for KB·RB.  The junk positions (and, for
 ** the input gradient, taps that fall outside gy) are the price: wide,
 ** LeNet's second layer does 40% more multiply-adds forward than it
-** needs, its first 14%.  So the forward and the weights compute rows of
-** OW rounded up to a vector instead where that is shorter (compact rows,
-** see Rows: on AVX2 20% and none more), and the input gradient, which
-** needs the wide rows, skips the tap rows that miss gy (see Band): 40%
-** more than needed on LeNet's second layer, where it was twice as many.
+** needs, its first 14%.  So the forward computes rows of OW rounded up
+** to half a vector instead where that is shorter (compact rows, a vector
+** split across two where it must: see Rows), the weights rows of exactly
+** OW over kw shifted copies of the input, or of OW rounded up to a whole
+** vector (see shifted_pays): on AVX2 neither computes junk on LeNet.  The
+** input gradient, which needs the wide rows, skips the tap rows that
+** miss gy (see Band): 40% more than needed on LeNet's second layer, where
+** it was twice as many.
 */
 #include <stdlib.h>
 #include <string.h>
