@@ -462,7 +462,7 @@ static void correlate(const Corr *J, int64_t nout, int64_t tile, double *tb, int
       int b = corr_block(nout - o0), kb = corr_blocks[b].kb;
       int64_t step = VL * corr_blocks[b].pv, whole = direct ? n / step * step : 0;
       Corr X = *J;
-      X.wp = J->wp + o0 * J->nr;
+      X.wp = J->nr > 0 ? J->wp + o0 * J->nr : J->wp;   /* (NULL without input channels) */
       X.bias = J->bias != NULL ? J->bias + o0 : NULL;
       if (whole > 0)
         run_block(&X, b, J->at, p0, whole, E->dst + o0 * E->dplane + p0, E->dplane);
