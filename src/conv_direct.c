@@ -61,8 +61,10 @@
 
 /* Computed positions run along rows of `wc` (the padded width Wp, or in
 ** the compact form the output width rounded up to half a vector), the
-** input's along rows of Wp: position p reads the input from
-** (p / wc)·Wp + p % wc on.  Wide, the mapping is p itself.  Compact, a
+** input's along rows of wp (Wp; OW for the weights' shifted copies):
+** position p reads the input from (p / wc)·wp + p % wc on.  Wide, the
+** mapping is p itself.  (The weights round compact rows up to a whole
+** vector, see shifted_pays.)  Compact, a
 ** half vector never straddles two rows (wc is a multiple of HL), but a
 ** vector does where wc is not a multiple of VL (split): the kernels then
 ** load its halves from their own places.  They read the mapping from a
@@ -142,7 +144,7 @@ typedef struct Corr {
       const double *wq;                                                      \
       const int64_t *at = X->at + 2 * (p0 / VL);                             \
       if (X->band != NULL) band_rows(X->band, X->pos0 + p0, VL * PV, &lo, &hi); \
-      wq = X->wp + lo * KB;                                                  \
+      wq = lo > 0 ? X->wp + lo * KB : X->wp;   /* (NULL without any r) */    \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         UNROLL for (j = 0; j < PV; j++) acc[kk][j] = splat(b[kk]);          \
       for (r = lo; r < hi; r++, wq += KB) {                                  \
@@ -301,7 +303,7 @@ static void plan(const DirectGeom *G, Plan *D, int64_t unit) {
   D->max_off = (G->kh - 1) * G->dh * D->Wp + (G->kw - 1) * G->dw;
   D->rows.wp = D->Wp;
   D->rows.wc = unit > 0 && wc < D->Wp ? wc : D->Wp;
-  D->rows.split = D->rows.wc % VL != 0;
+  D->rows.split = D->rows.wc != D->rows.wp && D->rows.wc % VL != 0;   /* wide: p itself */
   D->Np = (G->OH - 1) * D->rows.wc + G->OW;
   D->ldo = round_up(D->Np, VL) + MAX_PB;
   /* a block reads a vector from up to MAX_PB past Np, plus the largest
@@ -379,8 +381,9 @@ static void pack_blocks(const DirectGeom *G, const double *w, WeightAt at, int64
 /*
 ** Positions are taken in tiles, so that what a tile reads of every input
 ** channel (its width plus the largest offset) and the tile of results
-** stay in L2 while each block of output channels passes over them; the
-** real columns of a tile are then written to their place at once.  On a
+** stay in L2 while each block of output channels passes over them; each
+** block's real columns of the tile are written to their place as soon as
+** they are computed (or straight there, see correlate).  On a
 ** 224x224 image with 64 output channels one pass over all positions per
 ** block streamed the input from memory eight times, and the wide result
 ** (26 MB) twice more, at half the speed of the columns.  TILE_BYTES was
@@ -446,9 +449,10 @@ static void run_block(Corr *X, int b, const int64_t *at, int64_t p, int64_t np, 
 /* Every output channel of the correlation J at computed positions
 ** [0, npos), tile by tile (tile positions, through tb), emitted by E: J
 ** holds every channel's packed weights and biases, and the table of
-** input positions from position 0; correlate sets the rest.  Where the computed rows
-** are the real ones (E->wc == E->width: the output width a multiple of
-** the vector, or an unpadded input gradient) a block's whole vectors go
+** input positions from position 0; correlate sets the rest.  Where the
+** computed rows are the real ones (E->wc == E->width: compact rows of an
+** output width that is a multiple of half a vector, or wide rows as long
+** as the output's, as in an unpadded input gradient) a block's whole vectors go
 ** straight to their place, and only the last part block through the tile
 ** buffer tb: copying LeNet's first layer out of tb was a fifth of its
 ** forward. */
@@ -635,7 +639,7 @@ typedef struct GwIn {
 static void gw_load(const DirectGeom *G, const Plan *D, const GwIn *I, const double *x,
                     const double *gy, int64_t n, int64_t s) {
   const double *xs = x + n * G->C * G->H * G->W;
-  double *xq = I->xp + (I->shifted ? 0 : s * I->xplane);
+  double *xq = I->shifted ? I->xp : I->xp + s * I->xplane;   /* (xp NULL when unused) */
   if (!I->shifted || I->padded) pad_sample(G, D, xs, xq);
   if (I->shifted)
     shift_sample(G, D, I->padded ? xq : xs, I->padded ? D->plane : G->H * G->W,
@@ -653,6 +657,7 @@ int conv_direct_grad_weight(const DirectGeom *G, const double *x, const double *
   int64_t *roff, *at, n0, ns, r, nr = G->C * G->kh * G->kw, nrp, size[4], k, k0, r0, p0, nv, q;
   int64_t out_plane = G->OH * G->OW, per, tile, chunk, ldg;
   int st, best = 0, i;
+  if (G->K == 0 || nr == 0) return NN_OK;   /* gw has no elements */
   plan(G, &D, VL);
   /* the offset block of least cost: each block of RB offsets (rows
   ** padded to whole blocks) does KB·RB FMAs and KB + RB loads a vector.

@@ -164,6 +164,7 @@ static int lu_factor(int64_t n, double *LU, int64_t *piv, int *sign, double tol,
 static int lu_solve_inplace(int64_t n, int64_t m, const double *LU, const int64_t *piv,
                             double *X) {
   int64_t i, j, k;
+  if (m == 0) return NN_OK;               /* no columns (X may be NULL) */
   for (k = 0; k < n; k++) {               /* apply the row swaps in order */
     if (piv[k] != k) {
       double *a = X + k * m, *b = X + piv[k] * m;

@@ -1,7 +1,7 @@
 /*
 ** simd.h — the vector register type of the hand-blocked kernels (gemm.c,
 ** conv_direct.c, layers_pool.c), written with GCC vector types rather
-** than intrinsics (bar the one fused multiply-add): the same source
+** than intrinsics (bar the fused multiply-add and vhalves' blend): the same source
 ** becomes 512-bit code with AVX-512, 256-bit with AVX, and 128-bit SSE2
 ** (or the target's own vectors) otherwise.  VL doubles a register, NREG
 ** registers to fill.
@@ -18,6 +18,9 @@
 ** so the kernels' logic at another width (AVX-512's 8, SSE2's 2) runs and
 ** is tested here (tests/build_test.sh), slowly. */
 #if defined(NNCALC_VL)
+#if NNCALC_VL != 2 && NNCALC_VL != 4 && NNCALC_VL != 8
+#error "NNCALC_VL must be 2, 4 or 8"
+#endif
 #define VL NNCALC_VL
 #define NREG (VL == 8 ? 32 : 16)
 #define SIMD_GENERIC 1

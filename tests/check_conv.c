@@ -211,9 +211,9 @@ static const Case conv_cases[] = {
   ** rows 2 wide put several in one block of positions */
   {"direct: dilation 3 over 7 rows to 1, rows 3 wide", 2, 3, 7, 3, 5, 3, 2, 1, 1, 0, 1, 3, 1, 1, 1},
   {"direct: 5 tap rows, padding 2, dilation 2, rows 2 wide", 1, 2, 9, 2, 3, 5, 1, 1, 1, 2, 0, 2, 1, 1, 0},
-  /* output rows rounded up to a vector shorter than the padded ones: the
-  ** forward and the weights compute those (compact rows) for every
-  ** vector width up to 8 */
+  /* output rows rounded up to half a vector (the forward) or a whole one
+  ** (the weights, unless they use shifted copies) shorter than the padded
+  ** ones: compact rows, for every vector width up to 8 */
   {"direct: compact rows, 9-wide kernel on 20 columns", 2, 3, 6, 20, 5, 3, 9, 1, 1, 0, 0, 1, 1, 1, 1},
   {"direct: compact rows with padding {1,2}", 1, 2, 5, 13, 4, 2, 7, 1, 1, 1, 2, 1, 1, 1, 0},
   {"direct: compact rows, dilation {1,2}, 9 out", 3, 2, 7, 18, 9, 3, 4, 1, 1, 0, 1, 1, 2, 1, 1},
