@@ -63,11 +63,11 @@
 ** the compact form the output width rounded up to half a vector), the
 ** input's along rows of wp (Wp; OW for the weights' shifted copies):
 ** position p reads the input from (p / wc)·wp + p % wc on.  Wide, the
-** mapping is p itself.  (The weights round compact rows up to a whole
-** vector, see shifted_pays.)  Compact, a
-** half vector never straddles two rows (wc is a multiple of HL), but a
-** vector does where wc is not a multiple of VL (split): the kernels then
-** load its halves from their own places.  They read the mapping from a
+** mapping is p itself.  Compact, a half vector never straddles two rows
+** (wc is a multiple of HL), but a vector does where wc is not a multiple
+** of VL (split): the kernels then load its halves from their own places.
+** (The weights round compact rows up to a whole vector, see
+** shifted_pays.)  They read the mapping from a
 ** table with an entry per half vector (half_starts): working it out as
 ** they go cost the dot products more than the junk it saved. */
 typedef struct Rows {
@@ -144,7 +144,7 @@ typedef struct Corr {
       const double *wq;                                                      \
       const int64_t *at = X->at + 2 * (p0 / VL);                             \
       if (X->band != NULL) band_rows(X->band, X->pos0 + p0, VL * PV, &lo, &hi); \
-      wq = lo > 0 ? X->wp + lo * KB : X->wp;   /* (NULL without any r) */    \
+      wq = X->wp + lo * KB;                                                  \
       UNROLL for (kk = 0; kk < KB; kk++)                                     \
         UNROLL for (j = 0; j < PV; j++) acc[kk][j] = splat(b[kk]);          \
       for (r = lo; r < hi; r++, wq += KB) {                                  \
@@ -466,7 +466,7 @@ static void correlate(const Corr *J, int64_t nout, int64_t tile, double *tb, int
       int b = corr_block(nout - o0), kb = corr_blocks[b].kb;
       int64_t step = VL * corr_blocks[b].pv, whole = direct ? n / step * step : 0;
       Corr X = *J;
-      X.wp = J->nr > 0 ? J->wp + o0 * J->nr : J->wp;   /* (NULL without input channels) */
+      X.wp = J->wp + o0 * J->nr;
       X.bias = J->bias != NULL ? J->bias + o0 : NULL;
       if (whole > 0)
         run_block(&X, b, J->at, p0, whole, E->dst + o0 * E->dplane + p0, E->dplane);
@@ -478,6 +478,10 @@ static void correlate(const Corr *J, int64_t nout, int64_t tile, double *tb, int
     }
   }
 }
+
+/* The packed weights of nout channels over nr rows: never empty, so that
+** every pointer into it is one (a layer without input channels has none) */
+static int64_t weight_pack(int64_t nout, int64_t nr) { return nout * nr > 0 ? nout * nr : 1; }
 
 static double weight_forward(const DirectGeom *G, const double *w, int64_t k, int64_t r) {
   return w[k * G->C * G->kh * G->kw + r];   /* w[k][c][t], r = c·taps + t */
@@ -525,7 +529,7 @@ int conv_direct_forward(const DirectGeom *G, const double *x, const double *w,
   tile = tile_width(G->C + G->K, D.max_off, D.Np);
   size[0] = G->C * D.plane;
   size[1] = tile_buffer(G->K, tile);
-  size[2] = G->K * nr;
+  size[2] = weight_pack(G->K, nr);
   if ((st = get_scratch(nr + halves_of(D.Np), 3, size, part, &roff)) != NN_OK) return st;
   xp = part[0], tb = part[1], wp = part[2], at = roff + nr;
   half_starts(&D.rows, D.Np, at);
@@ -562,7 +566,7 @@ int conv_direct_grad_input(const DirectGeom *G, const double *w, const double *g
   size[0] = G->K * gplane;
   tile = tile_width(G->K + G->C, q0 + D.max_off, Nq);
   size[1] = tile_buffer(G->C, tile);
-  size[2] = G->C * nr;
+  size[2] = weight_pack(G->C, nr);
   if ((st = get_scratch(nr + halves_of(Nq), 3, size, part, &roff)) != NN_OK) return st;
   gp = part[0], tb = part[1], wp = part[2], at = roff + nr;
   half_starts(&D.rows, Nq, at);   /* wide: p itself */
